@@ -1,0 +1,7 @@
+// Errors, the logger interface and common types; imports nothing else of Capstan.
+export { CapstanError, ConfigError, formatIssue, isCapstanError } from './errors.js';
+export type { CapstanErrorOptions, Issue } from './errors.js';
+export { silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { objectKey, objectRef } from './types.js';
+export type { KubeObject, ObjectMeta, SourceLocation } from './types.js';
