@@ -44,12 +44,39 @@ if (which === 'all' || which === 'unit') {
   status ||= run('unit tests', findTests(join(root, 'test/unit')));
 }
 if (status === 0 && (which === 'all' || which === 'integration')) {
-  // Integration tests share one cluster: the global setup module starts it, the test files
-  // find it through CAPSTAN_TEST_KUBECONFIG. Files run one at a time to keep two cores calm.
-  status ||= run('integration tests', findTests(join(root, 'test/integration')), [
-    '--test-concurrency=1',
-    '--import',
-    './test/integration/setup.ts',
-  ]);
+  status = runIntegration();
 }
 process.exit(status);
+
+// Integration tests share one local cluster per run: started here, found by the test files
+// through CAPSTAN_TEST_CLUSTER (a JSON description), stopped at the end whatever happens.
+function runIntegration() {
+  const files = findTests(join(root, 'test/integration'));
+  if (files.length === 0) return run('integration tests', files);
+  const name = process.env.CAPSTAN_TEST_CLUSTER_NAME ?? `it-${process.pid}`;
+  const cli = ['--import', 'tsx', 'test/cluster/cli.ts'];
+  const started = Date.now();
+  const start = spawnSync(process.execPath, [...cli, 'start', '--name', name, '--json'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (start.status !== 0) {
+    console.error('# the local control plane did not start; see the messages above');
+    return 1;
+  }
+  console.log(`# local control plane "${name}" up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const stop = () => spawnSync(process.execPath, [...cli, 'stop', '--name', name], { cwd: root, stdio: 'inherit' });
+  const onSignal = () => {
+    stop();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    process.env.CAPSTAN_TEST_CLUSTER = start.stdout.trim().split('\n').pop();
+    return run('integration tests', files, ['--test-concurrency=1', '--test-timeout=600000']);
+  } finally {
+    stop();
+  }
+}

@@ -5,3 +5,4 @@ export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { objectKey, objectRef } from './types.js';
 export type { KubeObject, ObjectMeta, SourceLocation } from './types.js';
+export { mapLimit, settleLimit, sleep } from './concurrency.js';

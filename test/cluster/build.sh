@@ -22,6 +22,10 @@ have_all() { for b in "${all[@]}"; do [ -x "$bin/$b" ] || return 1; done; }
 if have_all; then echo "$bin"; exit 0; fi
 
 mkdir -p "$dest/work" "$bin"
+# One build at a time per cache folder: a second caller waits, then finds the binaries.
+exec 9>"$dest/.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+if have_all; then echo "$bin"; exit 0; fi
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 log() { echo "[build $(date +%H:%M:%S)] $*" >&2; }
 start=$(date +%s)

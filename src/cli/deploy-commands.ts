@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { deploy, EXIT } from '../deploy/index.js';
+import { loadConfig, resolveEnvironment } from '../config/index.js';
+import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
+import type { CliIo } from './main.js';
+import { durationOption } from './main.js';
+import { Reporter, type OutputMode } from './reporter.js';
+
+interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  cwd: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function outputMode(io: CliIo, output?: string): OutputMode {
+  if (output === 'json') return 'json';
+  return io.stdout.isTTY && !io.env.CI ? 'tty' : 'plain';
+}
+
+export function registerDeployCommands(program: Command, io: CliIo): void {
+  program
+    .command('deploy')
+    .description('render, validate, apply phase by phase, wait for every object, prune')
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .option('-i, --image <ref>', 'container image for this deploy (the templates\' `image`)')
+    .option('--set <key=value>', 'override a value (repeatable; dotted keys)', collect)
+    .option('--timeout <duration>', 'give up after this long (e.g. 10m)', durationOption)
+    .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
+    .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
+    .option('--no-prune', 'keep objects that are no longer rendered')
+    .option('--force-conflicts', 'take over fields owned by another field manager')
+    .option('--concurrency <n>', 'parallel API requests', (v) => Number.parseInt(v, 10))
+    .option('-o, --output <format>', 'json: one JSON event per line')
+    .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined));
+      const result = await deploy({
+        cwd: globals.cwd,
+        env: envName,
+        image: opts.image as string | undefined,
+        set: opts.set as string[] | undefined,
+        kubeconfig: globals.kubeconfig,
+        context: globals.context,
+        timeoutMs: opts.timeout as number | undefined,
+        progressDeadlineMs: opts.progressDeadline as number | undefined,
+        dryRun: !!opts.dryRun,
+        prune: opts.prune as boolean,
+        forceConflicts: !!opts.forceConflicts,
+        concurrency: opts.concurrency as number | undefined,
+        signal: io.signal,
+        envVars: io.env,
+        onEvent: (event) => reporter.event(event),
+      });
+      process.exitCode = result.exitCode;
+    });
+
+  program
+    .command('render')
+    .description('print the rendered manifests of an environment (Secret values masked)')
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .option('-i, --image <ref>', 'container image')
+    .option('--set <key=value>', 'override a value (repeatable)', collect)
+    .option('--show-secrets', 'print Secret values in clear')
+    .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const loaded = await loadConfig({ cwd: globals.cwd });
+      const env = resolveEnvironment(loaded, envName, { set: opts.set as string[] | undefined });
+      const phases = await renderEnvironment({ env, image: (opts.image as string | undefined) ?? env.image, revision: 'render' });
+      for (const phase of phases) {
+        const objects = phase.objects.map((o) => o.object);
+        io.stdout.write(`# phase ${phase.name}\n`);
+        io.stdout.write(toYaml(opts.showSecrets ? objects : maskSecrets(objects)));
+      }
+      process.exitCode = EXIT.ok;
+    });
+}

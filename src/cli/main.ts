@@ -1,0 +1,71 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { CapstanError, ConfigError } from '../shared/index.js';
+import { parseDuration } from '../config/index.js';
+import { registerDeployCommands } from './deploy-commands.js';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** Aborted on SIGINT/SIGTERM. */
+  readonly signal: AbortSignal;
+}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function durationOption(value: string): number {
+  return parseDuration(value);
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('capstan')
+    .description('Deploys containerised applications to Kubernetes in ordered phases and keeps them healthy there.')
+    .version(packageVersion(), '-v, --version')
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)'))
+    .addOption(new Option('--context <name>', "kube context (default: the environment's, then the current one)"))
+    .option('-C, --cwd <dir>', 'application folder holding .deploy/', io.cwd)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  registerDeployCommands(program, io);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Expected errors print message and hint; others a stack. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2;
+    }
+    return reportError(error, io);
+  }
+}
+
+export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
+  if (error instanceof ConfigError) {
+    io.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+    return 2;
+  }
+  if (error instanceof CapstanError) {
+    io.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+    return error.code === 'ERR_CAPSTAN_USAGE' ? 2 : 1;
+  }
+  io.stderr.write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}

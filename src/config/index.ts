@@ -1,0 +1,20 @@
+// Reads .deploy/capstan.yaml, validates it against the JSON Schema and resolves one environment.
+export { parseDuration } from './duration.js';
+export { CONFIG_FILE_NAME, loadConfig } from './load-config.js';
+export { parseConfig } from './parse-config.js';
+export type { ParsedConfig } from './parse-config.js';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_RELEASES_KEEP,
+  DEFAULT_TIMEOUT,
+  mergeValues,
+  parseSetEntry,
+  resolveEnvironment,
+} from './resolve-environment.js';
+export type {
+  CapstanConfig,
+  EnvironmentConfig,
+  LoadedConfig,
+  NotificationConfig,
+  ResolvedEnvironment,
+} from './types.js';

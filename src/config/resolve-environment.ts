@@ -1,0 +1,130 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, type Issue } from '../shared/index.js';
+import { parseDuration } from './duration.js';
+import type { LoadedConfig, ResolvedEnvironment } from './types.js';
+
+export const DEFAULT_TIMEOUT = '10m';
+export const DEFAULT_RELEASES_KEEP = 10;
+export const DEFAULT_CONCURRENCY = 8;
+
+/**
+ * The complete, frozen description of one environment. Values merge deeply: top-level values <
+ * environment values < `--set` entries (`a.b.c=value`, the value read as a YAML scalar; `\.` is a
+ * literal dot in a key). Lists are replaced, not merged.
+ */
+export function resolveEnvironment(
+  loaded: LoadedConfig,
+  envName: string,
+  options: { set?: readonly string[] } = {},
+): ResolvedEnvironment {
+  const { config, file, deployDir } = loaded;
+  const envConfig = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
+  if (!envConfig) {
+    const known = Object.keys(config.environments);
+    throw new ConfigError([{ file, path: 'environments', message: `unknown environment "${envName}"` }], {
+      hint: known.length > 0 ? `known environments: ${known.join(', ')}` : 'capstan.yaml defines no environment',
+    });
+  }
+  const envDir = join(deployDir, envName);
+  if (!isDirectory(envDir)) {
+    throw new ConfigError([{ file: envDir, message: `environment "${envName}" has no folder` }], {
+      hint: `create ${envDir} with phase folders such as 10-configuration and 30-deployment`,
+    });
+  }
+
+  let values = mergeValues(config.values ?? {}, envConfig.values ?? {});
+  const issues: Issue[] = [];
+  for (const entry of options.set ?? []) {
+    const parsed = parseSetEntry(entry);
+    if (typeof parsed === 'string') issues.push({ file: '--set', message: parsed });
+    else values = setPath(values, parsed.path, parsed.value);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const timeout = config.deploy?.timeout ?? DEFAULT_TIMEOUT;
+  const image = envConfig.image ?? config.image;
+  return Object.freeze({
+    app: config.app,
+    name: envName,
+    ...(envConfig.context === undefined ? {} : { context: envConfig.context }),
+    namespace: envConfig.namespace,
+    values: deepFreeze(values),
+    ...(image === undefined ? {} : { image }),
+    deployDir,
+    envDir,
+    configFile: file,
+    notifications: Object.freeze((config.notifications ?? []).map((n) => Object.freeze({ ...n }))),
+    releasesKeep: config.releases?.keep ?? DEFAULT_RELEASES_KEEP,
+    timeoutMs: parseDuration(timeout),
+    concurrency: config.deploy?.concurrency ?? DEFAULT_CONCURRENCY,
+  });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge of plain objects; anything else in `over` replaces what is in `base`. Inputs untouched. */
+export function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [key, value] of Object.entries(over)) {
+    if (key === '__proto__') continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeValues(current, value) : structuredClone(value);
+  }
+  return out;
+}
+
+/** `a.b\.c=value` -> { path: ['a', 'b.c'], value } or an error message. */
+export function parseSetEntry(entry: string): { path: string[]; value: unknown } | string {
+  const eq = entry.indexOf('=');
+  if (eq <= 0) return `"${entry}" is not key=value`;
+  const path = entry
+    .slice(0, eq)
+    .split(/(?<!\\)\./)
+    .map((part) => part.replace(/\\\./g, '.'));
+  if (path.some((part) => part.trim() === '')) return `"${entry.slice(0, eq)}" has an empty key segment`;
+  if (path.includes('__proto__')) return `"${entry.slice(0, eq)}" is not a usable key`;
+  return { path, value: parseScalar(entry.slice(eq + 1)) };
+}
+
+/** YAML scalar resolution (`3` -> 3, `true` -> true, `null` -> null); anything else stays a string. */
+function parseScalar(text: string): unknown {
+  if (text === '') return '';
+  try {
+    const value: unknown = parseYaml(text);
+    return value !== null && typeof value === 'object' ? text : value;
+  } catch {
+    return text;
+  }
+}
+
+function setPath(values: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+  const out = { ...values };
+  const [head, ...rest] = path as [string, ...string[]];
+  if (rest.length === 0) {
+    out[head] = value;
+  } else {
+    const child = out[head];
+    out[head] = setPath(isPlainObject(child) ? child : {}, rest, value);
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,51 @@
+/** What a user writes in `.deploy/capstan.yaml`, and the complete form of one environment. */
+
+export interface NotificationConfig {
+  type: 'slack' | 'webhook';
+  /** Name of the environment variable that holds the URL; the URL is a secret and never in the file. */
+  urlEnv: string;
+  events?: string[];
+}
+
+export interface EnvironmentConfig {
+  context?: string;
+  namespace: string;
+  values?: Record<string, unknown>;
+  image?: string;
+}
+
+export interface CapstanConfig {
+  app: string;
+  image?: string;
+  values?: Record<string, unknown>;
+  environments: Record<string, EnvironmentConfig>;
+  notifications?: NotificationConfig[];
+  releases?: { keep?: number };
+  deploy?: { timeout?: string; concurrency?: number };
+}
+
+export interface LoadedConfig {
+  config: CapstanConfig;
+  /** Absolute path of capstan.yaml. */
+  file: string;
+  /** Absolute path of the folder holding capstan.yaml, templates/ and one folder per environment. */
+  deployDir: string;
+}
+
+export interface ResolvedEnvironment {
+  readonly app: string;
+  readonly name: string;
+  readonly context?: string;
+  readonly namespace: string;
+  /** Merged values (top-level < environment < --set), deeply frozen. */
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly image?: string;
+  readonly deployDir: string;
+  /** `<deployDir>/<name>`: the folder holding the environment's phases. */
+  readonly envDir: string;
+  readonly configFile: string;
+  readonly notifications: readonly NotificationConfig[];
+  readonly releasesKeep: number;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+}

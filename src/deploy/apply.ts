@@ -1,0 +1,63 @@
+import { KubeApiError, type KubeClient } from '../kube/index.js';
+import type { RenderedObject } from '../render/index.js';
+import { settleLimit, objectRef, type Issue, type KubeObject } from '../shared/index.js';
+
+export const FIELD_MANAGER = 'capstan';
+
+export interface ApplyOutcome {
+  readonly source: RenderedObject;
+  readonly live?: KubeObject;
+  readonly error?: unknown;
+}
+
+/** Applies (or dry-runs) objects with bounded concurrency; never throws, reports per object. */
+export async function applyAll(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  options: { concurrency: number; dryRun?: boolean; force?: boolean; signal?: AbortSignal },
+): Promise<ApplyOutcome[]> {
+  const results = await settleLimit(objects, options.concurrency, async (source) => {
+    if (options.signal?.aborted) throw new Error('interrupted');
+    return applyWithRetry(client, source.object, options);
+  });
+  return results.map((r, i) => (r.ok ? { source: objects[i]!, live: r.value } : { source: objects[i]!, error: r.error }));
+}
+
+async function applyWithRetry(
+  client: KubeClient,
+  object: KubeObject,
+  options: { dryRun?: boolean; force?: boolean; signal?: AbortSignal },
+): Promise<KubeObject> {
+  // The API server may be restarting: retry transient failures a few times with back-off.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.apply(object, {
+        fieldManager: FIELD_MANAGER,
+        force: options.force,
+        dryRun: options.dryRun,
+        fieldValidation: 'Strict',
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || !error.transient || attempt >= 5 || options.signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
+/** Turns an API refusal into issues naming the file the object came from. */
+export function issuesFromApplyError(source: RenderedObject, error: unknown): Issue[] {
+  const ref = objectRef(source.object);
+  const base = { file: source.source.file, line: source.source.line };
+  if (error instanceof KubeApiError) {
+    if (error.conflict && error.causes.length > 0) {
+      const fields = error.causes.map((c) => `${c.field ?? '?'} (${c.message ?? 'conflict'})`).join('; ');
+      return [{ ...base, message: `${ref}: fields owned by another manager: ${fields}. Pass --force-conflicts to take them over.` }];
+    }
+    if (error.causes.length > 0) {
+      return error.causes.map((c) => ({ ...base, path: c.field, message: `${ref}: ${c.message ?? c.reason ?? error.message}` }));
+    }
+    return [{ ...base, message: `${ref}: ${error.message}` }];
+  }
+  return [{ ...base, message: `${ref}: ${error instanceof Error ? error.message : String(error)}` }];
+}

@@ -1,0 +1,276 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
+import { KubeApiError, KubeClient } from '../kube/index.js';
+import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
+import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
+import { CapstanError, ConfigError, objectKey, objectRef, type Issue, type KubeObject } from '../shared/index.js';
+import { applyAll, issuesFromApplyError } from './apply.js';
+import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
+import { listLabelled, prunableTypes } from './prune.js';
+
+export interface DeployOptions {
+  readonly cwd: string;
+  readonly env: string;
+  readonly image?: string;
+  readonly set?: readonly string[];
+  readonly kubeconfig?: string;
+  /** Overrides the environment's kube context. */
+  readonly context?: string;
+  readonly timeoutMs?: number;
+  /** Fail when no object changes state for this long. */
+  readonly progressDeadlineMs?: number;
+  readonly dryRun?: boolean;
+  readonly prune?: boolean;
+  readonly forceConflicts?: boolean;
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: DeployEventSink;
+  /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
+  readonly envVars?: NodeJS.ProcessEnv;
+  readonly revision?: string;
+  /** Turns a phase's secrets.ejson files into Secrets (the secrets module provides it). */
+  readonly renderSecrets?: (file: string, namespace: string, client: KubeClient | undefined) => Promise<readonly KubeObject[]>;
+}
+
+export interface DeployResult {
+  readonly outcome: DeployOutcome;
+  readonly exitCode: number;
+  readonly revision: string;
+  readonly message?: string;
+  readonly applied: readonly KubeObject[];
+}
+
+export const EXIT = { ok: 0, failed: 1, invalid: 2, timeout: 3, locked: 4, interrupted: 130 } as const;
+
+export function newRevision(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function eventObject(object: KubeObject): EventObject {
+  return { kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace };
+}
+
+export function selectorOf(app: string, env: string): string {
+  return Object.entries(managedLabels(app, env)).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** The whole deploy: validate everything, then phase by phase apply and wait, then prune. */
+export async function deploy(options: DeployOptions): Promise<DeployResult> {
+  const started = Date.now();
+  const emit = options.onEvent ?? (() => {});
+  const revision = options.revision ?? newRevision();
+  const applied: KubeObject[] = [];
+  let allObjects: RenderedObject[] = [];
+
+  const finish = (outcome: DeployOutcome, exitCode: number, message?: string): DeployResult => {
+    const appliedKeys = new Set(applied.map(objectKey));
+    emit({
+      type: 'deploy-finished',
+      outcome,
+      exitCode,
+      durationMs: Date.now() - started,
+      revision,
+      message,
+      applied: applied.map(eventObject),
+      notApplied: allObjects.filter((o) => !appliedKeys.has(objectKey(o.object))).map((o) => eventObject(o.object)),
+    });
+    return { outcome, exitCode, revision, message, applied };
+  };
+
+  // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
+  const loaded = await loadConfig({ cwd: options.cwd });
+  const env = resolveEnvironment(loaded, options.env, { set: options.set });
+  const image = options.image ?? env.image;
+  const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
+  try {
+    const phases = await renderEnvironment({
+      env,
+      image,
+      revision,
+      renderSecrets: options.renderSecrets ? (file, ns) => options.renderSecrets!(file, ns, client) : undefined,
+    });
+    allObjects = phases.flatMap((p) => [...p.objects]);
+    emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
+    return await deployRendered(client, env, phases, { ...options, revision }, { emit, applied, finish, started });
+  } finally {
+    client.close();
+  }
+}
+
+interface RunState {
+  emit: (event: DeployEvent) => void;
+  applied: KubeObject[];
+  finish: (outcome: DeployOutcome, exitCode: number, message?: string) => DeployResult;
+  started: number;
+}
+
+async function namespaceExists(client: KubeClient, name: string): Promise<boolean> {
+  try {
+    return (await client.get({ apiVersion: 'v1', kind: 'Namespace', name })) !== undefined;
+  } catch (error) {
+    // An identity without cluster-wide reads cannot see namespaces: assume it exists.
+    if (error instanceof KubeApiError && error.forbidden) return true;
+    throw error;
+  }
+}
+
+async function deployRendered(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  renderedPhases: readonly RenderedPhase[],
+  options: DeployOptions & { revision: string },
+  state: RunState,
+): Promise<DeployResult> {
+  const { emit, applied, finish } = state;
+  const concurrency = options.concurrency ?? env.concurrency;
+  const timeoutMs = options.timeoutMs ?? env.timeoutMs;
+  const deadline = state.started + timeoutMs;
+  const signal = options.signal ?? new AbortController().signal;
+  const selector = selectorOf(env.app, env.name);
+  const phases = renderedPhases.map((p) => ({ ...p, objects: [...p.objects] }));
+
+  // A missing namespace is created first; while it does not exist, objects are validated
+  // against `default` so that the dry run still checks every field.
+  const nsMissing = !(await namespaceExists(client, env.namespace));
+  const rendersNamespace = phases.some((p) => p.objects.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace));
+  if (nsMissing && !rendersNamespace && phases.length > 0) {
+    phases[0]!.objects.unshift({
+      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) } },
+      source: { file: env.configFile },
+    });
+  }
+
+  // 2. Server-side dry run of every object, and what exists now (for the plan and prune).
+  const validationStart = Date.now();
+  const crdGroups = new Set(
+    phases.flatMap((p) => p.objects).filter((o) => o.object.kind === 'CustomResourceDefinition').map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''),
+  );
+  const toValidate: RenderedObject[] = [];
+  for (const o of phases.flatMap((p) => p.objects)) {
+    const group = o.object.apiVersion.includes('/') ? o.object.apiVersion.split('/')[0]! : '';
+    if (crdGroups.has(group) && !(await client.discovery.find(o.object.apiVersion, o.object.kind))) continue; // validated once its CRD exists
+    if (nsMissing && o.object.metadata.namespace === env.namespace) {
+      toValidate.push({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } });
+    } else toValidate.push(o);
+  }
+  const existingPromise = options.prune === false && !options.dryRun
+    ? Promise.resolve([] as KubeObject[])
+    : client.discovery.all().then((types) => listLabelled(client, prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace')), { namespace: env.namespace, selector, signal }));
+  const [dryRuns, existing] = await Promise.all([
+    applyAll(client, toValidate, { concurrency, dryRun: true, force: options.forceConflicts, signal }),
+    existingPromise,
+  ]);
+  const issues: Issue[] = dryRuns.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)));
+  if (issues.length > 0) throw new ConfigError(issues, { hint: 'the API server refused these objects in a dry run; nothing was applied' });
+  emit({ type: 'validation-finished', objects: toValidate.length, durationMs: Date.now() - validationStart });
+
+  const renderedKeys = new Set(phases.flatMap((p) => p.objects.map((o) => objectKey(o.object))));
+  const toPrune = options.prune === false ? [] : existing.filter((o) => !renderedKeys.has(objectKey(o)) && !isKeptHookJob(o));
+
+  if (options.dryRun) {
+    const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));
+    const plan = { create: [] as EventObject[], change: [] as EventObject[], unchanged: [] as EventObject[] };
+    for (const r of dryRuns) {
+      const live = existingByKey.get(objectKey(r.source.object));
+      if (!live) plan.create.push(eventObject(r.source.object));
+      else if (live.metadata.resourceVersion === r.live?.metadata.resourceVersion) plan.unchanged.push(eventObject(r.source.object));
+      else plan.change.push(eventObject(r.source.object));
+    }
+    emit({ type: 'plan', ...plan, prune: toPrune.map(eventObject) });
+    return finish('succeeded', 0, 'dry run: nothing was changed');
+  }
+
+  // 3. Phase by phase: apply by kind groups, then wait for the phase's objects.
+  const existingRv = new Map(existing.map((o) => [objectKey(o), o.metadata.resourceVersion]));
+  for (const phase of phases) {
+    if (signal.aborted) return finish('interrupted', 130, 'interrupted before phase ' + phase.name);
+    const phaseStart = Date.now();
+    emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
+    const liveObjects: KubeObject[] = [];
+    for (const group of groupByKindOrder(phase.objects)) {
+      const results = await applyAll(client, group, { concurrency, force: options.forceConflicts, signal });
+      const failures = results.filter((r) => r.error !== undefined);
+      for (const r of results) {
+        if (!r.live) continue;
+        applied.push(r.live);
+        liveObjects.push(r.live);
+        const before = existingRv.get(objectKey(r.live));
+        const action = before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
+        emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
+      }
+      if (failures.length > 0) {
+        if (signal.aborted) return finish('interrupted', 130, 'interrupted while applying');
+        const lines = failures.flatMap((f) => issuesFromApplyError(f.source, f.error)).map((i) => i.message);
+        for (const f of failures) {
+          emit({ type: 'object-failed', phase: phase.name, object: eventObject(f.source.object), message: issuesFromApplyError(f.source, f.error).map((i) => i.message).join('; ') });
+        }
+        return finish('failed', 1, `apply failed in phase ${phase.name}:\n  ${lines.join('\n  ')}`);
+      }
+      // Custom resources may follow their CRD in the same phase: let discovery see the new types.
+      if (group.some((o) => o.object.kind === 'CustomResourceDefinition')) client.discovery.invalidate();
+    }
+    const result = await waitForObjects({
+      client,
+      targets: liveObjects,
+      selector,
+      signal,
+      deadline,
+      progressDeadlineMs: options.progressDeadlineMs ?? Math.min(timeoutMs, 5 * 60_000),
+      since: new Date(state.started - 1000),
+      onUpdate: (object: KubeObject, readiness: Readiness) => {
+        const obj = eventObject(object);
+        if (readiness.status === 'ready') emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
+        else if (readiness.status === 'pending') emit({ type: 'object-waiting', phase: phase.name, object: obj, message: readiness.message });
+      },
+    });
+    for (const f of result.failed) {
+      emit({
+        type: 'object-failed',
+        phase: phase.name,
+        object: eventObject(f.object),
+        message: f.readiness.message,
+        diagnosis: f.diagnosis,
+        diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
+      });
+    }
+    switch (result.outcome) {
+      case 'ready':
+        break;
+      case 'failed':
+        return finish('failed', 1, `phase ${phase.name} failed: ${result.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ')}`);
+      case 'interrupted':
+        return finish('interrupted', 130, `interrupted while waiting in phase ${phase.name}`);
+      case 'timed-out':
+        return finish('timed-out', 3, `timed out after ${Math.round(timeoutMs / 1000)}s waiting in phase ${phase.name}`);
+      case 'no-progress':
+        return finish('timed-out', 3, `no progress for ${Math.round((options.progressDeadlineMs ?? 300_000) / 1000)}s in phase ${phase.name}`);
+    }
+    emit({ type: 'phase-finished', phase: phase.name, durationMs: Date.now() - phaseStart });
+  }
+
+  // 4. Prune what this app and environment no longer renders.
+  for (const object of toPrune) {
+    try {
+      await client.delete(
+        { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace },
+        { propagationPolicy: 'Background', signal },
+      );
+      emit({ type: 'object-pruned', object: eventObject(object), dryRun: false });
+    } catch (error) {
+      emit({ type: 'warning', message: `could not prune ${objectRef(object)}: ${(error as Error).message}` });
+    }
+  }
+  return finish('succeeded', 0);
+}
+
+/** Hook Jobs of earlier deploys are kept for debugging; the tasks cleanup removes old ones. */
+function isKeptHookJob(object: KubeObject): boolean {
+  return object.kind === 'Job' && object.metadata.labels?.['capstan.dev/hook'] !== undefined;
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ConfigError) return EXIT.invalid;
+  if (error instanceof CapstanError && error.code === 'ERR_CAPSTAN_INVALID_INPUT') return EXIT.invalid;
+  return EXIT.failed;
+}

@@ -1,0 +1,39 @@
+import type { Diagnosis } from '../rollout/index.js';
+
+/** The object an event is about. */
+export interface EventObject {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export type DeployOutcome = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked';
+
+/**
+ * What a deploy reports as it goes: the CLI draws these on a terminal, prints one line per
+ * event without one, and writes them as JSON lines with `-o json` (docs/events.md).
+ */
+export type DeployEvent =
+  | { type: 'deploy-started'; app: string; env: string; namespace: string; revision: string; image?: string; phases: string[]; dryRun: boolean }
+  | { type: 'validation-finished'; objects: number; durationMs: number }
+  | { type: 'phase-started'; phase: string; objects: number }
+  | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' }
+  | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
+  | { type: 'object-ready'; phase: string; object: EventObject; message: string }
+  | { type: 'object-failed'; phase: string; object: EventObject; message: string; diagnosis?: Diagnosis; diagnosisText?: string }
+  | { type: 'phase-finished'; phase: string; durationMs: number }
+  | { type: 'object-pruned'; object: EventObject; dryRun: boolean }
+  | { type: 'plan'; create: EventObject[]; change: EventObject[]; unchanged: EventObject[]; prune: EventObject[] }
+  | { type: 'warning'; message: string }
+  | {
+      type: 'deploy-finished';
+      outcome: DeployOutcome;
+      exitCode: number;
+      durationMs: number;
+      revision: string;
+      message?: string;
+      applied: EventObject[];
+      notApplied: EventObject[];
+    };
+
+export type DeployEventSink = (event: DeployEvent) => void;

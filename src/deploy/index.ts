@@ -1,0 +1,6 @@
+// Deploys: validate everything, then phase by phase apply and wait, then prune.
+export { deploy, EXIT, exitCodeFor, newRevision, selectorOf, eventObject } from './deploy.js';
+export type { DeployOptions, DeployResult } from './deploy.js';
+export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
+export { FIELD_MANAGER, applyAll, issuesFromApplyError } from './apply.js';
+export { listLabelled, prunableTypes } from './prune.js';

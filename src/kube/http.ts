@@ -1,0 +1,131 @@
+import { Agent, request, type RequestOptions } from 'node:https';
+import { request as httpRequest, Agent as HttpAgent } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { KubeConnection } from './config.js';
+import { KubeApiError, type StatusCause } from './errors.js';
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly signal?: AbortSignal;
+  /** Per-request deadline; watches and log follows pass 0 (none) and rely on the signal. */
+  readonly timeoutMs?: number;
+}
+
+export function buildPath(path: string, query?: HttpRequest['query']): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** A small HTTP transport to one API server, with a shared keep-alive pool. */
+export class HttpTransport {
+  private readonly url: URL;
+  private readonly base: RequestOptions;
+  private readonly agent: Agent | HttpAgent;
+
+  constructor(connection: KubeConnection, maxSockets = 64) {
+    this.url = new URL(connection.server);
+    this.base = connection.requestOptions;
+    const secure = this.url.protocol === 'https:';
+    this.agent = secure
+      ? new Agent({ keepAlive: true, maxSockets, ...pickTls(this.base) })
+      : new HttpAgent({ keepAlive: true, maxSockets });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Sends a request and returns the raw response stream (status not checked). */
+  open(req: HttpRequest): Promise<IncomingMessage> {
+    const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    const headers: Record<string, string | number> = { Accept: 'application/json', ...(this.base.headers as Record<string, string>) };
+    if (body !== undefined) {
+      headers['Content-Type'] = req.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const secure = this.url.protocol === 'https:';
+    const send = secure ? request : httpRequest;
+    return new Promise((resolve, reject) => {
+      const r = send(
+        {
+          ...this.base,
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port,
+          method: req.method,
+          path: (this.url.pathname === '/' ? '' : this.url.pathname) + buildPath(req.path, req.query),
+          headers,
+          agent: this.agent,
+          signal: req.signal,
+        },
+        resolve,
+      );
+      if (req.timeoutMs) {
+        r.setTimeout(req.timeoutMs, () => r.destroy(new Error(`no answer from ${this.url.host} within ${req.timeoutMs} ms`)));
+      }
+      r.on('error', (error) => reject(toApiError(error, req)));
+      r.end(body);
+    });
+  }
+
+  /** Sends a request and parses the JSON answer; non-2xx becomes a KubeApiError. */
+  async json<T>(req: HttpRequest): Promise<T> {
+    const res = await this.open({ timeoutMs: 60_000, ...req });
+    const text = await readAll(res, req.signal);
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
+    throw statusError(status, text, req);
+  }
+}
+
+function pickTls(options: RequestOptions): Record<string, unknown> {
+  const { ca, cert, key, rejectUnauthorized, servername, pfx, passphrase } = options;
+  return Object.fromEntries(
+    Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(([, v]) => v !== undefined),
+  );
+}
+
+export function readAll(res: IncomingMessage, signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+interface StatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  details?: { causes?: StatusCause[] };
+}
+
+export function statusError(status: number, text: string, req: Pick<HttpRequest, 'method' | 'path'>): KubeApiError {
+  let body: StatusBody = {};
+  try {
+    body = JSON.parse(text) as StatusBody;
+  } catch {
+    // not a Status object: keep the text
+  }
+  const message = body.message ?? (text.trim().slice(0, 500) || `HTTP ${status}`);
+  return new KubeApiError(status, body.reason ?? String(status), message, body.details?.causes ?? [], {
+    method: req.method,
+    path: req.path,
+  });
+}
+
+function toApiError(error: Error, req: HttpRequest): Error {
+  if (error.name === 'AbortError') return error;
+  return new KubeApiError(0, 'Unreachable', `cannot reach the Kubernetes API (${req.method} ${req.path}): ${error.message}`, [], error);
+}

@@ -1,0 +1,105 @@
+import type { Issue, KubeObject } from '../shared/index.js';
+
+/** Kinds that live outside namespaces; any other kind, custom ones included, is taken as namespaced. */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'APIService',
+  'IngressClass',
+  'RuntimeClass',
+  'CSIDriver',
+  'CSINode',
+  'VolumeAttachment',
+  'FlowSchema',
+  'PriorityLevelConfiguration',
+  'CertificateSigningRequest',
+]);
+
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_SCOPED_KINDS.has(kind);
+}
+
+/** The labels that mark an object as applied by Capstan for one app and environment (prune selects on them). */
+export function managedLabels(app: string, env: string): Record<string, string> {
+  return { 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/app': app, 'capstan.dev/env': env };
+}
+
+/** Where a problem found in a value is reported. */
+export interface ObjectSite {
+  readonly file: string;
+  readonly line?: number;
+  /** Line of the deepest existing node along a path, when the value came from a YAML file. */
+  readonly lineOf?: (path: readonly string[]) => number;
+  /** Prefix for messages when lines are not those of the file (e.g. "document 2: "). */
+  readonly label?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Check that `value` looks like a Kubernetes object; issues say which field is wrong and where. */
+export function checkObject(value: unknown, site: ObjectSite): Issue[] {
+  const issue = (path: string | undefined, message: string): Issue => {
+    const line = path && site.lineOf ? site.lineOf(path.split('.')) : site.line;
+    return {
+      file: site.file,
+      ...(line === undefined ? {} : { line }),
+      ...(path === undefined ? {} : { path }),
+      message: `${site.label ?? ''}${message}`,
+    };
+  };
+  if (!isRecord(value)) {
+    return [issue(undefined, `expected a Kubernetes object, got ${Array.isArray(value) ? 'a list' : typeof value}`)];
+  }
+  const issues: Issue[] = [];
+  for (const field of ['apiVersion', 'kind'] as const) {
+    const v = value[field];
+    if (typeof v !== 'string' || v === '') issues.push(issue(field, `missing ${field}`));
+  }
+  const metadata = value['metadata'];
+  if (!isRecord(metadata)) {
+    issues.push(issue('metadata', 'missing metadata (with at least a name)'));
+    return issues;
+  }
+  if (typeof metadata['name'] !== 'string' || metadata['name'] === '') {
+    issues.push(issue('metadata.name', 'missing metadata.name'));
+  }
+  if (metadata['namespace'] !== undefined && typeof metadata['namespace'] !== 'string') {
+    issues.push(issue('metadata.namespace', 'metadata.namespace must be a string'));
+  }
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = metadata[field];
+    if (map === undefined || map === null) continue;
+    if (!isRecord(map)) {
+      issues.push(issue(`metadata.${field}`, `metadata.${field} must be a mapping`));
+      continue;
+    }
+    for (const [key, v] of Object.entries(map)) {
+      if (typeof v !== 'string') {
+        issues.push(issue(`metadata.${field}.${key}`, `${field} values must be strings; quote ${JSON.stringify(v)}`));
+      }
+    }
+  }
+  if (typeof value['kind'] === 'string' && isClusterScoped(value['kind']) && metadata['namespace'] !== undefined) {
+    issues.push(issue('metadata.namespace', `${value['kind']} is cluster-scoped: remove metadata.namespace`));
+  }
+  return issues;
+}
+
+/** Default the namespace of namespaced objects and add the managed labels (ours win over the user's). */
+export function completeObject(object: KubeObject, options: { app: string; env: string; namespace: string }): void {
+  const metadata = object.metadata;
+  if (!isClusterScoped(object.kind) && metadata.namespace === undefined) metadata.namespace = options.namespace;
+  metadata.labels = { ...(metadata.labels ?? {}), ...managedLabels(options.app, options.env) };
+}

@@ -1,0 +1,204 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CapstanError, ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
+import { applyConfigChecksums } from './checksums.js';
+import { createTemplateEngine, TemplateFailure, type TemplateEngine } from './ejs-template.js';
+import { runModuleFile } from './module-file.js';
+import { checkObject, completeObject, type ObjectSite } from './objects.js';
+import { listPhaseFiles, listPhases, type PhaseFile } from './phases.js';
+import type { RenderedObject, RenderedPhase, RenderOptions, TemplateContext } from './types.js';
+import { parseYamlStream } from './yaml-documents.js';
+
+export const TEMPLATES_DIR_NAME = 'templates';
+
+/** What one file produced: values still to check, each with where to report problems. */
+interface Produced {
+  readonly value: unknown;
+  readonly site: ObjectSite;
+}
+
+/**
+ * Render every phase of an environment into Kubernetes objects: namespaces defaulted, managed labels
+ * added, config checksums on pod templates. Every problem of every file is collected first; if there
+ * is any, one ConfigError holds them all.
+ */
+export async function renderEnvironment(options: RenderOptions): Promise<readonly RenderedPhase[]> {
+  const { env } = options;
+  const issues: Issue[] = [];
+  const engine = createTemplateEngine({ templatesDir: join(env.deployDir, TEMPLATES_DIR_NAME) });
+  const context = templateContext(options, engine);
+  const phases: RenderedPhase[] = [];
+
+  for (const phase of listPhases(env.envDir, issues)) {
+    const objects: RenderedObject[] = [];
+    const secretFiles: string[] = [];
+    for (const file of listPhaseFiles(phase.dir, issues)) {
+      if (file.kind === 'secrets') {
+        secretFiles.push(file.path);
+        continue;
+      }
+      for (const produced of await renderFile(file, context, engine, issues)) {
+        const object = acceptValue(produced, options, issues);
+        if (object) objects.push({ object, source: sourceOf(produced.site) });
+      }
+    }
+    if (options.renderSecrets) {
+      for (const file of secretFiles) {
+        for (const value of await renderSecretFile(options, file, issues)) {
+          const object = acceptValue({ value, site: { file } }, options, issues);
+          if (object) objects.push({ object, source: { file } });
+        }
+      }
+    }
+    phases.push({ name: phase.name, order: phase.order, dir: phase.dir, objects, secretFiles });
+  }
+
+  issues.push(...findDuplicates(phases.flatMap((p) => p.objects)));
+  if (issues.length > 0) throw new ConfigError(issues);
+  applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
+  return phases;
+}
+
+function templateContext(options: RenderOptions, engine: TemplateEngine): TemplateContext {
+  const { env, revision } = options;
+  const image = options.image ?? env.image;
+  const context = {
+    app: env.app,
+    env: env.name,
+    namespace: env.namespace,
+    revision,
+    values: env.values,
+    include: (name: string, vars?: Record<string, unknown>): string => engine.renderPartial(name, context, vars),
+  } as Record<string, unknown>;
+  Object.defineProperty(context, 'image', {
+    enumerable: true,
+    get(): string {
+      if (image === undefined) {
+        throw new CapstanError('ERR_CAPSTAN_NO_IMAGE', 'no image: pass --image (or set image in capstan.yaml)');
+      }
+      return image;
+    },
+  });
+  return Object.freeze(context) as unknown as TemplateContext;
+}
+
+async function renderFile(file: PhaseFile, context: TemplateContext, engine: TemplateEngine, issues: Issue[]): Promise<Produced[]> {
+  if (file.kind === 'module') {
+    const result = await runModuleFile(file.path, context);
+    issues.push(...result.issues);
+    return result.values.map((value, index) => ({
+      value,
+      site: { file: file.path, label: result.values.length > 1 ? `object ${index + 1}: ` : '' },
+    }));
+  }
+  let text: string;
+  try {
+    text =
+      file.kind === 'template'
+        ? engine.renderFile(file.path, context as unknown as Record<string, unknown>)
+        : await readFile(file.path, 'utf8');
+  } catch (error) {
+    issues.push(templateIssue(file.path, error));
+    return [];
+  }
+  const rendered = file.kind === 'template';
+  const { documents, problems } = parseYamlStream(text);
+  for (const problem of problems) {
+    issues.push(
+      rendered
+        ? { file: file.path, message: `YAML syntax error in the rendered output, line ${problem.line} (${quoteLine(text, problem.line)}): ${problem.message}` }
+        : { file: file.path, line: problem.line, column: problem.column, message: `YAML syntax error: ${problem.message}` },
+    );
+  }
+  return documents.flatMap((doc, index) => {
+    const items = isList(doc.value) ? (doc.value as { items: unknown[] }).items : [doc.value];
+    const site: ObjectSite = rendered
+      ? { file: file.path, label: documents.length > 1 ? `rendered document ${index + 1}: ` : '' }
+      : { file: file.path, line: doc.line, lineOf: doc.lineOf };
+    return items.map((value) => ({ value, site }));
+  });
+}
+
+/** `kind: List` (what `kubectl get -o yaml` prints) is unwrapped into its items. */
+function isList(value: unknown): boolean {
+  const record = value as Record<string, unknown> | null;
+  return typeof record === 'object' && record !== null && record['kind'] === 'List' && Array.isArray(record['items']);
+}
+
+function quoteLine(text: string, line: number): string {
+  const content = (text.split('\n')[line - 1] ?? '').trim();
+  return JSON.stringify(content.length > 60 ? `${content.slice(0, 57)}...` : content);
+}
+
+function templateIssue(file: string, error: unknown): Issue {
+  if (error instanceof TemplateFailure) {
+    const via = error.includedFrom.map((f) => `${f.file}${f.line === undefined ? '' : `:${f.line}`}`);
+    return {
+      file: error.file,
+      ...(error.line === undefined ? {} : { line: error.line }),
+      message: via.length > 0 ? `${error.message} (included from ${via.join(', from ')})` : error.message,
+    };
+  }
+  return { file, message: error instanceof Error ? error.message : String(error) };
+}
+
+async function renderSecretFile(options: RenderOptions, file: string, issues: Issue[]): Promise<readonly unknown[]> {
+  try {
+    return (await options.renderSecrets?.(file, options.env.namespace)) ?? [];
+  } catch (error) {
+    if (error instanceof ConfigError) issues.push(...error.issues);
+    else if (error instanceof CapstanError) issues.push({ file, message: error.message });
+    else throw error;
+    return [];
+  }
+}
+
+/** Check one value; a plain-data copy of it, completed, or undefined after recording its issues. */
+function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]): KubeObject | undefined {
+  let value: unknown;
+  try {
+    // A copy: modules may return shared or frozen objects (values are frozen), and must return plain data.
+    value = JSON.parse(JSON.stringify(produced.value)) as unknown;
+  } catch (error) {
+    issues.push({ file: produced.site.file, message: `${produced.site.label ?? ''}not plain data: ${(error as Error).message}` });
+    return undefined;
+  }
+  const found = checkObject(value, produced.site);
+  if (found.length > 0) {
+    issues.push(...found);
+    return undefined;
+  }
+  const object = value as KubeObject;
+  completeObject(object, { app: options.env.app, env: options.env.name, namespace: options.env.namespace });
+  return object;
+}
+
+function sourceOf(site: ObjectSite): RenderedObject['source'] {
+  return site.line === undefined ? { file: site.file } : { file: site.file, line: site.line };
+}
+
+function describeSource(source: RenderedObject['source']): string {
+  return source.line === undefined ? source.file : `${source.file}:${source.line}`;
+}
+
+/** Two objects with the same kind, namespace and name: the second is reported, naming the first. */
+function findDuplicates(objects: readonly RenderedObject[]): Issue[] {
+  const seen = new Map<string, RenderedObject>();
+  const issues: Issue[] = [];
+  for (const rendered of objects) {
+    const key = objectKey(rendered.object);
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, rendered);
+      continue;
+    }
+    const { kind, metadata } = rendered.object;
+    const where = metadata.namespace ? ` in namespace ${metadata.namespace}` : '';
+    issues.push({
+      ...rendered.source,
+      path: 'metadata.name',
+      message: `${kind}/${metadata.name ?? ''}${where} is defined twice: also in ${describeSource(first.source)}`,
+    });
+  }
+  return issues;
+}

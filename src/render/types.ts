@@ -1,0 +1,42 @@
+/** The output of rendering an environment, and what rendering needs. */
+import type { ResolvedEnvironment } from '../config/index.js';
+import type { KubeObject, SourceLocation } from '../shared/index.js';
+
+export interface RenderedObject {
+  readonly object: KubeObject;
+  /** File the object came from; `line` only where it is a line of that file (plain YAML). */
+  readonly source: SourceLocation;
+}
+
+export interface RenderedPhase {
+  /** The folder name, e.g. `30-deployment`. */
+  readonly name: string;
+  /** The folder's number, e.g. 30. */
+  readonly order: number;
+  readonly dir: string;
+  readonly objects: readonly RenderedObject[];
+  /** Absolute paths of the phase's `*.ejson` files, in name order. */
+  readonly secretFiles: readonly string[];
+}
+
+export interface RenderOptions {
+  env: ResolvedEnvironment;
+  /** `--image`; overrides the image of the configuration. */
+  image?: string;
+  revision: string;
+  /** Turns one ejson file into Secrets; its objects are appended to the phase. */
+  renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
+}
+
+/** What templates (`*.yaml.ejs`) and modules (`*.ts`/`*.js`) see. */
+export interface TemplateContext {
+  readonly app: string;
+  readonly env: string;
+  readonly namespace: string;
+  /** Throws a clear error when no image was given, so a template that needs one says so. */
+  readonly image: string;
+  readonly revision: string;
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Renders `.deploy/templates/<name>` (`.yaml.ejs` optional) with this context plus `vars`. */
+  readonly include: (name: string, vars?: Record<string, unknown>) => string;
+}

@@ -1,0 +1,69 @@
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+
+/** One document of a YAML stream with the positions needed for messages. */
+export interface YamlDocument {
+  readonly value: unknown;
+  /** 1-based line where the document's content starts. */
+  readonly line: number;
+  /** Line of the deepest existing node along `path` (e.g. `['metadata', 'name']`). */
+  lineOf(path: readonly string[]): number;
+}
+
+export interface YamlProblem {
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** Every non-empty document of `text`, or the syntax problems that prevent reading it. */
+export function parseYamlStream(text: string): { documents: YamlDocument[]; problems: YamlProblem[] } {
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true, uniqueKeys: true });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  const problems: YamlProblem[] = [];
+  for (const doc of docs) {
+    for (const error of doc.errors) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      problems.push({ line: pos.line, column: pos.col, message: yamlErrorMessage(error.message) });
+    }
+  }
+  if (problems.length > 0) return { documents: [], problems };
+
+  const documents: YamlDocument[] = [];
+  for (const doc of docs) {
+    if (doc.contents === null) continue;
+    const lineOfOffset = (offset: number): number => lineCounter.linePos(offset).line;
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    documents.push({
+      value,
+      line: lineOfOffset(doc.contents.range?.[0] ?? 0),
+      lineOf: (path) => lineOfOffset(offsetOf(doc, path)),
+    });
+  }
+  return { documents, problems };
+}
+
+function offsetOf(doc: Document, path: readonly string[]): number {
+  let node: unknown = doc.contents;
+  let offset = doc.contents?.range?.[0] ?? 0;
+  for (const segment of path) {
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown } | null)?.value) === segment);
+      next = pair?.value ?? pair?.key;
+    } else if (isSeq(node)) {
+      next = node.items[Number(segment)];
+    }
+    const range = (next as { range?: [number, number, number] } | undefined)?.range;
+    if (!range) break;
+    node = next;
+    offset = range[0];
+  }
+  return offset;
+}
+
+/** The yaml library's first message line without its own ` at line L, column C:` suffix. */
+function yamlErrorMessage(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}

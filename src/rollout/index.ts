@@ -1,0 +1,18 @@
+// Per-kind readiness rules and failure diagnosis over plain object JSON; the waiter feeds them watch events.
+export { assessReadiness, isCustomResource, needsWatch, relatedKinds } from './readiness.js';
+export { earlyFailure } from './pod-state.js';
+export { currentReplicaSets, formatLabelSelector, podSelectorOf, podsOwnedBy } from './ownership.js';
+export { diagnose, formatDiagnosis, LOG_TAIL_LINES } from './diagnosis.js';
+export { summarizeEvents } from './events.js';
+export type {
+  Diagnosis,
+  DiagnosisContainer,
+  DiagnosisEvent,
+  DiagnosisInput,
+  DiagnosisLog,
+  DiagnosisPod,
+  PodLogs,
+  Readiness,
+  ReadinessContext,
+  ReadinessStatus,
+} from './types.js';

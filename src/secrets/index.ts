@@ -1,0 +1,45 @@
+// ejson-compatible secrets: format and crypto, key providers, Secret generation, redaction.
+export { formatBoxedMessage, isBoxedMessage, parseBoxedMessage } from './boxed-message.js';
+export type { BoxedMessage } from './boxed-message.js';
+export { decryptEjson, encryptEjson, PUBLIC_KEY_FIELD, readEjsonPublicKey } from './ejson.js';
+export type { EjsonSourceOptions, EncryptEjsonOptions } from './ejson.js';
+export { editEjsonFile } from './edit.js';
+export type { EditEjsonFileOptions, EditEjsonFileResult } from './edit.js';
+export { decryptEjsonFile, defaultKeyProviders, encryptEjsonFile } from './files.js';
+export type {
+  DecryptedEjsonFile,
+  DecryptEjsonFileOptions,
+  DefaultKeyProvidersOptions,
+  EncryptEjsonFileOptions,
+  EncryptEjsonFileResult,
+} from './files.js';
+export {
+  DEFAULT_EJSON_KEYDIR,
+  DEFAULT_PRIVATE_KEY_ENV,
+  envKeyProvider,
+  keydirKeyProvider,
+  resolveKeydir,
+  resolvePrivateKey,
+  staticKeyProvider,
+  writePrivateKeyFile,
+} from './key-providers.js';
+export type {
+  EnvKeyProviderOptions,
+  KeydirKeyProviderOptions,
+  KeyProvider,
+  ResolvedPrivateKey,
+  ResolvePrivateKeyOptions,
+  Warn,
+  WritePrivateKeyFileOptions,
+} from './key-providers.js';
+export { cryptoRandomBytes, generateKeyPair, SecretsErrorCode } from './keys.js';
+export type { EjsonKeyPair, RandomBytes } from './keys.js';
+export {
+  EJSON_SECRET_ANNOTATION,
+  findUnencryptedValues,
+  KUBERNETES_SECRETS_FIELD,
+  planSecretsFromEjson,
+} from './kubernetes-secrets.js';
+export type { FindUnencryptedValuesOptions, PlanSecretsOptions } from './kubernetes-secrets.js';
+export { createRedactor, MIN_REDACTED_LENGTH, REDACTED, secretValues, summarizeSecretDiff } from './redaction.js';
+export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';

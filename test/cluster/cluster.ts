@@ -1,0 +1,390 @@
+// The local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok on loopback, with fake nodes in three zones. Several clusters can run
+// at once, each under its own name, run folder and free ports.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createPki } from './pki.js';
+import { startProcess, stopProcesses } from './processes.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const execFileAsync = promisify(execFile);
+
+export interface ClusterInfo {
+  readonly name: string;
+  readonly runDir: string;
+  readonly binDir: string;
+  /** Admin kubeconfig (system:masters). */
+  readonly kubeconfig: string;
+  /** The restricted deployer identity: no cluster-scoped rights; bind ClusterRole capstan:deployer per namespace. */
+  readonly restrictedKubeconfig: string;
+  readonly server: string;
+  readonly ports: Readonly<Record<string, number>>;
+  readonly startedAt: string;
+}
+
+export const RESTRICTED_USER = 'capstan-deployer';
+export const RESTRICTED_CLUSTER_ROLE = 'capstan:deployer';
+export const NODE_COUNT = 6;
+export const ZONES = ['zone-a', 'zone-b', 'zone-c'] as const;
+
+export function runDirOf(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(name)) throw new Error(`invalid cluster name "${name}"`);
+  return join(process.env.CAPSTAN_CLUSTER_DIR ?? join(tmpdir(), 'capstan-clusters'), name);
+}
+
+/** Builds the binaries when missing (cold: tens of minutes) and returns their folder. */
+export function ensureBinaries(log: (line: string) => void = () => {}): string {
+  log('checking the control plane binaries (the first build takes 15-30 minutes)');
+  try {
+    const out = execFileSync(join(here, 'build.sh'), { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    return out.trim().split('\n').pop() ?? '';
+  } catch (error) {
+    throw new Error('building the local control plane failed; the lines above say what is missing', { cause: error });
+  }
+}
+
+async function freePort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    if (port > 0 && !taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
+function kubeconfigYaml(server: string, pki: string, user: string, certName: string): string {
+  const b64 = (file: string) => readFileSync(join(pki, file)).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: capstan-test',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64('ca.crt')}`,
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    `    client-certificate-data: ${b64(`${certName}.crt`)}`,
+    `    client-key-data: ${b64(`${certName}.key`)}`,
+    'contexts:',
+    `- name: ${user}@capstan-test`,
+    '  context:',
+    '    cluster: capstan-test',
+    `    user: ${user}`,
+    '    namespace: default',
+    `current-context: ${user}@capstan-test`,
+    '',
+  ].join('\n');
+}
+
+function httpsGet(url: string, pki: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        ca: readFileSync(join(pki, 'ca.crt')),
+        cert: readFileSync(join(pki, 'admin.crt')),
+        key: readFileSync(join(pki, 'admin.key')),
+        timeout: 2000,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean>, runDir: string): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(250);
+  }
+  throw new Error(
+    `local cluster: ${what} not ready within ${deadlineMs / 1000}s` +
+      (lastError ? ` (last error: ${String(lastError)})` : '') +
+      `; component logs are in ${join(runDir, 'logs')}`,
+  );
+}
+
+function nodesYaml(): string {
+  const docs: string[] = [];
+  for (let i = 0; i < NODE_COUNT; i++) {
+    const zone = ZONES[i % ZONES.length];
+    docs.push(`apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-${i}
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/arch: amd64
+    kubernetes.io/os: linux
+    kubernetes.io/hostname: kwok-node-${i}
+    kubernetes.io/role: agent
+    node-role.kubernetes.io/agent: ""
+    type: kwok
+    topology.kubernetes.io/zone: ${zone}
+    topology.kubernetes.io/region: local
+spec: {}
+status:
+  allocatable: { cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi }
+  capacity: { cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi }
+`);
+  }
+  return docs.join('---\n');
+}
+
+/** kwok's config: our stages plus fake container logs, current and previous, in CRI format. */
+function writeKwokConfig(runDir: string): void {
+  const line = (i: number, stream: string, text: string) =>
+    `2026-01-01T00:00:${String(i).padStart(2, '0')}.000000000Z ${stream} F ${text}`;
+  const current: string[] = [];
+  for (let i = 1; i <= 30; i++) current.push(line(i, 'stdout', `capstan fake container: log line ${i}`));
+  const previous = [
+    line(1, 'stdout', 'capstan fake container (previous): starting'),
+    line(2, 'stderr', 'capstan fake container (previous): fatal: cannot connect to database'),
+    line(3, 'stderr', 'capstan fake container (previous): exiting with code 1'),
+  ];
+  const logsFile = join(runDir, 'fake-container.log');
+  const previousLogsFile = join(runDir, 'fake-container-previous.log');
+  writeFileSync(logsFile, current.join('\n') + '\n');
+  writeFileSync(previousLogsFile, previous.join('\n') + '\n');
+  const logs = `---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: capstan-fake-logs
+spec:
+  selector: {}
+  logs:
+    - containers: []
+      logsFile: ${logsFile}
+      previousLogsFile: ${previousLogsFile}
+      follow: false
+`;
+  writeFileSync(join(runDir, 'kwok.yaml'), readFileSync(join(here, 'kwok-stages.yaml'), 'utf8') + logs);
+}
+
+export async function kubectl(info: Pick<ClusterInfo, 'binDir' | 'kubeconfig'>, args: string[], input?: string): Promise<string> {
+  const child = execFileAsync(join(info.binDir, 'kubectl'), ['--kubeconfig', info.kubeconfig, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  const { stdout } = await child;
+  return stdout;
+}
+
+export function readClusterInfo(name: string): ClusterInfo | undefined {
+  const file = join(runDirOf(name), 'cluster.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterInfo;
+}
+
+export interface StartClusterOptions {
+  readonly name: string;
+  readonly binDir?: string;
+  readonly log?: (line: string) => void;
+  readonly readyTimeoutMs?: number;
+}
+
+export async function startCluster(options: StartClusterOptions): Promise<ClusterInfo> {
+  const log = options.log ?? (() => {});
+  const runDir = runDirOf(options.name);
+  // Whatever a crashed earlier run left behind: end it by its pid files, then start clean.
+  const leftovers = await stopProcesses(runDir);
+  if (leftovers > 0) log(`ended ${leftovers} processes left by an earlier run of cluster "${options.name}"`);
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const binDir = options.binDir ?? ensureBinaries(log);
+  const bin = (name: string) => join(binDir, name);
+
+  const stopOnSignal = () => {
+    void stopProcesses(runDir).finally(() => {
+      rmSync(runDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    const pki = join(runDir, 'pki');
+    mkdirSync(pki);
+    createPki(pki);
+    const taken = new Set<number>();
+    const ports = {
+      etcd: await freePort(taken),
+      etcdPeer: await freePort(taken),
+      apiserver: await freePort(taken),
+      controllerManager: await freePort(taken),
+      scheduler: await freePort(taken),
+      kwok: await freePort(taken),
+    };
+    const server = `https://127.0.0.1:${ports.apiserver}`;
+    const kubeconfig = join(runDir, 'admin.kubeconfig');
+    const restrictedKubeconfig = join(runDir, 'restricted.kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigYaml(server, pki, 'capstan-test-admin', 'admin'), { mode: 0o600 });
+    writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, pki, RESTRICTED_USER, 'deployer'), { mode: 0o600 });
+
+    const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
+    const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
+    log(`starting etcd on ${etcdUrl}`);
+    startProcess({
+      runDir,
+      name: 'etcd',
+      command: bin('etcd'),
+      args: [
+        '--name=capstan', `--data-dir=${join(runDir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=capstan=${peerUrl}`, '--unsafe-no-fsync=true',
+        '--auto-compaction-retention=1', '--quota-backend-bytes=4294967296', '--log-level=warn',
+        '--listen-metrics-urls=', 
+      ],
+    });
+    await waitUntil('etcd', 30_000, async () => (await fetch(`${etcdUrl}/health`)).ok, runDir);
+
+    log(`starting kube-apiserver on ${server}`);
+    startProcess({
+      runDir,
+      name: 'kube-apiserver',
+      command: bin('kube-apiserver'),
+      args: [
+        `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--secure-port=${ports.apiserver}`,
+        '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none',
+        `--cert-dir=${join(runDir, 'apiserver-certs')}`,
+        `--tls-cert-file=${join(pki, 'admin.crt')}`, `--tls-private-key-file=${join(pki, 'admin.key')}`,
+        `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${join(pki, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+        '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
+        '--kubelet-preferred-address-types=Hostname,InternalIP', '--profiling=false',
+        '--max-requests-inflight=1000', '--max-mutating-requests-inflight=500',
+      ],
+    });
+    await waitUntil('kube-apiserver /readyz', options.readyTimeoutMs ?? 90_000, async () => {
+      const res = await httpsGet(`${server}/readyz`, pki);
+      return res.status === 200;
+    }, runDir);
+
+    log('starting kube-controller-manager, kube-scheduler and kwok');
+    startProcess({
+      runDir,
+      name: 'kube-controller-manager',
+      command: bin('kube-controller-manager'),
+      args: [
+        `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${ports.controllerManager}`,
+        '--leader-elect=false', `--root-ca-file=${join(pki, 'ca.crt')}`,
+        `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+        `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+        '--controllers=*', '--profiling=false', '--use-service-account-credentials=false',
+        '--node-monitor-period=25s', '--node-monitor-grace-period=200s',
+        '--kube-api-qps=500', '--kube-api-burst=1000',
+        '--concurrent-deployment-syncs=10', '--concurrent-replicaset-syncs=10', '--concurrent-job-syncs=10',
+        '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
+      ],
+    });
+    startProcess({
+      runDir,
+      name: 'kube-scheduler',
+      command: bin('kube-scheduler'),
+      args: [
+        `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`,
+        '--leader-elect=false', '--profiling=false', '--kube-api-qps=500', '--kube-api-burst=1000',
+        '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
+        `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+      ],
+    });
+    writeKwokConfig(runDir);
+    startProcess({
+      runDir,
+      name: 'kwok',
+      command: bin('kwok'),
+      args: [
+        `--kubeconfig=${kubeconfig}`, `--config=${join(runDir, 'kwok.yaml')}`, '--manage-all-nodes=true',
+        '--node-ip=127.0.0.1', '--node-name=localhost', `--node-port=${ports.kwok}`,
+        `--server-address=127.0.0.1:${ports.kwok}`,
+        `--tls-cert-file=${join(pki, 'admin.crt')}`, `--tls-private-key-file=${join(pki, 'admin.key')}`,
+        '--node-lease-duration-seconds=200', '--cidr=10.244.0.0/16',
+      ],
+    });
+    const info: ClusterInfo = {
+      name: options.name,
+      runDir,
+      binDir,
+      kubeconfig,
+      restrictedKubeconfig,
+      server,
+      ports,
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(join(runDir, 'cluster.json'), JSON.stringify(info, null, 2));
+
+    log(`registering ${NODE_COUNT} fake nodes and the restricted identity`);
+    await kubectl(info, ['apply', '-f', '-'], nodesYaml());
+    await kubectl(info, ['apply', '-f', join(here, 'restricted-rbac.yaml')]);
+    await waitUntil('fake nodes', 60_000, async () => {
+      const out = await kubectl(info, ['get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
+      return out.split(' ').filter((s) => s === 'True').length === NODE_COUNT;
+    }, runDir);
+    await waitUntil('ServiceAccount default/default', 60_000, async () => {
+      await kubectl(info, ['get', 'serviceaccount', 'default', '-n', 'default']);
+      return true;
+    }, runDir);
+    log(`cluster "${options.name}" ready at ${server}`);
+    return info;
+  } catch (error) {
+    await stopProcesses(runDir);
+    const logs = join(runDir, 'logs');
+    const keep = join(tmpdir(), `capstan-cluster-${options.name}-failed-logs`);
+    if (existsSync(logs)) {
+      rmSync(keep, { recursive: true, force: true });
+      execFileSync('cp', ['-r', logs, keep]);
+    }
+    rmSync(runDir, { recursive: true, force: true });
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (logs kept in ${keep})`, { cause: error });
+  } finally {
+    process.removeListener('SIGINT', stopOnSignal);
+    process.removeListener('SIGTERM', stopOnSignal);
+  }
+}
+
+/** Ends every process of the named cluster and removes its run folder. */
+export async function stopCluster(name: string): Promise<number> {
+  const runDir = runDirOf(name);
+  const count = await stopProcesses(runDir);
+  rmSync(runDir, { recursive: true, force: true });
+  return count;
+}

@@ -1,0 +1,96 @@
+// Process bookkeeping for the local control plane: every process is started with a pid file
+// and ended by that pid, never by name. A pid is only signalled while its command line still
+// mentions the cluster's run folder, so a recycled pid is never hit.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function pidDir(runDir: string): string {
+  return join(runDir, 'pids');
+}
+
+function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+export function isOurs(pid: number, runDir: string): boolean {
+  return commandLineOf(pid)?.includes(runDir) ?? false;
+}
+
+export interface StartProcessOptions {
+  readonly runDir: string;
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Starts a detached process logging to `<runDir>/logs/<name>.log`; returns its pid. */
+export function startProcess(options: StartProcessOptions): number {
+  const logs = join(options.runDir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(pidDir(options.runDir), { recursive: true });
+  const out = openSync(join(logs, `${options.name}.log`), 'a');
+  const child = spawn(options.command, options.args, {
+    cwd: options.runDir,
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, HOME: options.runDir, ...options.env },
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${options.command}`);
+  child.unref();
+  writeFileSync(join(pidDir(options.runDir), `${options.name}.pid`), `${child.pid}\n`);
+  return child.pid;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Ends every process recorded in the run folder's pid files: TERM, then KILL after a grace period. */
+export async function stopProcesses(runDir: string, graceMs = 5000): Promise<number> {
+  const dir = pidDir(runDir);
+  if (!existsSync(dir)) return 0;
+  const pids: number[] = [];
+  for (const file of readdirSync(dir)) {
+    const pid = Number.parseInt(readFileSync(join(dir, file), 'utf8'), 10);
+    if (Number.isInteger(pid) && pid > 1 && isOurs(pid, runDir)) pids.push(pid);
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(-pid, 'SIGTERM'); // the process group: detached children lead their own
+    } catch {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return pids.length;
+}

@@ -1,0 +1,160 @@
+// Proves the local control plane itself: workloads roll out, Jobs finish, every failure
+// scenario shows its state, logs work and the restricted identity is refused cluster writes.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KubeClient } from '../../src/kube/index.js';
+import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
+
+function deployment(name: string, replicas: number, scenario?: string, annotations: Record<string, string> = {}) {
+  const labels: Record<string, string> = { app: name, ...(scenario ? { 'capstan.test/scenario': scenario } : {}) };
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      progressDeadlineSeconds: 30,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels, annotations }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } },
+    },
+  });
+}
+
+function job(name: string, scenario?: string) {
+  return JSON.stringify({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: { labels: scenario ? { 'capstan.test/scenario': scenario } : {} },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'task', image: 'example.com/app:1' }] },
+      },
+    },
+  });
+}
+
+async function podOf(ns: string, selector: string): Promise<any> {
+  const list = await getJson<{ items: any[] }>(['get', 'pods', '-n', ns, '-l', selector]);
+  return list.items[0];
+}
+
+describe('local control plane', () => {
+  it('has 6 Ready fake nodes in 3 zones', async () => {
+    const nodes = await getJson<{ items: any[] }>(['get', 'nodes']);
+    assert.equal(nodes.items.length, 6);
+    const zones = new Set(nodes.items.map((n) => n.metadata.labels['topology.kubernetes.io/zone']));
+    assert.deepEqual([...zones].sort(), ['zone-a', 'zone-b', 'zone-c']);
+    for (const n of nodes.items) {
+      assert.equal(n.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+      assert.ok(n.status.allocatable.cpu && n.status.allocatable.memory && n.status.allocatable.pods);
+    }
+  });
+
+  it('rolls out a 3-replica Deployment, observed through a watch', async () => {
+    const ns = await freshNamespace('harness-deploy');
+    const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
+    try {
+      const { resourceVersion } = await client.list('apps/v1', 'Deployment', { namespace: ns.name });
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('web', 3));
+      const signal = AbortSignal.timeout(60_000);
+      let available = 0;
+      for await (const event of client.watch('apps/v1', 'Deployment', { namespace: ns.name, resourceVersion, signal })) {
+        const status = (event.object as { status?: { availableReplicas?: number } }).status;
+        available = status?.availableReplicas ?? 0;
+        if (available === 3) break;
+      }
+      assert.equal(available, 3);
+      const pods = await getJson<{ items: any[] }>(['get', 'pods', '-n', ns.name, '-l', 'app=web']);
+      const nodes = new Set(pods.items.map((p) => p.spec.nodeName));
+      assert.ok(nodes.size >= 2, 'the scheduler spreads pods over the fake nodes');
+    } finally {
+      client.close();
+      await ns.remove();
+    }
+  });
+
+  it('completes a Job', async () => {
+    const ns = await freshNamespace('harness-job');
+    try {
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], job('ok'));
+      await waitFor('Job complete', 60_000, async () => {
+        const j = await getJson(['get', 'job', 'ok', '-n', ns.name]);
+        return j.status?.succeeded === 1 && j.status.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True');
+      });
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('shows every failure scenario', async () => {
+    const ns = await freshNamespace('harness-scenarios');
+    try {
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop'));
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('notready', 1, 'not-ready'));
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, 'image-pull'));
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('slow', 1, 'slow', { 'capstan.test/ready-after': '4s' }));
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], job('failing', 'fail'));
+
+      const crash = await waitFor('CrashLoopBackOff with rising restarts', 30_000, async () => {
+        const p = await podOf(ns.name, 'app=crash');
+        const cs = p?.status?.containerStatuses?.[0];
+        return cs?.state?.waiting?.reason === 'CrashLoopBackOff' && cs.restartCount >= 2 ? p : undefined;
+      });
+      assert.equal(crash.status.containerStatuses[0].lastState.terminated.exitCode, 1);
+
+      const notReady = await waitFor('Running but not Ready', 30_000, async () => {
+        const p = await podOf(ns.name, 'app=notready');
+        return p?.status?.phase === 'Running' ? p : undefined;
+      });
+      assert.equal(notReady.status.conditions.find((c: any) => c.type === 'Ready').status, 'False');
+
+      await waitFor('ImagePullBackOff', 30_000, async () => {
+        const p = await podOf(ns.name, 'app=pull');
+        return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff';
+      });
+
+      const slowCreated = Date.now();
+      await waitFor('slow pod Ready', 30_000, async () => {
+        const p = await podOf(ns.name, 'app=slow');
+        return p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+      });
+      assert.ok(Date.now() - slowCreated >= 2500, 'the slow pod waited for its ready-after delay');
+
+      await waitFor('Job failed', 60_000, async () => {
+        const j = await getJson(['get', 'job', 'failing', '-n', ns.name]);
+        return j.status?.conditions?.some((c: any) => c.type === 'Failed' && c.status === 'True');
+      });
+      const failedPod = await podOf(ns.name, 'job-name=failing');
+      assert.equal(failedPod.status.containerStatuses[0].state.terminated.exitCode, 1);
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('serves kubectl logs, current and previous', async () => {
+    const ns = await freshNamespace('harness-logs');
+    try {
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop'));
+      const pod = await waitFor('crashlooping pod', 30_000, async () => {
+        const p = await podOf(ns.name, 'app=crash');
+        return p?.status?.containerStatuses?.[0]?.state?.waiting ? p : undefined;
+      });
+      const current = await kubectl(['logs', '-n', ns.name, pod.metadata.name, '--tail=2']);
+      assert.match(current, /capstan fake container: log line 29\ncapstan fake container: log line 30\n/);
+      const previous = await kubectl(['logs', '-n', ns.name, pod.metadata.name, '--previous']);
+      assert.match(previous, /exiting with code 1/);
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('refuses the restricted identity a cluster-scoped write', async () => {
+    const restricted = testCluster().restrictedKubeconfig;
+    await assert.rejects(
+      kubectl(['create', 'namespace', 'restricted-should-not-exist'], undefined, restricted),
+      /forbidden/i,
+    );
+  });
+});
