@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { deploy, EXIT } from '../deploy/index.js';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
-import type { CliIo } from './main.js';
+import type { CliIo, CommandResult } from './main.js';
 import { durationOption } from './main.js';
 import { Reporter, type OutputMode } from './reporter.js';
 
@@ -21,7 +21,7 @@ export function outputMode(io: CliIo, output?: string): OutputMode {
   return io.stdout.isTTY && !io.env.CI ? 'tty' : 'plain';
 }
 
-export function registerDeployCommands(program: Command, io: CliIo): void {
+export function registerDeployCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('deploy')
     .description('render, validate, apply phase by phase, wait for every object, prune')
@@ -38,7 +38,7 @@ export function registerDeployCommands(program: Command, io: CliIo): void {
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as GlobalOptions;
       const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined));
-      const result = await deploy({
+      const outcome = await deploy({
         cwd: globals.cwd,
         env: envName,
         image: opts.image as string | undefined,
@@ -55,7 +55,7 @@ export function registerDeployCommands(program: Command, io: CliIo): void {
         envVars: io.env,
         onEvent: (event) => reporter.event(event),
       });
-      process.exitCode = result.exitCode;
+      result.exitCode = outcome.exitCode;
     });
 
   program
@@ -75,6 +75,6 @@ export function registerDeployCommands(program: Command, io: CliIo): void {
         io.stdout.write(`# phase ${phase.name}\n`);
         io.stdout.write(toYaml(opts.showSecrets ? objects : maskSecrets(objects)));
       }
-      process.exitCode = EXIT.ok;
+      result.exitCode = EXIT.ok;
     });
 }

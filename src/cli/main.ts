@@ -14,6 +14,11 @@ export interface CliIo {
   readonly signal: AbortSignal;
 }
 
+/** What a command reports back to runCli; commands never call process.exit. */
+export interface CommandResult {
+  exitCode: number;
+}
+
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -23,7 +28,7 @@ export function durationOption(value: string): number {
   return parseDuration(value);
 }
 
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CliIo, result: CommandResult): Command {
   const program = new Command('capstan')
     .description('Deploys containerised applications to Kubernetes in ordered phases and keeps them healthy there.')
     .version(packageVersion(), '-v, --version')
@@ -36,16 +41,17 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  registerDeployCommands(program, io);
+  registerDeployCommands(program, io, result);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. Expected errors print message and hint; others a stack. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const result: CommandResult = { exitCode: 0 };
+  const program = buildProgram(io, result);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return result.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;

@@ -14,7 +14,7 @@ export function parseDuration(text: string): number {
   }
   let total = 0;
   for (const [, amount, unit] of trimmed.matchAll(PART)) {
-    total += Number(amount) * (UNIT_MS[unit as string] as number);
+    total += Number(amount) * UNIT_MS[unit];
   }
   return Math.round(total);
 }

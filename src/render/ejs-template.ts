@@ -30,8 +30,11 @@ export interface TemplateEngine {
 /** EJS for YAML: `<%= %>` does not HTML-escape; printing `undefined` is an error; objects print as JSON. */
 function printValue(value: unknown): string {
   if (value === undefined) throw new Error('a tag printed undefined (a missing value?)');
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (typeof value === 'object') return JSON.stringify(value);
+  throw new Error(`a tag printed a ${typeof value}`);
 }
 
 /** A copy of `locals` (getters kept, so a missing image still throws when used) with `extra` on top. */
@@ -138,10 +141,15 @@ function locateSyntaxError(text: string): { line: number; message: string } | un
     const match = /^ejs-template:(\d+)/.exec((error as Error).stack ?? '');
     if (!match) return undefined;
     const bodyLine = Number(match[1]) - 1; // 1-based line of `body`
+    if (bodyLine > body.length) {
+      // Only the wrapper's closing brace is left: something opened in the template was never closed.
+      const last = text.endsWith('\n') ? text.split('\n').length - 1 : text.split('\n').length;
+      return { line: Math.max(1, last), message: `${(error as Error).message} at the end of the template (an unclosed { block?)` };
+    }
     let templateLine = 1;
     let markerAt = 0;
     for (let i = 0; i < bodyLine - 1 && i < body.length; i++) {
-      const marker = /^\s*; __line = (\d+)$/.exec(body[i] as string);
+      const marker = /^\s*; __line = (\d+)$/.exec(body[i]);
       if (marker) {
         templateLine = Number(marker[1]);
         markerAt = i + 1;

@@ -99,7 +99,13 @@ export function checkObject(value: unknown, site: ObjectSite): Issue[] {
 
 /** Default the namespace of namespaced objects and add the managed labels (ours win over the user's). */
 export function completeObject(object: KubeObject, options: { app: string; env: string; namespace: string }): void {
-  const metadata = object.metadata;
-  if (!isClusterScoped(object.kind) && metadata.namespace === undefined) metadata.namespace = options.namespace;
-  metadata.labels = { ...(metadata.labels ?? {}), ...managedLabels(options.app, options.env) };
+  const { name, namespace, ...rest } = object.metadata;
+  const defaulted = namespace ?? (isClusterScoped(object.kind) ? undefined : options.namespace);
+  // Rebuilt so name and namespace come first when printed.
+  object.metadata = {
+    name,
+    ...(defaulted === undefined ? {} : { namespace: defaulted }),
+    ...rest,
+    labels: { ...(rest.labels ?? {}), ...managedLabels(options.app, options.env) },
+  };
 }

@@ -6,7 +6,7 @@ export interface YamlDocument {
   /** 1-based line where the document's content starts. */
   readonly line: number;
   /** Line of the deepest existing node along `path` (e.g. `['metadata', 'name']`). */
-  lineOf(path: readonly string[]): number;
+  readonly lineOf: (path: readonly string[]) => number;
 }
 
 export interface YamlProblem {

@@ -28,13 +28,16 @@ type Rule = (input: CauseInput, containers: PodContainer[]) => string | undefine
 const IMAGE_PULL = new Set(['ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName']);
 
 const label = (c: ContainerState): string => `${c.init ? 'init container' : 'container'} ${c.name}`;
-const lastEvent = (events: DiagnosisEvent[], test: (e: DiagnosisEvent) => boolean): DiagnosisEvent | undefined =>
-  events.filter(test).at(-1);
+const lastEvent = (
+  events: DiagnosisEvent[],
+  test: (e: DiagnosisEvent) => boolean,
+): DiagnosisEvent | undefined => events.filter(test).at(-1);
 const podName = (pod: KubeObject): string => pod.metadata.name ?? '?';
 
 const podsNotCreated: Rule = ({ object, replicaSets, events }) => {
   const refusal = lastEvent(events, (e) => e.reason === 'FailedCreate')?.message;
-  const owners = object.kind === 'Deployment' ? [object, ...currentReplicaSets(object, replicaSets)] : [object];
+  const owners =
+    object.kind === 'Deployment' ? [object, ...currentReplicaSets(object, replicaSets)] : [object];
   const failure = owners.map((o) => condition(o, 'ReplicaFailure')).find((c) => c?.status === 'True');
   const message = refusal ?? failure?.message;
   if (message === undefined) return undefined;
@@ -58,13 +61,17 @@ const imagePull: Rule = ({ events }, containers) => {
   const { container } = found;
   const image = container.image ?? '?';
   // While backing off the kubelet only repeats the image name; the pull error itself is in an event.
-  const pullError = lastEvent(events, (e) => e.message.startsWith(`Failed to pull image "${image}"`))?.message;
+  const pullError = lastEvent(events, (e) =>
+    e.message.startsWith(`Failed to pull image "${image}"`),
+  )?.message;
   const detail = container.waiting?.reason === 'ImagePullBackOff' ? pullError : container.waiting?.message;
   return `the image cannot be pulled: ${image}${detail ? ` (${detail})` : ''}`;
 };
 
 const containerConfig: Rule = (_input, containers) => {
-  const found = containers.find(({ container }) => container.waiting?.reason === 'CreateContainerConfigError');
+  const found = containers.find(
+    ({ container }) => container.waiting?.reason === 'CreateContainerConfigError',
+  );
   if (found === undefined) return undefined;
   const message = found.container.waiting?.message ?? 'CreateContainerConfigError';
   const missing = /not found|couldn't find key/i.test(message);
@@ -75,13 +82,16 @@ const containerConfig: Rule = (_input, containers) => {
 
 const volumeMount: Rule = ({ pods, events }) => {
   const stuck = pods.some((p) => podPhase(p) === 'Pending' && !isUnschedulable(p));
-  const failure = stuck ? lastEvent(events, (e) => e.reason === 'FailedMount' || e.reason === 'FailedAttachVolume') : undefined;
+  const failure = stuck
+    ? lastEvent(events, (e) => e.reason === 'FailedMount' || e.reason === 'FailedAttachVolume')
+    : undefined;
   return failure ? `a volume cannot be mounted: ${failure.message}` : undefined;
 };
 
 const outOfMemory: Rule = (_input, containers) => {
   const found = containers.find(
-    ({ container }) => container.lastTerminated?.reason === 'OOMKilled' || container.terminated?.reason === 'OOMKilled',
+    ({ container }) =>
+      container.lastTerminated?.reason === 'OOMKilled' || container.terminated?.reason === 'OOMKilled',
   );
   if (found === undefined) return undefined;
   const limit = found.container.memoryLimit;
@@ -103,9 +113,13 @@ const crashing: Rule = ({ events }, containers) => {
   const { pod, container } = found;
   const liveness = lastEvent(
     events,
-    (e) => e.reason === 'Unhealthy' && e.object === `Pod/${podName(pod)}` && /^(Liveness|Startup) probe/.test(e.message),
+    (e) =>
+      e.reason === 'Unhealthy' &&
+      e.object === `Pod/${podName(pod)}` &&
+      /^(Liveness|Startup) probe/.test(e.message),
   );
-  if (liveness) return `${label(container)} is restarted by its ${probeFailure(liveness.message) ?? liveness.message}`;
+  if (liveness)
+    return `${label(container)} is restarted by its ${probeFailure(liveness.message) ?? liveness.message}`;
   const exitCode = container.lastTerminated?.exitCode ?? container.terminated?.exitCode ?? '?';
   return `${label(container)} keeps crashing (exit code ${exitCode}); see its previous logs`;
 };
@@ -132,19 +146,25 @@ function exitedWithError(containers: PodContainer[]): string | undefined {
 const workFailed: Rule = ({ object, pods }, containers) => {
   const exited = exitedWithError(containers);
   if (object.kind === 'Job') {
-    const failure = [condition(object, 'Failed'), condition(object, 'FailureTarget')].find((c) => c?.status === 'True');
+    const failure = [condition(object, 'Failed'), condition(object, 'FailureTarget')].find(
+      (c) => c?.status === 'True',
+    );
     if (failure === undefined) return exited;
     if (failure.reason === 'DeadlineExceeded') {
       const seconds = num(at(object, 'spec', 'activeDeadlineSeconds'));
       return `the Job ran longer than its activeDeadlineSeconds${seconds === undefined ? '' : ` (${seconds}s)`}: ${failure.message ?? ''}`.trim();
     }
     const limit = num(at(object, 'spec', 'backoffLimit'));
-    const why = failure.reason === 'BackoffLimitExceeded' && limit !== undefined ? ` (backoffLimit ${limit})` : '';
+    const why =
+      failure.reason === 'BackoffLimitExceeded' && limit !== undefined ? ` (backoffLimit ${limit})` : '';
     return `the Job failed: ${reasonAndMessage(failure.reason, failure.message)}${why}${exited ? `; ${exited}` : ''}`;
   }
   const failedPod = pods.find((p) => podPhase(p) === 'Failed');
   if (failedPod && str(at(failedPod, 'status', 'reason'))) {
-    const why = reasonAndMessage(str(at(failedPod, 'status', 'reason')), str(at(failedPod, 'status', 'message')));
+    const why = reasonAndMessage(
+      str(at(failedPod, 'status', 'reason')),
+      str(at(failedPod, 'status', 'message')),
+    );
     return `pod ${podName(failedPod)} failed: ${why}`;
   }
   return exited;
@@ -169,7 +189,9 @@ function fallback({ object, events, timedOut }: CauseInput): string {
   const readiness = assessReadiness(object);
   if (readiness.status === 'failed') {
     const deadline = condition(object, 'Progressing')?.reason === 'ProgressDeadlineExceeded';
-    return deadline ? `the rollout did not progress within its deadline: ${readiness.message}` : readiness.message;
+    return deadline
+      ? `the rollout did not progress within its deadline: ${readiness.message}`
+      : readiness.message;
   }
   if (object.kind === 'Service' && readiness.status === 'pending') {
     return `no ready pod matches the Service's selector ${podSelectorOf(object) ?? ''}`.trim();

@@ -76,7 +76,5 @@ export function summarizeEvents(events: KubeObject[], since?: Date): DiagnosisEv
     const newer = later(seen, read);
     merged.set(key, { ...newer, event: { ...newer.event, count: seen.event.count + read.event.count } });
   }
-  return [...merged.values()]
-    .sort((a, b) => timeOf(a) - timeOf(b))
-    .map((read) => read.event);
+  return [...merged.values()].sort((a, b) => timeOf(a) - timeOf(b)).map((read) => read.event);
 }

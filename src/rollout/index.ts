@@ -1,9 +1,10 @@
-// Per-kind readiness rules and failure diagnosis over plain object JSON; the waiter feeds them watch events.
+// Per-kind readiness rules and failure diagnosis over plain object JSON, and the watch-based waiter.
 export { assessReadiness, isCustomResource, needsWatch, relatedKinds } from './readiness.js';
 export { earlyFailure } from './pod-state.js';
 export { currentReplicaSets, formatLabelSelector, podSelectorOf, podsOwnedBy } from './ownership.js';
 export { diagnose, formatDiagnosis, LOG_TAIL_LINES } from './diagnosis.js';
 export { summarizeEvents } from './events.js';
+export { collectDiagnosis, waitForObjects } from './waiter.js';
 export type {
   Diagnosis,
   DiagnosisContainer,
@@ -16,3 +17,4 @@ export type {
   ReadinessContext,
   ReadinessStatus,
 } from './types.js';
+export type { FailedObject, WaitOptions, WaitResult } from './waiter.js';

@@ -27,7 +27,9 @@ function revisionOf(object: KubeObject): number {
 export function currentReplicaSets(deployment: KubeObject, replicaSets: KubeObject[]): KubeObject[] {
   const owned = replicaSets.filter((rs) => isOwnedBy(rs, deployment));
   const revision = deployment.metadata.annotations?.[REVISION];
-  const current = owned.filter((rs) => revision !== undefined && rs.metadata.annotations?.[REVISION] === revision);
+  const current = owned.filter(
+    (rs) => revision !== undefined && rs.metadata.annotations?.[REVISION] === revision,
+  );
   if (current.length > 0) return current;
   const newest = owned.reduce<KubeObject | undefined>(
     (best, rs) => (best === undefined || revisionOf(rs) > revisionOf(best) ? rs : best),
@@ -54,7 +56,8 @@ export function podsOwnedBy(object: KubeObject, pods: KubeObject[], replicaSets:
     case 'Pod': {
       const same = pods.filter(
         (pod) =>
-          pod.metadata.name === object.metadata.name && (pod.metadata.namespace ?? '') === (object.metadata.namespace ?? ''),
+          pod.metadata.name === object.metadata.name &&
+          (pod.metadata.namespace ?? '') === (object.metadata.namespace ?? ''),
       );
       return same.length > 0 ? same : [object];
     }
@@ -64,7 +67,9 @@ export function podsOwnedBy(object: KubeObject, pods: KubeObject[], replicaSets:
 }
 
 function quoteValues(values: unknown): string {
-  return (Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : []).sort().join(',');
+  return (Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : [])
+    .sort()
+    .join(',');
 }
 
 /** A metav1.LabelSelector (or a plain label map) in the `a=b,c in (x,y),!d` syntax the API accepts. */

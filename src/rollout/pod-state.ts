@@ -25,7 +25,11 @@ export interface ContainerState {
 
 function termination(value: unknown): Termination | undefined {
   if (value === undefined || value === null) return undefined;
-  return { reason: str(at(value, 'reason')), exitCode: num(at(value, 'exitCode')), message: str(at(value, 'message')) };
+  return {
+    reason: str(at(value, 'reason')),
+    exitCode: num(at(value, 'exitCode')),
+    message: str(at(value, 'message')),
+  };
 }
 
 function specContainer(pod: KubeObject, init: boolean, name: string): Json | undefined {
@@ -42,7 +46,9 @@ function readStatus(pod: KubeObject, status: Json, init: boolean): ContainerStat
     image: str(spec?.image) ?? str(status.image),
     ready: status.ready === true,
     restarts: num(status.restartCount) ?? 0,
-    waiting: waiting ? { reason: str(at(waiting, 'reason')), message: str(at(waiting, 'message')) } : undefined,
+    waiting: waiting
+      ? { reason: str(at(waiting, 'reason')), message: str(at(waiting, 'message')) }
+      : undefined,
     running: at(status, 'state', 'running') !== undefined,
     terminated: termination(at(status, 'state', 'terminated')),
     lastTerminated: termination(at(status, 'lastState', 'terminated')),
@@ -78,7 +84,8 @@ export function hopelessReason(container: ContainerState): string | undefined {
     return `CrashLoopBackOff (exit code ${last.exitCode ?? '?'}, ${container.restarts} restarts)`;
   }
   // The kubelet reports this while its ConfigMap/Secret cache is still syncing; it resolves on its own.
-  if (reason === 'CreateContainerConfigError' && /failed to sync .* cache/i.test(message ?? '')) return undefined;
+  if (reason === 'CreateContainerConfigError' && /failed to sync .* cache/i.test(message ?? ''))
+    return undefined;
   return HOPELESS_WAITING.has(reason) ? reasonAndMessage(reason, message) : undefined;
 }
 
@@ -88,7 +95,8 @@ export function earlyFailure(pods: KubeObject[]): string | undefined {
     if (pod.metadata.deletionTimestamp) continue;
     for (const container of containerStates(pod)) {
       const reason = hopelessReason(container);
-      if (reason !== undefined) return `pod ${pod.metadata.name ?? '?'} container ${container.name}: ${reason}`;
+      if (reason !== undefined)
+        return `pod ${pod.metadata.name ?? '?'} container ${container.name}: ${reason}`;
     }
   }
   return undefined;
@@ -124,7 +132,9 @@ export function podReadiness(pod: KubeObject): Readiness {
   if (phase === 'Failed') {
     const own = reasonAndMessage(str(at(pod, 'status', 'reason')), str(at(pod, 'status', 'message')));
     const crashed = containers.find((c) => c.terminated && c.terminated.exitCode !== 0);
-    const detail = crashed?.terminated ? `container ${crashed.name} exited: ${exitSummary(crashed.terminated)}` : '';
+    const detail = crashed?.terminated
+      ? `container ${crashed.name} exited: ${exitSummary(crashed.terminated)}`
+      : '';
     return { status: 'failed', message: own || detail || 'pod failed' };
   }
   for (const container of containers) {
@@ -134,13 +144,19 @@ export function podReadiness(pod: KubeObject): Readiness {
   if (isPodReady(pod)) return { status: 'ready', message: 'pod is running and ready' };
   const scheduled = condition(pod, 'PodScheduled');
   if (scheduled?.status === 'False') {
-    return { status: 'pending', message: `not scheduled: ${reasonAndMessage(scheduled.reason, scheduled.message)}` };
+    return {
+      status: 'pending',
+      message: `not scheduled: ${reasonAndMessage(scheduled.reason, scheduled.message)}`,
+    };
   }
   const waiting = containers.find((c) => c.waiting?.reason !== undefined);
   if (waiting) return { status: 'pending', message: `container ${waiting.name}: ${waiting.waiting?.reason}` };
   const app = containers.filter((c) => !c.init);
   if (phase === 'Running' && app.length > 0) {
-    return { status: 'pending', message: `${app.filter((c) => c.ready).length} of ${app.length} containers ready` };
+    return {
+      status: 'pending',
+      message: `${app.filter((c) => c.ready).length} of ${app.length} containers ready`,
+    };
   }
   return { status: 'pending', message: `pod is ${phase}` };
 }
@@ -157,7 +173,11 @@ function describeContainer(c: ContainerState): DiagnosisContainer {
     return { ...base, reason: c.terminated.reason ?? 'Terminated', detail };
   }
   if (c.running) {
-    return { ...base, reason: c.ready ? 'Running' : 'Running, not ready', ...(previously ? { detail: previously } : {}) };
+    return {
+      ...base,
+      reason: c.ready ? 'Running' : 'Running, not ready',
+      ...(previously ? { detail: previously } : {}),
+    };
   }
   return { ...base, reason: 'Pending' };
 }

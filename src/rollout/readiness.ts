@@ -1,6 +1,16 @@
 // Per-kind readiness of one live object, plus what the waiter must watch to judge and explain it.
 import type { KubeObject } from '../shared/index.js';
-import { at, condition, isTrue, list, num, reasonAndMessage, record, str, unobservedGeneration } from './object-access.js';
+import {
+  at,
+  condition,
+  isTrue,
+  list,
+  num,
+  reasonAndMessage,
+  record,
+  str,
+  unobservedGeneration,
+} from './object-access.js';
 import { podReadiness } from './pod-state.js';
 import type { Readiness, ReadinessContext } from './types.js';
 import {
@@ -144,7 +154,10 @@ function serviceReadiness(service: KubeObject, context: ReadinessContext): Readi
     const lb = type === 'LoadBalancer' ? ' (load balancer address not awaited)' : '';
     return { status: 'ready', message: `${ready} ready endpoint${ready === 1 ? '' : 's'}${lb}` };
   }
-  return { status: 'pending', message: `waiting for endpoints${notReady > 0 ? ` (${notReady} not ready)` : ''}` };
+  return {
+    status: 'pending',
+    message: `waiting for endpoints${notReady > 0 ? ` (${notReady} not ready)` : ''}`,
+  };
 }
 
 function claimReadiness(claim: KubeObject, context: ReadinessContext): Readiness {
@@ -158,7 +171,8 @@ function claimReadiness(claim: KubeObject, context: ReadinessContext): Readiness
 }
 
 function crdReadiness(crd: KubeObject, context: ReadinessContext): Readiness {
-  if (isTrue(crd, 'Established') || context.crdEstablished === true) return { status: 'ready', message: 'Established' };
+  if (isTrue(crd, 'Established') || context.crdEstablished === true)
+    return { status: 'ready', message: 'Established' };
   const names = condition(crd, 'NamesAccepted');
   if (names?.status === 'False') {
     return { status: 'failed', message: reasonAndMessage(names.reason ?? 'NamesNotAccepted', names.message) };
@@ -175,9 +189,14 @@ function customResourceReadiness(object: KubeObject, context: ReadinessContext):
     if (unobserved) return { status: 'pending', message: unobserved };
   }
   const found = condition(object, 'Ready') ?? condition(object, 'Available');
-  if (found === undefined) return { status: 'ready', message: 'applied (no Ready or Available condition to wait for)' };
+  if (found === undefined)
+    return { status: 'ready', message: 'applied (no Ready or Available condition to wait for)' };
   const generation = object.metadata.generation;
-  if (found.observedGeneration !== undefined && generation !== undefined && found.observedGeneration < generation) {
+  if (
+    found.observedGeneration !== undefined &&
+    generation !== undefined &&
+    found.observedGeneration < generation
+  ) {
     return { status: 'pending', message: `waiting for ${found.type} to reflect generation ${generation}` };
   }
   if (found.status === 'True') return { status: 'ready', message: found.type };

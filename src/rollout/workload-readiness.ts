@@ -51,7 +51,7 @@ export function statefulSetReadiness(statefulSet: KubeObject): Readiness {
   const updated = count(statefulSet, 'updatedReplicas');
   const replicas = count(statefulSet, 'replicas');
   if (readyPods < desired) return pending(`${readyPods} of ${desired} pods ready`);
-  if (replicas > desired) return pending(`${plural(replicas - desired, 'pod')} above ${desired} pending deletion`);
+  if (replicas > desired) return pending(`${plural(replicas - desired, 'extra pod')} pending deletion (scaling down to ${desired})`);
   const available = num(at(statefulSet, 'status', 'availableReplicas'));
   if (available !== undefined && available < desired) return pending(`${available} of ${desired} pods available`);
   const strategy = str(at(statefulSet, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate';

@@ -77,7 +77,7 @@ class Scanner {
     this.skipSpace();
     const rootKind = this.value();
     while (this.frames.length > 0) {
-      const frame = this.frames[this.frames.length - 1]!;
+      const frame = this.frames[this.frames.length - 1];
       this.skipSpace();
       const c = this.bytes[this.pos];
       const close = frame.kind === 'object' ? 0x7d : 0x5d;
@@ -160,7 +160,7 @@ class Scanner {
       this.fail('(expected a value)');
     }
     const topObject = this.frames.length === (kind === 'object' || kind === 'array' ? 2 : 1);
-    if (topObject && this.frames[0]!.kind === 'object') {
+    if (topObject && this.frames[0].kind === 'object') {
       this.members.push(literal ? { key: this.path[0] as string, kind, literal } : { key: this.path[0] as string, kind });
     }
     return kind;

@@ -9,7 +9,7 @@ const REPLACEMENT_CHARACTER = 0xfffd;
  * would return a one-byte RuneError (overlong forms, surrogates, beyond U+10FFFF, truncation).
  */
 export function utf8SequenceLength(bytes: Uint8Array, i: number): number {
-  const b0 = bytes[i]!;
+  const b0 = bytes[i];
   if (b0 < 0x80) return 1;
   let length: number;
   let low = 0x80;
@@ -25,10 +25,10 @@ export function utf8SequenceLength(bytes: Uint8Array, i: number): number {
     else if (b0 === 0xf4) high = 0x8f;
   } else return 0;
   if (i + length > bytes.length) return 0;
-  const b1 = bytes[i + 1]!;
+  const b1 = bytes[i + 1];
   if (b1 < low || b1 > high) return 0;
   for (let k = 2; k < length; k++) {
-    const b = bytes[i + k]!;
+    const b = bytes[i + k];
     if (b < 0x80 || b > 0xbf) return 0;
   }
   return length;
@@ -85,7 +85,7 @@ function readU4(bytes: Uint8Array, i: number, end: number): number {
   if (i + 6 > end || bytes[i] !== BACKSLASH || bytes[i + 1] !== 0x75) return -1;
   let value = 0;
   for (let k = 2; k < 6; k++) {
-    const digit = hexValue(bytes[i + k]!);
+    const digit = hexValue(bytes[i + k]);
     if (digit < 0) return -1;
     value = value * 16 + digit;
   }
@@ -113,7 +113,7 @@ export function unquoteJsonString(bytes: Uint8Array, start: number, end: number)
   const to = end - 1;
   let simple = true;
   for (let i = from; i < to; i++) {
-    const c = bytes[i]!;
+    const c = bytes[i];
     if (c === BACKSLASH || c >= 0x80) {
       simple = false;
       break;
@@ -124,11 +124,11 @@ export function unquoteJsonString(bytes: Uint8Array, start: number, end: number)
   const out = new ByteWriter(to - from);
   let i = from;
   while (i < to) {
-    const c = bytes[i]!;
+    const c = bytes[i];
     if (c === BACKSLASH) {
-      const kind = bytes[i + 1]!;
+      const kind = bytes[i + 1];
       if (kind !== 0x75) {
-        out.push(SIMPLE_ESCAPES[kind]!);
+        out.push(SIMPLE_ESCAPES[kind]);
         i += 2;
         continue;
       }
@@ -153,7 +153,7 @@ export function unquoteJsonString(bytes: Uint8Array, start: number, end: number)
         out.pushRune(REPLACEMENT_CHARACTER);
         i++;
       } else {
-        for (let k = 0; k < length; k++) out.push(bytes[i + k]!);
+        for (let k = 0; k < length; k++) out.push(bytes[i + k]);
         i += length;
       }
     }
@@ -221,7 +221,7 @@ export function locate(bytes: Uint8Array, offset: number): { line: number; colum
   }
   let column = 1;
   for (let i = lineStart; i < end; i++) {
-    if ((bytes[i]! & 0xc0) !== 0x80) column++;
+    if ((bytes[i] & 0xc0) !== 0x80) column++;
   }
   return { line, column };
 }

@@ -44,23 +44,28 @@ export function keydirKeyProvider(options: KeydirKeyProviderOptions): KeyProvide
     description: `key directory ${keydir}`,
     async findPrivateKey(publicKeyHex) {
       const path = join(keydir, publicKeyHex);
+      const unreadable = (error: unknown): CapstanError =>
+        new CapstanError(SecretsErrorCode.keyFileUnreadable, `couldn't read key file ${path} (${errorCode(error) ?? String(error)})`, {
+          cause: error,
+          hint: 'The key file must be a file readable by the user running Capstan.',
+        });
       let handle;
       try {
         handle = await open(path, 'r');
       } catch (error) {
         const code = errorCode(error);
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw new CapstanError(SecretsErrorCode.keyFileUnreadable, `couldn't read key file ${path} (${code ?? String(error)})`, {
-          cause: error,
-          hint: 'The key file must be readable by the user running Capstan.',
-        });
+        throw unreadable(error);
       }
       try {
         const mode = (await handle.stat()).mode & 0o777;
+        const content = await handle.readFile('utf8');
         if (mode & 0o044) {
           warn?.(`key file ${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`);
         }
-        return await handle.readFile('utf8');
+        return content;
+      } catch (error) {
+        throw unreadable(error);
       } finally {
         await handle.close();
       }
@@ -79,13 +84,13 @@ export function envKeyProvider(options: EnvKeyProviderOptions): KeyProvider {
   const name = options.name ?? DEFAULT_PRIVATE_KEY_ENV;
   return {
     description: `environment variable ${name}`,
-    findPrivateKey: async () => (options.env[name]?.trim() ? options.env[name] : undefined),
+    findPrivateKey: () => Promise.resolve(options.env[name]?.trim() ? options.env[name] : undefined),
   };
 }
 
 /** A private key the caller already has, e.g. read from standard input. */
 export function staticKeyProvider(privateKeyHex: string, description: string): KeyProvider {
-  return { description, findPrivateKey: async () => privateKeyHex };
+  return { description, findPrivateKey: () => Promise.resolve(privateKeyHex) };
 }
 
 export interface ResolvedPrivateKey {

@@ -94,7 +94,7 @@ describe('local control plane', () => {
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop'));
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('notready', 1, 'not-ready'));
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, 'image-pull'));
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('slow', 1, 'slow', { 'capstan.test/ready-after': '4s' }));
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('slow', 1, 'slow', { 'capstan.test/ready-after': '4' }));
       await kubectl(['apply', '-n', ns.name, '-f', '-'], job('failing', 'fail'));
 
       const crash = await waitFor('CrashLoopBackOff with rising restarts', 30_000, async () => {
@@ -115,12 +115,12 @@ describe('local control plane', () => {
         return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff';
       });
 
-      const slowCreated = Date.now();
-      await waitFor('slow pod Ready', 30_000, async () => {
+      const slow = await waitFor('slow pod Ready', 30_000, async () => {
         const p = await podOf(ns.name, 'app=slow');
-        return p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+        return p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
       });
-      assert.ok(Date.now() - slowCreated >= 2500, 'the slow pod waited for its ready-after delay');
+      const readyAt = Date.parse(slow.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
+      assert.ok(readyAt - Date.parse(slow.metadata.creationTimestamp) >= 3000, 'the slow pod waited for its ready-after delay');
 
       await waitFor('Job failed', 60_000, async () => {
         const j = await getJson(['get', 'job', 'failing', '-n', ns.name]);

@@ -1,0 +1,89 @@
+import type { KubeClient } from '../kube/index.js';
+import { sleep } from '../shared/index.js';
+
+/**
+ * Splits timestamped log text into lines and drops the ones already seen, so a resumed stream
+ * (sinceTime = last timestamp) never repeats a line. Pure; the state is the cursor.
+ */
+export class LogCursor {
+  lastTimestamp: string | undefined;
+  private seenAtLast = 0;
+  private skipAtLast = 0;
+  private partial = '';
+
+  /** Call before resuming: lines at the last timestamp that were already printed are skipped. */
+  resume(): void {
+    this.skipAtLast = this.seenAtLast;
+    this.partial = '';
+  }
+
+  push(chunk: string): string[] {
+    const text = this.partial + chunk;
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    const out: string[] = [];
+    for (const raw of lines) {
+      const space = raw.indexOf(' ');
+      const ts = space > 0 ? raw.slice(0, space) : '';
+      const line = space > 0 ? raw.slice(space + 1) : raw;
+      if (this.lastTimestamp !== undefined && ts && ts < this.lastTimestamp) continue;
+      if (ts && ts === this.lastTimestamp) {
+        if (this.skipAtLast > 0) {
+          this.skipAtLast--;
+          continue;
+        }
+        this.seenAtLast++;
+      } else if (ts) {
+        this.lastTimestamp = ts;
+        this.seenAtLast = 1;
+        this.skipAtLast = 0;
+      }
+      out.push(line);
+    }
+    return out;
+  }
+
+  flush(): string[] {
+    const rest = this.partial;
+    this.partial = '';
+    return rest ? this.push(rest + '\n') : [];
+  }
+}
+
+export interface StreamLogsOptions {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container?: string;
+  readonly onLine: (line: string) => void;
+  readonly signal: AbortSignal;
+  /** Whether the container may still write (resume after a dropped stream while true). */
+  readonly stillRunning: () => boolean;
+}
+
+/** Follows a container's log until it ends, resuming dropped streams without repeating lines. */
+export async function streamLogs(options: StreamLogsOptions): Promise<void> {
+  const cursor = new LogCursor();
+  for (let attempt = 0; attempt < 20 && !options.signal.aborted; attempt++) {
+    try {
+      if (attempt > 0) cursor.resume();
+      for await (const chunk of options.client.followLogs(options.namespace, options.pod, {
+        container: options.container,
+        timestamps: true,
+        sinceTime: cursor.lastTimestamp,
+        signal: options.signal,
+      })) {
+        for (const line of cursor.push(chunk)) options.onLine(line);
+      }
+      for (const line of cursor.flush()) options.onLine(line);
+      if (!options.stillRunning()) return;
+    } catch {
+      if (options.signal.aborted) return;
+    }
+    await sleep(500, options.signal);
+    if (!options.stillRunning()) {
+      // One last read picks up what was written between the drop and the end.
+      if (attempt > 0) return;
+    }
+  }
+}
