@@ -45,13 +45,22 @@ function editorLauncher(env: NodeJS.ProcessEnv): (path: string) => Promise<void>
     new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', `${editor} "$1"`, 'sh', path], { stdio: 'inherit', env });
       child.on('error', (error) =>
-        reject(new CapstanError(SecretsErrorCode.editorFailed, `couldn't start the editor (${editor})`, { cause: error })),
+        reject(
+          new CapstanError(SecretsErrorCode.editorFailed, `couldn't start the editor (${editor})`, {
+            cause: error,
+          }),
+        ),
       );
       child.on('exit', (code, signal) => {
         if (code === 0) resolve();
         else {
           const how = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
-          reject(new CapstanError(SecretsErrorCode.editorFailed, `the editor (${editor}) ${how}; the file was left unchanged`));
+          reject(
+            new CapstanError(
+              SecretsErrorCode.editorFailed,
+              `the editor (${editor}) ${how}; the file was left unchanged`,
+            ),
+          );
         }
       });
     });
@@ -69,8 +78,13 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
 
   secrets
     .command('keygen')
-    .description('generate a key pair; print both keys, or with --write store the private key in the key directory')
-    .option('-w, --write', 'write the private key to <keydir>/<public key> (mode 0600) and print only the public key')
+    .description(
+      'generate a key pair; print both keys, or with --write store the private key in the key directory',
+    )
+    .option(
+      '-w, --write',
+      'write the private key to <keydir>/<public key> (mode 0600) and print only the public key',
+    )
     .option('-k, --keydir <dir>', 'key directory (default: EJSON_KEYDIR, then /opt/ejson/keys)')
     .action(async (options: { write?: boolean; keydir?: string }) => {
       const keyPair = generateKeyPair();
@@ -85,7 +99,9 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
 
   secrets
     .command('encrypt')
-    .description('encrypt the plaintext values of EJSON files in place (values already encrypted stay as they are)')
+    .description(
+      'encrypt the plaintext values of EJSON files in place (values already encrypted stay as they are)',
+    )
     .argument('<files...>', 'EJSON files')
     .action(async (files: string[]) => {
       for (const file of files) {
@@ -108,7 +124,8 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
     .option('--key-env <name>', 'environment variable holding the private key', 'EJSON_PRIVATE_KEY')
     .action(async (file: string, options: KeyOptions & { keyFromStdin?: boolean }) => {
       const providers = keyProviders(options);
-      if (options.keyFromStdin) providers.unshift(staticKeyProvider((await readAll(io.stdin)).trim(), 'standard input'));
+      if (options.keyFromStdin)
+        providers.unshift(staticKeyProvider((await readAll(io.stdin)).trim(), 'standard input'));
       const result = await decryptEjsonFile(file, { keyProviders: providers });
       io.stdout.write(result.output);
     });
@@ -126,6 +143,10 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
         openEditor: editorLauncher(io.env),
         tempDir: io.env.TMPDIR || tmpdir(),
       });
-      print(result.changed ? `${file}: saved, ${plural(result.encrypted, 'value')} encrypted anew\n` : `${file}: no changes\n`);
+      print(
+        result.changed
+          ? `${file}: saved, ${plural(result.encrypted, 'value')} encrypted anew\n`
+          : `${file}: no changes\n`,
+      );
     });
 }

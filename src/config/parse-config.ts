@@ -46,7 +46,11 @@ export function parseConfig(text: string, file: string): ParsedConfig {
     };
   }
   if (doc.contents === null) {
-    return { issues: [{ file, line: 1, column: 1, message: 'the file is empty: it needs at least app and environments' }] };
+    return {
+      issues: [
+        { file, line: 1, column: 1, message: 'the file is empty: it needs at least app and environments' },
+      ],
+    };
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   const validate = schemaValidator();
@@ -59,7 +63,8 @@ export function parseConfig(text: string, file: string): ParsedConfig {
     const named = propertyOf(error);
     const path = named === undefined ? segments : [...segments, named];
     const located = locate(doc.contents, path);
-    const node = named !== undefined && error.keyword !== 'required' ? (located.key ?? located.node) : located.node;
+    const node =
+      named !== undefined && error.keyword !== 'required' ? (located.key ?? located.node) : located.node;
     issues.push({ file, ...position(node?.range?.[0]), path: path.join('.'), message: describe(error) });
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
@@ -90,7 +95,10 @@ function locate(root: unknown, path: readonly string[]): Located {
     if (isMap(current)) {
       const pair = current.items.find((p) => isScalar(p.key) && String(p.key.value) === segment);
       if (!pair) return located;
-      located = { key: isNode(pair.key) ? pair.key : undefined, node: isNode(pair.value) ? pair.value : pair.key as Node };
+      located = {
+        key: isNode(pair.key) ? pair.key : undefined,
+        node: isNode(pair.value) ? pair.value : (pair.key as Node),
+      };
     } else if (isSeq(current)) {
       const item = current.items[Number(segment)];
       if (!isNode(item)) return located;
@@ -114,7 +122,11 @@ function describe(error: ErrorObject): string {
       const name = String(params['additionalProperty']);
       const known = Object.keys((schema['properties'] as Record<string, unknown> | undefined) ?? {});
       const close = closest(name, known);
-      const hint = close ? `; did you mean "${close}"?` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
+      const hint = close
+        ? `; did you mean "${close}"?`
+        : known.length > 0
+          ? ` (known: ${known.join(', ')})`
+          : '';
       return `unknown field "${name}"${hint}`;
     }
     case 'required':
@@ -125,13 +137,16 @@ function describe(error: ErrorObject): string {
       return `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(error.data)}`;
     case 'pattern': {
       const what = error.propertyName === undefined ? '' : `invalid name "${error.propertyName}": `;
-      const message = typeof schema['patternErrorMessage'] === 'string' ? schema['patternErrorMessage'] : error.message;
+      const message =
+        typeof schema['patternErrorMessage'] === 'string' ? schema['patternErrorMessage'] : error.message;
       return `${what}${message}`;
     }
     case 'minProperties':
       return `must have at least ${String(params['limit'])} entr${params['limit'] === 1 ? 'y' : 'ies'}`;
     case 'minLength':
-      return params['limit'] === 1 ? 'must not be empty' : `must have at least ${String(params['limit'])} characters`;
+      return params['limit'] === 1
+        ? 'must not be empty'
+        : `must have at least ${String(params['limit'])} characters`;
     case 'maxLength':
       return `${error.propertyName === undefined ? '' : `invalid name "${error.propertyName}": `}must have at most ${String(params['limit'])} characters`;
     default:

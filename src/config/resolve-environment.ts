@@ -24,7 +24,8 @@ export function resolveEnvironment(
   if (!envConfig) {
     const known = Object.keys(config.environments);
     throw new ConfigError([{ file, path: 'environments', message: `unknown environment "${envName}"` }], {
-      hint: known.length > 0 ? `known environments: ${known.join(', ')}` : 'capstan.yaml defines no environment',
+      hint:
+        known.length > 0 ? `known environments: ${known.join(', ')}` : 'capstan.yaml defines no environment',
     });
   }
   const envDir = join(deployDir, envName);
@@ -75,12 +76,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Deep merge of plain objects; anything else in `over` replaces what is in `base`. Inputs untouched. */
-export function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+export function mergeValues(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone(base);
   for (const [key, value] of Object.entries(over)) {
     if (key === '__proto__') continue;
     const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeValues(current, value) : structuredClone(value);
+    out[key] =
+      isPlainObject(current) && isPlainObject(value) ? mergeValues(current, value) : structuredClone(value);
   }
   return out;
 }
@@ -109,7 +114,11 @@ function parseScalar(text: string): unknown {
   }
 }
 
-function setPath(values: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+function setPath(
+  values: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+): Record<string, unknown> {
   const out = { ...values };
   const [head, ...rest] = path as [string, ...string[]];
   if (rest.length === 0) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { KubeApiError, KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
@@ -127,6 +128,8 @@ async function deployRendered(
   const timeoutMs = options.timeoutMs ?? env.timeoutMs;
   const deadline = state.started + timeoutMs;
   const signal = options.signal ?? new AbortController().signal;
+  // Every in-flight request listens to the signal; hundreds at once are expected.
+  setMaxListeners(0, signal);
   const selector = selectorOf(env.app, env.name);
   const phases = renderedPhases.map((p) => ({ ...p, objects: [...p.objects] }));
 

@@ -31,7 +31,8 @@ export class KubeApiError extends CapstanError {
   }
   /** Worth retrying: the API server is restarting, overloaded or briefly unreachable. */
   get transient(): boolean {
-    return this.status === 0 || this.status === 429 || this.status === 500 || this.status === 502 || this.status === 503 || this.status === 504;
+    // 500 is left out: the API server answers schema errors of an apply with it.
+    return this.status === 0 || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
   }
 }
 

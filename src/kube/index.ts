@@ -7,3 +7,5 @@ export { Discovery, splitApiVersion } from './discovery.js';
 export type { ResourceType } from './discovery.js';
 export { KubeApiError, isKubeApiError } from './errors.js';
 export type { StatusCause } from './errors.js';
+export { Informer } from './informer.js';
+export type { InformerOptions } from './informer.js';

@@ -102,7 +102,9 @@ export function applyConfigChecksums(objects: KubeObject[]): void {
     if (used.length === 0) continue;
     const text = JSON.stringify(used.map(([ref, found]) => [ref, contentOf(found)]));
     const metadata = isRecord(template['metadata']) ? template['metadata'] : (template['metadata'] = {});
-    const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : (metadata['annotations'] = {});
+    const annotations = isRecord(metadata['annotations'])
+      ? metadata['annotations']
+      : (metadata['annotations'] = {});
     annotations[CHECKSUM_ANNOTATION] = createHash('sha256').update(text).digest('hex');
   }
 }

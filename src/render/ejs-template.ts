@@ -18,7 +18,12 @@ export class TemplateFailure extends Error {
 }
 
 type Locals = Record<string, unknown>;
-type ClientFn = (locals: Locals, escape: (v: unknown) => string, include: unknown, rethrow: unknown) => string;
+type ClientFn = (
+  locals: Locals,
+  escape: (v: unknown) => string,
+  include: unknown,
+  rethrow: unknown,
+) => string;
 
 export interface TemplateEngine {
   /** Render one `*.yaml.ejs` file with `locals`; throws TemplateFailure. */
@@ -31,7 +36,8 @@ export interface TemplateEngine {
 function printValue(value: unknown): string {
   if (value === undefined) throw new Error('a tag printed undefined (a missing value?)');
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (value === null) return 'null';
   if (typeof value === 'object') return JSON.stringify(value);
   throw new Error(`a tag printed a ${typeof value}`);
@@ -62,7 +68,9 @@ export function createTemplateEngine(options: { templatesDir: string }): Templat
       try {
         text = readFileSync(file, 'utf8');
       } catch (error) {
-        throw new TemplateFailure(file, undefined, `cannot read: ${(error as Error).message}`, { cause: error });
+        throw new TemplateFailure(file, undefined, `cannot read: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       fn = compileTemplate(file, text);
       compiled.set(file, fn);
@@ -144,7 +152,10 @@ function locateSyntaxError(text: string): { line: number; message: string } | un
     if (bodyLine > body.length) {
       // Only the wrapper's closing brace is left: something opened in the template was never closed.
       const last = text.endsWith('\n') ? text.split('\n').length - 1 : text.split('\n').length;
-      return { line: Math.max(1, last), message: `${(error as Error).message} at the end of the template (an unclosed { block?)` };
+      return {
+        line: Math.max(1, last),
+        message: `${(error as Error).message} at the end of the template (an unclosed { block?)`,
+      };
     }
     let templateLine = 1;
     let markerAt = 0;

@@ -1,4 +1,4 @@
-// Turns an environment's phase folders into Kubernetes objects (pure apart from reading files), orders and hashes them.
+// Turns phase folders into Kubernetes objects; orders them by kind and hashes their configuration.
 export { applyConfigChecksums, CHECKSUM_ANNOTATION, referencedConfig } from './checksums.js';
 export { groupByKindOrder, kindOrder } from './kind-order.js';
 export { CLUSTER_SCOPED_KINDS, isClusterScoped, managedLabels } from './objects.js';

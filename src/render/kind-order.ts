@@ -12,7 +12,9 @@ const GROUPS: readonly (readonly string[])[] = [
   ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob', 'Pod'],
 ];
 
-const ORDER = new Map<string, number>(GROUPS.flatMap((kinds, index) => kinds.map((k) => [k, index] as const)));
+const ORDER = new Map<string, number>(
+  GROUPS.flatMap((kinds, index) => kinds.map((k) => [k, index] as const)),
+);
 const REST = GROUPS.length;
 
 /**

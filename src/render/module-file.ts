@@ -4,7 +4,10 @@ import type { Issue } from '../shared/index.js';
 import { TemplateFailure } from './ejs-template.js';
 
 /** The values a module's default export produced (objects, flattened), or the issue that stopped it. */
-export async function runModuleFile(file: string, context: object): Promise<{ values: unknown[]; issues: Issue[] }> {
+export async function runModuleFile(
+  file: string,
+  context: object,
+): Promise<{ values: unknown[]; issues: Issue[] }> {
   let exported: unknown;
   try {
     const namespace = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
@@ -24,7 +27,8 @@ export async function runModuleFile(file: string, context: object): Promise<{ va
   } else if (typeof exported === 'object' && exported !== null) {
     result = exported;
   } else {
-    const message = 'the default export must be a function of the template context returning an object or a list';
+    const message =
+      'the default export must be a function of the template context returning an object or a list';
     return { values: [], issues: [{ file, message }] };
   }
   return { values: flatten(result), issues: [] };
@@ -42,12 +46,20 @@ function flatten(result: unknown): unknown[] {
 
 function failureIssue(file: string, error: unknown, prefix: string): Issue {
   if (error instanceof TemplateFailure) {
-    return { file: error.file, ...(error.line === undefined ? {} : { line: error.line }), message: error.message };
+    return {
+      file: error.file,
+      ...(error.line === undefined ? {} : { line: error.line }),
+      message: error.message,
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
-  const position = positionIn(file, error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : message);
+  const position = positionIn(
+    file,
+    error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : message,
+  );
   // esbuild: "Transform failed with 1 error:\n<file>:2:16: ERROR: Expected ..."
-  const first = /ERROR: (.+)/.exec(message)?.[1] ?? message.split('\n').find((l) => l.trim() !== '') ?? message;
+  const first =
+    /ERROR: (.+)/.exec(message)?.[1] ?? message.split('\n').find((l) => l.trim() !== '') ?? message;
   return { file, ...position, message: `${prefix}${first}` };
 }
 

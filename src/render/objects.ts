@@ -60,7 +60,9 @@ export function checkObject(value: unknown, site: ObjectSite): Issue[] {
     };
   };
   if (!isRecord(value)) {
-    return [issue(undefined, `expected a Kubernetes object, got ${Array.isArray(value) ? 'a list' : typeof value}`)];
+    return [
+      issue(undefined, `expected a Kubernetes object, got ${Array.isArray(value) ? 'a list' : typeof value}`),
+    ];
   }
   const issues: Issue[] = [];
   for (const field of ['apiVersion', 'kind'] as const) {
@@ -87,18 +89,27 @@ export function checkObject(value: unknown, site: ObjectSite): Issue[] {
     }
     for (const [key, v] of Object.entries(map)) {
       if (typeof v !== 'string') {
-        issues.push(issue(`metadata.${field}.${key}`, `${field} values must be strings; quote ${JSON.stringify(v)}`));
+        issues.push(
+          issue(`metadata.${field}.${key}`, `${field} values must be strings; quote ${JSON.stringify(v)}`),
+        );
       }
     }
   }
-  if (typeof value['kind'] === 'string' && isClusterScoped(value['kind']) && metadata['namespace'] !== undefined) {
+  if (
+    typeof value['kind'] === 'string' &&
+    isClusterScoped(value['kind']) &&
+    metadata['namespace'] !== undefined
+  ) {
     issues.push(issue('metadata.namespace', `${value['kind']} is cluster-scoped: remove metadata.namespace`));
   }
   return issues;
 }
 
 /** Default the namespace of namespaced objects and add the managed labels (ours win over the user's). */
-export function completeObject(object: KubeObject, options: { app: string; env: string; namespace: string }): void {
+export function completeObject(
+  object: KubeObject,
+  options: { app: string; env: string; namespace: string },
+): void {
   const { name, namespace, ...rest } = object.metadata;
   const defaulted = namespace ?? (isClusterScoped(object.kind) ? undefined : options.namespace);
   // Rebuilt so name and namespace come first when printed.

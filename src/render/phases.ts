@@ -50,20 +50,30 @@ export function listPhases(envDir: string, issues: Issue[]): PhaseDir[] {
       const match = PHASE_NAME.exec(entry.name);
       if (match) phases.push({ name: entry.name, order: Number(match[1]), dir: path });
       else if (/^\d/.test(entry.name)) {
-        issues.push({ file: path, message: 'phase folders are named NN-name (two digits, a dash, a name), e.g. 10-configuration' });
+        issues.push({
+          file: path,
+          message: 'phase folders are named NN-name (two digits, a dash, a name), e.g. 10-configuration',
+        });
       }
     } else if (phaseFileKind(entry.name) !== undefined) {
-      issues.push({ file: path, message: 'not inside a phase folder (NN-name), so it would never be deployed' });
+      issues.push({
+        file: path,
+        message: 'not inside a phase folder (NN-name), so it would never be deployed',
+      });
     }
   }
   const seen = new Map<number, PhaseDir>();
   for (const phase of phases) {
     const other = seen.get(phase.order);
-    if (other) issues.push({ file: phase.dir, message: `phase number ${phase.order} is also used by ${other.name}` });
+    if (other)
+      issues.push({ file: phase.dir, message: `phase number ${phase.order} is also used by ${other.name}` });
     else seen.set(phase.order, phase);
   }
   if (phases.length === 0 && issues.length === 0) {
-    issues.push({ file: envDir, message: 'no phase folders (NN-name, e.g. 10-configuration) in this environment' });
+    issues.push({
+      file: envDir,
+      message: 'no phase folders (NN-name, e.g. 10-configuration) in this environment',
+    });
   }
   return phases.sort((a, b) => a.order - b.order);
 }
@@ -74,7 +84,8 @@ export function listPhaseFiles(dir: string, issues: Issue[]): PhaseFile[] {
   for (const entry of readEntries(dir, issues)) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.')) issues.push({ file: path, message: 'folders inside a phase are not read' });
+      if (!entry.name.startsWith('.'))
+        issues.push({ file: path, message: 'folders inside a phase are not read' });
       continue;
     }
     const kind = phaseFileKind(entry.name);

@@ -68,13 +68,17 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
     namespace: env.namespace,
     revision,
     values: env.values,
-    include: (name: string, vars?: Record<string, unknown>): string => engine.renderPartial(name, context, vars),
+    include: (name: string, vars?: Record<string, unknown>): string =>
+      engine.renderPartial(name, context, vars),
   } as Record<string, unknown>;
   Object.defineProperty(context, 'image', {
     enumerable: true,
     get(): string {
       if (image === undefined) {
-        throw new CapstanError('ERR_CAPSTAN_NO_IMAGE', 'no image: pass --image (or set image in capstan.yaml)');
+        throw new CapstanError(
+          'ERR_CAPSTAN_NO_IMAGE',
+          'no image: pass --image (or set image in capstan.yaml)',
+        );
       }
       return image;
     },
@@ -82,7 +86,12 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
   return Object.freeze(context) as unknown as TemplateContext;
 }
 
-async function renderFile(file: PhaseFile, context: TemplateContext, engine: TemplateEngine, issues: Issue[]): Promise<Produced[]> {
+async function renderFile(
+  file: PhaseFile,
+  context: TemplateContext,
+  engine: TemplateEngine,
+  issues: Issue[],
+): Promise<Produced[]> {
   if (file.kind === 'module') {
     const result = await runModuleFile(file.path, context);
     issues.push(...result.issues);
@@ -106,8 +115,16 @@ async function renderFile(file: PhaseFile, context: TemplateContext, engine: Tem
   for (const problem of problems) {
     issues.push(
       rendered
-        ? { file: file.path, message: `YAML syntax error in the rendered output, line ${problem.line} (${quoteLine(text, problem.line)}): ${problem.message}` }
-        : { file: file.path, line: problem.line, column: problem.column, message: `YAML syntax error: ${problem.message}` },
+        ? {
+            file: file.path,
+            message: `YAML syntax error in the rendered output, line ${problem.line} (${quoteLine(text, problem.line)}): ${problem.message}`,
+          }
+        : {
+            file: file.path,
+            line: problem.line,
+            column: problem.column,
+            message: `YAML syntax error: ${problem.message}`,
+          },
     );
   }
   return documents.flatMap((doc, index) => {
@@ -122,7 +139,12 @@ async function renderFile(file: PhaseFile, context: TemplateContext, engine: Tem
 /** `kind: List` (what `kubectl get -o yaml` prints) is unwrapped into its items. */
 function isList(value: unknown): boolean {
   const record = value as Record<string, unknown> | null;
-  return typeof record === 'object' && record !== null && record['kind'] === 'List' && Array.isArray(record['items']);
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    record['kind'] === 'List' &&
+    Array.isArray(record['items'])
+  );
 }
 
 function quoteLine(text: string, line: number): string {
@@ -142,7 +164,11 @@ function templateIssue(file: string, error: unknown): Issue {
   return { file, message: error instanceof Error ? error.message : String(error) };
 }
 
-async function renderSecretFile(options: RenderOptions, file: string, issues: Issue[]): Promise<readonly unknown[]> {
+async function renderSecretFile(
+  options: RenderOptions,
+  file: string,
+  issues: Issue[],
+): Promise<readonly unknown[]> {
   try {
     return (await options.renderSecrets?.(file, options.env.namespace)) ?? [];
   } catch (error) {
@@ -160,7 +186,10 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
     // A copy: modules may return shared or frozen objects (values are frozen), and must return plain data.
     value = JSON.parse(JSON.stringify(produced.value)) as unknown;
   } catch (error) {
-    issues.push({ file: produced.site.file, message: `${produced.site.label ?? ''}not plain data: ${(error as Error).message}` });
+    issues.push({
+      file: produced.site.file,
+      message: `${produced.site.label ?? ''}not plain data: ${(error as Error).message}`,
+    });
     return undefined;
   }
   const found = checkObject(value, produced.site);

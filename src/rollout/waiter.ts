@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import type { KubeClient } from '../kube/index.js';
 import { Informer } from '../kube/index.js';
 import type { KubeObject } from '../shared/index.js';
 import { diagnose } from './diagnosis.js';
 import { assessReadiness, needsWatch } from './readiness.js';
-import { earlyFailure, podsOwnedBy } from './ownership.js';
+import { podsOwnedBy } from './ownership.js';
+import { earlyFailure } from './pod-state.js';
 import type { Diagnosis, PodLogs, Readiness } from './types.js';
 
 export interface WaitOptions {
@@ -59,6 +61,7 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
   if (watched.length === 0) return { ready: options.targets, failed: [], pending: [], outcome: 'ready' };
 
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
   const stop = () => controller.abort();
   options.signal.addEventListener('abort', stop, { once: true });
   const informers = new Map<string, Informer>();

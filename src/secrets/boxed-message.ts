@@ -15,7 +15,9 @@ export interface BoxedMessage {
 const BOXED_MESSAGE = /^EJ\[(\d):([A-Za-z0-9+=/]{44}):([A-Za-z0-9+=/]{32}):([^\n]+)\]$/;
 
 function asLatin1(value: Uint8Array | string): string {
-  return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+  return typeof value === 'string'
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
 }
 
 /** Whether a value already has the wire format; encrypt leaves such values as they are. */
@@ -49,7 +51,12 @@ export function parseBoxedMessage(value: Uint8Array | string): BoxedMessage {
   if (encrypterPublic.length !== 32) throw new BoxedMessageError('public key invalid');
   const nonceBytes = decodeStdBase64(nonce, 'the nonce');
   if (nonceBytes.length !== 24) throw new BoxedMessageError('nonce invalid');
-  return { schemaVersion: Number(version), encrypterPublic, nonce: nonceBytes, box: decodeStdBase64(box, 'the box') };
+  return {
+    schemaVersion: Number(version),
+    encrypterPublic,
+    nonce: nonceBytes,
+    box: decodeStdBase64(box, 'the box'),
+  };
 }
 
 function toBase64(bytes: Uint8Array): string {

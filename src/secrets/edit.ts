@@ -25,7 +25,8 @@ export interface EditEjsonFileResult {
 }
 
 const pathKey = (path: readonly PathSegment[]): string => JSON.stringify(path);
-const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+const latin1 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /**
  * Decrypts `file` into a file only its owner can read (0600 in a 0700 folder), waits for the
@@ -38,7 +39,8 @@ export async function editEjsonFile(options: EditEjsonFileOptions): Promise<Edit
   const previous = new Map<string, { plaintext: string; message: string }>();
   const decrypted = await decryptEjsonFile(file, {
     keyProviders: options.keyProviders,
-    onValue: (path, plaintext, message) => previous.set(pathKey(path), { plaintext: latin1(plaintext), message }),
+    onValue: (path, plaintext, message) =>
+      previous.set(pathKey(path), { plaintext: latin1(plaintext), message }),
   });
   const { mode } = await stat(file);
   const folder = await mkdtemp(join(options.tempDir, 'capstan-secrets-'));

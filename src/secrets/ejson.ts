@@ -6,7 +6,14 @@ import { BoxedMessageError, formatBoxedMessage, isBoxedMessage, parseBoxedMessag
 import { formatJsonPath, scanJson } from './json-scanner.js';
 import type { JsonScan, JsonStringLiteral, PathSegment } from './json-scanner.js';
 import { escapeRawLineBreaks, locate, quoteJsonString, unquoteJsonString } from './json-string.js';
-import { cryptoRandomBytes, parsePrivateKeyHex, parsePublicKeyHex, publicKeyFor, SecretsErrorCode, toHex } from './keys.js';
+import {
+  cryptoRandomBytes,
+  parsePrivateKeyHex,
+  parsePublicKeyHex,
+  publicKeyFor,
+  SecretsErrorCode,
+  toHex,
+} from './keys.js';
 import type { RandomBytes } from './keys.js';
 
 export const PUBLIC_KEY_FIELD = '_public_key';
@@ -41,7 +48,12 @@ function toBytes(source: string | Uint8Array): Uint8Array {
   return typeof source === 'string' ? encoder.encode(source) : source;
 }
 
-function issueAt(bytes: Uint8Array, file: string, literal: { start: number; path: readonly PathSegment[] }, message: string): Issue {
+function issueAt(
+  bytes: Uint8Array,
+  file: string,
+  literal: { start: number; path: readonly PathSegment[] },
+  message: string,
+): Issue {
   const { line, column } = locate(bytes, literal.start);
   const path = formatJsonPath(literal.path);
   return path ? { file, line, column, path, message } : { file, line, column, message };
@@ -55,12 +67,18 @@ export function publicKeyFromScan(bytes: Uint8Array, scan: JsonScan, file: strin
   let member;
   for (const m of scan.members) if (m.key === PUBLIC_KEY_FIELD) member = m;
   if (!member) {
-    throw new ConfigError([{ file, message: `public key not present in EJSON file (no top-level "${PUBLIC_KEY_FIELD}")` }]);
+    throw new ConfigError([
+      { file, message: `public key not present in EJSON file (no top-level "${PUBLIC_KEY_FIELD}")` },
+    ]);
   }
-  const key = member.literal && parsePublicKeyHex(decoder.decode(unquoteJsonString(bytes, member.literal.start, member.literal.end)));
+  const key =
+    member.literal &&
+    parsePublicKeyHex(decoder.decode(unquoteJsonString(bytes, member.literal.start, member.literal.end)));
   if (!key) {
-    const where = member.literal ?? { start: 0, path: [PUBLIC_KEY_FIELD] };
-    throw new ConfigError([issueAt(bytes, file, where, 'public key has invalid format (expected 64 hexadecimal characters)')]);
+    const where = { start: member.start, path: [PUBLIC_KEY_FIELD] };
+    throw new ConfigError([
+      issueAt(bytes, file, where, 'public key has invalid format (expected 64 hexadecimal characters)'),
+    ]);
   }
   return toHex(key);
 }
@@ -87,7 +105,8 @@ function rewrite(
   for (const literal of scan.strings) {
     let replacement: Uint8Array | undefined;
     if (literal.encryptable) replacement = replace(literal);
-    else if (collapse && literal.hasRawLineBreak) replacement = escapeRawLineBreaks(bytes.subarray(literal.start, literal.end));
+    else if (collapse && literal.hasRawLineBreak)
+      replacement = escapeRawLineBreaks(bytes.subarray(literal.start, literal.end));
     if (replacement === undefined) continue;
     chunks.push(bytes.subarray(copied, literal.start), replacement);
     copied = literal.end;
@@ -121,7 +140,12 @@ export function encryptEjsonBytes(
     if (kept !== undefined) return quoteJsonString(encoder.encode(kept));
     const nonce = randomBytes(24);
     const box = nacl.box.after(plaintext, nonce, shared);
-    const message = formatBoxedMessage({ schemaVersion: 1, encrypterPublic: ephemeral.publicKey, nonce, box });
+    const message = formatBoxedMessage({
+      schemaVersion: 1,
+      encrypterPublic: ephemeral.publicKey,
+      nonce,
+      box,
+    });
     return quoteJsonString(encoder.encode(message));
   });
   return { output, publicKey, encrypted, alreadyEncrypted };
@@ -134,7 +158,10 @@ export function encryptEjsonBytes(
  */
 export function encryptEjson(source: string, options?: EncryptEjsonOptions): string;
 export function encryptEjson(source: Uint8Array, options?: EncryptEjsonOptions): Uint8Array;
-export function encryptEjson(source: string | Uint8Array, options: EncryptEjsonOptions = {}): string | Uint8Array {
+export function encryptEjson(
+  source: string | Uint8Array,
+  options: EncryptEjsonOptions = {},
+): string | Uint8Array {
   const { output } = encryptEjsonBytes(toBytes(source), options);
   return typeof source === 'string' ? decoder.decode(output) : output;
 }
@@ -143,7 +170,10 @@ export function encryptEjson(source: string | Uint8Array, options: EncryptEjsonO
 function checkPrivateKey(privateKey: string | Uint8Array, publicKey: string): Uint8Array {
   const key = typeof privateKey === 'string' ? parsePrivateKeyHex(privateKey) : privateKey;
   if (!key || key.length !== 32) {
-    throw new CapstanError(SecretsErrorCode.invalidPrivateKey, 'invalid private key: expected 64 hexadecimal characters');
+    throw new CapstanError(
+      SecretsErrorCode.invalidPrivateKey,
+      'invalid private key: expected 64 hexadecimal characters',
+    );
   }
   const owner = toHex(publicKeyFor(key));
   if (owner !== publicKey) {
@@ -170,12 +200,24 @@ export function decryptEjsonBytes(
   const scan = scanJson(bytes, { file });
   const key = checkPrivateKey(privateKey, publicKeyFromScan(bytes, scan, file));
   const issues: Issue[] = [];
+  // Values encrypted in one run share an ephemeral key: derive each shared key once, not per value.
+  const sharedKeys = new Map<string, Uint8Array>();
+  const sharedKeyFor = (encrypterPublic: Uint8Array): Uint8Array => {
+    const id = toHex(encrypterPublic);
+    let shared = sharedKeys.get(id);
+    if (!shared) sharedKeys.set(id, (shared = nacl.box.before(encrypterPublic, key)));
+    return shared;
+  };
   const output = rewrite(bytes, scan, false, (literal) => {
     const value = unquoteJsonString(bytes, literal.start, literal.end);
     let reason: string;
     try {
       const message = parseBoxedMessage(value);
-      const plaintext = nacl.box.open(message.box, message.nonce, message.encrypterPublic, key);
+      const plaintext = nacl.box.open.after(
+        message.box,
+        message.nonce,
+        sharedKeyFor(message.encrypterPublic),
+      );
       if (plaintext) {
         options.onValue?.(literal.path, plaintext, decoder.decode(value));
         return quoteJsonString(plaintext);
@@ -199,8 +241,16 @@ export function decryptEjsonBytes(
  * Decrypts every encrypted value with the private key (hex or bytes), which must belong to the
  * document's `_public_key`. Everything outside the rewritten values is kept byte for byte.
  */
-export function decryptEjson(source: string, privateKey: string | Uint8Array, options?: EjsonSourceOptions): string;
-export function decryptEjson(source: Uint8Array, privateKey: string | Uint8Array, options?: EjsonSourceOptions): Uint8Array;
+export function decryptEjson(
+  source: string,
+  privateKey: string | Uint8Array,
+  options?: EjsonSourceOptions,
+): string;
+export function decryptEjson(
+  source: Uint8Array,
+  privateKey: string | Uint8Array,
+  options?: EjsonSourceOptions,
+): Uint8Array;
 export function decryptEjson(
   source: string | Uint8Array,
   privateKey: string | Uint8Array,

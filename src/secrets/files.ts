@@ -16,7 +16,9 @@ export async function readSecretsFile(file: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(file));
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
-    throw new CapstanError(SecretsErrorCode.fileUnreadable, `couldn't read ${file} (${code})`, { cause: error });
+    throw new CapstanError(SecretsErrorCode.fileUnreadable, `couldn't read ${file} (${code})`, {
+      cause: error,
+    });
   }
 }
 
@@ -50,13 +52,22 @@ export interface EncryptEjsonFileResult {
 }
 
 /** `ejson encrypt FILE`: encrypts the plaintext values in place, keeping the file's mode. */
-export async function encryptEjsonFile(file: string, options: EncryptEjsonFileOptions = {}): Promise<EncryptEjsonFileResult> {
+export async function encryptEjsonFile(
+  file: string,
+  options: EncryptEjsonFileOptions = {},
+): Promise<EncryptEjsonFileResult> {
   const input = await readSecretsFile(file);
   const { mode } = await stat(file);
   const result = encryptEjsonBytes(input, { file, ...options });
   const changed = Buffer.compare(result.output, input) !== 0;
   if (changed) await writeFileAtomic(file, result.output, mode & 0o7777);
-  return { file, publicKey: result.publicKey, encrypted: result.encrypted, alreadyEncrypted: result.alreadyEncrypted, changed };
+  return {
+    file,
+    publicKey: result.publicKey,
+    encrypted: result.encrypted,
+    alreadyEncrypted: result.alreadyEncrypted,
+    changed,
+  };
 }
 
 export interface DecryptEjsonFileOptions {
@@ -76,7 +87,10 @@ export interface DecryptedEjsonFile {
 }
 
 /** Reads, finds the private key for its `_public_key`, and decrypts. */
-export async function decryptEjsonFile(file: string, options: DecryptEjsonFileOptions): Promise<DecryptedEjsonFile> {
+export async function decryptEjsonFile(
+  file: string,
+  options: DecryptEjsonFileOptions,
+): Promise<DecryptedEjsonFile> {
   const input = await readSecretsFile(file);
   const publicKey = readEjsonPublicKey(input, { file });
   const resolved = await resolvePrivateKey(publicKey, options.keyProviders, { hint: options.hint });

@@ -41,5 +41,11 @@ export {
   planSecretsFromEjson,
 } from './kubernetes-secrets.js';
 export type { FindUnencryptedValuesOptions, PlanSecretsOptions } from './kubernetes-secrets.js';
-export { createRedactor, MIN_REDACTED_LENGTH, REDACTED, secretValues, summarizeSecretDiff } from './redaction.js';
+export {
+  createRedactor,
+  MIN_REDACTED_LENGTH,
+  REDACTED,
+  secretValues,
+  summarizeSecretDiff,
+} from './redaction.js';
 export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';

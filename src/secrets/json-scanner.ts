@@ -25,6 +25,8 @@ export interface JsonStringLiteral {
 export interface JsonMember {
   readonly key: string;
   readonly kind: JsonValueKind;
+  /** Byte offset where the value starts. */
+  readonly start: number;
   readonly literal?: JsonStringLiteral;
 }
 
@@ -106,7 +108,9 @@ class Scanner {
   private fail(expected: string): never {
     const { line, column } = locate(this.bytes, this.pos);
     const found = describeByte(this.bytes[this.pos]);
-    throw new ConfigError([{ file: this.options.file, line, column, message: `invalid JSON: unexpected ${found} ${expected}` }]);
+    throw new ConfigError([
+      { file: this.options.file, line, column, message: `invalid JSON: unexpected ${found} ${expected}` },
+    ]);
   }
 
   private skipSpace(): void {
@@ -122,7 +126,14 @@ class Scanner {
     this.lastKeyIsComment = this.bytes[start + 1] === 0x5f;
     const key = keyDecoder.decode(unquoteJsonString(this.bytes, start, this.pos));
     this.path.push(key);
-    this.strings.push({ start, end: this.pos, isKey: true, encryptable: false, path: this.path.slice(), hasRawLineBreak });
+    this.strings.push({
+      start,
+      end: this.pos,
+      isKey: true,
+      encryptable: false,
+      path: this.path.slice(),
+      hasRawLineBreak,
+    });
     this.skipSpace();
     if (this.bytes[this.pos] !== 0x3a) this.fail("(expected ':' after an object key)");
     this.pos++;
@@ -161,7 +172,8 @@ class Scanner {
     }
     const topObject = this.frames.length === (kind === 'object' || kind === 'array' ? 2 : 1);
     if (topObject && this.frames[0].kind === 'object') {
-      this.members.push(literal ? { key: this.path[0] as string, kind, literal } : { key: this.path[0] as string, kind });
+      const key = this.path[0] as string;
+      this.members.push(literal ? { key, kind, start, literal } : { key, kind, start });
     }
     return kind;
   }
@@ -183,7 +195,8 @@ class Scanner {
         if (e === 0x75) {
           for (let k = 2; k < 6; k++) {
             const h = bytes[i + k];
-            const isHex = h !== undefined && (isDigit(h) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46));
+            const isHex =
+              h !== undefined && (isDigit(h) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46));
             if (!isHex) {
               this.pos = i + k;
               this.fail('in a \\u escape (expected a hex digit)');
@@ -192,7 +205,16 @@ class Scanner {
           i += 6;
           continue;
         }
-        if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        if (
+          e !== 0x22 &&
+          e !== 0x5c &&
+          e !== 0x2f &&
+          e !== 0x62 &&
+          e !== 0x66 &&
+          e !== 0x6e &&
+          e !== 0x72 &&
+          e !== 0x74
+        ) {
           this.pos = i + 1;
           this.fail('in a string escape');
         }
@@ -204,7 +226,11 @@ class Scanner {
           rawLineBreak = true;
         } else {
           this.pos = i;
-          this.fail(c === 0x0a || c === 0x0d ? 'in a string literal (write line breaks as \\n)' : 'in a string literal (control characters must be escaped)');
+          this.fail(
+            c === 0x0a || c === 0x0d
+              ? 'in a string literal (write line breaks as \\n)'
+              : 'in a string literal (control characters must be escaped)',
+          );
         }
       }
       i++;

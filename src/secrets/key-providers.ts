@@ -45,10 +45,14 @@ export function keydirKeyProvider(options: KeydirKeyProviderOptions): KeyProvide
     async findPrivateKey(publicKeyHex) {
       const path = join(keydir, publicKeyHex);
       const unreadable = (error: unknown): CapstanError =>
-        new CapstanError(SecretsErrorCode.keyFileUnreadable, `couldn't read key file ${path} (${errorCode(error) ?? String(error)})`, {
-          cause: error,
-          hint: 'The key file must be a file readable by the user running Capstan.',
-        });
+        new CapstanError(
+          SecretsErrorCode.keyFileUnreadable,
+          `couldn't read key file ${path} (${errorCode(error) ?? String(error)})`,
+          {
+            cause: error,
+            hint: 'The key file must be a file readable by the user running Capstan.',
+          },
+        );
       let handle;
       try {
         handle = await open(path, 'r');
@@ -61,7 +65,9 @@ export function keydirKeyProvider(options: KeydirKeyProviderOptions): KeyProvide
         const mode = (await handle.stat()).mode & 0o777;
         const content = await handle.readFile('utf8');
         if (mode & 0o044) {
-          warn?.(`key file ${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`);
+          warn?.(
+            `key file ${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
+          );
         }
         return content;
       } catch (error) {
@@ -137,12 +143,19 @@ export async function resolvePrivateKey(
       { hint: 'The file was encrypted for another key pair, or the wrong key was supplied.' },
     );
   }
-  const looked = providers.length > 0 ? providers.map((p) => `  - ${p.description}`).join('\n') : '  (no key sources configured)';
-  throw new CapstanError(SecretsErrorCode.keyNotFound, `private key for public key ${publicKey} not found; looked in:\n${looked}`, {
-    hint:
-      options.hint ??
-      `Put the private key in a file named ${publicKey} in the key directory (EJSON_KEYDIR or --keydir), set ${DEFAULT_PRIVATE_KEY_ENV}, or use --key-from-stdin.`,
-  });
+  const looked =
+    providers.length > 0
+      ? providers.map((p) => `  - ${p.description}`).join('\n')
+      : '  (no key sources configured)';
+  throw new CapstanError(
+    SecretsErrorCode.keyNotFound,
+    `private key for public key ${publicKey} not found; looked in:\n${looked}`,
+    {
+      hint:
+        options.hint ??
+        `Put the private key in a file named ${publicKey} in the key directory (EJSON_KEYDIR or --keydir), set ${DEFAULT_PRIVATE_KEY_ENV}, or use --key-from-stdin.`,
+    },
+  );
 }
 
 export interface WritePrivateKeyFileOptions {
@@ -160,12 +173,18 @@ export async function writePrivateKeyFile(options: WritePrivateKeyFileOptions): 
   } catch (error) {
     const code = errorCode(error);
     if (code === 'EEXIST') {
-      throw new CapstanError(SecretsErrorCode.keyFileExists, `key file ${path} already exists`, { cause: error });
+      throw new CapstanError(SecretsErrorCode.keyFileExists, `key file ${path} already exists`, {
+        cause: error,
+      });
     }
-    throw new CapstanError(SecretsErrorCode.keyFileUnwritable, `couldn't write key file ${path} (${code ?? String(error)})`, {
-      cause: error,
-      hint: 'Choose a key directory you can write to with --keydir or EJSON_KEYDIR.',
-    });
+    throw new CapstanError(
+      SecretsErrorCode.keyFileUnwritable,
+      `couldn't write key file ${path} (${code ?? String(error)})`,
+      {
+        cause: error,
+        hint: 'Choose a key directory you can write to with --keydir or EJSON_KEYDIR.',
+      },
+    );
   }
   await chmod(path, 0o600);
   return path;

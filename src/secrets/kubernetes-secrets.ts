@@ -46,24 +46,31 @@ export function planSecretsFromEjson(decryptedDoc: unknown, options: PlanSecrets
     return [];
   }
   if (!isPlainObject(entries)) {
-    throw new ConfigError([{ file, path: KUBERNETES_SECRETS_FIELD, message: 'must be an object of Secret names' }]);
+    throw new ConfigError([
+      { file, path: KUBERNETES_SECRETS_FIELD, message: 'must be an object of Secret names' },
+    ]);
   }
 
   const secrets: KubeObject[] = [];
   for (const [name, entry] of Object.entries(entries)) {
     const at = formatJsonPath([KUBERNETES_SECRETS_FIELD, name]);
     if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-      problem(at, 'is not a valid Secret name (lowercase letters, digits, "-" and ".", at most 253 characters)');
+      problem(
+        at,
+        'is not a valid Secret name (lowercase letters, digits, "-" and ".", at most 253 characters)',
+      );
     }
     if (!isPlainObject(entry)) {
       problem(at, 'must be an object with "_type" and "data"');
       continue;
     }
     for (const field of Object.keys(entry)) {
-      if (field !== 'data' && !field.startsWith('_')) problem(`${at}.${field}`, 'unknown field (expected "_type" and "data")');
+      if (field !== 'data' && !field.startsWith('_'))
+        problem(`${at}.${field}`, 'unknown field (expected "_type" and "data")');
     }
     const type = entry._type;
-    if (typeof type !== 'string' || type === '') problem(`${at}._type`, 'the Secret type is missing (e.g. "Opaque")');
+    if (typeof type !== 'string' || type === '')
+      problem(`${at}._type`, 'the Secret type is missing (e.g. "Opaque")');
     const data = entry.data;
     if (!isPlainObject(data)) {
       problem(`${at}.data`, data === undefined ? 'no data provided' : 'must be an object of string values');
@@ -75,7 +82,8 @@ export function planSecretsFromEjson(decryptedDoc: unknown, options: PlanSecrets
       const keyPath = formatJsonPath([KUBERNETES_SECRETS_FIELD, name, 'data', rawKey]);
       const key = rawKey.startsWith('_') ? rawKey.slice(1) : rawKey;
       if (typeof value !== 'string') problem(keyPath, 'must be a string');
-      if (!SECRET_KEY.test(key)) problem(keyPath, 'is not a valid Secret key (letters, digits, "-", "_" and ".")');
+      if (!SECRET_KEY.test(key))
+        problem(keyPath, 'is not a valid Secret key (letters, digits, "-", "_" and ".")');
       const clash = seen.get(key);
       if (clash !== undefined) problem(keyPath, `becomes key "${key}", as "${clash}" does`);
       seen.set(key, rawKey);
@@ -106,7 +114,10 @@ export interface FindUnencryptedValuesOptions {
  * Every value ejson would encrypt that is not encrypted, as issues (file, line, column, path;
  * never the value), so a deploy can refuse the file. Malformed JSON is reported as an issue too.
  */
-export function findUnencryptedValues(source: string | Uint8Array, options: FindUnencryptedValuesOptions): Issue[] {
+export function findUnencryptedValues(
+  source: string | Uint8Array,
+  options: FindUnencryptedValuesOptions,
+): Issue[] {
   const bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source;
   let scan;
   try {
@@ -117,7 +128,8 @@ export function findUnencryptedValues(source: string | Uint8Array, options: Find
   }
   const issues: Issue[] = [];
   for (const literal of scan.strings) {
-    if (!literal.encryptable || isBoxedMessage(unquoteJsonString(bytes, literal.start, literal.end))) continue;
+    if (!literal.encryptable || isBoxedMessage(unquoteJsonString(bytes, literal.start, literal.end)))
+      continue;
     const { line, column } = locate(bytes, literal.start);
     issues.push({
       file: options.file,

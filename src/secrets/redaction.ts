@@ -31,7 +31,10 @@ export function secretValues(objects: Iterable<KubeObject>): string[] {
   const values: string[] = [];
   for (const object of objects) {
     if (object.kind !== 'Secret') continue;
-    const { data, stringData } = object as { data?: Record<string, unknown>; stringData?: Record<string, unknown> };
+    const { data, stringData } = object as {
+      data?: Record<string, unknown>;
+      stringData?: Record<string, unknown>;
+    };
     for (const value of Object.values(data ?? {})) {
       if (typeof value === 'string') values.push(Buffer.from(value, 'base64').toString('utf8'));
     }
@@ -61,7 +64,8 @@ export function summarizeSecretDiff(
   return keys.map((key) => {
     const a = old.get(key);
     const b = next.get(key);
-    const change: SecretKeyChange = a === undefined ? 'added' : b === undefined ? 'removed' : a === b ? 'unchanged' : 'changed';
+    const change: SecretKeyChange =
+      a === undefined ? 'added' : b === undefined ? 'removed' : a === b ? 'unchanged' : 'changed';
     return { key, change };
   });
 }

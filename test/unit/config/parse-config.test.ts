@@ -38,7 +38,12 @@ describe('parseConfig', () => {
       name: 'unknown field, with a typo hint',
       text: lines('app: shop', 'environments:', '  staging:', '    namespace: a', '    namspace: b'),
       expected: [
-        { line: 5, column: 5, path: 'environments.staging.namspace', message: 'unknown field "namspace"; did you mean "namespace"?' },
+        {
+          line: 5,
+          column: 5,
+          path: 'environments.staging.namspace',
+          message: 'unknown field "namspace"; did you mean "namespace"?',
+        },
       ],
     },
     {
@@ -49,14 +54,22 @@ describe('parseConfig', () => {
           line: 3,
           column: 1,
           path: 'colour',
-          message: 'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy)',
+          message:
+            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy)',
         },
       ],
     },
     {
       name: 'wrong type',
       text: lines('app: shop', 'environments:', '  staging:', '    namespace: 42'),
-      expected: [{ line: 4, column: 16, path: 'environments.staging.namespace', message: 'must be a string, not a number (42)' }],
+      expected: [
+        {
+          line: 4,
+          column: 16,
+          path: 'environments.staging.namespace',
+          message: 'must be a string, not a number (42)',
+        },
+      ],
     },
     {
       name: 'missing app',
@@ -79,7 +92,14 @@ describe('parseConfig', () => {
     {
       name: 'missing namespace points at the environment',
       text: lines('app: shop', 'environments:', '  staging:', '    context: x'),
-      expected: [{ line: 4, column: 5, path: 'environments.staging.namespace', message: 'missing required field "namespace"' }],
+      expected: [
+        {
+          line: 4,
+          column: 5,
+          path: 'environments.staging.namespace',
+          message: 'missing required field "namespace"',
+        },
+      ],
     },
     {
       name: 'enum, pattern and minimum inside lists and objects',
@@ -95,7 +115,12 @@ describe('parseConfig', () => {
         '  timeout: 10 minutes',
       ),
       expected: [
-        { line: 4, column: 11, path: 'notifications.0.type', message: 'must be one of "slack", "webhook", not "email"' },
+        {
+          line: 4,
+          column: 11,
+          path: 'notifications.0.type',
+          message: 'must be one of "slack", "webhook", not "email"',
+        },
         {
           line: 5,
           column: 13,
@@ -103,7 +128,12 @@ describe('parseConfig', () => {
           message: 'must be the NAME of an environment variable, e.g. SLACK_WEBHOOK_URL',
         },
         { line: 7, column: 9, path: 'releases.keep', message: 'must be >= 1' },
-        { line: 9, column: 12, path: 'deploy.timeout', message: 'must be a duration such as 10m, 90s, 1h30m or 500ms' },
+        {
+          line: 9,
+          column: 12,
+          path: 'deploy.timeout',
+          message: 'must be a duration such as 10m, 90s, 1h30m or 500ms',
+        },
       ],
     },
     {
@@ -114,7 +144,14 @@ describe('parseConfig', () => {
     {
       name: 'empty file',
       text: '# nothing yet\n',
-      expected: [{ line: 1, column: 1, path: undefined, message: 'the file is empty: it needs at least app and environments' }],
+      expected: [
+        {
+          line: 1,
+          column: 1,
+          path: undefined,
+          message: 'the file is empty: it needs at least app and environments',
+        },
+      ],
     },
   ];
   for (const { name, text, expected } of table) {
@@ -124,7 +161,9 @@ describe('parseConfig', () => {
   }
 
   it('reports every problem at once, in file order', () => {
-    const found = problems(lines('app: Shop', 'environments:', '  a: { namespace: 1 }', '  b: { }', 'extra: 1'));
+    const found = problems(
+      lines('app: Shop', 'environments:', '  a: { namespace: 1 }', '  b: { }', 'extra: 1'),
+    );
     assert.deepEqual(
       found.map((p) => [p.line, p.path]),
       [
@@ -138,7 +177,10 @@ describe('parseConfig', () => {
 
   it('reports YAML syntax errors and duplicate keys with line and column', () => {
     assert.deepEqual(
-      problems(lines('app: shop', 'environments:', '  staging: { namespace: a', 'values: {}')).map((p) => [p.line, p.column]),
+      problems(lines('app: shop', 'environments:', '  staging: { namespace: a', 'values: {}')).map((p) => [
+        p.line,
+        p.column,
+      ]),
       [[4, 1]],
     );
     const duplicate = problems(lines('app: shop', 'app: other', 'environments: { s: { namespace: a } }'));

@@ -54,7 +54,9 @@ describe('loadConfig', () => {
   });
 
   it('throws a ConfigError with every issue, located', async () => {
-    const cwd = await writeDeployTree({ 'capstan.yaml': lines('app: 1', 'environments:', '  s: { namespace: a, nope: 1 }') });
+    const cwd = await writeDeployTree({
+      'capstan.yaml': lines('app: 1', 'environments:', '  s: { namespace: a, nope: 1 }'),
+    });
     await assert.rejects(loadConfig({ cwd }), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.deepEqual(
@@ -83,7 +85,15 @@ describe('loadConfig', () => {
 describe('resolveEnvironment', () => {
   it('merges values deeply: top-level < environment < --set; lists are replaced', async () => {
     const env = resolveEnvironment(await load(), 'staging', {
-      set: ['db.options.ssl=true', 'replicas=3', 'db.host=primary', 'new.deep.key=null', 'label="007"', 'port=007', 'empty='],
+      set: [
+        'db.options.ssl=true',
+        'replicas=3',
+        'db.host=primary',
+        'new.deep.key=null',
+        'label="007"',
+        'port=007',
+        'empty=',
+      ],
     });
     assert.deepEqual(env.values, {
       replicas: 3,
@@ -126,7 +136,9 @@ describe('resolveEnvironment', () => {
   it('lists the known environments for an unknown one', () => {
     assert.throws(
       () => resolveEnvironment(loadedSync, 'prod'),
-      (error: unknown) => error instanceof ConfigError && /unknown environment "prod"/.test(error.message) &&
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /unknown environment "prod"/.test(error.message) &&
         error.hint === 'known environments: staging, production',
     );
   });
@@ -160,7 +172,10 @@ const loadedSync: LoadedConfig = {
 describe('parseSetEntry and mergeValues', () => {
   it('parses dotted keys, escaped dots and YAML scalars', () => {
     assert.deepEqual(parseSetEntry('a.b=2'), { path: ['a', 'b'], value: 2 });
-    assert.deepEqual(parseSetEntry('annotations.example\\.com/x=on'), { path: ['annotations', 'example.com/x'], value: 'on' });
+    assert.deepEqual(parseSetEntry('annotations.example\\.com/x=on'), {
+      path: ['annotations', 'example.com/x'],
+      value: 'on',
+    });
     assert.deepEqual(parseSetEntry('x=true'), { path: ['x'], value: true });
     assert.deepEqual(parseSetEntry('x=a=b'), { path: ['x'], value: 'a=b' });
     assert.deepEqual(parseSetEntry('x=[1, 2]'), { path: ['x'], value: '[1, 2]' });
@@ -189,7 +204,10 @@ describe('parseDuration', () => {
   }
   for (const text of ['', '10', 'ten minutes', '10x', '-5m', 'm']) {
     it(`rejects ${JSON.stringify(text)}`, () => {
-      assert.throws(() => parseDuration(text), (e: unknown) => e instanceof CapstanError && e.code === 'ERR_CAPSTAN_INVALID_DURATION');
+      assert.throws(
+        () => parseDuration(text),
+        (e: unknown) => e instanceof CapstanError && e.code === 'ERR_CAPSTAN_INVALID_DURATION',
+      );
     });
   }
 });

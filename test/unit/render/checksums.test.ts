@@ -24,8 +24,13 @@ function deployment(name: string, podSpec: Record<string, unknown>): KubeObject 
 }
 
 function checksumOf(object: KubeObject | undefined): unknown {
-  const template = object?.kind === 'Pod' ? object : field(object, object?.kind === 'CronJob' ? 'spec.jobTemplate.spec.template' : 'spec.template');
-  return (field(template, 'metadata.annotations') as Record<string, string> | undefined)?.[CHECKSUM_ANNOTATION];
+  const template =
+    object?.kind === 'Pod'
+      ? object
+      : field(object, object?.kind === 'CronJob' ? 'spec.jobTemplate.spec.template' : 'spec.template');
+  return (field(template, 'metadata.annotations') as Record<string, string> | undefined)?.[
+    CHECKSUM_ANNOTATION
+  ];
 }
 
 /** A fresh set of objects: web uses `app` by envFrom, worker uses `worker` by a volume, api uses none. */
@@ -34,7 +39,10 @@ function world(appData: Record<string, string>, workerData: Record<string, strin
     configMap('app', appData),
     configMap('worker', workerData),
     deployment('web', { containers: [{ name: 'web', envFrom: [{ configMapRef: { name: 'app' } }] }] }),
-    deployment('worker', { containers: [{ name: 'w' }], volumes: [{ name: 'c', configMap: { name: 'worker' } }] }),
+    deployment('worker', {
+      containers: [{ name: 'w' }],
+      volumes: [{ name: 'c', configMap: { name: 'worker' } }],
+    }),
     deployment('api', { containers: [{ name: 'api', env: [{ name: 'A', value: 'b' }] }] }),
   ];
 }
@@ -64,13 +72,36 @@ describe('applyConfigChecksums', () => {
   });
 
   it('follows env, envFrom, volumes and projected volumes of containers and init containers', () => {
-    const config = [configMap('a', { k: '1' }), configMap('b', { k: '1' }), secret('s', { k: '1' }), secret('t', { k: '1' })];
+    const config = [
+      configMap('a', { k: '1' }),
+      configMap('b', { k: '1' }),
+      secret('s', { k: '1' }),
+      secret('t', { k: '1' }),
+    ];
     const podSpec = {
-      initContainers: [{ name: 'i', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }],
-      containers: [{ name: 'c', env: [{ name: 'Y', valueFrom: { configMapKeyRef: { name: 'a', key: 'k' } } }], envFrom: [{ secretRef: { name: 't' } }] }],
-      volumes: [{ name: 'v', secret: { secretName: 'u' } }, { name: 'p', projected: { sources: [{ configMap: { name: 'b' } }, { secret: { name: 'w' } }] } }],
+      initContainers: [
+        { name: 'i', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] },
+      ],
+      containers: [
+        {
+          name: 'c',
+          env: [{ name: 'Y', valueFrom: { configMapKeyRef: { name: 'a', key: 'k' } } }],
+          envFrom: [{ secretRef: { name: 't' } }],
+        },
+      ],
+      volumes: [
+        { name: 'v', secret: { secretName: 'u' } },
+        { name: 'p', projected: { sources: [{ configMap: { name: 'b' } }, { secret: { name: 'w' } }] } },
+      ],
     };
-    assert.deepEqual([...referencedConfig(podSpec)].sort(), ['ConfigMap/a', 'ConfigMap/b', 'Secret/s', 'Secret/t', 'Secret/u', 'Secret/w']);
+    assert.deepEqual([...referencedConfig(podSpec)].sort(), [
+      'ConfigMap/a',
+      'ConfigMap/b',
+      'Secret/s',
+      'Secret/t',
+      'Secret/u',
+      'Secret/w',
+    ]);
 
     const objects = [...config, deployment('d', podSpec)];
     applyConfigChecksums(objects);
@@ -89,11 +120,36 @@ describe('applyConfigChecksums', () => {
     const podSpec = { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'app' } }] }] };
     const template = (): object => structuredClone({ metadata: {}, spec: podSpec });
     const workloads: KubeObject[] = [
-      ...['StatefulSet', 'DaemonSet', 'ReplicaSet'].map((kind) => ({ apiVersion: 'apps/v1', kind, metadata: { name: 'x', namespace: NS }, spec: { template: template() } })),
-      { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: NS }, spec: { template: template() } },
-      { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: NS }, spec: { jobTemplate: { spec: { template: template() } } } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: NS }, spec: structuredClone(podSpec) },
-      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'elsewhere', namespace: 'other' }, spec: { template: template() } },
+      ...['StatefulSet', 'DaemonSet', 'ReplicaSet'].map((kind) => ({
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: { name: 'x', namespace: NS },
+        spec: { template: template() },
+      })),
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'j', namespace: NS },
+        spec: { template: template() },
+      },
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'c', namespace: NS },
+        spec: { jobTemplate: { spec: { template: template() } } },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: NS },
+        spec: structuredClone(podSpec),
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'elsewhere', namespace: 'other' },
+        spec: { template: template() },
+      },
     ];
     const objects = [configMap('app', { a: 'b' }), ...workloads];
     applyConfigChecksums(objects);

@@ -8,7 +8,10 @@ import { field } from '../../fixtures/deploy-tree.js';
 
 const APP_DIR = fileURLToPath(new URL('../../../examples/demo-app', import.meta.url));
 
-async function renderExample(envName: string, image?: string): Promise<{ phases: Awaited<ReturnType<typeof renderEnvironment>> }> {
+async function renderExample(
+  envName: string,
+  image?: string,
+): Promise<{ phases: Awaited<ReturnType<typeof renderEnvironment>> }> {
   const env = resolveEnvironment(await loadConfig({ cwd: APP_DIR }), envName);
   return { phases: await renderEnvironment({ env, revision: 'abc123', ...(image ? { image } : {}) }) };
 }
@@ -25,7 +28,10 @@ describe('examples/demo-app', () => {
         [
           ['10-configuration', ['ConfigMap/demo-config']],
           ['20-predeployment', ['Job/db-migrate-abc123']],
-          ['30-deployment', ['Deployment/web', 'Ingress/web', 'PodDisruptionBudget/web', 'Service/web', 'Deployment/worker']],
+          [
+            '30-deployment',
+            ['Deployment/web', 'Ingress/web', 'PodDisruptionBudget/web', 'Service/web', 'Deployment/worker'],
+          ],
           ['40-postdeployment', ['Job/seeds-abc123']],
         ],
       );
@@ -43,11 +49,17 @@ describe('examples/demo-app', () => {
       const migrate = objects.find((o) => o.kind === 'Job' && o.metadata.name === 'db-migrate-abc123');
       assert.equal(field(migrate, 'spec.backoffLimit'), 1);
       assert.ok(Number(field(migrate, 'spec.ttlSecondsAfterFinished')) > 0);
-      assert.equal(field(migrate, 'spec.template.spec.containers.0.envFrom.0.configMapRef.name'), 'demo-config');
+      assert.equal(
+        field(migrate, 'spec.template.spec.containers.0.envFrom.0.configMapRef.name'),
+        'demo-config',
+      );
       // Every workload uses the ConfigMap, so all carry the same checksum.
       const sums = objects
         .filter((o) => ['Deployment', 'Job'].includes(o.kind))
-        .map((o) => (field(o, 'spec.template.metadata.annotations') as Record<string, string>)[CHECKSUM_ANNOTATION]);
+        .map(
+          (o) =>
+            (field(o, 'spec.template.metadata.annotations') as Record<string, string>)[CHECKSUM_ANNOTATION],
+        );
       assert.equal(sums.length, 4);
       assert.equal(new Set(sums).size, 1);
       assert.ok(toYaml(objects).length > 0);

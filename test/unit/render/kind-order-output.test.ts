@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { groupByKindOrder, kindOrder, maskSecrets, toYaml, type RenderedObject } from '../../../src/render/index.js';
+import {
+  groupByKindOrder,
+  kindOrder,
+  maskSecrets,
+  toYaml,
+  type RenderedObject,
+} from '../../../src/render/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
-const object = (kind: string, name = kind.toLowerCase()): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name } });
+const object = (kind: string, name = kind.toLowerCase()): KubeObject => ({
+  apiVersion: 'v1',
+  kind,
+  metadata: { name },
+});
 
 describe('kindOrder and groupByKindOrder', () => {
   it('orders the apply groups', () => {
@@ -25,7 +35,10 @@ describe('kindOrder and groupByKindOrder', () => {
   });
 
   it('groups objects, keeping their order within a group and dropping empty groups', () => {
-    const rendered = (kind: string, name: string): RenderedObject => ({ object: object(kind, name), source: { file: 'f' } });
+    const rendered = (kind: string, name: string): RenderedObject => ({
+      object: object(kind, name),
+      source: { file: 'f' },
+    });
     const groups = groupByKindOrder([
       rendered('Ingress', 'i'),
       rendered('Deployment', 'b'),
@@ -42,10 +55,20 @@ describe('kindOrder and groupByKindOrder', () => {
 
 describe('maskSecrets', () => {
   it('replaces every Secret value and leaves the input and other kinds alone', () => {
-    const secret = { ...object('Secret'), data: { a: 'c2VjcmV0' }, stringData: { b: 'plain' }, type: 'Opaque' };
+    const secret = {
+      ...object('Secret'),
+      data: { a: 'c2VjcmV0' },
+      stringData: { b: 'plain' },
+      type: 'Opaque',
+    };
     const config = { ...object('ConfigMap'), data: { a: 'visible' } };
     const masked = maskSecrets([secret, config]);
-    assert.deepEqual(masked[0], { ...object('Secret'), data: { a: '[redacted]' }, stringData: { b: '[redacted]' }, type: 'Opaque' });
+    assert.deepEqual(masked[0], {
+      ...object('Secret'),
+      data: { a: '[redacted]' },
+      stringData: { b: '[redacted]' },
+      type: 'Opaque',
+    });
     assert.deepEqual(masked[1], config);
     assert.notEqual(masked[1], config);
     assert.equal(secret.data.a, 'c2VjcmV0');
@@ -55,7 +78,10 @@ describe('maskSecrets', () => {
 describe('toYaml', () => {
   it('writes one document per object, without anchors or folded lines', () => {
     const shared = { long: 'x'.repeat(200) };
-    const text = toYaml([{ ...object('ConfigMap', 'a'), data: shared }, { ...object('ConfigMap', 'b'), data: shared }]);
+    const text = toYaml([
+      { ...object('ConfigMap', 'a'), data: shared },
+      { ...object('ConfigMap', 'b'), data: shared },
+    ]);
     assert.ok(!text.includes('&') && !text.includes('*a'));
     const docs = parseAllDocuments(text);
     assert.ok(Array.isArray(docs));

@@ -4,10 +4,15 @@ import { managedLabels, type RenderedPhase } from '../../../src/render/index.js'
 import type { KubeObject } from '../../../src/shared/index.js';
 import { lines, renderTree, renderTreeIssues } from '../../fixtures/deploy-tree.js';
 
-const cm = (name: string, extra = ''): string => lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', `  name: ${name}`, extra);
+const cm = (name: string, extra = ''): string =>
+  lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', `  name: ${name}`, extra);
 
 function summary(phases: readonly RenderedPhase[]): [string, number, string[]][] {
-  return phases.map((p) => [p.name, p.order, p.objects.map((o) => `${o.object.kind}/${o.object.metadata.name ?? ''}`)]);
+  return phases.map((p) => [
+    p.name,
+    p.order,
+    p.objects.map((o) => `${o.object.kind}/${o.object.metadata.name ?? ''}`),
+  ]);
 }
 
 function objectsOf(phases: readonly RenderedPhase[]): KubeObject[] {
@@ -71,7 +76,9 @@ describe('renderEnvironment: phases and files', () => {
 
   it('refuses an environment with no phase at all', async () => {
     const issues = await renderTreeIssues({ 'staging/readme.md': 'x' });
-    assert.deepEqual(issues, [{ file: 'staging', message: 'no phase folders (NN-name, e.g. 10-configuration) in this environment' }]);
+    assert.deepEqual(issues, [
+      { file: 'staging', message: 'no phase folders (NN-name, e.g. 10-configuration) in this environment' },
+    ]);
   });
 
   it('collects ejson files and appends what renderSecrets makes of them', async () => {
@@ -81,13 +88,18 @@ describe('renderEnvironment: phases and files', () => {
       {
         renderSecrets: (file, namespace) => {
           calls.push([file.replace(/^.*\.deploy\//, ''), namespace]);
-          return Promise.resolve([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-secrets' }, data: { K: 'dg==' } }]);
+          return Promise.resolve([
+            { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-secrets' }, data: { K: 'dg==' } },
+          ]);
         },
       },
     );
     assert.deepEqual(calls, [['staging/10-config/secrets.ejson', 'shop-staging']]);
     assert.deepEqual(summary(phases)[0]?.[2], ['ConfigMap/app', 'Secret/app-secrets']);
-    assert.deepEqual(phases[0]?.secretFiles.map((f) => f.replace(/^.*\.deploy\//, '')), ['staging/10-config/secrets.ejson']);
+    assert.deepEqual(
+      phases[0]?.secretFiles.map((f) => f.replace(/^.*\.deploy\//, '')),
+      ['staging/10-config/secrets.ejson'],
+    );
     assert.equal(phases[0]?.objects[1]?.object.metadata.namespace, 'shop-staging');
   });
 });
@@ -189,7 +201,10 @@ describe('renderEnvironment: objects', () => {
     });
     assert.equal(issues.length, 1);
     assert.equal(issues[0]?.file, 'staging/20-b/two.yaml.ejs');
-    assert.match(issues[0]?.message ?? '', /^ConfigMap\/app in namespace shop-staging is defined twice: also in \/.*\/staging\/10-a\/one\.yaml:1$/);
+    assert.match(
+      issues[0]?.message ?? '',
+      /^ConfigMap\/app in namespace shop-staging is defined twice: also in \/.*\/staging\/10-a\/one\.yaml:1$/,
+    );
   });
 
   it('gathers every issue of every file before failing', async () => {

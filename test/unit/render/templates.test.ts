@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../../src/shared/index.js';
 import { lines, renderTree, renderTreeIssues } from '../../fixtures/deploy-tree.js';
 
-async function objects(files: Record<string, string>, options: Parameters<typeof renderTree>[1] = {}): Promise<KubeObject[]> {
+async function objects(
+  files: Record<string, string>,
+  options: Parameters<typeof renderTree>[1] = {},
+): Promise<KubeObject[]> {
   const { phases } = await renderTree(files, options);
   return phases.flatMap((p) => p.objects.map((o) => o.object));
 }
@@ -70,7 +73,12 @@ describe('*.yaml.ejs templates', () => {
 
   it('report exceptions with the template line', async () => {
     const issues = await renderTreeIssues({
-      'staging/10-a/x.yaml.ejs': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: <%= values.missing.name %>'),
+      'staging/10-a/x.yaml.ejs': lines(
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata:',
+        '  name: <%= values.missing.name %>',
+      ),
     });
     assert.equal(issues.length, 1);
     assert.equal(issues[0]?.file, 'staging/10-a/x.yaml.ejs');
@@ -80,18 +88,38 @@ describe('*.yaml.ejs templates', () => {
 
   it('report a printed undefined and a missing image as errors with their line', async () => {
     const issues = await renderTreeIssues({
-      'staging/10-a/x.yaml.ejs': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: <%= values.nme %>'),
-      'staging/10-a/y.yaml.ejs': lines('apiVersion: v1', 'kind: Pod', 'metadata: { name: p }', '# <%= image %>'),
+      'staging/10-a/x.yaml.ejs': lines(
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata:',
+        '  name: <%= values.nme %>',
+      ),
+      'staging/10-a/y.yaml.ejs': lines(
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata: { name: p }',
+        '# <%= image %>',
+      ),
     });
     assert.deepEqual(issues, [
       { file: 'staging/10-a/x.yaml.ejs', line: 4, message: 'a tag printed undefined (a missing value?)' },
-      { file: 'staging/10-a/y.yaml.ejs', line: 4, message: 'no image: pass --image (or set image in capstan.yaml)' },
+      {
+        file: 'staging/10-a/y.yaml.ejs',
+        line: 4,
+        message: 'no image: pass --image (or set image in capstan.yaml)',
+      },
     ]);
   });
 
   it('report EJS syntax errors with the template line', async () => {
     const issues = await renderTreeIssues({
-      'staging/10-a/js.yaml.ejs': lines('a: 1', '<% if (values.replicas) { %>', 'b: 2', 'c: <%= values.replicas + %>', '<% } %>'),
+      'staging/10-a/js.yaml.ejs': lines(
+        'a: 1',
+        '<% if (values.replicas) { %>',
+        'b: 2',
+        'c: <%= values.replicas + %>',
+        '<% } %>',
+      ),
       'staging/10-a/tag.yaml.ejs': lines('a: 1', 'b: <%= 2 %>', 'c: <%= 3'),
       'staging/10-a/unclosed.yaml.ejs': lines('a: 1', '<% if (values.replicas) { %>', 'b: 2'),
     });
@@ -117,7 +145,10 @@ describe('*.yaml.ejs templates', () => {
     assert.equal(issues.length, 3);
     assert.equal(issues[0]?.file, 'templates/broken.yaml.ejs');
     assert.equal(issues[0]?.line, 2);
-    assert.match(issues[0]?.message ?? '', /port is not defined \(included from .*staging\/10-a\/one\.yaml\.ejs:2\)$/);
+    assert.match(
+      issues[0]?.message ?? '',
+      /port is not defined \(included from .*staging\/10-a\/one\.yaml\.ejs:2\)$/,
+    );
     // files in name order: one, three, two
     assert.equal(issues[1]?.file, 'staging/10-a/three.yaml.ejs');
     assert.equal(issues[1]?.line, 3);
@@ -128,7 +159,9 @@ describe('*.yaml.ejs templates', () => {
   });
 
   it('refuse partials outside the templates folder', async () => {
-    const issues = await renderTreeIssues({ 'staging/10-a/x.yaml.ejs': '<%- include("../capstan.yaml.ejs") %>' });
+    const issues = await renderTreeIssues({
+      'staging/10-a/x.yaml.ejs': '<%- include("../capstan.yaml.ejs") %>',
+    });
     assert.match(issues[0]?.message ?? '', /outside/);
   });
 });
@@ -136,7 +169,13 @@ describe('*.yaml.ejs templates', () => {
 describe('YAML syntax errors', () => {
   it('in plain files: file, line and column from the parser', async () => {
     const issues = await renderTreeIssues({
-      'staging/10-a/x.yaml': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: [x', 'data: {}'),
+      'staging/10-a/x.yaml': lines(
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata:',
+        '  name: [x',
+        'data: {}',
+      ),
     });
     assert.equal(issues.length, 1);
     assert.deepEqual([issues[0]?.file, issues[0]?.line, issues[0]?.column], ['staging/10-a/x.yaml', 5, 1]);
@@ -145,10 +184,18 @@ describe('YAML syntax errors', () => {
 
   it('in rendered templates: the line of the output, quoted', async () => {
     const issues = await renderTreeIssues({
-      'staging/10-a/x.yaml.ejs': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: <%= "a: b" %>'),
+      'staging/10-a/x.yaml.ejs': lines(
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata:',
+        '  name: <%= "a: b" %>',
+      ),
     });
     assert.equal(issues[0]?.line, undefined);
-    assert.match(issues[0]?.message ?? '', /^YAML syntax error in the rendered output, line 4 \("name: a: b"\): /);
+    assert.match(
+      issues[0]?.message ?? '',
+      /^YAML syntax error in the rendered output, line 4 \("name: a: b"\): /,
+    );
   });
 });
 
@@ -181,7 +228,9 @@ describe('*.ts and *.js modules', () => {
 
   it('report exceptions with the module line, and load errors', async () => {
     const issues = await renderTreeIssues({
-      'staging/10-a/throws.ts': module(['export default (ctx: Context) => {', '  if (ctx) throw new Error("boom");', '};'].join('\n')),
+      'staging/10-a/throws.ts': module(
+        ['export default (ctx: Context) => {', '  if (ctx) throw new Error("boom");', '};'].join('\n'),
+      ),
       'staging/10-a/syntax.ts': lines('export default () => {', '  return { a: 1 ;', '};'),
       'staging/10-a/nothing.ts': 'export const x = 1;',
       'staging/10-a/image.ts': 'export default ({ image }: { image: string }) => ({ image });',
@@ -189,13 +238,22 @@ describe('*.ts and *.js modules', () => {
     assert.deepEqual(
       issues.map(({ file, line, message }) => ({ file, line, message })),
       [
-        { file: 'staging/10-a/image.ts', line: 1, message: 'no image: pass --image (or set image in capstan.yaml)' },
+        {
+          file: 'staging/10-a/image.ts',
+          line: 1,
+          message: 'no image: pass --image (or set image in capstan.yaml)',
+        },
         {
           file: 'staging/10-a/nothing.ts',
           line: undefined,
-          message: 'the default export must be a function of the template context returning an object or a list',
+          message:
+            'the default export must be a function of the template context returning an object or a list',
         },
-        { file: 'staging/10-a/syntax.ts', line: 2, message: 'cannot load the module: Expected "}" but found ";"' },
+        {
+          file: 'staging/10-a/syntax.ts',
+          line: 2,
+          message: 'cannot load the module: Expected "}" but found ";"',
+        },
         { file: 'staging/10-a/throws.ts', line: 3, message: 'boom' },
       ],
     );
@@ -204,8 +262,12 @@ describe('*.ts and *.js modules', () => {
   it('work when the module is read as CommonJS', async () => {
     const found = await objects({
       'staging/10-a/package.json': '{ "type": "commonjs" }',
-      'staging/10-a/cjs.ts': "export default () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cjs' } });",
+      'staging/10-a/cjs.ts':
+        "export default () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cjs' } });",
     });
-    assert.deepEqual(found.map((o) => o.metadata.name), ['cjs']);
+    assert.deepEqual(
+      found.map((o) => o.metadata.name),
+      ['cjs'],
+    );
   });
 });

@@ -24,13 +24,22 @@ function capture(stream: PassThrough): () => string {
   return () => Buffer.concat(chunks).toString();
 }
 
-async function run(args: string[], env: NodeJS.ProcessEnv = {}, stdinText = ''): Promise<{ stdout: string; stderr: string }> {
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  stdinText = '',
+): Promise<{ stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out = capture(stdout);
   const err = capture(stderr);
   const program = new Command('capstan').exitOverride();
-  registerSecretsCommands(program, { stdout, stderr, stdin: Readable.from([stdinText]), env: { PATH: process.env.PATH, ...env } });
+  registerSecretsCommands(program, {
+    stdout,
+    stderr,
+    stdin: Readable.from([stdinText]),
+    env: { PATH: process.env.PATH, ...env },
+  });
   await program.parseAsync(['secrets', ...args], { from: 'user' });
   return { stdout: out(), stderr: err() };
 }
@@ -46,7 +55,7 @@ async function rejection(promise: Promise<unknown>): Promise<CapstanError> {
 }
 
 describe('secrets keygen', () => {
-  it('prints both keys in ejson\'s format', async () => {
+  it("prints both keys in ejson's format", async () => {
     const { stdout } = await run(['keygen']);
     assert.match(stdout, /^Public Key:\n[0-9a-f]{64}\nPrivate Key:\n[0-9a-f]{64}\n$/);
   });
@@ -90,9 +99,30 @@ describe('secrets encrypt / decrypt / edit', () => {
   it('decrypt writes the document to stdout, with the key from --keydir, the environment or stdin', async () => {
     assert.equal((await run(['decrypt', file, '--keydir', keydir])).stdout, plain);
     assert.equal((await run(['decrypt', file], { EJSON_KEYDIR: keydir })).stdout, plain);
-    assert.equal((await run(['decrypt', file], { EJSON_PRIVATE_KEY: keys.privateKey, EJSON_KEYDIR: join(dir, 'none') })).stdout, plain);
-    assert.equal((await run(['decrypt', file, '--key-env', 'MY_KEY'], { MY_KEY: keys.privateKey, EJSON_KEYDIR: '/nonexistent' })).stdout, plain);
-    assert.equal((await run(['decrypt', file, '--key-from-stdin'], { EJSON_KEYDIR: '/nonexistent' }, `${keys.privateKey}\n`)).stdout, plain);
+    assert.equal(
+      (await run(['decrypt', file], { EJSON_PRIVATE_KEY: keys.privateKey, EJSON_KEYDIR: join(dir, 'none') }))
+        .stdout,
+      plain,
+    );
+    assert.equal(
+      (
+        await run(['decrypt', file, '--key-env', 'MY_KEY'], {
+          MY_KEY: keys.privateKey,
+          EJSON_KEYDIR: '/nonexistent',
+        })
+      ).stdout,
+      plain,
+    );
+    assert.equal(
+      (
+        await run(
+          ['decrypt', file, '--key-from-stdin'],
+          { EJSON_KEYDIR: '/nonexistent' },
+          `${keys.privateKey}\n`,
+        )
+      ).stdout,
+      plain,
+    );
   });
 
   it('decrypt without a key names every place it looked', async () => {
@@ -111,11 +141,17 @@ describe('secrets encrypt / decrypt / edit', () => {
   });
 
   it('edit runs $EDITOR on the decrypted copy and re-encrypts', async () => {
-    const { stdout } = await run(['edit', file, '--keydir', keydir], { EDITOR: "sed -i 's/hunter2/rotated/'", TMPDIR: dir });
+    const { stdout } = await run(['edit', file, '--keydir', keydir], {
+      EDITOR: "sed -i 's/hunter2/rotated/'",
+      TMPDIR: dir,
+    });
     assert.equal(stdout, `${file}: saved, 1 value encrypted anew\n`);
     assert.doesNotMatch(await readFile(file, 'utf8'), /rotated/);
     assert.match((await run(['decrypt', file, '--keydir', keydir])).stdout, /"password": "rotated"/);
-    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('capstan-secrets-')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('capstan-secrets-')),
+      [],
+    );
   });
 
   it('edit fails clearly when the editor fails, and leaves the file alone', async () => {
@@ -124,12 +160,18 @@ describe('secrets encrypt / decrypt / edit', () => {
     assert.equal(error.code, SecretsErrorCode.editorFailed);
     assert.match(error.message, /exited with code 1/);
     assert.equal(await readFile(file, 'utf8'), before);
-    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('capstan-secrets-')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('capstan-secrets-')),
+      [],
+    );
   });
 
   it('malformed files fail with a ConfigError carrying line and column', async () => {
     const bad = join(dir, 'bad.ejson');
     await writeFile(bad, '{\n  "a": "b"]\n');
-    await assert.rejects(run(['encrypt', bad]), (error: unknown) => error instanceof ConfigError && error.issues[0].line === 2);
+    await assert.rejects(
+      run(['encrypt', bad]),
+      (error: unknown) => error instanceof ConfigError && error.issues[0].line === 2,
+    );
   });
 });

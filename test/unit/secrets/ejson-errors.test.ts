@@ -9,7 +9,8 @@ const validPubKey = '8d8647e2eeb6d2e31228e6df7da3df921ec3b799c3f66a171cd37a1ed30
 const validPrivKey = 'c5caa31a5b8cb2be0074b37c56775f533b368b81d8fd33b94181f79bd6e47f87';
 const incorrectPrivKey = 'c5caa31a5b8cb2be0074b37c56775f533b368b81d8fd33b94181f79bd6e47f00';
 const tooShortPrivKey = '8d8647e2eeb6d2e31228e6df7da3df921ec3b799c3f66a171cd37a1e000000';
-const vector = 'EJ[1:KR1IxNZnTZQMP3OR1NdOpDQ1IcLD83FSuE7iVNzINDk=:XnYW1HOxMthBFMnxWULHlnY4scj5mNmX:ls1+kvwwu2ETz5C6apgWE7Q=]';
+const vector =
+  'EJ[1:KR1IxNZnTZQMP3OR1NdOpDQ1IcLD83FSuE7iVNzINDk=:XnYW1HOxMthBFMnxWULHlnY4scj5mNmX:ls1+kvwwu2ETz5C6apgWE7Q=]';
 const header = `"_public_key": "${validPubKey}"`;
 
 function issuesOf(fn: () => unknown): readonly Issue[] {
@@ -34,7 +35,13 @@ function codeOf(fn: () => unknown): string {
 
 describe('malformed JSON', () => {
   const cases: Array<[string, string, number, number, RegExp]> = [
-    ['wrong closing bracket (ejson_test.go)', '{"a": "b"]', 1, 10, /unexpected character '\]' \(expected ',' or '\}'\)/],
+    [
+      'wrong closing bracket (ejson_test.go)',
+      '{"a": "b"]',
+      1,
+      10,
+      /unexpected character '\]' \(expected ',' or '\}'\)/,
+    ],
     ['trailing comma', '{\n  "a": "b",\n}', 3, 1, /expected a string key/],
     ['missing colon', '{"a" "b"}', 1, 6, /expected ':'/],
     ['unterminated string', '{\n"a": "b', 2, 8, /end of input in a string literal/],
@@ -50,7 +57,10 @@ describe('malformed JSON', () => {
   ];
   for (const [name, text, line, column, message] of cases) {
     it(`${name}: line ${line}, column ${column}`, () => {
-      for (const run of [() => encryptEjson(text, { file: 'secrets.ejson' }), () => decryptEjson(text, validPrivKey, { file: 'secrets.ejson' })]) {
+      for (const run of [
+        () => encryptEjson(text, { file: 'secrets.ejson' }),
+        () => decryptEjson(text, validPrivKey, { file: 'secrets.ejson' }),
+      ]) {
         const [issue, ...rest] = issuesOf(run);
         assert.equal(rest.length, 0);
         assert.equal(issue.file, 'secrets.ejson');
@@ -73,7 +83,10 @@ describe('public key', () => {
   it('missing (ejson: "public key not present in EJSON file")', () => {
     const [issue] = issuesOf(() => encryptEjson('{"a": "b"}'));
     assert.match(issue.message, /public key not present in EJSON file/);
-    assert.match(issuesOf(() => decryptEjson('{"nested": {"_public_key": "x"}}', validPrivKey))[0].message, /not present/);
+    assert.match(
+      issuesOf(() => decryptEjson('{"nested": {"_public_key": "x"}}', validPrivKey))[0].message,
+      /not present/,
+    );
   });
 
   for (const [name, value] of [
@@ -83,10 +96,12 @@ describe('public key', () => {
     ['not hex', `"${validPubKey.slice(0, 63)}g"`],
   ] as const) {
     it(`invalid: ${name}`, () => {
-      const [issue] = issuesOf(() => encryptEjson(`{"_public_key": ${value}, "a": "b"}`, { file: 'f.ejson' }));
+      const [issue] = issuesOf(() =>
+        encryptEjson(`{\n  "_public_key": ${value}, "a": "b"}`, { file: 'f.ejson' }),
+      );
       assert.match(issue.message, /public key has invalid format/);
       assert.equal(issue.path, '_public_key');
-      assert.equal(issue.line, 1);
+      assert.deepEqual([issue.line, issue.column], [2, 18]);
     });
   }
 
@@ -104,8 +119,14 @@ describe('private key', () => {
   const input = `{${header}, "a": "${vector}"}`;
 
   it('too short (ejson_test.go: "invalid private key")', () => {
-    assert.equal(codeOf(() => decryptEjson(input, tooShortPrivKey)), SecretsErrorCode.invalidPrivateKey);
-    assert.equal(codeOf(() => decryptEjson(input, 'zz'.repeat(32))), SecretsErrorCode.invalidPrivateKey);
+    assert.equal(
+      codeOf(() => decryptEjson(input, tooShortPrivKey)),
+      SecretsErrorCode.invalidPrivateKey,
+    );
+    assert.equal(
+      codeOf(() => decryptEjson(input, 'zz'.repeat(32))),
+      SecretsErrorCode.invalidPrivateKey,
+    );
   });
 
   it('not the key of the file (ejson only fails later, with "couldn\'t decrypt message")', () => {
@@ -127,7 +148,9 @@ describe('private key', () => {
 describe('values that cannot be decrypted', () => {
   it('reports every bad value with its location and path, never its content', () => {
     const other = generateKeyPair();
-    const foreign = encryptEjson(`{"_public_key": "${other.publicKey}", "x": "from another key"}`).match(/EJ\[[^"]+\]/)![0];
+    const foreign = encryptEjson(`{"_public_key": "${other.publicKey}", "x": "from another key"}`).match(
+      /EJ\[[^"]+\]/,
+    )![0];
     const text = [
       '{',
       `  ${header},`,
@@ -161,6 +184,9 @@ describe('values that cannot be decrypted', () => {
 
   it('a lookalike that is not a real message fails to decrypt', () => {
     const lookalike = 'EJ[1:12345678901234567890123456789012345678901234:12345678901234567890123456789012:a]';
-    assert.match(issuesOf(() => decryptEjson(`{${header}, "a": "${lookalike}"}`, validPrivKey))[0].message, /malformed/);
+    assert.match(
+      issuesOf(() => decryptEjson(`{${header}, "a": "${lookalike}"}`, validPrivKey))[0].message,
+      /malformed/,
+    );
   });
 });

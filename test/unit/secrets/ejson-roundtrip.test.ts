@@ -48,7 +48,14 @@ describe('round trips', () => {
   });
 
   it('round-trips awkward values: escapes, unicode, control characters, empty, long', () => {
-    const values = ['', 'quote " backslash \\ slash /', 'line\nbreak\r\ttab', 'é ✓ 😀 \u2028', '\u0001\u001f', 'x'.repeat(10_000)];
+    const values = [
+      '',
+      'quote " backslash \\ slash /',
+      'line\nbreak\r\ttab',
+      'é ✓ 😀 \u2028',
+      '\u0001\u001f',
+      'x'.repeat(10_000),
+    ];
     const input = `{${header}, "v": ${JSON.stringify(values)}}`;
     const decrypted = decryptEjson(encryptEjson(input), keys.privateKey);
     assert.deepEqual((JSON.parse(decrypted) as { v: string[] }).v, values);
@@ -61,7 +68,11 @@ describe('round trips', () => {
   });
 
   it('replaces invalid UTF-8 and lone surrogates with U+FFFD, as Go does', () => {
-    const bytes = Buffer.concat([Buffer.from(`{${header}, "a": "x`), Buffer.from([0xff, 0xed, 0xa0, 0x80]), Buffer.from('\\ud800y"}')]);
+    const bytes = Buffer.concat([
+      Buffer.from(`{${header}, "a": "x`),
+      Buffer.from([0xff, 0xed, 0xa0, 0x80]),
+      Buffer.from('\\ud800y"}'),
+    ]);
     const decrypted = decryptEjson(encryptEjson(new Uint8Array(bytes)), keys.privateKey);
     assert.equal(Buffer.from(decrypted).toString(), `{${header}, "a": "x\ufffd\ufffd\ufffd\ufffd\ufffdy"}`);
   });
@@ -122,8 +133,15 @@ describe('idempotent encryption', () => {
     const twice = encryptEjson(extended);
     const [kept, added] = messages(twice);
     assert.equal(kept, old);
-    assert.notEqual(parseBoxedMessage(added).encrypterPublic.toString(), parseBoxedMessage(old).encrypterPublic.toString());
-    assert.deepEqual(JSON.parse(decryptEjson(twice, keys.privateKey)), { _public_key: keys.publicKey, a: 'b', new: 'value' });
+    assert.notEqual(
+      parseBoxedMessage(added).encrypterPublic.toString(),
+      parseBoxedMessage(old).encrypterPublic.toString(),
+    );
+    assert.deepEqual(JSON.parse(decryptEjson(twice, keys.privateKey)), {
+      _public_key: keys.publicKey,
+      a: 'b',
+      new: 'value',
+    });
   });
 
   it('leaves values that merely look encrypted alone, as ejson does', () => {

@@ -74,8 +74,16 @@ describe('crypto/boxed_message_test.go', () => {
   it('recognises boxed messages as loosely as ejson', () => {
     assert.equal(isBoxedMessage('nope'), false);
     assert.equal(isBoxedMessage('EJ[]'), false);
-    assert.equal(isBoxedMessage('EJ[1:12345678901234567890123456789012345678901234:12345678901234567890123456789012:a]'), true);
-    assert.equal(isBoxedMessage('EJ[1:12345678901234567890123456789012345678901234:12345678901234567890123456789012:a\n]'), false);
+    assert.equal(
+      isBoxedMessage('EJ[1:12345678901234567890123456789012345678901234:12345678901234567890123456789012:a]'),
+      true,
+    );
+    assert.equal(
+      isBoxedMessage(
+        'EJ[1:12345678901234567890123456789012345678901234:12345678901234567890123456789012:a\n]',
+      ),
+      false,
+    );
     assert.equal(isBoxedMessage(`${vectorCiphertext}\n`), false);
   });
 });
@@ -91,8 +99,16 @@ describe('json/key_test.go', () => {
   });
 
   for (const [name, doc, message] of [
-    ['63 characters', '{"_public_key": "6d79b7e50073e5e66a4581ed08bf1d9a03806cc4648cffeb6df71b5775e5eb0"}', /invalid format/],
-    ['bad hex', '{"_public_key": "6d79b7e50073e5e66a45t1ed08bf1d9a03806cc4648cffeb6df71b5775e5eb08"}', /invalid format/],
+    [
+      '63 characters',
+      '{"_public_key": "6d79b7e50073e5e66a4581ed08bf1d9a03806cc4648cffeb6df71b5775e5eb0"}',
+      /invalid format/,
+    ],
+    [
+      'bad hex',
+      '{"_public_key": "6d79b7e50073e5e66a45t1ed08bf1d9a03806cc4648cffeb6df71b5775e5eb08"}',
+      /invalid format/,
+    ],
     ['missing', '{"nope": "dunno"}', /public key not present in EJSON file/],
   ] as const) {
     it(`rejects a public key: ${name}`, () => {

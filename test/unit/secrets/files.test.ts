@@ -44,7 +44,10 @@ describe('encryptEjsonFile', () => {
   it('encrypts in place, keeps the mode, and rewrites nothing the second time', async () => {
     const file = await fixture('enc.ejson', plain);
     const first = await encryptEjsonFile(file);
-    assert.deepEqual({ ...first, publicKey: undefined }, { file, publicKey: undefined, encrypted: 2, alreadyEncrypted: 0, changed: true });
+    assert.deepEqual(
+      { ...first, publicKey: undefined },
+      { file, publicKey: undefined, encrypted: 2, alreadyEncrypted: 0, changed: true },
+    );
     assert.equal((await stat(file)).mode & 0o777, 0o640);
     const encrypted = await readFile(file, 'utf8');
     assert.doesNotMatch(encrypted, /hunter2|abc123/);
@@ -53,12 +56,19 @@ describe('encryptEjsonFile', () => {
     assert.equal(second.changed, false);
     assert.equal(second.alreadyEncrypted, 2);
     assert.equal(await readFile(file, 'utf8'), encrypted);
-    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.tmp')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
   });
 
   it('a missing file is a CapstanError naming it', async () => {
     await assert.rejects(encryptEjsonFile(join(dir, 'absent.ejson')), (error: unknown) => {
-      return error instanceof CapstanError && error.code === SecretsErrorCode.fileUnreadable && error.message.includes('absent.ejson');
+      return (
+        error instanceof CapstanError &&
+        error.code === SecretsErrorCode.fileUnreadable &&
+        error.message.includes('absent.ejson')
+      );
     });
   });
 });
@@ -76,7 +86,11 @@ describe('decryptEjsonFile', () => {
   it('reports a missing key with the places looked', async () => {
     const file = await fixture('nokey.ejson', `{"_public_key": "${generateKeyPair().publicKey}"}`);
     await assert.rejects(decryptEjsonFile(file, { keyProviders: providers() }), (error: unknown) => {
-      return error instanceof CapstanError && error.code === SecretsErrorCode.keyNotFound && error.message.includes(keydir);
+      return (
+        error instanceof CapstanError &&
+        error.code === SecretsErrorCode.keyNotFound &&
+        error.message.includes(keydir)
+      );
     });
   });
 });
@@ -101,7 +115,10 @@ describe('editEjsonFile', () => {
         assert.equal((await stat(join(path, '..'))).mode & 0o777, 0o700);
         const text = await readFile(path, 'utf8');
         assert.equal(text, plain);
-        await writeFile(path, text.replace('abc123', 'rotated').replace(/\n}\n$/, ',\n  "added": "new"\n}\n'));
+        await writeFile(
+          path,
+          text.replace('abc123', 'rotated').replace(/\n}\n$/, ',\n  "added": "new"\n}\n'),
+        );
       },
     });
     assert.deepEqual(result, { changed: true, encrypted: 2 });
@@ -112,7 +129,11 @@ describe('editEjsonFile', () => {
     assert.equal(password(after), password(before));
     assert.doesNotMatch(after, /rotated|"new"/);
     const output = (await decryptEjsonFile(file, { keyProviders: providers() })).output;
-    const decrypted = JSON.parse(Buffer.from(output).toString()) as { token: string; added: string; db: { password: string } };
+    const decrypted = JSON.parse(Buffer.from(output).toString()) as {
+      token: string;
+      added: string;
+      db: { password: string };
+    };
     assert.equal(decrypted.token, 'rotated');
     assert.equal(decrypted.added, 'new');
     assert.equal(decrypted.db.password, 'hunter2');
@@ -121,7 +142,12 @@ describe('editEjsonFile', () => {
 
   it('saving nothing new leaves the file untouched', async () => {
     const { file, before } = await encryptedFixture('noop.ejson');
-    const result = await editEjsonFile({ file, keyProviders: providers(), tempDir, openEditor: async () => {} });
+    const result = await editEjsonFile({
+      file,
+      keyProviders: providers(),
+      tempDir,
+      openEditor: async () => {},
+    });
     assert.deepEqual(result, { changed: false, encrypted: 0 });
     assert.equal(await readFile(file, 'utf8'), before);
   });
@@ -130,7 +156,12 @@ describe('editEjsonFile', () => {
     const { file, before } = await encryptedFixture('fail.ejson');
     const failure = new CapstanError(SecretsErrorCode.editorFailed, 'editor exited with code 1');
     await assert.rejects(
-      editEjsonFile({ file, keyProviders: providers(), tempDir, openEditor: async () => Promise.reject(failure) }),
+      editEjsonFile({
+        file,
+        keyProviders: providers(),
+        tempDir,
+        openEditor: async () => Promise.reject(failure),
+      }),
       failure,
     );
     assert.deepEqual(await readdir(tempDir), []);
@@ -140,8 +171,14 @@ describe('editEjsonFile', () => {
   it('removes the temporary file when the edit is not valid JSON, and reports where', async () => {
     const { file, before } = await encryptedFixture('broken.ejson');
     await assert.rejects(
-      editEjsonFile({ file, keyProviders: providers(), tempDir, openEditor: (path) => writeFile(path, '{\n  "a": \n}') }),
-      (error: unknown) => error instanceof ConfigError && error.issues[0].line === 3 && error.issues[0].file === file,
+      editEjsonFile({
+        file,
+        keyProviders: providers(),
+        tempDir,
+        openEditor: (path) => writeFile(path, '{\n  "a": \n}'),
+      }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.issues[0].line === 3 && error.issues[0].file === file,
     );
     assert.deepEqual(await readdir(tempDir), []);
     assert.equal(await readFile(file, 'utf8'), before);

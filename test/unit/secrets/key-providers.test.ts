@@ -85,7 +85,9 @@ describe('key directory', () => {
     for (const mode of [0o640, 0o604, 0o440]) {
       await chmod(file, mode);
       const warnings: string[] = [];
-      await resolvePrivateKey(validPubKey, [keydirKeyProvider({ keydir: dir, warn: (m) => warnings.push(m) })]);
+      await resolvePrivateKey(validPubKey, [
+        keydirKeyProvider({ keydir: dir, warn: (m) => warnings.push(m) }),
+      ]);
       assert.equal(warnings.length, 1, `mode ${mode.toString(8)}`);
       assert.match(warnings[0], /readable by other users .*chmod 600/);
       assert.doesNotMatch(warnings[0], new RegExp(validPrivKey));
@@ -95,7 +97,10 @@ describe('key directory', () => {
 
   it('a missing file or folder means "not here"', async () => {
     assert.equal(await keydirKeyProvider({ keydir: dir }).findPrivateKey('0'.repeat(64)), undefined);
-    assert.equal(await keydirKeyProvider({ keydir: join(dir, 'absent') }).findPrivateKey(validPubKey), undefined);
+    assert.equal(
+      await keydirKeyProvider({ keydir: join(dir, 'absent') }).findPrivateKey(validPubKey),
+      undefined,
+    );
   });
 
   it('a key file that cannot be read is an error, not "not found"', async () => {
@@ -108,7 +113,10 @@ describe('key directory', () => {
 });
 
 describe('resolvePrivateKey', () => {
-  const missing: KeyProvider = { description: 'Secret ejson-keys in namespace demo', findPrivateKey: () => Promise.resolve(undefined) };
+  const missing: KeyProvider = {
+    description: 'Secret ejson-keys in namespace demo',
+    findPrivateKey: () => Promise.resolve(undefined),
+  };
 
   it('uses providers in order and skips those that have nothing', async () => {
     const asked: string[] = [];
@@ -119,21 +127,38 @@ describe('resolvePrivateKey', () => {
         return Promise.resolve(pub === validPubKey ? validPrivKey : undefined);
       },
     };
-    const resolved = await resolvePrivateKey(validPubKey, [envKeyProvider({ env: {} }), custom, staticKeyProvider('zz', 'never asked')]);
+    const resolved = await resolvePrivateKey(validPubKey, [
+      envKeyProvider({ env: {} }),
+      custom,
+      staticKeyProvider('zz', 'never asked'),
+    ]);
     assert.equal(resolved.source, 'Secret ejson-keys in namespace demo');
     assert.deepEqual(asked, [validPubKey]);
   });
 
   it('reads EJSON_PRIVATE_KEY or another named variable', async () => {
     const env = { EJSON_PRIVATE_KEY: validPrivKey, OTHER: ` ${validPrivKey}\n` };
-    assert.equal((await resolvePrivateKey(validPubKey, [envKeyProvider({ env })])).source, 'environment variable EJSON_PRIVATE_KEY');
-    assert.equal((await resolvePrivateKey(validPubKey, [envKeyProvider({ env, name: 'OTHER' })])).source, 'environment variable OTHER');
-    assert.equal(await envKeyProvider({ env: { EJSON_PRIVATE_KEY: ' ' } }).findPrivateKey(validPubKey), undefined);
+    assert.equal(
+      (await resolvePrivateKey(validPubKey, [envKeyProvider({ env })])).source,
+      'environment variable EJSON_PRIVATE_KEY',
+    );
+    assert.equal(
+      (await resolvePrivateKey(validPubKey, [envKeyProvider({ env, name: 'OTHER' })])).source,
+      'environment variable OTHER',
+    );
+    assert.equal(
+      await envKeyProvider({ env: { EJSON_PRIVATE_KEY: ' ' } }).findPrivateKey(validPubKey),
+      undefined,
+    );
   });
 
   it('not found: names the public key and every place looked', async () => {
     const error = await rejection(
-      resolvePrivateKey(validPubKey, [envKeyProvider({ env: {} }), keydirKeyProvider({ keydir: join(dir, 'none') }), missing]),
+      resolvePrivateKey(validPubKey, [
+        envKeyProvider({ env: {} }),
+        keydirKeyProvider({ keydir: join(dir, 'none') }),
+        missing,
+      ]),
     );
     assert.equal(error.code, SecretsErrorCode.keyNotFound);
     assert.match(error.message, new RegExp(`public key ${validPubKey} not found`));
@@ -141,7 +166,9 @@ describe('resolvePrivateKey', () => {
     assert.match(error.message, new RegExp(`key directory ${join(dir, 'none')}`));
     assert.match(error.message, /Secret ejson-keys in namespace demo/);
     assert.match(error.hint ?? '', /EJSON_KEYDIR/);
-    const custom = await rejection(resolvePrivateKey(validPubKey, [missing], { hint: 'create Secret ejson-keys' }));
+    const custom = await rejection(
+      resolvePrivateKey(validPubKey, [missing], { hint: 'create Secret ejson-keys' }),
+    );
     assert.equal(custom.hint, 'create Secret ejson-keys');
   });
 
@@ -149,15 +176,23 @@ describe('resolvePrivateKey', () => {
     const other = generateKeyPair();
     const wrong = staticKeyProvider(other.privateKey, 'standard input');
     const right = staticKeyProvider(validPrivKey, 'environment variable EJSON_PRIVATE_KEY');
-    assert.equal((await resolvePrivateKey(validPubKey, [wrong, right])).source, 'environment variable EJSON_PRIVATE_KEY');
+    assert.equal(
+      (await resolvePrivateKey(validPubKey, [wrong, right])).source,
+      'environment variable EJSON_PRIVATE_KEY',
+    );
     const error = await rejection(resolvePrivateKey(validPubKey, [wrong, missing]));
     assert.equal(error.code, SecretsErrorCode.keyMismatch);
-    assert.match(error.message, new RegExp(`standard input holds the private key of public key ${other.publicKey}`));
+    assert.match(
+      error.message,
+      new RegExp(`standard input holds the private key of public key ${other.publicKey}`),
+    );
     assert.ok(!error.message.includes(other.privateKey));
   });
 
   it('a malformed key is an error naming where it came from', async () => {
-    const error = await rejection(resolvePrivateKey(validPubKey, [staticKeyProvider('abc', 'standard input')]));
+    const error = await rejection(
+      resolvePrivateKey(validPubKey, [staticKeyProvider('abc', 'standard input')]),
+    );
     assert.equal(error.code, SecretsErrorCode.invalidPrivateKey);
     assert.match(error.message, /invalid private key from standard input/);
   });

@@ -12,7 +12,11 @@ import {
 } from '../../../src/secrets/index.js';
 
 const keys = generateKeyPair();
-const labels = { 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/app': 'shop', 'capstan.dev/env': 'staging' };
+const labels = {
+  'app.kubernetes.io/managed-by': 'capstan',
+  'capstan.dev/app': 'shop',
+  'capstan.dev/env': 'staging',
+};
 const options = { file: 'staging/10-configuration/secrets.ejson', namespace: 'shop-staging', labels };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -32,7 +36,10 @@ describe('planSecretsFromEjson', () => {
       _public_key: keys.publicKey,
       kubernetes_secrets: {
         db: { _type: 'Opaque', data: { password: 'hunter2', _username: 'app', 'tls.crt': '-----BEGIN…\n' } },
-        'registry.creds': { _type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '{"auths":{}}' } },
+        'registry.creds': {
+          _type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': '{"auths":{}}' },
+        },
       },
       other_app_setting: 'ignored',
     };
@@ -41,14 +48,24 @@ describe('planSecretsFromEjson', () => {
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'db', namespace: 'shop-staging', labels, annotations: { [EJSON_SECRET_ANNOTATION]: 'true' } },
+        metadata: {
+          name: 'db',
+          namespace: 'shop-staging',
+          labels,
+          annotations: { [EJSON_SECRET_ANNOTATION]: 'true' },
+        },
         type: 'Opaque',
         data: { password: b64('hunter2'), username: b64('app'), 'tls.crt': b64('-----BEGIN…\n') },
       },
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'registry.creds', namespace: 'shop-staging', labels, annotations: { [EJSON_SECRET_ANNOTATION]: 'true' } },
+        metadata: {
+          name: 'registry.creds',
+          namespace: 'shop-staging',
+          labels,
+          annotations: { [EJSON_SECRET_ANNOTATION]: 'true' },
+        },
         type: 'kubernetes.io/dockerconfigjson',
         data: { '.dockerconfigjson': b64('{"auths":{}}') },
       },
@@ -57,7 +74,10 @@ describe('planSecretsFromEjson', () => {
   });
 
   it('only one leading "_" is dropped', () => {
-    const [secret] = planSecretsFromEjson({ kubernetes_secrets: { s: { _type: 'Opaque', data: { __x: 'v' } } } }, options);
+    const [secret] = planSecretsFromEjson(
+      { kubernetes_secrets: { s: { _type: 'Opaque', data: { __x: 'v' } } } },
+      options,
+    );
     assert.deepEqual(Object.keys(secret.data as object), ['_x']);
   });
 

@@ -45,7 +45,13 @@ describe('createRedactor', () => {
 describe('secretValues', () => {
   it('decodes data and takes stringData of Secrets only', () => {
     const objects: KubeObject[] = [
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { a: Buffer.from('hunter2').toString('base64') }, stringData: { b: 'plain' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's' },
+        data: { a: Buffer.from('hunter2').toString('base64') },
+        stringData: { b: 'plain' },
+      },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { c: 'not secret' } },
     ];
     assert.deepEqual(secretValues(objects), ['hunter2', 'plain']);
@@ -54,7 +60,10 @@ describe('secretValues', () => {
 
 describe('summarizeSecretDiff', () => {
   it('says per key what changed and nothing about values', () => {
-    const diff = summarizeSecretDiff({ a: 'MQ==', b: 'Mg==', c: 'Mw==' }, { a: 'MQ==', b: 'Nw==', d: 'NA==' });
+    const diff = summarizeSecretDiff(
+      { a: 'MQ==', b: 'Mg==', c: 'Mw==' },
+      { a: 'MQ==', b: 'Nw==', d: 'NA==' },
+    );
     assert.deepEqual(diff, [
       { key: 'a', change: 'unchanged' },
       { key: 'b', change: 'changed' },
