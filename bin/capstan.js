@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 
 const compiled = new URL('../dist/cli/run.js', import.meta.url);
-if (existsSync(compiled)) {
+if (existsSync(compiled) && !process.env.CAPSTAN_USE_SOURCE) {
   await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -88,7 +88,7 @@ export function daemonSetReadiness(daemonSet: KubeObject): Readiness {
 export function jobReadiness(job: KubeObject): Readiness {
   const succeeded = count(job, 'succeeded');
   if (isTrue(job, 'Complete') || isTrue(job, 'SuccessCriteriaMet')) {
-    return ready(`completed (${succeeded} succeeded)`);
+    return ready(succeeded > 0 ? `completed (${succeeded} succeeded)` : 'completed');
   }
   // FailureTarget precedes Failed while the last pods terminate; the outcome is already decided.
   const failure = [condition(job, 'Failed'), condition(job, 'FailureTarget')].find((c) => c?.status === 'True');

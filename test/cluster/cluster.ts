@@ -23,6 +23,8 @@ export interface ClusterInfo {
   readonly kubeconfig: string;
   /** The restricted deployer identity: no cluster-scoped rights; bind ClusterRole capstan:deployer per namespace. */
   readonly restrictedKubeconfig: string;
+  /** Reads everything cluster-wide (Secrets included), writes nothing: the source side of a migration. */
+  readonly readOnlyKubeconfig: string;
   readonly server: string;
   readonly ports: Readonly<Record<string, number>>;
   readonly startedAt: string;
@@ -254,8 +256,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const kubeconfig = join(runDir, 'admin.kubeconfig');
     const restrictedKubeconfig = join(runDir, 'restricted.kubeconfig');
+    const readOnlyKubeconfig = join(runDir, 'read-only.kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(server, pki, 'capstan-test-admin', 'admin'), { mode: 0o600 });
     writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, pki, RESTRICTED_USER, 'deployer'), { mode: 0o600 });
+    writeFileSync(readOnlyKubeconfig, kubeconfigYaml(server, pki, 'capstan-reader', 'reader'), { mode: 0o600 });
 
     const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
     const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -346,6 +350,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       binDir,
       kubeconfig,
       restrictedKubeconfig,
+      readOnlyKubeconfig,
       server,
       ports,
       startedAt: new Date().toISOString(),

@@ -44,6 +44,7 @@ export function createPki(dir: string): void {
   ]);
   clientCert(dir, 'admin', '/O=system:masters/CN=capstan-test-admin', true);
   clientCert(dir, 'deployer', '/O=capstan:deployers/CN=capstan-deployer', false);
+  clientCert(dir, 'reader', '/O=capstan:readers/CN=capstan-reader', false);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
