@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { CapstanError, ConfigError } from '../shared/index.js';
 import { parseDuration } from '../config/index.js';
 import { registerDeployCommands } from './deploy-commands.js';
+import { registerMigrateCommands } from './migrate-commands.js';
+import { registerReleaseCommands } from './release-commands.js';
+import { registerTasksCommands } from './tasks-commands.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -42,6 +45,9 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
     })
     .exitOverride();
   registerDeployCommands(program, io, result);
+  registerTasksCommands(program, io, result);
+  registerReleaseCommands(program, io, result);
+  registerMigrateCommands(program, io, result);
   return program;
 }
 
