@@ -6,6 +6,7 @@ import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
+import { registerSecretsCommands } from './secrets.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerTasksCommands(program, io, result);
   registerReleaseCommands(program, io, result);
   registerMigrateCommands(program, io, result);
+  registerSecretsCommands(program, io);
   return program;
 }
 
