@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { deploy, EXIT } from '../deploy/index.js';
+import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
 import type { CliIo, CommandResult } from './main.js';
@@ -69,7 +69,18 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       const globals = cmd.optsWithGlobals() as GlobalOptions;
       const loaded = await loadConfig({ cwd: globals.cwd });
       const env = resolveEnvironment(loaded, envName, { set: opts.set as string[] | undefined });
-      const phases = await renderEnvironment({ env, image: (opts.image as string | undefined) ?? env.image, revision: 'render' });
+      const renderSecrets = createSecretsRenderer({
+        app: env.app,
+        env: env.name,
+        envVars: io.env,
+        warn: (message) => io.stderr.write(`warning: ${message}\n`),
+      });
+      const phases = await renderEnvironment({
+        env,
+        image: (opts.image as string | undefined) ?? env.image,
+        revision: 'render',
+        renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
+      });
       for (const phase of phases) {
         const objects = phase.objects.map((o) => o.object);
         io.stdout.write(`# phase ${phase.name}\n`);

@@ -5,7 +5,9 @@ import { KubeApiError, KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
 import { CapstanError, ConfigError, objectKey, objectRef, type Issue, type KubeObject } from '../shared/index.js';
+import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
+import { createSecretsRenderer } from './secrets.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { listLabelled, prunableTypes } from './prune.js';
 
@@ -29,7 +31,7 @@ export interface DeployOptions {
   /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
   readonly envVars?: NodeJS.ProcessEnv;
   readonly revision?: string;
-  /** Turns a phase's secrets.ejson files into Secrets (the secrets module provides it). */
+  /** Overrides how a phase's secrets.ejson files become Secrets (default: ejson with the usual key sources). */
   readonly renderSecrets?: (file: string, namespace: string, client: KubeClient | undefined) => Promise<readonly KubeObject[]>;
 }
 
@@ -59,7 +61,10 @@ export function selectorOf(app: string, env: string): string {
 /** The whole deploy: validate everything, then phase by phase apply and wait, then prune. */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const started = Date.now();
-  const emit = options.onEvent ?? (() => {});
+  const sink = options.onEvent ?? (() => {});
+  // Every event passes through the redactor once the secret values are known.
+  let redact: ((text: string) => string) | undefined;
+  const emit = (event: DeployEvent) => sink(redact ? (JSON.parse(redact(JSON.stringify(event))) as DeployEvent) : event);
   const revision = options.revision ?? newRevision();
   const applied: KubeObject[] = [];
   let allObjects: RenderedObject[] = [];
@@ -85,13 +90,16 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const image = options.image ?? env.image;
   const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
   try {
-    const phases = await renderEnvironment({
-      env,
-      image,
-      revision,
-      renderSecrets: options.renderSecrets ? (file, ns) => options.renderSecrets!(file, ns, client) : undefined,
+    const renderSecrets = options.renderSecrets ?? createSecretsRenderer({
+      app: env.app,
+      env: env.name,
+      envVars: options.envVars ?? {},
+      warn: (message) => emit({ type: 'warning', message }),
     });
+    const phases = await renderEnvironment({ env, image, revision, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     allObjects = phases.flatMap((p) => [...p.objects]);
+    const values = secretValues(allObjects.map((o) => o.object));
+    if (values.length > 0) redact = createRedactor(values);
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
     return await deployRendered(client, env, phases, { ...options, revision }, { emit, applied, finish, started });
   } finally {

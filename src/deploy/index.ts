@@ -4,3 +4,4 @@ export type { DeployOptions, DeployResult } from './deploy.js';
 export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 export { FIELD_MANAGER, applyAll, issuesFromApplyError } from './apply.js';
 export { listLabelled, prunableTypes } from './prune.js';
+export { createSecretsRenderer, namespaceKeyProvider, EJSON_KEYS_SECRET } from './secrets.js';
