@@ -92,6 +92,9 @@ export class Reporter {
         this.line(`  ${c.red('✗')} ${refOf(event.object)}: ${event.message}`);
         if (event.diagnosisText) this.line(event.diagnosisText.split('\n').map((l) => `    ${l}`).join('\n'));
         break;
+      case 'log':
+        this.line(`  ${c.dim(`[${event.object.name}]`)} ${event.line}`);
+        break;
       case 'phase-finished':
         this.line(c.dim(`  phase ${event.phase} done in ${seconds(event.durationMs)}`));
         break;

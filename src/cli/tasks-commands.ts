@@ -1,4 +1,89 @@
 import type { Command } from 'commander';
+import { loadConfig, resolveEnvironment } from '../config/index.js';
+import { selectorOf } from '../deploy/index.js';
+import { KubeClient } from '../kube/index.js';
+import { cleanJobs, runTask } from '../tasks/index.js';
+import { CapstanError } from '../shared/index.js';
 import type { CliIo, CommandResult } from './main.js';
+import { durationOption } from './main.js';
 
-export function registerTasksCommands(_program: Command, _io: CliIo, _result: CommandResult): void {}
+interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  cwd: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerTasksCommands(program: Command, io: CliIo, result: CommandResult): void {
+  program
+    .command('run')
+    .description("run a one-off task in a fresh container with the app's image, environment and volumes")
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .argument('[command...]', 'the command, after --')
+    .option('--from <deployment/NAME>', 'Deployment whose pod spec the task copies (default: the first rendered)')
+    .option('--live', 'copy the live Deployment instead of the rendered one')
+    .option('-c, --container <name>', 'container to run (default: the first)')
+    .option('-i, --image <ref>', 'image (default: the one the Deployment runs now)')
+    .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
+    .option('--timeout <duration>', 'give up after this long', durationOption, 3_600_000)
+    .option('--detach', 'print the Job name and return at once')
+    .option('--keep', 'keep the Job when interrupted or failed')
+    .option('--concurrency <policy>', 'forbid: refuse while the same task still runs', 'allow')
+    .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      if (opts.concurrency !== 'allow' && opts.concurrency !== 'forbid') {
+        throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${String(opts.concurrency)}"`);
+      }
+      const outcome = await runTask({
+        cwd: globals.cwd,
+        env: envName,
+        from: opts.from as string | undefined,
+        live: !!opts.live,
+        container: opts.container as string | undefined,
+        image: opts.image as string | undefined,
+        envPairs: (opts.env as string[] | undefined) ?? [],
+        command,
+        timeoutMs: opts.timeout as number,
+        detach: !!opts.detach,
+        keep: !!opts.keep,
+        concurrency: opts.concurrency,
+        kubeconfig: globals.kubeconfig,
+        context: globals.context,
+        signal: io.signal,
+        envVars: io.env,
+        onLine: (line) => io.stdout.write(line + '\n'),
+        onStatus: (message) => io.stderr.write(`capstan: ${message}\n`),
+      });
+      if (outcome.outcome === 'detached') io.stdout.write(`${outcome.jobName}\n`);
+      else if (outcome.message) io.stderr.write(`capstan: ${outcome.message}\n`);
+      result.exitCode = outcome.exitCode;
+    });
+
+  const jobs = program.command('jobs').description('Jobs Capstan created: hook Jobs and one-off tasks');
+  jobs
+    .command('clean')
+    .description('delete finished Jobs that Capstan created for an environment')
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .option('--older-than <duration>', 'only Jobs created at least this long ago', durationOption, 0)
+    .option('--dry-run', 'list them, delete nothing')
+    .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
+      const client = await KubeClient.connect({ kubeconfig: globals.kubeconfig, context: globals.context ?? env.context, env: io.env });
+      try {
+        const removed = await cleanJobs(client, {
+          namespace: env.namespace,
+          selector: selectorOf(env.app, env.name),
+          olderThanMs: opts.olderThan as number,
+          dryRun: !!opts.dryRun,
+        });
+        for (const name of removed) io.stdout.write(`${opts.dryRun ? 'would delete' : 'deleted'} Job/${name}\n`);
+        if (removed.length === 0) io.stdout.write('no finished Jobs to clean\n');
+      } finally {
+        client.close();
+      }
+    });
+}

@@ -8,6 +8,7 @@ import { CapstanError, ConfigError, objectKey, objectRef, type Issue, type KubeO
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
+import { followJobLogs, HOOK_LABEL, keepRecentHookJobs, TASK_LABEL } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { listLabelled, prunableTypes } from './prune.js';
 
@@ -139,7 +140,7 @@ async function deployRendered(
   // Every in-flight request listens to the signal; hundreds at once are expected.
   setMaxListeners(0, signal);
   const selector = selectorOf(env.app, env.name);
-  const phases = renderedPhases.map((p) => ({ ...p, objects: [...p.objects] }));
+  const phases = renderedPhases.map((p) => ({ ...p, objects: p.objects.map((o) => markHookJob(o, options.revision)) }));
 
   // A missing namespace is created first; while it does not exist, objects are validated
   // against `default` so that the dry run still checks every field.
@@ -221,6 +222,19 @@ async function deployRendered(
       // Custom resources may follow their CRD in the same phase: let discovery see the new types.
       if (group.some((o) => o.object.kind === 'CustomResourceDefinition')) client.discovery.invalidate();
     }
+    // Hook Jobs' logs stream to the output while the phase waits.
+    const logStop = new AbortController();
+    const followers = liveObjects
+      .filter((o) => o.kind === 'Job')
+      .map((job) =>
+        followJobLogs({
+          client,
+          namespace: job.metadata.namespace ?? env.namespace,
+          jobName: job.metadata.name ?? '',
+          signal: logStop.signal,
+          onLine: (line) => emit({ type: 'log', phase: phase.name, object: eventObject(job), line }),
+        }),
+      );
     const result = await waitForObjects({
       client,
       targets: liveObjects,
@@ -235,6 +249,8 @@ async function deployRendered(
         else if (readiness.status === 'pending') emit({ type: 'object-waiting', phase: phase.name, object: obj, message: readiness.message });
       },
     });
+    await Promise.all(followers.map((f) => f.drained()));
+    logStop.abort();
     for (const f of result.failed) {
       emit({
         type: 'object-failed',
@@ -272,12 +288,31 @@ async function deployRendered(
       emit({ type: 'warning', message: `could not prune ${objectRef(object)}: ${(error as Error).message}` });
     }
   }
+  const removed = await keepRecentHookJobs(client, { namespace: env.namespace, selector, keep: 3 }).catch(() => []);
+  if (removed.length > 0) emit({ type: 'warning', message: `removed ${removed.length} old hook Jobs (the last 3 of each hook are kept)` });
   return finish('succeeded', 0);
+}
+
+/** Jobs of a phase are hooks: labelled by name without the revision, kept for a while after they finish. */
+function markHookJob(rendered: RenderedObject, revision: string): RenderedObject {
+  if (rendered.object.kind !== 'Job') return rendered;
+  const name = rendered.object.metadata.name ?? '';
+  const hook = name.replace(revision, '').replace(/-{2,}/g, '-').replace(/^-|-$/g, '') || name;
+  const spec = (rendered.object as { spec?: Record<string, unknown> }).spec ?? {};
+  return {
+    ...rendered,
+    object: {
+      ...rendered.object,
+      metadata: { ...rendered.object.metadata, labels: { ...rendered.object.metadata.labels, [HOOK_LABEL]: hook.slice(0, 63) } },
+      spec: { ttlSecondsAfterFinished: 7 * 86_400, ...spec },
+    },
+  };
 }
 
 /** Hook Jobs of earlier deploys are kept for debugging; the tasks cleanup removes old ones. */
 function isKeptHookJob(object: KubeObject): boolean {
-  return object.kind === 'Job' && object.metadata.labels?.['capstan.dev/hook'] !== undefined;
+  const labels = object.metadata.labels ?? {};
+  return object.kind === 'Job' && (labels[HOOK_LABEL] !== undefined || labels[TASK_LABEL] !== undefined);
 }
 
 export function exitCodeFor(error: unknown): number {

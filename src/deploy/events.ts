@@ -21,6 +21,7 @@ export type DeployEvent =
   | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
   | { type: 'object-ready'; phase: string; object: EventObject; message: string }
   | { type: 'object-failed'; phase: string; object: EventObject; message: string; diagnosis?: Diagnosis; diagnosisText?: string }
+  | { type: 'log'; phase: string; object: EventObject; line: string }
   | { type: 'phase-finished'; phase: string; durationMs: number }
   | { type: 'object-pruned'; object: EventObject; dryRun: boolean }
   | { type: 'plan'; create: EventObject[]; change: EventObject[]; unchanged: EventObject[]; prune: EventObject[] }

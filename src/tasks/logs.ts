@@ -65,25 +65,34 @@ export interface StreamLogsOptions {
 export async function streamLogs(options: StreamLogsOptions): Promise<void> {
   const cursor = new LogCursor();
   for (let attempt = 0; attempt < 20 && !options.signal.aborted; attempt++) {
+    // A stream of a finished container may stay open (some runtimes keep following):
+    // end it shortly after the container is known to have finished.
+    const attemptController = new AbortController();
+    const onAbort = () => attemptController.abort();
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    let finishedSince: number | undefined;
+    const ticker = setInterval(() => {
+      if (options.stillRunning()) finishedSince = undefined;
+      else if ((finishedSince ??= Date.now()) + 1000 <= Date.now()) attemptController.abort();
+    }, 250);
     try {
       if (attempt > 0) cursor.resume();
       for await (const chunk of options.client.followLogs(options.namespace, options.pod, {
         container: options.container,
         timestamps: true,
         sinceTime: cursor.lastTimestamp,
-        signal: options.signal,
+        signal: attemptController.signal,
       })) {
         for (const line of cursor.push(chunk)) options.onLine(line);
       }
       for (const line of cursor.flush()) options.onLine(line);
-      if (!options.stillRunning()) return;
     } catch {
-      if (options.signal.aborted) return;
+      // dropped: resumed below while the container runs
+    } finally {
+      clearInterval(ticker);
+      options.signal.removeEventListener('abort', onAbort);
     }
+    if (options.signal.aborted || !options.stillRunning()) return;
     await sleep(500, options.signal);
-    if (!options.stillRunning()) {
-      // One last read picks up what was written between the drop and the end.
-      if (attempt > 0) return;
-    }
   }
 }

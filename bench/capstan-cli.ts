@@ -1,0 +1,64 @@
+// How the deploy benchmark runs the capstan command: the compiled CLI by default, as users get it.
+// The checkout's dist/ is used when it is newer than src/; otherwise the bench compiles src/ into a
+// private folder of its own, so that it never swaps what `bin/capstan.js` runs for others working
+// in the same checkout. CAPSTAN_USE_SOURCE=1 runs the TypeScript sources through tsx instead.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface CapstanCli {
+  /** `node <this> ARGS` runs capstan. */
+  readonly script: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Which code runs, for the report. */
+  readonly description: string;
+}
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+export function prepareCapstanCli(root: string, log: (line: string) => void): CapstanCli {
+  if (process.env.CAPSTAN_USE_SOURCE) {
+    return { script: join(root, 'bin', 'capstan.js'), env: process.env, description: 'TypeScript sources through tsx (CAPSTAN_USE_SOURCE=1)' };
+  }
+  const env = { ...process.env };
+  delete env.CAPSTAN_USE_SOURCE;
+  const sourcesChanged = Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'tsconfig.json')), newestMtime(join(root, 'tsconfig.build.json')));
+  const dist = join(root, 'dist', 'cli', 'run.js');
+  if (existsSync(dist) && statSync(dist).mtimeMs >= sourcesChanged) {
+    return { script: join(root, 'bin', 'capstan.js'), env, description: `compiled CLI from ${join(root, 'dist')}` };
+  }
+
+  // The private build mirrors the package layout that bin/capstan.js and src/ expect:
+  // bin/, dist/, schema/, package.json and node_modules/ side by side.
+  const build = process.env.CAPSTAN_BENCH_BUILD_DIR ?? join(tmpdir(), 'capstan-bench-build');
+  const stamp = join(build, 'dist', 'cli', 'run.js');
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < sourcesChanged) {
+    log(`compiling src/ into ${build} (dist/ is ${existsSync(dist) ? 'older than src/' : 'missing'})`);
+    rmSync(join(build, 'dist'), { recursive: true, force: true });
+    mkdirSync(join(build, 'bin'), { recursive: true });
+    try {
+      execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(build, 'dist'), '--declaration', 'false'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
+    } catch (error) {
+      // tsc still emits JavaScript on type errors; someone's unfinished edit should not stop the bench.
+      const out = (error as { stdout?: string }).stdout ?? '';
+      if (!existsSync(stamp)) throw new Error(`compiling src/ failed:\n${out.slice(0, 3000)}`, { cause: error });
+      log(`note: src/ has type errors; the emitted JavaScript is benchmarked anyway:\n${out.split('\n').slice(0, 5).join('\n')}`);
+    }
+    copyFileSync(join(root, 'bin', 'capstan.js'), join(build, 'bin', 'capstan.js'));
+    copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
+    for (const link of ['schema', 'node_modules']) {
+      if (!existsSync(join(build, link))) symlinkSync(join(root, link), join(build, link));
+    }
+  }
+  return { script: join(build, 'bin', 'capstan.js'), env, description: `compiled CLI (tsc of src/ into ${join(build, 'dist')}, run through its bin/capstan.js)` };
+}

@@ -1,0 +1,202 @@
+// What a release record holds, and its encoding into Secrets: gzip, split, checksummed (pure).
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { CapstanError, type KubeObject } from '../shared/index.js';
+
+export type ReleaseOutcome = 'succeeded' | 'failed' | 'interrupted' | 'rolled-back' | 'running';
+
+export interface InventoryEntry {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface PhaseRecord {
+  name: string;
+  startedAt: string;
+  finishedAt?: string;
+  outcome: string;
+}
+
+export interface ReleaseRecord {
+  app: string;
+  env: string;
+  namespace: string;
+  revision: number;
+  deployId: string;
+  images: string[];
+  gitCommit?: string;
+  user: string;
+  host: string;
+  startedAt: string;
+  finishedAt?: string;
+  phases: PhaseRecord[];
+  outcome: ReleaseOutcome;
+  rolledBackTo?: number;
+  inventory: InventoryEntry[];
+  /** The rendered objects of that deploy, Secrets included: what rollback re-applies. */
+  manifests: KubeObject[];
+  hookJobs: string[];
+}
+
+export const RELEASE_LABEL = 'capstan.dev/release';
+export const APP_LABEL = 'capstan.dev/app';
+export const ENV_LABEL = 'capstan.dev/env';
+export const REVISION_LABEL = 'capstan.dev/revision';
+export const CHUNK_LABEL = 'capstan.dev/release-chunk';
+export const OUTCOME_LABEL = 'capstan.dev/release-outcome';
+const CHUNKS_ANNOTATION = 'capstan.dev/release-chunks';
+const SHA_ANNOTATION = 'capstan.dev/release-sha256';
+export const RELEASE_SECRET_TYPE = 'capstan.dev/release.v1';
+/** A Secret holds at most 1 MiB; the rest is room for metadata. */
+export const DEFAULT_CHUNK_BYTES = 900 * 1024;
+
+const OUTCOMES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'interrupted', 'rolled-back', 'running']);
+
+/** Raised when a record cannot be read back; names its Secrets so a person can inspect or delete them. */
+export class DamagedReleaseError extends CapstanError {
+  readonly revision: number;
+  readonly secrets: readonly string[];
+
+  constructor(scope: { app: string; env: string; namespace: string }, revision: number, secrets: readonly string[], reason: string, cause?: unknown) {
+    super(
+      'ERR_CAPSTAN_RELEASE_DAMAGED',
+      `release record ${revision} of ${scope.app}/${scope.env} (Secret ${secrets.join(', ') || '?'} in ${scope.namespace}) is damaged: ${reason}`,
+      {
+        cause,
+        hint: `inspect it, or delete it with: kubectl delete secret -n ${scope.namespace} -l ${releaseSelector(scope)},${REVISION_LABEL}=${revision}`,
+      },
+    );
+    this.name = 'DamagedReleaseError';
+    this.revision = revision;
+    this.secrets = secrets;
+  }
+}
+
+/** The label selector of every release Secret of one app and environment. */
+export function releaseSelector(scope: { app: string; env: string }): string {
+  return `${RELEASE_LABEL}=true,${APP_LABEL}=${scope.app},${ENV_LABEL}=${scope.env}`;
+}
+
+function dnsName(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+export function releaseSecretName(scope: { app: string; env: string }, revision: number, chunk: number): string {
+  const base = `capstan-release-${dnsName(scope.app)}-${dnsName(scope.env)}-v${revision}`;
+  return chunk === 0 ? base : `${base}-${chunk}`;
+}
+
+/** The Secrets holding one record: gzip of its JSON, split in `chunkBytes` pieces, each carrying count and checksum. */
+export function encodeRelease(record: ReleaseRecord, options: { chunkBytes?: number } = {}): KubeObject[] {
+  const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  const payload = gzipSync(JSON.stringify(record));
+  const sha = createHash('sha256').update(payload).digest('hex');
+  const count = Math.max(1, Math.ceil(payload.length / chunkBytes));
+  return Array.from({ length: count }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: RELEASE_SECRET_TYPE,
+    metadata: {
+      name: releaseSecretName(record, record.revision, i),
+      namespace: record.namespace,
+      labels: {
+        [RELEASE_LABEL]: 'true',
+        [APP_LABEL]: record.app,
+        [ENV_LABEL]: record.env,
+        [REVISION_LABEL]: String(record.revision),
+        [CHUNK_LABEL]: String(i),
+        [OUTCOME_LABEL]: record.outcome,
+      },
+      annotations: { [CHUNKS_ANNOTATION]: String(count), [SHA_ANNOTATION]: sha },
+    },
+    data: { release: payload.subarray(i * chunkBytes, (i + 1) * chunkBytes).toString('base64') },
+  }));
+}
+
+export function revisionOf(secret: KubeObject): number | undefined {
+  const text = secret.metadata.labels?.[REVISION_LABEL];
+  const n = text === undefined ? NaN : Number(text);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+export function chunkOf(secret: KubeObject): number {
+  return Number(secret.metadata.labels?.[CHUNK_LABEL] ?? '0');
+}
+
+/** Release Secrets by revision; Secrets without a valid revision label are ignored. */
+export function groupByRevision(secrets: readonly KubeObject[]): Map<number, KubeObject[]> {
+  const groups = new Map<number, KubeObject[]>();
+  for (const secret of secrets) {
+    const revision = revisionOf(secret);
+    if (revision === undefined) continue;
+    groups.set(revision, [...(groups.get(revision) ?? []), secret]);
+  }
+  return groups;
+}
+
+/** Reassembles and checks one record from its Secrets; throws DamagedReleaseError saying what is wrong. */
+export function decodeRelease(secrets: readonly KubeObject[], scope: { app: string; env: string; namespace: string }): ReleaseRecord {
+  const sorted = [...secrets].sort((a, b) => chunkOf(a) - chunkOf(b));
+  const names = sorted.map((s) => s.metadata.name ?? '?');
+  const revision = sorted.length > 0 ? (revisionOf(sorted[0]!) ?? 0) : 0;
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new DamagedReleaseError(scope, revision, names, reason, cause);
+  };
+  const annotations = sorted[0]?.metadata.annotations ?? {};
+  const count = Number(annotations[CHUNKS_ANNOTATION]);
+  const sha = annotations[SHA_ANNOTATION];
+  if (!Number.isSafeInteger(count) || count < 1 || !sha) fail('its chunk count or checksum annotation is missing');
+  const parts: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const secret = sorted.find((s) => chunkOf(s) === i);
+    if (!secret) fail(`chunk ${i} of ${count} is missing`);
+    if (secret!.metadata.annotations?.[SHA_ANNOTATION] !== sha) fail(`chunk ${i} belongs to another write of this revision`);
+    const data = (secret as { data?: Record<string, string> }).data?.release;
+    if (typeof data !== 'string') fail(`chunk ${i} has no data`);
+    parts.push(Buffer.from(data!, 'base64'));
+  }
+  const payload = Buffer.concat(parts);
+  if (createHash('sha256').update(payload).digest('hex') !== sha) fail('its checksum does not match its content');
+  let value: unknown;
+  try {
+    value = JSON.parse(gunzipSync(payload).toString('utf8'));
+  } catch (error) {
+    fail('its content is not gzip-compressed JSON', error);
+  }
+  const problem = checkRecord(value);
+  if (problem) fail(problem);
+  const record = value as ReleaseRecord;
+  if (record.revision !== revision) fail(`it holds revision ${record.revision}, its labels say ${revision}`);
+  return record;
+}
+
+/** What is wrong with a decoded value, or undefined when it has the shape of a ReleaseRecord. */
+export function checkRecord(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const r = value as Record<string, unknown>;
+  for (const field of ['app', 'env', 'namespace', 'deployId', 'user', 'host', 'startedAt']) {
+    if (typeof r[field] !== 'string') return `field ${field} is missing or not a string`;
+  }
+  if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 1) return 'field revision is not a positive integer';
+  if (typeof r.outcome !== 'string' || !OUTCOMES.has(r.outcome)) return `unknown outcome ${JSON.stringify(r.outcome)}`;
+  for (const field of ['images', 'phases', 'inventory', 'manifests', 'hookJobs']) {
+    if (!Array.isArray(r[field])) return `field ${field} is missing or not a list`;
+  }
+  const manifests = r.manifests as unknown[];
+  if (manifests.some((m) => typeof m !== 'object' || m === null || typeof (m as KubeObject).kind !== 'string')) {
+    return 'a manifest is not a Kubernetes object';
+  }
+  return undefined;
+}
+
+/** The inventory entry of an object. */
+export function inventoryEntry(object: KubeObject): InventoryEntry {
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+    name: object.metadata.name ?? '',
+  };
+}

@@ -1,0 +1,114 @@
+// Reading and writing release records in the cluster, and keeping only the newest N.
+import type { KubeClient } from '../kube/index.js';
+import type { KubeObject } from '../shared/index.js';
+import {
+  chunkOf,
+  DamagedReleaseError,
+  decodeRelease,
+  encodeRelease,
+  groupByRevision,
+  OUTCOME_LABEL,
+  releaseSelector,
+  REVISION_LABEL,
+  revisionOf,
+  type ReleaseRecord,
+} from './record.js';
+import { withRetry } from './retry.js';
+
+export interface ReleaseScope {
+  readonly namespace: string;
+  readonly app: string;
+  readonly env: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface ReadReleasesOptions extends ReleaseScope {
+  /** Called for each damaged record, which is then skipped; without it the first damaged record throws. */
+  readonly onDamaged?: (error: DamagedReleaseError) => void;
+}
+
+export interface WriteReleaseOptions {
+  /** Records kept after this write (the newest succeeded one is kept as well). */
+  readonly keep: number;
+  /** Bytes of compressed record per Secret (default 900 KiB). */
+  readonly chunkBytes?: number;
+  readonly signal?: AbortSignal;
+  /** How long to retry through API server restarts (default 60 s). */
+  readonly retryDeadlineMs?: number;
+}
+
+const FIELD_MANAGER = 'capstan';
+
+async function listReleaseSecrets(client: KubeClient, scope: ReleaseScope, extraSelector = ''): Promise<KubeObject[]> {
+  const labelSelector = releaseSelector(scope) + (extraSelector ? `,${extraSelector}` : '');
+  const list = await withRetry(() => client.list('v1', 'Secret', { namespace: scope.namespace, labelSelector, signal: scope.signal }), { signal: scope.signal });
+  return list.items;
+}
+
+/** Every record of an app and environment, newest first. A damaged record throws a DamagedReleaseError naming it. */
+export async function readReleases(client: KubeClient, options: ReadReleasesOptions): Promise<ReleaseRecord[]> {
+  const groups = groupByRevision(await listReleaseSecrets(client, options));
+  const records: ReleaseRecord[] = [];
+  for (const revision of [...groups.keys()].sort((a, b) => b - a)) {
+    try {
+      records.push(decodeRelease(groups.get(revision)!, options));
+    } catch (error) {
+      if (!(error instanceof DamagedReleaseError) || !options.onDamaged) throw error;
+      options.onDamaged(error);
+    }
+  }
+  return records;
+}
+
+/** One record, or undefined when there is none with that revision. */
+export async function readRelease(client: KubeClient, options: ReleaseScope & { revision: number }): Promise<ReleaseRecord | undefined> {
+  const secrets = await listReleaseSecrets(client, options, `${REVISION_LABEL}=${options.revision}`);
+  return secrets.length === 0 ? undefined : decodeRelease(secrets, options);
+}
+
+/** The revision the next record should carry: one more than the highest one stored (damaged ones count). */
+export async function nextRevisionNumber(client: KubeClient, scope: ReleaseScope): Promise<number> {
+  const revisions = (await listReleaseSecrets(client, scope)).map(revisionOf).filter((r): r is number => r !== undefined);
+  return Math.max(0, ...revisions) + 1;
+}
+
+/**
+ * Writes (or overwrites) a record: its Secrets are applied, chunks left from a longer earlier write
+ * of the same revision are deleted, then records beyond `keep` are deleted. Chunk 0 is written last
+ * and carries the checksum, so readers never take a half-written record for a good one.
+ */
+export async function writeRelease(client: KubeClient, record: ReleaseRecord, options: WriteReleaseOptions): Promise<void> {
+  const retry = { signal: options.signal, deadlineMs: options.retryDeadlineMs };
+  const secrets = encodeRelease(record, { chunkBytes: options.chunkBytes });
+  for (const secret of [...secrets.slice(1), secrets[0]!]) {
+    await withRetry(() => client.apply(secret, { fieldManager: FIELD_MANAGER, force: true, signal: options.signal }), retry);
+  }
+  const scope = { ...record, signal: options.signal };
+  const all = await listReleaseSecrets(client, scope);
+  const stale = all.filter((s) => revisionOf(s) === record.revision && chunkOf(s) >= secrets.length);
+  const doomed = new Set(revisionsBeyondKeep(all, options.keep, record.revision));
+  for (const secret of [...stale, ...all.filter((s) => doomed.has(revisionOf(s) ?? 0))]) {
+    await withRetry(
+      () => client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: record.namespace, name: secret.metadata.name ?? '' }, { signal: options.signal }),
+      retry,
+    );
+  }
+}
+
+/**
+ * Revisions to delete so that `keep` remain: the oldest go first, but never the one just written
+ * nor the newest succeeded one (rollback's default target and the previous inventory).
+ */
+export function revisionsBeyondKeep(secrets: readonly KubeObject[], keep: number, written: number): number[] {
+  const outcomes = new Map<number, string>();
+  for (const s of secrets) {
+    const revision = revisionOf(s);
+    if (revision !== undefined && chunkOf(s) === 0) outcomes.set(revision, s.metadata.labels?.[OUTCOME_LABEL] ?? '');
+    else if (revision !== undefined && !outcomes.has(revision)) outcomes.set(revision, '');
+  }
+  const newestFirst = [...outcomes.keys()].sort((a, b) => b - a);
+  const newestSucceeded = newestFirst.find((r) => outcomes.get(r) === 'succeeded');
+  const kept = new Set([...newestFirst.slice(0, Math.max(1, keep)), written]);
+  if (newestSucceeded !== undefined) kept.add(newestSucceeded);
+  return newestFirst.filter((r) => !kept.has(r));
+}

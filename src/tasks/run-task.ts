@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
+import { createSecretsRenderer } from '../deploy/index.js';
+import { Informer, KubeClient } from '../kube/index.js';
+import { managedLabels, renderEnvironment } from '../render/index.js';
+import { CapstanError, type KubeObject } from '../shared/index.js';
+import { followJobLogs } from './job-logs.js';
+import { planTaskJob, TASK_LABEL, taskNameOf } from './plan-task.js';
+import { podProblem, terminatedExitCode } from './pod-outcome.js';
+
+export interface RunTaskOptions {
+  readonly cwd: string;
+  readonly env: string;
+  /** `deployment/NAME`; default: the first Deployment rendered for the environment. */
+  readonly from?: string;
+  /** Copy the pod spec from the live Deployment instead of the rendered one. */
+  readonly live?: boolean;
+  readonly container?: string;
+  readonly image?: string;
+  readonly envPairs?: readonly string[];
+  readonly command: readonly string[];
+  readonly timeoutMs: number;
+  readonly detach?: boolean;
+  readonly keep?: boolean;
+  readonly concurrency?: 'allow' | 'forbid';
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly signal: AbortSignal;
+  readonly envVars: NodeJS.ProcessEnv;
+  readonly onLine: (line: string) => void;
+  readonly onStatus: (message: string) => void;
+  /** How long a pod may stay unschedulable before the task is given up. */
+  readonly unschedulableGraceMs?: number;
+}
+
+export interface RunTaskResult {
+  readonly jobName: string;
+  readonly namespace: string;
+  /** The task's exit code, or Capstan's (3 timed out, 4 already running, 130 interrupted, 1 could not run). */
+  readonly exitCode: number;
+  readonly outcome: 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'detached';
+  readonly message?: string;
+}
+
+function parseFrom(from: string | undefined): string | undefined {
+  if (from === undefined) return undefined;
+  const match = /^(?:deployment|deploy|deployments)\/(.+)$/i.exec(from);
+  if (!match) throw new CapstanError('ERR_CAPSTAN_USAGE', `--from "${from}" must look like deployment/NAME`);
+  return match[1];
+}
+
+async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions): Promise<{ deployment: KubeObject; image?: string }> {
+  const wanted = parseFrom(options.from);
+  const liveOf = async (name: string) => client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: env.namespace, name });
+  if (options.live) {
+    if (!wanted) throw new CapstanError('ERR_CAPSTAN_USAGE', '--live needs --from deployment/NAME');
+    const live = await liveOf(wanted);
+    if (!live) throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', `Deployment/${wanted} does not exist in namespace ${env.namespace}`);
+    return { deployment: live };
+  }
+  // The rendered Deployment with the image that runs now, unless --image says otherwise.
+  let image = options.image ?? env.image;
+  if (!image && wanted) {
+    const live = await liveOf(wanted);
+    const containers = (live as { spec?: { template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
+    image = (containers.find((c) => c.name === options.container) ?? containers[0])?.image;
+  }
+  const renderSecrets = createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars, warn: options.onStatus });
+  const phases = await renderEnvironment({ env, image, revision: 'task', renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
+  const deployments = phases.flatMap((p) => p.objects.map((o) => o.object)).filter((o) => o.kind === 'Deployment');
+  const found = wanted ? deployments.find((d) => d.metadata.name === wanted) : deployments[0];
+  if (!found) {
+    throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', wanted ? `environment ${env.name} renders no Deployment/${wanted}` : `environment ${env.name} renders no Deployment`, {
+      hint: deployments.length ? `rendered Deployments: ${deployments.map((d) => d.metadata.name).join(', ')}` : undefined,
+    });
+  }
+  return { deployment: found, image };
+}
+
+/** Runs a one-off task as a Job built from the app's Deployment and follows it to its end. */
+export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
+  if (options.command.length === 0) {
+    throw new CapstanError('ERR_CAPSTAN_USAGE', 'no command given', { hint: 'put the command after --, e.g. capstan run production -- bin/rails db:seed' });
+  }
+  const loaded = await loadConfig({ cwd: options.cwd });
+  const env = resolveEnvironment(loaded, options.env);
+  const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
+  try {
+    const { deployment } = await sourceDeployment(client, env, options);
+    const taskName = taskNameOf(options.command);
+    const jobName = `${env.app}-task-${taskName}-${randomBytes(3).toString('hex')}`.slice(0, 63).replace(/-+$/, '');
+    const job = planTaskJob({
+      from: { ...deployment, metadata: { ...deployment.metadata, namespace: env.namespace } },
+      name: jobName,
+      taskName,
+      command: options.command,
+      container: options.container,
+      image: options.image,
+      env: options.envPairs,
+      labels: managedLabels(env.app, env.name),
+      activeDeadlineSeconds: Math.ceil(options.timeoutMs / 1000),
+    });
+    if (options.concurrency === 'forbid') {
+      const jobs = await client.list('batch/v1', 'Job', { namespace: env.namespace, labelSelector: `${TASK_LABEL}=${taskName}` });
+      const running = jobs.items.find((j) => !isJobFinished(j));
+      if (running) {
+        return { jobName, namespace: env.namespace, exitCode: 4, outcome: 'failed', message: `task "${taskName}" is still running as Job/${running.metadata.name} (--concurrency forbid)` };
+      }
+    }
+    await client.create(job, { fieldManager: 'capstan' });
+    options.onStatus(`started Job/${jobName} in namespace ${env.namespace}`);
+    if (options.detach) return { jobName, namespace: env.namespace, exitCode: 0, outcome: 'detached' };
+    return await followTask(client, env.namespace, jobName, job, options);
+  } finally {
+    client.close();
+  }
+}
+
+export function isJobFinished(job: KubeObject): boolean {
+  const conditions = (job as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
+  return conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+}
+
+async function followTask(client: KubeClient, namespace: string, jobName: string, job: KubeObject, options: RunTaskOptions): Promise<RunTaskResult> {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const abort = () => controller.abort();
+  options.signal.addEventListener('abort', abort, { once: true });
+  const deadline = Date.now() + options.timeoutMs;
+  const container = (job as unknown as { spec: { template: { spec: { containers: Array<{ name: string }> } } } }).spec.template.spec.containers[0]!.name;
+  let wake = () => {};
+  const logs = followJobLogs({ client, namespace, jobName, container, signal: controller.signal, onLine: (line) => options.onLine(line) });
+  const origOnChange = logs.pods;
+  const jobInformer = new Informer(client, { apiVersion: 'batch/v1', kind: 'Job', namespace, fieldSelector: `metadata.name=${jobName}`, signal: controller.signal, onChange: () => wake() });
+  const result = (exitCode: number, outcome: RunTaskResult['outcome'], message?: string): RunTaskResult => ({ jobName, namespace, exitCode, outcome, message });
+  let unschedulableSince: number | undefined;
+  try {
+    for (;;) {
+      const pods = origOnChange.values();
+      const finished = pods.find((p) => ['Succeeded', 'Failed'].includes((p as { status?: { phase?: string } }).status?.phase ?? ''));
+      if (finished) {
+        await logs.drained();
+        const code = terminatedExitCode(finished, container) ?? ((finished as { status?: { phase?: string } }).status?.phase === 'Succeeded' ? 0 : 1);
+        return result(code, code === 0 ? 'succeeded' : 'failed', code === 0 ? undefined : `task exited with code ${code}`);
+      }
+      const liveJob = jobInformer.get(namespace, jobName);
+      const failedCondition = ((liveJob as { status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } } | undefined)?.status?.conditions ?? []).find((c) => c.type === 'Failed' && c.status === 'True');
+      if (failedCondition) return await giveUp(result(1, 'failed', `Job failed: ${failedCondition.reason ?? ''} ${failedCondition.message ?? ''}`.trim()));
+      for (const pod of pods) {
+        const problem = podProblem(pod);
+        if (problem?.kind === 'hopeless') return await giveUp(result(1, 'failed', problem.message));
+        if (problem?.kind === 'unschedulable') {
+          unschedulableSince ??= Date.now();
+          if (Date.now() - unschedulableSince >= (options.unschedulableGraceMs ?? 10_000)) return await giveUp(result(1, 'failed', problem.message));
+        } else unschedulableSince = undefined;
+      }
+      if (options.signal.aborted) return await giveUp(result(130, 'interrupted', 'interrupted'));
+      if (Date.now() >= deadline) return await giveUp(result(3, 'timed-out', `timed out after ${Math.round(options.timeoutMs / 1000)}s`));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    options.signal.removeEventListener('abort', abort);
+    controller.abort();
+  }
+
+  async function giveUp(r: RunTaskResult): Promise<RunTaskResult> {
+    if (!options.keep) {
+      await client.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName }, { propagationPolicy: 'Background' }).catch(() => false);
+      options.onStatus(`deleted Job/${jobName}${r.outcome === 'interrupted' ? '' : ' (pass --keep to keep it for debugging)'}`);
+    }
+    return r;
+  }
+}
