@@ -1,4 +1,208 @@
 import type { Command } from 'commander';
+import { hostname, userInfo } from 'node:os';
+import { createInterface } from 'node:readline';
+import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
+import { EXIT } from '../deploy/index.js';
+import { KubeClient } from '../kube/index.js';
+import {
+  diffEnvironment,
+  forceUnlock,
+  formatDiff,
+  formatHistory,
+  historyJson,
+  LockHeldError,
+  lockName,
+  readLock,
+  readReleases,
+  rollback,
+  type RollbackEvent,
+} from '../release/index.js';
+import { CapstanError } from '../shared/index.js';
+import { outputMode } from './deploy-commands.js';
 import type { CliIo, CommandResult } from './main.js';
+import { durationOption, reportError } from './main.js';
+import { Reporter } from './reporter.js';
 
-export function registerReleaseCommands(_program: Command, _io: CliIo, _result: CommandResult): void {}
+interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  cwd: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function revisionOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CapstanError('ERR_CAPSTAN_USAGE', `--to "${value}" is not a release number`);
+  return n;
+}
+
+/** Who is deploying, for release records and the lock: CI variables first, then the local user. */
+export function currentActor(io: Pick<CliIo, 'env'>): { user: string; host: string; holder: string; gitCommit?: string } {
+  const env = io.env;
+  let local: string | undefined;
+  try {
+    local = userInfo().username;
+  } catch {
+    local = undefined;
+  }
+  const user = env.CAPSTAN_USER ?? env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? env.USER ?? env.USERNAME ?? local ?? 'unknown';
+  const host = hostname();
+  const ciUrl = env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
+    ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+    : env.CI_JOB_URL;
+  const gitCommit = env.CAPSTAN_GIT_COMMIT ?? env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
+  return { user, host, holder: `${user}@${host} (pid ${process.pid}${ciUrl ? `, ${ciUrl}` : ''})`, ...(gitCommit ? { gitCommit } : {}) };
+}
+
+/** Asks a yes/no question on the terminal; anything but y/yes is no. Check `io.stdin.isTTY` first. */
+export async function confirm(io: Pick<CliIo, 'stdin' | 'stdout'>, question: string): Promise<boolean> {
+  const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: false });
+  try {
+    io.stdout.write(`${question} [y/N] `);
+    const answer = await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+    return /^\s*y(es)?\s*$/i.test(answer);
+  } finally {
+    rl.close();
+  }
+}
+
+async function openEnvironment(cmd: Command, io: CliIo, envName: string): Promise<{ env: ResolvedEnvironment; client: KubeClient }> {
+  const globals = cmd.optsWithGlobals() as GlobalOptions;
+  const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
+  const client = await KubeClient.connect({ kubeconfig: globals.kubeconfig, context: globals.context ?? env.context, env: io.env });
+  return { env, client };
+}
+
+/** Expected refusals with their own exit codes; everything else goes to runCli's reporting. */
+function refusal(error: unknown, io: CliIo, result: CommandResult): boolean {
+  if (error instanceof LockHeldError) {
+    reportError(error, io);
+    result.exitCode = EXIT.locked;
+    return true;
+  }
+  if (error instanceof CapstanError && error.code === 'ERR_CAPSTAN_NO_SUCH_RELEASE') {
+    reportError(error, io);
+    result.exitCode = EXIT.invalid;
+    return true;
+  }
+  return false;
+}
+
+export function registerReleaseCommands(program: Command, io: CliIo, result: CommandResult): void {
+  program
+    .command('history')
+    .description('releases of an environment, newest first')
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .option('-o, --output <format>', 'json: the records (without manifests) as a JSON array')
+    .action(async (envName: string, opts: { output?: string }, cmd: Command) => {
+      const { env, client } = await openEnvironment(cmd, io, envName);
+      try {
+        const records = await readReleases(client, {
+          namespace: env.namespace,
+          app: env.app,
+          env: env.name,
+          signal: io.signal,
+          onDamaged: (error) => io.stderr.write(`warning: ${error.message}\n`),
+        });
+        io.stdout.write(opts.output === 'json' ? `${JSON.stringify(historyJson(records), null, 2)}\n` : formatHistory(records));
+        result.exitCode = EXIT.ok;
+      } finally {
+        client.close();
+      }
+    });
+
+  program
+    .command('unlock')
+    .description("remove an environment's deploy lock, whoever holds it (for a deploy that died)")
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .action(async (envName: string, _opts: unknown, cmd: Command) => {
+      const { env, client } = await openEnvironment(cmd, io, envName);
+      try {
+        const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: io.signal };
+        const state = await readLock(client, scope);
+        const removed = await forceUnlock(client, scope);
+        const name = `${lockName(env.app, env.name)} in ${env.namespace}`;
+        if (!removed) io.stdout.write(`no lock ${name}: nothing to do\n`);
+        else if (state) io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
+        else io.stdout.write(`removed the lock ${name} (nobody held it)\n`);
+        result.exitCode = EXIT.ok;
+      } finally {
+        client.close();
+      }
+    });
+
+  program
+    .command('diff')
+    .description('what a deploy would change: server-side dry run against the live objects')
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .option('-i, --image <ref>', "container image (the templates' `image`)")
+    .option('--set <key=value>', 'override a value (repeatable; dotted keys)', collect)
+    .option('--exit-code', 'exit 1 when there are changes')
+    .option('-o, --output <format>', 'json: the object diffs as a JSON document')
+    .action(async (envName: string, opts: { image?: string; set?: string[]; exitCode?: boolean; output?: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const diff = await diffEnvironment({
+        cwd: globals.cwd,
+        env: envName,
+        image: opts.image,
+        set: opts.set,
+        kubeconfig: globals.kubeconfig,
+        context: globals.context,
+        signal: io.signal,
+        envVars: io.env,
+      });
+      if (opts.output === 'json') io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
+      else io.stdout.write(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR }));
+      result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
+    });
+
+  program
+    .command('rollback')
+    .description('re-apply an earlier release (default: the last succeeded one before the current)')
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .option('--to <revision>', 'release number to re-apply (see `capstan history`)', revisionOption)
+    .option('--timeout <duration>', 'give up waiting after this long (e.g. 10m)', durationOption)
+    .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
+    .option('-o, --output <format>', 'json: one JSON event per line')
+    .action(async (envName: string, opts: { to?: number; timeout?: number; progressDeadline?: number; output?: string }, cmd: Command) => {
+      const { env, client } = await openEnvironment(cmd, io, envName);
+      const mode = outputMode(io, opts.output);
+      const reporter = new Reporter(io.stdout, mode);
+      const actor = currentActor(io);
+      const onEvent = (event: RollbackEvent) => {
+        if (event.type !== 'rollback-started') return reporter.event(event);
+        if (mode === 'json') io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+        else io.stdout.write(`Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}\n`);
+      };
+      try {
+        const outcome = await rollback(client, {
+          namespace: env.namespace,
+          app: env.app,
+          env: env.name,
+          to: opts.to,
+          timeoutMs: opts.timeout ?? env.timeoutMs,
+          progressDeadlineMs: opts.progressDeadline,
+          keep: env.releasesKeep,
+          concurrency: env.concurrency,
+          user: actor.user,
+          host: actor.host,
+          holder: actor.holder,
+          signal: io.signal,
+          onEvent,
+          notifications: env.notifications,
+          envVars: io.env,
+        });
+        result.exitCode = outcome.exitCode;
+      } catch (error) {
+        if (!refusal(error, io, result)) throw error;
+      } finally {
+        client.close();
+      }
+    });
+}

@@ -186,7 +186,7 @@ async function deployRendered(
     for (const r of dryRuns) {
       const live = existingByKey.get(objectKey(r.source.object));
       if (!live) plan.create.push(eventObject(r.source.object));
-      else if (live.metadata.resourceVersion === r.live?.metadata.resourceVersion) plan.unchanged.push(eventObject(r.source.object));
+      else if (r.live && sameContent(live, r.live)) plan.unchanged.push(eventObject(r.source.object));
       else plan.change.push(eventObject(r.source.object));
     }
     emit({ type: 'plan', ...plan, prune: toPrune.map(eventObject) });
@@ -219,8 +219,14 @@ async function deployRendered(
         }
         return finish('failed', 1, `apply failed in phase ${phase.name}:\n  ${lines.join('\n  ')}`);
       }
-      // Custom resources may follow their CRD in the same phase: let discovery see the new types.
-      if (group.some((o) => o.object.kind === 'CustomResourceDefinition')) client.discovery.invalidate();
+      // Custom resources may follow their CRD in the same phase: wait until the API serves them.
+      const crds = results.filter((r) => r.live?.kind === 'CustomResourceDefinition').map((r) => r.live!);
+      if (crds.length > 0) {
+        const established = await waitForObjects({ client, targets: crds, signal, deadline, progressDeadlineMs: 60_000, since: new Date(state.started) });
+        if (established.outcome !== 'ready') return finish('failed', 1, `CustomResourceDefinitions not established: ${crds.map(objectRef).join(', ')}`);
+        client.discovery.invalidate();
+        await dryRunLater(client, phases, results, { concurrency, force: options.forceConflicts, signal });
+      }
     }
     // Hook Jobs' logs stream to the output while the phase waits.
     const logStop = new AbortController();
@@ -307,6 +313,38 @@ function markHookJob(rendered: RenderedObject, revision: string): RenderedObject
       spec: { ttlSecondsAfterFinished: 7 * 86_400, ...spec },
     },
   };
+}
+
+/** Whether a dry-run result equals the live object, ignoring what the server rewrites on every write. */
+export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...metadata } = o.metadata;
+    const { status: _status, ...rest } = o as KubeObject & { status?: unknown };
+    return JSON.stringify(sortKeys({ ...rest, metadata }));
+  };
+  return strip(live) === strip(dryRun);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** Custom resources skipped by the first dry run are validated once their CRD exists. */
+async function dryRunLater(
+  client: KubeClient,
+  phases: ReadonlyArray<{ objects: RenderedObject[] }>,
+  crdResults: ReadonlyArray<{ live?: KubeObject }>,
+  options: { concurrency: number; force?: boolean; signal: AbortSignal },
+): Promise<void> {
+  const groups = new Set(crdResults.map((r) => (r.live as { spec?: { group?: string } } | undefined)?.spec?.group));
+  const pending = phases.flatMap((p) => p.objects).filter((o) => o.object.apiVersion.includes('/') && groups.has(o.object.apiVersion.split('/')[0]));
+  const results = await applyAll(client, pending, { ...options, dryRun: true });
+  const issues = results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)));
+  if (issues.length > 0) throw new ConfigError(issues, { hint: 'custom resources were refused once their CustomResourceDefinition existed' });
 }
 
 /** Hook Jobs of earlier deploys are kept for debugging; the tasks cleanup removes old ones. */

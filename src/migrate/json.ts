@@ -61,3 +61,8 @@ export function formatRef(ref: MigrateObjectRef): string {
 export function cloneJson<T>(value: T): T {
   return structuredClone(value);
 }
+
+/** The `objectKey` of a reference: `Kind.group/namespace/name`. */
+export function refKey(ref: MigrateObjectRef): string {
+  return `${groupKind(ref.group, ref.kind)}/${ref.namespace ?? ''}/${ref.name}`;
+}

@@ -5,6 +5,7 @@ import type { KubeClient } from '../kube/index.js';
 import { notify } from '../notify/index.js';
 import { groupByKindOrder, managedLabels, type RenderedObject } from '../render/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
+import { createRedactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectKey, objectRef, settleLimit, type KubeObject } from '../shared/index.js';
 import { acquireLock } from './lock.js';
 import { inventoryEntry, type InventoryEntry, type ReleaseOutcome, type ReleaseRecord } from './record.js';
@@ -135,7 +136,7 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
   } finally {
     if (record && result) await recordOutcome(client, record, result, options, now, emit);
     await lock.release();
-    if (record && result) emit(finishedEvent(result, now().getTime() - started.getTime()));
+    if (record && result) emit(finishedEvent(result, record, now().getTime() - started.getTime()));
   }
 }
 
@@ -198,9 +199,10 @@ async function recordOutcome(
     app: options.app, env: options.env, revision: record.revision, rolledBackTo: record.rolledBackTo, user: options.user,
     ...(record.images[0] ? { image: record.images[0] } : {}), durationMs: now().getTime() - Date.parse(record.startedAt),
     ...(result.outcome === 'succeeded' ? {} : { summary: result.message ?? result.outcome }),
-  }, { env: options.envVars ?? {}, ...(options.fetch ? { fetch: options.fetch } : {}), onWarning: (message) => emit({ type: 'warning', message }) });
+  }, { env: options.envVars ?? {}, redact: createRedactor(secretValues(record.manifests)), ...(options.fetch ? { fetch: options.fetch } : {}), onWarning: (message) => emit({ type: 'warning', message }) });
 }
 
-function finishedEvent(result: RollbackResult, durationMs: number): DeployEvent {
-  return { type: 'deploy-finished', outcome: result.outcome, exitCode: result.exitCode, durationMs, revision: String(result.revision), ...(result.message ? { message: result.message } : {}), applied: [], notApplied: [] };
+function finishedEvent(result: RollbackResult, record: ReleaseRecord, durationMs: number): DeployEvent {
+  const applied = record.inventory.map((e) => ({ kind: e.kind, name: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) }));
+  return { type: 'deploy-finished', outcome: result.outcome, exitCode: result.exitCode, durationMs, revision: String(result.revision), ...(result.message ? { message: result.message } : {}), applied, notApplied: [] };
 }

@@ -1,0 +1,201 @@
+// The pure core of a migration: from what A and B hold, which objects to copy in which form and
+// order, which to skip and why, and which kinds B cannot take.
+import { objectKey, type KubeObject } from '../shared/index.js';
+import { at, formatRef, groupKind, groupKindOf, groupOf, list, refOf, str } from './json.js';
+import { kindMatches, waveOf, type KindChoice } from './kinds.js';
+import { indexCluster, objectSkipReason } from './rules.js';
+import { parseLabelSelector } from './selector.js';
+import { stripForCopy } from './strip.js';
+import type { KindCount, MigrationPlan, MigrationScope, PlannedObject, SkippedKind, SkippedObject, UnsupportedKind } from './types.js';
+
+const CRD = 'CustomResourceDefinition.apiextensions.k8s.io';
+const CLUSTER_ROLE = 'ClusterRole.rbac.authorization.k8s.io';
+const CLUSTER_ROLE_BINDING = 'ClusterRoleBinding.rbac.authorization.k8s.io';
+const PRIORITY_CLASS = 'PriorityClass.scheduling.k8s.io';
+
+/** Cluster-scoped kinds read even when only some namespaces are copied: their objects may need them. */
+const DEPENDENCY_KINDS: ReadonlySet<string> = new Set(['Namespace', CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, PRIORITY_CLASS, 'PersistentVolume']);
+
+export interface KindSelection {
+  readonly read: readonly KindChoice[];
+  readonly skipped: readonly SkippedKind[];
+  /** Kinds copied only as what selected objects need (`Kind.group`). */
+  readonly dependencyOnly: ReadonlySet<string>;
+}
+
+/** Which kinds to read from A, given the scope's namespaces and the include and exclude lists. */
+export function selectKinds(chosen: readonly KindChoice[], scope: MigrationScope): KindSelection {
+  const read: KindChoice[] = [];
+  const skipped: SkippedKind[] = [];
+  const dependencyOnly = new Set<string>();
+  for (const choice of chosen) {
+    const gk = groupKind(choice.group, choice.kind);
+    if (scope.excludeKinds?.some((p) => kindMatches(p, choice.type))) {
+      skipped.push({ kind: choice.kind, group: choice.group, reason: 'excluded by --exclude-kinds' });
+      continue;
+    }
+    const dependency = DEPENDENCY_KINDS.has(gk);
+    if (scope.namespaces && !choice.type.namespaced && !dependency) continue;
+    const included = !scope.includeKinds || scope.includeKinds.some((p) => kindMatches(p, choice.type));
+    if (!included && !dependency) {
+      skipped.push({ kind: choice.kind, group: choice.group, reason: 'not in --include-kinds' });
+      continue;
+    }
+    if (!included || (scope.namespaces && !choice.type.namespaced && gk !== 'Namespace')) dependencyOnly.add(gk);
+    read.push(choice);
+  }
+  return { read, skipped, dependencyOnly };
+}
+
+export interface PlanInput {
+  /** Objects read from A (at the chosen versions). */
+  readonly source: readonly KubeObject[];
+  /** B's objects of the same kinds and scope, keyed by `objectKey`. */
+  readonly target: ReadonlyMap<string, KubeObject>;
+  readonly scope: MigrationScope;
+  readonly kinds: readonly KindChoice[];
+  readonly selection: KindSelection;
+}
+
+function podSpecs(o: KubeObject): unknown[] {
+  return [at(o, 'spec'), at(o, 'spec', 'template', 'spec'), at(o, 'spec', 'jobTemplate', 'spec', 'template', 'spec')];
+}
+
+/** Keys of the cluster-scoped objects that the chosen objects need. */
+function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObject[]): Set<string> {
+  const needed = new Set<string>();
+  const namespaces = new Set<string>();
+  const key = (gk: string, name: string) => `${gk}//${name}`;
+  const keyOf = (apiGroup: string, kind: string, name: string) => key(groupKind(apiGroup, kind), name);
+  for (const o of chosen) {
+    const ns = o.metadata.namespace;
+    if (ns) {
+      namespaces.add(ns);
+      needed.add(key('Namespace', ns));
+    }
+    needed.add(`crd-of/${groupKindOf(o)}`);
+    for (const spec of podSpecs(o)) {
+      const priority = str(at(spec, 'priorityClassName'));
+      if (priority) needed.add(keyOf('scheduling.k8s.io', 'PriorityClass', priority));
+    }
+    if (o.kind === 'RoleBinding' && at(o, 'roleRef', 'kind') === 'ClusterRole') {
+      needed.add(keyOf('rbac.authorization.k8s.io', 'ClusterRole', str(at(o, 'roleRef', 'name')) ?? ''));
+    }
+    if (o.kind === 'PersistentVolumeClaim' && str(at(o, 'spec', 'volumeName'))) needed.add(key('PersistentVolume', str(at(o, 'spec', 'volumeName'))!));
+  }
+  for (const o of source) {
+    const gk = groupKindOf(o);
+    if (gk === CRD) {
+      const defines = groupKind(str(at(o, 'spec', 'group')) ?? '', str(at(o, 'spec', 'names', 'kind')) ?? '');
+      if (needed.has(`crd-of/${defines}`)) needed.add(objectKey(o));
+    }
+    const grantsNamespace = list(o.subjects).some((s) => s.kind === 'ServiceAccount' && namespaces.has(str(s.namespace) ?? ''));
+    if (gk === CLUSTER_ROLE_BINDING && grantsNamespace) {
+      needed.add(objectKey(o));
+      needed.add(keyOf('rbac.authorization.k8s.io', 'ClusterRole', str(at(o, 'roleRef', 'name')) ?? ''));
+    }
+  }
+  return needed;
+}
+
+function mergeDefaultAccount(stripped: KubeObject, inTarget: KubeObject | undefined): KubeObject {
+  // B's default ServiceAccount keeps its own pull secrets; A's are added by name.
+  const names = new Set<string>();
+  const merged = [...list(stripped.imagePullSecrets), ...list(inTarget?.imagePullSecrets)].filter((s) => {
+    const name = str(s.name) ?? '';
+    if (names.has(name)) return false;
+    names.add(name);
+    return true;
+  });
+  return merged.length > 0 ? { ...stripped, imagePullSecrets: merged } : stripped;
+}
+
+/** The whole plan: pure, so every rule is unit-tested without a cluster. */
+export function planMigration(input: PlanInput): MigrationPlan {
+  const { scope, selection } = input;
+  const matches = parseLabelSelector(scope.selector ?? '');
+  const namespaces = scope.namespaces ? new Set(scope.namespaces) : undefined;
+  const index = indexCluster(input.source);
+  const reasons = new Map<KubeObject, string | undefined>();
+  const reasonOf = (o: KubeObject) => {
+    if (!reasons.has(o)) reasons.set(o, objectSkipReason(o, index));
+    return reasons.get(o);
+  };
+  const direct = input.source.filter((o) => {
+    const gk = groupKindOf(o);
+    if (selection.dependencyOnly.has(gk)) return false;
+    if (gk === 'Namespace' && namespaces) return namespaces.has(o.metadata.name ?? '');
+    if (o.metadata.namespace) return (!namespaces || namespaces.has(o.metadata.namespace)) && matches(o.metadata.labels);
+    return !namespaces && matches(o.metadata.labels);
+  });
+  const needed = dependenciesOf(direct.filter((o) => !reasonOf(o)), input.source);
+  const chosen = new Set([...direct, ...input.source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o)))]);
+
+  const choiceOf = new Map(input.kinds.map((k) => [groupKind(k.group, k.kind), k]));
+  const copiedCrdKinds = new Set<string>();
+  const copiedVolumes = new Set<string>();
+  for (const o of chosen) {
+    if (reasonOf(o)) continue;
+    if (groupKindOf(o) === CRD) copiedCrdKinds.add(groupKind(str(at(o, 'spec', 'group')) ?? '', str(at(o, 'spec', 'names', 'kind')) ?? ''));
+    if (o.kind === 'PersistentVolume') copiedVolumes.add(o.metadata.name ?? '');
+  }
+
+  const objects: PlannedObject[] = [];
+  const skipped: SkippedObject[] = [];
+  const unsupported = new Map<string, UnsupportedKind>();
+  for (const o of chosen) {
+    const gk = groupKindOf(o);
+    const choice = choiceOf.get(gk);
+    const key = objectKey(o);
+    let reason = reasonOf(o);
+    const unsupportedReason = choice?.unsupported ?? (choice?.needsCrd && !copiedCrdKinds.has(gk) ? `B does not serve ${gk} and its CustomResourceDefinition is not copied` : undefined);
+    if (!reason && unsupportedReason) {
+      reason = unsupportedReason;
+      const entry = unsupported.get(gk) ?? { kind: o.kind, group: groupOf(o.apiVersion), reason: unsupportedReason, objects: 0 };
+      unsupported.set(gk, { ...entry, objects: entry.objects + 1 });
+    }
+    const inTarget = input.target.get(key);
+    if (!reason && o.kind === 'StorageClass' && inTarget) reason = `B has its own StorageClass ${o.metadata.name}`;
+    if (reason) {
+      skipped.push({ ref: refOf(o), reason });
+      continue;
+    }
+    let stripped = stripForCopy(o, { copiedVolumes });
+    if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') stripped = mergeDefaultAccount(stripped, inTarget);
+    objects.push({ key, ref: refOf(o), wave: waveOf(groupOf(o.apiVersion), o.kind), object: stripped, inTarget: inTarget !== undefined });
+  }
+  objects.sort((a, b) => a.wave - b.wave || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const label = (s: SkippedObject) => formatRef(s.ref);
+  skipped.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0));
+  return { objects, skipped, skippedKinds: selection.skipped, unsupported: [...unsupported.values()], counts: countByKind(objects, skipped) };
+}
+
+function countByKind(objects: readonly PlannedObject[], skipped: readonly SkippedObject[]): KindCount[] {
+  const counts = new Map<string, { planned: number; inTarget: number; skipped: number; wave: number }>();
+  const row = (group: string, kind: string) => {
+    const label = groupKind(group, kind);
+    const found = counts.get(label) ?? { planned: 0, inTarget: 0, skipped: 0, wave: waveOf(group, kind) };
+    counts.set(label, found);
+    return found;
+  };
+  for (const o of objects) {
+    const r = row(o.ref.group, o.ref.kind);
+    r.planned++;
+    if (o.inTarget) r.inTarget++;
+  }
+  for (const s of skipped) row(s.ref.group, s.ref.kind).skipped++;
+  return [...counts.entries()]
+    .sort(([a, x], [b, y]) => x.wave - y.wave || (a < b ? -1 : 1))
+    .map(([kind, { planned, inTarget, skipped: s }]) => ({ kind, planned, inTarget, skipped: s }));
+}
+
+/** Planned objects split into creation waves, in order. */
+export function planWaves(objects: readonly PlannedObject[]): PlannedObject[][] {
+  const waves = new Map<number, PlannedObject[]>();
+  for (const o of objects) {
+    const wave = waves.get(o.wave);
+    if (wave) wave.push(o);
+    else waves.set(o.wave, [o]);
+  }
+  return [...waves.entries()].sort(([a], [b]) => a - b).map(([, items]) => items);
+}

@@ -1,0 +1,82 @@
+// Sending notifications: bounded retries with back-off, a deadline per request, never a throw.
+import type { NotificationConfig } from '../config/index.js';
+import { sleep } from '../shared/index.js';
+import { redactEvent, slackPayload, wantsEvent, webhookPayload, type NotifyEvent } from './payload.js';
+
+export interface NotifyOptions {
+  /** Where each configuration's `urlEnv` is looked up. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly fetch?: typeof fetch;
+  /** Applied to every text of the message (e.g. a redactor of the deploy's secret values). */
+  readonly redact?: (text: string) => string;
+  readonly onWarning: (message: string) => void;
+  /** Retries after the first attempt (default 3). */
+  readonly retries?: number;
+  /** Deadline of one request (default 5 s). */
+  readonly timeoutMs?: number;
+  /** First back-off delay, doubled at each retry (default 500 ms). */
+  readonly backoffMs?: number;
+  readonly now?: () => Date;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/** Sends `event` to every configuration that wants it, in parallel. Never throws: failures are warnings. */
+export async function notify(configs: readonly NotificationConfig[], event: NotifyEvent, options: NotifyOptions): Promise<void> {
+  const warn = (message: string) => {
+    try {
+      options.onWarning(message);
+    } catch {
+      // A failing warning sink must not turn a notification into a failed deploy.
+    }
+  };
+  try {
+    const safe = redactEvent(event, options.redact ?? ((text) => text));
+    await Promise.all(configs.filter((c) => wantsEvent(c, event.kind)).map((config) => sendOne(config, safe, options, warn)));
+  } catch (error) {
+    warn(`notification failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function sendOne(config: NotificationConfig, event: NotifyEvent, options: NotifyOptions, warn: (m: string) => void): Promise<void> {
+  const label = `${config.type} notification (${config.urlEnv})`;
+  const url = options.env[config.urlEnv];
+  if (!url) return warn(`${label} skipped: environment variable ${config.urlEnv} is not set`);
+  if (!/^https?:\/\//i.test(url)) return warn(`${label} skipped: ${config.urlEnv} does not hold an http(s) URL`);
+  const body = JSON.stringify(config.type === 'slack' ? slackPayload(event) : webhookPayload(event, (options.now ?? (() => new Date()))().toISOString()));
+  const send = options.fetch ?? fetch;
+  const retries = Math.max(0, options.retries ?? 3);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  // The URL is a secret (a Slack webhook URL is a credential): it never appears in a warning.
+  const hide = (text: string) => text.split(url).join(`$${config.urlEnv}`);
+  let problem = '';
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    let delay = Math.min((options.backoffMs ?? 500) * 2 ** attempt, MAX_BACKOFF_MS);
+    try {
+      const res = await send(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'capstan' },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return;
+      problem = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+      // Other client errors (bad URL, revoked hook) will not fix themselves.
+      if (res.status < 500 && res.status !== 408 && res.status !== 429) break;
+      const retryAfter = Number(res.headers.get('retry-after'));
+      if (res.status === 429 && retryAfter > 0) delay = Math.min(retryAfter * 1000, MAX_BACKOFF_MS);
+    } catch (error) {
+      problem = describeFailure(error, timeoutMs);
+    }
+    if (attempt < retries) await sleep(delay);
+  }
+  warn(hide(`${label} failed: ${problem}; the deploy itself is not affected`));
+}
+
+function describeFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  const base = error instanceof Error ? error.message : String(error);
+  return cause?.code ? `${base} (${cause.code})` : base;
+}

@@ -1,0 +1,104 @@
+// Notification messages for Slack incoming webhooks and generic JSON webhooks (pure).
+import type { NotificationConfig } from '../config/index.js';
+
+export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
+
+export interface NotifyEvent {
+  kind: NotifyKind;
+  app: string;
+  env: string;
+  /** The release revision (a deploy id before a release number is known). */
+  revision: number | string;
+  image?: string;
+  durationMs?: number;
+  /** For failures: the diagnosis summary. */
+  summary?: string;
+  /** For rollbacks: the release re-applied. */
+  rolledBackTo?: number;
+  user?: string;
+}
+
+export interface SlackPayload {
+  text: string;
+  blocks?: Array<Record<string, unknown>>;
+}
+
+export interface WebhookPayload {
+  source: 'capstan';
+  event: NotifyKind;
+  app: string;
+  env: string;
+  revision: number | string;
+  text: string;
+  image?: string;
+  durationMs?: number;
+  summary?: string;
+  rolledBackTo?: number;
+  user?: string;
+  timestamp?: string;
+}
+
+/** Slack's text limit for one section is 3000 characters. */
+const MAX_SUMMARY = 2500;
+
+/** Whether a notification configuration wants this kind of event (no `events`: all of them). */
+export function wantsEvent(config: NotificationConfig, kind: NotifyKind): boolean {
+  return config.events === undefined || config.events.includes(kind);
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** The event with every string passed through `redact`, so no secret value leaves in a message. */
+export function redactEvent(event: NotifyEvent, redact: (text: string) => string): NotifyEvent {
+  return Object.fromEntries(Object.entries(event).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v])) as unknown as NotifyEvent;
+}
+
+/** One line saying what happened, in plain text. */
+export function describeEvent(event: NotifyEvent): string {
+  const target = `${event.app} to ${event.env}`;
+  const details = [`revision ${event.revision}`, event.image ? `image ${event.image}` : '', event.user ? `by ${event.user}` : ''].filter(Boolean);
+  switch (event.kind) {
+    case 'started':
+      return `Deploying ${target} (${details.join(', ')})`;
+    case 'succeeded':
+      return `Deployed ${target} (${[...details, event.durationMs === undefined ? '' : `in ${formatDuration(event.durationMs)}`].filter(Boolean).join(', ')})`;
+    case 'failed':
+      return `Deploy of ${target} failed (${details.join(', ')})${event.summary ? `: ${firstLine(event.summary)}` : ''}`;
+    case 'rolled-back':
+      return `Rolled back ${event.app} in ${event.env} to release ${event.rolledBackTo ?? '?'} (${details.join(', ')})`;
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+const ICONS: Record<NotifyKind, string> = { started: ':rocket:', succeeded: ':white_check_mark:', failed: ':x:', 'rolled-back': ':leftwards_arrow_with_hook:' };
+
+/** Slack mrkdwn treats these three as control characters. */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A Slack incoming-webhook message: `text` as the notification fallback, blocks for the channel. */
+export function slackPayload(event: NotifyEvent): SlackPayload {
+  const text = `${ICONS[event.kind]} ${escapeSlack(describeEvent(event))}`;
+  const blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  if (event.kind === 'failed' && event.summary && event.summary.includes('\n')) {
+    const summary = event.summary.length > MAX_SUMMARY ? `${event.summary.slice(0, MAX_SUMMARY)}\n…` : event.summary;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeSlack(summary.replace(/```/g, "'''"))}\`\`\`` } });
+  }
+  return { text, blocks };
+}
+
+/** The generic JSON body: every field of the event, plus the one-line text. */
+export function webhookPayload(event: NotifyEvent, timestamp?: string): WebhookPayload {
+  const { kind, ...rest } = event;
+  return { source: 'capstan', event: kind, ...rest, text: describeEvent(event), ...(timestamp ? { timestamp } : {}) };
+}

@@ -1,0 +1,31 @@
+// Releases: history records in the cluster, the deploy lock, diff against live objects, rollback.
+export {
+  APP_LABEL,
+  checkRecord,
+  DamagedReleaseError,
+  decodeRelease,
+  DEFAULT_CHUNK_BYTES,
+  encodeRelease,
+  ENV_LABEL,
+  inventoryEntry,
+  RELEASE_LABEL,
+  RELEASE_SECRET_TYPE,
+  releaseSecretName,
+  releaseSelector,
+  REVISION_LABEL,
+} from './record.js';
+export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord } from './record.js';
+export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
+export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
+export { acquireLock, decideLock, DEFAULT_LEASE_SECONDS, forceUnlock, LockHeldError, lockName, lockStateOf, microTime, readLock } from './lock.js';
+export type { AcquireLockOptions, DeployLock, LockDecision, LockState } from './lock.js';
+export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, summarizeDiffs } from './diff.js';
+export type { DiffAction, ObjectDiff } from './diff.js';
+export { collectDiffs, diffEnvironment } from './diff-environment.js';
+export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
+export { diffLines, unifiedDiff } from './text-diff.js';
+export type { LineEdit } from './text-diff.js';
+export { chooseRollbackTarget, planRollbackPrune, rollback } from './rollback.js';
+export type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';
+export { formatHistory, historyJson } from './history.js';
+export type { HistoryEntry } from './history.js';
