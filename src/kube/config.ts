@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import type { RequestOptions } from 'node:https';
 import { CapstanError } from '../shared/index.js';
 
@@ -21,6 +20,8 @@ export interface KubeConnection {
 
 /** Reads a kubeconfig with the official client and turns it into TLS and auth options for requests. */
 export async function loadConnection(options: KubeConnectionOptions = {}): Promise<KubeConnection> {
+  // Loaded on first use: the client library is large and most commands start without it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const env = options.env ?? {};
   const file = options.kubeconfig ?? env.KUBECONFIG;

@@ -68,7 +68,11 @@ export function compareClusters(input: CompareInput): Verification {
   }
   for (const d of different) row(d.ref).different++;
   for (const u of unhealthy) row(u.ref).unhealthy++;
-  const kinds: VerifyKindRow[] = [...rows.entries()].map(([kind, counts]) => ({ kind, ...counts }));
+  const order = new Map(plan.counts.map((c, i) => [c.kind, i]));
+  const rank = (kind: string) => order.get(kind) ?? order.size;
+  const kinds: VerifyKindRow[] = [...rows.entries()]
+    .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : 1))
+    .map(([kind, counts]) => ({ kind, ...counts }));
   const ok = missing.length === 0 && extra.length === 0 && different.length === 0 && unhealthy.length === 0 && plan.unsupported.length === 0;
   return { ok, missing, extra, unsupported: plan.unsupported, different, unhealthy, kinds };
 }

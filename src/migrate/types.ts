@@ -40,8 +40,8 @@ export interface PlannedObject {
   readonly wave: number;
   /** The stripped form applied to B. */
   readonly object: KubeObject;
-  /** Whether B already had it when the plan was made. */
-  readonly inTarget: boolean;
+  /** B's resourceVersion of it when the plan was made; undefined when B did not have it. */
+  readonly targetVersion?: string;
 }
 
 export interface KindCount {
