@@ -45,17 +45,54 @@ async function applyWithRetry(
   }
 }
 
+/**
+ * Turns an API field path (`.spec.template.spec.containers[name="web"].imagee`,
+ * `spec.replicas`, `data[0]`) into path segments of the object, resolving list selectors.
+ */
+export function fieldPathSegments(path: string, object: unknown): string[] {
+  const segments: string[] = [];
+  let node: unknown = object;
+  const tokens = path.replace(/^\./, '').match(/[^.[\]]+|\[[^\]]*\]/g) ?? [];
+  for (const token of tokens) {
+    if (token.startsWith('[')) {
+      const inner = token.slice(1, -1);
+      let index = Number.NaN;
+      const selector = /^(\w+)="?([^"]*)"?$/.exec(inner);
+      if (selector && Array.isArray(node)) index = node.findIndex((item) => String((item as Record<string, unknown>)?.[selector[1]!]) === selector[2]);
+      else if (/^\d+$/.test(inner)) index = Number(inner);
+      if (Number.isNaN(index) || index < 0) break;
+      segments.push(String(index));
+      node = Array.isArray(node) ? node[index] : undefined;
+    } else {
+      segments.push(token);
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[token] : undefined;
+    }
+  }
+  return segments;
+}
+
+/** The field path an API message or cause names, if any. */
+function fieldOf(text: string | undefined): string | undefined {
+  return text ? /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1] : undefined;
+}
+
+function locate(source: RenderedObject, field: string | undefined): { file: string; line?: number } {
+  const base = { file: source.source.file, line: source.source.line };
+  if (!field || !source.lineOf) return base;
+  return { ...base, line: source.lineOf(fieldPathSegments(field, source.object)) };
+}
+
 /** Turns an API refusal into issues naming the file the object came from. */
 export function issuesFromApplyError(source: RenderedObject, error: unknown): Issue[] {
   const ref = objectRef(source.object);
-  const base = { file: source.source.file, line: source.source.line };
+  const base = locate(source, error instanceof KubeApiError ? fieldOf(error.causes[0]?.field ?? error.message) : undefined);
   if (error instanceof KubeApiError) {
     if (error.conflict && error.causes.length > 0) {
       const fields = error.causes.map((c) => `${c.field ?? '?'} (${c.message ?? 'conflict'})`).join('; ');
       return [{ ...base, message: `${ref}: fields owned by another manager: ${fields}. Pass --force-conflicts to take them over.` }];
     }
     if (error.causes.length > 0) {
-      return error.causes.map((c) => ({ ...base, path: c.field, message: `${ref}: ${c.message ?? c.reason ?? error.message}` }));
+      return error.causes.map((c) => ({ ...locate(source, c.field ?? fieldOf(c.message)), path: c.field, message: `${ref}: ${c.message ?? c.reason ?? error.message}` }));
     }
     return [{ ...base, message: `${ref}: ${error.message}` }];
   }

@@ -39,7 +39,7 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
       }
       for (const produced of await renderFile(file, context, engine, issues)) {
         const object = acceptValue(produced, options, issues);
-        if (object) objects.push({ object, source: sourceOf(produced.site) });
+        if (object) objects.push({ object, source: sourceOf(produced.site), ...(produced.site.lineOf ? { lineOf: produced.site.lineOf } : {}) });
       }
     }
     if (options.renderSecrets) {

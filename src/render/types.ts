@@ -6,6 +6,8 @@ export interface RenderedObject {
   readonly object: KubeObject;
   /** File the object came from; `line` only where it is a line of that file (plain YAML). */
   readonly source: SourceLocation;
+  /** Line of a field inside the object's source (plain YAML only), for errors the API server reports by field path. */
+  readonly lineOf?: (path: readonly string[]) => number;
 }
 
 export interface RenderedPhase {

@@ -47,11 +47,12 @@ export function parseYamlStream(text: string): { documents: YamlDocument[]; prob
 function offsetOf(doc: Document, path: readonly string[]): number {
   let node: unknown = doc.contents;
   let offset = doc.contents?.range?.[0] ?? 0;
-  for (const segment of path) {
+  for (const [index, segment] of path.entries()) {
     let next: unknown;
     if (isMap(node)) {
       const pair = node.items.find((p) => String((p.key as { value?: unknown } | null)?.value) === segment);
-      next = pair?.value ?? pair?.key;
+      // The last segment points at its key: that is the line a reader looks for.
+      next = index === path.length - 1 ? (pair?.key ?? pair?.value) : (pair?.value ?? pair?.key);
     } else if (isSeq(node)) {
       next = node.items[Number(segment)];
     }

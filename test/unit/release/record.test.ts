@@ -67,9 +67,11 @@ describe('encodeRelease / decodeRelease', () => {
     const big = randomBytes(1_500_000).toString('base64'); // incompressible: > 1 MiB after gzip
     const record = sampleRecord({ manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { blob: big } }] });
     const secrets = encodeRelease(record);
-    assert.equal(secrets.length, 3);
-    assert.deepEqual(secrets.map((s) => s.metadata.name), ['capstan-release-shop-staging-v3', 'capstan-release-shop-staging-v3-1', 'capstan-release-shop-staging-v3-2']);
-    for (const s of secrets) assert.ok(Buffer.from(dataOf(s), 'base64').length <= 900 * 1024);
+    const sizes = secrets.map((s) => Buffer.from(dataOf(s), 'base64').length);
+    assert.ok(sizes.reduce((a, b) => a + b) > 1024 * 1024, 'over 1 MiB compressed');
+    assert.equal(secrets.length, 2);
+    assert.deepEqual(secrets.map((s) => s.metadata.name), ['capstan-release-shop-staging-v3', 'capstan-release-shop-staging-v3-1']);
+    assert.ok(sizes.every((n) => n <= 900 * 1024));
     assert.deepEqual(decodeRelease([...secrets].reverse(), scope), record);
   });
 
@@ -95,7 +97,7 @@ describe('damaged records', () => {
         assert.ok(error instanceof DamagedReleaseError);
         assert.equal(error.code, 'ERR_CAPSTAN_RELEASE_DAMAGED');
         assert.equal(error.revision, 3);
-        assert.match(error.message, /release record 3 of shop\/staging \(Secret capstan-release-shop-staging-v3/);
+        assert.match(error.message, /release record 3 of shop\/staging \(Secret capstan-release-shop-staging-v\d/);
         assert.match(error.message, pattern);
         assert.match(error.hint ?? '', /kubectl delete secret -n shop-staging -l .*capstan.dev\/revision=3/);
         return true;

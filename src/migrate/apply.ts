@@ -1,0 +1,109 @@
+// Writing to B: server-side apply wave by wave, in parallel within a wave, with retries; CRDs are
+// waited for until Established before anything that needs them.
+import { KubeApiError, type KubeClient } from '../kube/index.js';
+import { CapstanError, settleLimit, sleep, type KubeObject } from '../shared/index.js';
+import { list } from './json.js';
+import { CRD_WAVE, isBuiltInGroup } from './kinds.js';
+import { planWaves } from './plan.js';
+import type { ApplyAction, ApplySummary, MigrateEvent, MigrationPlan, PlannedObject } from './types.js';
+
+export const MIGRATE_FIELD_MANAGER = 'capstan-migrate';
+const RETRIES = 5;
+
+export interface ApplyPlanOptions {
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent: (event: MigrateEvent) => void;
+  /** How long CRDs may take to become Established in B. */
+  readonly crdTimeoutMs?: number;
+}
+
+function retryable(error: unknown, planned: PlannedObject): boolean {
+  if (!(error instanceof KubeApiError)) return false;
+  // Right after its CRD is established, a custom resource's endpoint may answer 404 for a moment.
+  return error.transient || (error.notFound && !isBuiltInGroup(planned.ref.group));
+}
+
+/** Server-side apply (or its dry run) of one planned object with the migration's field manager. */
+export async function applyOne(client: KubeClient, planned: PlannedObject, options: { dryRun?: boolean; signal?: AbortSignal }): Promise<KubeObject> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.apply(planned.object, {
+        fieldManager: MIGRATE_FIELD_MANAGER,
+        force: true,
+        dryRun: options.dryRun,
+        fieldValidation: 'Strict',
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (attempt >= RETRIES || options.signal?.aborted || !retryable(error, planned)) throw error;
+      await sleep(200 * 2 ** attempt, options.signal);
+    }
+  }
+}
+
+function isEstablished(crd: KubeObject | undefined): boolean {
+  const conditions = list((crd?.status as { conditions?: unknown } | undefined)?.conditions);
+  const isTrue = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
+  return isTrue('Established') && isTrue('NamesAccepted');
+}
+
+async function waitForCrds(client: KubeClient, names: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(names);
+  while (pending.size > 0) {
+    for (const name of [...pending]) {
+      const crd = await client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }, signal);
+      if (isEstablished(crd)) pending.delete(name);
+    }
+    if (pending.size === 0) break;
+    if (signal?.aborted) throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted while waiting for CustomResourceDefinitions');
+    if (Date.now() > deadline) {
+      throw new CapstanError('ERR_CAPSTAN_MIGRATE_CRD', `CustomResourceDefinitions not established in B within ${timeoutMs / 1000}s: ${[...pending].join(', ')}`, {
+        hint: "check B's conditions with: kubectl get crd -o yaml",
+      });
+    }
+    await sleep(250, signal);
+  }
+  // B now serves new kinds: forget what discovery had cached.
+  client.discovery.invalidate();
+}
+
+/** Applies every planned object to B; reports each and never throws for one object's failure. */
+export async function applyPlan(client: KubeClient, plan: MigrationPlan, options: ApplyPlanOptions): Promise<ApplySummary> {
+  const started = Date.now();
+  const counts: Record<ApplyAction | 'failed', number> = { created: 0, changed: 0, unchanged: 0, failed: 0 };
+  for (const wave of planWaves(plan.objects)) {
+    if (options.signal?.aborted) break;
+    const kinds = [...new Set(wave.map((o) => o.ref.kind))];
+    options.onEvent({ type: 'wave-started', wave: wave[0]!.wave, kinds, objects: wave.length });
+    const results = await settleLimit(wave, options.concurrency, async (planned) => {
+      if (options.signal?.aborted) throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted');
+      return applyOne(client, planned, { signal: options.signal });
+    });
+    const appliedCrds: string[] = [];
+    results.forEach((result, i) => {
+      const planned = wave[i]!;
+      if (!result.ok) {
+        counts.failed++;
+        options.onEvent({ type: 'object-failed', object: planned.ref, message: describeError(result.error) });
+        return;
+      }
+      const action: ApplyAction =
+        planned.targetVersion === undefined ? 'created' : result.value.metadata.resourceVersion === planned.targetVersion ? 'unchanged' : 'changed';
+      counts[action]++;
+      if (planned.wave === CRD_WAVE) appliedCrds.push(planned.ref.name);
+      options.onEvent({ type: 'object-applied', object: planned.ref, action });
+    });
+    if (appliedCrds.length > 0) {
+      const waitStarted = Date.now();
+      await waitForCrds(client, appliedCrds, options.crdTimeoutMs ?? 60_000, options.signal);
+      options.onEvent({ type: 'crds-established', names: appliedCrds, durationMs: Date.now() - waitStarted });
+    }
+  }
+  return { ...counts, durationMs: Date.now() - started };
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
