@@ -1,5 +1,6 @@
 // The floor's work, shared by bench/floor-apply.ts (its own process, as the deploy benchmark runs
 // it) and bench/profile-deploy.ts (in process, also in kind order to price Capstan's grouping).
+import { setMaxListeners } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -44,6 +45,8 @@ async function applyPool(client: KubeClient, objects: readonly KubeObject[], opt
 
 /** Server-side applies the objects, then watches Deployments (one watch per namespace) until all are available. */
 export async function floorApply(client: KubeClient, objects: readonly KubeObject[], options: FloorOptions): Promise<FloorTimes> {
+  // Every request in flight listens to the signal.
+  setMaxListeners(0, options.signal);
   const rest = objects.filter((o) => o.kind !== 'Namespace');
   for (const ns of objects.filter((o) => o.kind === 'Namespace')) await applyPool(client, [ns], options);
   if (options.order === 'kind') {

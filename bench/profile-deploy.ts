@@ -139,6 +139,7 @@ async function main(): Promise<void> {
         const totalMs = performance.now() - t;
         results.set(variant.name, [...(results.get(variant.name) ?? []), { totalMs, steps, requests }]);
         console.log(`  run ${i + 1}/${RUNS} ${variant.name}: ${totalMs.toFixed(0)} ms, ${requests.length} requests`);
+        requests = [];
         await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }, { propagationPolicy: 'Background' });
       }
     }

@@ -36,7 +36,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--concurrency <n>', 'parallel API requests', (v) => Number.parseInt(v, 10))
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
       const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined));
       const outcome = await deploy({
         cwd: globals.cwd,
@@ -66,7 +66,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--set <key=value>', 'override a value (repeatable)', collect)
     .option('--show-secrets', 'print Secret values in clear')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
       const loaded = await loadConfig({ cwd: globals.cwd });
       const env = resolveEnvironment(loaded, envName, { set: opts.set as string[] | undefined });
       const renderSecrets = createSecretsRenderer({

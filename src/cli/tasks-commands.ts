@@ -33,7 +33,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .option('--keep', 'keep the Job when interrupted or failed')
     .option('--concurrency <policy>', 'forbid: refuse while the same task still runs', 'allow')
     .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
       if (opts.concurrency !== 'allow' && opts.concurrency !== 'forbid') {
         throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${String(opts.concurrency)}"`);
       }
@@ -70,7 +70,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .option('--older-than <duration>', 'only Jobs created at least this long ago', durationOption, 0)
     .option('--dry-run', 'list them, delete nothing')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
       const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
       const client = await KubeClient.connect({ kubeconfig: globals.kubeconfig, context: globals.context ?? env.context, env: io.env });
       try {

@@ -20,7 +20,7 @@ export async function applyAll(
     if (options.signal?.aborted) throw new Error('interrupted');
     return applyWithRetry(client, source.object, options);
   });
-  return results.map((r, i) => (r.ok ? { source: objects[i]!, live: r.value } : { source: objects[i]!, error: r.error }));
+  return results.map((r, i) => (r.ok ? { source: objects[i], live: r.value } : { source: objects[i], error: r.error }));
 }
 
 async function applyWithRetry(
@@ -58,7 +58,7 @@ export function fieldPathSegments(path: string, object: unknown): string[] {
       const inner = token.slice(1, -1);
       let index = Number.NaN;
       const selector = /^(\w+)="?([^"]*)"?$/.exec(inner);
-      if (selector && Array.isArray(node)) index = node.findIndex((item) => String((item as Record<string, unknown>)?.[selector[1]!]) === selector[2]);
+      if (selector && Array.isArray(node)) index = node.findIndex((item) => String((item as Record<string, unknown>)?.[selector[1]]) === selector[2]);
       else if (/^\d+$/.test(inner)) index = Number(inner);
       if (Number.isNaN(index) || index < 0) break;
       segments.push(String(index));

@@ -147,7 +147,7 @@ async function deployRendered(
   const nsMissing = !(await namespaceExists(client, env.namespace));
   const rendersNamespace = phases.some((p) => p.objects.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace));
   if (nsMissing && !rendersNamespace && phases.length > 0) {
-    phases[0]!.objects.unshift({
+    phases[0].objects.unshift({
       object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) } },
       source: { file: env.configFile },
     });
@@ -160,7 +160,7 @@ async function deployRendered(
   );
   const toValidate: RenderedObject[] = [];
   for (const o of phases.flatMap((p) => p.objects)) {
-    const group = o.object.apiVersion.includes('/') ? o.object.apiVersion.split('/')[0]! : '';
+    const group = o.object.apiVersion.includes('/') ? o.object.apiVersion.split('/')[0] : '';
     if (crdGroups.has(group) && !(await client.discovery.find(o.object.apiVersion, o.object.kind))) continue; // validated once its CRD exists
     if (nsMissing && o.object.metadata.namespace === env.namespace) {
       toValidate.push({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } });

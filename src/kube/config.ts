@@ -29,7 +29,7 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
     if (file) {
       // KUBECONFIG may list several files; the client merges them.
       const files = file.split(':').filter(Boolean);
-      if (files.length === 1) kc.loadFromFile(files[0]!);
+      if (files.length === 1) kc.loadFromFile(files[0]);
       else kc.loadFromDefault();
     } else {
       kc.loadFromDefault();

@@ -83,7 +83,7 @@ export class Discovery {
     const versions = ['v1'];
     for (const g of groups.groups) {
       if (options.allVersions) versions.push(...g.versions.map((v) => v.groupVersion));
-      else versions.push(g.preferredVersion?.groupVersion ?? g.versions[0]!.groupVersion);
+      else versions.push(g.preferredVersion?.groupVersion ?? g.versions[0].groupVersion);
     }
     const lists = await Promise.all(versions.map((v) => this.load(v, true)));
     return lists.flat();

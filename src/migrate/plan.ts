@@ -110,24 +110,28 @@ function mergeDefaultAccount(stripped: KubeObject, inTarget: KubeObject | undefi
   return merged.length > 0 ? { ...stripped, imagePullSecrets: merged } : stripped;
 }
 
-/** The whole plan: pure, so every rule is unit-tested without a cluster. */
-export function planMigration(input: PlanInput): MigrationPlan {
-  const { scope, selection } = input;
+/** Whether an object is chosen by the scope itself (not only as something chosen objects need). */
+export function scopePredicate(scope: MigrationScope, selection: KindSelection): (object: KubeObject) => boolean {
   const matches = parseLabelSelector(scope.selector ?? '');
   const namespaces = scope.namespaces ? new Set(scope.namespaces) : undefined;
+  return (o) => {
+    const gk = groupKindOf(o);
+    if (selection.dependencyOnly.has(gk)) return false;
+    if (gk === 'Namespace' && namespaces) return namespaces.has(o.metadata.name ?? '');
+    if (o.metadata.namespace) return (!namespaces || namespaces.has(o.metadata.namespace)) && matches(o.metadata.labels);
+    return !namespaces && matches(o.metadata.labels);
+  };
+}
+
+/** The whole plan: pure, so every rule is unit-tested without a cluster. */
+export function planMigration(input: PlanInput): MigrationPlan {
   const index = indexCluster(input.source);
   const reasons = new Map<KubeObject, string | undefined>();
   const reasonOf = (o: KubeObject) => {
     if (!reasons.has(o)) reasons.set(o, objectSkipReason(o, index));
     return reasons.get(o);
   };
-  const direct = input.source.filter((o) => {
-    const gk = groupKindOf(o);
-    if (selection.dependencyOnly.has(gk)) return false;
-    if (gk === 'Namespace' && namespaces) return namespaces.has(o.metadata.name ?? '');
-    if (o.metadata.namespace) return (!namespaces || namespaces.has(o.metadata.namespace)) && matches(o.metadata.labels);
-    return !namespaces && matches(o.metadata.labels);
-  });
+  const direct = input.source.filter(scopePredicate(input.scope, input.selection));
   const needed = dependenciesOf(direct.filter((o) => !reasonOf(o)), input.source);
   const chosen = new Set([...direct, ...input.source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o)))]);
 
@@ -167,7 +171,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
   objects.sort((a, b) => a.wave - b.wave || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const label = (s: SkippedObject) => formatRef(s.ref);
   skipped.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0));
-  return { objects, skipped, skippedKinds: selection.skipped, unsupported: [...unsupported.values()], counts: countByKind(objects, skipped) };
+  return { objects, skipped, skippedKinds: input.selection.skipped, unsupported: [...unsupported.values()], counts: countByKind(objects, skipped) };
 }
 
 function countByKind(objects: readonly PlannedObject[], skipped: readonly SkippedObject[]): KindCount[] {

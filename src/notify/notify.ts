@@ -52,12 +52,15 @@ async function sendOne(config: NotificationConfig, event: NotifyEvent, options: 
   let problem = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     let delay = Math.min((options.backoffMs ?? 500) * 2 ** attempt, MAX_BACKOFF_MS);
+    // A referenced timer (unlike AbortSignal.timeout) keeps the process alive until the answer or the deadline.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
       const res = await send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'capstan' },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: controller.signal,
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return;
@@ -68,6 +71,8 @@ async function sendOne(config: NotificationConfig, event: NotifyEvent, options: 
       if (res.status === 429 && retryAfter > 0) delay = Math.min(retryAfter * 1000, MAX_BACKOFF_MS);
     } catch (error) {
       problem = describeFailure(error, timeoutMs);
+    } finally {
+      clearTimeout(timer);
     }
     if (attempt < retries) await sleep(delay);
   }

@@ -57,7 +57,7 @@ export function planTaskJob(options: TaskJobOptions): KubeObject {
   const template = (from as { spec?: { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpec }; selector?: { matchLabels?: Record<string, string> } } }).spec;
   const podSpec = template?.template?.spec;
   if (!podSpec?.containers?.length) throw new CapstanError('ERR_CAPSTAN_USAGE', `Deployment/${from.metadata.name} has no containers`);
-  const wanted = options.container ?? podSpec.containers[0]!.name;
+  const wanted = options.container ?? podSpec.containers[0].name;
   const source = podSpec.containers.find((c) => c.name === wanted);
   if (!source) {
     throw new CapstanError('ERR_CAPSTAN_USAGE', `Deployment/${from.metadata.name} has no container "${wanted}"`, {

@@ -128,7 +128,7 @@ async function followTask(client: KubeClient, namespace: string, jobName: string
   const abort = () => controller.abort();
   options.signal.addEventListener('abort', abort, { once: true });
   const deadline = Date.now() + options.timeoutMs;
-  const container = (job as unknown as { spec: { template: { spec: { containers: Array<{ name: string }> } } } }).spec.template.spec.containers[0]!.name;
+  const container = (job as unknown as { spec: { template: { spec: { containers: Array<{ name: string }> } } } }).spec.template.spec.containers[0].name;
   let wake = () => {};
   const logs = followJobLogs({ client, namespace, jobName, container, signal: controller.signal, onLine: (line) => options.onLine(line) });
   const origOnChange = logs.pods;

@@ -131,7 +131,7 @@ async function waitUntil(what: string, deadlineMs: number, check: () => Promise<
   }
   throw new Error(
     `local cluster: ${what} not ready within ${deadlineMs / 1000}s` +
-      (lastError ? ` (last error: ${String(lastError)})` : '') +
+      (lastError instanceof Error ? ` (last error: ${lastError.message})` : '') +
       `; component logs are in ${join(runDir, 'logs')}`,
   );
 }
