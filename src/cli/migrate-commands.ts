@@ -1,4 +1,139 @@
 import type { Command } from 'commander';
+import { formatApply, formatPlan, formatRef, formatVerification, migrate, type MigrateEvent } from '../migrate/index.js';
+import { CapstanError } from '../shared/index.js';
+import { outputMode } from './deploy-commands.js';
 import type { CliIo, CommandResult } from './main.js';
+import { durationOption } from './main.js';
 
-export function registerMigrateCommands(_program: Command, _io: CliIo, _result: CommandResult): void {}
+interface GlobalOptions {
+  kubeconfig?: string;
+}
+
+interface MigrateFlags {
+  from?: string;
+  to?: string;
+  fromKubeconfig?: string;
+  toKubeconfig?: string;
+  namespace?: string[];
+  allNamespaces?: boolean;
+  selector?: string;
+  includeKinds?: string[];
+  excludeKinds?: string[];
+  dryRun?: boolean;
+  verifyOnly?: boolean;
+  verify: boolean;
+  concurrency?: number;
+  healthTimeout?: number;
+  output?: string;
+}
+
+/** Repeatable and comma-separated at once: `-n a -n b,c`. */
+function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+function usage(message: string, hint?: string): CapstanError {
+  return new CapstanError('ERR_CAPSTAN_USAGE', message, { hint });
+}
+
+function validate(flags: MigrateFlags): void {
+  if (!flags.from && !flags.fromKubeconfig) throw usage('say which cluster to copy from', 'pass --from CONTEXT or --from-kubeconfig FILE');
+  if (!flags.to && !flags.toKubeconfig) throw usage('say which cluster to copy to', 'pass --to CONTEXT or --to-kubeconfig FILE');
+  if (!flags.namespace?.length && !flags.allNamespaces) throw usage('say what to copy', 'pass --namespace NS (repeatable) or --all-namespaces');
+  if (flags.namespace?.length && flags.allNamespaces) throw usage('--namespace and --all-namespaces exclude each other');
+  if (flags.dryRun && flags.verifyOnly) throw usage('--dry-run and --verify-only exclude each other');
+  if (flags.verifyOnly && !flags.verify) throw usage('--verify-only and --no-verify exclude each other');
+  if (flags.concurrency !== undefined && !(flags.concurrency >= 1)) throw usage('--concurrency must be a positive number');
+}
+
+/** Human output: summaries, the plan table, failures, and the objects that changed (up to a limit). */
+function humanPrinter(io: CliIo): (event: MigrateEvent) => void {
+  const write = (line: string) => io.stdout.write(`${line}\n`);
+  const maxObjectLines = 50;
+  let objectLines = 0;
+  let dryRun = false;
+  return (event) => {
+    switch (event.type) {
+      case 'migrate-started':
+        dryRun = event.mode === 'dry-run';
+        write(`${event.mode === 'dry-run' ? 'Plan for copying' : event.mode === 'verify-only' ? 'Verifying the copy' : 'Copying'} from ${event.from} (A) to ${event.to} (B)`);
+        break;
+      case 'plan':
+        write(formatPlan(event, { listSkipped: dryRun }));
+        break;
+      case 'wave-started':
+        write(`wave ${event.wave}: ${event.objects} ${event.kinds.join(', ')}`);
+        break;
+      case 'crds-established':
+        write(`  CustomResourceDefinitions established in B after ${(event.durationMs / 1000).toFixed(1)}s`);
+        break;
+      case 'object-applied':
+        if (event.action === 'unchanged') break;
+        if (objectLines++ < maxObjectLines) write(`  ${event.action} ${formatRef(event.object)}`);
+        else if (objectLines === maxObjectLines + 1) write('  … (more objects: use -o json to see each)');
+        break;
+      case 'object-failed':
+        write(`  ✗ ${formatRef(event.object)}: ${event.message}`);
+        break;
+      case 'apply-finished':
+        write(formatApply(event));
+        break;
+      case 'verify-finished':
+        write(formatVerification(event));
+        break;
+      case 'warning':
+        write(`warning: ${event.message}`);
+        break;
+      case 'migrate-finished':
+        write(`${event.exitCode === 0 ? '✓' : '✗'} ${event.outcome}${event.message ? `: ${event.message}` : ''} (${(event.durationMs / 1000).toFixed(1)}s)`);
+        break;
+    }
+  };
+}
+
+export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
+  program
+    .command('migrate')
+    .description('copy namespaces and everything in them (minus what clusters generate) from cluster A to cluster B, then verify')
+    .option('--from <context>', 'kube context of cluster A, the source (only read)')
+    .option('--to <context>', 'kube context of cluster B, the target')
+    .option('--from-kubeconfig <file>', 'kubeconfig of cluster A (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
+    .option('--to-kubeconfig <file>', 'kubeconfig of cluster B (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
+    .option('-n, --namespace <ns>', 'namespace to copy (repeatable, or comma-separated)', collectList)
+    .option('-A, --all-namespaces', 'copy every namespace and the cluster-scoped objects')
+    .option('-l, --selector <selector>', 'only objects with these labels (kubectl syntax)')
+    .option('--include-kinds <kinds>', 'only these kinds, e.g. Deployment,ConfigMap (plus the Namespaces and CRDs they need)', collectList)
+    .option('--exclude-kinds <kinds>', 'never these kinds', collectList)
+    .option('--dry-run', 'print the plan (counts per kind, every skipped object and why); change nothing')
+    .option('--verify-only', 'compare B with A without copying')
+    .option('--no-verify', 'copy without verifying afterwards')
+    .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', (v) => Number.parseInt(v, 10))
+    .option('--health-timeout <duration>', "how long verification waits for B's workloads (default 2m)", durationOption)
+    .option('-o, --output <format>', 'json: one JSON event per line')
+    .action(async (flags: MigrateFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      validate(flags);
+      const json = outputMode(io, flags.output) === 'json';
+      const print = json
+        ? (event: MigrateEvent) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
+        : humanPrinter(io);
+      const outcome = await migrate({
+        from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },
+        to: { kubeconfig: flags.toKubeconfig ?? globals.kubeconfig, context: flags.to },
+        scope: {
+          namespaces: flags.allNamespaces ? undefined : flags.namespace,
+          selector: flags.selector,
+          includeKinds: flags.includeKinds,
+          excludeKinds: flags.excludeKinds,
+        },
+        mode: flags.dryRun ? 'dry-run' : flags.verifyOnly ? 'verify-only' : 'migrate',
+        verify: flags.verify,
+        concurrency: flags.concurrency,
+        healthTimeoutMs: flags.healthTimeout,
+        env: io.env,
+        signal: io.signal,
+        onEvent: print,
+      });
+      result.exitCode = outcome.exitCode;
+    });
+}

@@ -1,10 +1,11 @@
 // The migration as one call: read A and B, plan, apply to B wave by wave, verify. A is only read.
+import { setMaxListeners } from 'node:events';
 import { KubeClient, type KubeConnectionOptions } from '../kube/index.js';
 import { CapstanError, objectKey, type KubeObject } from '../shared/index.js';
 import { applyPlan } from './apply.js';
 import { at, groupKind, str } from './json.js';
 import { chooseKinds, type KindChoice } from './kinds.js';
-import { planMigration, scopePredicate, selectKinds } from './plan.js';
+import { planMigration, scopePredicate, selectKinds, type KindSelection } from './plan.js';
 import { discoverTypes, readObjects } from './read.js';
 import type { ApplySummary, MigrateEvent, MigrateOutcome, MigrationPlan, MigrationPlanSummary, MigrationScope, Verification } from './types.js';
 import { verifyMigration } from './verify.js';
@@ -66,6 +67,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const mode = options.mode ?? 'migrate';
   const concurrency = options.concurrency ?? 32;
   const { scope, signal } = options;
+  // Every request in flight listens to the signal: hundreds at once are expected.
+  if (signal) setMaxListeners(0, signal);
   const [source, target] = await Promise.all([connect(options.from, options.env, 'A'), connect(options.to, options.env, 'B')]);
   const finish = (outcome: MigrateOutcome, exitCode: number, rest: Omit<MigrateResult, 'outcome' | 'exitCode'>, message?: string): MigrateResult => {
     emit({ type: 'migrate-finished', outcome, exitCode, durationMs: Date.now() - started, ...(message ? { message } : {}) });
@@ -144,5 +147,3 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     target.close();
   }
 }
-
-type KindSelection = ReturnType<typeof selectKinds>;
