@@ -73,7 +73,7 @@ export async function confirm(io: Pick<CliIo, 'stdin' | 'stdout'>, question: str
 }
 
 async function openEnvironment(cmd: Command, io: CliIo, envName: string): Promise<{ env: ResolvedEnvironment; client: KubeClient }> {
-  const globals = cmd.optsWithGlobals() as GlobalOptions;
+  const globals = cmd.optsWithGlobals<GlobalOptions>();
   const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
   const client = await KubeClient.connect({ kubeconfig: globals.kubeconfig, context: globals.context ?? env.context, env: io.env });
   return { env, client };
@@ -146,7 +146,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .option('--exit-code', 'exit 1 when there are changes')
     .option('-o, --output <format>', 'json: the object diffs as a JSON document')
     .action(async (envName: string, opts: { image?: string; set?: string[]; exitCode?: boolean; output?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
       const diff = await diffEnvironment({
         cwd: globals.cwd,
         env: envName,
@@ -156,6 +156,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         context: globals.context,
         signal: io.signal,
         envVars: io.env,
+        onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
       });
       if (opts.output === 'json') io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
       else io.stdout.write(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR }));

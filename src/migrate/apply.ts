@@ -4,6 +4,7 @@ import { KubeApiError, type KubeClient } from '../kube/index.js';
 import { CapstanError, settleLimit, sleep, type KubeObject } from '../shared/index.js';
 import { list } from './json.js';
 import { CRD_WAVE, isBuiltInGroup } from './kinds.js';
+import { diffPaths, normalizeForCompare } from './normalize.js';
 import { planWaves } from './plan.js';
 import type { ApplyAction, ApplySummary, MigrateEvent, MigrationPlan, PlannedObject } from './types.js';
 
@@ -40,6 +41,13 @@ export async function applyOne(client: KubeClient, planned: PlannedObject, optio
       await sleep(200 * 2 ** attempt, options.signal);
     }
   }
+}
+
+/** Whether an apply created or changed the object; status updates by B's controllers do not count. */
+export function actionOf(before: KubeObject | undefined, after: KubeObject): ApplyAction {
+  if (!before) return 'created';
+  if (before.metadata.resourceVersion === after.metadata.resourceVersion) return 'unchanged';
+  return diffPaths(normalizeForCompare(before), normalizeForCompare(after), 1).length === 0 ? 'unchanged' : 'changed';
 }
 
 function isEstablished(crd: KubeObject | undefined): boolean {
@@ -89,8 +97,7 @@ export async function applyPlan(client: KubeClient, plan: MigrationPlan, options
         options.onEvent({ type: 'object-failed', object: planned.ref, message: describeError(result.error) });
         return;
       }
-      const action: ApplyAction =
-        planned.targetVersion === undefined ? 'created' : result.value.metadata.resourceVersion === planned.targetVersion ? 'unchanged' : 'changed';
+      const action = actionOf(planned.current, result.value);
       counts[action]++;
       if (planned.wave === CRD_WAVE) appliedCrds.push(planned.ref.name);
       options.onEvent({ type: 'object-applied', object: planned.ref, action });

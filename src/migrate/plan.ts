@@ -166,7 +166,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
     }
     let stripped = stripForCopy(o, { copiedVolumes });
     if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') stripped = mergeDefaultAccount(stripped, inTarget);
-    objects.push({ key, ref: refOf(o), wave: waveOf(groupOf(o.apiVersion), o.kind), object: stripped, targetVersion: inTarget?.metadata.resourceVersion ?? (inTarget ? '' : undefined) });
+    objects.push({ key, ref: refOf(o), wave: waveOf(groupOf(o.apiVersion), o.kind), object: stripped, current: inTarget });
   }
   objects.sort((a, b) => a.wave - b.wave || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const label = (s: SkippedObject) => formatRef(s.ref);
@@ -185,7 +185,7 @@ function countByKind(objects: readonly PlannedObject[], skipped: readonly Skippe
   for (const o of objects) {
     const r = row(o.ref.group, o.ref.kind);
     r.planned++;
-    if (o.targetVersion !== undefined) r.inTarget++;
+    if (o.current) r.inTarget++;
   }
   for (const s of skipped) row(s.ref.group, s.ref.kind).skipped++;
   return [...counts.entries()]

@@ -20,18 +20,18 @@ function splitTopLevel(text: string): string[] {
 }
 
 function parseRequirement(text: string, selector: string): Requirement {
-  const set = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(text);
+  const set = /^([\w./-]+)\s+(in|notin)\s+\(([\w.,\s-]*)\)$/.exec(text);
   if (set) {
     const [, key, op, values] = set as unknown as [string, string, string, string];
     const allowed = new Set(values.split(',').map((v) => v.trim()));
     return op === 'in' ? (l) => key in l && allowed.has(l[key]!) : (l) => !(key in l) || !allowed.has(l[key]!);
   }
-  const pair = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)$/.exec(text);
+  const pair = /^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/.exec(text);
   if (pair) {
     const [, key, op, value] = pair as unknown as [string, string, string, string];
     return op === '!=' ? (l) => l[key] !== value : (l) => l[key] === value;
   }
-  const exists = /^(!?)([^\s!=(),]+)$/.exec(text);
+  const exists = /^(!?)([\w./-]+)$/.exec(text);
   if (exists) {
     const [, not, key] = exists as unknown as [string, string, string];
     return not ? (l) => !(key in l) : (l) => key in l;

@@ -40,8 +40,8 @@ export interface PlannedObject {
   readonly wave: number;
   /** The stripped form applied to B. */
   readonly object: KubeObject;
-  /** B's resourceVersion of it when the plan was made; undefined when B did not have it. */
-  readonly targetVersion?: string;
+  /** B's object when the plan was made; undefined when B did not have it. */
+  readonly current?: KubeObject;
 }
 
 export interface KindCount {

@@ -1,6 +1,6 @@
 // `capstan diff`: render an environment, dry-run every object, compare with the live objects.
 import { loadConfig, resolveEnvironment } from '../config/index.js';
-import { applyAll, issuesFromApplyError, listLabelled, newRevision, prunableTypes, selectorOf } from '../deploy/index.js';
+import { applyAll, createSecretsRenderer, issuesFromApplyError, listLabelled, newRevision, prunableTypes, selectorOf } from '../deploy/index.js';
 import { KubeApiError, KubeClient } from '../kube/index.js';
 import { managedLabels, renderEnvironment, type RenderedObject } from '../render/index.js';
 import { ConfigError, objectKey, settleLimit, type Issue, type KubeObject } from '../shared/index.js';
@@ -18,8 +18,9 @@ export interface DiffEnvironmentOptions {
   readonly forceConflicts?: boolean;
   readonly signal?: AbortSignal;
   readonly envVars?: NodeJS.ProcessEnv;
-  /** Turns a phase's secrets.ejson files into Secrets, as for deploy. */
+  /** Overrides how secrets.ejson files become Secrets (default: as deploy does). */
   readonly renderSecrets?: (file: string, namespace: string, client: KubeClient) => Promise<readonly KubeObject[]>;
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface EnvironmentDiff {
@@ -64,12 +65,8 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
   const env = resolveEnvironment(loaded, options.env, { set: options.set });
   const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
   try {
-    const phases = await renderEnvironment({
-      env,
-      image: options.image ?? env.image,
-      revision: newRevision(),
-      renderSecrets: options.renderSecrets ? (file, ns) => options.renderSecrets!(file, ns, client) : undefined,
-    });
+    const renderSecrets = options.renderSecrets ?? createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars ?? {}, warn: options.onWarning ?? (() => {}) });
+    const phases = await renderEnvironment({ env, image: options.image ?? env.image, revision: newRevision(), renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     const rendered = phases.flatMap((p) => p.objects);
     const concurrency = options.concurrency ?? env.concurrency;
     const signal = options.signal;
@@ -101,7 +98,7 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
     const created: ObjectDiff[] = [];
     const compared: KubeObject[] = [];
     dryRuns.forEach((r, i) => {
-      const original = toDryRun[i]!.object;
+      const original = toDryRun[i].object;
       if (nsMissing && original.metadata.namespace === env.namespace) {
         created.push(computeObjectDiff(undefined, { ...r.live!, metadata: { ...r.live!.metadata, namespace: env.namespace } }));
       } else compared.push(r.live!);

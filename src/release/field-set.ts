@@ -59,7 +59,7 @@ export function pickFields(value: unknown, set: FieldSet): unknown {
     const out: unknown[] = [];
     value.forEach((item, index) => {
       const key = keys.find((k) => matchesItem(k, item, index));
-      if (key !== undefined) out.push(pickFields(item, set[key]!));
+      if (key !== undefined) out.push(pickFields(item, set[key]));
     });
     return out;
   }

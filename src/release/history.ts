@@ -27,7 +27,7 @@ export function formatHistory(records: readonly ReleaseRecord[]): string {
       .join('; '),
   ]);
   const header = ['REVISION', 'OUTCOME', 'STARTED', 'DURATION', 'BY', 'IMAGES', 'NOTES'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

@@ -140,7 +140,7 @@ export function groupByRevision(secrets: readonly KubeObject[]): Map<number, Kub
 export function decodeRelease(secrets: readonly KubeObject[], scope: { app: string; env: string; namespace: string }): ReleaseRecord {
   const sorted = [...secrets].sort((a, b) => chunkOf(a) - chunkOf(b));
   const names = sorted.map((s) => s.metadata.name ?? '?');
-  const revision = sorted.length > 0 ? (revisionOf(sorted[0]!) ?? 0) : 0;
+  const revision = sorted.length > 0 ? (revisionOf(sorted[0]) ?? 0) : 0;
   const fail = (reason: string, cause?: unknown): never => {
     throw new DamagedReleaseError(scope, revision, names, reason, cause);
   };

@@ -84,7 +84,10 @@ const EXIT_OF: Record<DeployOutcome, number> = { succeeded: 0, failed: 1, invali
 
 /** Takes the lock, re-applies release `to` (server-side apply, forced), waits, prunes and records a 'rolled-back' release. */
 export async function rollback(client: KubeClient, options: RollbackOptions): Promise<RollbackResult> {
-  const emit = options.onEvent ?? (() => {});
+  const sink = options.onEvent ?? (() => {});
+  // As in deploy: once the target's Secrets are known, no event carries one of their values.
+  let redact: ((text: string) => string) | undefined;
+  const emit = (event: RollbackEvent) => sink(redact ? (JSON.parse(redact(JSON.stringify(event))) as RollbackEvent) : event);
   const now = options.now ?? (() => new Date());
   const signal = options.signal ?? new AbortController().signal;
   const scope = { namespace: options.namespace, app: options.app, env: options.env, signal };
@@ -96,6 +99,8 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
     const releases = await readReleases(client, scope);
     if (releases.length === 0) throw new CapstanError('ERR_CAPSTAN_NO_SUCH_RELEASE', `no release of ${options.app}/${options.env} is recorded in namespace ${options.namespace}`);
     const target = chooseRollbackTarget(releases, options.to);
+    const values = secretValues(target.manifests);
+    if (values.length > 0) redact = createRedactor(values);
     const revision = await nextRevisionNumber(client, scope);
     const hookJobs = releases.filter((r) => r.revision > target.revision).flatMap((r) => r.hookJobs.map((job) => `${job} (release ${r.revision})`));
     record = {
@@ -145,7 +150,7 @@ async function applyManifests(
 ): Promise<KubeObject[] | string> {
   const before = await settleLimit(manifests, options.concurrency ?? 8, (m) =>
     withRetry(() => client.get({ apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name ?? '', namespace: m.metadata.namespace }, signal), { signal }));
-  const versions = new Map(before.map((r, i) => [objectKey(manifests[i]!), r.ok ? r.value?.metadata.resourceVersion : 'unknown']));
+  const versions = new Map(before.map((r, i) => [objectKey(manifests[i]), r.ok ? r.value?.metadata.resourceVersion : 'unknown']));
   const applied: KubeObject[] = [];
   const rendered: RenderedObject[] = manifests.map((object) => ({ object, source: { file: `release ${record.rolledBackTo}` } }));
   for (const group of groupByKindOrder(rendered)) {

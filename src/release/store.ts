@@ -80,7 +80,7 @@ export async function nextRevisionNumber(client: KubeClient, scope: ReleaseScope
 export async function writeRelease(client: KubeClient, record: ReleaseRecord, options: WriteReleaseOptions): Promise<void> {
   const retry = { signal: options.signal, deadlineMs: options.retryDeadlineMs };
   const secrets = encodeRelease(record, { chunkBytes: options.chunkBytes });
-  for (const secret of [...secrets.slice(1), secrets[0]!]) {
+  for (const secret of [...secrets.slice(1), secrets[0]]) {
     await withRetry(() => client.apply(secret, { fieldManager: FIELD_MANAGER, force: true, signal: options.signal }), retry);
   }
   const scope = { ...record, signal: options.signal };

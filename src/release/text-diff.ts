@@ -38,21 +38,21 @@ export function diffLines(a: readonly string[], b: readonly string[]): LineEdit[
   let x = n;
   let y = m;
   for (let d = trace.length - 1; d > 0; d--) {
-    const before = trace[d]!;
+    const before = trace[d];
     const k = x - y;
     const down = k === -d || (k !== d && (before.get(k - 1) ?? -1) < (before.get(k + 1) ?? -1));
     const prevK = down ? k + 1 : k - 1;
     const prevX = before.get(prevK)!;
     const prevY = prevX - prevK;
     while (x > prevX && y > prevY) {
-      edits.push({ op: ' ', line: a[--x]! });
+      edits.push({ op: ' ', line: a[--x] });
       y--;
     }
-    if (down) edits.push({ op: '+', line: b[--y]! });
-    else edits.push({ op: '-', line: a[--x]! });
+    if (down) edits.push({ op: '+', line: b[--y] });
+    else edits.push({ op: '-', line: a[--x] });
   }
   while (x > 0 && y > 0) {
-    edits.push({ op: ' ', line: a[--x]! });
+    edits.push({ op: ' ', line: a[--x] });
     y--;
   }
   return edits.reverse();
@@ -84,7 +84,7 @@ export function unifiedDiff(before: string, after: string, options: { fromLabel:
   }
   let i = 0;
   while (i < edits.length) {
-    if (edits[i]!.op === ' ') {
+    if (edits[i].op === ' ') {
       i++;
       continue;
     }
@@ -92,15 +92,15 @@ export function unifiedDiff(before: string, after: string, options: { fromLabel:
     let end = i;
     // Extend the hunk while the next change is within 2 × context unchanged lines.
     for (let j = i; j < edits.length; j++) {
-      if (edits[j]!.op !== ' ') end = j;
+      if (edits[j].op !== ' ') end = j;
       else if (j - end > 2 * context) break;
     }
     const stop = Math.min(edits.length, end + context + 1);
     const hunk = edits.slice(start, stop);
     const oldCount = hunk.filter((e) => e.op !== '+').length;
     const newCount = hunk.filter((e) => e.op !== '-').length;
-    const oldStart = oldCount === 0 ? oldAt[start]! - 1 : oldAt[start]!;
-    const newStart = newCount === 0 ? newAt[start]! - 1 : newAt[start]!;
+    const oldStart = oldCount === 0 ? oldAt[start] - 1 : oldAt[start];
+    const newStart = newCount === 0 ? newAt[start] - 1 : newAt[start];
     out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@`);
     for (const e of hunk) out.push(`${e.op}${e.line}`);
     i = stop;

@@ -47,10 +47,11 @@ export function startProcess(options: StartProcessOptions): number {
   return child.pid;
 }
 
-function alive(pid: number): boolean {
+/** Running, and not merely a zombie waiting for its parent to collect it. */
+export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -91,6 +92,8 @@ export async function stopProcesses(runDir: string, graceMs = 5000): Promise<num
       }
     }
   }
+  const killDeadline = Date.now() + 3000;
+  while (pids.some(alive) && Date.now() < killDeadline) await sleep(50);
   rmSync(dir, { recursive: true, force: true });
   return pids.length;
 }

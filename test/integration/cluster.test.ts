@@ -2,7 +2,11 @@
 // scenario shows its state, logs work and the restricted identity is refused cluster writes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeClient } from '../../src/kube/index.js';
+import { kubectl as kubectlOf, startCluster, stopCluster } from '../cluster/cluster.js';
+import { alive } from '../cluster/processes.js';
 import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
 function deployment(name: string, replicas: number, scenario?: string, annotations: Record<string, string> = {}) {
@@ -156,5 +160,29 @@ describe('local control plane', () => {
       kubectl(['create', 'namespace', 'restricted-should-not-exist'], undefined, restricted),
       /forbidden/i,
     );
+  });
+
+  it('runs a second cluster beside the first, ends leftovers of a crashed run, and stops by pid', async () => {
+    const name = `second-${process.pid}`;
+    const first = await startCluster({ name, binDir: testCluster().binDir });
+    const pidsOf = (runDir: string) =>
+      readdirSync(join(runDir, 'pids')).map((f) => Number(readFileSync(join(runDir, 'pids', f), 'utf8')));
+    try {
+      assert.notEqual(first.server, testCluster().server);
+      const nodes = await kubectlOf(first, ['get', 'nodes', '-o', 'name']);
+      assert.equal(nodes.trim().split('\n').length, 6);
+      // A "crashed" run: its processes still run; starting again ends them through their pid files.
+      const crashedPids = pidsOf(first.runDir);
+      const second = await startCluster({ name, binDir: testCluster().binDir });
+      assert.ok(crashedPids.every((pid) => !alive(pid)), 'processes of the crashed run were ended');
+      const pids = pidsOf(second.runDir);
+      assert.equal(pids.length, 5);
+      await stopCluster(name);
+      assert.ok(pids.every((pid) => !alive(pid)), 'stop ended every process by pid');
+      assert.equal(existsSync(second.runDir), false, 'stop removed the temporary files');
+      assert.match(await kubectl(['get', 'nodes', '-o', 'name']), /kwok-node-0/, 'the shared cluster is untouched');
+    } finally {
+      await stopCluster(name);
+    }
   });
 });

@@ -102,8 +102,8 @@ describe('computeObjectDiff', () => {
   });
 
   it('shows a field capstan stopped setting, returning to its default', () => {
-    const noReplicas = structuredClone(deployment('shop:1', 1)) as KubeObject;
-    const fields = ((noReplicas.metadata.managedFields as Array<{ fieldsV1: { 'f:spec': Record<string, unknown> } }>)[0]!).fieldsV1['f:spec'];
+    const noReplicas = deployment('shop:1', 1);
+    const fields = ((noReplicas.metadata.managedFields as Array<{ fieldsV1: { 'f:spec': Record<string, unknown> } }>)[0]).fieldsV1['f:spec'];
     delete fields['f:replicas'];
     const diff = computeObjectDiff(deployment('shop:1', 3), noReplicas);
     assert.equal(diff.action, 'change');
@@ -180,7 +180,7 @@ describe('formatDiff', () => {
   });
 
   it('says so when nothing changes', () => {
-    assert.equal(formatDiff([diffs[2]!], { color: false }), 'no changes (1 objects unchanged)\n');
+    assert.equal(formatDiff([diffs[2]], { color: false }), 'no changes (1 objects unchanged)\n');
   });
 });
 
@@ -210,8 +210,8 @@ describe('diffLines / unifiedDiff', () => {
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 200; i++) {
-      const a = Array.from({ length: Math.floor(rand() * 30) }, () => 'abcd'[Math.floor(rand() * 4)]!);
-      const b = Array.from({ length: Math.floor(rand() * 30) }, () => 'abcd'[Math.floor(rand() * 4)]!);
+      const a = Array.from({ length: Math.floor(rand() * 30) }, () => 'abcd'[Math.floor(rand() * 4)]);
+      const b = Array.from({ length: Math.floor(rand() * 30) }, () => 'abcd'[Math.floor(rand() * 4)]);
       assert.deepEqual(apply(diffLines(a, b)), { a, b });
     }
   });

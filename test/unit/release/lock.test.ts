@@ -64,18 +64,18 @@ class FakeLeases {
   }
   client(): KubeClient {
     return {
-      get: async (id: ObjectId) => structuredClone(this.objects.get(id.name)),
-      create: async (o: KubeObject) => {
-        if (this.objects.has(o.metadata.name!)) throw new KubeApiError(409, 'AlreadyExists', 'exists');
-        return this.store(o);
+      get: (id: ObjectId) => Promise.resolve(structuredClone(this.objects.get(id.name))),
+      create: (o: KubeObject) => {
+        if (this.objects.has(o.metadata.name!)) return Promise.reject(new KubeApiError(409, 'AlreadyExists', 'exists'));
+        return Promise.resolve(this.store(o));
       },
-      replace: async (o: KubeObject) => {
+      replace: (o: KubeObject) => {
         const current = this.objects.get(o.metadata.name!);
-        if (!current) throw new KubeApiError(404, 'NotFound', 'not found');
-        if (current.metadata.resourceVersion !== o.metadata.resourceVersion) throw new KubeApiError(409, 'Conflict', 'modified');
-        return this.store(o);
+        if (!current) return Promise.reject(new KubeApiError(404, 'NotFound', 'not found'));
+        if (current.metadata.resourceVersion !== o.metadata.resourceVersion) return Promise.reject(new KubeApiError(409, 'Conflict', 'modified'));
+        return Promise.resolve(this.store(o));
       },
-      delete: async (id: ObjectId) => this.objects.delete(id.name),
+      delete: (id: ObjectId) => Promise.resolve(this.objects.delete(id.name)),
     } as unknown as KubeClient;
   }
 }
@@ -114,7 +114,7 @@ describe('acquireLock', () => {
     const warnings: string[] = [];
     const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob', now: () => at(31), onWarning: (m) => warnings.push(m) });
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /took over the expired lock of shop\/prod from alice/);
+    assert.match(warnings[0], /took over the expired lock of shop\/prod from alice/);
     assert.equal((fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).leaseTransitions, 1);
     await crashed.release(); // taken over: must not free its successor's lock
     assert.equal((fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity, 'bob');

@@ -38,7 +38,8 @@ function sampleRecord(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
 }
 
 const sha256 = (payload: Buffer) => createHash('sha256').update(payload).digest('hex');
-const dataOf = (s: KubeObject) => (s as { data: { release: string } }).data.release;
+const dataOf = (s: KubeObject) => (s as unknown as { data: { release: string } }).data.release;
+const setData = (s: KubeObject, release: string) => ((s as unknown as { data: { release: string } }).data.release = release);
 
 describe('encodeRelease / decodeRelease', () => {
   it('round-trips a record through one gzip-compressed Secret with release labels', () => {
@@ -46,10 +47,10 @@ describe('encodeRelease / decodeRelease', () => {
     const secrets = encodeRelease(record);
     assert.equal(secrets.length, 1);
     const [secret] = secrets;
-    assert.equal(secret!.metadata.name, 'capstan-release-shop-staging-v3');
-    assert.equal(secret!.metadata.namespace, 'shop-staging');
+    assert.equal(secret.metadata.name, 'capstan-release-shop-staging-v3');
+    assert.equal(secret.metadata.namespace, 'shop-staging');
     assert.equal((secret as { type?: string }).type, 'capstan.dev/release.v1');
-    assert.deepEqual(secret!.metadata.labels, {
+    assert.deepEqual(secret.metadata.labels, {
       'capstan.dev/release': 'true',
       'capstan.dev/app': 'shop',
       'capstan.dev/env': 'staging',
@@ -58,8 +59,8 @@ describe('encodeRelease / decodeRelease', () => {
       'capstan.dev/release-outcome': 'succeeded',
     });
     // Not the deploy's ownership labels: prune must never select release records.
-    assert.equal(secret!.metadata.labels?.['app.kubernetes.io/managed-by'], undefined);
-    assert.ok(!dataOf(secret!).includes(Buffer.from(JSON.stringify(record)).toString('base64').slice(0, 40)), 'stored compressed');
+    assert.equal((secret.metadata.labels as Record<string, string>)['app.kubernetes.io/managed-by'], undefined);
+    assert.ok(!dataOf(secret).includes(Buffer.from(JSON.stringify(record)).toString('base64').slice(0, 40)), 'stored compressed');
     assert.deepEqual(decodeRelease(secrets, scope), record);
   });
 
@@ -109,9 +110,9 @@ describe('damaged records', () => {
 
   it('a chunk whose bytes changed', () => {
     const secrets = split();
-    const bytes = Buffer.from(dataOf(secrets[1]!), 'base64');
-    bytes[0] = bytes[0]! ^ 0xff;
-    (secrets[1] as { data: { release: string } }).data.release = bytes.toString('base64');
+    const bytes = Buffer.from(dataOf(secrets[1]), 'base64');
+    bytes[0] = bytes[0] ^ 0xff;
+    setData(secrets[1], bytes.toString('base64'));
     damaged(secrets, /checksum does not match/);
   });
 
@@ -122,29 +123,29 @@ describe('damaged records', () => {
 
   it('missing annotations', () => {
     const [secret] = encodeRelease(sampleRecord());
-    delete secret!.metadata.annotations;
-    damaged([secret!], /chunk count or checksum/);
+    delete secret.metadata.annotations;
+    damaged([secret], /chunk count or checksum/);
   });
 
   it('content that is not gzip', () => {
     const [secret] = encodeRelease(sampleRecord());
     const payload = Buffer.from('{"not":"gzip"}');
-    (secret as { data: { release: string } }).data.release = payload.toString('base64');
-    secret!.metadata.annotations!['capstan.dev/release-sha256'] = sha256(payload);
-    damaged([secret!], /not gzip-compressed JSON/);
+    setData(secret, payload.toString('base64'));
+    secret.metadata.annotations!['capstan.dev/release-sha256'] = sha256(payload);
+    damaged([secret], /not gzip-compressed JSON/);
   });
 
   it('JSON without the fields of a record', () => {
     const [secret] = encodeRelease(sampleRecord());
     const payload = gzipSync(JSON.stringify({ app: 'shop', revision: 3 }));
-    (secret as { data: { release: string } }).data.release = payload.toString('base64');
-    secret!.metadata.annotations!['capstan.dev/release-sha256'] = sha256(payload);
-    damaged([secret!], /field env is missing/);
+    setData(secret, payload.toString('base64'));
+    secret.metadata.annotations!['capstan.dev/release-sha256'] = sha256(payload);
+    damaged([secret], /field env is missing/);
   });
 
   it('a record whose revision disagrees with its labels', () => {
     const secrets = encodeRelease(sampleRecord({ revision: 4 }));
-    secrets[0]!.metadata.labels!['capstan.dev/revision'] = '3';
+    secrets[0].metadata.labels!['capstan.dev/revision'] = '3';
     damaged(secrets, /holds revision 4, its labels say 3/);
   });
 });

@@ -47,11 +47,11 @@ describe('chooseRollbackTarget', () => {
   });
 
   it('refuses when nothing succeeded before the current release', () => {
-    assert.throws(() => chooseRollbackTarget([releases[0]!, releases[3]!]), /no succeeded release before revision 4/);
+    assert.throws(() => chooseRollbackTarget([releases[0], releases[3]]), /no succeeded release before revision 4/);
   });
 
   it('refuses a release without manifests', () => {
-    assert.throws(() => chooseRollbackTarget([releases[0]!, { ...releases[1]!, manifests: [] }]), /recorded no manifests/);
+    assert.throws(() => chooseRollbackTarget([releases[0], { ...releases[1], manifests: [] }]), /recorded no manifests/);
   });
 });
 
@@ -68,9 +68,9 @@ describe('history', () => {
     const rows = [release(5, 'rolled-back', [], { rolledBackTo: 3 }), release(4, 'failed', [], { hookJobs: ['migrate-4'], gitCommit: '0123456789abcdef' })];
     const table = formatHistory(rows);
     const lines = table.trimEnd().split('\n');
-    assert.match(lines[0]!, /^REVISION\s+OUTCOME\s+STARTED\s+DURATION\s+BY\s+IMAGES\s+NOTES$/);
-    assert.match(lines[1]!, /^5\s+rolled-back\s+2024-05-05T10:00:00Z\s+1m 5s\s+alice@laptop\s+shop:5\s+rollback to 3$/);
-    assert.match(lines[2]!, /^4\s+failed .* hooks: migrate-4; commit 0123456789ab$/);
+    assert.match(lines[0], /^REVISION\s+OUTCOME\s+STARTED\s+DURATION\s+BY\s+IMAGES\s+NOTES$/);
+    assert.match(lines[1], /^5\s+rolled-back\s+2024-05-05T10:00:00Z\s+1m 5s\s+alice@laptop\s+shop:5\s+rollback to 3$/);
+    assert.match(lines[2], /^4\s+failed .* hooks: migrate-4; commit 0123456789ab$/);
     assert.equal(formatHistory([]), 'no releases recorded\n');
   });
 
@@ -78,8 +78,8 @@ describe('history', () => {
     const withSecret = release(2, 'succeeded', []);
     withSecret.manifests = [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { P: 'aHVudGVyMjI=' } }];
     const [entry] = historyJson([withSecret]);
-    assert.equal(entry!.manifestCount, 1);
-    assert.equal(entry!.durationMs, 65_000);
+    assert.equal(entry.manifestCount, 1);
+    assert.equal(entry.durationMs, 65_000);
     assert.ok(!JSON.stringify(entry).includes('aHVudGVyMjI='));
   });
 });
