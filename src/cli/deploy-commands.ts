@@ -5,6 +5,9 @@ import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
 import type { CliIo, CommandResult } from './main.js';
 import { durationOption } from './main.js';
 import { Reporter, type OutputMode } from './reporter.js';
+import { confirm, currentActor } from './release-commands.js';
+import { CapstanError } from '../shared/index.js';
+import { formatDiff, hasChanges } from '../release/index.js';
 
 interface GlobalOptions {
   kubeconfig?: string;
@@ -34,10 +37,17 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--no-prune', 'keep objects that are no longer rendered')
     .option('--force-conflicts', 'take over fields owned by another field manager')
     .option('--concurrency <n>', 'parallel API requests', (v) => Number.parseInt(v, 10))
+    .option('--diff', 'show what will change and ask before applying')
+    .option('-y, --yes', 'with --diff: apply without asking')
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined));
+      if (opts.diff && !opts.yes && !io.stdin.isTTY) {
+        throw new CapstanError('ERR_CAPSTAN_USAGE', '--diff asks for confirmation, but there is no terminal to ask on', {
+          hint: 'pass --yes to apply without asking, or run capstan diff first',
+        });
+      }
       const outcome = await deploy({
         cwd: globals.cwd,
         env: envName,
@@ -54,6 +64,17 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         signal: io.signal,
         envVars: io.env,
         onEvent: (event) => reporter.event(event),
+        actor: currentActor(io),
+        diff: !!opts.diff,
+        confirm: async (diffs) => {
+          const text = formatDiff(diffs, { color: outputMode(io) === 'tty' });
+          io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+          if (!hasChanges(diffs)) {
+            io.stdout.write('no changes\n');
+            return true;
+          }
+          return opts.yes ? true : confirm(io, 'Apply these changes?');
+        },
       });
       result.exitCode = outcome.exitCode;
     });

@@ -35,12 +35,18 @@ function collect(value: string, previous: string[] = []): string[] {
 
 function revisionOption(value: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new CapstanError('ERR_CAPSTAN_USAGE', `--to "${value}" is not a release number`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new CapstanError('ERR_CAPSTAN_USAGE', `--to "${value}" is not a release number`);
   return n;
 }
 
 /** Who is deploying, for release records and the lock: CI variables first, then the local user. */
-export function currentActor(io: Pick<CliIo, 'env'>): { user: string; host: string; holder: string; gitCommit?: string } {
+export function currentActor(io: Pick<CliIo, 'env'>): {
+  user: string;
+  host: string;
+  holder: string;
+  gitCommit?: string;
+} {
   const env = io.env;
   let local: string | undefined;
   try {
@@ -48,13 +54,26 @@ export function currentActor(io: Pick<CliIo, 'env'>): { user: string; host: stri
   } catch {
     local = undefined;
   }
-  const user = env.CAPSTAN_USER ?? env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? env.USER ?? env.USERNAME ?? local ?? 'unknown';
+  const user =
+    env.CAPSTAN_USER ??
+    env.GITHUB_ACTOR ??
+    env.GITLAB_USER_LOGIN ??
+    env.USER ??
+    env.USERNAME ??
+    local ??
+    'unknown';
   const host = hostname();
-  const ciUrl = env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
-    ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-    : env.CI_JOB_URL;
+  const ciUrl =
+    env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
+      ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : env.CI_JOB_URL;
   const gitCommit = env.CAPSTAN_GIT_COMMIT ?? env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
-  return { user, host, holder: `${user}@${host} (pid ${process.pid}${ciUrl ? `, ${ciUrl}` : ''})`, ...(gitCommit ? { gitCommit } : {}) };
+  return {
+    user,
+    host,
+    holder: `${user}@${host} (pid ${process.pid}${ciUrl ? `, ${ciUrl}` : ''})`,
+    ...(gitCommit ? { gitCommit } : {}),
+  };
 }
 
 /** Asks a yes/no question on the terminal; anything but y/yes is no. Check `io.stdin.isTTY` first. */
@@ -72,10 +91,18 @@ export async function confirm(io: Pick<CliIo, 'stdin' | 'stdout'>, question: str
   }
 }
 
-async function openEnvironment(cmd: Command, io: CliIo, envName: string): Promise<{ env: ResolvedEnvironment; client: KubeClient }> {
+async function openEnvironment(
+  cmd: Command,
+  io: CliIo,
+  envName: string,
+): Promise<{ env: ResolvedEnvironment; client: KubeClient }> {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
   const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
-  const client = await KubeClient.connect({ kubeconfig: globals.kubeconfig, context: globals.context ?? env.context, env: io.env });
+  const client = await KubeClient.connect({
+    kubeconfig: globals.kubeconfig,
+    context: globals.context ?? env.context,
+    env: io.env,
+  });
   return { env, client };
 }
 
@@ -110,7 +137,11 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
           signal: io.signal,
           onDamaged: (error) => io.stderr.write(`warning: ${error.message}\n`),
         });
-        io.stdout.write(opts.output === 'json' ? `${JSON.stringify(historyJson(records), null, 2)}\n` : formatHistory(records));
+        io.stdout.write(
+          opts.output === 'json'
+            ? `${JSON.stringify(historyJson(records), null, 2)}\n`
+            : formatHistory(records),
+        );
         result.exitCode = EXIT.ok;
       } finally {
         client.close();
@@ -129,7 +160,8 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         const removed = await forceUnlock(client, scope);
         const name = `${lockName(env.app, env.name)} in ${env.namespace}`;
         if (!removed) io.stdout.write(`no lock ${name}: nothing to do\n`);
-        else if (state) io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
+        else if (state)
+          io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
         else io.stdout.write(`removed the lock ${name} (nobody held it)\n`);
         result.exitCode = EXIT.ok;
       } finally {
@@ -145,23 +177,29 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .option('--set <key=value>', 'override a value (repeatable; dotted keys)', collect)
     .option('--exit-code', 'exit 1 when there are changes')
     .option('-o, --output <format>', 'json: the object diffs as a JSON document')
-    .action(async (envName: string, opts: { image?: string; set?: string[]; exitCode?: boolean; output?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const diff = await diffEnvironment({
-        cwd: globals.cwd,
-        env: envName,
-        image: opts.image,
-        set: opts.set,
-        kubeconfig: globals.kubeconfig,
-        context: globals.context,
-        signal: io.signal,
-        envVars: io.env,
-        onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
-      });
-      if (opts.output === 'json') io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
-      else io.stdout.write(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR }));
-      result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
-    });
+    .action(
+      async (
+        envName: string,
+        opts: { image?: string; set?: string[]; exitCode?: boolean; output?: string },
+        cmd: Command,
+      ) => {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        const diff = await diffEnvironment({
+          cwd: globals.cwd,
+          env: envName,
+          image: opts.image,
+          set: opts.set,
+          kubeconfig: globals.kubeconfig,
+          context: globals.context,
+          signal: io.signal,
+          envVars: io.env,
+          onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
+        });
+        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
+        else io.stdout.write(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR }));
+        result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
+      },
+    );
 
   program
     .command('rollback')
@@ -171,39 +209,49 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 10m)', durationOption)
     .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
     .option('-o, --output <format>', 'json: one JSON event per line')
-    .action(async (envName: string, opts: { to?: number; timeout?: number; progressDeadline?: number; output?: string }, cmd: Command) => {
-      const { env, client } = await openEnvironment(cmd, io, envName);
-      const mode = outputMode(io, opts.output);
-      const reporter = new Reporter(io.stdout, mode);
-      const actor = currentActor(io);
-      const onEvent = (event: RollbackEvent) => {
-        if (event.type !== 'rollback-started') return reporter.event(event);
-        if (mode === 'json') io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-        else io.stdout.write(`Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}\n`);
-      };
-      try {
-        const outcome = await rollback(client, {
-          namespace: env.namespace,
-          app: env.app,
-          env: env.name,
-          to: opts.to,
-          timeoutMs: opts.timeout ?? env.timeoutMs,
-          progressDeadlineMs: opts.progressDeadline,
-          keep: env.releasesKeep,
-          concurrency: env.concurrency,
-          user: actor.user,
-          host: actor.host,
-          holder: actor.holder,
-          signal: io.signal,
-          onEvent,
-          notifications: env.notifications,
-          envVars: io.env,
-        });
-        result.exitCode = outcome.exitCode;
-      } catch (error) {
-        if (!refusal(error, io, result)) throw error;
-      } finally {
-        client.close();
-      }
-    });
+    .action(
+      async (
+        envName: string,
+        opts: { to?: number; timeout?: number; progressDeadline?: number; output?: string },
+        cmd: Command,
+      ) => {
+        const { env, client } = await openEnvironment(cmd, io, envName);
+        const mode = outputMode(io, opts.output);
+        const reporter = new Reporter(io.stdout, mode);
+        const actor = currentActor(io);
+        const onEvent = (event: RollbackEvent) => {
+          if (event.type !== 'rollback-started') return reporter.event(event);
+          if (mode === 'json')
+            io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+          else
+            io.stdout.write(
+              `Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}\n`,
+            );
+        };
+        try {
+          const outcome = await rollback(client, {
+            namespace: env.namespace,
+            app: env.app,
+            env: env.name,
+            to: opts.to,
+            timeoutMs: opts.timeout ?? env.timeoutMs,
+            progressDeadlineMs: opts.progressDeadline,
+            keep: env.releasesKeep,
+            concurrency: env.concurrency,
+            user: actor.user,
+            host: actor.host,
+            holder: actor.holder,
+            signal: io.signal,
+            onEvent,
+            notifications: env.notifications,
+            envVars: io.env,
+          });
+          result.exitCode = outcome.exitCode;
+        } catch (error) {
+          if (!refusal(error, io, result)) throw error;
+        } finally {
+          client.close();
+        }
+      },
+    );
 }

@@ -8,6 +8,8 @@ import { CapstanError, ConfigError, objectKey, objectRef, type Issue, type KubeO
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
+import { DeployRecorder, type Actor } from './recorder.js';
+import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
 import { followJobLogs, HOOK_LABEL, keepRecentHookJobs, TASK_LABEL } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { listLabelled, prunableTypes } from './prune.js';
@@ -32,6 +34,15 @@ export interface DeployOptions {
   /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
   readonly envVars?: NodeJS.ProcessEnv;
   readonly revision?: string;
+  /** Who deploys, for the release record and the lock; default: unknown. */
+  readonly actor?: Actor;
+  /** Show what will change (server-side dry run against live objects) before applying. */
+  readonly diff?: boolean;
+  /** Asked with the diff when `diff` is set; false stops the deploy before any write. */
+  readonly confirm?: (diffs: readonly ObjectDiff[]) => Promise<boolean>;
+  /** Record a release, take the lock and notify (default true). */
+  readonly record?: boolean;
+  readonly fetch?: typeof fetch;
   /** Overrides how a phase's secrets.ejson files become Secrets (default: ejson with the usual key sources). */
   readonly renderSecrets?: (file: string, namespace: string, client: KubeClient | undefined) => Promise<readonly KubeObject[]>;
 }
@@ -70,8 +81,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const applied: KubeObject[] = [];
   let allObjects: RenderedObject[] = [];
 
-  const finish = (outcome: DeployOutcome, exitCode: number, message?: string): DeployResult => {
+  const state: RunState = { emit, applied, started, recorder: undefined, image: options.image, finish: undefined as unknown as RunState['finish'] };
+  const finish = async (outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> => {
     const appliedKeys = new Set(applied.map(objectKey));
+    await state.recorder?.finish(outcome, applied, { durationMs: Date.now() - started, summary: message, image: state.image });
     emit({
       type: 'deploy-finished',
       outcome,
@@ -84,11 +97,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     });
     return { outcome, exitCode, revision, message, applied };
   };
+  state.finish = finish;
 
   // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
   const loaded = await loadConfig({ cwd: options.cwd });
   const env = resolveEnvironment(loaded, options.env, { set: options.set });
   const image = options.image ?? env.image;
+  state.image = image;
   const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
   try {
     const renderSecrets = options.renderSecrets ?? createSecretsRenderer({
@@ -102,7 +117,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     const values = secretValues(allObjects.map((o) => o.object));
     if (values.length > 0) redact = createRedactor(values);
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
-    return await deployRendered(client, env, phases, { ...options, revision }, { emit, applied, finish, started });
+    try {
+      return await deployRendered(client, env, phases, { ...options, revision }, state, redact ?? ((t) => t));
+    } catch (error) {
+      // Whatever broke, the record is completed and the lock released.
+      await state.recorder?.finish('failed', applied, { durationMs: Date.now() - started, summary: (error as Error).message, image });
+      throw error;
+    }
   } finally {
     client.close();
   }
@@ -111,8 +132,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 interface RunState {
   emit: (event: DeployEvent) => void;
   applied: KubeObject[];
-  finish: (outcome: DeployOutcome, exitCode: number, message?: string) => DeployResult;
+  finish: (outcome: DeployOutcome, exitCode: number, message?: string) => Promise<DeployResult>;
   started: number;
+  recorder: DeployRecorder | undefined;
+  image: string | undefined;
 }
 
 async function namespaceExists(client: KubeClient, name: string): Promise<boolean> {
@@ -131,6 +154,7 @@ async function deployRendered(
   renderedPhases: readonly RenderedPhase[],
   options: DeployOptions & { revision: string },
   state: RunState,
+  redact: (text: string) => string,
 ): Promise<DeployResult> {
   const { emit, applied, finish } = state;
   const concurrency = options.concurrency ?? env.concurrency;
@@ -193,11 +217,49 @@ async function deployRendered(
     return finish('succeeded', 0, 'dry run: nothing was changed');
   }
 
-  // 3. Phase by phase: apply by kind groups, then wait for the phase's objects.
+  if (options.diff) {
+    const diffs = await collectDiffs(client, { desired: dryRuns.flatMap((r) => (r.live ? [r.live] : [])), prune: toPrune, concurrency, signal });
+    const proceed = options.confirm ? await options.confirm(diffs) : true;
+    if (!proceed) return finish('interrupted', 130, 'not confirmed: nothing was changed');
+  }
+
+  // 3. The lock, the release record and the notifications: from here on, the cluster changes.
+  if (nsMissing && !rendersNamespace) {
+    const ns = phases[0]!.objects[0]!;
+    const created = await applyAll(client, [ns], { concurrency: 1, signal });
+    if (created[0]?.error) return finish('failed', 1, `could not create namespace ${env.namespace}: ${(created[0].error as Error).message}`);
+  }
+  if (options.record !== false) {
+    const recorder = new DeployRecorder({
+      client,
+      env,
+      deployId: options.revision,
+      actor: options.actor ?? { user: 'unknown', host: 'unknown', holder: `capstan-${options.revision}` },
+      manifests: phases.flatMap((p) => p.objects.map((o) => o.object)),
+      envVars: options.envVars ?? {},
+      redact,
+      warn: (message) => emit({ type: 'warning', message }),
+      signal,
+      fetch: options.fetch,
+    });
+    try {
+      await recorder.start();
+      state.recorder = recorder;
+    } catch (error) {
+      if (error instanceof LockHeldError) return finish('locked', 4, error.message);
+      throw error;
+    }
+  }
+  const previous = state.recorder?.previousInventory;
+  // With release records, prune only what an earlier release applied.
+  const pruneNow = previous ? toPrune.filter((o) => previous.has(objectKey(o))) : toPrune;
+
+  // 4. Phase by phase: apply by kind groups, then wait for the phase's objects.
   const existingRv = new Map(existing.map((o) => [objectKey(o), o.metadata.resourceVersion]));
   for (const phase of phases) {
     if (signal.aborted) return finish('interrupted', 130, 'interrupted before phase ' + phase.name);
     const phaseStart = Date.now();
+    state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
     const liveObjects: KubeObject[] = [];
     for (const group of groupByKindOrder(phase.objects)) {
@@ -279,11 +341,12 @@ async function deployRendered(
       case 'no-progress':
         return finish('timed-out', 3, `no progress for ${Math.round((options.progressDeadlineMs ?? 300_000) / 1000)}s in phase ${phase.name}`);
     }
+    state.recorder?.phaseFinished(phase.name, 'succeeded');
     emit({ type: 'phase-finished', phase: phase.name, durationMs: Date.now() - phaseStart });
   }
 
-  // 4. Prune what this app and environment no longer renders.
-  for (const object of toPrune) {
+  // 5. Prune what this app and environment no longer renders.
+  for (const object of pruneNow) {
     try {
       await client.delete(
         { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace },

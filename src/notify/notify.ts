@@ -22,7 +22,11 @@ export interface NotifyOptions {
 const MAX_BACKOFF_MS = 10_000;
 
 /** Sends `event` to every configuration that wants it, in parallel. Never throws: failures are warnings. */
-export async function notify(configs: readonly NotificationConfig[], event: NotifyEvent, options: NotifyOptions): Promise<void> {
+export async function notify(
+  configs: readonly NotificationConfig[],
+  event: NotifyEvent,
+  options: NotifyOptions,
+): Promise<void> {
   const warn = (message: string) => {
     try {
       options.onWarning(message);
@@ -32,18 +36,30 @@ export async function notify(configs: readonly NotificationConfig[], event: Noti
   };
   try {
     const safe = redactEvent(event, options.redact ?? ((text) => text));
-    await Promise.all(configs.filter((c) => wantsEvent(c, event.kind)).map((config) => sendOne(config, safe, options, warn)));
+    await Promise.all(
+      configs.filter((c) => wantsEvent(c, event.kind)).map((config) => sendOne(config, safe, options, warn)),
+    );
   } catch (error) {
     warn(`notification failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-async function sendOne(config: NotificationConfig, event: NotifyEvent, options: NotifyOptions, warn: (m: string) => void): Promise<void> {
+async function sendOne(
+  config: NotificationConfig,
+  event: NotifyEvent,
+  options: NotifyOptions,
+  warn: (m: string) => void,
+): Promise<void> {
   const label = `${config.type} notification (${config.urlEnv})`;
   const url = options.env[config.urlEnv];
   if (!url) return warn(`${label} skipped: environment variable ${config.urlEnv} is not set`);
-  if (!/^https?:\/\//i.test(url)) return warn(`${label} skipped: ${config.urlEnv} does not hold an http(s) URL`);
-  const body = JSON.stringify(config.type === 'slack' ? slackPayload(event) : webhookPayload(event, (options.now ?? (() => new Date()))().toISOString()));
+  if (!/^https?:\/\//i.test(url))
+    return warn(`${label} skipped: ${config.urlEnv} does not hold an http(s) URL`);
+  const body = JSON.stringify(
+    config.type === 'slack'
+      ? slackPayload(event)
+      : webhookPayload(event, (options.now ?? (() => new Date()))().toISOString()),
+  );
   const send = options.fetch ?? fetch;
   const retries = Math.max(0, options.retries ?? 3);
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -54,7 +70,10 @@ async function sendOne(config: NotificationConfig, event: NotifyEvent, options: 
     let delay = Math.min((options.backoffMs ?? 500) * 2 ** attempt, MAX_BACKOFF_MS);
     // A referenced timer (unlike AbortSignal.timeout) keeps the process alive until the answer or the deadline.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     try {
       const res = await send(url, {
         method: 'POST',
@@ -80,8 +99,11 @@ async function sendOne(config: NotificationConfig, event: NotifyEvent, options: 
 }
 
 function describeFailure(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+    return `no answer within ${timeoutMs} ms`;
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   const base = error instanceof Error ? error.message : String(error);
-  return cause?.code ? `${base} (${cause.code})` : base;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${base} (${detail})` : base;
 }

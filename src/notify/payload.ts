@@ -55,13 +55,19 @@ export function formatDuration(ms: number): string {
 
 /** The event with every string passed through `redact`, so no secret value leaves in a message. */
 export function redactEvent(event: NotifyEvent, redact: (text: string) => string): NotifyEvent {
-  return Object.fromEntries(Object.entries(event).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v])) as unknown as NotifyEvent;
+  return Object.fromEntries(
+    Object.entries(event).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]),
+  ) as unknown as NotifyEvent;
 }
 
 /** One line saying what happened, in plain text. */
 export function describeEvent(event: NotifyEvent): string {
   const target = `${event.app} to ${event.env}`;
-  const details = [`revision ${event.revision}`, event.image ? `image ${event.image}` : '', event.user ? `by ${event.user}` : ''].filter(Boolean);
+  const details = [
+    `revision ${event.revision}`,
+    event.image ? `image ${event.image}` : '',
+    event.user ? `by ${event.user}` : '',
+  ].filter(Boolean);
   switch (event.kind) {
     case 'started':
       return `Deploying ${target} (${details.join(', ')})`;
@@ -79,7 +85,12 @@ function firstLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
-const ICONS: Record<NotifyKind, string> = { started: ':rocket:', succeeded: ':white_check_mark:', failed: ':x:', 'rolled-back': ':leftwards_arrow_with_hook:' };
+const ICONS: Record<NotifyKind, string> = {
+  started: ':rocket:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  'rolled-back': ':leftwards_arrow_with_hook:',
+};
 
 /** Slack mrkdwn treats these three as control characters. */
 export function escapeSlack(text: string): string {
@@ -91,8 +102,12 @@ export function slackPayload(event: NotifyEvent): SlackPayload {
   const text = `${ICONS[event.kind]} ${escapeSlack(describeEvent(event))}`;
   const blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text } }];
   if (event.kind === 'failed' && event.summary && event.summary.includes('\n')) {
-    const summary = event.summary.length > MAX_SUMMARY ? `${event.summary.slice(0, MAX_SUMMARY)}\n…` : event.summary;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeSlack(summary.replace(/```/g, "'''"))}\`\`\`` } });
+    const summary =
+      event.summary.length > MAX_SUMMARY ? `${event.summary.slice(0, MAX_SUMMARY)}\n…` : event.summary;
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `\`\`\`${escapeSlack(summary.replace(/```/g, "'''"))}\`\`\`` },
+    });
   }
   return { text, blocks };
 }
@@ -100,5 +115,11 @@ export function slackPayload(event: NotifyEvent): SlackPayload {
 /** The generic JSON body: every field of the event, plus the one-line text. */
 export function webhookPayload(event: NotifyEvent, timestamp?: string): WebhookPayload {
   const { kind, ...rest } = event;
-  return { source: 'capstan', event: kind, ...rest, text: describeEvent(event), ...(timestamp ? { timestamp } : {}) };
+  return {
+    source: 'capstan',
+    event: kind,
+    ...rest,
+    text: describeEvent(event),
+    ...(timestamp ? { timestamp } : {}),
+  };
 }

@@ -9,15 +9,32 @@ export type DiffAction = 'create' | 'change' | 'unchanged' | 'prune';
 
 export interface ObjectDiff {
   readonly action: DiffAction;
-  readonly object: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string };
+  readonly object: {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly name: string;
+    readonly namespace?: string;
+  };
   /** Unified diff of live against desired ('' when unchanged or pruned); never holds a Secret value. */
   readonly text: string;
   /** For Secrets: how each key changes, without values. */
   readonly secretKeys?: readonly SecretKeyDiff[];
 }
 
-const NOISY_METADATA = ['managedFields', 'resourceVersion', 'uid', 'generation', 'creationTimestamp', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
-const NOISY_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision'];
+const NOISY_METADATA = [
+  'managedFields',
+  'resourceVersion',
+  'uid',
+  'generation',
+  'creationTimestamp',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+];
+const NOISY_ANNOTATIONS = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'deployment.kubernetes.io/revision',
+];
 const HIDDEN = '(hidden)';
 const HIDDEN_CHANGED = '(hidden, changed)';
 
@@ -27,7 +44,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function identity(object: KubeObject): ObjectDiff['object'] {
   const { apiVersion, kind, metadata } = object;
-  return { apiVersion, kind, name: metadata.name ?? '', ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }) };
+  return {
+    apiVersion,
+    kind,
+    name: metadata.name ?? '',
+    ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }),
+  };
 }
 
 /** Keys sorted for stable output, apiVersion/kind/metadata and name/namespace first as people expect. */
@@ -40,7 +62,9 @@ function sortKeys(value: unknown, first: readonly string[] = []): unknown {
     if (ia !== -1 || ib !== -1) return (ia === -1 ? first.length : ia) - (ib === -1 ? first.length : ib);
     return a < b ? -1 : a > b ? 1 : 0;
   });
-  return Object.fromEntries(keys.map((k) => [k, sortKeys(value[k], k === 'metadata' ? ['name', 'namespace'] : [])]));
+  return Object.fromEntries(
+    keys.map((k) => [k, sortKeys(value[k], k === 'metadata' ? ['name', 'namespace'] : [])]),
+  );
 }
 
 /** The comparable view of an object: only `set`'s fields when known, identity kept, noise and status removed. */
@@ -53,10 +77,16 @@ function viewOf(object: KubeObject, set: FieldSet | undefined): Record<string, u
     for (const a of NOISY_ANNOTATIONS) delete annotations[a];
     metadata.annotations = annotations;
   }
-  for (const field of ['labels', 'annotations']) if (isRecord(metadata[field]) && Object.keys(metadata[field]).length === 0) delete metadata[field];
+  for (const field of ['labels', 'annotations'])
+    if (isRecord(metadata[field]) && Object.keys(metadata[field]).length === 0) delete metadata[field];
   metadata.name = object.metadata.name;
   if (object.metadata.namespace !== undefined) metadata.namespace = object.metadata.namespace;
-  const view: Record<string, unknown> = { ...picked, apiVersion: object.apiVersion, kind: object.kind, metadata };
+  const view: Record<string, unknown> = {
+    ...picked,
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata,
+  };
   delete view.status;
   return view;
 }
@@ -66,12 +96,25 @@ function secretData(view: Record<string, unknown> | undefined): Record<string, s
   if (!view) return undefined;
   const data: Record<string, string> = {};
   if (isRecord(view.data)) for (const [k, v] of Object.entries(view.data)) data[k] = String(v);
-  if (isRecord(view.stringData)) for (const [k, v] of Object.entries(view.stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  if (isRecord(view.stringData))
+    for (const [k, v] of Object.entries(view.stringData))
+      data[k] = Buffer.from(String(v), 'utf8').toString('base64');
   return data;
 }
 
+function fieldNames(set: FieldSet | undefined): string[] {
+  return Object.keys(set ?? {})
+    .filter((k) => k.startsWith('f:'))
+    .map((k) => k.slice(2));
+}
+
 function toText(view: Record<string, unknown> | undefined): string {
-  return view ? stringify(sortKeys(view, ['apiVersion', 'kind', 'metadata']), { aliasDuplicateObjects: false, lineWidth: 0 }) : '';
+  return view
+    ? stringify(sortKeys(view, ['apiVersion', 'kind', 'metadata']), {
+        aliasDuplicateObjects: false,
+        lineWidth: 0,
+      })
+    : '';
 }
 
 /**
@@ -79,7 +122,11 @@ function toText(view: Record<string, unknown> | undefined): string {
  * Only fields the field manager sets (now or before) are compared, so server defaults and other
  * controllers' fields stay out; Secrets show per key whether it changes, never a value.
  */
-export function computeObjectDiff(live: KubeObject | undefined, desired: KubeObject, options: { fieldManager?: string } = {}): ObjectDiff {
+export function computeObjectDiff(
+  live: KubeObject | undefined,
+  desired: KubeObject,
+  options: { fieldManager?: string } = {},
+): ObjectDiff {
   const manager = options.fieldManager ?? 'capstan';
   const desiredSet = managedFieldSet(desired, manager);
   const liveSet = managedFieldSet(live, manager);
@@ -88,21 +135,36 @@ export function computeObjectDiff(live: KubeObject | undefined, desired: KubeObj
   const after = viewOf(desired, set);
   let secretKeys: SecretKeyDiff[] | undefined;
   if (desired.kind === 'Secret') {
-    const oldData = secretData(before);
-    secretKeys = summarizeSecretDiff(oldData, secretData(after));
+    // The API server turns stringData into data: keys set through either are compared in `data`.
+    const owned = set
+      ? new Set([...fieldNames(set['f:data']), ...fieldNames(set['f:stringData'])])
+      : undefined;
+    const restrict = (object: KubeObject) => {
+      const data = secretData(object) ?? {};
+      return owned ? Object.fromEntries(Object.entries(data).filter(([k]) => owned.has(k))) : data;
+    };
+    const oldData = live ? restrict(live) : undefined;
+    const newData = restrict(desired);
+    secretKeys = summarizeSecretDiff(oldData, newData);
     const changes = new Map(secretKeys.map((k) => [k.key, k.change]));
-    if (before) {
-      delete before.stringData;
-      before.data = Object.fromEntries(Object.keys(oldData ?? {}).sort().map((k) => [k, HIDDEN]));
-    }
-    const newKeys = Object.keys(secretData(after) ?? {}).sort();
-    delete after.stringData;
-    after.data = Object.fromEntries(newKeys.map((k) => [k, changes.get(k) === 'changed' ? HIDDEN_CHANGED : HIDDEN]));
-    if (newKeys.length === 0) delete after.data;
-    if (before && Object.keys(oldData ?? {}).length === 0) delete before.data;
+    const mask = (
+      view: Record<string, unknown>,
+      data: Record<string, string>,
+      marker: (key: string) => string,
+    ) => {
+      delete view.stringData;
+      delete view.data;
+      const keys = Object.keys(data).sort();
+      if (keys.length > 0) view.data = Object.fromEntries(keys.map((k) => [k, marker(k)]));
+    };
+    if (before) mask(before, oldData ?? {}, () => HIDDEN);
+    mask(after, newData, (k) => (changes.get(k) === 'changed' ? HIDDEN_CHANGED : HIDDEN));
   }
   const ref = objectRef(desired);
-  const text = unifiedDiff(toText(before), toText(after), { fromLabel: live ? `${ref} (live)` : '/dev/null', toLabel: `${ref} (after deploy)` });
+  const text = unifiedDiff(toText(before), toText(after), {
+    fromLabel: live ? `${ref} (live)` : '/dev/null',
+    toLabel: `${ref} (after deploy)`,
+  });
   const action: DiffAction = !live ? 'create' : text ? 'change' : 'unchanged';
   return { action, object: identity(desired), text, ...(secretKeys ? { secretKeys } : {}) };
 }
@@ -124,7 +186,8 @@ export function hasChanges(diffs: readonly ObjectDiff[]): boolean {
 
 /** Every object that changes with its diff, then a summary line; ANSI colours when asked. */
 export function formatDiff(diffs: readonly ObjectDiff[], options: { color: boolean }): string {
-  const paint = (code: string) => (text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const paint = (code: string) => (text: string) =>
+    options.color ? `\u001b[${code}m${text}\u001b[0m` : text;
   const green = paint('32');
   const red = paint('31');
   const yellow = paint('33');

@@ -20,7 +20,8 @@ export function managedFieldSet(object: KubeObject | undefined, manager: string)
   const entries = (object?.metadata.managedFields ?? []) as ManagedFieldsEntry[];
   let set: FieldSet | undefined;
   for (const entry of entries) {
-    if (entry.manager !== manager || entry.operation !== 'Apply' || entry.subresource || !entry.fieldsV1) continue;
+    if (entry.manager !== manager || entry.operation !== 'Apply' || entry.subresource || !entry.fieldsV1)
+      continue;
     set = set ? mergeFieldSets(set, entry.fieldsV1) : entry.fieldsV1;
   }
   return set;

@@ -8,7 +8,11 @@ export type HistoryEntry = Omit<ReleaseRecord, 'manifests'> & { manifestCount: n
 export function historyJson(records: readonly ReleaseRecord[]): HistoryEntry[] {
   return records.map(({ manifests, ...rest }) => {
     const durationMs = rest.finishedAt ? Date.parse(rest.finishedAt) - Date.parse(rest.startedAt) : undefined;
-    return { ...rest, manifestCount: manifests.length, ...(durationMs === undefined || Number.isNaN(durationMs) ? {} : { durationMs }) };
+    return {
+      ...rest,
+      manifestCount: manifests.length,
+      ...(durationMs === undefined || Number.isNaN(durationMs) ? {} : { durationMs }),
+    };
   });
 }
 
@@ -22,12 +26,20 @@ export function formatHistory(records: readonly ReleaseRecord[]): string {
     r.durationMs === undefined ? '-' : formatDuration(r.durationMs),
     `${r.user}@${r.host}`,
     r.images.join(', ') || '-',
-    [r.rolledBackTo === undefined ? '' : `rollback to ${r.rolledBackTo}`, r.hookJobs.length ? `hooks: ${r.hookJobs.join(', ')}` : '', r.gitCommit ? `commit ${r.gitCommit.slice(0, 12)}` : '']
+    [
+      r.rolledBackTo === undefined ? '' : `rollback to ${r.rolledBackTo}`,
+      r.hookJobs.length ? `hooks: ${r.hookJobs.join(', ')}` : '',
+      r.gitCommit ? `commit ${r.gitCommit.slice(0, 12)}` : '',
+    ]
       .filter(Boolean)
       .join('; '),
   ]);
   const header = ['REVISION', 'OUTCOME', 'STARTED', 'DURATION', 'BY', 'IMAGES', 'NOTES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

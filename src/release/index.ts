@@ -17,7 +17,17 @@ export {
 export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord } from './record.js';
 export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
-export { acquireLock, decideLock, DEFAULT_LEASE_SECONDS, forceUnlock, LockHeldError, lockName, lockStateOf, microTime, readLock } from './lock.js';
+export {
+  acquireLock,
+  decideLock,
+  DEFAULT_LEASE_SECONDS,
+  forceUnlock,
+  LockHeldError,
+  lockName,
+  lockStateOf,
+  microTime,
+  readLock,
+} from './lock.js';
 export type { AcquireLockOptions, DeployLock, LockDecision, LockState } from './lock.js';
 export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, summarizeDiffs } from './diff.js';
 export type { DiffAction, ObjectDiff } from './diff.js';
@@ -25,7 +35,8 @@ export { collectDiffs, diffEnvironment } from './diff-environment.js';
 export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';
-export { chooseRollbackTarget, planRollbackPrune, rollback } from './rollback.js';
+export { rollback } from './rollback.js';
+export { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
 export type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';
 export { formatHistory, historyJson } from './history.js';
 export type { HistoryEntry } from './history.js';

@@ -53,7 +53,10 @@ export type LockDecision =
 
 /** The Lease's name for one app and environment. */
 export function lockName(app: string, env: string): string {
-  return `capstan-lock-${app}-${env}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 253);
+  return `capstan-lock-${app}-${env}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .slice(0, 253);
 }
 
 /** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -62,7 +65,7 @@ export function microTime(date: Date): string {
 }
 
 function specOf(lease: KubeObject): LeaseSpec {
-  return ((lease as { spec?: LeaseSpec }).spec ?? {});
+  return (lease as { spec?: LeaseSpec }).spec ?? {};
 }
 
 /** Who holds a Lease and until when; undefined when nobody does. */
@@ -70,8 +73,15 @@ export function lockStateOf(lease: KubeObject | undefined): LockState | undefine
   const spec = lease ? specOf(lease) : undefined;
   if (!spec?.holderIdentity) return undefined;
   const last = Date.parse(spec.renewTime ?? spec.acquireTime ?? '');
-  const expires = Number.isNaN(last) ? new Date(0) : new Date(last + (spec.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS) * 1000);
-  return { holder: spec.holderIdentity, since: spec.acquireTime, renewedAt: spec.renewTime, expiresAt: expires.toISOString() };
+  const expires = Number.isNaN(last)
+    ? new Date(0)
+    : new Date(last + (spec.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS) * 1000);
+  return {
+    holder: spec.holderIdentity,
+    since: spec.acquireTime,
+    renewedAt: spec.renewTime,
+    expiresAt: expires.toISOString(),
+  };
 }
 
 /** What to do with the Lease as it is now (pure): create it, take it (maybe over an expired holder), or give up. */
@@ -80,7 +90,8 @@ export function decideLock(lease: KubeObject | undefined, now: Date, lockId?: st
   const state = lockStateOf(lease);
   if (!state) return { action: 'acquire' };
   // Our own earlier attempt may have succeeded although its answer was lost.
-  if (lockId !== undefined && lease.metadata.annotations?.[LOCK_ID_ANNOTATION] === lockId) return { action: 'acquire' };
+  if (lockId !== undefined && lease.metadata.annotations?.[LOCK_ID_ANNOTATION] === lockId)
+    return { action: 'acquire' };
   if (Date.parse(state.expiresAt) <= now.getTime()) return { action: 'acquire', takeover: state };
   return { action: 'held', state };
 }
@@ -102,7 +113,9 @@ export class LockHeldError extends CapstanError {
     super(
       'ERR_CAPSTAN_LOCKED',
       `${scope.app}/${scope.env} is locked by ${state.holder} since ${state.since ?? 'an unknown time'} (${ago(state.since, now)} ago; renewed ${ago(state.renewedAt, now)} ago)`,
-      { hint: `wait for that deploy to finish; if it is gone, the lock expires at ${state.expiresAt}, or remove it with \`capstan unlock ${scope.env}\`` },
+      {
+        hint: `wait for that deploy to finish; if it is gone, the lock expires at ${state.expiresAt}, or remove it with \`capstan unlock ${scope.env}\``,
+      },
     );
     this.name = 'LockHeldError';
     this.holder = state.holder;
@@ -112,7 +125,12 @@ export class LockHeldError extends CapstanError {
 }
 
 function leaseId(options: { namespace: string; app: string; env: string }) {
-  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: options.namespace, name: lockName(options.app, options.env) };
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    namespace: options.namespace,
+    name: lockName(options.app, options.env),
+  };
 }
 
 /** Takes the environment's lock or throws LockHeldError; an expired lock is taken over with a warning. */
@@ -134,7 +152,11 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
       metadata: {
         name: id.name,
         namespace: id.namespace,
-        labels: { 'capstan.dev/app': options.app, 'capstan.dev/env': options.env, 'capstan.dev/lock': 'true' },
+        labels: {
+          'capstan.dev/app': options.app,
+          'capstan.dev/env': options.env,
+          'capstan.dev/lock': 'true',
+        },
         annotations: { [LOCK_ID_ANNOTATION]: lockId },
         ...(lease ? { resourceVersion: lease.metadata.resourceVersion } : {}),
       },
@@ -148,7 +170,13 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
     };
     let written: KubeObject;
     try {
-      written = await withRetry(() => (lease ? client.replace(desired, options.signal) : client.create(desired, { signal: options.signal })), retry);
+      written = await withRetry(
+        () =>
+          lease
+            ? client.replace(desired, options.signal)
+            : client.create(desired, { signal: options.signal }),
+        retry,
+      );
     } catch (error) {
       // Someone else wrote the Lease between our read and our write: look again.
       if (error instanceof KubeApiError && error.conflict) continue;
@@ -156,11 +184,16 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
     }
     if (decision.action === 'acquire' && decision.takeover) {
       const t = decision.takeover;
-      options.onWarning?.(`took over the expired lock of ${options.app}/${options.env} from ${t.holder} (held since ${t.since ?? '?'}, expired at ${t.expiresAt}): that deploy probably crashed`);
+      options.onWarning?.(
+        `took over the expired lock of ${options.app}/${options.env} from ${t.holder} (held since ${t.since ?? '?'}, expired at ${t.expiresAt}): that deploy probably crashed`,
+      );
     }
     return new LeaseLock(client, written, { ...options, leaseSeconds, lockId, now });
   }
-  throw new CapstanError('ERR_CAPSTAN_LOCKED', `could not take the lock of ${options.app}/${options.env}: it kept changing under us`);
+  throw new CapstanError(
+    'ERR_CAPSTAN_LOCKED',
+    `could not take the lock of ${options.app}/${options.env}: it kept changing under us`,
+  );
 }
 
 class LeaseLock implements DeployLock {
@@ -203,7 +236,8 @@ class LeaseLock implements DeployLock {
       } catch (error) {
         if (!(error instanceof KubeApiError) || !(error.conflict || error.notFound)) throw error;
         const current = error.notFound ? undefined : await this.client.get(leaseId(this.options));
-        if (!current || current.metadata.annotations?.[LOCK_ID_ANNOTATION] !== this.options.lockId) return 'lost';
+        if (!current || current.metadata.annotations?.[LOCK_ID_ANNOTATION] !== this.options.lockId)
+          return 'lost';
         this.lease = current;
       }
     }
@@ -221,7 +255,9 @@ class LeaseLock implements DeployLock {
       const staleMs = this.options.now().getTime() - this.lastRenewed;
       if (staleMs >= (this.options.leaseSeconds * 1000 * 2) / 3 && !this.warnedStale) {
         this.warnedStale = true;
-        this.warn(`could not renew the lock ${this.name} for ${Math.round(staleMs / 1000)}s (${(error as Error).message}); another deploy may take it over once it expires`);
+        this.warn(
+          `could not renew the lock ${this.name} for ${Math.round(staleMs / 1000)}s (${(error as Error).message}); another deploy may take it over once it expires`,
+        );
       }
     }
   }
@@ -229,7 +265,9 @@ class LeaseLock implements DeployLock {
   private markLost(): void {
     this.lost = true;
     this.stop();
-    this.warn(`lost the lock ${this.name}: it was removed or taken over by someone else; carrying on without it`);
+    this.warn(
+      `lost the lock ${this.name}: it was removed or taken over by someone else; carrying on without it`,
+    );
   }
 
   private stop(): void {
@@ -243,20 +281,36 @@ class LeaseLock implements DeployLock {
       if (this.lost || this.released) return;
       this.released = true;
       try {
-        await withRetry(() => this.write(({ holderIdentity: _holder, acquireTime: _acquired, renewTime: _renewed, ...rest }) => rest), { deadlineMs: 15_000 });
+        await withRetry(
+          () =>
+            this.write(
+              ({ holderIdentity: _holder, acquireTime: _acquired, renewTime: _renewed, ...rest }) => rest,
+            ),
+          { deadlineMs: 15_000 },
+        );
       } catch (error) {
-        this.warn(`could not release the lock ${this.name} (${(error as Error).message}); it expires by itself within ${this.options.leaseSeconds}s`);
+        this.warn(
+          `could not release the lock ${this.name} (${(error as Error).message}); it expires by itself within ${this.options.leaseSeconds}s`,
+        );
       }
     });
   }
 }
 
 /** Who holds the environment's lock now, if anyone. */
-export async function readLock(client: KubeClient, scope: { namespace: string; app: string; env: string; signal?: AbortSignal }): Promise<LockState | undefined> {
-  return lockStateOf(await withRetry(() => client.get(leaseId(scope), scope.signal), { signal: scope.signal }));
+export async function readLock(
+  client: KubeClient,
+  scope: { namespace: string; app: string; env: string; signal?: AbortSignal },
+): Promise<LockState | undefined> {
+  return lockStateOf(
+    await withRetry(() => client.get(leaseId(scope), scope.signal), { signal: scope.signal }),
+  );
 }
 
 /** Deletes the environment's Lease whoever holds it; true when there was one. */
-export async function forceUnlock(client: KubeClient, scope: { namespace: string; app: string; env: string; signal?: AbortSignal }): Promise<boolean> {
+export async function forceUnlock(
+  client: KubeClient,
+  scope: { namespace: string; app: string; env: string; signal?: AbortSignal },
+): Promise<boolean> {
   return withRetry(() => client.delete(leaseId(scope), { signal: scope.signal }), { signal: scope.signal });
 }

@@ -52,14 +52,26 @@ export const RELEASE_SECRET_TYPE = 'capstan.dev/release.v1';
 /** A Secret holds at most 1 MiB; the rest is room for metadata. */
 export const DEFAULT_CHUNK_BYTES = 900 * 1024;
 
-const OUTCOMES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'interrupted', 'rolled-back', 'running']);
+const OUTCOMES: ReadonlySet<string> = new Set([
+  'succeeded',
+  'failed',
+  'interrupted',
+  'rolled-back',
+  'running',
+]);
 
 /** Raised when a record cannot be read back; names its Secrets so a person can inspect or delete them. */
 export class DamagedReleaseError extends CapstanError {
   readonly revision: number;
   readonly secrets: readonly string[];
 
-  constructor(scope: { app: string; env: string; namespace: string }, revision: number, secrets: readonly string[], reason: string, cause?: unknown) {
+  constructor(
+    scope: { app: string; env: string; namespace: string },
+    revision: number,
+    secrets: readonly string[],
+    reason: string,
+    cause?: unknown,
+  ) {
     super(
       'ERR_CAPSTAN_RELEASE_DAMAGED',
       `release record ${revision} of ${scope.app}/${scope.env} (Secret ${secrets.join(', ') || '?'} in ${scope.namespace}) is damaged: ${reason}`,
@@ -80,10 +92,17 @@ export function releaseSelector(scope: { app: string; env: string }): string {
 }
 
 function dnsName(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
-export function releaseSecretName(scope: { app: string; env: string }, revision: number, chunk: number): string {
+export function releaseSecretName(
+  scope: { app: string; env: string },
+  revision: number,
+  chunk: number,
+): string {
   const base = `capstan-release-${dnsName(scope.app)}-${dnsName(scope.env)}-v${revision}`;
   return chunk === 0 ? base : `${base}-${chunk}`;
 }
@@ -137,7 +156,10 @@ export function groupByRevision(secrets: readonly KubeObject[]): Map<number, Kub
 }
 
 /** Reassembles and checks one record from its Secrets; throws DamagedReleaseError saying what is wrong. */
-export function decodeRelease(secrets: readonly KubeObject[], scope: { app: string; env: string; namespace: string }): ReleaseRecord {
+export function decodeRelease(
+  secrets: readonly KubeObject[],
+  scope: { app: string; env: string; namespace: string },
+): ReleaseRecord {
   const sorted = [...secrets].sort((a, b) => chunkOf(a) - chunkOf(b));
   const names = sorted.map((s) => s.metadata.name ?? '?');
   const revision = sorted.length > 0 ? (revisionOf(sorted[0]) ?? 0) : 0;
@@ -147,18 +169,21 @@ export function decodeRelease(secrets: readonly KubeObject[], scope: { app: stri
   const annotations = sorted[0]?.metadata.annotations ?? {};
   const count = Number(annotations[CHUNKS_ANNOTATION]);
   const sha = annotations[SHA_ANNOTATION];
-  if (!Number.isSafeInteger(count) || count < 1 || !sha) fail('its chunk count or checksum annotation is missing');
+  if (!Number.isSafeInteger(count) || count < 1 || !sha)
+    fail('its chunk count or checksum annotation is missing');
   const parts: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const secret = sorted.find((s) => chunkOf(s) === i);
     if (!secret) fail(`chunk ${i} of ${count} is missing`);
-    if (secret!.metadata.annotations?.[SHA_ANNOTATION] !== sha) fail(`chunk ${i} belongs to another write of this revision`);
+    if (secret!.metadata.annotations?.[SHA_ANNOTATION] !== sha)
+      fail(`chunk ${i} belongs to another write of this revision`);
     const data = (secret as { data?: Record<string, string> }).data?.release;
     if (typeof data !== 'string') fail(`chunk ${i} has no data`);
     parts.push(Buffer.from(data!, 'base64'));
   }
   const payload = Buffer.concat(parts);
-  if (createHash('sha256').update(payload).digest('hex') !== sha) fail('its checksum does not match its content');
+  if (createHash('sha256').update(payload).digest('hex') !== sha)
+    fail('its checksum does not match its content');
   let value: unknown;
   try {
     value = JSON.parse(gunzipSync(payload).toString('utf8'));
@@ -179,13 +204,17 @@ export function checkRecord(value: unknown): string | undefined {
   for (const field of ['app', 'env', 'namespace', 'deployId', 'user', 'host', 'startedAt']) {
     if (typeof r[field] !== 'string') return `field ${field} is missing or not a string`;
   }
-  if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 1) return 'field revision is not a positive integer';
-  if (typeof r.outcome !== 'string' || !OUTCOMES.has(r.outcome)) return `unknown outcome ${JSON.stringify(r.outcome)}`;
+  if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 1)
+    return 'field revision is not a positive integer';
+  if (typeof r.outcome !== 'string' || !OUTCOMES.has(r.outcome))
+    return `unknown outcome ${JSON.stringify(r.outcome)}`;
   for (const field of ['images', 'phases', 'inventory', 'manifests', 'hookJobs']) {
     if (!Array.isArray(r[field])) return `field ${field} is missing or not a list`;
   }
   const manifests = r.manifests as unknown[];
-  if (manifests.some((m) => typeof m !== 'object' || m === null || typeof (m as KubeObject).kind !== 'string')) {
+  if (
+    manifests.some((m) => typeof m !== 'object' || m === null || typeof (m as KubeObject).kind !== 'string')
+  ) {
     return 'a manifest is not a Kubernetes object';
   }
   return undefined;

@@ -16,7 +16,13 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
       return await fn();
     } catch (error) {
       const delay = Math.min(250 * 2 ** attempt, 4000);
-      if (!(error instanceof KubeApiError) || !error.transient || options.signal?.aborted || Date.now() + delay > deadline) throw error;
+      if (
+        !(error instanceof KubeApiError) ||
+        !error.transient ||
+        options.signal?.aborted ||
+        Date.now() + delay > deadline
+      )
+        throw error;
       await sleep(delay, options.signal);
     }
   }

@@ -39,14 +39,24 @@ export interface WriteReleaseOptions {
 
 const FIELD_MANAGER = 'capstan';
 
-async function listReleaseSecrets(client: KubeClient, scope: ReleaseScope, extraSelector = ''): Promise<KubeObject[]> {
+async function listReleaseSecrets(
+  client: KubeClient,
+  scope: ReleaseScope,
+  extraSelector = '',
+): Promise<KubeObject[]> {
   const labelSelector = releaseSelector(scope) + (extraSelector ? `,${extraSelector}` : '');
-  const list = await withRetry(() => client.list('v1', 'Secret', { namespace: scope.namespace, labelSelector, signal: scope.signal }), { signal: scope.signal });
+  const list = await withRetry(
+    () => client.list('v1', 'Secret', { namespace: scope.namespace, labelSelector, signal: scope.signal }),
+    { signal: scope.signal },
+  );
   return list.items;
 }
 
 /** Every record of an app and environment, newest first. A damaged record throws a DamagedReleaseError naming it. */
-export async function readReleases(client: KubeClient, options: ReadReleasesOptions): Promise<ReleaseRecord[]> {
+export async function readReleases(
+  client: KubeClient,
+  options: ReadReleasesOptions,
+): Promise<ReleaseRecord[]> {
   const groups = groupByRevision(await listReleaseSecrets(client, options));
   const records: ReleaseRecord[] = [];
   for (const revision of [...groups.keys()].sort((a, b) => b - a)) {
@@ -61,14 +71,19 @@ export async function readReleases(client: KubeClient, options: ReadReleasesOpti
 }
 
 /** One record, or undefined when there is none with that revision. */
-export async function readRelease(client: KubeClient, options: ReleaseScope & { revision: number }): Promise<ReleaseRecord | undefined> {
+export async function readRelease(
+  client: KubeClient,
+  options: ReleaseScope & { revision: number },
+): Promise<ReleaseRecord | undefined> {
   const secrets = await listReleaseSecrets(client, options, `${REVISION_LABEL}=${options.revision}`);
   return secrets.length === 0 ? undefined : decodeRelease(secrets, options);
 }
 
 /** The revision the next record should carry: one more than the highest one stored (damaged ones count). */
 export async function nextRevisionNumber(client: KubeClient, scope: ReleaseScope): Promise<number> {
-  const revisions = (await listReleaseSecrets(client, scope)).map(revisionOf).filter((r): r is number => r !== undefined);
+  const revisions = (await listReleaseSecrets(client, scope))
+    .map(revisionOf)
+    .filter((r): r is number => r !== undefined);
   return Math.max(0, ...revisions) + 1;
 }
 
@@ -77,11 +92,18 @@ export async function nextRevisionNumber(client: KubeClient, scope: ReleaseScope
  * of the same revision are deleted, then records beyond `keep` are deleted. Chunk 0 is written last
  * and carries the checksum, so readers never take a half-written record for a good one.
  */
-export async function writeRelease(client: KubeClient, record: ReleaseRecord, options: WriteReleaseOptions): Promise<void> {
+export async function writeRelease(
+  client: KubeClient,
+  record: ReleaseRecord,
+  options: WriteReleaseOptions,
+): Promise<void> {
   const retry = { signal: options.signal, deadlineMs: options.retryDeadlineMs };
   const secrets = encodeRelease(record, { chunkBytes: options.chunkBytes });
   for (const secret of [...secrets.slice(1), secrets[0]]) {
-    await withRetry(() => client.apply(secret, { fieldManager: FIELD_MANAGER, force: true, signal: options.signal }), retry);
+    await withRetry(
+      () => client.apply(secret, { fieldManager: FIELD_MANAGER, force: true, signal: options.signal }),
+      retry,
+    );
   }
   const scope = { ...record, signal: options.signal };
   const all = await listReleaseSecrets(client, scope);
@@ -89,7 +111,11 @@ export async function writeRelease(client: KubeClient, record: ReleaseRecord, op
   const doomed = new Set(revisionsBeyondKeep(all, options.keep, record.revision));
   for (const secret of [...stale, ...all.filter((s) => doomed.has(revisionOf(s) ?? 0))]) {
     await withRetry(
-      () => client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: record.namespace, name: secret.metadata.name ?? '' }, { signal: options.signal }),
+      () =>
+        client.delete(
+          { apiVersion: 'v1', kind: 'Secret', namespace: record.namespace, name: secret.metadata.name ?? '' },
+          { signal: options.signal },
+        ),
       retry,
     );
   }
@@ -103,7 +129,8 @@ export function revisionsBeyondKeep(secrets: readonly KubeObject[], keep: number
   const outcomes = new Map<number, string>();
   for (const s of secrets) {
     const revision = revisionOf(s);
-    if (revision !== undefined && chunkOf(s) === 0) outcomes.set(revision, s.metadata.labels?.[OUTCOME_LABEL] ?? '');
+    if (revision !== undefined && chunkOf(s) === 0)
+      outcomes.set(revision, s.metadata.labels?.[OUTCOME_LABEL] ?? '');
     else if (revision !== undefined && !outcomes.has(revision)) outcomes.set(revision, '');
   }
   const newestFirst = [...outcomes.keys()].sort((a, b) => b - a);

@@ -9,7 +9,11 @@ export interface LineEdit {
 export function diffLines(a: readonly string[], b: readonly string[]): LineEdit[] {
   const n = a.length;
   const m = b.length;
-  if (n === 0 || m === 0) return [...a.map((line) => ({ op: '-' as const, line })), ...b.map((line) => ({ op: '+' as const, line }))];
+  if (n === 0 || m === 0)
+    return [
+      ...a.map((line) => ({ op: '-' as const, line })),
+      ...b.map((line) => ({ op: '+' as const, line })),
+    ];
   // v[k] is the furthest x reached on diagonal k = x - y; `trace[d]` keeps v as it was before round d,
   // only over the diagonals round d reads (-d-1 .. d+1), so memory grows with D², not D·(N+M).
   const v = new Map<number, number>([[1, 0]]);
@@ -66,7 +70,11 @@ function splitText(text: string): string[] {
 }
 
 /** `diff -u` style text of two texts ('' when equal), with `context` unchanged lines around changes. */
-export function unifiedDiff(before: string, after: string, options: { fromLabel: string; toLabel: string; context?: number }): string {
+export function unifiedDiff(
+  before: string,
+  after: string,
+  options: { fromLabel: string; toLabel: string; context?: number },
+): string {
   const context = options.context ?? 3;
   const edits = diffLines(splitText(before), splitText(after));
   if (edits.every((e) => e.op === ' ')) return '';

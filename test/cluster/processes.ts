@@ -97,3 +97,18 @@ export async function stopProcesses(runDir: string, graceMs = 5000): Promise<num
   rmSync(dir, { recursive: true, force: true });
   return pids.length;
 }
+
+/**
+ * Restarts one component with its own command line, as a crash and restart would (used by
+ * fault-injection tests). Resolves once the new process runs.
+ */
+export async function restartProcess(runDir: string, name: string, downMs = 0): Promise<number> {
+  const pidFile = join(pidDir(runDir), `${name}.pid`);
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+  if (!isOurs(pid, runDir)) throw new Error(`${name} (pid ${pid}) is not running`);
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  process.kill(pid, 'SIGKILL');
+  while (alive(pid)) await sleep(50);
+  if (downMs > 0) await sleep(downMs);
+  return startProcess({ runDir, name, command: argv[0]!, args: argv.slice(1) });
+}

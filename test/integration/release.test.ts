@@ -10,7 +10,14 @@ import { listLabelled, prunableTypes, selectorOf } from '../../src/deploy/index.
 import { KubeClient } from '../../src/kube/index.js';
 import { notify } from '../../src/notify/index.js';
 import { renderEnvironment } from '../../src/render/index.js';
-import { acquireLock, inventoryEntry, LockHeldError, readReleases, writeRelease, type ReleaseRecord } from '../../src/release/index.js';
+import {
+  acquireLock,
+  inventoryEntry,
+  LockHeldError,
+  readReleases,
+  writeRelease,
+  type ReleaseRecord,
+} from '../../src/release/index.js';
 import type { KubeObject } from '../../src/shared/index.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson, kubectl, testCluster } from './helpers.js';
@@ -23,13 +30,29 @@ after(() => client.close());
 
 function record(namespace: string, revision: number, extra: Partial<ReleaseRecord> = {}): ReleaseRecord {
   return {
-    app: 'shop', env: 'test', namespace, revision, deployId: `d-${revision}`, images: [`example.com/shop:${revision}`], user: 'tester', host: 'ci',
-    startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), phases: [], outcome: 'succeeded', inventory: [], manifests: [], hookJobs: [], ...extra,
+    app: 'shop',
+    env: 'test',
+    namespace,
+    revision,
+    deployId: `d-${revision}`,
+    images: [`example.com/shop:${revision}`],
+    user: 'tester',
+    host: 'ci',
+    startedAt: new Date().toISOString(),
+    finishedAt: new Date().toISOString(),
+    phases: [],
+    outcome: 'succeeded',
+    inventory: [],
+    manifests: [],
+    hookJobs: [],
+    ...extra,
   };
 }
 
 /** An HTTP server on loopback answering with `statuses` in turn (the last one repeats), recording bodies. */
-async function receiver(statuses: number[]): Promise<{ url: string; bodies: any[]; close: () => Promise<void> }> {
+async function receiver(
+  statuses: number[],
+): Promise<{ url: string; bodies: any[]; close: () => Promise<void> }> {
   const bodies: any[] = [];
   let i = 0;
   const server = createServer((req, res) => {
@@ -43,14 +66,21 @@ async function receiver(statuses: number[]): Promise<{ url: string; bodies: any[
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, bodies, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    bodies,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('deploy lock', () => {
   it('refuses a second holder naming the first; capstan unlock frees it', async () => {
     const ns = await freshNamespace('rel-lock');
     const scope = { namespace: ns.name, app: 'shop', env: 'test' };
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('shop', ns.name), '.deploy/test/10-configuration/c.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n' });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('shop', ns.name),
+      '.deploy/test/10-configuration/c.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n',
+    });
     try {
       const lock = await acquireLock(client, { ...scope, holder: 'alice@laptop (pid 1)' });
       await assert.rejects(acquireLock(client, { ...scope, holder: 'bob@ci' }), (error: unknown) => {
@@ -64,8 +94,9 @@ describe('deploy lock', () => {
       await lock.release();
       const lease = await getJson(['get', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
       assert.equal(lease.spec.holderIdentity, undefined, 'released');
-      (await acquireLock(client, { ...scope, holder: 'carol' })).release().catch(() => {});
+      const carol = await acquireLock(client, { ...scope, holder: 'carol' });
       const unlock = await capstan(['unlock', 'test'], { cwd: app.dir });
+      await carol.release();
       assert.equal(unlock.code, 0, unlock.stderr);
       assert.match(unlock.stdout, /removed the lock capstan-lock-shop-test in .*, held by carol since/);
     } finally {
@@ -78,14 +109,25 @@ describe('deploy lock', () => {
     const ns = await freshNamespace('rel-expired');
     try {
       const old = new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-      await kubectl(['apply', '-f', '-'], JSON.stringify({
-        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'capstan-lock-shop-test', namespace: ns.name },
-        spec: { holderIdentity: 'crashed@ci', leaseDurationSeconds: 60, acquireTime: old, renewTime: old },
-      }));
+      await kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: 'capstan-lock-shop-test', namespace: ns.name },
+          spec: { holderIdentity: 'crashed@ci', leaseDurationSeconds: 60, acquireTime: old, renewTime: old },
+        }),
+      );
       const warnings: string[] = [];
-      const lock = await acquireLock(client, { namespace: ns.name, app: 'shop', env: 'test', holder: 'dave@ci', onWarning: (m) => warnings.push(m) });
+      const lock = await acquireLock(client, {
+        namespace: ns.name,
+        app: 'shop',
+        env: 'test',
+        holder: 'dave@ci',
+        onWarning: (m) => warnings.push(m),
+      });
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, /took over the expired lock of shop\/test from crashed@ci/);
+      assert.match(warnings[0], /took over the expired lock of shop\/test from crashed@ci/);
       const lease = await getJson(['get', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
       assert.equal(lease.spec.holderIdentity, 'dave@ci');
       assert.equal(lease.spec.leaseTransitions, 1);
@@ -101,18 +143,52 @@ describe('release records', () => {
     const ns = await freshNamespace('rel-big');
     try {
       const blob = randomBytes(1_200_000).toString('base64');
-      const big = record(ns.name, 1, { manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big', namespace: ns.name }, data: { blob } }] });
+      const big = record(ns.name, 1, {
+        manifests: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'big', namespace: ns.name },
+            data: { blob },
+          },
+        ],
+      });
       await writeRelease(client, big, { keep: 10 });
-      const secrets = await getJson<{ items: any[] }>(['get', 'secrets', '-n', ns.name, '-l', 'capstan.dev/release=true']);
+      const secrets = await getJson<{ items: any[] }>([
+        'get',
+        'secrets',
+        '-n',
+        ns.name,
+        '-l',
+        'capstan.dev/release=true',
+      ]);
       assert.ok(secrets.items.length >= 2, `split into ${secrets.items.length} Secrets`);
-      assert.ok(secrets.items.every((s) => s.type === 'capstan.dev/release.v1' && s.metadata.labels['capstan.dev/revision'] === '1'));
+      assert.ok(
+        secrets.items.every(
+          (s) => s.type === 'capstan.dev/release.v1' && s.metadata.labels['capstan.dev/revision'] === '1',
+        ),
+      );
       const [read] = await readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' });
       assert.deepEqual(read, big);
-      const owned = await listLabelled(client, prunableTypes(await client.discovery.all()), { namespace: ns.name, selector: selectorOf('shop', 'test') });
-      assert.deepEqual(owned.filter((o) => o.kind === 'Secret'), [], 'release records are not prunable objects');
+      const owned = await listLabelled(client, prunableTypes(await client.discovery.all()), {
+        namespace: ns.name,
+        selector: selectorOf('shop', 'test'),
+      });
+      assert.deepEqual(
+        owned.filter((o) => o.kind === 'Secret'),
+        [],
+        'release records are not prunable objects',
+      );
       // Overwritten by a smaller record of the same revision: its extra chunks go away.
       await writeRelease(client, { ...big, manifests: [] }, { keep: 10 });
-      const after = await getJson<{ items: any[] }>(['get', 'secrets', '-n', ns.name, '-l', 'capstan.dev/release=true']);
+      const after = await getJson<{ items: any[] }>([
+        'get',
+        'secrets',
+        '-n',
+        ns.name,
+        '-l',
+        'capstan.dev/release=true',
+      ]);
       assert.equal(after.items.length, 1);
     } finally {
       await ns.remove();
@@ -121,14 +197,35 @@ describe('release records', () => {
 
   it('keeps the newest N records and reports a damaged one by name', async () => {
     const ns = await freshNamespace('rel-keep');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('shop', ns.name), '.deploy/test/10-configuration/c.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n' });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('shop', ns.name),
+      '.deploy/test/10-configuration/c.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n',
+    });
     try {
       for (let r = 1; r <= 5; r++) await writeRelease(client, record(ns.name, r), { keep: 3 });
       const kept = await readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' });
-      assert.deepEqual(kept.map((r) => r.revision), [5, 4, 3]);
+      assert.deepEqual(
+        kept.map((r) => r.revision),
+        [5, 4, 3],
+      );
 
-      await kubectl(['patch', 'secret', 'capstan-release-shop-test-v4', '-n', ns.name, '--type=merge', '-p', JSON.stringify({ data: { release: Buffer.from('garbage').toString('base64') } })]);
-      await assert.rejects(readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' }), /release record 4 of shop\/test \(Secret capstan-release-shop-test-v4 .*\) is damaged/);
+      await kubectl([
+        'patch',
+        'secret',
+        'capstan-release-shop-test-v4',
+        '-n',
+        ns.name,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ data: { release: Buffer.from('garbage').toString('base64') } }),
+      ]);
+      await assert.rejects(
+        readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' }),
+        /release record 4 of shop\/test \(Secret capstan-release-shop-test-v4 .*\) is damaged/,
+      );
+      const unknown = await capstan(['history', 'nope'], { cwd: app.dir });
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /unknown environment "nope"/);
       const history = await capstan(['history', 'test'], { cwd: app.dir });
       assert.equal(history.code, 0, history.stderr);
       assert.match(history.stderr, /warning: release record 4 .* is damaged/);
@@ -150,16 +247,38 @@ describe('notifications', () => {
   it('posts to a loopback server; a failing endpoint is a warning, never a throw', async () => {
     const good = await receiver([200]);
     const bad = await receiver([500]);
+    const closed = await receiver([200]);
+    await closed.close(); // nothing listens on its port any more
     try {
       const warnings: string[] = [];
-      const event = { kind: 'failed' as const, app: 'shop', env: 'test', revision: 7, summary: 'Deployment/web: CrashLoopBackOff, password hunter2222' };
+      const event = {
+        kind: 'failed' as const,
+        app: 'shop',
+        env: 'test',
+        revision: 7,
+        summary: 'Deployment/web: CrashLoopBackOff, password hunter2222',
+      };
       await notify(
-        [{ type: 'slack', urlEnv: 'GOOD' }, { type: 'webhook', urlEnv: 'BAD' }, { type: 'webhook', urlEnv: 'CLOSED' }],
+        [
+          { type: 'slack', urlEnv: 'GOOD' },
+          { type: 'webhook', urlEnv: 'BAD' },
+          { type: 'webhook', urlEnv: 'CLOSED' },
+        ],
         event,
-        { env: { GOOD: good.url, BAD: bad.url, CLOSED: 'http://127.0.0.1:1/hook' }, redact: (s) => s.replaceAll('hunter2222', '[redacted]'), onWarning: (m) => warnings.push(m), retries: 2, backoffMs: 10, timeoutMs: 2000 },
+        {
+          env: { GOOD: good.url, BAD: bad.url, CLOSED: closed.url },
+          redact: (s) => s.replaceAll('hunter2222', '[redacted]'),
+          onWarning: (m) => warnings.push(m),
+          retries: 2,
+          backoffMs: 10,
+          timeoutMs: 2000,
+        },
       );
       assert.equal(good.bodies.length, 1);
-      assert.match(good.bodies[0].text, /^:x: Deploy of shop to test failed \(revision 7\): Deployment\/web: CrashLoopBackOff, password \[redacted\]$/);
+      assert.match(
+        good.bodies[0].text,
+        /^:x: Deploy of shop to test failed \(revision 7\): Deployment\/web: CrashLoopBackOff, password \[redacted\]$/,
+      );
       assert.equal(bad.bodies.length, 3, 'one attempt and two retries');
       assert.equal(warnings.length, 2);
       assert.ok(warnings.some((w) => /webhook notification \(BAD\) failed: HTTP 500/.test(w)));
@@ -172,8 +291,10 @@ describe('notifications', () => {
   });
 });
 
-const configMap = (greeting: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: web-config }\ndata: { GREETING: "${greeting}" }\n`;
-const secret = (password: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData: { PASSWORD: "${password}" }\n`;
+const configMap = (greeting: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: web-config }\ndata: { GREETING: "${greeting}" }\n`;
+const secret = (password: string) =>
+  `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData: { PASSWORD: "${password}" }\n`;
 const web = `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: web }
@@ -191,41 +312,72 @@ describe('diff, history and rollback', () => {
     const hook = await receiver([200]);
     const env = { HOOK_URL: hook.url };
     const app = writeApp({
-      '.deploy/capstan.yaml': capstanYaml('shop', ns.name, 'notifications:\n  - type: webhook\n    urlEnv: HOOK_URL\n'),
+      '.deploy/capstan.yaml': capstanYaml(
+        'shop',
+        ns.name,
+        'notifications:\n  - type: webhook\n    urlEnv: HOOK_URL\n',
+      ),
       '.deploy/test/10-configuration/config.yaml': configMap('one'),
       '.deploy/test/10-configuration/secret.yaml': secret('first-password'),
       '.deploy/test/30-deployment/web.yaml.ejs': web,
     });
     /** Deploys with the CLI, then records what was rendered, as deploy will once it records releases. */
     const deployAndRecord = async (revision: number, image: string, extra: Partial<ReleaseRecord> = {}) => {
-      const run = await capstan(['deploy', 'test', '--image', image, '--timeout', '2m'], { cwd: app.dir, env });
+      const run = await capstan(['deploy', 'test', '--image', image, '--timeout', '2m'], {
+        cwd: app.dir,
+        env,
+      });
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const resolved = resolveEnvironment(await loadConfig({ cwd: app.dir }), 'test');
-      const manifests: KubeObject[] = (await renderEnvironment({ env: resolved, image, revision: String(revision) })).flatMap((p) => p.objects.map((o) => o.object));
-      await writeRelease(client, record(ns.name, revision, { images: [image], manifests, inventory: manifests.map(inventoryEntry), ...extra }), { keep: 10 });
+      const manifests: KubeObject[] = (
+        await renderEnvironment({ env: resolved, image, revision: String(revision) })
+      ).flatMap((p) => p.objects.map((o) => o.object));
+      await writeRelease(
+        client,
+        record(ns.name, revision, {
+          images: [image],
+          manifests,
+          inventory: manifests.map(inventoryEntry),
+          ...extra,
+        }),
+        { keep: 10 },
+      );
     };
     try {
       await deployAndRecord(1, 'example.com/shop:1');
 
       app.write('.deploy/test/10-configuration/config.yaml', configMap('two'));
       app.write('.deploy/test/10-configuration/secret.yaml', secret('second-password'));
-      app.write('.deploy/test/30-deployment/extra.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: extra }\nspec:\n  ports: [{ port: 80 }]\n');
-      const diff = await capstan(['diff', 'test', '--image', 'example.com/shop:2', '--exit-code'], { cwd: app.dir });
+      app.write(
+        '.deploy/test/30-deployment/extra.yaml',
+        'apiVersion: v1\nkind: Service\nmetadata: { name: extra }\nspec:\n  ports: [{ port: 80 }]\n',
+      );
+      const diff = await capstan(['diff', 'test', '--image', 'example.com/shop:2', '--exit-code'], {
+        cwd: app.dir,
+      });
       assert.equal(diff.code, 1, diff.stdout + diff.stderr);
       assert.match(diff.stdout, /^~ change ConfigMap\/web-config/m);
       assert.match(diff.stdout, /^-\s+GREETING: one$/m);
       assert.match(diff.stdout, /^\+\s+GREETING: two$/m);
-      assert.match(diff.stdout, /^\+\s+- image: example.com\/shop:2$/m);
+      assert.match(diff.stdout, /^\+\s+image: example.com\/shop:2$/m);
       assert.match(diff.stdout, /^\+ create Service\/extra/m);
       assert.match(diff.stdout, /Secret keys: PASSWORD changed/);
-      assert.doesNotMatch(diff.stdout, /managedFields|resourceVersion|creationTimestamp|status:|terminationMessagePath/);
+      assert.doesNotMatch(
+        diff.stdout,
+        /managedFields|resourceVersion|creationTimestamp|status:|terminationMessagePath/,
+      );
       for (const value of ['first-password', 'second-password']) {
-        assert.ok(!diff.stdout.includes(value) && !diff.stdout.includes(Buffer.from(value).toString('base64')), `${value} leaked`);
+        assert.ok(
+          !diff.stdout.includes(value) && !diff.stdout.includes(Buffer.from(value).toString('base64')),
+          `${value} leaked`,
+        );
       }
       assert.match(diff.stdout, /1 to create, 3 to change, 0 to prune, 0 unchanged/);
 
       await deployAndRecord(2, 'example.com/shop:2', { hookJobs: ['db-migrate-2'] });
-      const same = await capstan(['diff', 'test', '--image', 'example.com/shop:2', '--exit-code'], { cwd: app.dir });
+      const same = await capstan(['diff', 'test', '--image', 'example.com/shop:2', '--exit-code'], {
+        cwd: app.dir,
+      });
       assert.equal(same.code, 0, same.stdout + same.stderr);
       assert.match(same.stdout, /no changes \(4 objects unchanged\)/);
 
@@ -239,7 +391,12 @@ describe('diff, history and rollback', () => {
       assert.deepEqual(run.events[0], { ...run.events[0], type: 'rollback-started', revision: 3, target: 1 });
       assert.ok(run.events.some((e) => e.type === 'object-ready' && e.object.kind === 'Deployment'));
       assert.ok(run.events.some((e) => e.type === 'object-pruned' && e.object.name === 'extra'));
-      assert.ok(run.events.some((e) => e.type === 'warning' && /hook Jobs are not undone.*db-migrate-2 \(release 2\)/.test(e.message)));
+      assert.ok(
+        run.events.some(
+          (e) =>
+            e.type === 'warning' && /hook Jobs are not undone.*db-migrate-2 \(release 2\)/.test(e.message),
+        ),
+      );
       assert.equal(run.events.at(-1)!.type, 'deploy-finished');
       assert.ok(!run.stdout.includes('first-password'));
 
@@ -252,11 +409,38 @@ describe('diff, history and rollback', () => {
 
       const history = await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir });
       const entries = JSON.parse(history.stdout) as any[];
-      assert.deepEqual(entries.map((e) => [e.revision, e.outcome, e.rolledBackTo]), [[3, 'rolled-back', 1], [2, 'succeeded', undefined], [1, 'succeeded', undefined]]);
-      assert.ok(!history.stdout.includes(Buffer.from('first-password').toString('base64')), 'no manifests, so no Secret values');
+      assert.deepEqual(
+        entries.map((e) => [e.revision, e.outcome, e.rolledBackTo]),
+        [
+          [3, 'rolled-back', 1],
+          [2, 'succeeded', undefined],
+          [1, 'succeeded', undefined],
+        ],
+      );
+      assert.ok(
+        !history.stdout.includes(Buffer.from('first-password').toString('base64')),
+        'no manifests, so no Secret values',
+      );
       const lease = await getJson(['get', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
       assert.equal(lease.spec.holderIdentity, undefined);
-      assert.ok(hook.bodies.some((b) => b.event === 'rolled-back' && b.rolledBackTo === 1 && b.revision === 3), JSON.stringify(hook.bodies));
+      assert.ok(
+        hook.bodies.some((b) => b.event === 'rolled-back' && b.rolledBackTo === 1 && b.revision === 3),
+        JSON.stringify(hook.bodies),
+      );
+
+      const forward = await capstan(['rollback', 'test', '--to', '2', '--timeout', '2m'], {
+        cwd: app.dir,
+        env,
+      });
+      assert.equal(forward.code, 0, forward.stdout + forward.stderr);
+      assert.match(
+        forward.stdout,
+        /^Rolling back shop in test \(namespace rel-rollback-\w+\) to release 2, as release 4, image example.com\/shop:2$/m,
+      );
+      assert.match(forward.stdout, /rolled back to release 2/);
+      assert.doesNotMatch(forward.stdout, /hook Jobs are not undone/, 'no hook ran after release 2');
+      assert.equal((await getJson(['get', 'configmap', 'web-config', '-n', ns.name])).data.GREETING, 'two');
+      await getJson(['get', 'service', 'extra', '-n', ns.name]);
     } finally {
       app.cleanup();
       await hook.close();

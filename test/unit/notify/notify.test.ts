@@ -4,7 +4,15 @@ import { describe, it } from 'node:test';
 import type { NotificationConfig } from '../../../src/config/index.js';
 import { notify, slackPayload, webhookPayload, type NotifyEvent } from '../../../src/notify/index.js';
 
-const succeeded: NotifyEvent = { kind: 'succeeded', app: 'shop', env: 'production', revision: 12, image: 'example.com/shop:1.4', durationMs: 83_000, user: 'alice' };
+const succeeded: NotifyEvent = {
+  kind: 'succeeded',
+  app: 'shop',
+  env: 'production',
+  revision: 12,
+  image: 'example.com/shop:1.4',
+  durationMs: 83_000,
+  user: 'alice',
+};
 const SLACK_URL = 'https://hooks.slack.example/services/T000/B000/very-secret-token';
 
 type Call = { url: string; body: any; init: RequestInit };
@@ -16,9 +24,16 @@ function fakeFetch(answers: Array<number | 'error' | 'hang'>): { fetch: typeof f
   const impl = (url: string, init: RequestInit & { body: string }): Promise<Response> => {
     calls.push({ url, body: JSON.parse(init.body), init });
     const answer = answers[Math.min(i++, answers.length - 1)];
-    if (answer === 'error') return Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${url}`), { code: 'ECONNREFUSED' }) }));
+    if (answer === 'error')
+      return Promise.reject(
+        new TypeError('fetch failed', {
+          cause: Object.assign(new Error(`connect ECONNREFUSED ${url}`), { code: 'ECONNREFUSED' }),
+        }),
+      );
     if (answer === 'hang') {
-      return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error)));
+      return new Promise((_, reject) =>
+        init.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error)),
+      );
     }
     return Promise.resolve(new Response(answer === 200 ? 'ok' : 'nope', { status: answer }));
   };
@@ -33,26 +48,55 @@ const fast = { retries: 2, backoffMs: 1, timeoutMs: 200 };
 describe('payloads', () => {
   it('Slack: a text with the revision, image and duration, escaped for mrkdwn', () => {
     const payload = slackPayload(succeeded);
-    assert.equal(payload.text, ':white_check_mark: Deployed shop to production (revision 12, image example.com/shop:1.4, by alice, in 1m 23s)');
+    assert.equal(
+      payload.text,
+      ':white_check_mark: Deployed shop to production (revision 12, image example.com/shop:1.4, by alice, in 1m 23s)',
+    );
     assert.deepEqual(payload.blocks, [{ type: 'section', text: { type: 'mrkdwn', text: payload.text } }]);
     assert.match(slackPayload({ ...succeeded, app: 'a<b>&c' }).text, /a&lt;b&gt;&amp;c/);
   });
 
   it('Slack: a failure carries its diagnosis summary in a code block', () => {
-    const payload = slackPayload({ kind: 'failed', app: 'shop', env: 'prod', revision: 3, summary: 'Deployment/web: CrashLoopBackOff\n  last log: boom' });
-    assert.match(payload.text, /^:x: Deploy of shop to prod failed \(revision 3\): Deployment\/web: CrashLoopBackOff$/);
-    assert.match(JSON.stringify(payload.blocks![1]), /```Deployment\/web: CrashLoopBackOff\\n  last log: boom```/);
+    const payload = slackPayload({
+      kind: 'failed',
+      app: 'shop',
+      env: 'prod',
+      revision: 3,
+      summary: 'Deployment/web: CrashLoopBackOff\n  last log: boom',
+    });
+    assert.match(
+      payload.text,
+      /^:x: Deploy of shop to prod failed \(revision 3\): Deployment\/web: CrashLoopBackOff$/,
+    );
+    assert.match(
+      JSON.stringify(payload.blocks![1]),
+      /```Deployment\/web: CrashLoopBackOff\\n  last log: boom```/,
+    );
   });
 
   it('Slack: started and rolled-back', () => {
-    assert.match(slackPayload({ kind: 'started', app: 'shop', env: 'prod', revision: 4 }).text, /^:rocket: Deploying shop to prod \(revision 4\)$/);
-    assert.match(slackPayload({ kind: 'rolled-back', app: 'shop', env: 'prod', revision: 9, rolledBackTo: 7 }).text, /Rolled back shop in prod to release 7 \(revision 9\)/);
+    assert.match(
+      slackPayload({ kind: 'started', app: 'shop', env: 'prod', revision: 4 }).text,
+      /^:rocket: Deploying shop to prod \(revision 4\)$/,
+    );
+    assert.match(
+      slackPayload({ kind: 'rolled-back', app: 'shop', env: 'prod', revision: 9, rolledBackTo: 7 }).text,
+      /Rolled back shop in prod to release 7 \(revision 9\)/,
+    );
   });
 
   it('webhook: every field of the event plus text and timestamp', () => {
     assert.deepEqual(webhookPayload(succeeded, '2024-05-01T10:00:00.000Z'), {
-      source: 'capstan', event: 'succeeded', app: 'shop', env: 'production', revision: 12, image: 'example.com/shop:1.4', durationMs: 83_000, user: 'alice',
-      text: 'Deployed shop to production (revision 12, image example.com/shop:1.4, by alice, in 1m 23s)', timestamp: '2024-05-01T10:00:00.000Z',
+      source: 'capstan',
+      event: 'succeeded',
+      app: 'shop',
+      env: 'production',
+      revision: 12,
+      image: 'example.com/shop:1.4',
+      durationMs: 83_000,
+      user: 'alice',
+      text: 'Deployed shop to production (revision 12, image example.com/shop:1.4, by alice, in 1m 23s)',
+      timestamp: '2024-05-01T10:00:00.000Z',
     });
   });
 });
@@ -91,7 +135,10 @@ describe('notify', () => {
     await notify([slack], succeeded, { env, fetch, onWarning: (m) => warnings.push(m), ...fast });
     assert.equal(calls.length, 3, 'one attempt and two retries');
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /slack notification \(SLACK_URL\) failed: fetch failed \(ECONNREFUSED\); the deploy itself is not affected/);
+    assert.match(
+      warnings[0],
+      /slack notification \(SLACK_URL\) failed: fetch failed \(ECONNREFUSED\); the deploy itself is not affected/,
+    );
     assert.ok(!warnings[0].includes('very-secret-token'));
   });
 
@@ -106,23 +153,53 @@ describe('notify', () => {
   it('times out a request that never answers', async () => {
     const { fetch, calls } = fakeFetch(['hang']);
     const warnings: string[] = [];
-    await notify([hook], succeeded, { env, fetch, onWarning: (m) => warnings.push(m), retries: 1, backoffMs: 1, timeoutMs: 50 });
+    await notify([hook], succeeded, {
+      env,
+      fetch,
+      onWarning: (m) => warnings.push(m),
+      retries: 1,
+      backoffMs: 1,
+      timeoutMs: 50,
+    });
     assert.equal(calls.length, 2);
     assert.match(warnings[0], /no answer within 50 ms/);
   });
 
   it('warns about a missing URL variable and never throws, whatever happens', async () => {
     const warnings: string[] = [];
-    await notify([slack], succeeded, { env: {}, fetch: fakeFetch([200]).fetch, onWarning: (m) => warnings.push(m) });
+    await notify([slack], succeeded, {
+      env: {},
+      fetch: fakeFetch([200]).fetch,
+      onWarning: (m) => warnings.push(m),
+    });
     assert.match(warnings[0], /skipped: environment variable SLACK_URL is not set/);
     const throwing = (() => Promise.reject(new Error('boom'))) as unknown as typeof fetch;
-    await notify([hook], succeeded, { env, fetch: throwing, onWarning: () => { throw new Error('sink broken'); }, ...fast });
+    await notify([hook], succeeded, {
+      env,
+      fetch: throwing,
+      onWarning: () => {
+        throw new Error('sink broken');
+      },
+      ...fast,
+    });
   });
 
   it('redacts secret values from every text of the message', async () => {
     const { fetch, calls } = fakeFetch([200]);
-    const event: NotifyEvent = { kind: 'failed', app: 'shop', env: 'prod', revision: 2, summary: 'env DB_PASSWORD=hunter22 rejected' };
-    await notify([slack, hook], event, { env, fetch, redact: (s) => s.replaceAll('hunter22', '[redacted]'), onWarning: () => {}, ...fast });
+    const event: NotifyEvent = {
+      kind: 'failed',
+      app: 'shop',
+      env: 'prod',
+      revision: 2,
+      summary: 'env DB_PASSWORD=hunter22 rejected',
+    };
+    await notify([slack, hook], event, {
+      env,
+      fetch,
+      redact: (s) => s.replaceAll('hunter22', '[redacted]'),
+      onWarning: () => {},
+      ...fast,
+    });
     for (const call of calls) {
       assert.ok(!JSON.stringify(call.body).includes('hunter22'));
       assert.match(JSON.stringify(call.body), /\[redacted\]/);

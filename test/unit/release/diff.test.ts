@@ -1,11 +1,21 @@
 // Object diffs: only the fields Capstan sets, no server noise, Secrets per key without values.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeObjectDiff, computePruneDiff, diffLines, formatDiff, unifiedDiff } from '../../../src/release/index.js';
+import {
+  computeObjectDiff,
+  computePruneDiff,
+  diffLines,
+  formatDiff,
+  unifiedDiff,
+} from '../../../src/release/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 /** A Deployment as the API server returns it: defaults, status, and capstan's field set. */
-function deployment(image: string, replicas: number, extra: { resourceVersion?: string; managed?: Record<string, unknown> } = {}): KubeObject {
+function deployment(
+  image: string,
+  replicas: number,
+  extra: { resourceVersion?: string; managed?: Record<string, unknown> } = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -31,12 +41,19 @@ function deployment(image: string, replicas: number, extra: { resourceVersion?: 
               'f:selector': {},
               'f:template': {
                 'f:metadata': { 'f:labels': { 'f:app': {} } },
-                'f:spec': { 'f:containers': { 'k:{"name":"web"}': { '.': {}, 'f:image': {}, 'f:name': {} } } },
+                'f:spec': {
+                  'f:containers': { 'k:{"name":"web"}': { '.': {}, 'f:image': {}, 'f:name': {} } },
+                },
               },
             },
           },
         },
-        { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', fieldsV1: { 'f:status': {} } },
+        {
+          manager: 'kube-controller-manager',
+          operation: 'Update',
+          subresource: 'status',
+          fieldsV1: { 'f:status': {} },
+        },
       ],
     },
     spec: {
@@ -50,7 +67,14 @@ function deployment(image: string, replicas: number, extra: { resourceVersion?: 
         spec: {
           dnsPolicy: 'ClusterFirst',
           restartPolicy: 'Always',
-          containers: [{ name: 'web', image, imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' }],
+          containers: [
+            {
+              name: 'web',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              terminationMessagePath: '/dev/termination-log',
+            },
+          ],
         },
       },
     },
@@ -59,7 +83,9 @@ function deployment(image: string, replicas: number, extra: { resourceVersion?: 
 }
 
 function secret(data: Record<string, string>, withManaged = true): KubeObject {
-  const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  const encoded = Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  );
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -70,7 +96,18 @@ function secret(data: Record<string, string>, withManaged = true): KubeObject {
       resourceVersion: '7',
       annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ data: encoded }) },
       ...(withManaged
-        ? { managedFields: [{ manager: 'capstan', operation: 'Apply', fieldsV1: { 'f:data': Object.fromEntries(Object.keys(data).map((k) => [`f:${k}`, {}])), 'f:type': {} } }] }
+        ? {
+            managedFields: [
+              {
+                manager: 'capstan',
+                operation: 'Apply',
+                fieldsV1: {
+                  'f:data': Object.fromEntries(Object.keys(data).map((k) => [`f:${k}`, {}])),
+                  'f:type': {},
+                },
+              },
+            ],
+          }
         : {}),
     },
     data: encoded,
@@ -86,24 +123,51 @@ describe('computeObjectDiff', () => {
     const diff = computeObjectDiff(live, desired);
     assert.equal(diff.action, 'unchanged');
     assert.equal(diff.text, '');
-    assert.deepEqual(diff.object, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'shop' });
+    assert.deepEqual(diff.object, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'web',
+      namespace: 'shop',
+    });
   });
 
   it('shows a changed image as a unified diff without managedFields, status, uid or defaults', () => {
-    const diff = computeObjectDiff(deployment('shop:1', 2), deployment('shop:2', 2, { resourceVersion: '101' }));
+    const diff = computeObjectDiff(
+      deployment('shop:1', 2),
+      deployment('shop:2', 2, { resourceVersion: '101' }),
+    );
     assert.equal(diff.action, 'change');
     assert.match(diff.text, /^--- Deployment\/web \(live\)\n\+\+\+ Deployment\/web \(after deploy\)\n@@ /);
     assert.match(diff.text, /^-\s+- image: shop:1$/m);
     assert.match(diff.text, /^\+\s+- image: shop:2$/m);
-    for (const noise of ['managedFields', 'resourceVersion', 'uid', 'generation', 'creationTimestamp', 'status', 'readyReplicas', 'imagePullPolicy', 'terminationMessagePath', 'dnsPolicy', 'revisionHistoryLimit', 'deployment.kubernetes.io/revision']) {
+    for (const noise of [
+      'managedFields',
+      'resourceVersion',
+      'uid',
+      'generation',
+      'creationTimestamp',
+      'status',
+      'readyReplicas',
+      'imagePullPolicy',
+      'terminationMessagePath',
+      'dnsPolicy',
+      'revisionHistoryLimit',
+      'deployment.kubernetes.io/revision',
+    ]) {
       assert.ok(!diff.text.includes(noise), `no ${noise} in:\n${diff.text}`);
     }
-    assert.equal(diff.text.split('\n').filter((l) => /^[-+][^-+]/.test(l)).length, 2, 'exactly one line out, one line in');
+    assert.equal(
+      diff.text.split('\n').filter((l) => /^[-+][^-+]/.test(l)).length,
+      2,
+      'exactly one line out, one line in',
+    );
   });
 
   it('shows a field capstan stopped setting, returning to its default', () => {
     const noReplicas = deployment('shop:1', 1);
-    const fields = ((noReplicas.metadata.managedFields as Array<{ fieldsV1: { 'f:spec': Record<string, unknown> } }>)[0]).fieldsV1['f:spec'];
+    const fields = (
+      noReplicas.metadata.managedFields as Array<{ fieldsV1: { 'f:spec': Record<string, unknown> } }>
+    )[0].fieldsV1['f:spec'];
     delete fields['f:replicas'];
     const diff = computeObjectDiff(deployment('shop:1', 3), noReplicas);
     assert.equal(diff.action, 'change');
@@ -115,15 +179,33 @@ describe('computeObjectDiff', () => {
     const diff = computeObjectDiff(undefined, deployment('shop:1', 2));
     assert.equal(diff.action, 'create');
     assert.match(diff.text, /^--- \/dev\/null$/m);
-    assert.ok(diff.text.split('\n').slice(3).filter(Boolean).every((l) => l.startsWith('+')));
-    assert.match(diff.text, /^\+apiVersion: apps\/v1\n\+kind: Deployment\n\+metadata:\n\+  name: web\n\+  namespace: shop\n/m);
+    assert.ok(
+      diff.text
+        .split('\n')
+        .slice(3)
+        .filter(Boolean)
+        .every((l) => l.startsWith('+')),
+    );
+    assert.match(
+      diff.text,
+      /^\+apiVersion: apps\/v1\n\+kind: Deployment\n\+metadata:\n\+  name: web\n\+  namespace: shop\n/m,
+    );
     assert.ok(!diff.text.includes('dnsPolicy'));
   });
 
   it('without managedFields, still drops noise and status', () => {
-    const rendered: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', uid: 'x', resourceVersion: '3' }, data: { a: '1' }, status: {} };
+    const rendered: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c', uid: 'x', resourceVersion: '3' },
+      data: { a: '1' },
+      status: {},
+    };
     const diff = computeObjectDiff(undefined, rendered);
-    assert.equal(diff.text, '--- /dev/null\n+++ ConfigMap/c (after deploy)\n@@ -0,0 +1,6 @@\n+apiVersion: v1\n+kind: ConfigMap\n+metadata:\n+  name: c\n+data:\n+  a: "1"\n');
+    assert.equal(
+      diff.text,
+      '--- /dev/null\n+++ ConfigMap/c (after deploy)\n@@ -0,0 +1,6 @@\n+apiVersion: v1\n+kind: ConfigMap\n+metadata:\n+  name: c\n+data:\n+  a: "1"\n',
+    );
   });
 
   it('shows Secret keys as added, removed, changed or unchanged, never a value', () => {
@@ -142,14 +224,37 @@ describe('computeObjectDiff', () => {
     assert.match(diff.text, /^\+\s+TOKEN: \(hidden\)$/m);
     const shown = formatDiff([diff], { color: false });
     for (const value of ['admin-user', 'old-password', 'new-password', 'fresh-token', 'legacy-value']) {
-      for (const form of [value, Buffer.from(value).toString('base64')]) assert.ok(!shown.includes(form), `${form} leaked:\n${shown}`);
+      for (const form of [value, Buffer.from(value).toString('base64')])
+        assert.ok(!shown.includes(form), `${form} leaked:\n${shown}`);
     }
     assert.match(shown, /Secret keys: LEGACY removed, PASSWORD changed, TOKEN added, USER unchanged/);
   });
 
+  it('compares keys applied as stringData in the data the server keeps', () => {
+    const applied = (password: string): KubeObject => ({
+      ...secret({ PASSWORD: password }, false),
+      metadata: {
+        name: 'db',
+        namespace: 'shop',
+        managedFields: [
+          { manager: 'capstan', operation: 'Apply', fieldsV1: { 'f:stringData': { 'f:PASSWORD': {} } } },
+        ],
+      },
+    });
+    assert.equal(computeObjectDiff(applied('first-pass'), applied('first-pass')).action, 'unchanged');
+    const diff = computeObjectDiff(applied('first-pass'), applied('second-pass'));
+    assert.equal(diff.action, 'change');
+    assert.deepEqual(diff.secretKeys, [{ key: 'PASSWORD', change: 'changed' }]);
+  });
+
   it('an identical Secret is unchanged; stringData counts as data', () => {
     assert.equal(computeObjectDiff(secret({ A: 'value-a' }), secret({ A: 'value-a' })).action, 'unchanged');
-    const rendered: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'shop' }, stringData: { A: 'value-a' } };
+    const rendered: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db', namespace: 'shop' },
+      stringData: { A: 'value-a' },
+    };
     const diff = computeObjectDiff(undefined, rendered);
     assert.deepEqual(diff.secretKeys, [{ key: 'A', change: 'added' }]);
     assert.ok(!diff.text.includes('value-a') && !diff.text.includes('stringData'));
@@ -159,7 +264,12 @@ describe('computeObjectDiff', () => {
 describe('formatDiff', () => {
   const diffs = [
     computeObjectDiff(deployment('shop:1', 2), deployment('shop:2', 2)),
-    computeObjectDiff(undefined, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'new', namespace: 'shop' }, data: { a: 'b' } }),
+    computeObjectDiff(undefined, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'new', namespace: 'shop' },
+      data: { a: 'b' },
+    }),
     computeObjectDiff(deployment('shop:1', 2), deployment('shop:1', 2)),
     computePruneDiff({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'old', namespace: 'shop' } }),
   ];

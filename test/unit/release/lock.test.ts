@@ -3,18 +3,36 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeClient, ObjectId } from '../../../src/kube/index.js';
 import { KubeApiError } from '../../../src/kube/index.js';
-import { acquireLock, decideLock, forceUnlock, LockHeldError, lockName, lockStateOf, microTime } from '../../../src/release/index.js';
+import {
+  acquireLock,
+  decideLock,
+  forceUnlock,
+  LockHeldError,
+  lockName,
+  lockStateOf,
+  microTime,
+} from '../../../src/release/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 function lease(spec: Record<string, unknown>, lockId = 'other'): KubeObject {
-  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', resourceVersion: '1', annotations: { 'capstan.dev/lock-id': lockId } }, spec };
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'l', resourceVersion: '1', annotations: { 'capstan.dev/lock-id': lockId } },
+    spec,
+  };
 }
 
 const t0 = new Date('2024-05-01T10:00:00.000Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 
 describe('decideLock', () => {
-  const held = lease({ holderIdentity: 'alice@laptop', leaseDurationSeconds: 60, acquireTime: microTime(t0), renewTime: microTime(at(30)) });
+  const held = lease({
+    holderIdentity: 'alice@laptop',
+    leaseDurationSeconds: 60,
+    acquireTime: microTime(t0),
+    renewTime: microTime(at(30)),
+  });
 
   it('creates a missing Lease and takes a free one', () => {
     assert.deepEqual(decideLock(undefined, t0), { action: 'create' });
@@ -35,7 +53,9 @@ describe('decideLock', () => {
   });
 
   it('takes back its own Lease (a write whose answer was lost)', () => {
-    assert.deepEqual(decideLock(lease({ ...held.spec as object }, 'mine'), at(10), 'mine'), { action: 'acquire' });
+    assert.deepEqual(decideLock(lease({ ...(held.spec as object) }, 'mine'), at(10), 'mine'), {
+      action: 'acquire',
+    });
   });
 
   it('treats a holder without any time as expired', () => {
@@ -66,13 +86,15 @@ class FakeLeases {
     return {
       get: (id: ObjectId) => Promise.resolve(structuredClone(this.objects.get(id.name))),
       create: (o: KubeObject) => {
-        if (this.objects.has(o.metadata.name!)) return Promise.reject(new KubeApiError(409, 'AlreadyExists', 'exists'));
+        if (this.objects.has(o.metadata.name!))
+          return Promise.reject(new KubeApiError(409, 'AlreadyExists', 'exists'));
         return Promise.resolve(this.store(o));
       },
       replace: (o: KubeObject) => {
         const current = this.objects.get(o.metadata.name!);
         if (!current) return Promise.reject(new KubeApiError(404, 'NotFound', 'not found'));
-        if (current.metadata.resourceVersion !== o.metadata.resourceVersion) return Promise.reject(new KubeApiError(409, 'Conflict', 'modified'));
+        if (current.metadata.resourceVersion !== o.metadata.resourceVersion)
+          return Promise.reject(new KubeApiError(409, 'Conflict', 'modified'));
         return Promise.resolve(this.store(o));
       },
       delete: (id: ObjectId) => Promise.resolve(this.objects.delete(id.name)),
@@ -85,7 +107,11 @@ describe('acquireLock', () => {
 
   it('refuses a second holder, naming the first and since when', async () => {
     const fake = new FakeLeases();
-    const first = await acquireLock(fake.client(), { ...scope, holder: 'alice@laptop (pid 1)', now: () => t0 });
+    const first = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice@laptop (pid 1)',
+      now: () => t0,
+    });
     const spec = fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>;
     assert.equal(spec.holderIdentity, 'alice@laptop (pid 1)');
     assert.equal(spec.leaseDurationSeconds, 60);
@@ -95,29 +121,56 @@ describe('acquireLock', () => {
         assert.ok(error instanceof LockHeldError);
         assert.equal(error.code, 'ERR_CAPSTAN_LOCKED');
         assert.equal(error.holder, 'alice@laptop (pid 1)');
-        assert.match(error.message, /locked by alice@laptop \(pid 1\) since 2024-05-01T10:00:00\.000000Z \(20s ago/);
+        assert.match(
+          error.message,
+          /locked by alice@laptop \(pid 1\) since 2024-05-01T10:00:00\.000000Z \(20s ago/,
+        );
         assert.match(error.hint ?? '', /capstan unlock prod/);
         return true;
       },
     );
     await first.release();
-    assert.equal((fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity, undefined);
+    assert.equal(
+      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity,
+      undefined,
+    );
     const warnings: string[] = [];
-    const second = await acquireLock(fake.client(), { ...scope, holder: 'bob@ci', now: () => at(21), onWarning: (m) => warnings.push(m) });
+    const second = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'bob@ci',
+      now: () => at(21),
+      onWarning: (m) => warnings.push(m),
+    });
     assert.deepEqual(warnings, [], 'a released lock is taken without a warning');
     await second.release();
   });
 
   it('takes over an expired lock with a warning', async () => {
     const fake = new FakeLeases();
-    const crashed = await acquireLock(fake.client(), { ...scope, holder: 'alice', leaseSeconds: 30, now: () => t0 });
+    const crashed = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice',
+      leaseSeconds: 30,
+      now: () => t0,
+    });
     const warnings: string[] = [];
-    const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob', now: () => at(31), onWarning: (m) => warnings.push(m) });
+    const lock = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'bob',
+      now: () => at(31),
+      onWarning: (m) => warnings.push(m),
+    });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /took over the expired lock of shop\/prod from alice/);
-    assert.equal((fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).leaseTransitions, 1);
+    assert.equal(
+      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).leaseTransitions,
+      1,
+    );
     await crashed.release(); // taken over: must not free its successor's lock
-    assert.equal((fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity, 'bob');
+    assert.equal(
+      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity,
+      'bob',
+    );
     assert.equal(lock.lost, false);
     await lock.release();
   });
@@ -126,10 +179,19 @@ describe('acquireLock', () => {
     const fake = new FakeLeases();
     let now = t0;
     const warnings: string[] = [];
-    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', leaseSeconds: 0.3, now: () => now, onWarning: (m) => warnings.push(m) });
+    const lock = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice',
+      leaseSeconds: 0.3,
+      now: () => now,
+      onWarning: (m) => warnings.push(m),
+    });
     now = at(5);
     await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal((fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).renewTime, microTime(at(5)));
+    assert.equal(
+      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).renewTime,
+      microTime(at(5)),
+    );
     assert.equal(await forceUnlock(fake.client(), scope), true);
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal(lock.lost, true);

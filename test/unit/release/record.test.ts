@@ -26,11 +26,23 @@ function sampleRecord(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
     host: 'laptop',
     startedAt: '2024-05-01T10:10:10.000Z',
     finishedAt: '2024-05-01T10:11:00.000Z',
-    phases: [{ name: '30-deployment', startedAt: '2024-05-01T10:10:11.000Z', finishedAt: '2024-05-01T10:11:00.000Z', outcome: 'succeeded' }],
+    phases: [
+      {
+        name: '30-deployment',
+        startedAt: '2024-05-01T10:10:11.000Z',
+        finishedAt: '2024-05-01T10:11:00.000Z',
+        outcome: 'succeeded',
+      },
+    ],
     outcome: 'succeeded',
     inventory: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop-staging', name: 'web' }],
     manifests: [
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'shop-staging' }, data: { PASSWORD: Buffer.from('hunter22').toString('base64') } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'db', namespace: 'shop-staging' },
+        data: { PASSWORD: Buffer.from('hunter22').toString('base64') },
+      },
     ],
     hookJobs: ['db-migrate-20240501101010-abcd'],
     ...overrides,
@@ -39,7 +51,8 @@ function sampleRecord(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
 
 const sha256 = (payload: Buffer) => createHash('sha256').update(payload).digest('hex');
 const dataOf = (s: KubeObject) => (s as unknown as { data: { release: string } }).data.release;
-const setData = (s: KubeObject, release: string) => ((s as unknown as { data: { release: string } }).data.release = release);
+const setData = (s: KubeObject, release: string) =>
+  ((s as unknown as { data: { release: string } }).data.release = release);
 
 describe('encodeRelease / decodeRelease', () => {
   it('round-trips a record through one gzip-compressed Secret with release labels', () => {
@@ -59,19 +72,30 @@ describe('encodeRelease / decodeRelease', () => {
       'capstan.dev/release-outcome': 'succeeded',
     });
     // Not the deploy's ownership labels: prune must never select release records.
-    assert.equal((secret.metadata.labels as Record<string, string>)['app.kubernetes.io/managed-by'], undefined);
-    assert.ok(!dataOf(secret).includes(Buffer.from(JSON.stringify(record)).toString('base64').slice(0, 40)), 'stored compressed');
+    assert.equal(
+      (secret.metadata.labels as Record<string, string>)['app.kubernetes.io/managed-by'],
+      undefined,
+    );
+    assert.ok(
+      !dataOf(secret).includes(Buffer.from(JSON.stringify(record)).toString('base64').slice(0, 40)),
+      'stored compressed',
+    );
     assert.deepEqual(decodeRelease(secrets, scope), record);
   });
 
   it('splits a large record across Secrets and reassembles it in any order', () => {
     const big = randomBytes(1_500_000).toString('base64'); // incompressible: > 1 MiB after gzip
-    const record = sampleRecord({ manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { blob: big } }] });
+    const record = sampleRecord({
+      manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { blob: big } }],
+    });
     const secrets = encodeRelease(record);
     const sizes = secrets.map((s) => Buffer.from(dataOf(s), 'base64').length);
     assert.ok(sizes.reduce((a, b) => a + b) > 1024 * 1024, 'over 1 MiB compressed');
     assert.equal(secrets.length, 2);
-    assert.deepEqual(secrets.map((s) => s.metadata.name), ['capstan-release-shop-staging-v3', 'capstan-release-shop-staging-v3-1']);
+    assert.deepEqual(
+      secrets.map((s) => s.metadata.name),
+      ['capstan-release-shop-staging-v3', 'capstan-release-shop-staging-v3-1'],
+    );
     assert.ok(sizes.every((n) => n <= 900 * 1024));
     assert.deepEqual(decodeRelease([...secrets].reverse(), scope), record);
   });
@@ -80,12 +104,17 @@ describe('encodeRelease / decodeRelease', () => {
     const record = sampleRecord();
     const secrets = encodeRelease(record, { chunkBytes: 64 });
     assert.ok(secrets.length > 3);
-    assert.ok(secrets.every((s) => s.metadata.annotations?.['capstan.dev/release-chunks'] === String(secrets.length)));
+    assert.ok(
+      secrets.every((s) => s.metadata.annotations?.['capstan.dev/release-chunks'] === String(secrets.length)),
+    );
     assert.deepEqual(decodeRelease(secrets, scope), record);
   });
 
   it('selects its Secrets by app and environment', () => {
-    assert.equal(releaseSelector(scope), 'capstan.dev/release=true,capstan.dev/app=shop,capstan.dev/env=staging');
+    assert.equal(
+      releaseSelector(scope),
+      'capstan.dev/release=true,capstan.dev/app=shop,capstan.dev/env=staging',
+    );
   });
 });
 
@@ -98,7 +127,10 @@ describe('damaged records', () => {
         assert.ok(error instanceof DamagedReleaseError);
         assert.equal(error.code, 'ERR_CAPSTAN_RELEASE_DAMAGED');
         assert.equal(error.revision, 3);
-        assert.match(error.message, /release record 3 of shop\/staging \(Secret capstan-release-shop-staging-v\d/);
+        assert.match(
+          error.message,
+          /release record 3 of shop\/staging \(Secret capstan-release-shop-staging-v\d/,
+        );
         assert.match(error.message, pattern);
         assert.match(error.hint ?? '', /kubectl delete secret -n shop-staging -l .*capstan.dev\/revision=3/);
         return true;
@@ -106,7 +138,11 @@ describe('damaged records', () => {
     );
   };
 
-  it('a missing chunk', () => damaged(split().filter((_, i) => i !== 1), /chunk 1 of \d+ is missing/));
+  it('a missing chunk', () =>
+    damaged(
+      split().filter((_, i) => i !== 1),
+      /chunk 1 of \d+ is missing/,
+    ));
 
   it('a chunk whose bytes changed', () => {
     const secrets = split();
@@ -117,7 +153,10 @@ describe('damaged records', () => {
   });
 
   it('a chunk from another write of the same revision', () => {
-    const mixed = [...split().slice(0, 1), ...encodeRelease(sampleRecord({ user: 'bob' }), { chunkBytes: 100 }).slice(1)];
+    const mixed = [
+      ...split().slice(0, 1),
+      ...encodeRelease(sampleRecord({ user: 'bob' }), { chunkBytes: 100 }).slice(1),
+    ];
     damaged(mixed, /belongs to another write/);
   });
 
@@ -154,7 +193,14 @@ describe('revisionsBeyondKeep', () => {
   const chunk = (revision: number, outcome: string): KubeObject => ({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: `r${revision}`, labels: { 'capstan.dev/revision': String(revision), 'capstan.dev/release-chunk': '0', 'capstan.dev/release-outcome': outcome } },
+    metadata: {
+      name: `r${revision}`,
+      labels: {
+        'capstan.dev/revision': String(revision),
+        'capstan.dev/release-chunk': '0',
+        'capstan.dev/release-outcome': outcome,
+      },
+    },
   });
 
   it('deletes the oldest beyond keep', () => {
@@ -163,11 +209,20 @@ describe('revisionsBeyondKeep', () => {
   });
 
   it('keeps the newest succeeded record even when older than keep', () => {
-    const secrets = [chunk(1, 'succeeded'), chunk(2, 'succeeded'), chunk(3, 'failed'), chunk(4, 'failed'), chunk(5, 'failed')];
+    const secrets = [
+      chunk(1, 'succeeded'),
+      chunk(2, 'succeeded'),
+      chunk(3, 'failed'),
+      chunk(4, 'failed'),
+      chunk(5, 'failed'),
+    ];
     assert.deepEqual(revisionsBeyondKeep(secrets, 2, 5), [3, 1]);
   });
 
   it('never deletes the record just written', () => {
-    assert.deepEqual(revisionsBeyondKeep([chunk(7, 'running'), chunk(9, 'failed'), chunk(8, 'failed')], 1, 7), [8]);
+    assert.deepEqual(
+      revisionsBeyondKeep([chunk(7, 'running'), chunk(9, 'failed'), chunk(8, 'failed')], 1, 7),
+      [8],
+    );
   });
 });

@@ -1,0 +1,164 @@
+import type { ResolvedEnvironment } from '../config/index.js';
+import type { KubeClient } from '../kube/index.js';
+import { notify, type NotifyEvent } from '../notify/index.js';
+import {
+  acquireLock,
+  inventoryEntry,
+  nextRevisionNumber,
+  readReleases,
+  writeRelease,
+  type DeployLock,
+  type InventoryEntry,
+  type PhaseRecord,
+  type ReleaseOutcome,
+  type ReleaseRecord,
+} from '../release/index.js';
+import { objectKey, type KubeObject } from '../shared/index.js';
+import type { DeployOutcome } from './events.js';
+
+export interface Actor {
+  readonly user: string;
+  readonly host: string;
+  readonly holder: string;
+  readonly gitCommit?: string;
+}
+
+export interface RecorderOptions {
+  readonly client: KubeClient;
+  readonly env: ResolvedEnvironment;
+  readonly deployId: string;
+  readonly actor: Actor;
+  readonly manifests: readonly KubeObject[];
+  readonly envVars: NodeJS.ProcessEnv;
+  readonly redact: (text: string) => string;
+  readonly warn: (message: string) => void;
+  readonly signal: AbortSignal;
+  readonly fetch?: typeof fetch;
+}
+
+/** Container images of the rendered workloads, for the record and the notifications. */
+export function imagesOf(objects: readonly KubeObject[]): string[] {
+  const images = new Set<string>();
+  const visit = (value: unknown, key?: string): void => {
+    if (Array.isArray(value)) value.forEach((v) => visit(v));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) {
+          for (const c of v) if (typeof (c as { image?: unknown }).image === 'string') images.add((c as { image: string }).image);
+        } else if (k !== 'metadata') visit(v, k);
+      }
+    }
+    void key;
+  };
+  objects.forEach((o) => visit(o));
+  return [...images];
+}
+
+const OUTCOMES: Record<DeployOutcome, ReleaseOutcome> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  'timed-out': 'failed',
+  interrupted: 'interrupted',
+  invalid: 'failed',
+  locked: 'failed',
+};
+
+/**
+ * A deploy's bookkeeping: the lock, the release record (written as `running` at the start and
+ * completed at the end whatever happens) and the notifications.
+ */
+export class DeployRecorder {
+  private lock: DeployLock | undefined;
+  private record: ReleaseRecord | undefined;
+  private readonly phases: PhaseRecord[] = [];
+  private finished = false;
+  /** Inventories of the recorded releases: what prune may delete. */
+  previousInventory: Set<string> | undefined;
+
+  constructor(private readonly options: RecorderOptions) {}
+
+  /** Takes the lock (throws LockHeldError), reads history, writes the `running` record, notifies. */
+  async start(): Promise<void> {
+    const { client, env } = this.options;
+    const scope = { namespace: env.namespace, app: env.app, env: env.name };
+    this.lock = await acquireLock(client, { ...scope, holder: this.options.actor.holder, signal: this.options.signal, onWarning: this.options.warn });
+    const history = await readReleases(client, { ...scope, onDamaged: (e) => this.options.warn(e.message) });
+    if (history.length > 0) {
+      this.previousInventory = new Set(history.flatMap((r) => r.inventory.map(keyOfEntry)));
+    }
+    this.record = {
+      ...scope,
+      revision: await nextRevisionNumber(client, scope),
+      deployId: this.options.deployId,
+      images: imagesOf(this.options.manifests),
+      gitCommit: this.options.actor.gitCommit,
+      user: this.options.actor.user,
+      host: this.options.actor.host,
+      startedAt: new Date().toISOString(),
+      phases: this.phases,
+      outcome: 'running',
+      inventory: [],
+      manifests: [...this.options.manifests],
+      hookJobs: this.options.manifests.filter((o) => o.kind === 'Job').map((o) => o.metadata.name ?? ''),
+    };
+    await writeRelease(client, this.record, { keep: env.releasesKeep });
+    await this.notify({ kind: 'started' });
+  }
+
+  get revisionNumber(): number | undefined {
+    return this.record?.revision;
+  }
+
+  phaseStarted(name: string): void {
+    this.phases.push({ name, startedAt: new Date().toISOString(), outcome: 'running' });
+  }
+
+  phaseFinished(name: string, outcome: string): void {
+    const phase = this.phases.find((p) => p.name === name);
+    if (phase) Object.assign(phase, { finishedAt: new Date().toISOString(), outcome });
+  }
+
+  /** Completes the record, releases the lock, notifies. Never throws: problems become warnings. */
+  async finish(outcome: DeployOutcome, applied: readonly KubeObject[], details: { durationMs: number; summary?: string; image?: string }): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    const { client, env } = this.options;
+    try {
+      if (this.record) {
+        for (const p of this.phases) if (p.outcome === 'running') Object.assign(p, { outcome, finishedAt: new Date().toISOString() });
+        const seen = new Set<string>();
+        const inventory: InventoryEntry[] = [];
+        for (const o of applied) {
+          if (seen.has(objectKey(o))) continue;
+          seen.add(objectKey(o));
+          inventory.push(inventoryEntry(o));
+        }
+        await writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep: env.releasesKeep });
+      }
+    } catch (error) {
+      this.options.warn(`could not write the release record: ${(error as Error).message}`);
+    }
+    await this.lock?.release();
+    if (this.record) {
+      await this.notify(
+        outcome === 'succeeded'
+          ? { kind: 'succeeded', durationMs: details.durationMs, image: details.image }
+          : { kind: 'failed', durationMs: details.durationMs, summary: details.summary, image: details.image },
+      );
+    }
+  }
+
+  private async notify(event: Pick<NotifyEvent, 'kind' | 'durationMs' | 'summary' | 'image'>): Promise<void> {
+    const { env } = this.options;
+    if (env.notifications.length === 0) return;
+    await notify(
+      env.notifications,
+      { app: env.app, env: env.name, revision: this.record?.revision ?? this.options.deployId, user: this.options.actor.user, ...event },
+      { env: this.options.envVars, fetch: this.options.fetch, redact: this.options.redact, onWarning: this.options.warn },
+    );
+  }
+}
+
+export function keyOfEntry(entry: InventoryEntry): string {
+  return objectKey({ apiVersion: entry.apiVersion, kind: entry.kind, metadata: { name: entry.name, namespace: entry.namespace } });
+}

@@ -1,0 +1,53 @@
+// Rollback's pure decisions: which release to re-apply, and what to delete afterwards.
+import { CapstanError, objectKey } from '../shared/index.js';
+import type { InventoryEntry, ReleaseRecord } from './record.js';
+
+/** Kinds rollback never deletes; Jobs are hooks (migrations): re-running an old one is never wanted. */
+const NEVER_PRUNED = new Set(['PersistentVolumeClaim', 'Namespace', 'Job']);
+
+/** The release to re-apply (pure); throws ERR_CAPSTAN_NO_SUCH_RELEASE with the revisions there are. */
+export function chooseRollbackTarget(releases: readonly ReleaseRecord[], to?: number): ReleaseRecord {
+  const known = releases.map((r) => `${r.revision} (${r.outcome})`).join(', ') || 'none';
+  const target =
+    to === undefined
+      ? releases.slice(1).find((r) => r.outcome === 'succeeded')
+      : releases.find((r) => r.revision === to);
+  if (!target) {
+    const what =
+      to === undefined
+        ? `no succeeded release before revision ${releases[0]?.revision ?? '?'}`
+        : `there is no release ${to}`;
+    throw new CapstanError('ERR_CAPSTAN_NO_SUCH_RELEASE', `cannot roll back: ${what}`, {
+      hint: `recorded releases: ${known}`,
+    });
+  }
+  if (target.manifests.length === 0)
+    throw new CapstanError(
+      'ERR_CAPSTAN_NO_SUCH_RELEASE',
+      `cannot roll back: release ${target.revision} recorded no manifests`,
+    );
+  return target;
+}
+
+function keyOf(entry: InventoryEntry): string {
+  return objectKey({
+    apiVersion: entry.apiVersion,
+    kind: entry.kind,
+    metadata: { name: entry.name, namespace: entry.namespace },
+  });
+}
+
+/** Objects of releases after the target that the target does not have: what rollback deletes (pure). */
+export function planRollbackPrune(
+  releases: readonly ReleaseRecord[],
+  target: ReleaseRecord,
+): InventoryEntry[] {
+  const keep = new Set([...target.inventory.map(keyOf), ...target.manifests.map(objectKey)]);
+  const out = new Map<string, InventoryEntry>();
+  for (const r of releases) {
+    if (r.revision <= target.revision) continue;
+    for (const entry of r.inventory)
+      if (!keep.has(keyOf(entry)) && !NEVER_PRUNED.has(entry.kind)) out.set(keyOf(entry), entry);
+  }
+  return [...out.values()];
+}
