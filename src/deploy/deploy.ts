@@ -357,8 +357,8 @@ async function deployRendered(
       emit({ type: 'warning', message: `could not prune ${objectRef(object)}: ${(error as Error).message}` });
     }
   }
-  const removed = await keepRecentHookJobs(client, { namespace: env.namespace, selector, keep: 3 }).catch(() => []);
-  if (removed.length > 0) emit({ type: 'warning', message: `removed ${removed.length} old hook Jobs (the last 3 of each hook are kept)` });
+  // Old hook Jobs go quietly: the last 3 runs of each hook stay for debugging.
+  await keepRecentHookJobs(client, { namespace: env.namespace, selector, keep: 3 }).catch(() => []);
   return finish('succeeded', 0);
 }
 
