@@ -3,21 +3,14 @@ import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
 import type { CliIo, CommandResult } from './main.js';
+import { collect, type GlobalOptions } from './options.js';
 import { durationOption } from './main.js';
 import { Reporter, type OutputMode } from './reporter.js';
 import { confirm, currentActor } from './release-commands.js';
 import { CapstanError } from '../shared/index.js';
 import { formatDiff, hasChanges } from '../release/index.js';
 
-interface GlobalOptions {
-  kubeconfig?: string;
-  context?: string;
-  cwd: string;
-}
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 export function outputMode(io: CliIo, output?: string): OutputMode {
   if (output === 'json') return 'json';

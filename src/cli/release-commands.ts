@@ -20,18 +20,11 @@ import {
 import { CapstanError } from '../shared/index.js';
 import { outputMode } from './deploy-commands.js';
 import type { CliIo, CommandResult } from './main.js';
+import { collect, type GlobalOptions } from './options.js';
 import { durationOption, reportError } from './main.js';
 import { Reporter } from './reporter.js';
 
-interface GlobalOptions {
-  kubeconfig?: string;
-  context?: string;
-  cwd: string;
-}
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 function revisionOption(value: string): number {
   const n = Number(value);

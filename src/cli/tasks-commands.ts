@@ -5,17 +5,10 @@ import { KubeClient } from '../kube/index.js';
 import { cleanJobs, runTask } from '../tasks/index.js';
 import { CapstanError } from '../shared/index.js';
 import type { CliIo, CommandResult } from './main.js';
+import { collect, type GlobalOptions } from './options.js';
 import { durationOption } from './main.js';
 
-interface GlobalOptions {
-  kubeconfig?: string;
-  context?: string;
-  cwd: string;
-}
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 export function registerTasksCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
