@@ -23,16 +23,43 @@ function newestMtime(path: string): number {
   return newest;
 }
 
+/** The commit and the number of uncommitted changes under src/: others edit the same checkout. */
+export function sourceRevision(root: string): string {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', root, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` + ${dirty} uncommitted changes in src/` : ''}`;
+  } catch {
+    return 'unknown commit';
+  }
+}
+
 export function prepareCapstanCli(root: string, log: (line: string) => void): CapstanCli {
   if (process.env.CAPSTAN_USE_SOURCE) {
-    return { script: join(root, 'bin', 'capstan.js'), env: process.env, description: 'TypeScript sources through tsx (CAPSTAN_USE_SOURCE=1)' };
+    return {
+      script: join(root, 'bin', 'capstan.js'),
+      env: process.env,
+      description: 'TypeScript sources through tsx (CAPSTAN_USE_SOURCE=1)',
+    };
   }
   const env = { ...process.env };
   delete env.CAPSTAN_USE_SOURCE;
-  const sourcesChanged = Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'tsconfig.json')), newestMtime(join(root, 'tsconfig.build.json')));
+  const sourcesChanged = Math.max(
+    newestMtime(join(root, 'src')),
+    newestMtime(join(root, 'tsconfig.json')),
+    newestMtime(join(root, 'tsconfig.build.json')),
+  );
   const dist = join(root, 'dist', 'cli', 'run.js');
   if (existsSync(dist) && statSync(dist).mtimeMs >= sourcesChanged) {
-    return { script: join(root, 'bin', 'capstan.js'), env, description: `compiled CLI from ${join(root, 'dist')}` };
+    return {
+      script: join(root, 'bin', 'capstan.js'),
+      env,
+      description: `compiled CLI from ${join(root, 'dist')}`,
+    };
   }
 
   // The private build mirrors the package layout that bin/capstan.js and src/ expect:
@@ -44,15 +71,22 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
     rmSync(join(build, 'dist'), { recursive: true, force: true });
     mkdirSync(join(build, 'bin'), { recursive: true });
     try {
-      execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(build, 'dist'), '--declaration', 'false'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        encoding: 'utf8',
-      });
+      execFileSync(
+        join(root, 'node_modules', '.bin', 'tsc'),
+        ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(build, 'dist'), '--declaration', 'false'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          encoding: 'utf8',
+        },
+      );
     } catch (error) {
       // tsc still emits JavaScript on type errors; someone's unfinished edit should not stop the bench.
       const out = (error as { stdout?: string }).stdout ?? '';
-      if (!existsSync(stamp)) throw new Error(`compiling src/ failed:\n${out.slice(0, 3000)}`, { cause: error });
-      log(`note: src/ has type errors; the emitted JavaScript is benchmarked anyway:\n${out.split('\n').slice(0, 5).join('\n')}`);
+      if (!existsSync(stamp))
+        throw new Error(`compiling src/ failed:\n${out.slice(0, 3000)}`, { cause: error });
+      log(
+        `note: src/ has type errors; the emitted JavaScript is benchmarked anyway:\n${out.split('\n').slice(0, 5).join('\n')}`,
+      );
     }
     copyFileSync(join(root, 'bin', 'capstan.js'), join(build, 'bin', 'capstan.js'));
     copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
@@ -60,5 +94,9 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
       if (!existsSync(join(build, link))) symlinkSync(join(root, link), join(build, link));
     }
   }
-  return { script: join(build, 'bin', 'capstan.js'), env, description: `compiled CLI (tsc of src/ into ${join(build, 'dist')}, run through its bin/capstan.js)` };
+  return {
+    script: join(build, 'bin', 'capstan.js'),
+    env,
+    description: `compiled CLI (tsc of src/ into ${join(build, 'dist')}, run through its bin/capstan.js)`,
+  };
 }

@@ -68,7 +68,8 @@ export function writeCapstanApp(dir: string, count: number): void {
   const phaseDir = join(dir, '.deploy', BENCH_ENV, BENCH_PHASE);
   rmSync(join(dir, '.deploy'), { recursive: true, force: true });
   mkdirSync(phaseDir, { recursive: true });
-  for (let i = 0; i < count; i++) writeFileSync(join(phaseDir, `${appName(i)}.yaml.ejs`), appYaml(i, '<%= image %>', undefined));
+  for (let i = 0; i < count; i++)
+    writeFileSync(join(phaseDir, `${appName(i)}.yaml.ejs`), appYaml(i, '<%= image %>', undefined));
 }
 
 /** Points the environment at `namespace`: every iteration deploys into a fresh one. */
@@ -89,6 +90,10 @@ deploy:
 export function writePlainManifests(dir: string, count: number, image: string, namespace: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, '00-namespace.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n`);
-  for (let i = 0; i < count; i++) writeFileSync(join(dir, `${appName(i)}.yaml`), appYaml(i, image, namespace));
+  writeFileSync(
+    join(dir, '00-namespace.yaml'),
+    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n`,
+  );
+  for (let i = 0; i < count; i++)
+    writeFileSync(join(dir, `${appName(i)}.yaml`), appYaml(i, image, namespace));
 }

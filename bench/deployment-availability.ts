@@ -13,7 +13,9 @@ interface DeploymentShape {
 export function isAvailable(object: KubeObject): boolean {
   const d = object as unknown as DeploymentShape;
   const observed = d.status?.observedGeneration ?? 0;
-  return observed >= (d.metadata.generation ?? 1) && (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1);
+  return (
+    observed >= (d.metadata.generation ?? 1) && (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1)
+  );
 }
 
 export interface WatchAvailableOptions {
@@ -39,12 +41,19 @@ export async function watchUntilAvailable(client: KubeClient, options: WatchAvai
   try {
     while (waiting.size > 0) {
       if (resourceVersion === undefined) {
-        const list = await client.list('apps/v1', 'Deployment', { namespace: options.namespace, signal: options.signal });
+        const list = await client.list('apps/v1', 'Deployment', {
+          namespace: options.namespace,
+          signal: options.signal,
+        });
         list.items.forEach(see);
         resourceVersion = list.resourceVersion;
         if (waiting.size === 0) return;
       }
-      for await (const event of client.watch('apps/v1', 'Deployment', { namespace: options.namespace, resourceVersion, signal: options.signal })) {
+      for await (const event of client.watch('apps/v1', 'Deployment', {
+        namespace: options.namespace,
+        resourceVersion,
+        signal: options.signal,
+      })) {
         if (event.type === 'ERROR') {
           // 410 Gone: the version is too old to resume from; list again.
           resourceVersion = undefined;
@@ -61,6 +70,8 @@ export async function watchUntilAvailable(client: KubeClient, options: WatchAvai
     if (!options.signal.aborted) return watchUntilAvailable(client, { ...options, names: [...waiting] });
   }
   if (waiting.size > 0) {
-    throw new Error(`${waiting.size} Deployments in ${options.namespace} not available (e.g. ${[...waiting][0]}): ${String(options.signal.reason)}`);
+    throw new Error(
+      `${waiting.size} Deployments in ${options.namespace} not available (e.g. ${[...waiting][0]}): ${String(options.signal.reason)}`,
+    );
   }
 }

@@ -20,7 +20,9 @@ const { values, positionals } = parseArgs({
 });
 const dir = positionals[0];
 if (!dir || !values.kubeconfig || (values.order !== 'file' && values.order !== 'kind')) {
-  throw new Error('usage: floor-apply.ts --kubeconfig FILE [--concurrency N] [--order file|kind] [--timeout SECONDS] [--report FILE] DIR');
+  throw new Error(
+    'usage: floor-apply.ts --kubeconfig FILE [--concurrency N] [--order file|kind] [--timeout SECONDS] [--report FILE] DIR',
+  );
 }
 
 const objects = readManifests(dir);
@@ -33,7 +35,10 @@ try {
     signal: AbortSignal.timeout(Number(values.timeout) * 1000),
   });
   if (values.report) {
-    writeFileSync(values.report, JSON.stringify({ startedAt: performance.timeOrigin, connectedAt, ...times, objects: objects.length }));
+    writeFileSync(
+      values.report,
+      JSON.stringify({ startedAt: performance.timeOrigin, connectedAt, ...times, objects: objects.length }),
+    );
   }
 } finally {
   client.close();

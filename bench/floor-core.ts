@@ -28,31 +28,54 @@ export function readManifests(dir: string): KubeObject[] {
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject | null))
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject | null),
+    )
     .filter((o): o is KubeObject => o !== null);
 }
 
-async function applyPool(client: KubeClient, objects: readonly KubeObject[], options: FloorOptions): Promise<void> {
+async function applyPool(
+  client: KubeClient,
+  objects: readonly KubeObject[],
+  options: FloorOptions,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(options.concurrency, objects.length) }, async () => {
       while (next < objects.length) {
-        await client.apply(objects[next++], { fieldManager: 'bench-floor', fieldValidation: 'Strict', signal: options.signal });
+        await client.apply(objects[next++], {
+          fieldManager: 'bench-floor',
+          fieldValidation: 'Strict',
+          signal: options.signal,
+        });
       }
     }),
   );
 }
 
 /** Server-side applies the objects, then watches Deployments (one watch per namespace) until all are available. */
-export async function floorApply(client: KubeClient, objects: readonly KubeObject[], options: FloorOptions): Promise<FloorTimes> {
+export async function floorApply(
+  client: KubeClient,
+  objects: readonly KubeObject[],
+  options: FloorOptions,
+): Promise<FloorTimes> {
   // Every request in flight listens to the signal.
   setMaxListeners(0, options.signal);
   const rest = objects.filter((o) => o.kind !== 'Namespace');
   for (const ns of objects.filter((o) => o.kind === 'Namespace')) await applyPool(client, [ns], options);
   if (options.order === 'kind') {
     const kinds = ['ConfigMap', 'Service', 'Deployment'];
-    for (const kind of kinds) await applyPool(client, rest.filter((o) => o.kind === kind), options);
-    await applyPool(client, rest.filter((o) => !kinds.includes(o.kind)), options);
+    for (const kind of kinds)
+      await applyPool(
+        client,
+        rest.filter((o) => o.kind === kind),
+        options,
+      );
+    await applyPool(
+      client,
+      rest.filter((o) => !kinds.includes(o.kind)),
+      options,
+    );
   } else {
     await applyPool(client, rest, options);
   }
@@ -63,6 +86,10 @@ export async function floorApply(client: KubeClient, objects: readonly KubeObjec
     const namespace = d.metadata.namespace ?? client.connection.namespace;
     byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), d.metadata.name ?? '']);
   }
-  await Promise.all([...byNamespace].map(([namespace, names]) => watchUntilAvailable(client, { namespace, names, signal: options.signal })));
+  await Promise.all(
+    [...byNamespace].map(([namespace, names]) =>
+      watchUntilAvailable(client, { namespace, names, signal: options.signal }),
+    ),
+  );
   return { appliedAt, availableAt: Date.now() };
 }

@@ -7,7 +7,7 @@ import type { LoadedConfig, ResolvedEnvironment } from './types.js';
 
 export const DEFAULT_TIMEOUT = '10m';
 export const DEFAULT_RELEASES_KEEP = 10;
-export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_CONCURRENCY = 32;
 
 /**
  * The complete, frozen description of one environment. Values merge deeply: top-level values <

@@ -9,7 +9,7 @@ import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
 import { DeployRecorder, type Actor } from './recorder.js';
-import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
+import { collectDiffs, LockHeldError, readReleases, type ObjectDiff } from '../release/index.js';
 import { followJobLogs, HOOK_LABEL, keepRecentHookJobs, TASK_LABEL } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { listLabelled, prunableTypes } from './prune.js';
@@ -190,9 +190,16 @@ async function deployRendered(
       toValidate.push({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } });
     } else toValidate.push(o);
   }
+  // What exists now, for the plan and for prune: with release records, only the kinds this
+  // deploy renders or an earlier release applied; without, every prunable kind.
+  const history = options.record === false || nsMissing ? [] : await readReleases(client, { namespace: env.namespace, app: env.app, env: env.name, onDamaged: (e) => emit({ type: 'warning', message: e.message }) }).catch(() => []);
+  const kindsToList = new Set([...phases.flatMap((p) => p.objects.map((o) => o.object.kind)), ...history.flatMap((r) => r.inventory.map((i) => i.kind))]);
   const existingPromise = options.prune === false && !options.dryRun
     ? Promise.resolve([] as KubeObject[])
-    : client.discovery.all().then((types) => listLabelled(client, prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace')), { namespace: env.namespace, selector, signal }));
+    : client.discovery.all().then((types) => {
+        const prunable = prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace'));
+        return listLabelled(client, history.length > 0 ? prunable.filter((t) => kindsToList.has(t.kind)) : prunable, { namespace: env.namespace, selector, signal });
+      });
   const [dryRuns, existing] = await Promise.all([
     applyAll(client, toValidate, { concurrency, dryRun: true, force: options.forceConflicts, signal }),
     existingPromise,
@@ -243,7 +250,7 @@ async function deployRendered(
       fetch: options.fetch,
     });
     try {
-      await recorder.start();
+      await recorder.start(history);
       state.recorder = recorder;
     } catch (error) {
       if (error instanceof LockHeldError) return finish('locked', 4, error.message);

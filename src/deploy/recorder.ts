@@ -78,17 +78,21 @@ export class DeployRecorder {
   constructor(private readonly options: RecorderOptions) {}
 
   /** Takes the lock (throws LockHeldError), reads history, writes the `running` record, notifies. */
-  async start(): Promise<void> {
+  async start(known?: readonly ReleaseRecord[]): Promise<void> {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
-    this.lock = await acquireLock(client, { ...scope, holder: this.options.actor.holder, signal: this.options.signal, onWarning: this.options.warn });
-    const history = await readReleases(client, { ...scope, onDamaged: (e) => this.options.warn(e.message) });
+    const [lock, history, revision] = await Promise.all([
+      acquireLock(client, { ...scope, holder: this.options.actor.holder, signal: this.options.signal, onWarning: this.options.warn }),
+      known ?? readReleases(client, { ...scope, onDamaged: (e) => this.options.warn(e.message) }),
+      nextRevisionNumber(client, scope),
+    ]);
+    this.lock = lock;
     if (history.length > 0) {
       this.previousInventory = new Set(history.flatMap((r) => r.inventory.map(keyOfEntry)));
     }
     this.record = {
       ...scope,
-      revision: await nextRevisionNumber(client, scope),
+      revision,
       deployId: this.options.deployId,
       images: imagesOf(this.options.manifests),
       gitCommit: this.options.actor.gitCommit,
@@ -133,7 +137,10 @@ export class DeployRecorder {
           seen.add(objectKey(o));
           inventory.push(inventoryEntry(o));
         }
-        await writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep: env.releasesKeep });
+        await Promise.all([
+          writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep: env.releasesKeep }),
+          this.lock?.release(),
+        ]);
       }
     } catch (error) {
       this.options.warn(`could not write the release record: ${(error as Error).message}`);

@@ -85,7 +85,7 @@ export class Discovery {
       if (options.allVersions) versions.push(...g.versions.map((v) => v.groupVersion));
       else versions.push(g.preferredVersion?.groupVersion ?? g.versions[0].groupVersion);
     }
-    const lists = await Promise.all(versions.map((v) => this.load(v, true)));
+    const lists = await Promise.all(versions.map((v) => this.load(v, false)));
     return lists.flat();
   }
 

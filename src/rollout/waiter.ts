@@ -100,6 +100,7 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
     for (;;) {
       let changed = false;
       let failed = false;
+      const owners = new Map<string, OwnerIndex>();
       for (const t of watched) {
         const key = keyOf(t);
         const state = states.get(key)!;
@@ -110,7 +111,7 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
         else {
           readiness = assessReadiness(live, contextFor(live, informers));
           if (readiness.status === 'pending' && WORKLOADS.has(live.kind) && live.kind !== 'Pod') {
-            const reason = earlyFailure(podsOf(live, informers));
+            const reason = earlyFailure(podsOf(live, informers, owners));
             if (reason) readiness = { status: 'failed', message: reason };
           }
         }
@@ -152,10 +153,39 @@ function contextFor(live: KubeObject, informers: Map<string, Informer>) {
   return { endpoints: slices.filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === live.metadata.name) };
 }
 
-function podsOf(live: KubeObject, informers: Map<string, Informer>): KubeObject[] {
-  const pods = informers.get(`v1|Pod|${nsOf(live)}`)?.values() ?? [];
-  const rs = informers.get(`apps/v1|ReplicaSet|${nsOf(live)}`)?.values() ?? [];
-  return podsOwnedBy(live, pods, rs);
+/** Pods and ReplicaSets of one namespace by the uid of their controller, built once per evaluation. */
+interface OwnerIndex {
+  readonly pods: Map<string, KubeObject[]>;
+  readonly replicaSets: Map<string, KubeObject[]>;
+}
+
+function indexByOwner(objects: Iterable<KubeObject>): Map<string, KubeObject[]> {
+  const index = new Map<string, KubeObject[]>();
+  for (const o of objects) {
+    for (const ref of o.metadata.ownerReferences ?? []) {
+      const list = index.get(ref.uid);
+      if (list) list.push(o);
+      else index.set(ref.uid, [o]);
+    }
+  }
+  return index;
+}
+
+function podsOf(live: KubeObject, informers: Map<string, Informer>, cache: Map<string, OwnerIndex>): KubeObject[] {
+  const ns = nsOf(live);
+  let index = cache.get(ns);
+  if (!index) {
+    index = {
+      pods: indexByOwner(informers.get(`v1|Pod|${ns}`)?.store.values() ?? []),
+      replicaSets: indexByOwner(informers.get(`apps/v1|ReplicaSet|${ns}`)?.store.values() ?? []),
+    };
+    cache.set(ns, index);
+  }
+  const uid = live.metadata.uid ?? '';
+  // Only this workload's own ReplicaSets and pods go to the (exact) ownership rules.
+  const replicaSets = live.kind === 'Deployment' ? (index.replicaSets.get(uid) ?? []) : [];
+  const pods = live.kind === 'Deployment' ? replicaSets.flatMap((rs) => index.pods.get(rs.metadata.uid ?? '') ?? []) : (index.pods.get(uid) ?? []);
+  return podsOwnedBy(live, pods, replicaSets);
 }
 
 async function finish(

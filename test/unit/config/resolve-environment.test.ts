@@ -129,7 +129,7 @@ describe('resolveEnvironment', () => {
     const env = resolveEnvironment(await loadConfig({ cwd }), 'staging');
     assert.equal(env.timeoutMs, 600_000);
     assert.equal(env.releasesKeep, 10);
-    assert.equal(env.concurrency, 8);
+    assert.equal(env.concurrency, 32);
     assert.equal(env.image, undefined);
   });
 
