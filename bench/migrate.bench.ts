@@ -1,16 +1,18 @@
 // Copying 5,000 objects (ConfigMaps and Secrets in four namespaces) from cluster A to cluster B:
-// `capstan migrate` against the usual script, `kubectl get -o yaml` piped through the same stripping
-// into `kubectl apply -f -`, in the same run on two local clusters; B's namespaces are deleted
-// between runs. Prints objects per second and the ratio.
+// `capstan migrate` (the compiled CLI, a separate process) against the usual script, `kubectl get
+// -o yaml` piped through the same stripping into `kubectl apply -f -`, in the same run on two local
+// clusters, interleaved; B's namespaces are deleted between runs. A floor shows what B's API server
+// allows: the same objects server-side applied in process, 32 at a time, nothing else.
+// Prints objects per second and the ratios.
 //   node --import tsx bench/migrate.bench.ts        (env: RUNS=3, OBJECTS=5000)
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient } from '../src/kube/index.js';
-import { stripForCopy } from '../src/migrate/index.js';
+import { MIGRATE_FIELD_MANAGER, stripForCopy } from '../src/migrate/index.js';
 import { mapLimit, type KubeObject } from '../src/shared/index.js';
 import { ensureBinaries, kubectl, startCluster, stopCluster, type ClusterInfo } from '../test/cluster/cluster.js';
 import { compare, timeCommand, type Case } from './harness.js';
@@ -66,6 +68,33 @@ async function populate(a: ClusterInfo): Promise<void> {
   }
 }
 
+/** A's objects as the migration applies them, read once for the floor. */
+async function readStripped(a: ClusterInfo): Promise<KubeObject[]> {
+  const client = await KubeClient.connect({ kubeconfig: a.readOnlyKubeconfig, maxSockets: 64 });
+  try {
+    const lists = await Promise.all(
+      [['v1', 'Namespace'], ['v1', 'ConfigMap'], ['v1', 'Secret']].map(([apiVersion, kind]) =>
+        client.list(apiVersion, kind, { allNamespaces: true, labelSelector: 'bench=migrate' }),
+      ),
+    );
+    return lists.flatMap((l) => l.items).map((o) => stripForCopy(o));
+  } finally {
+    client.close();
+  }
+}
+
+/** Server-side apply of every object, 32 at a time, Namespaces first: what B allows at best. */
+async function applyFloor(b: ClusterInfo, objects: readonly KubeObject[]): Promise<void> {
+  const client = await KubeClient.connect({ kubeconfig: b.kubeconfig, maxSockets: 64 });
+  try {
+    const apply = (o: KubeObject) => client.apply(o, { fieldManager: MIGRATE_FIELD_MANAGER, force: true, fieldValidation: 'Strict' });
+    await mapLimit(objects.filter((o) => o.kind === 'Namespace'), 32, apply);
+    await mapLimit(objects.filter((o) => o.kind !== 'Namespace'), 32, apply);
+  } finally {
+    client.close();
+  }
+}
+
 /** Deletes B's copies and waits (with a deadline) until the namespaces are gone. */
 async function clearB(b: ClusterInfo): Promise<void> {
   await kubectl(b, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=180s']);
@@ -79,6 +108,7 @@ try {
   const kubectlBin = join(binDir, 'kubectl');
   const capstanArgs = [cli.run, 'migrate', '--from-kubeconfig', a.readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, ...namespaces.flatMap((n) => ['-n', n]), '-o', 'json'];
   const env = process.env;
+  const stripped = await readStripped(a);
   const steps: string[] = [];
   const cases: Case[] = [
     {
@@ -107,12 +137,25 @@ try {
       setup: () => clearB(b),
       run: () => timeCommand(process.execPath, capstanArgs, { env, cwd: root }),
     },
+    {
+      name: 'floor: in-process SSA only',
+      setup: () => clearB(b),
+      run: async () => {
+        const t0 = performance.now();
+        await applyFloor(b, stripped);
+        return { ms: performance.now() - t0 };
+      },
+    },
   ];
+  console.log(`${availableParallelism()} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} before the runs`);
   const result = await compare(`copying ${total} ConfigMaps and Secrets (+${namespaces.length} namespaces) from A to B`, cases, runs);
   console.log(`\nkubectl pipeline steps: ${steps.join('; ')}`);
   const objects = total + namespaces.length;
   for (const [name, ms] of Object.entries(result.medians)) console.log(`  ${name.padEnd(28)} ${(objects / (ms / 1000)).toFixed(0).padStart(6)} objects/s`);
   for (const [name, ratio] of Object.entries(result.ratios)) console.log(`  throughput ${name} / kubectl: ${ratio.toFixed(2)}x`);
+  const floor = result.medians['floor: in-process SSA only'];
+  console.log(`  capstan migrate --no-verify takes ${(result.medians['capstan migrate --no-verify'] / floor).toFixed(2)}x the floor's time`);
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} after the runs`);
 } finally {
   await Promise.all([stopCluster('bench-mig-a'), stopCluster('bench-mig-b')]);
   cli.cleanup();

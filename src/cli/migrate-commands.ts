@@ -4,10 +4,7 @@ import { CapstanError } from '../shared/index.js';
 import { outputMode } from './deploy-commands.js';
 import type { CliIo, CommandResult } from './main.js';
 import { durationOption } from './main.js';
-
-interface GlobalOptions {
-  kubeconfig?: string;
-}
+import type { GlobalOptions } from './options.js';
 
 interface MigrateFlags {
   from?: string;
@@ -111,7 +108,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
     .option('--health-timeout <duration>', "how long verification waits for B's workloads (default 2m)", durationOption)
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (flags: MigrateFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
       validate(flags);
       const json = outputMode(io, flags.output) === 'json';
       const print = json

@@ -39,10 +39,19 @@ async function applyWithRetry(
         signal: options.signal,
       });
     } catch (error) {
+      if (error instanceof KubeApiError && error.conflict && !options.force && ownedOnlyByMigrate(error)) {
+        // Fields a migration copied into this cluster belong to the app again: take them back.
+        return applyWithRetry(client, object, { ...options, force: true });
+      }
       if (!(error instanceof KubeApiError) || !error.transient || attempt >= 5 || options.signal?.aborted) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
     }
   }
+}
+
+/** A conflict only with fields that `capstan migrate` wrote. */
+export function ownedOnlyByMigrate(error: KubeApiError): boolean {
+  return error.causes.length > 0 && error.causes.every((c) => /"capstan-migrate"/.test(c.message ?? ''));
 }
 
 /**

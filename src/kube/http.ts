@@ -97,10 +97,19 @@ function pickTls(options: RequestOptions): Record<string, unknown> {
 export function readAll(res: IncomingMessage, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const onAbort = () => reject(signal?.reason as Error);
+    // The listener must go when the answer is complete: a shared signal sees thousands of requests.
+    const done = () => signal?.removeEventListener('abort', onAbort);
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-    signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    res.on('end', () => {
+      done();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    res.on('error', (error) => {
+      done();
+      reject(error);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

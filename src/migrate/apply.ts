@@ -20,22 +20,36 @@ export interface ApplyPlanOptions {
 }
 
 function retryable(error: unknown, planned: PlannedObject): boolean {
-  if (!(error instanceof KubeApiError)) return false;
-  // Right after its CRD is established, a custom resource's endpoint may answer 404 for a moment.
-  return error.transient || (error.notFound && !isBuiltInGroup(planned.ref.group));
+  // Right after its CRD is established, discovery and the endpoint of a custom resource may lag a moment.
+  const custom = !isBuiltInGroup(planned.ref.group);
+  if (error instanceof KubeApiError) return error.transient || (error.notFound && custom);
+  return custom && error instanceof CapstanError && error.code === 'ERR_CAPSTAN_UNKNOWN_KIND';
+}
+
+/**
+ * Runs one request with its own signal that follows `signal`. The transport leaves an abort listener
+ * on the signal of every request it reads; on one shared signal, thousands of requests would pile
+ * them up and make each new listener slower than the last.
+ */
+async function withOwnSignal<T>(signal: AbortSignal | undefined, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  if (!signal) return request(undefined);
+  const own = new AbortController();
+  const follow = () => own.abort(signal.reason);
+  signal.addEventListener('abort', follow, { once: true });
+  try {
+    return await request(own.signal);
+  } finally {
+    signal.removeEventListener('abort', follow);
+  }
 }
 
 /** Server-side apply (or its dry run) of one planned object with the migration's field manager. */
 export async function applyOne(client: KubeClient, planned: PlannedObject, options: { dryRun?: boolean; signal?: AbortSignal }): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await client.apply(planned.object, {
-        fieldManager: MIGRATE_FIELD_MANAGER,
-        force: true,
-        dryRun: options.dryRun,
-        fieldValidation: 'Strict',
-        signal: options.signal,
-      });
+      return await withOwnSignal(options.signal, (signal) =>
+        client.apply(planned.object, { fieldManager: MIGRATE_FIELD_MANAGER, force: true, dryRun: options.dryRun, fieldValidation: 'Strict', signal }),
+      );
     } catch (error) {
       if (attempt >= RETRIES || options.signal?.aborted || !retryable(error, planned)) throw error;
       await sleep(200 * 2 ** attempt, options.signal);
@@ -84,14 +98,14 @@ export async function applyPlan(client: KubeClient, plan: MigrationPlan, options
   for (const wave of planWaves(plan.objects)) {
     if (options.signal?.aborted) break;
     const kinds = [...new Set(wave.map((o) => o.ref.kind))];
-    options.onEvent({ type: 'wave-started', wave: wave[0]!.wave, kinds, objects: wave.length });
+    options.onEvent({ type: 'wave-started', wave: wave[0].wave, kinds, objects: wave.length });
     const results = await settleLimit(wave, options.concurrency, async (planned) => {
       if (options.signal?.aborted) throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted');
       return applyOne(client, planned, { signal: options.signal });
     });
     const appliedCrds: string[] = [];
     results.forEach((result, i) => {
-      const planned = wave[i]!;
+      const planned = wave[i];
       if (!result.ok) {
         counts.failed++;
         options.onEvent({ type: 'object-failed', object: planned.ref, message: describeError(result.error) });

@@ -4,9 +4,9 @@ import type { ApplySummary, MigrationPlanSummary, Verification } from './types.j
 
 /** Left-aligned first column, right-aligned numbers, two spaces between columns. */
 export function formatTable(rows: ReadonlyArray<readonly string[]>): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
-    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd())
+    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd())
     .join('\n');
 }
 

@@ -14,7 +14,7 @@ export { compareClusters } from './compare.js';
 export type { CompareInput } from './compare.js';
 export { healthProblems } from './health.js';
 export { parseLabelSelector } from './selector.js';
-export { applyPlan, MIGRATE_FIELD_MANAGER } from './apply.js';
+export { actionOf, applyPlan, MIGRATE_FIELD_MANAGER } from './apply.js';
 export { discoverTypes, readObjects } from './read.js';
 export { verifyMigration } from './verify.js';
 export { formatApply, formatPlan, formatTable, formatVerification } from './format.js';

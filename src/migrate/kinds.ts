@@ -154,7 +154,7 @@ export function chooseKinds(
   const chosen: KindChoice[] = [];
   const skipped: Array<{ group: string; kind: string; reason: string }> = [];
   for (const [key, versions] of versionsByKind(source)) {
-    const first = versions[0]!;
+    const first = versions[0];
     const reason = kindSkipReason(first);
     if (reason) {
       skipped.push({ group: first.group, kind: first.kind, reason });

@@ -35,7 +35,8 @@ export interface MigrateOptions {
 export interface MigrateResult {
   readonly outcome: MigrateOutcome;
   readonly exitCode: number;
-  readonly plan: MigrationPlan;
+  /** Undefined only when the run was interrupted before planning finished. */
+  readonly plan?: MigrationPlan;
   readonly apply?: ApplySummary;
   readonly verification?: Verification;
 }
@@ -69,7 +70,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const { scope, signal } = options;
   // Every request in flight listens to the signal: hundreds at once are expected.
   if (signal) setMaxListeners(0, signal);
-  const [source, target] = await Promise.all([connect(options.from, options.env, 'A'), connect(options.to, options.env, 'B')]);
+  const connected = await Promise.allSettled([connect(options.from, options.env, 'A'), connect(options.to, options.env, 'B')]);
+  const failed = connected.find((c) => c.status === 'rejected');
+  if (failed) {
+    for (const c of connected) if (c.status === 'fulfilled') c.value.close();
+    throw failed.reason;
+  }
+  const [source, target] = connected.map((c) => (c as PromiseFulfilledResult<KubeClient>).value) as [KubeClient, KubeClient];
   const finish = (outcome: MigrateOutcome, exitCode: number, rest: Omit<MigrateResult, 'outcome' | 'exitCode'>, message?: string): MigrateResult => {
     emit({ type: 'migrate-finished', outcome, exitCode, durationMs: Date.now() - started, ...(message ? { message } : {}) });
     return { outcome, exitCode, ...rest };
@@ -109,6 +116,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       selection: selected,
     });
     for (const message of readErrors) emit({ type: 'warning', message });
+    // Capstan deploys to B take fields over from capstan-migrate by themselves (src/deploy/apply.ts).
     emit({ type: 'plan', ...summarizePlan(plan) });
     if (mode === 'dry-run') return finish('planned', MIGRATE_EXIT.ok, { plan });
 
@@ -142,6 +150,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     if (readErrors.length > 0) return finish('failed', MIGRATE_EXIT.failed, result, `${readErrors.length} kinds could not be read: the inventory is incomplete`);
     if (verification && !verification.ok) return finish('differences', MIGRATE_EXIT.failed, result, 'B differs from A');
     return finish('succeeded', MIGRATE_EXIT.ok, result);
+  } catch (error) {
+    // Requests cut short by an interruption fail in many ways; the interruption is what to report.
+    if (signal?.aborted) return finish('interrupted', MIGRATE_EXIT.interrupted, {});
+    throw error;
   } finally {
     source.close();
     target.close();

@@ -17,7 +17,7 @@ export function parseQuantity(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const match = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$/.exec(value.trim());
   if (!match) return undefined;
-  return Number(match[1]) * SUFFIXES[match[2] ?? '']!;
+  return Number(match[1]) * SUFFIXES[match[2] ?? ''];
 }
 
 /** Maps whose values are quantities (container resources, quotas, limit ranges, claims). */

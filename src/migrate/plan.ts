@@ -62,7 +62,7 @@ function podSpecs(o: KubeObject): unknown[] {
 }
 
 /** Keys of the cluster-scoped objects that the chosen objects need. */
-function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObject[]): Set<string> {
+function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObject[], accountsCopied: boolean): Set<string> {
   const needed = new Set<string>();
   const namespaces = new Set<string>();
   const key = (gk: string, name: string) => `${gk}//${name}`;
@@ -89,8 +89,8 @@ function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObje
       const defines = groupKind(str(at(o, 'spec', 'group')) ?? '', str(at(o, 'spec', 'names', 'kind')) ?? '');
       if (needed.has(`crd-of/${defines}`)) needed.add(objectKey(o));
     }
-    const grantsNamespace = list(o.subjects).some((s) => s.kind === 'ServiceAccount' && namespaces.has(str(s.namespace) ?? ''));
-    if (gk === CLUSTER_ROLE_BINDING && grantsNamespace) {
+    const grantsNamespace = () => list(o.subjects).some((s) => s.kind === 'ServiceAccount' && namespaces.has(str(s.namespace) ?? ''));
+    if (gk === CLUSTER_ROLE_BINDING && accountsCopied && grantsNamespace()) {
       needed.add(objectKey(o));
       needed.add(keyOf('rbac.authorization.k8s.io', 'ClusterRole', str(at(o, 'roleRef', 'name')) ?? ''));
     }
@@ -125,15 +125,20 @@ export function scopePredicate(scope: MigrationScope, selection: KindSelection):
 
 /** The whole plan: pure, so every rule is unit-tested without a cluster. */
 export function planMigration(input: PlanInput): MigrationPlan {
-  const index = indexCluster(input.source);
+  // Objects of kinds the selection does not read (excluded, or not included) play no part.
+  const read = new Set(input.selection.read.map((k) => groupKind(k.group, k.kind)));
+  const source = input.source.filter((o) => read.has(groupKindOf(o)));
+  const index = indexCluster(source);
   const reasons = new Map<KubeObject, string | undefined>();
   const reasonOf = (o: KubeObject) => {
     if (!reasons.has(o)) reasons.set(o, objectSkipReason(o, index));
     return reasons.get(o);
   };
-  const direct = input.source.filter(scopePredicate(input.scope, input.selection));
-  const needed = dependenciesOf(direct.filter((o) => !reasonOf(o)), input.source);
-  const chosen = new Set([...direct, ...input.source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o)))]);
+  const direct = source.filter(scopePredicate(input.scope, input.selection));
+  // ClusterRoleBindings come with the namespaces whose ServiceAccounts they grant, when accounts are copied.
+  const accountsCopied = read.has('ServiceAccount') && !input.selection.dependencyOnly.has('ServiceAccount');
+  const needed = dependenciesOf(direct.filter((o) => !reasonOf(o)), source, accountsCopied);
+  const chosen = new Set([...direct, ...source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o)))]);
 
   const choiceOf = new Map(input.kinds.map((k) => [groupKind(k.group, k.kind), k]));
   const copiedCrdKinds = new Set<string>();

@@ -10,12 +10,18 @@ export interface ClusterIndex {
   readonly selectorServices: ReadonlySet<string>;
   /** `namespace/<template>-<statefulset>-`, the prefix of the claims a StatefulSet creates, to its name. */
   readonly claimPrefixes: ReadonlyMap<string, string>;
+  /** Namespaces being deleted: their contents are going away too. */
+  readonly terminatingNamespaces: ReadonlySet<string>;
 }
 
 export function indexCluster(objects: Iterable<KubeObject>): ClusterIndex {
   const selectorServices = new Set<string>();
   const claimPrefixes = new Map<string, string>();
+  const terminatingNamespaces = new Set<string>();
   for (const o of objects) {
+    if (o.kind === 'Namespace' && (o.metadata.deletionTimestamp || at(o, 'status', 'phase') === 'Terminating')) {
+      terminatingNamespaces.add(o.metadata.name ?? '');
+    }
     const ns = o.metadata.namespace ?? '';
     if (o.kind === 'Service' && Object.keys(record(at(o, 'spec', 'selector')) ?? {}).length > 0) {
       selectorServices.add(`${ns}/${o.metadata.name}`);
@@ -27,7 +33,7 @@ export function indexCluster(objects: Iterable<KubeObject>): ClusterIndex {
       }
     }
   }
-  return { selectorServices, claimPrefixes };
+  return { selectorServices, claimPrefixes, terminatingNamespaces };
 }
 
 const CONTROLLER_ENDPOINT_SLICES = new Set(['endpointslice-controller.k8s.io', 'endpointslice-mirroring-controller.k8s.io']);
@@ -114,6 +120,7 @@ export function objectSkipReason(o: KubeObject, index: ClusterIndex): string | u
   if (o.metadata.deletionTimestamp) return 'being deleted';
   if (o.kind === 'Namespace' && SYSTEM_NAMESPACES.has(o.metadata.name ?? '')) return 'system namespace';
   if (o.metadata.namespace && SYSTEM_NAMESPACES.has(o.metadata.namespace)) return `in system namespace ${o.metadata.namespace}`;
+  if (o.metadata.namespace && index.terminatingNamespaces.has(o.metadata.namespace)) return `in namespace ${o.metadata.namespace}, which is being deleted`;
   const owner = o.metadata.ownerReferences?.find((ref) => ref.controller === true);
   if (owner) return `owned by ${owner.kind}/${owner.name}: its controller recreates it`;
   return kindRule(o, index);

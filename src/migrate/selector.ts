@@ -24,7 +24,7 @@ function parseRequirement(text: string, selector: string): Requirement {
   if (set) {
     const [, key, op, values] = set as unknown as [string, string, string, string];
     const allowed = new Set(values.split(',').map((v) => v.trim()));
-    return op === 'in' ? (l) => key in l && allowed.has(l[key]!) : (l) => !(key in l) || !allowed.has(l[key]!);
+    return op === 'in' ? (l) => key in l && allowed.has(l[key]) : (l) => !(key in l) || !allowed.has(l[key]);
   }
   const pair = /^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/.exec(text);
   if (pair) {

@@ -45,7 +45,7 @@ const DROPPED_LABELS: Readonly<Record<string, readonly string[]>> = {
   Pod: ['pod-template-hash', 'controller-revision-hash', 'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index'],
 };
 
-const JOB_UID_LABELS = DROPPED_LABELS.Job!;
+const JOB_UID_LABELS = DROPPED_LABELS.Job;
 
 function without(map: Record<string, string> | undefined, keys: readonly string[] = []): Record<string, string> | undefined {
   if (!map) return undefined;

@@ -35,7 +35,7 @@ export async function verifyMigration(client: KubeClient, options: VerifyOptions
   ]);
   const expected = new Map<string, KubeObject | Error>();
   results.forEach((result, i) => {
-    expected.set(toCheck[i]!.key, result.ok ? result.value : result.error instanceof Error ? result.error : new Error(String(result.error)));
+    expected.set(toCheck[i].key, result.ok ? result.value : result.error instanceof Error ? result.error : new Error(String(result.error)));
   });
   const verification = compareClusters({ plan, target: read.objects, inScope: options.inScope, expected, unhealthy });
   return { ...verification, ok: verification.ok && read.errors.length === 0, errors: read.errors };

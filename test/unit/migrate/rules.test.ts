@@ -92,6 +92,13 @@ describe('objectSkipReason', () => {
     assert.equal(reason(obj('v1', 'Endpoints', 'db', 'shop'), others), undefined);
   });
 
+  it('skips the contents of a namespace being deleted', () => {
+    const leaving = obj('v1', 'Namespace', 'old', undefined, {}, { deletionTimestamp: '2026-01-01T00:00:00Z' });
+    assert.match(reason(leaving) ?? '', /being deleted/);
+    assert.match(reason(obj('v1', 'ConfigMap', 'x', 'old'), [leaving]) ?? '', /in namespace old, which is being deleted/);
+    assert.equal(reason(obj('v1', 'ConfigMap', 'x', 'new'), [leaving]), undefined);
+  });
+
   it("skips the claims a StatefulSet creates from its templates, not other claims", () => {
     const sts = obj('apps/v1', 'StatefulSet', 'db', 'shop', { spec: { volumeClaimTemplates: [{ metadata: { name: 'data' } }] } });
     assert.match(reason(obj('v1', 'PersistentVolumeClaim', 'data-db-0', 'shop'), [sts]) ?? '', /volumeClaimTemplates of StatefulSet db/);
@@ -148,34 +155,34 @@ describe('chooseKinds', () => {
     const a = served([type('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'), type('autoscaling', 'v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers')], { autoscaling: 'v1' });
     const b = served([type('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'), type('autoscaling', 'v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers')], { autoscaling: 'v2' });
     const { chosen } = chooseKinds(a, b, new Set());
-    assert.equal(chosen[0]!.type.version, 'v2');
-    assert.equal(chosen[0]!.unsupported, undefined);
+    assert.equal(chosen[0].type.version, 'v2');
+    assert.equal(chosen[0].unsupported, undefined);
   });
 
   it('falls back to another version both serve', () => {
     const a = served([type('example.io', 'v1beta1', 'Gadget', 'gadgets'), type('example.io', 'v1', 'Gadget', 'gadgets')], { 'example.io': 'v1beta1' });
     const b = served([type('example.io', 'v1', 'Gadget', 'gadgets'), type('example.io', 'v2', 'Gadget', 'gadgets')], { 'example.io': 'v2' });
-    assert.equal(chooseKinds(a, b, new Set()).chosen[0]!.type.version, 'v1');
+    assert.equal(chooseKinds(a, b, new Set()).chosen[0].type.version, 'v1');
   });
 
   it('reports built-in kinds B no longer serves', () => {
     const a = served([type('policy', 'v1beta1', 'PodSecurityPolicy', 'podsecuritypolicies')], { policy: 'v1beta1' });
     const b = served([type('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets')], { policy: 'v1' });
-    assert.match(chooseKinds(a, b, new Set()).chosen[0]!.unsupported ?? '', /does not serve PodSecurityPolicy.policy/);
+    assert.match(chooseKinds(a, b, new Set()).chosen[0].unsupported ?? '', /does not serve PodSecurityPolicy.policy/);
   });
 
   it('reports a kind B serves only at versions A does not', () => {
     const a = served([type('batch', 'v1beta1', 'CronJob', 'cronjobs')], { batch: 'v1beta1' });
     const b = served([type('batch', 'v1', 'CronJob', 'cronjobs')], { batch: 'v1' });
-    assert.match(chooseKinds(a, b, new Set()).chosen[0]!.unsupported ?? '', /only at v1/);
+    assert.match(chooseKinds(a, b, new Set()).chosen[0].unsupported ?? '', /only at v1/);
   });
 
   it('expects a CRD from A to define custom kinds B does not serve yet', () => {
     const a = served([type('example.com', 'v1', 'Widget', 'widgets')], { 'example.com': 'v1' });
-    const choice = chooseKinds(a, served([], {}), new Set(['Widget.example.com'])).chosen[0]!;
+    const choice = chooseKinds(a, served([], {}), new Set(['Widget.example.com'])).chosen[0];
     assert.equal(choice.needsCrd, true);
     assert.equal(choice.unsupported, undefined);
-    assert.match(chooseKinds(a, served([], {}), new Set()).chosen[0]!.unsupported ?? '', /does not serve/);
+    assert.match(chooseKinds(a, served([], {}), new Set()).chosen[0].unsupported ?? '', /does not serve/);
   });
 
   it('lists skipped kinds with their reason', () => {

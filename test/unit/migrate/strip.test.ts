@@ -83,7 +83,7 @@ describe('stripForCopy: Service', () => {
         owned,
       ),
     );
-    assert.deepEqual(s.spec!, {
+    assert.deepEqual(s.spec, {
       type: 'NodePort',
       ports: [
         { name: 'http', port: 80, protocol: 'TCP' },
