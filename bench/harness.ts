@@ -19,7 +19,7 @@ export interface Case {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Times a shell-free command; with `measureMemory`, through GNU time for the peak RSS. */
@@ -28,7 +28,7 @@ export function timeCommand(command: string, args: readonly string[], options: {
   const [cmd, argv] = useTime ? ['/usr/bin/time', ['-f', 'CAPSTAN_BENCH_RSS=%M', command, ...args]] : [command, [...args]];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv as string[], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', options.quiet === false ? 'inherit' : 'ignore', 'pipe'] });
+    const child = spawn(cmd, argv, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', options.quiet === false ? 'inherit' : 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
@@ -63,12 +63,12 @@ export async function compare(title: string, cases: readonly Case[], runs: numbe
     }
   }
   const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  const subject = cases[0]!.name;
-  const ratios = Object.fromEntries(cases.slice(1).map((c) => [c.name, medians[subject]! / medians[c.name]!]));
+  const subject = cases[0].name;
+  const ratios = Object.fromEntries(cases.slice(1).map((c) => [c.name, medians[subject] / medians[c.name]]));
   console.log(`\n${title} (median of ${runs})`);
   for (const c of cases) {
     const r = rss[c.name];
-    console.log(`  ${c.name.padEnd(28)} ${medians[c.name]!.toFixed(0).padStart(8)} ms${r ? `  peak RSS ${(r / 1024).toFixed(0)} MiB` : ''}`);
+    console.log(`  ${c.name.padEnd(28)} ${medians[c.name].toFixed(0).padStart(8)} ms${r ? `  peak RSS ${(r / 1024).toFixed(0)} MiB` : ''}`);
   }
   for (const [name, ratio] of Object.entries(ratios)) console.log(`  ratio ${subject} / ${name}: ${ratio.toFixed(2)}`);
   return { name: title, medians, ratios, maxRssKib: rss };

@@ -40,7 +40,22 @@ function run(label, files, extraArgs = []) {
 }
 
 let status = 0;
-if (which === 'all' || which === 'unit') {
+if (which === 'all') {
+  // The types and the lint rules are part of the test: a wrong type is a bug not yet run into.
+  const bin = (name) => join(root, 'node_modules', '.bin', name);
+  for (const [label, cmd, args] of [
+    ['typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']],
+    ['lint', bin('eslint'), ['.']],
+  ]) {
+    console.log(`# ${label}`);
+    const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`# ${label} failed`);
+      process.exit(r.status ?? 1);
+    }
+  }
+}
+if (status === 0 && (which === 'all' || which === 'unit')) {
   status ||= run('unit tests', findTests(join(root, 'test/unit')));
 }
 if (status === 0 && (which === 'all' || which === 'integration')) {

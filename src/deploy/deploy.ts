@@ -232,7 +232,7 @@ async function deployRendered(
 
   // 3. The lock, the release record and the notifications: from here on, the cluster changes.
   if (nsMissing && !rendersNamespace) {
-    const ns = phases[0]!.objects[0]!;
+    const ns = phases[0].objects[0];
     const created = await applyAll(client, [ns], { concurrency: 1, signal });
     if (created[0]?.error) return finish('failed', 1, `could not create namespace ${env.namespace}: ${(created[0].error as Error).message}`);
   }

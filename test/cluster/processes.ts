@@ -110,5 +110,5 @@ export async function restartProcess(runDir: string, name: string, downMs = 0): 
   process.kill(pid, 'SIGKILL');
   while (alive(pid)) await sleep(50);
   if (downMs > 0) await sleep(downMs);
-  return startProcess({ runDir, name, command: argv[0]!, args: argv.slice(1) });
+  return startProcess({ runDir, name, command: argv[0], args: argv.slice(1) });
 }

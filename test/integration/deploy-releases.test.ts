@@ -54,15 +54,15 @@ describe('deploys with release records', () => {
       assert.equal(history.code, 0, history.stderr);
       const records = JSON.parse(history.stdout) as Array<Record<string, any>>;
       assert.deepEqual(records.map((r) => [r.revision, r.outcome]), [[2, 'failed'], [1, 'succeeded']]);
-      assert.deepEqual(records[1]!.images, ['example.com/web:1']);
+      assert.deepEqual(records[1].images, ['example.com/web:1']);
 
       const rolled = await capstan(['rollback', 'test', '--timeout', '60s'], { cwd: app.dir, env });
       assert.equal(rolled.code, 0, rolled.stdout + rolled.stderr);
       const deployment = await getJson(['get', 'deployment', 'web', '-n', ns.name]);
       assert.equal(deployment.spec.template.spec.containers[0].image, 'example.com/web:1');
       const after = JSON.parse((await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir })).stdout) as Array<Record<string, any>>;
-      assert.equal(after[0]!.outcome, 'rolled-back');
-      assert.equal(after[0]!.rolledBackTo, 1);
+      assert.equal(after[0].outcome, 'rolled-back');
+      assert.equal(after[0].rolledBackTo, 1);
 
       const kinds = hook.bodies.map((b) => b.event ?? b.kind);
       assert.deepEqual(kinds.slice(0, 4), ['started', 'succeeded', 'started', 'failed']);
@@ -128,7 +128,7 @@ describe('deploys with release records', () => {
       assert.equal(run.code, 0, run.stdout + run.stderr);
       await waitFor('API server back', 60_000, async () => (await kubectl(['get', '--raw', '/readyz'])).includes('ok'));
       const history = JSON.parse((await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir })).stdout) as Array<Record<string, any>>;
-      assert.equal(history[0]!.outcome, 'succeeded');
+      assert.equal(history[0].outcome, 'succeeded');
       const leases = await getJson<{ items: any[] }>(['get', 'leases', '-n', ns.name]);
       assert.ok(leases.items.every((l) => !l.spec.holderIdentity));
     } finally {

@@ -42,7 +42,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 export async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {

@@ -16,7 +16,7 @@ function ejsonFile(publicKey: string, secrets: Record<string, Record<string, str
     _public_key: publicKey,
     kubernetes_secrets: Object.fromEntries(Object.entries(secrets).map(([name, data]) => [name, { _type: 'Opaque', data }])),
   };
-  return encryptEjson(JSON.stringify(doc, null, 2) + '\n') as string;
+  return encryptEjson(JSON.stringify(doc, null, 2) + '\n');
 }
 
 const web = `apiVersion: apps/v1
@@ -45,8 +45,8 @@ describe('secrets in a deploy', () => {
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
       [secretsPath]: ejsonFile(keys.publicKey, {
-        'app-secrets': { DATABASE_PASSWORD: PLAINTEXTS[0]!, API_KEY: PLAINTEXTS[1]! },
-        'other-secrets': { TOKEN: PLAINTEXTS[2]! },
+        'app-secrets': { DATABASE_PASSWORD: PLAINTEXTS[0], API_KEY: PLAINTEXTS[1] },
+        'other-secrets': { TOKEN: PLAINTEXTS[2] },
       }),
       '.deploy/test/30-deployment/web.yaml.ejs': web,
     });
@@ -70,7 +70,7 @@ describe('secrets in a deploy', () => {
       assert.match(rendered.stdout, /\[redacted\]/);
 
       // Change one value and drop the other Secret: pods roll, the dropped Secret is pruned.
-      app.write(secretsPath, ejsonFile(keys.publicKey, { 'app-secrets': { DATABASE_PASSWORD: 'rotated-password-5521', API_KEY: PLAINTEXTS[1]! } }));
+      app.write(secretsPath, ejsonFile(keys.publicKey, { 'app-secrets': { DATABASE_PASSWORD: 'rotated-password-5521', API_KEY: PLAINTEXTS[1] } }));
       PLAINTEXTS.push('rotated-password-5521');
       const second = await run(['deploy', 'test', '--image', 'x:1']);
       assert.equal(second.code, 0, second.stdout + second.stderr);

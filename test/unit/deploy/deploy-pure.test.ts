@@ -27,15 +27,15 @@ describe('issuesFromApplyError', () => {
   it('places a schema error on the line of the field it names', () => {
     const error = new KubeApiError(500, 'InternalError', 'failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.template.spec.containers[name="web"].imagee: field not declared in schema');
     const [issue] = issuesFromApplyError(source, error);
-    assert.equal(issue!.file, 'web.yaml');
-    assert.equal(issue!.line, 106);
-    assert.match(issue!.message, /^Deployment\/web: .*imagee/);
+    assert.equal(issue.file, 'web.yaml');
+    assert.equal(issue.line, 106);
+    assert.match(issue.message, /^Deployment\/web: .*imagee/);
   });
 
   it('reports field conflicts with their managers and the way out', () => {
     const error = new KubeApiError(409, 'Conflict', 'Apply failed with 1 conflict', [{ field: '.data.MODE', message: 'conflict with "kubectl"' }]);
     const [issue] = issuesFromApplyError(source, error);
-    assert.match(issue!.message, /fields owned by another manager: \.data\.MODE \(conflict with "kubectl"\)\. Pass --force-conflicts/);
+    assert.match(issue.message, /fields owned by another manager: \.data\.MODE \(conflict with "kubectl"\)\. Pass --force-conflicts/);
   });
 });
 
@@ -43,6 +43,6 @@ describe('sameContent', () => {
   it('ignores what the server rewrites on every write', () => {
     const live = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', resourceVersion: '1', managedFields: [{ time: '1' }] }, data: { x: '1' } } as KubeObject;
     assert.ok(sameContent(live, { ...live, metadata: { ...live.metadata, resourceVersion: '1', managedFields: [{ time: '2' }] } }));
-    assert.ok(!sameContent(live, { ...live, data: { x: '2' } } as KubeObject));
+    assert.ok(!sameContent(live, { ...live, data: { x: '2' } }));
   });
 });

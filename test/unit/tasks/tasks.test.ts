@@ -110,7 +110,7 @@ describe('LogCursor', () => {
 });
 
 describe('pod outcomes', () => {
-  const pod = (status: unknown): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'img:1' }] }, status } as KubeObject);
+  const pod = (status: unknown): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'img:1' }] }, status });
 
   it('reports hopeless waiting reasons and unschedulable pods', () => {
     assert.match(podProblem(pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ImagePullBackOff' } } }] }))!.message, /img:1 cannot be pulled/);
@@ -130,7 +130,7 @@ describe('planHookCleanup', () => {
     kind: 'Job',
     metadata: { name, labels: { 'capstan.dev/hook': hook }, creationTimestamp: `2026-01-01T00:${String(minute).padStart(2, '0')}:00Z` },
     status: { conditions: finished ? [{ type: 'Complete', status: 'True' }] : [] },
-  } as KubeObject);
+  });
 
   it('keeps the newest runs of each hook and never removes a running one', () => {
     const jobs = [job('m1', 'migrate', 1), job('m2', 'migrate', 2), job('m3', 'migrate', 3), job('m4', 'migrate', 4), job('s1', 'seeds', 1), job('m0', 'migrate', 0, false)];
