@@ -1,0 +1,41 @@
+// Capstan as a library: the same calls the CLI makes, with options objects and no globals.
+export { deploy, EXIT, createSecretsRenderer } from './deploy/index.js';
+export type { DeployEvent, DeployEventSink, DeployOptions, DeployOutcome, DeployResult, EventObject } from './deploy/index.js';
+export { loadConfig, parseDuration, resolveEnvironment } from './config/index.js';
+export type { CapstanConfig, EnvironmentConfig, LoadedConfig, NotificationConfig, ResolvedEnvironment } from './config/index.js';
+export { maskSecrets, renderEnvironment, toYaml } from './render/index.js';
+export type { RenderedObject, RenderedPhase, RenderOptions } from './render/index.js';
+export { assessReadiness, diagnose, formatDiagnosis, waitForObjects } from './rollout/index.js';
+export type { Diagnosis, Readiness, WaitOptions, WaitResult } from './rollout/index.js';
+export { runTask, planTaskJob, cleanJobs } from './tasks/index.js';
+export type { RunTaskOptions, RunTaskResult } from './tasks/index.js';
+export {
+  acquireLock,
+  collectDiffs,
+  diffEnvironment,
+  formatDiff,
+  forceUnlock,
+  LockHeldError,
+  readReleases,
+  rollback,
+  writeRelease,
+} from './release/index.js';
+export type { DeployLock, ObjectDiff, ReleaseRecord, RollbackOptions, RollbackResult } from './release/index.js';
+export { notify } from './notify/index.js';
+export type { NotifyEvent } from './notify/index.js';
+export { migrate } from './migrate/index.js';
+export type { MigrateOptions, MigrateResult } from './migrate/index.js';
+export {
+  createRedactor,
+  decryptEjson,
+  decryptEjsonFile,
+  encryptEjson,
+  encryptEjsonFile,
+  generateKeyPair,
+  planSecretsFromEjson,
+} from './secrets/index.js';
+export type { KeyProvider } from './secrets/index.js';
+export { KubeClient, KubeApiError } from './kube/index.js';
+export type { KubeConnectionOptions } from './kube/index.js';
+export { CapstanError, ConfigError } from './shared/index.js';
+export type { Issue, KubeObject, Logger } from './shared/index.js';
