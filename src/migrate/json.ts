@@ -1,30 +1,8 @@
 // Typed reads of untyped object JSON, and the identities the migration uses for objects and kinds.
 import type { KubeObject } from '../shared/index.js';
-
-export type Json = Record<string, unknown>;
-
-export function record(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
-
-export function list(value: unknown): Json[] {
-  return Array.isArray(value) ? value.map(record).filter((item): item is Json => item !== undefined) : [];
-}
-
-export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** The value at a path of property names, or undefined when any step is missing. */
-export function at(value: unknown, ...path: string[]): unknown {
-  let current: unknown = value;
-  for (const key of path) {
-    const object = record(current);
-    if (object === undefined) return undefined;
-    current = object[key];
-  }
-  return current;
-}
+import { at, list, record, str, type Json } from '../shared/index.js';
+export { at, list, record, str };
+export type { Json };
 
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');

@@ -1,0 +1,31 @@
+// Typed reads of untyped JSON: live objects come from the API server as plain data, so every
+// field is checked rather than trusted.
+
+export type Json = Record<string, unknown>;
+
+export function record(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+/** The value at a path of property names, or undefined when any step is missing. */
+export function at(value: unknown, ...path: string[]): unknown {
+  let current: unknown = value;
+  for (const key of path) {
+    const object = record(current);
+    if (object === undefined) return undefined;
+    current = object[key];
+  }
+  return current;
+}
+
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+export function list(value: unknown): Json[] {
+  return Array.isArray(value) ? value.map(record).filter((item): item is Json => item !== undefined) : [];
+}
