@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
+import type { DeployEvent } from '../../../src/deploy/index.js';
+
+function draw(mode: OutputMode, events: DeployEvent[], redact?: (t: string) => string): string {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  const reporter = new Reporter(out, mode, redact);
+  for (const e of events) reporter.event(e);
+  return text;
+}
+
+const web = { kind: 'Deployment', name: 'web', namespace: 'shop' };
+const events: DeployEvent[] = [
+  { type: 'phase-started', phase: '30-deployment', objects: 1 },
+  { type: 'object-applied', phase: '30-deployment', object: web, action: 'configured' },
+  { type: 'object-waiting', phase: '30-deployment', object: web, message: '1 of 2 updated replicas available' },
+  { type: 'object-failed', phase: '30-deployment', object: web, message: 'CrashLoopBackOff', diagnosisText: 'Most likely cause: container web keeps crashing\nlast lines: password=hunter22' },
+  { type: 'deploy-finished', outcome: 'failed', exitCode: 1, durationMs: 1500, revision: 'r1', message: 'phase failed', applied: [web], notApplied: [] },
+];
+
+describe('Reporter', () => {
+  it('prints one line per state change without a terminal, with the diagnosis indented', () => {
+    const text = draw('plain', events);
+    assert.match(text, /▶ phase 30-deployment \(1 objects\)\n/);
+    assert.match(text, /waiting Deployment\/web: 1 of 2 updated replicas available\n/);
+    assert.match(text, /✗ Deployment\/web: CrashLoopBackOff\n {4}Most likely cause: container web keeps crashing\n/);
+    assert.match(text, /✗ deploy failed: phase failed \(1\.5s, revision r1\)/);
+    assert.ok(!text.includes('\u001b['), 'no escape codes without a terminal');
+  });
+
+  it('writes one JSON object per line with -o json', () => {
+    const lines = draw('json', events).trim().split('\n');
+    assert.equal(lines.length, events.length);
+    const parsed = lines.map((l) => JSON.parse(l) as { type: string; time: string });
+    assert.deepEqual(parsed.map((p) => p.type), events.map((e) => e.type));
+    assert.ok(parsed.every((p) => !Number.isNaN(Date.parse(p.time))));
+  });
+
+  it('redraws the waiting block in place on a terminal', () => {
+    const text = draw('tty', events);
+    assert.match(text, /\u001b\[1A\u001b\[0J/, 'the live block is cleared before new lines');
+  });
+
+  it('passes everything through the redactor', () => {
+    const text = draw('plain', events, (t) => t.replaceAll('hunter22', '[redacted]'));
+    assert.ok(!text.includes('hunter22'));
+    assert.match(text, /password=\[redacted\]/);
+  });
+});
