@@ -118,7 +118,9 @@ export class Reporter {
         this.waiting.clear();
         this.clearLive();
         const ok = event.outcome === 'succeeded';
-        const head = ok ? c.green(`✓ ${event.message ?? 'deploy succeeded'}`) : c.red(`✗ deploy ${event.outcome}: ${event.message ?? ''}`);
+        // Invalid input is explained on standard error, issue by issue; this line only closes the deploy.
+        const why = event.outcome === 'invalid' ? 'nothing was applied' : (event.message ?? '');
+        const head = ok ? c.green(`✓ ${event.message ?? 'deploy succeeded'}`) : c.red(`✗ deploy ${event.outcome}: ${why}`);
         this.write(`${head} ${c.dim(`(${seconds(event.durationMs)}, revision ${event.revision})`)}`);
         if (!ok && event.notApplied.length > 0 && event.applied.length > 0) {
           this.write(c.dim(`applied: ${event.applied.length} objects; not applied: ${event.notApplied.map(refOf).join(', ')}`));

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { KubeApiError, KubeClient } from '../kube/index.js';
+import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { CapstanError, ConfigError, objectKey, objectRef, type Issue, type KubeObject } from '../shared/index.js';
+import { ConfigError, objectKey, objectRef, type KubeObject } from '../shared/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
 import { DeployRecorder, type Actor } from './recorder.js';
-import { collectDiffs, LockHeldError, readReleases, type ObjectDiff } from '../release/index.js';
-import { followJobLogs, HOOK_LABEL, keepRecentHookJobs, TASK_LABEL } from '../tasks/index.js';
+import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
+import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
-import { listLabelled, prunableTypes } from './prune.js';
+import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
   readonly cwd: string;
@@ -74,14 +74,11 @@ export function selectorOf(app: string, env: string): string {
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const started = Date.now();
   const sink = options.onEvent ?? (() => {});
-  // Every event passes through the redactor once the secret values are known.
-  let redact: ((text: string) => string) | undefined;
-  const emit = (event: DeployEvent) => sink(redact ? (JSON.parse(redact(JSON.stringify(event))) as DeployEvent) : event);
   const revision = options.revision ?? newRevision();
   const applied: KubeObject[] = [];
-  let allObjects: RenderedObject[] = [];
-
-  const state: RunState = { emit, applied, started, recorder: undefined, image: options.image, finish: undefined as unknown as RunState['finish'] };
+  // Every event passes through the redactor once the secret values are known.
+  const emit = (event: DeployEvent) => sink(state.redact ? (JSON.parse(state.redact(JSON.stringify(event))) as DeployEvent) : event);
+  const state: RunState = { emit, applied, started, recorder: undefined, image: options.image, rendered: [], finish: undefined as unknown as RunState['finish'] };
   const finish = async (outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> => {
     const appliedKeys = new Set(applied.map(objectKey));
     await state.recorder?.finish(outcome, applied, { durationMs: Date.now() - started, summary: message, image: state.image });
@@ -93,12 +90,28 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       revision,
       message,
       applied: applied.map(eventObject),
-      notApplied: allObjects.filter((o) => !appliedKeys.has(objectKey(o.object))).map((o) => eventObject(o.object)),
+      notApplied: state.rendered.filter((o) => !appliedKeys.has(objectKey(o.object))).map((o) => eventObject(o.object)),
     });
     return { outcome, exitCode, revision, message, applied };
   };
   state.finish = finish;
 
+  try {
+    return await runDeploy(options, revision, state);
+  } catch (error) {
+    // The event stream always ends with deploy-finished; the record is completed and the lock released.
+    const invalid = error instanceof ConfigError;
+    await finish(invalid ? 'invalid' : 'failed', invalid ? EXIT.invalid : EXIT.failed, (error as Error).message);
+    throw error;
+  }
+}
+
+async function runDeploy(
+  options: DeployOptions,
+  revision: string,
+  state: RunState,
+): Promise<DeployResult> {
+  const { emit } = state;
   // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
   const loaded = await loadConfig({ cwd: options.cwd });
   const env = resolveEnvironment(loaded, options.env, { set: options.set });
@@ -113,17 +126,12 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       warn: (message) => emit({ type: 'warning', message }),
     });
     const phases = await renderEnvironment({ env, image, revision, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
-    allObjects = phases.flatMap((p) => [...p.objects]);
-    const values = secretValues(allObjects.map((o) => o.object));
-    if (values.length > 0) redact = createRedactor(values);
+    state.rendered = phases.flatMap((p) => [...p.objects]);
+    const values = secretValues(state.rendered.map((o) => o.object));
+    const redact = values.length > 0 ? createRedactor(values) : (t: string) => t;
+    state.redact = redact;
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
-    try {
-      return await deployRendered(client, env, phases, { ...options, revision }, state, redact ?? ((t) => t));
-    } catch (error) {
-      // Whatever broke, the record is completed and the lock released.
-      await state.recorder?.finish('failed', applied, { durationMs: Date.now() - started, summary: (error as Error).message, image });
-      throw error;
-    }
+    return await deployRendered(client, env, phases, { ...options, revision }, state, redact);
   } finally {
     client.close();
   }
@@ -136,17 +144,11 @@ interface RunState {
   started: number;
   recorder: DeployRecorder | undefined;
   image: string | undefined;
+  /** Everything rendered, for the objects not applied in the final report. */
+  rendered: RenderedObject[];
+  redact?: (text: string) => string;
 }
 
-async function namespaceExists(client: KubeClient, name: string): Promise<boolean> {
-  try {
-    return (await client.get({ apiVersion: 'v1', kind: 'Namespace', name })) !== undefined;
-  } catch (error) {
-    // An identity without cluster-wide reads cannot see namespaces: assume it exists.
-    if (error instanceof KubeApiError && error.forbidden) return true;
-    throw error;
-  }
-}
 
 async function deployRendered(
   client: KubeClient,
@@ -164,74 +166,45 @@ async function deployRendered(
   // Every in-flight request listens to the signal; hundreds at once are expected.
   setMaxListeners(0, signal);
   const selector = selectorOf(env.app, env.name);
-  const phases = renderedPhases.map((p) => ({ ...p, objects: p.objects.map((o) => markHookJob(o, options.revision)) }));
-
-  // A missing namespace is created first; while it does not exist, objects are validated
-  // against `default` so that the dry run still checks every field.
-  const nsMissing = !(await namespaceExists(client, env.namespace));
-  const rendersNamespace = phases.some((p) => p.objects.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace));
-  if (nsMissing && !rendersNamespace && phases.length > 0) {
-    phases[0].objects.unshift({
-      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) } },
-      source: { file: env.configFile },
-    });
-  }
 
   // 2. Server-side dry run of every object, and what exists now (for the plan and prune).
   const validationStart = Date.now();
-  const crdGroups = new Set(
-    phases.flatMap((p) => p.objects).filter((o) => o.object.kind === 'CustomResourceDefinition').map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''),
-  );
-  const toValidate: RenderedObject[] = [];
-  for (const o of phases.flatMap((p) => p.objects)) {
-    const group = o.object.apiVersion.includes('/') ? o.object.apiVersion.split('/')[0] : '';
-    if (crdGroups.has(group) && !(await client.discovery.find(o.object.apiVersion, o.object.kind))) continue; // validated once its CRD exists
-    if (nsMissing && o.object.metadata.namespace === env.namespace) {
-      toValidate.push({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } });
-    } else toValidate.push(o);
-  }
-  // What exists now, for the plan and for prune: with release records, only the kinds this
-  // deploy renders or an earlier release applied; without, every prunable kind.
-  const history = options.record === false || nsMissing ? [] : await readReleases(client, { namespace: env.namespace, app: env.app, env: env.name, onDamaged: (e) => emit({ type: 'warning', message: e.message }) }).catch(() => []);
-  const kindsToList = new Set([...phases.flatMap((p) => p.objects.map((o) => o.object.kind)), ...history.flatMap((r) => r.inventory.map((i) => i.kind))]);
-  const existingPromise = options.prune === false && !options.dryRun
-    ? Promise.resolve([] as KubeObject[])
-    : client.discovery.all().then((types) => {
-        const prunable = prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace'));
-        return listLabelled(client, history.length > 0 ? prunable.filter((t) => kindsToList.has(t.kind)) : prunable, { namespace: env.namespace, selector, signal });
-      });
-  const [dryRuns, existing] = await Promise.all([
-    applyAll(client, toValidate, { concurrency, dryRun: true, force: options.forceConflicts, signal }),
-    existingPromise,
-  ]);
-  const issues: Issue[] = dryRuns.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)));
-  if (issues.length > 0) throw new ConfigError(issues, { hint: 'the API server refused these objects in a dry run; nothing was applied' });
-  emit({ type: 'validation-finished', objects: toValidate.length, durationMs: Date.now() - validationStart });
-
-  const renderedKeys = new Set(phases.flatMap((p) => p.objects.map((o) => objectKey(o.object))));
-  const toPrune = options.prune === false ? [] : existing.filter((o) => !renderedKeys.has(objectKey(o)) && !isKeptHookJob(o));
+  const validation = await validateDeploy(client, env, renderedPhases, {
+    revision: options.revision,
+    selector,
+    concurrency,
+    forceConflicts: options.forceConflicts,
+    listExisting: options.prune !== false || !!options.dryRun || !!options.diff,
+    readHistory: options.record !== false,
+    signal,
+    warn: (message) => emit({ type: 'warning', message }),
+  });
+  const { phases, existing } = validation;
+  const toPrune = options.prune === false ? [] : validation.toPrune;
+  emit({ type: 'validation-finished', objects: validation.validated.length, durationMs: Date.now() - validationStart });
 
   if (options.dryRun) {
     const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));
     const plan = { create: [] as EventObject[], change: [] as EventObject[], unchanged: [] as EventObject[] };
-    for (const r of dryRuns) {
-      const live = existingByKey.get(objectKey(r.source.object));
-      if (!live) plan.create.push(eventObject(r.source.object));
-      else if (r.live && sameContent(live, r.live)) plan.unchanged.push(eventObject(r.source.object));
-      else plan.change.push(eventObject(r.source.object));
+    for (const { desired } of validation.validated) {
+      const live = existingByKey.get(objectKey(desired));
+      if (!live) plan.create.push(eventObject(desired));
+      else if (sameContent(live, desired)) plan.unchanged.push(eventObject(desired));
+      else plan.change.push(eventObject(desired));
     }
+    for (const o of validation.deferred) plan.create.push(eventObject(o.object));
     emit({ type: 'plan', ...plan, prune: toPrune.map(eventObject) });
     return finish('succeeded', 0, 'dry run: nothing was changed');
   }
 
   if (options.diff) {
-    const diffs = await collectDiffs(client, { desired: dryRuns.flatMap((r) => (r.live ? [r.live] : [])), prune: toPrune, concurrency, signal });
+    const diffs = await collectDiffs(client, { desired: validation.validated.map((v) => v.desired), prune: toPrune, concurrency, signal });
     const proceed = options.confirm ? await options.confirm(diffs) : true;
     if (!proceed) return finish('interrupted', 130, 'not confirmed: nothing was changed');
   }
 
   // 3. The lock, the release record and the notifications: from here on, the cluster changes.
-  if (nsMissing && !rendersNamespace) {
+  if (validation.createsNamespace) {
     const ns = phases[0].objects[0];
     const created = await applyAll(client, [ns], { concurrency: 1, signal });
     if (created[0]?.error) return finish('failed', 1, `could not create namespace ${env.namespace}: ${(created[0].error as Error).message}`);
@@ -250,17 +223,13 @@ async function deployRendered(
       fetch: options.fetch,
     });
     try {
-      await recorder.start(history);
+      await recorder.start();
       state.recorder = recorder;
     } catch (error) {
       if (error instanceof LockHeldError) return finish('locked', 4, error.message);
       throw error;
     }
   }
-  const previous = state.recorder?.previousInventory;
-  // With release records, prune only what an earlier release applied.
-  const pruneNow = previous ? toPrune.filter((o) => previous.has(objectKey(o))) : toPrune;
-
   // 4. Phase by phase: apply by kind groups, then wait for the phase's objects.
   const existingRv = new Map(existing.map((o) => [objectKey(o), o.metadata.resourceVersion]));
   for (const phase of phases) {
@@ -294,7 +263,9 @@ async function deployRendered(
         const established = await waitForObjects({ client, targets: crds, signal, deadline, progressDeadlineMs: 60_000, since: new Date(state.started) });
         if (established.outcome !== 'ready') return finish('failed', 1, `CustomResourceDefinitions not established: ${crds.map(objectRef).join(', ')}`);
         client.discovery.invalidate();
-        await dryRunLater(client, phases, results, { concurrency, force: options.forceConflicts, signal });
+        const groups = new Set(crds.map((c) => (c as { spec?: { group?: string } }).spec?.group));
+        const ready = validation.deferred.filter((o) => groups.has(o.object.apiVersion.split('/')[0]));
+        await dryRunAll(client, ready, { concurrency, force: options.forceConflicts, signal, hint: 'custom resources were refused once their CustomResourceDefinition existed' });
       }
     }
     // Hook Jobs' logs stream to the output while the phase waits.
@@ -353,7 +324,7 @@ async function deployRendered(
   }
 
   // 5. Prune what this app and environment no longer renders.
-  for (const object of pruneNow) {
+  for (const object of toPrune) {
     try {
       await client.delete(
         { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace },
@@ -369,21 +340,6 @@ async function deployRendered(
   return finish('succeeded', 0);
 }
 
-/** Jobs of a phase are hooks: labelled by name without the revision, kept for a while after they finish. */
-function markHookJob(rendered: RenderedObject, revision: string): RenderedObject {
-  if (rendered.object.kind !== 'Job') return rendered;
-  const name = rendered.object.metadata.name ?? '';
-  const hook = name.replace(revision, '').replace(/-{2,}/g, '-').replace(/^-|-$/g, '') || name;
-  const spec = (rendered.object as { spec?: Record<string, unknown> }).spec ?? {};
-  return {
-    ...rendered,
-    object: {
-      ...rendered.object,
-      metadata: { ...rendered.object.metadata, labels: { ...rendered.object.metadata.labels, [HOOK_LABEL]: hook.slice(0, 63) } },
-      spec: { ttlSecondsAfterFinished: 7 * 86_400, ...spec },
-    },
-  };
-}
 
 /** Whether a dry-run result equals the live object, ignoring what the server rewrites on every write. */
 export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {
@@ -403,28 +359,5 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Custom resources skipped by the first dry run are validated once their CRD exists. */
-async function dryRunLater(
-  client: KubeClient,
-  phases: ReadonlyArray<{ objects: RenderedObject[] }>,
-  crdResults: ReadonlyArray<{ live?: KubeObject }>,
-  options: { concurrency: number; force?: boolean; signal: AbortSignal },
-): Promise<void> {
-  const groups = new Set(crdResults.map((r) => (r.live as { spec?: { group?: string } } | undefined)?.spec?.group));
-  const pending = phases.flatMap((p) => p.objects).filter((o) => o.object.apiVersion.includes('/') && groups.has(o.object.apiVersion.split('/')[0]));
-  const results = await applyAll(client, pending, { ...options, dryRun: true });
-  const issues = results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)));
-  if (issues.length > 0) throw new ConfigError(issues, { hint: 'custom resources were refused once their CustomResourceDefinition existed' });
-}
 
-/** Hook Jobs of earlier deploys are kept for debugging; the tasks cleanup removes old ones. */
-function isKeptHookJob(object: KubeObject): boolean {
-  const labels = object.metadata.labels ?? {};
-  return object.kind === 'Job' && (labels[HOOK_LABEL] !== undefined || labels[TASK_LABEL] !== undefined);
-}
 
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof ConfigError) return EXIT.invalid;
-  if (error instanceof CapstanError && error.code === 'ERR_CAPSTAN_INVALID_INPUT') return EXIT.invalid;
-  return EXIT.failed;
-}

@@ -5,7 +5,6 @@ import {
   acquireLock,
   inventoryEntry,
   nextRevisionNumber,
-  readReleases,
   writeRelease,
   type DeployLock,
   type InventoryEntry,
@@ -72,24 +71,18 @@ export class DeployRecorder {
   private record: ReleaseRecord | undefined;
   private readonly phases: PhaseRecord[] = [];
   private finished = false;
-  /** Inventories of the recorded releases: what prune may delete. */
-  previousInventory: Set<string> | undefined;
 
   constructor(private readonly options: RecorderOptions) {}
 
-  /** Takes the lock (throws LockHeldError), reads history, writes the `running` record, notifies. */
-  async start(known?: readonly ReleaseRecord[]): Promise<void> {
+  /** Takes the lock (throws LockHeldError), writes the `running` record, notifies. */
+  async start(): Promise<void> {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
-    const [lock, history, revision] = await Promise.all([
+    const [lock, revision] = await Promise.all([
       acquireLock(client, { ...scope, holder: this.options.actor.holder, signal: this.options.signal, onWarning: this.options.warn }),
-      known ?? readReleases(client, { ...scope, onDamaged: (e) => this.options.warn(e.message) }),
       nextRevisionNumber(client, scope),
     ]);
     this.lock = lock;
-    if (history.length > 0) {
-      this.previousInventory = new Set(history.flatMap((r) => r.inventory.map(keyOfEntry)));
-    }
     this.record = {
       ...scope,
       revision,

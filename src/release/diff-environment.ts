@@ -1,18 +1,10 @@
 // `capstan diff`: render an environment, dry-run every object, compare with the live objects.
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
-import {
-  applyAll,
-  createSecretsRenderer,
-  issuesFromApplyError,
-  listLabelled,
-  newRevision,
-  prunableTypes,
-  selectorOf,
-} from '../deploy/index.js';
-import { KubeApiError, KubeClient } from '../kube/index.js';
-import { managedLabels, renderEnvironment, type RenderedObject } from '../render/index.js';
-import { ConfigError, objectKey, settleLimit, type Issue, type KubeObject } from '../shared/index.js';
+import { createSecretsRenderer, newRevision, selectorOf, validateDeploy } from '../deploy/index.js';
+import { KubeClient } from '../kube/index.js';
+import { renderEnvironment } from '../render/index.js';
+import { settleLimit, type KubeObject } from '../shared/index.js';
 import { computeObjectDiff, computePruneDiff, hasChanges, type ObjectDiff } from './diff.js';
 import { withRetry } from './retry.js';
 
@@ -75,15 +67,6 @@ export async function collectDiffs(
   return [...diffs, ...(options.prune ?? []).map(computePruneDiff)];
 }
 
-async function namespaceExists(client: KubeClient, name: string, signal?: AbortSignal): Promise<boolean> {
-  try {
-    return (await client.get({ apiVersion: 'v1', kind: 'Namespace', name }, signal)) !== undefined;
-  } catch (error) {
-    if (error instanceof KubeApiError && error.forbidden) return true;
-    throw error;
-  }
-}
-
 /** What `capstan deploy` would change now: nothing is modified (server-side dry run only). */
 export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<EnvironmentDiff> {
   const loaded = await loadConfig({ cwd: options.cwd });
@@ -94,103 +77,43 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
     env: options.envVars,
   });
   try {
+    const warn = options.onWarning ?? (() => {});
     const renderSecrets =
       options.renderSecrets ??
-      createSecretsRenderer({
-        app: env.app,
-        env: env.name,
-        envVars: options.envVars ?? {},
-        warn: options.onWarning ?? (() => {}),
-      });
+      createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars ?? {}, warn });
+    const revision = newRevision();
     const phases = await renderEnvironment({
       env,
       image: options.image ?? env.image,
-      revision: newRevision(),
+      revision,
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
     });
-    const rendered = phases.flatMap((p) => p.objects);
     const concurrency = options.concurrency ?? env.concurrency;
-    const signal = options.signal;
+    const signal = options.signal ?? new AbortController().signal;
     // Every in-flight request listens to the signal; dozens at once are expected.
-    if (signal) setMaxListeners(0, signal);
-    const nsMissing = !(await namespaceExists(client, env.namespace, signal));
-    const selector = selectorOf(env.app, env.name);
-
-    // Custom resources whose CRD is not served yet cannot be dry-run: they show as rendered.
-    const toDryRun: RenderedObject[] = [];
-    const originals: KubeObject[] = [];
-    const undiscovered: KubeObject[] = [];
-    for (const o of rendered) {
-      if (!(await client.discovery.find(o.object.apiVersion, o.object.kind))) undiscovered.push(o.object);
-      else if (nsMissing && o.object.metadata.namespace === env.namespace) {
-        // As in deploy: validated against `default` while the namespace does not exist yet.
-        toDryRun.push({
-          ...o,
-          object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } },
-        });
-        originals.push(o.object);
-      } else {
-        toDryRun.push(o);
-        originals.push(o.object);
-      }
-    }
-    const [dryRuns, existing] = await Promise.all([
-      applyAll(client, toDryRun, { concurrency, dryRun: true, force: options.forceConflicts, signal }),
-      nsMissing
-        ? Promise.resolve([] as KubeObject[])
-        : client.discovery
-            .all()
-            .then((types) =>
-              listLabelled(
-                client,
-                prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace')),
-                { namespace: env.namespace, selector, signal },
-              ),
-            ),
-    ]);
-    const issues: Issue[] = dryRuns.flatMap((r) =>
-      r.error === undefined ? [] : issuesFromApplyError(r.source, r.error),
-    );
-    if (issues.length > 0)
-      throw new ConfigError(issues, { hint: 'the API server refused these objects in a dry run' });
-
-    const renderedKeys = new Set(rendered.map((o) => objectKey(o.object)));
-    const prune = existing.filter(
-      (o) =>
-        !renderedKeys.has(objectKey(o)) &&
-        !(o.kind === 'Job' && o.metadata.labels?.['capstan.dev/hook'] !== undefined),
-    );
-    // Objects of a namespace that does not exist yet are all to create; the rest are compared.
-    const created: ObjectDiff[] = [];
-    const compared: KubeObject[] = [];
-    dryRuns.forEach((r, i) => {
-      const original = originals[i];
-      if (nsMissing && original.metadata.namespace === env.namespace) {
-        created.push(
-          computeObjectDiff(undefined, {
-            ...r.live!,
-            metadata: { ...r.live!.metadata, namespace: env.namespace },
-          }),
-        );
-      } else compared.push(r.live!);
+    setMaxListeners(0, signal);
+    // The same validation a deploy makes, so the diff shows exactly what a deploy would do.
+    const validation = await validateDeploy(client, env, phases, {
+      revision,
+      selector: selectorOf(env.app, env.name),
+      concurrency,
+      forceConflicts: options.forceConflicts,
+      listExisting: true,
+      readHistory: true,
+      signal,
+      warn,
     });
-    if (
-      nsMissing &&
-      !rendered.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace)
-    ) {
-      created.unshift(
-        computeObjectDiff(undefined, {
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) },
-        }),
-      );
-    }
+    // A namespace this deploy creates is among the validated objects, so it shows as created.
     const diffs = [
-      ...created,
-      ...(await collectDiffs(client, { desired: compared, prune, concurrency, signal })),
+      ...(await collectDiffs(client, {
+        desired: validation.validated.map((v) => v.desired),
+        prune: validation.toPrune,
+        concurrency,
+        signal,
+      })),
+      // Custom resources whose CRD is not served yet cannot be dry-run: they show as rendered.
+      ...validation.deferred.map((o) => computeObjectDiff(undefined, o.object)),
     ];
-    diffs.push(...undiscovered.map((o) => computeObjectDiff(undefined, o)));
     return { app: env.app, env: env.name, namespace: env.namespace, diffs, hasChanges: hasChanges(diffs) };
   } finally {
     client.close();

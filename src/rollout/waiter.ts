@@ -6,6 +6,7 @@ import { diagnose } from './diagnosis.js';
 import { assessReadiness, needsWatch } from './readiness.js';
 import { podsOwnedBy } from './ownership.js';
 import { earlyFailure } from './pod-state.js';
+import { unobservedGeneration } from './object-access.js';
 import type { Diagnosis, PodLogs, Readiness } from './types.js';
 
 export interface WaitOptions {
@@ -101,6 +102,7 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
       let changed = false;
       let failed = false;
       const owners = new Map<string, OwnerIndex>();
+      const slices = new Map<string, Map<string, KubeObject[]>>();
       for (const t of watched) {
         const key = keyOf(t);
         const state = states.get(key)!;
@@ -109,8 +111,10 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
         let readiness: Readiness;
         if (!live) readiness = { status: 'pending', message: 'waiting for the object to appear' };
         else {
-          readiness = assessReadiness(live, contextFor(live, informers));
-          if (readiness.status === 'pending' && WORKLOADS.has(live.kind) && live.kind !== 'Pod') {
+          readiness = assessReadiness(live, contextFor(live, informers, slices));
+          // Pods are judged only once the controller has seen this generation: until then the
+          // "current" pods may still be those of the previous (perhaps failed) rollout.
+          if (readiness.status === 'pending' && WORKLOADS.has(live.kind) && live.kind !== 'Pod' && unobservedGeneration(live) === undefined) {
             const reason = earlyFailure(podsOf(live, informers, owners));
             if (reason) readiness = { status: 'failed', message: reason };
           }
@@ -147,10 +151,20 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
   }
 }
 
-function contextFor(live: KubeObject, informers: Map<string, Informer>) {
+function contextFor(live: KubeObject, informers: Map<string, Informer>, cache: Map<string, Map<string, KubeObject[]>>) {
   if (live.kind !== 'Service') return {};
-  const slices = informers.get(`discovery.k8s.io/v1|EndpointSlice|${nsOf(live)}`)?.values() ?? [];
-  return { endpoints: slices.filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === live.metadata.name) };
+  const ns = nsOf(live);
+  let byService = cache.get(ns);
+  if (!byService) {
+    // EndpointSlices of one namespace by their Service, built once per evaluation.
+    byService = new Map();
+    for (const slice of informers.get(`discovery.k8s.io/v1|EndpointSlice|${ns}`)?.store.values() ?? []) {
+      const name = slice.metadata.labels?.['kubernetes.io/service-name'] ?? '';
+      byService.set(name, [...(byService.get(name) ?? []), slice]);
+    }
+    cache.set(ns, byService);
+  }
+  return { endpoints: byService.get(live.metadata.name ?? '') ?? [] };
 }
 
 /** Pods and ReplicaSets of one namespace by the uid of their controller, built once per evaluation. */

@@ -29,6 +29,8 @@ export interface FollowJobLogsOptions {
   readonly jobName: string;
   readonly container?: string;
   readonly onLine: (line: string, pod: string) => void;
+  /** Called after every change of one of the Job's pods. */
+  readonly onPodChange?: () => void;
   readonly signal: AbortSignal;
 }
 
@@ -45,6 +47,7 @@ export function followJobLogs(options: FollowJobLogsOptions): { drained: () => P
     labelSelector: `batch.kubernetes.io/job-name=${options.jobName}`,
     signal: options.signal,
     onChange: (pod, type) => {
+      options.onPodChange?.();
       const name = pod.metadata.name ?? '';
       if (type === 'DELETED' || streaming.has(name) || !hasStarted(pod)) return;
       streaming.set(

@@ -130,14 +130,14 @@ async function followTask(client: KubeClient, namespace: string, jobName: string
   const deadline = Date.now() + options.timeoutMs;
   const container = (job as unknown as { spec: { template: { spec: { containers: Array<{ name: string }> } } } }).spec.template.spec.containers[0].name;
   let wake = () => {};
-  const logs = followJobLogs({ client, namespace, jobName, container, signal: controller.signal, onLine: (line) => options.onLine(line) });
-  const origOnChange = logs.pods;
+  // Pod and Job changes wake the loop; the timer only serves the deadline.
+  const logs = followJobLogs({ client, namespace, jobName, container, signal: controller.signal, onLine: (line) => options.onLine(line), onPodChange: () => wake() });
   const jobInformer = new Informer(client, { apiVersion: 'batch/v1', kind: 'Job', namespace, fieldSelector: `metadata.name=${jobName}`, signal: controller.signal, onChange: () => wake() });
   const result = (exitCode: number, outcome: RunTaskResult['outcome'], message?: string): RunTaskResult => ({ jobName, namespace, exitCode, outcome, message });
   let unschedulableSince: number | undefined;
   try {
     for (;;) {
-      const pods = origOnChange.values();
+      const pods = logs.pods.values();
       const finished = pods.find((p) => ['Succeeded', 'Failed'].includes((p as { status?: { phase?: string } }).status?.phase ?? ''));
       if (finished) {
         await logs.drained();
@@ -158,7 +158,7 @@ async function followTask(client: KubeClient, namespace: string, jobName: string
       if (options.signal.aborted) return await giveUp(result(130, 'interrupted', 'interrupted'));
       if (Date.now() >= deadline) return await giveUp(result(3, 'timed-out', `timed out after ${Math.round(options.timeoutMs / 1000)}s`));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 500);
+        const timer = setTimeout(resolve, 1000);
         wake = () => {
           clearTimeout(timer);
           resolve();

@@ -143,9 +143,10 @@ spec:
         [`.deploy/test/10-configuration/${file}`]: content,
       });
       try {
-        const run = await capstan(['deploy', 'test', '--image', 'x:1'], { cwd: app.dir });
+        const run = await capstan(['deploy', 'test', '--image', 'x:1', '-o', 'json'], { cwd: app.dir });
         assert.equal(run.code, 2, run.stdout + run.stderr);
         assert.match(run.stderr, pattern);
+        assert.equal(run.events.at(-1)?.outcome, 'invalid', 'the event stream ends with deploy-finished');
         const cms = await getJson<{ items: any[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
         assert.equal(cms.items.length, 0, 'nothing was applied');
       } finally {

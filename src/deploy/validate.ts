@@ -1,0 +1,156 @@
+// The read-only first half of a deploy, shared by `deploy` and `diff`: prepare the phases,
+// dry-run every object, and find what exists and what would be pruned.
+import type { ResolvedEnvironment } from '../config/index.js';
+import { KubeApiError, type KubeClient } from '../kube/index.js';
+import { readReleases } from '../release/index.js';
+import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
+import { ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
+import { HOOK_LABEL, TASK_LABEL } from '../tasks/index.js';
+import { applyAll, issuesFromApplyError } from './apply.js';
+import { listLabelled, prunableTypes } from './prune.js';
+import { keyOfEntry } from './recorder.js';
+
+export type PreparedPhase = RenderedPhase & { objects: RenderedObject[] };
+
+export interface ValidateOptions {
+  readonly revision: string;
+  readonly selector: string;
+  readonly concurrency: number;
+  readonly forceConflicts?: boolean;
+  /** Whether the objects to prune are wanted (deploy --no-prune without a plan skips the listing). */
+  readonly listExisting: boolean;
+  /** Whether release records are read (they narrow what is listed and what may be pruned). */
+  readonly readHistory: boolean;
+  readonly signal: AbortSignal;
+  readonly warn: (message: string) => void;
+}
+
+export interface ValidatedObject {
+  readonly source: RenderedObject;
+  /** The dry-run result, in the environment's namespace even when validated elsewhere. */
+  readonly desired: KubeObject;
+}
+
+export interface Validation {
+  /** Phases with hook Jobs marked and, when missing, the namespace first. */
+  readonly phases: PreparedPhase[];
+  /** The namespace did not exist and this deploy creates it (it is `phases[0].objects[0]`). */
+  readonly createsNamespace: boolean;
+  readonly validated: readonly ValidatedObject[];
+  /** Custom resources whose CRD this deploy creates: validated once it is established. */
+  readonly deferred: readonly RenderedObject[];
+  /** Objects of this app and environment in the cluster now. */
+  readonly existing: readonly KubeObject[];
+  /** What a deploy would delete: existing, not rendered, applied by an earlier release when there are records. */
+  readonly toPrune: readonly KubeObject[];
+}
+
+async function namespaceExists(client: KubeClient, name: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    return (await client.get({ apiVersion: 'v1', kind: 'Namespace', name }, signal)) !== undefined;
+  } catch (error) {
+    // An identity without cluster-wide reads cannot see namespaces: assume it exists.
+    if (error instanceof KubeApiError && error.forbidden) return true;
+    throw error;
+  }
+}
+
+/** Jobs of a phase are hooks: labelled by name without the revision, kept for a while after they finish. */
+export function markHookJob(rendered: RenderedObject, revision: string): RenderedObject {
+  if (rendered.object.kind !== 'Job') return rendered;
+  const name = rendered.object.metadata.name ?? '';
+  const hook = name.replace(revision, '').replace(/-{2,}/g, '-').replace(/^-|-$/g, '') || name;
+  const spec = (rendered.object as { spec?: Record<string, unknown> }).spec ?? {};
+  return {
+    ...rendered,
+    object: {
+      ...rendered.object,
+      metadata: { ...rendered.object.metadata, labels: { ...rendered.object.metadata.labels, [HOOK_LABEL]: hook.slice(0, 63) } },
+      spec: { ttlSecondsAfterFinished: 7 * 86_400, ...spec },
+    },
+  };
+}
+
+/** Hook Jobs and one-off tasks of earlier deploys are not pruned; their own cleanup removes them. */
+function isKeptJob(object: KubeObject): boolean {
+  const labels = object.metadata.labels ?? {};
+  return object.kind === 'Job' && (labels[HOOK_LABEL] !== undefined || labels[TASK_LABEL] !== undefined);
+}
+
+function groupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+}
+
+/** Dry-runs objects and throws one ConfigError listing every refusal. */
+export async function dryRunAll(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  options: { concurrency: number; force?: boolean; signal: AbortSignal; hint: string },
+): Promise<KubeObject[]> {
+  const results = await applyAll(client, objects, { concurrency: options.concurrency, force: options.force, signal: options.signal, dryRun: true });
+  const issues: Issue[] = results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)));
+  if (issues.length > 0) throw new ConfigError(issues, { hint: options.hint });
+  return results.map((r) => r.live!);
+}
+
+export async function validateDeploy(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  rendered: readonly RenderedPhase[],
+  options: ValidateOptions,
+): Promise<Validation> {
+  const phases: PreparedPhase[] = rendered.map((p) => ({ ...p, objects: p.objects.map((o) => markHookJob(o, options.revision)) }));
+  const { signal } = options;
+
+  // A missing namespace is created first; while it does not exist, objects are validated
+  // against `default` so that the dry run still checks every field.
+  const nsMissing = !(await namespaceExists(client, env.namespace, signal));
+  const rendersNamespace = phases.some((p) => p.objects.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace));
+  const createsNamespace = nsMissing && !rendersNamespace && phases.length > 0;
+  if (createsNamespace) {
+    phases[0].objects.unshift({
+      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) } },
+      source: { file: env.configFile },
+    });
+  }
+
+  const all = phases.flatMap((p) => p.objects);
+  const crdGroups = new Set(all.filter((o) => o.object.kind === 'CustomResourceDefinition').map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''));
+  const toValidate: RenderedObject[] = [];
+  const sources: RenderedObject[] = [];
+  const deferred: RenderedObject[] = [];
+  for (const o of all) {
+    if (crdGroups.has(groupOf(o.object.apiVersion)) && !(await client.discovery.find(o.object.apiVersion, o.object.kind))) {
+      deferred.push(o);
+      continue;
+    }
+    sources.push(o);
+    const elsewhere = nsMissing && o.object.metadata.namespace === env.namespace;
+    toValidate.push(elsewhere ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } } : o);
+  }
+
+  // With release records, only the kinds this deploy renders or an earlier release applied are
+  // listed, and only what a release applied may be pruned; without records, every prunable kind.
+  const scope = { namespace: env.namespace, app: env.app, env: env.name };
+  const history = options.readHistory && !nsMissing ? await readReleases(client, { ...scope, onDamaged: (e) => options.warn(e.message) }).catch(() => []) : [];
+  const kinds = new Set([...all.map((o) => o.object.kind), ...history.flatMap((r) => r.inventory.map((i) => i.kind))]);
+  const listing = !options.listExisting || nsMissing
+    ? Promise.resolve([] as KubeObject[])
+    : client.discovery.all().then((types) => {
+        const prunable = prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace'));
+        return listLabelled(client, history.length > 0 ? prunable.filter((t) => kinds.has(t.kind)) : prunable, { namespace: env.namespace, selector: options.selector, signal });
+      });
+  const [results, existing] = await Promise.all([
+    dryRunAll(client, toValidate, { concurrency: options.concurrency, force: options.forceConflicts, signal, hint: 'the API server refused these objects in a dry run; nothing was applied' }),
+    listing,
+  ]);
+  const validated = results.map((live, i) => ({
+    source: sources[i],
+    desired: { ...live, metadata: { ...live.metadata, namespace: sources[i].object.metadata.namespace } },
+  }));
+
+  const renderedKeys = new Set(all.map((o) => objectKey(o.object)));
+  const applied = history.length > 0 ? new Set(history.flatMap((r) => r.inventory.map(keyOfEntry))) : undefined;
+  const toPrune = existing.filter((o) => !renderedKeys.has(objectKey(o)) && !isKeptJob(o) && (!applied || applied.has(objectKey(o))));
+  return { phases, createsNamespace, validated, deferred, existing, toPrune };
+}
