@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createPki } from './pki.js';
+import { authenticationConfigYaml, OIDC_DEPLOYERS, startIssuer, writeExecKubeconfig, type IssuerInfo } from './identity.js';
+import { createIssuerPki, createPki } from './pki.js';
 import { startProcess, stopProcesses } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,10 @@ export interface ClusterInfo {
   readonly restrictedKubeconfig: string;
   /** Reads everything cluster-wide (Secrets included), writes nothing: the source side of a migration. */
   readonly readOnlyKubeconfig: string;
+  /** The test OpenID issuer that kube-apiserver trusts (usernames and groups prefixed `oidc:`). */
+  readonly oidc: IssuerInfo;
+  /** An exec-plugin user alice@example.com in OIDC group `deployers` (bound per namespace like capstan:deployers), 10-minute tokens. */
+  readonly oidcKubeconfig: string;
   readonly server: string;
   readonly ports: Readonly<Record<string, number>>;
   readonly startedAt: string;
@@ -221,6 +226,19 @@ export interface StartClusterOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/**
+ * The OpenID issuer runs before kube-apiserver (which fetches its JWKS on start) and for as long
+ * as it does; its CA, serving cert and signing key are its own, apart from the cluster's PKI.
+ */
+async function startIdentity(runDir: string, pki: string, port: number, log: (line: string) => void): Promise<{ issuer: IssuerInfo; authenticationConfig: string }> {
+  createIssuerPki(pki);
+  log(`starting the test OpenID issuer on https://127.0.0.1:${port}`);
+  const issuer = await startIssuer(runDir, port);
+  const authenticationConfig = join(runDir, 'authentication-config.yaml');
+  writeFileSync(authenticationConfig, authenticationConfigYaml(issuer));
+  return { issuer, authenticationConfig };
+}
+
 export async function startCluster(options: StartClusterOptions): Promise<ClusterInfo> {
   const log = options.log ?? (() => {});
   const runDir = runDirOf(options.name);
@@ -252,6 +270,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       controllerManager: await freePort(taken),
       scheduler: await freePort(taken),
       kwok: await freePort(taken),
+      oidc: await freePort(taken),
     };
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const kubeconfig = join(runDir, 'admin.kubeconfig');
@@ -260,6 +279,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     writeFileSync(kubeconfig, kubeconfigYaml(server, pki, 'capstan-test-admin', 'admin'), { mode: 0o600 });
     writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, pki, RESTRICTED_USER, 'deployer'), { mode: 0o600 });
     writeFileSync(readOnlyKubeconfig, kubeconfigYaml(server, pki, 'capstan-reader', 'reader'), { mode: 0o600 });
+
+    const identity = await startIdentity(runDir, pki, ports.oidc, log);
 
     const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
     const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -296,6 +317,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
         '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
         '--kubelet-preferred-address-types=Hostname,InternalIP', '--profiling=false',
         '--max-requests-inflight=1000', '--max-mutating-requests-inflight=500',
+        `--authentication-config=${identity.authenticationConfig}`,
       ],
     });
     await waitUntil('kube-apiserver /readyz', options.readyTimeoutMs ?? 90_000, async () => {
@@ -351,11 +373,14 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       kubeconfig,
       restrictedKubeconfig,
       readOnlyKubeconfig,
+      oidc: identity.issuer,
+      oidcKubeconfig: join(runDir, 'oidc-exec.kubeconfig'),
       server,
       ports,
       startedAt: new Date().toISOString(),
     };
     writeFileSync(join(runDir, 'cluster.json'), JSON.stringify(info, null, 2));
+    writeExecKubeconfig(info, { file: info.oidcKubeconfig, email: 'alice@example.com', groups: [OIDC_DEPLOYERS], lifetimeSeconds: 600 });
 
     log(`registering ${NODE_COUNT} fake nodes and the restricted identity`);
     await kubectl(info, ['apply', '-f', '-'], nodesYaml());

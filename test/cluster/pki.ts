@@ -17,7 +17,7 @@ function openssl(dir: string, args: string[]): void {
   }
 }
 
-function clientCert(dir: string, name: string, subject: string, server: boolean): void {
+function clientCert(dir: string, name: string, subject: string, server: boolean, ca = 'ca'): void {
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
   const ext = [
     'basicConstraints=CA:FALSE',
@@ -31,7 +31,7 @@ function clientCert(dir: string, name: string, subject: string, server: boolean)
     );
   }
   writeFileSync(join(dir, `${name}.ext`), ext.join('\n') + '\n');
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-sha256', '-days', '3650', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-sha256', '-days', '3650', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
 }
 
 /** Creates the PKI in `dir` (which must exist). */
@@ -47,4 +47,19 @@ export function createPki(dir: string): void {
   clientCert(dir, 'reader', '/O=capstan:readers/CN=capstan-reader', false);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+}
+
+/**
+ * The OpenID issuer's own PKI in `dir`: a CA the API server is told to trust for the issuer only,
+ * the issuer's serving cert (127.0.0.1), and the RSA key it signs ID tokens with.
+ */
+export function createIssuerPki(dir: string): void {
+  openssl(dir, [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
+    '-keyout', 'oidc-ca.key', '-out', 'oidc-ca.crt', '-subj', '/CN=capstan-test-oidc-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
+  clientCert(dir, 'oidc-serving', '/CN=capstan-test-oidc-issuer', true, 'oidc-ca');
+  openssl(dir, ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'oidc-signing.key']);
 }
