@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CapstanError } from '../shared/index.js';
+import { RefreshingCredentials, type KubeCredentials } from './credentials.js';
 
 export interface KubeConnectionOptions {
   /** Path of a kubeconfig file; default: KUBECONFIG from `env`, then ~/.kube/config. */
@@ -18,10 +19,18 @@ export interface KubeConnection {
   /** The namespace of the context, or `default`. */
   readonly namespace: string;
   readonly user: string;
+  /** TLS options (CA, client certificate); auth headers come from `credentials` for each request. */
   readonly requestOptions: RequestOptions;
+  /** Fresh auth headers before each request and after a 401 (exec plugins, OIDC refresh, token files). */
+  readonly credentials: KubeCredentials;
 }
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Where a pod's ServiceAccount files are: the kubelet's mount, or CAPSTAN_SERVICE_ACCOUNT_DIR (tests, unusual mounts). */
+function serviceAccountDir(env: NodeJS.ProcessEnv): string {
+  return env.CAPSTAN_SERVICE_ACCOUNT_DIR || SERVICE_ACCOUNT_DIR;
+}
 
 type KubeConfigInstance = InstanceType<(typeof import('@kubernetes/client-node'))['KubeConfig']>;
 
@@ -42,7 +51,7 @@ export function resolveKubeconfigSource(
   if (listed.length > 0) return { kind: 'files', files: listed, origin: 'KUBECONFIG' };
   const home = join(env.HOME || homedir(), '.kube', 'config');
   if (exists(home)) return { kind: 'files', files: [home], origin: 'home' };
-  if (env.KUBERNETES_SERVICE_HOST && exists(SERVICE_ACCOUNT_TOKEN)) return { kind: 'in-cluster' };
+  if (env.KUBERNETES_SERVICE_HOST && exists(join(serviceAccountDir(env), 'token'))) return { kind: 'in-cluster' };
   return { kind: 'none', home };
 }
 
@@ -61,6 +70,33 @@ function mergeFiles(kc: KubeConfigInstance, files: readonly string[], load: () =
   }
 }
 
+/**
+ * The pod's ServiceAccount as client-node's loadFromCluster describes it, but from the `env`
+ * option rather than process.env: its tokenFile user re-reads the file the kubelet rotates.
+ */
+function loadInCluster(kc: KubeConfigInstance, env: NodeJS.ProcessEnv): void {
+  const dir = serviceAccountDir(env);
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT || '443';
+  const namespaceFile = join(dir, 'namespace');
+  kc.loadFromOptions({
+    clusters: [{ name: 'inCluster', server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, caFile: join(dir, 'ca.crt'), skipTLSVerify: false }],
+    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } } }],
+    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined }],
+    currentContext: 'inClusterContext',
+  });
+}
+
+/**
+ * The same clusters, users and contexts in a new KubeConfig, whose authenticators start with empty
+ * caches: the exec plugin runs again, the token file is read again, and the OIDC provider goes by
+ * the (possibly already refreshed) tokens that the shared user objects hold.
+ */
+function withFreshAuthenticators(from: KubeConfigInstance, fresh: KubeConfigInstance): KubeConfigInstance {
+  fresh.loadFromOptions({ clusters: from.getClusters(), users: from.getUsers(), contexts: from.getContexts(), currentContext: from.getCurrentContext() });
+  return fresh;
+}
+
 /** Reads a kubeconfig with the official client and turns it into TLS and auth options for requests. */
 export async function loadConnection(options: KubeConnectionOptions = {}): Promise<KubeConnection> {
   const source = resolveKubeconfigSource(options);
@@ -77,7 +113,7 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
   const file = source.kind === 'files' ? source.files.join(delimiter) : undefined;
   try {
     if (source.kind === 'files') mergeFiles(kc, source.files, () => new KubeConfig());
-    else kc.loadFromCluster();
+    else loadInCluster(kc, options.env ?? {});
   } catch (error) {
     const from = source.kind === 'in-cluster' ? 'the pod\'s ServiceAccount' : `kubeconfig ${file}`;
     throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `cannot read ${from}: ${(error as Error).message}`, {
@@ -100,14 +136,25 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
       hint: 'pass --context or set current-context in the kubeconfig',
     });
   }
+  const user = kc.getCurrentUser()?.name ?? 'unknown';
+  const credentials = new RefreshingCredentials({ kubeConfig: kc, user, rebuild: (from) => withFreshAuthenticators(from, new KubeConfig()) });
+  // Fail at connect, not at the first request, when the plugin is missing or the token file unreadable.
+  await credentials.headers();
   const requestOptions: RequestOptions = {};
-  await kc.applyToHTTPSOptions(requestOptions);
+  try {
+    await kc.applyToHTTPSOptions(requestOptions);
+  } catch (error) {
+    throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `cannot read the TLS files of ${file ?? 'the pod\'s ServiceAccount'}: ${(error as Error).message}`, { cause: error });
+  }
+  delete requestOptions.headers;
+  delete requestOptions.auth;
   const context = kc.getContextObject(kc.getCurrentContext());
   return {
     server: cluster.server.replace(/\/+$/, ''),
     context: kc.getCurrentContext(),
     namespace: context?.namespace ?? 'default',
-    user: kc.getCurrentUser()?.name ?? 'unknown',
+    user,
     requestOptions,
+    credentials,
   };
 }

@@ -2,6 +2,7 @@ import { Agent, request, type RequestOptions } from 'node:https';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConnection } from './config.js';
+import type { KubeCredentials } from './credentials.js';
 import { KubeApiError, type StatusCause } from './errors.js';
 
 export interface HttpRequest {
@@ -30,10 +31,12 @@ export class HttpTransport {
   private readonly url: URL;
   private readonly base: RequestOptions;
   private readonly agent: Agent | HttpAgent;
+  private readonly credentials: KubeCredentials;
 
-  constructor(connection: KubeConnection, maxSockets = 64) {
+  constructor(connection: Pick<KubeConnection, 'server' | 'requestOptions' | 'credentials'>, maxSockets = 64) {
     this.url = new URL(connection.server);
     this.base = connection.requestOptions;
+    this.credentials = connection.credentials;
     const secure = this.url.protocol === 'https:';
     this.agent = secure
       ? new Agent({ keepAlive: true, maxSockets, ...pickTls(this.base) })
@@ -44,10 +47,24 @@ export class HttpTransport {
     this.agent.destroy();
   }
 
-  /** Sends a request and returns the raw response stream (status not checked). */
-  open(req: HttpRequest): Promise<IncomingMessage> {
+  /**
+   * Sends a request and returns the raw response stream (status not checked except 401). The auth
+   * headers are asked for before each request; on a 401 a fresh credential is obtained and the
+   * request is sent once more, so expiring tokens, rotated token files and watches that
+   * reconnect keep working.
+   */
+  async open(req: HttpRequest): Promise<IncomingMessage> {
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const headers: Record<string, string | number> = { Accept: 'application/json', ...(this.base.headers as Record<string, string>) };
+    const auth = await this.credentials.headers();
+    const res = await this.send(req, body, auth);
+    if (res.statusCode !== 401) return res;
+    res.resume();
+    const fresh = await this.credentials.refresh(auth);
+    return this.send(req, body, fresh);
+  }
+
+  private send(req: HttpRequest, body: string | undefined, auth: Readonly<Record<string, string>>): Promise<IncomingMessage> {
+    const headers: Record<string, string | number> = { Accept: 'application/json', ...auth };
     if (body !== undefined) {
       headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(body);
