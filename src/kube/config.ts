@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CapstanError } from '../shared/index.js';
 import { RefreshingCredentials, type KubeCredentials } from './credentials.js';
+import { oidcNeedsRefresh, refreshOidcTokens, type OidcProviderConfig } from './oidc-refresh.js';
 
 export interface KubeConnectionOptions {
   /** Path of a kubeconfig file; default: KUBECONFIG from `env`, then ~/.kube/config. */
@@ -97,6 +98,14 @@ function withFreshAuthenticators(from: KubeConfigInstance, fresh: KubeConfigInst
   return fresh;
 }
 
+/** Refreshes an `auth-provider: oidc` user's tokens in place when due; true when it did. */
+async function prepareOidc(user: string, kc: KubeConfigInstance, force: boolean): Promise<boolean> {
+  const provider = kc.getCurrentUser()?.authProvider as { name?: string; config?: OidcProviderConfig } | undefined;
+  if (provider?.name !== 'oidc' || !provider.config || !oidcNeedsRefresh(provider.config, force, Date.now())) return false;
+  await refreshOidcTokens(user, provider.config);
+  return true;
+}
+
 /** Reads a kubeconfig with the official client and turns it into TLS and auth options for requests. */
 export async function loadConnection(options: KubeConnectionOptions = {}): Promise<KubeConnection> {
   const source = resolveKubeconfigSource(options);
@@ -137,7 +146,12 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
     });
   }
   const user = kc.getCurrentUser()?.name ?? 'unknown';
-  const credentials = new RefreshingCredentials({ kubeConfig: kc, user, rebuild: (from) => withFreshAuthenticators(from, new KubeConfig()) });
+  const credentials = new RefreshingCredentials({
+    kubeConfig: kc,
+    user,
+    rebuild: (from) => withFreshAuthenticators(from, new KubeConfig()),
+    prepare: (from, force) => prepareOidc(user, from, force),
+  });
   // Fail at connect, not at the first request, when the plugin is missing or the token file unreadable.
   await credentials.headers();
   const requestOptions: RequestOptions = {};

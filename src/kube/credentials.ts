@@ -53,6 +53,11 @@ export interface CredentialsOptions {
   readonly kubeConfig: KubeConfigInstance;
   /** A new KubeConfig with fresh authenticators over the same users (their caches start empty). */
   readonly rebuild: (from: KubeConfigInstance) => KubeConfigInstance;
+  /**
+   * Brings tokens the client cannot refresh itself up to date before it reads them (`force`
+   * after a 401 or near expiry); true when it changed them, so fresh authenticators are needed.
+   */
+  readonly prepare?: (kubeConfig: KubeConfigInstance, force: boolean) => Promise<boolean>;
   /** For error messages: the kubeconfig user's name. */
   readonly user: string;
   readonly now?: () => number;
@@ -93,7 +98,8 @@ export class RefreshingCredentials implements KubeCredentials {
 
   private obtain(fresh: boolean, previous: Cached | undefined): Promise<Cached> {
     const pending = (async () => {
-      if (fresh) this.kubeConfig = this.options.rebuild(this.kubeConfig);
+      const changed = (await this.options.prepare?.(this.kubeConfig, fresh)) ?? false;
+      if (fresh || changed) this.kubeConfig = this.options.rebuild(this.kubeConfig);
       const headers = await this.apply();
       const times = bearerTokenTimes(headers.Authorization);
       let renewAt = times ? renewalTime(times) : this.now() + OPAQUE_TOKEN_RECHECK_MS;

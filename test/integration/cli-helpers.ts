@@ -20,13 +20,14 @@ function capture(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => text };
 }
 
-export async function capstan(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; kubeconfig?: string; signal?: AbortSignal } = {}): Promise<CliRun> {
+/** `kubeconfig: false` passes no --kubeconfig (in-cluster style runs find their credentials in `env`). */
+export async function capstan(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; kubeconfig?: string | false; signal?: AbortSignal } = {}): Promise<CliRun> {
   const out = capture();
   const err = capture();
   const kubeconfig = options.kubeconfig ?? testCluster().kubeconfig;
   const previousExitCode = process.exitCode;
   process.exitCode = undefined;
-  const code = await runCli(['--kubeconfig', kubeconfig, ...(options.cwd ? ['--cwd', options.cwd] : []), ...args], {
+  const code = await runCli([...(kubeconfig === false ? [] : ['--kubeconfig', kubeconfig]), ...(options.cwd ? ['--cwd', options.cwd] : []), ...args], {
     stdout: out.stream,
     stderr: err.stream,
     stdin: new PassThrough(),

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient } from '../../../src/kube/client.js';
 import { bearerTokenTimes, RefreshingCredentials, renewalTime } from '../../../src/kube/credentials.js';
 import { KubeApiError } from '../../../src/kube/errors.js';
+import { oidcNeedsRefresh, refreshOidcTokens } from '../../../src/kube/oidc-refresh.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capstan-credentials-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -188,5 +191,71 @@ describe('KubeClient with an exec credential plugin', () => {
   it('names a plugin that is not installed', async () => {
     const file = kubeconfig('m', {}, 'capstan-no-such-plugin', ['get-token']);
     await assert.rejects(KubeClient.connect({ kubeconfig: file, env: {} }), /exec credential plugin of kubeconfig user "m" is not installed: capstan-no-such-plugin not found/);
+  });
+});
+
+describe('OIDC refresh of an auth-provider oidc user', () => {
+  let server: HttpsServer;
+  let issuer = '';
+  let ca = '';
+  const seen: string[] = [];
+
+  before(async () => {
+    const certDir = mkdtempSync(join(dir, 'tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '1', '-keyout', 'key.pem', '-out', 'cert.pem', '-subj', '/CN=issuer', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: certDir, stdio: 'ignore' });
+    ca = readFileSync(join(certDir, 'cert.pem')).toString('base64');
+    server = createHttpsServer({ cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')) }, (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        res.setHeader('Content-Type', 'application/json');
+        if (req.url === '/.well-known/openid-configuration') {
+          res.end(JSON.stringify({ issuer, token_endpoint: `${issuer}/token` }));
+          return;
+        }
+        const form = new URLSearchParams(body);
+        seen.push(`${form.get('grant_type')} ${form.get('client_id')} ${form.get('refresh_token')}`);
+        const ok = form.get('refresh_token') === 'r1';
+        res.statusCode = ok ? 200 : 400;
+        res.end(JSON.stringify(ok ? { id_token: jwt({ exp: 2e9, iat: 1e9 }), refresh_token: 'r2', access_token: 'a', token_type: 'Bearer' } : { error: 'invalid_grant', error_description: 'refresh token already used' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    issuer = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  after(() => server.close());
+
+  it('is due when forced, when the ID token is near its end or unreadable, and never without a refresh token', () => {
+    const base = { 'idp-issuer-url': 'https://idp', 'client-id': 'k', 'refresh-token': 'r' };
+    const token = jwt({ iat: 100, exp: 200 });
+    assert.equal(oidcNeedsRefresh({ ...base, 'id-token': token }, false, 150_000), false);
+    assert.equal(oidcNeedsRefresh({ ...base, 'id-token': token }, true, 150_000), true);
+    assert.equal(oidcNeedsRefresh({ ...base, 'id-token': token }, false, 191_000), true);
+    assert.equal(oidcNeedsRefresh({ ...base, 'id-token': 'opaque' }, false, 0), true);
+    assert.equal(oidcNeedsRefresh({ ...base, 'refresh-token': undefined, 'id-token': token }, true, 0), false);
+  });
+
+  it('uses the refresh token at the discovered token endpoint, trusting idp-certificate-authority-data, and updates the tokens in place', async () => {
+    const config: Record<string, string | undefined> = { 'idp-issuer-url': `${issuer}/`, 'client-id': 'kubernetes', 'refresh-token': 'r1', 'id-token': 'old', 'idp-certificate-authority-data': ca };
+    await refreshOidcTokens('me', config);
+    assert.deepEqual(seen.at(-1), 'refresh_token kubernetes r1');
+    assert.equal(config['refresh-token'], 'r2');
+    assert.deepEqual(bearerTokenTimes(`Bearer ${config['id-token']}`), { exp: 2e9, iat: 1e9 });
+  });
+
+  it('reports what the identity provider said, never the tokens', async () => {
+    const config = { 'idp-issuer-url': issuer, 'client-id': 'kubernetes', 'refresh-token': 'secret-refresh-value', 'idp-certificate-authority-data': ca };
+    await assert.rejects(refreshOidcTokens('me', config), (error: Error & { code?: string; hint?: string }) => {
+      assert.equal(error.code, 'ERR_CAPSTAN_KUBE_CREDENTIALS');
+      assert.match(error.message, /kubeconfig user "me".*HTTP 400 \(invalid_grant: refresh token already used\)/);
+      assert.doesNotMatch(error.message + (error.hint ?? ''), /secret-refresh-value/);
+      assert.match(error.hint ?? '', /log in again/);
+      return true;
+    });
+  });
+
+  it('refuses an issuer whose certificate is not trusted', async () => {
+    await assert.rejects(refreshOidcTokens('me', { 'idp-issuer-url': issuer, 'client-id': 'k', 'refresh-token': 'r1' }), /cannot refresh the OIDC token.*(self-signed|certificate)/);
   });
 });
