@@ -19,8 +19,8 @@ import {
   writeTokenKubeconfig,
 } from '../cluster/identity.js';
 import { RESTRICTED_CLUSTER_ROLE } from '../cluster/cluster.js';
-import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
-import { freshNamespace, kubectl, testCluster, waitFor } from './helpers.js';
+import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
+import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
 const TOKEN_SECONDS = 10;
 const READY_AFTER_SECONDS = 30;
@@ -74,6 +74,18 @@ interface Setup {
   readonly scratch: string;
 }
 
+/**
+ * Exit code 0 is not enough: a deploy whose credential expired may still succeed while its Lease
+ * renewals and release fail with 401 (reported as warnings). Demand none, and a released lock.
+ */
+async function assertCleanDeploy(run: CliRun, ns: string): Promise<void> {
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.deepEqual(run.events.filter((e) => e.type === 'warning').map((e) => e.message), []);
+  const leases = await getJson<{ items: any[] }>(['get', 'leases', '-n', ns]);
+  assert.ok(leases.items.length > 0, 'the deploy took its lock');
+  for (const lease of leases.items) assert.equal(lease.spec.holderIdentity, undefined, `lock ${lease.metadata.name} released`);
+}
+
 /** A fresh namespace with `grant` applied, the slow app (or a quick one), a scratch folder; all removed afterwards. */
 async function withSetup(prefix: string, options: { grant: (ns: string) => Promise<void>; slow: boolean }, body: (setup: Setup) => Promise<void>): Promise<void> {
   const ns = await freshNamespace(prefix);
@@ -92,7 +104,7 @@ async function withSetup(prefix: string, options: { grant: (ns: string) => Promi
 describe('identity', () => {
   it(`deploys through an exec plugin for ${READY_AFTER_SECONDS / TOKEN_SECONDS}x the token lifetime, the plugin invoked again meanwhile`, async () => {
     const cluster = testCluster();
-    await withSetup('ident-exec', { grant: grantOidcDeployers, slow: true }, async ({ app, scratch }) => {
+    await withSetup('ident-exec', { grant: grantOidcDeployers, slow: true }, async ({ ns, app, scratch }) => {
       const countFile = join(scratch, 'plugin-runs');
       const kubeconfig = writeExecKubeconfig(cluster, {
         file: join(scratch, 'exec.kubeconfig'),
@@ -104,16 +116,17 @@ describe('identity', () => {
       const started = Date.now();
       const run = await capstan(DEPLOY, { cwd: app.dir, kubeconfig, env: { HOME: scratch } });
       const seconds = (Date.now() - started) / 1000;
-      assert.equal(run.code, 0, run.stdout + run.stderr);
+      await assertCleanDeploy(run, ns);
       const runs = readFileSync(countFile, 'utf8').trim().split('\n').length;
       console.log(`# exec plugin: deploy lasted ${seconds.toFixed(1)} s with ${TOKEN_SECONDS}-s tokens; plugin ran ${runs} times`);
-      assert.ok(runs >= 3, `the plugin ran ${runs} times during a deploy of ${READY_AFTER_SECONDS}+ s with ${TOKEN_SECONDS}-s tokens`);
+      // Credentials are obtained when a request needs them (Lease renewals every 20 s, the release at the end): at least once more.
+      assert.ok(runs >= 2, `the plugin ran ${runs} times during a deploy of ${READY_AFTER_SECONDS}+ s with ${TOKEN_SECONDS}-s tokens`);
     });
   });
 
   it(`deploys through auth-provider oidc for ${READY_AFTER_SECONDS / TOKEN_SECONDS}x the token lifetime, refreshing with the refresh token`, async () => {
     const cluster = testCluster();
-    await withSetup('ident-oidc', { grant: grantOidcDeployers, slow: true }, async ({ app, scratch }) => {
+    await withSetup('ident-oidc', { grant: grantOidcDeployers, slow: true }, async ({ ns, app, scratch }) => {
       const tokens = await mintToken(cluster, { email: 'bob@example.com', groups: [OIDC_DEPLOYERS], lifetimeSeconds: TOKEN_SECONDS });
       const kubeconfig = writeOidcKubeconfig(cluster, join(scratch, 'oidc.kubeconfig'), tokens);
       const before = await issuerStats(cluster);
@@ -121,11 +134,11 @@ describe('identity', () => {
       const started = Date.now();
       const run = await capstan(DEPLOY, { cwd: app.dir, kubeconfig, env: { HOME: scratch } });
       const seconds = (Date.now() - started) / 1000;
-      assert.equal(run.code, 0, run.stdout + run.stderr);
+      await assertCleanDeploy(run, ns);
       const after = await issuerStats(cluster);
       const refreshed = after.refreshed - before.refreshed;
       console.log(`# auth-provider oidc: deploy lasted ${seconds.toFixed(1)} s with ${TOKEN_SECONDS}-s tokens; ${refreshed} refreshes, ${after.refusedRefresh - before.refusedRefresh} refused`);
-      assert.ok(refreshed >= 2, `refreshed ${refreshed} times`);
+      assert.ok(refreshed >= 1, `refreshed ${refreshed} times`);
       assert.equal(after.refusedRefresh, before.refusedRefresh, 'no used refresh token was sent again');
     });
   });
@@ -135,8 +148,7 @@ describe('identity', () => {
     await withSetup('ident-static', { grant: (ns) => grantServiceAccount(ns, 'capstan-bot'), slow: false }, async ({ ns, app, scratch }) => {
       const token = await requestServiceAccountToken(cluster, { namespace: ns, serviceAccount: 'capstan-bot' });
       const kubeconfig = writeTokenKubeconfig(cluster, join(scratch, 'token.kubeconfig'), token);
-      const run = await capstan(DEPLOY, { cwd: app.dir, kubeconfig, env: { HOME: scratch } });
-      assert.equal(run.code, 0, run.stdout + run.stderr);
+      await assertCleanDeploy(await capstan(DEPLOY, { cwd: app.dir, kubeconfig, env: { HOME: scratch } }), ns);
     });
   });
 
@@ -162,8 +174,7 @@ describe('identity', () => {
         }
       });
       assert.equal(finished, false, 'the deploy was still running when the old token stopped working');
-      const run = await deploy;
-      assert.equal(run.code, 0, run.stdout + run.stderr);
+      await assertCleanDeploy(await deploy, ns);
     });
   });
 });
