@@ -2,6 +2,7 @@ import type { KubeObject } from '../shared/index.js';
 import { loadConnection, type KubeConnection, type KubeConnectionOptions } from './config.js';
 import { Discovery, basePath, type ResourceType } from './discovery.js';
 import { KubeApiError } from './errors.js';
+import { explainRefusal, type Identity } from './forbidden.js';
 import { HttpTransport, readAll, statusError } from './http.js';
 
 export interface ObjectId {
@@ -74,6 +75,38 @@ export class KubeClient {
 
   close(): void {
     this.http.close();
+  }
+
+  private identity: Promise<Identity | undefined> | undefined;
+
+  /** Who the API server takes us for (a SelfSubjectReview, asked once); undefined when it cannot say. */
+  whoAmI(signal?: AbortSignal): Promise<Identity | undefined> {
+    this.identity ??= this.http
+      .json<{ status?: { userInfo?: { username?: string; groups?: string[] } } }>({
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+        signal,
+        timeoutMs: 10_000,
+      })
+      .then(
+        (review) => {
+          const info = review.status?.userInfo;
+          return info?.username ? { username: info.username, groups: info.groups ?? [] } : undefined;
+        },
+        () => undefined,
+      );
+    return this.identity;
+  }
+
+  /**
+   * A 403 retold for people: `cannot create leases.coordination.k8s.io in namespace shop as
+   * oidc:alice@example.com (groups: oidc:deployers): <doing>`, with the missing rule as hint.
+   * Other errors come back unchanged.
+   */
+  async explainRefusal(error: unknown, doing: string, signal?: AbortSignal): Promise<unknown> {
+    if (!(error instanceof KubeApiError) || !error.forbidden) return error;
+    return explainRefusal(error, { identity: await this.whoAmI(signal), doing });
   }
 
   async pathOf(apiVersion: string, kind: string, namespace: string | undefined, name?: string): Promise<{ path: string; type: ResourceType }> {

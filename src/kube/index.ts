@@ -7,5 +7,7 @@ export { Discovery, splitApiVersion } from './discovery.js';
 export type { ResourceType } from './discovery.js';
 export { KubeApiError, isKubeApiError } from './errors.js';
 export type { StatusCause } from './errors.js';
+export { explainRefusal, formatRefusal, parseRefusal, RefusalError } from './forbidden.js';
+export type { Identity, Refusal } from './forbidden.js';
 export { Informer } from './informer.js';
 export type { InformerOptions } from './informer.js';

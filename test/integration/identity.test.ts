@@ -18,6 +18,7 @@ import {
   writeOidcKubeconfig,
   writeTokenKubeconfig,
 } from '../cluster/identity.js';
+import { KubeClient } from '../../src/kube/index.js';
 import { RESTRICTED_CLUSTER_ROLE } from '../cluster/cluster.js';
 import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
 import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
@@ -176,5 +177,25 @@ describe('identity', () => {
       assert.equal(finished, false, 'the deploy was still running when the old token stopped working');
       await assertCleanDeploy(await deploy, ns);
     });
+  });
+
+  it('says who was refused what, where, and while doing what', async () => {
+    const cluster = testCluster();
+    const ns = await freshNamespace('ident-refused');
+    const client = await KubeClient.connect({ kubeconfig: cluster.oidcKubeconfig, env: {} });
+    try {
+      const refused = await client.list('v1', 'Secret', { namespace: ns.name }).then(
+        () => assert.fail('listing Secrets without a grant should be refused'),
+        (error: unknown) => client.explainRefusal(error, 'reading the release history'),
+      );
+      assert.equal(
+        (refused as Error).message,
+        `cannot list secrets in namespace ${ns.name} as ${OIDC_PREFIX}alice@example.com (groups: ${OIDC_PREFIX}${OIDC_DEPLOYERS}): reading the release history`,
+      );
+      assert.match((refused as { hint?: string }).hint ?? '', /Role rule: apiGroups: \[""\], resources: \["secrets"\], verbs: \["list"\]/);
+    } finally {
+      client.close();
+      await ns.remove();
+    }
   });
 });

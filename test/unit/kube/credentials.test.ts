@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient } from '../../../src/kube/client.js';
+import { loadConnection } from '../../../src/kube/config.js';
 import { bearerTokenTimes, RefreshingCredentials, renewalTime } from '../../../src/kube/credentials.js';
 import { KubeApiError } from '../../../src/kube/errors.js';
 import { oidcNeedsRefresh, refreshOidcTokens } from '../../../src/kube/oidc-refresh.js';
@@ -257,5 +258,23 @@ describe('OIDC refresh of an auth-provider oidc user', () => {
 
   it('refuses an issuer whose certificate is not trusted', async () => {
     await assert.rejects(refreshOidcTokens('me', { 'idp-issuer-url': issuer, 'client-id': 'k', 'refresh-token': 'r1' }), /cannot refresh the OIDC token.*(self-signed|certificate)/);
+  });
+});
+
+describe('in-cluster credentials', () => {
+  it('come from the env option (never process.env) and the token file is read again after a 401', async () => {
+    const sa = mkdtempSync(join(dir, 'sa-'));
+    writeFileSync(join(sa, 'token'), 'first-token');
+    writeFileSync(join(sa, 'namespace'), 'ci\n');
+    writeFileSync(join(sa, 'ca.crt'), '');
+    const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '6443', CAPSTAN_SERVICE_ACCOUNT_DIR: sa, HOME: mkdtempSync(join(dir, 'home-')) };
+    const connection = await loadConnection({ env });
+    assert.equal(connection.server, 'https://10.96.0.1:6443');
+    assert.equal(connection.namespace, 'ci');
+    const first = await connection.credentials.headers();
+    assert.equal(first.Authorization, 'Bearer first-token');
+    writeFileSync(join(sa, 'token'), 'rotated-token'); // the kubelet rotated it
+    assert.equal((await connection.credentials.headers()).Authorization, 'Bearer first-token', 'cached until refused');
+    assert.equal((await connection.credentials.refresh(first)).Authorization, 'Bearer rotated-token');
   });
 });
