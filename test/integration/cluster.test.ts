@@ -176,7 +176,7 @@ describe('local control plane', () => {
       const second = await startCluster({ name, binDir: testCluster().binDir });
       assert.ok(crashedPids.every((pid) => !alive(pid)), 'processes of the crashed run were ended');
       const pids = pidsOf(second.runDir);
-      assert.equal(pids.length, 5);
+      assert.equal(pids.length, 6); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, the OpenID issuer
       await stopCluster(name);
       assert.ok(pids.every((pid) => !alive(pid)), 'stop ended every process by pid');
       assert.equal(existsSync(second.runDir), false, 'stop removed the temporary files');
