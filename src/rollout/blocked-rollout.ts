@@ -72,3 +72,10 @@ export function describeBlockedRollout(statefulSet: KubeObject, blocking: readon
     `Delete it so it is recreated at the new revision: ${commands} (or deploy again with --replace-broken-pods)`
   );
 }
+
+/** The failure in one line, for the object's status: which pod, and the command. */
+export function summarizeBlockedRollout(blocking: readonly BlockingPod[]): string {
+  const pods = blocking.map((b) => `${b.pod.metadata.name ?? '?'} (${b.problem})`).join(', ');
+  const commands = blocking.map((b) => deletePodCommand(b.pod)).join(' && ');
+  return `rolling update blocked by broken pod ${pods} of an earlier revision; to unblock: ${commands}`;
+}

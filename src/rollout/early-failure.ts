@@ -2,7 +2,7 @@
 // can fix: a pod of its current rollout in a hopeless state, a StatefulSet's rollout blocked by a
 // broken pod of an earlier revision, or pods refused by a quota that is still full.
 import type { KubeObject } from '../shared/index.js';
-import { blockingOldPods, describeBlockedRollout, type BlockingPod } from './blocked-rollout.js';
+import { blockingOldPods, summarizeBlockedRollout, type BlockingPod } from './blocked-rollout.js';
 import { podsOwnedBy } from './ownership.js';
 import { earlyFailure } from './pod-state.js';
 import { describeQuotaRefusal, quotaRefusalOf, quotaStillFull } from './quota.js';
@@ -42,7 +42,7 @@ export function judgeRollout(input: RolloutJudgmentInput): RolloutJudgment {
   const failure = earlyFailure(current, { events, crashLoopIsFinal });
   if (failure !== undefined) return { failure };
   const blocking = blockingOldPods(object, pods, { events });
-  if (blocking.length > 0) return { failure: describeBlockedRollout(object, blocking), blocking };
+  if (blocking.length > 0) return { failure: summarizeBlockedRollout(blocking), blocking };
   const refusal = quotaRefusalOf(object, replicaSets, events);
   if (refusal === undefined) return {};
   if (refusal.kind === 'unspecified') return { failure: describeQuotaRefusal(refusal) };
