@@ -119,7 +119,6 @@ export class Informer {
     const { apiVersion, kind, signal, fieldSelector, labelSelector, namespace } = this.options;
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
-      const attemptStarted = this.now();
       try {
         if (resourceVersion === undefined) {
           resourceVersion = await this.relist();
@@ -152,7 +151,8 @@ export class Informer {
       } catch (error) {
         if (signal.aborted) return;
         this.failures++;
-        this.troubleSince ??= this.isSynced ? attemptStarted : this.startedAt;
+        // Before the first answer the trouble began with the first list; after it, with this failure.
+        this.troubleSince ??= this.isSynced ? this.now() : this.startedAt;
         this.lastError = error;
         // List again next time: only an answered list shows the API server is back.
         resourceVersion = undefined;

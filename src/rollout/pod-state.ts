@@ -69,7 +69,7 @@ const HOPELESS_WAITING = new Set(['ErrImageNeverPull', 'InvalidImageName', 'Crea
 const IMAGE_PULL_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull']);
 
 // The registry is busy or the network flaky: the kubelet retries, and a later pull may work.
-const TRANSIENT_PULL = /\b429\b|too ?many ?requests|rate limit|timeout|timed out|i\/o|\beof\b|connection (?:reset|refused)|temporar|unavailable|\b50[234]\b|no such host/i;
+const TRANSIENT_PULL = /\b429\b|too ?many ?requests|rate limit|qps exceeded|timeout|timed out|deadline exceeded|i\/o|\beof\b|connection (?:reset|refused)|temporar|unavailable|\b50[234]\b|no such host/i;
 // The registry answered: this image does not exist or this node may not have it.
 const PERMANENT_PULL = /not found|manifest unknown|unauthorized|authentication required|access denied|denied: |forbidden|does not exist|invalid reference/i;
 

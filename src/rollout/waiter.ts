@@ -161,8 +161,10 @@ function judge(live: KubeObject | undefined, round: Round): Readiness {
   if (!live) return { status: 'pending', message: 'waiting for the object to appear' };
   const readiness = assessReadiness(live, round.contextFor(live));
   // Pods are judged only once the controller has seen this generation: until then the "current"
-  // pods may still be those of the previous (perhaps failed) rollout.
-  if (readiness.status !== 'pending' || !WORKLOADS.has(live.kind) || unobservedGeneration(live) !== undefined) return readiness;
+  // pods may still be those of the previous (perhaps failed) rollout. A Job's template cannot
+  // change, and neither it nor a Pod reports an observed generation: their pods are always theirs.
+  if (readiness.status !== 'pending' || !WORKLOADS.has(live.kind)) return readiness;
+  if (live.kind !== 'Job' && live.kind !== 'Pod' && unobservedGeneration(live) !== undefined) return readiness;
   const ns = nsOf(live);
   const owned = round.ownedPods(live);
   const judgment = judgeRollout({

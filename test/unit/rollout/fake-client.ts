@@ -21,6 +21,8 @@ export interface FakeClientOptions {
 export class FakeClient {
   readonly calls: string[] = [];
   readonly deleted: string[] = [];
+  /** The kinds listed so far. */
+  readonly listed = new Set<string>();
   private readonly streams = new Set<Stream>();
   private rv = 100;
 
@@ -33,6 +35,7 @@ export class FakeClient {
 
   async list(_apiVersion: string, kind: string, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     this.calls.push(`list ${kind}`);
+    this.listed.add(kind);
     const entry = this.options.lists[kind] ?? [];
     const answer = typeof entry === 'function' ? entry() : entry;
     if (answer === 'hang') {

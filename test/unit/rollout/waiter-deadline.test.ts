@@ -144,7 +144,7 @@ describe('Informer health', () => {
       await until(() => client.watching('Deployment'), 'the watch');
       clock = 2_000;
       answer = refused();
-      client.push('ERROR', { apiVersion: 'v1', kind: 'Deployment', metadata: {}, code: 500, message: 'internal error' } as KubeObject);
+      client.push('ERROR', { apiVersion: 'v1', kind: 'Deployment', metadata: {}, code: 500, message: 'internal error' });
       await until(() => informer.health.failures >= 1, 'the watch failure');
       assert.equal(informer.health.troubleSince, 2_000);
       answer = [available];

@@ -50,7 +50,8 @@ function start(targets: KubeObject[], replaceBrokenPods = false): { client: Fake
 
 /** Pushes events one at a time, letting the waiter judge each state; stops early once it has decided. */
 async function replay(client: FakeClient, settled: () => boolean, from: number, to = events.length): Promise<void> {
-  await until(() => (client.watching('Pod') && client.watching('Event')) || settled(), 'the watches');
+  const kinds = new Set(['Pod', ...client.listed]);
+  await until(() => [...kinds].every((k) => client.watching(k) || k === 'Event') || settled(), 'the watches');
   for (const { type, object } of events.slice(from, to)) {
     if (settled()) return;
     client.push(type, object);
