@@ -4,17 +4,12 @@ import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, integerOption, type GlobalOptions } from './options.js';
-import { Reporter, type OutputMode } from './reporter.js';
-import { confirm, currentActor } from './release-commands.js';
+import { Reporter } from './reporter.js';
+import { confirm, currentActor, outputMode } from './session.js';
 import { CapstanError } from '../shared/index.js';
 import { formatDiff, hasChanges } from '../release/index.js';
 
 
-
-export function outputMode(io: CliIo, output?: string): OutputMode {
-  if (output === 'json') return 'json';
-  return io.stdout.isTTY && !io.env.CI ? 'tty' : 'plain';
-}
 
 export function registerDeployCommands(program: Command, io: CliIo, result: CommandResult): void {
   program

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatApply, formatPlan, formatRef, formatVerification, migrate, type MigrateEvent } from '../migrate/index.js';
 import { CapstanError } from '../shared/index.js';
-import { outputMode } from './deploy-commands.js';
+import { outputMode } from './session.js';
 import type { CliIo, CommandResult } from './options.js';
 import { durationOption, integerOption, type GlobalOptions } from './options.js';
 
