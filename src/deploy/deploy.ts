@@ -34,6 +34,9 @@ export interface DeployOptions {
   /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
   readonly envVars?: NodeJS.ProcessEnv;
   readonly revision?: string;
+  /** The commit and branch deployed, for templates (`commit`, `branch`) and the release record. */
+  readonly commit?: string;
+  readonly branch?: string;
   /** Who deploys, for the release record and the lock; default: unknown. */
   readonly actor?: Actor;
   /** Show what will change (server-side dry run against live objects) before applying. */
@@ -125,7 +128,7 @@ async function runDeploy(
       envVars: options.envVars ?? {},
       warn: (message) => emit({ type: 'warning', message }),
     });
-    const phases = await renderEnvironment({ env, image, revision, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
+    const phases = await renderEnvironment({ env, image, revision, commit: options.commit, branch: options.branch, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     state.rendered = phases.flatMap((p) => [...p.objects]);
     const values = secretValues(state.rendered.map((o) => o.object));
     const redact = values.length > 0 ? createRedactor(values) : (t: string) => t;

@@ -20,6 +20,7 @@ export interface Actor {
   readonly host: string;
   readonly holder: string;
   readonly gitCommit?: string;
+  readonly gitBranch?: string;
 }
 
 export interface RecorderOptions {
@@ -89,6 +90,7 @@ export class DeployRecorder {
       deployId: this.options.deployId,
       images: imagesOf(this.options.manifests),
       gitCommit: this.options.actor.gitCommit,
+      ...(this.options.actor.gitBranch ? { gitBranch: this.options.actor.gitBranch } : {}),
       user: this.options.actor.user,
       host: this.options.actor.host,
       startedAt: new Date().toISOString(),
@@ -153,7 +155,7 @@ export class DeployRecorder {
     if (env.notifications.length === 0) return;
     await notify(
       env.notifications,
-      { app: env.app, env: env.name, revision: this.record?.revision ?? this.options.deployId, user: this.options.actor.user, ...event },
+      { app: env.app, env: env.name, revision: this.record?.revision ?? this.options.deployId, user: this.options.actor.user, commit: this.options.actor.gitCommit, branch: this.options.actor.gitBranch, ...event },
       { env: this.options.envVars, fetch: this.options.fetch, redact: this.options.redact, onWarning: this.options.warn },
     );
   }

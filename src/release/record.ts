@@ -27,6 +27,7 @@ export interface ReleaseRecord {
   deployId: string;
   images: string[];
   gitCommit?: string;
+  gitBranch?: string;
   user: string;
   host: string;
   startedAt: string;

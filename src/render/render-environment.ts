@@ -71,18 +71,17 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
     include: (name: string, vars?: Record<string, unknown>): string =>
       engine.renderPartial(name, context, vars),
   } as Record<string, unknown>;
-  Object.defineProperty(context, 'image', {
-    enumerable: true,
-    get(): string {
-      if (image === undefined) {
-        throw new CapstanError(
-          'ERR_CAPSTAN_NO_IMAGE',
-          'no image: pass --image (or set image in capstan.yaml)',
-        );
-      }
-      return image;
-    },
-  });
+  const required = (name: string, value: string | undefined, code: string, message: string) =>
+    Object.defineProperty(context, name, {
+      enumerable: true,
+      get(): string {
+        if (value === undefined) throw new CapstanError(code, message);
+        return value;
+      },
+    });
+  required('image', image, 'ERR_CAPSTAN_NO_IMAGE', 'no image: pass --image (or set image in capstan.yaml)');
+  required('commit', options.commit, 'ERR_CAPSTAN_NO_COMMIT', 'no commit known: pass --commit, or deploy from a git checkout or a CI job that sets GITHUB_SHA, CI_COMMIT_SHA, GIT_COMMIT or REVISION');
+  required('branch', options.branch, 'ERR_CAPSTAN_NO_BRANCH', 'no branch known: pass --branch, or deploy from a git branch or a CI job that sets GITHUB_REF_NAME, CI_COMMIT_REF_NAME or GIT_BRANCH');
   return Object.freeze(context) as unknown as TemplateContext;
 }
 
