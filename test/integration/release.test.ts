@@ -171,7 +171,7 @@ describe('release records', () => {
       const [read] = await readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' });
       assert.deepEqual(read, big);
       const owned = await listLabelled(client, prunableTypes(await client.discovery.all()), {
-        namespace: ns.name,
+        namespaces: [ns.name],
         selector: selectorOf('shop', 'test'),
       });
       assert.deepEqual(
