@@ -12,8 +12,8 @@ export const DEFAULT_LEASE_SECONDS = 60;
 const LOCK_ID_ANNOTATION = 'capstan.dev/lock-id';
 /** The namespaces the holder deploys to (the environment's first): the lock's scope, for people and tools. */
 export const LOCK_NAMESPACES_ANNOTATION = 'capstan.dev/namespaces';
-/** A held Lease is renewed at least this often (client-go renews every 2 s), at most every third of its duration. */
-const MAX_RENEW_INTERVAL_MS = 5_000;
+/** A held Lease is renewed this often (client-go's retry period), or every third of its duration if shorter. */
+const MAX_RENEW_INTERVAL_MS = 2_000;
 /** A Lease held by someone else is read this often while it is watched. */
 const MAX_POLL_INTERVAL_MS = 2_000;
 
@@ -390,7 +390,7 @@ class LeaseLock implements DeployLock {
     if (this.lost || this.released) return;
     const sentAt = this.runtime.monotonic();
     // A renewal that cannot finish before the renew deadline is of no use.
-    const signal = AbortSignal.timeout(Math.max(1000, this.lastRenewed + this.renewDeadlineMs - sentAt));
+    const signal = AbortSignal.timeout(Math.ceil(Math.max(1000, this.lastRenewed + this.renewDeadlineMs - sentAt)));
     try {
       const result = await this.write((spec) => ({ ...spec, renewTime: microTime(this.runtime.now()) }), signal);
       if (result === 'lost') return this.markLost('it was removed or taken over by someone else');
