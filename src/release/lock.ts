@@ -35,6 +35,8 @@ export interface AcquireLockOptions {
   readonly now?: () => Date;
   /** Milliseconds on a clock that never jumps (default performance.now): every expiry judgement uses it. */
   readonly monotonic?: () => number;
+  /** Longest watch of a held Lease before giving up (default 120 s); a longer lease is refused at once. */
+  readonly maxWaitMs?: number;
   /** Waits between reads of a held Lease (default: a timer). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -171,12 +173,15 @@ export class LockHeldError extends CapstanError {
   /** When the lock can be taken over if its holder stops renewing it now (our wall clock). */
   readonly takeableAt: string;
 
-  constructor(scope: { app: string; env: string }, state: LockState, timing: { remainingMs: number; now: Date }) {
+  constructor(scope: { app: string; env: string }, state: LockState, timing: { remainingMs: number; now: Date; renewed: boolean }) {
     const takeableAt = new Date(timing.now.getTime() + timing.remainingMs).toISOString();
     const renewedAgo = state.leaseSeconds * 1000 - timing.remainingMs;
+    const why = timing.renewed
+      ? `it renewed the lock ${seconds(renewedAgo)} ago, so that deploy is running`
+      : `its lease of ${state.leaseSeconds}s is longer than Capstan waits`;
     super(
       'ERR_CAPSTAN_LOCKED',
-      `${scope.app}/${scope.env} is locked by ${state.holder} since ${state.since ?? 'an unknown time'} (by its clock); it renewed the lock ${seconds(renewedAgo)} ago, so that deploy is running`,
+      `${scope.app}/${scope.env} is locked by ${state.holder} since ${state.since ?? 'an unknown time'} (by its clock); ${why}`,
       {
         hint: `wait for that deploy to finish; if it has died, the lock can be taken over from ${takeableAt} (${state.leaseSeconds}s after the last renewal seen here), or remove it now with \`capstan unlock ${scope.env}\``,
       },
@@ -243,6 +248,7 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
   const retry = { signal: options.signal, deadlineMs: 30_000 };
   let observation: LeaseObservation | undefined;
   let watching = false;
+  const giveUpAt = runtime.monotonic() + (options.maxWaitMs ?? 2 * DEFAULT_LEASE_SECONDS * 1000);
   for (let conflicts = 0; conflicts < 5; ) {
     if (options.signal?.aborted)
       throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', `interrupted while waiting for the lock of ${options.app}/${options.env}`);
@@ -250,7 +256,10 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
     const seenAt = runtime.monotonic();
     observation = observeLease(observation, lease, seenAt);
     const decision = decideLock(lease, observation, seenAt, runtime.lockId);
-    if (decision.action === 'held') throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now() });
+    if (decision.action === 'held')
+      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: true });
+    if (decision.action === 'watch' && seenAt + decision.remainingMs > giveUpAt)
+      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: false });
     if (decision.action === 'watch') {
       if (!watching) {
         watching = true;

@@ -216,6 +216,25 @@ describe('acquireLock', () => {
     });
   }
 
+  it('refuses at once a Lease longer than it would wait, saying when it becomes takeable', async () => {
+    const fake = new FakeLeases();
+    const renewed = microTime(t0);
+    fake.store({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: NAME, namespace: 'shop', annotations: { 'capstan.dev/lock-id': 'other-tool' } },
+      spec: { holderIdentity: 'other-tool', leaseDurationSeconds: 3600, acquireTime: renewed, renewTime: renewed },
+    });
+    const clock = testClock();
+    await assert.rejects(acquireLock(fake.client(), { ...scope, holder: 'bob', now: () => t0, ...clock }), (error: unknown) => {
+      assert.ok(error instanceof LockHeldError);
+      assert.match(error.message, /locked by other-tool since .*; its lease of 3600s is longer than Capstan waits/);
+      assert.equal(error.takeableAt, at(3600).toISOString());
+      return true;
+    });
+    assert.equal(clock.elapsed(), 0, 'no wait without a deadline');
+  });
+
   it('takes a lock released while it watched', async () => {
     const fake = new FakeLeases();
     const first = await acquireLock(fake.client(), { ...scope, holder: 'alice', ...testClock() });
