@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CapstanError, ConfigError } from '../shared/index.js';
+import { CapstanError, ConfigError, isInputError } from '../shared/index.js';
 import { parseDuration } from '../config/index.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
@@ -87,7 +87,7 @@ export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
     if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
     const exit = EXIT_OF_CODE[error.code];
     if (exit !== undefined) return exit;
-    return error.code === 'ERR_CAPSTAN_USAGE' ? 2 : 1;
+    return isInputError(error) ? 2 : 1;
   }
   io.stderr.write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;
