@@ -33,13 +33,15 @@ async function configMapNames(namespace: string): Promise<string[]> {
 describe('objects in another namespace', () => {
   it('refuses a chart rendered with namespace: default (exit 2, file and line, nothing applied)', async () => {
     const ns = await freshNamespace('podinfo-other');
+    // Unique names: a run without the check would leave them in the shared namespace default.
+    const name = `podinfo-${ns.name.slice(-6)}`;
     // What `helm template podinfo` prints without -n: the Deployment and Service say default, Redis says nothing.
     const chart = [
       '---',
       'apiVersion: v1',
       'kind: Service',
       'metadata:',
-      '  name: podinfo-fc',
+      `  name: ${name}`,
       '  namespace: default',
       'spec:',
       '  ports: [{ port: 9898 }]',
@@ -47,18 +49,18 @@ describe('objects in another namespace', () => {
       'apiVersion: apps/v1',
       'kind: Deployment',
       'metadata:',
-      '  name: podinfo-fc',
+      `  name: ${name}`,
       '  namespace: default',
       'spec:',
-      '  selector: { matchLabels: { app: podinfo-fc } }',
+      `  selector: { matchLabels: { app: ${name} } }`,
       '  template:',
-      '    metadata: { labels: { app: podinfo-fc } }',
+      `    metadata: { labels: { app: ${name} } }`,
       '    spec: { containers: [{ name: podinfo, image: ghcr.io/stefanprodan/podinfo:6.5.0 }] }',
       '---',
       'apiVersion: v1',
       'kind: ConfigMap',
       'metadata:',
-      '  name: podinfo-fc-redis',
+      `  name: ${name}-redis`,
       '',
     ].join('\n');
     const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('podinfo', ns.name), '.deploy/test/30-deployment/podinfo.yaml': chart });
@@ -66,15 +68,16 @@ describe('objects in another namespace', () => {
       const run = await capstan(['deploy', 'test'], { cwd: app.dir });
       assert.equal(run.code, 2, run.stdout + run.stderr);
       const output = run.stdout + run.stderr;
-      assert.match(output, /podinfo\.yaml:6: metadata\.namespace: Service\/podinfo-fc names namespace "default", but environment "test" deploys to "podinfo-other-\w+"/);
-      assert.match(output, /podinfo\.yaml:14: metadata\.namespace: Deployment\/podinfo-fc names namespace "default"/);
+      assert.match(output, /podinfo\.yaml:6: metadata\.namespace: Service\/podinfo-\w+ names namespace "default", but environment "test" deploys to "podinfo-other-\w+"/);
+      assert.match(output, /podinfo\.yaml:14: metadata\.namespace: Deployment\/podinfo-\w+ names namespace "default"/);
       assert.match(output, /hint: drop the `namespace:` line .*helm template -n podinfo-other-/);
       const inDefault = await getJson<{ items: any[] }>(['get', 'deployments,services', '-n', 'default', '-l', 'app.kubernetes.io/managed-by=capstan']);
-      assert.deepEqual(inDefault.items.map((o) => o.metadata.name), [], 'nothing went to default');
+      assert.deepEqual(inDefault.items.map((o) => o.metadata.name).filter((n) => n === name), [], 'nothing went to default');
       assert.deepEqual(await configMapNames(ns.name), [], 'nothing went to the environment either');
     } finally {
       app.cleanup();
       await ns.remove();
+      await kubectl(['delete', 'deployment,service', name, '-n', 'default', '--ignore-not-found']);
     }
   });
 
