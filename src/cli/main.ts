@@ -53,6 +53,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** Error codes with an exit code of their own (DESIGN.md): a lock held or lost is 4. */
+const EXIT_OF_CODE: Readonly<Record<string, number>> = {
+  ERR_CAPSTAN_LOCKED: 4,
+  ERR_CAPSTAN_LOCK_LOST: 4,
+  ERR_CAPSTAN_INTERRUPTED: 130,
+};
+
 export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
   if (error instanceof ConfigError) {
     io.stderr.write(`error: ${error.message}\n`);
@@ -62,6 +69,8 @@ export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
   if (error instanceof CapstanError) {
     io.stderr.write(`error: ${error.message}\n`);
     if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+    const exit = EXIT_OF_CODE[error.code];
+    if (exit !== undefined) return exit;
     return isInputError(error) ? 2 : 1;
   }
   io.stderr.write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -229,7 +229,8 @@ async function deployRendered(
       await recorder.start();
       state.recorder = recorder;
     } catch (error) {
-      if (error instanceof LockHeldError) return finish('locked', 4, error.message);
+      if (error instanceof LockHeldError) return finish('locked', EXIT.locked, error.message);
+      if (signal.aborted) return finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
       throw error;
     }
   }
@@ -242,6 +243,8 @@ async function deployRendered(
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
     const liveObjects: KubeObject[] = [];
     for (const group of groupByKindOrder(phase.objects)) {
+      const lost = await state.recorder?.lockLost();
+      if (lost) return finish('lock-lost', EXIT.locked, lost);
       const results = await applyAll(client, group, { concurrency, force: options.forceConflicts, signal });
       const failures = results.filter((r) => r.error !== undefined);
       for (const r of results) {
@@ -327,6 +330,8 @@ async function deployRendered(
   }
 
   // 5. Prune what this app and environment no longer renders.
+  const lost = await state.recorder?.lockLost();
+  if (lost) return finish('lock-lost', EXIT.locked, lost);
   for (const object of toPrune) {
     try {
       await client.delete(

@@ -7,7 +7,7 @@ export interface EventObject {
   readonly namespace?: string;
 }
 
-export type DeployOutcome = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked';
+export type DeployOutcome = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked' | 'lock-lost';
 
 /**
  * What a deploy reports as it goes: the CLI draws these on a terminal, prints one line per

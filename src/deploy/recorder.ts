@@ -4,6 +4,7 @@ import { notify, type NotifyEvent } from '../notify/index.js';
 import {
   acquireLock,
   inventoryEntry,
+  lockLostReason,
   nextRevisionNumber,
   writeRelease,
   type DeployLock,
@@ -61,6 +62,7 @@ const OUTCOMES: Record<DeployOutcome, ReleaseOutcome> = {
   interrupted: 'interrupted',
   invalid: 'failed',
   locked: 'failed',
+  'lock-lost': 'lock-lost',
 };
 
 /**
@@ -80,7 +82,7 @@ export class DeployRecorder {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
     const [lock, revision] = await Promise.all([
-      acquireLock(client, { ...scope, holder: this.options.actor.holder, signal: this.options.signal, onWarning: this.options.warn }),
+      acquireLock(client, { ...scope, holder: this.options.actor.holder, namespaces: env.extraNamespaces, signal: this.options.signal, onWarning: this.options.warn}),
       nextRevisionNumber(client, scope),
     ]);
     this.lock = lock;
@@ -102,6 +104,11 @@ export class DeployRecorder {
     };
     await writeRelease(client, this.record, { keep: env.releasesKeep });
     await this.notify({ kind: 'started' });
+  }
+
+  /** Why the deploy's lock is no longer its own, or undefined while it is: checked before each write. */
+  lockLost(): Promise<string | undefined> {
+    return this.lock ? lockLostReason(this.lock) : Promise.resolve(undefined);
   }
 
   get revisionNumber(): number | undefined {
@@ -132,8 +139,10 @@ export class DeployRecorder {
           seen.add(objectKey(o));
           inventory.push(inventoryEntry(o));
         }
+        // Without the lock, another deploy may be writing records: ours is completed, none is trimmed.
+        const keep = outcome === 'lock-lost' ? Number.MAX_SAFE_INTEGER : env.releasesKeep;
         await Promise.all([
-          writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep: env.releasesKeep }),
+          writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep }),
           this.lock?.release(),
         ]);
       }

@@ -2,13 +2,11 @@
 // dry-run every object, and find what exists and what would be pruned.
 import type { ResolvedEnvironment } from '../config/index.js';
 import { KubeApiError, type KubeClient } from '../kube/index.js';
-import { readReleases } from '../release/index.js';
 import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
-import { ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
-import { HOOK_LABEL, TASK_LABEL } from '../tasks/index.js';
+import { ConfigError, type Issue, type KubeObject } from '../shared/index.js';
+import { HOOK_LABEL } from '../tasks/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
-import { listLabelled, prunableTypes } from './prune.js';
-import { keyOfEntry } from './recorder.js';
+import { findExisting } from './prune.js';
 
 export type PreparedPhase = RenderedPhase & { objects: RenderedObject[] };
 
@@ -71,12 +69,6 @@ export function markHookJob(rendered: RenderedObject, revision: string): Rendere
   };
 }
 
-/** Hook Jobs and one-off tasks of earlier deploys are not pruned; their own cleanup removes them. */
-function isKeptJob(object: KubeObject): boolean {
-  const labels = object.metadata.labels ?? {};
-  return object.kind === 'Job' && (labels[HOOK_LABEL] !== undefined || labels[TASK_LABEL] !== undefined);
-}
-
 function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 }
@@ -129,28 +121,17 @@ export async function validateDeploy(
     toValidate.push(elsewhere ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } } : o);
   }
 
-  // With release records, only the kinds this deploy renders or an earlier release applied are
-  // listed, and only what a release applied may be pruned; without records, every prunable kind.
-  const scope = { namespace: env.namespace, app: env.app, env: env.name };
-  const history = options.readHistory && !nsMissing ? await readReleases(client, { ...scope, onDamaged: (e) => options.warn(e.message) }).catch(() => []) : [];
-  const kinds = new Set([...all.map((o) => o.object.kind), ...history.flatMap((r) => r.inventory.map((i) => i.kind))]);
-  const listing = !options.listExisting || nsMissing
-    ? Promise.resolve([] as KubeObject[])
-    : client.discovery.all().then((types) => {
-        const prunable = prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace'));
-        return listLabelled(client, history.length > 0 ? prunable.filter((t) => kinds.has(t.kind)) : prunable, { namespace: env.namespace, selector: options.selector, signal });
-      });
-  const [results, existing] = await Promise.all([
+  const [results, found] = await Promise.all([
     dryRunAll(client, toValidate, { concurrency: options.concurrency, force: options.forceConflicts, signal, hint: 'the API server refused these objects in a dry run; nothing was applied' }),
-    listing,
+    !options.listExisting || nsMissing
+      ? { existing: [], toPrune: [] }
+      : findExisting(client, env, { rendered: all.map((o) => o.object), selector: options.selector, readHistory: options.readHistory, signal, warn: options.warn }),
   ]);
+  const { existing, toPrune } = found;
   const validated = results.map((live, i) => ({
     source: sources[i],
     desired: { ...live, metadata: { ...live.metadata, namespace: sources[i].object.metadata.namespace } },
   }));
 
-  const renderedKeys = new Set(all.map((o) => objectKey(o.object)));
-  const applied = history.length > 0 ? new Set(history.flatMap((r) => r.inventory.map(keyOfEntry))) : undefined;
-  const toPrune = existing.filter((o) => !renderedKeys.has(objectKey(o)) && !isKeptJob(o) && (!applied || applied.has(objectKey(o))));
   return { phases, createsNamespace, validated, deferred, existing, toPrune };
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CapstanError, type KubeObject } from '../shared/index.js';
 
-export type ReleaseOutcome = 'succeeded' | 'failed' | 'interrupted' | 'rolled-back' | 'running';
+export type ReleaseOutcome = 'succeeded' | 'failed' | 'interrupted' | 'rolled-back' | 'running' | 'lock-lost';
 
 export interface InventoryEntry {
   apiVersion: string;
@@ -59,6 +59,7 @@ const OUTCOMES: ReadonlySet<string> = new Set([
   'interrupted',
   'rolled-back',
   'running',
+  'lock-lost',
 ]);
 
 /** Raised when a record cannot be read back; names its Secrets so a person can inspect or delete them. */

@@ -4,7 +4,7 @@ import { CapstanError, ConfigError, objectKey, type Issue, type KubeObject } fro
 import { applyConfigChecksums } from './checksums.js';
 import { createTemplateEngine, TemplateFailure, type TemplateEngine } from './ejs-template.js';
 import { runModuleFile } from './module-file.js';
-import { checkObject, completeObject, type ObjectSite } from './objects.js';
+import { checkNamespace, checkObject, completeObject, foreignNamespaceHint, isForeignNamespaceIssue, type ObjectSite } from './objects.js';
 import { listPhaseFiles, listPhases, type PhaseFile } from './phases.js';
 import type { RenderedObject, RenderedPhase, RenderOptions, TemplateContext } from './types.js';
 import { parseYamlStream } from './yaml-documents.js';
@@ -54,7 +54,7 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
   }
 
   issues.push(...findDuplicates(phases.flatMap((p) => p.objects)));
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw new ConfigError(issues, issues.some(isForeignNamespaceIssue) ? { hint: foreignNamespaceHint(env) } : {});
   applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
   return phases;
 }
@@ -197,6 +197,12 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
     return undefined;
   }
   const object = value as KubeObject;
+  // An object in a namespace the environment does not own would be deployed there silently.
+  const foreign = checkNamespace(object, produced.site, options.env);
+  if (foreign) {
+    issues.push(foreign);
+    return undefined;
+  }
   completeObject(object, { app: options.env.app, env: options.env.name, namespace: options.env.namespace });
   return object;
 }
