@@ -107,23 +107,27 @@ export function fieldPathSegments(path: string, object: unknown): string[] {
 
 /** The field path an API message or cause names, if any. */
 function fieldOf(text: string | undefined): string | undefined {
-  return text ? /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1] : undefined;
+  if (!text) return undefined;
+  return /unknown field "([^"]+)"/.exec(text)?.[1] ?? /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1];
 }
 
 function locate(source: RenderedObject, field: string | undefined): { file: string; line?: number } {
   const base = { file: source.source.file, line: source.source.line };
   if (!field || !source.lineOf) return base;
-  return { ...base, line: source.lineOf(fieldPathSegments(field, source.object)) };
+  return { ...base, line: source.lineOf(fieldPathSegments(field, source.object)) ?? base.line };
 }
 
 /**
  * What an API message says once the object it names is known: `Job.batch "db-migrate" is
- * invalid: ` and `failed to create typed patch object (...): ` repeat what the issue already says.
+ * invalid: `, `failed to create typed patch object (...): ` and `Job in version "v1" cannot be
+ * handled as a Job: strict decoding error: ` repeat what the issue already says.
  */
 export function reasonOf(message: string): string {
   return message
     .replace(/^failed to create typed patch object \([^)]*\): /, '')
-    .replace(/^[\w.]+ "[^"]*" is invalid: /, '');
+    .replace(/^[\w.]+ "[^"]*" is invalid: /, '')
+    .replace(/^\w+ in version "[^"]*" cannot be handled as an? \w+: strict decoding error: /, '')
+    .replace(/^\.(?=[a-z])/, '');
 }
 
 /** `field: reason`, the field named once (cause messages usually leave it out). */
@@ -144,7 +148,14 @@ export function issuesFromApplyError(source: RenderedObject, error: unknown): Is
       return [{ ...base, message: `${ref}: fields owned by another manager: ${fields}. Pass --force-conflicts to take them over.` }];
     }
     if (error.causes.length > 0) {
-      return error.causes.map((c) => ({ ...locate(source, c.field ?? fieldOf(c.message)), message: `${ref}: ${causeText(c, error.message)}` }));
+      // The API server may name one refusal twice (validation of the object and of its update).
+      const seen = new Set<string>();
+      return error.causes.flatMap((c) => {
+        const message = `${ref}: ${causeText(c, error.message)}`;
+        if (seen.has(message)) return [];
+        seen.add(message);
+        return [{ ...locate(source, c.field ?? fieldOf(c.message)), message }];
+      });
     }
     return [{ ...base, message: `${ref}: ${reasonOf(error.message)}` }];
   }

@@ -74,8 +74,8 @@ export function planHookJob(
     return {
       action: 'refuse',
       message:
-        `${ref} is still running (started ${age}, ${active} active pod${active === 1 ? '' : 's'}), left by an earlier deploy that did not finish ` +
-        `or by one in progress; nothing was applied. Once no deploy of this environment runs, remove it and deploy again: ${deleteCommand(live)}`,
+        `${ref} is still running (started ${age}, ${active} active pod${active === 1 ? '' : 's'}), left by a deploy that did not finish ` +
+        `or by one in progress. Once no deploy of this environment runs, remove it and deploy again: ${deleteCommand(live)}`,
     };
   }
   const wanted = rendered.metadata.annotations?.[SPEC_HASH_ANNOTATION];

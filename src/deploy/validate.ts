@@ -169,7 +169,9 @@ export async function validateDeploy(
   // A Job whose name an earlier deploy used is judged first: a replaced one is validated as the
   // new Job it will be, and one still running stops the deploy here, before any write.
   const hookJobs = nsMissing ? { plans: new Map<string, HookJobPlan>(), issues: [] } : await planHookJobs(client, sources, { labels: managedLabels(env.app, env.name), concurrency: options.concurrency, signal });
-  const hint = hookJobs.issues.length > 0 ? 'nothing was applied' : 'the API server refused these objects in a dry run; nothing was applied';
+  const hint = hookJobs.issues.length > 0
+    ? 'nothing was applied: a Job of the same name as one this deploy runs is in the way'
+    : 'the API server refused these objects in a dry run; nothing was applied';
   const [results, existing] = await Promise.all([
     dryRunAll(client, toValidate, {
       concurrency: options.concurrency,

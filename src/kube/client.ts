@@ -178,7 +178,10 @@ export class KubeClient {
         method: 'DELETE',
         path,
         query: { propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? 'All' : undefined },
-        body: options.preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: options.preconditions } : undefined,
+        // With a body the API server reads every option from it and ignores the query.
+        body: options.preconditions
+          ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: options.preconditions, propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? ['All'] : undefined }
+          : undefined,
         signal: options.signal,
       });
       return true;
