@@ -71,7 +71,16 @@ async function dryRunCreate(client: KubeClient, object: KubeObject, signal: Abor
   const scratch = { ...object, metadata: { ...metadata, generateName: `${name.slice(0, 57)}-` } };
   const created = await client.create(scratch, { dryRun: true, fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', signal });
   const { generateName: _generated, ...createdMeta } = created.metadata;
-  return { ...created, metadata: { ...createdMeta, name } };
+  // The generated name also went into what the server derives from it (a Job's pod labels).
+  return renamed({ ...created, metadata: { ...createdMeta, name } }, created.metadata.name ?? '', name) as KubeObject;
+}
+
+/** The value with every string equal to `from` replaced by `to`. */
+function renamed(value: unknown, from: string, to: string): unknown {
+  if (value === from) return to;
+  if (Array.isArray(value)) return value.map((v) => renamed(v, from, to));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renamed(v, from, to)]));
+  return value;
 }
 
 /** A conflict only with fields that `capstan migrate` wrote. */
