@@ -19,9 +19,9 @@ import {
 } from '../release/index.js';
 import { CapstanError } from '../shared/index.js';
 import { outputMode } from './deploy-commands.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption, reportError } from './main.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationOption, type GlobalOptions } from './options.js';
+import { reportError } from './main.js';
 import { Reporter } from './reporter.js';
 
 

@@ -4,7 +4,7 @@ import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../con
 import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { ConfigError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
+import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
@@ -101,7 +101,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     return await runDeploy(options, revision, state);
   } catch (error) {
     // The event stream always ends with deploy-finished; the record is completed and the lock released.
-    const invalid = error instanceof ConfigError;
+    const invalid = isInputError(error);
     await finish(invalid ? 'invalid' : 'failed', invalid ? EXIT.invalid : EXIT.failed, (error as Error).message);
     throw error;
   }
