@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { KubeClient } from '../../src/kube/index.js';
 import { readReleases } from '../../src/release/index.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
-import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
+import { freshNamespace, getJson, grantRestricted, kubectl, testCluster, waitFor } from './helpers.js';
 
 const MIGRATE = `apiVersion: batch/v1
 kind: Job
@@ -82,6 +82,9 @@ describe('phase Jobs with plain names', () => {
       assert.doesNotMatch(dry.stdout + dry.stderr, DUMP);
       const plan = dry.events.find((e) => e.type === 'plan')!;
       assert.ok(plan.change.some((o: any) => o.name === 'db-migrate'), 'the dry run says the Job changes');
+      const diff = await capstan(['diff', 'test', '--image', 'shop:v2'], { cwd: app.dir });
+      assert.match(diff.stdout, /\+\s+- image: shop:v2/, diff.stdout + diff.stderr);
+      assert.doesNotMatch(diff.stdout, /db-migrate-[a-z0-9]{5}\b/, 'the scratch name of the validation does not show');
       assert.equal((await job(ns.name, 'db-migrate')).metadata.uid, migrate1.metadata.uid, 'the dry run changed nothing');
 
       const second = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m', '-o', 'json'], { cwd: app.dir });
@@ -128,6 +131,23 @@ describe('phase Jobs with plain names', () => {
       const migrate4 = await job(ns.name, 'db-migrate');
       assert.notEqual(migrate4.metadata.uid, migrate2.metadata.uid, 'a configuration change re-runs the migration');
       assert.equal((await job(ns.name, 'db-seeds')).metadata.uid, seeds2.metadata.uid, 'db-seeds does not read the ConfigMap: done');
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('replaces a finished Job as the restricted deploy identity', async () => {
+    const ns = await freshNamespace('jobs-restricted');
+    const app = shopApp(ns.name);
+    try {
+      await grantRestricted(ns.name);
+      const kubeconfig = testCluster().restrictedKubeconfig;
+      for (const image of ['shop:v1', 'shop:v2']) {
+        const run = await capstan(['deploy', 'test', '--image', image, '--timeout', '2m'], { cwd: app.dir, kubeconfig });
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+      }
+      assert.equal(imageOf(await job(ns.name, 'db-migrate')), 'shop:v2');
     } finally {
       app.cleanup();
       await ns.remove();

@@ -49,8 +49,11 @@ describe('API refusals recorded from kube-apiserver', () => {
     assert.deepEqual(messagesOf('job-unknown-field'), ['Job/db-migrate: spec.completionz: field not declared in schema']);
   });
 
-  it('an unknown field in a dry-run create (how a replaced Job is validated)', () => {
+  it('an unknown field in a dry-run create (how a replaced Job is validated), on the line of the field', () => {
     assert.deepEqual(messagesOf('job-create-unknown-field'), ['Job/db-migrate: unknown field "spec.completionz"']);
+    const { status, body } = recorded('job-create-unknown-field');
+    const [issue] = issuesFromApplyError(source, statusError(status, body, { method: 'POST', path: '/x' }));
+    assert.equal(issue.line, 3, 'lineOf(["spec", "completionz"])');
   });
 
   it('the error message itself is trimmed too (what `could not …: ${error.message}` prints)', () => {
