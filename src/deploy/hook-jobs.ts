@@ -36,9 +36,10 @@ function conditionTrue(job: KubeObject, type: string): boolean {
   return list(at(job, 'status', 'conditions')).some((c) => c.type === type && c.status === 'True');
 }
 
+/** How a Job ended, once decided (SuccessCriteriaMet and FailureTarget precede the final condition). */
 export function jobOutcome(job: KubeObject): 'Complete' | 'Failed' | undefined {
-  if (conditionTrue(job, 'Complete')) return 'Complete';
-  if (conditionTrue(job, 'Failed')) return 'Failed';
+  if (conditionTrue(job, 'Complete') || conditionTrue(job, 'SuccessCriteriaMet')) return 'Complete';
+  if (conditionTrue(job, 'Failed') || conditionTrue(job, 'FailureTarget')) return 'Failed';
   return undefined;
 }
 

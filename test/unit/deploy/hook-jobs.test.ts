@@ -69,6 +69,9 @@ describe('planHookJob', () => {
     const job = rendered('shop:v1');
     const plan = planHookJob(job, live(job, failedStatus), { labels, now });
     assert.equal(plan.action === 'replace' && plan.reason, 'it failed');
+    // The outcome is decided while the last pods terminate.
+    const failing = { ...running, conditions: [{ type: 'FailureTarget', status: 'True' }] };
+    assert.equal(planHookJob(job, live(job, failing), { labels, now }).action, 'replace');
   });
 
   it('waits out a Job that is being deleted', () => {
