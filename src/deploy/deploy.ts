@@ -4,7 +4,7 @@ import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../con
 import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { isInputError, objectKey, objectRef, type KubeObject } from '../shared/index.js';
+import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
@@ -12,6 +12,7 @@ import { DeployRecorder, type Actor } from './recorder.js';
 import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
 import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
+import { replacePhaseJobs } from './hook-jobs.js';
 import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
@@ -241,6 +242,9 @@ async function deployRendered(
     const phaseStart = Date.now();
     state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
+    // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
+    const jobs = await replacePhaseJobs(client, phase.objects, validation.hookJobs, { concurrency, signal, deadline, keep: state.recorder && ((e) => state.recorder!.keepReplacedJob(e)) });
+    if (jobs.failure) return finish(jobs.failure.outcome, jobs.failure.exitCode, jobs.failure.message);
     const liveObjects: KubeObject[] = [];
     for (const group of groupByKindOrder(phase.objects)) {
       const lost = await state.recorder?.lockLost();
@@ -252,7 +256,7 @@ async function deployRendered(
         applied.push(r.live);
         liveObjects.push(r.live);
         const before = existingRv.get(objectKey(r.live));
-        const action = before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
+        const action = jobs.replaced.has(objectKey(r.live)) ? 'replaced' : before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
         emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
       }
       if (failures.length > 0) {
@@ -277,7 +281,7 @@ async function deployRendered(
     // Hook Jobs' logs stream to the output while the phase waits.
     const logStop = new AbortController();
     const followers = liveObjects
-      .filter((o) => o.kind === 'Job')
+      .filter((o) => o.kind === 'Job' && validation.hookJobs.get(objectKey(o))?.action !== 'done')
       .map((job) =>
         followJobLogs({
           client,
@@ -357,14 +361,6 @@ export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {
     return JSON.stringify(sortKeys({ ...rest, metadata }));
   };
   return strip(live) === strip(dryRun);
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 

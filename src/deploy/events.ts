@@ -17,7 +17,7 @@ export type DeployEvent =
   | { type: 'deploy-started'; app: string; env: string; namespace: string; revision: string; image?: string; phases: string[]; dryRun: boolean }
   | { type: 'validation-finished'; objects: number; durationMs: number }
   | { type: 'phase-started'; phase: string; objects: number }
-  | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' }
+  | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' | 'replaced' }
   | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
   | { type: 'object-ready'; phase: string; object: EventObject; message: string }
   | { type: 'object-failed'; phase: string; object: EventObject; message: string; diagnosis?: Diagnosis; diagnosisText?: string }

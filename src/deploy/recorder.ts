@@ -12,6 +12,7 @@ import {
   type PhaseRecord,
   type ReleaseOutcome,
   type ReleaseRecord,
+  type ReplacedJobRecord,
 } from '../release/index.js';
 import { objectKey, type KubeObject } from '../shared/index.js';
 import type { DeployOutcome } from './events.js';
@@ -122,6 +123,16 @@ export class DeployRecorder {
   phaseFinished(name: string, outcome: string): void {
     const phase = this.phases.find((p) => p.name === name);
     if (phase) Object.assign(phase, { finishedAt: new Date().toISOString(), outcome });
+  }
+
+  /**
+   * Keeps the log of a hook Job this deploy is about to delete (to run it again) in the release
+   * record, written now: if the write fails, the Job is not deleted.
+   */
+  async keepReplacedJob(entry: ReplacedJobRecord): Promise<void> {
+    if (!this.record) return;
+    (this.record.replacedJobs ??= []).push({ ...entry, logs: entry.logs.map((line) => this.options.redact(line)) });
+    await writeRelease(this.options.client, this.record, { keep: this.options.env.releasesKeep });
   }
 
   /** Completes the record, releases the lock, notifies. Never throws: problems become warnings. */

@@ -14,7 +14,7 @@ export {
   releaseSelector,
   REVISION_LABEL,
 } from './record.js';
-export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord } from './record.js';
+export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord, ReplacedJobRecord } from './record.js';
 export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
 export {

@@ -39,6 +39,19 @@ export interface ReleaseRecord {
   /** The rendered objects of that deploy, Secrets included: what rollback re-applies. */
   manifests: KubeObject[];
   hookJobs: string[];
+  /** Finished hook Jobs of earlier deploys that this deploy deleted to run them again. */
+  replacedJobs?: ReplacedJobRecord[];
+}
+
+/** A hook Job deleted so that its name could run again, with the end of its log (redacted). */
+export interface ReplacedJobRecord {
+  name: string;
+  uid: string;
+  outcome: 'Complete' | 'Failed';
+  startedAt?: string;
+  finishedAt?: string;
+  /** The last lines of each of its pods' logs, each line prefixed `[pod] `. */
+  logs: string[];
 }
 
 export const RELEASE_LABEL = 'capstan.dev/release';

@@ -6,5 +6,5 @@ export type { Logger } from './logger.js';
 export { objectKey, objectRef } from './types.js';
 export type { KubeObject, ObjectMeta, SourceLocation } from './types.js';
 export { mapLimit, settleLimit, sleep } from './concurrency.js';
-export { at, list, num, record, str } from './json.js';
+export { at, list, num, record, sortKeys, str } from './json.js';
 export type { Json } from './json.js';
