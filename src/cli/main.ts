@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CapstanError, ConfigError } from '../shared/index.js';
+import { Redactor } from '../secrets/index.js';
 import { parseDuration } from '../config/index.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
@@ -18,9 +19,14 @@ export interface CliIo {
   readonly signal: AbortSignal;
 }
 
-/** What a command reports back to runCli; commands never call process.exit. */
+/** What a command shares with runCli; commands never call process.exit. */
 export interface CommandResult {
   exitCode: number;
+  /**
+   * Every secret value the command learned (the library adds them as it renders): whatever the
+   * CLI prints, the command's output and runCli's error report alike, passes through it.
+   */
+  readonly redactor: Redactor;
 }
 
 export function packageVersion(): string {
@@ -55,7 +61,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
 
 /** Runs the CLI; returns the exit code. Expected errors print message and hint; others a stack. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const result: CommandResult = { exitCode: 0 };
+  const result: CommandResult = { exitCode: 0, redactor: new Redactor() };
   const program = buildProgram(io, result);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -65,21 +71,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
       return 2;
     }
-    return reportError(error, io);
+    return reportError(error, io, result.redactor);
   }
 }
 
-export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
-  if (error instanceof ConfigError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    return 2;
-  }
+/** Prints an error on standard error, its message, hint and stack redacted; returns the exit code. */
+export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>, redactor: Pick<Redactor, 'text'> = new Redactor()): number {
+  const write = (text: string) => io.stderr.write(`${redactor.text(text)}\n`);
   if (error instanceof CapstanError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    return error.code === 'ERR_CAPSTAN_USAGE' ? 2 : 1;
+    write(`error: ${error.message}`);
+    if (error.hint) write(`hint: ${error.hint}`);
+    return error instanceof ConfigError || error.code === 'ERR_CAPSTAN_USAGE' ? 2 : 1;
   }
-  io.stderr.write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return 1;
 }

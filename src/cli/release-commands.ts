@@ -14,8 +14,8 @@ import {
   lockName,
   readLock,
   readReleases,
+  redactDiffs,
   rollback,
-  type RollbackEvent,
 } from '../release/index.js';
 import { CapstanError } from '../shared/index.js';
 import { outputMode } from './deploy-commands.js';
@@ -102,12 +102,12 @@ async function openEnvironment(
 /** Expected refusals with their own exit codes; everything else goes to runCli's reporting. */
 function refusal(error: unknown, io: CliIo, result: CommandResult): boolean {
   if (error instanceof LockHeldError) {
-    reportError(error, io);
+    reportError(error, io, result.redactor);
     result.exitCode = EXIT.locked;
     return true;
   }
   if (error instanceof CapstanError && error.code === 'ERR_CAPSTAN_NO_SUCH_RELEASE') {
-    reportError(error, io);
+    reportError(error, io, result.redactor);
     result.exitCode = EXIT.invalid;
     return true;
   }
@@ -186,10 +186,11 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
           context: globals.context,
           signal: io.signal,
           envVars: io.env,
-          onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
+          onWarning: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
+          redactor: result.redactor,
         });
-        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
-        else io.stdout.write(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR }));
+        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(redactDiffs(diff, result.redactor.text), null, 2)}\n`);
+        else io.stdout.write(result.redactor.text(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR })));
         result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
       },
     );
@@ -210,17 +211,8 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
       ) => {
         const { env, client } = await openEnvironment(cmd, io, envName);
         const mode = outputMode(io, opts.output);
-        const reporter = new Reporter(io.stdout, mode);
+        const reporter = new Reporter(io.stdout, mode, result.redactor);
         const actor = currentActor(io);
-        const onEvent = (event: RollbackEvent) => {
-          if (event.type !== 'rollback-started') return reporter.event(event);
-          if (mode === 'json')
-            io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-          else
-            io.stdout.write(
-              `Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}\n`,
-            );
-        };
         try {
           const outcome = await rollback(client, {
             namespace: env.namespace,
@@ -235,9 +227,10 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
             host: actor.host,
             holder: actor.holder,
             signal: io.signal,
-            onEvent,
+            onEvent: (event) => reporter.event(event),
             notifications: env.notifications,
             envVars: io.env,
+            redactor: result.redactor,
           });
           result.exitCode = outcome.exitCode;
         } catch (error) {

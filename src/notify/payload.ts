@@ -1,5 +1,6 @@
 // Notification messages for Slack incoming webhooks and generic JSON webhooks (pure).
 import type { NotificationConfig } from '../config/index.js';
+import { mapStrings } from '../shared/index.js';
 
 export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
 
@@ -55,9 +56,16 @@ export function formatDuration(ms: number): string {
 
 /** The event with every string passed through `redact`, so no secret value leaves in a message. */
 export function redactEvent(event: NotifyEvent, redact: (text: string) => string): NotifyEvent {
-  return Object.fromEntries(
-    Object.entries(event).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]),
-  ) as unknown as NotifyEvent;
+  return mapStrings(event, redact, (path) => path[0] === 'kind');
+}
+
+/**
+ * A message body with its texts passed through `redact` again, once composed: a value may span
+ * two fields of the event or include the words around them. Slack's block `type`s and the
+ * webhook's `source` and `event` are fixed vocabulary, kept so that the receiver can read the body.
+ */
+export function redactPayload<T extends SlackPayload | WebhookPayload>(payload: T, redact: (text: string) => string): T {
+  return mapStrings(payload, redact, (path) => path.at(-1) === 'type' || (path.length === 1 && (path[0] === 'source' || path[0] === 'event')));
 }
 
 /** One line saying what happened, in plain text. */

@@ -3,12 +3,13 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
 import type { DeployEvent } from '../../../src/deploy/index.js';
+import { Redactor } from '../../../src/secrets/index.js';
 
-function draw(mode: OutputMode, events: DeployEvent[], redact?: (t: string) => string): string {
+function draw(mode: OutputMode, events: DeployEvent[], redactor?: Redactor): string {
   const out = new PassThrough();
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
-  const reporter = new Reporter(out, mode, redact);
+  const reporter = new Reporter(out, mode, redactor);
   for (const e of events) reporter.event(e);
   return text;
 }
@@ -46,7 +47,7 @@ describe('Reporter', () => {
   });
 
   it('passes everything through the redactor', () => {
-    const text = draw('plain', events, (t) => t.replaceAll('hunter22', '[redacted]'));
+    const text = draw('plain', events, new Redactor(['hunter22']));
     assert.ok(!text.includes('hunter22'));
     assert.match(text, /password=\[redacted\]/);
   });
