@@ -89,14 +89,17 @@ export class Redactor {
   }
 
   /**
-   * An event with its string fields redacted, except `type`: one of Capstan's own event names,
-   * printed whatever the secrets are, so it tells nothing about them, and the stream cannot be
-   * read without it.
+   * An event with its string fields redacted, except its `type`, `outcome` and `action`: names
+   * from Capstan's own closed lists, printed whatever the secrets are, so they tell nothing about
+   * them, and the stream cannot be read without them.
    */
   event<T extends { readonly type: string }>(event: T): T {
-    return this.pattern === undefined ? event : mapStrings(event, this.text, (path) => path.length === 1 && path[0] === 'type');
+    return this.pattern === undefined ? event : mapStrings(event, this.text, (path) => path.length === 1 && EVENT_VOCABULARY.has(String(path[0])));
   }
 }
+
+/** The fields of an event whose values come from Capstan's own closed lists, never from input. */
+const EVENT_VOCABULARY: ReadonlySet<string> = new Set(['type', 'outcome', 'action']);
 
 /**
  * A function replacing every occurrence of any secret value in a text with `[redacted]`: the

@@ -10,9 +10,20 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { encryptEjson, generateKeyPair, REDACTED } from '../../src/secrets/index.js';
+import { encryptEjson, generateKeyPair, MIN_REDACTED_LENGTH, REDACTED } from '../../src/secrets/index.js';
 import { capstan, writeApp, type CliRun } from './cli-helpers.js';
 import { freshNamespace, getJson } from './helpers.js';
+
+const migrate = `apiVersion: batch/v1
+kind: Job
+metadata: { name: db-migrate-<%= revision %> }
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{ name: migrate, image: <%= image %>, envFrom: [{ secretRef: { name: app-secrets } }] }]
+`;
 
 const web = `apiVersion: apps/v1
 kind: Deployment
@@ -34,11 +45,19 @@ function leakIn(text: string, value: string): boolean {
   return text.split(REDACTED).some((part) => part.includes(value));
 }
 
-/** Every string value of a JSON document except the events' `type` (Capstan's vocabulary). */
-function jsonStrings(value: unknown, key = ''): string[] {
-  if (typeof value === 'string') return key === 'type' ? [] : [value];
-  if (Array.isArray(value)) return value.flatMap((v) => jsonStrings(v));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => jsonStrings(v, k));
+/**
+ * Every string of a JSON document, keys excluded, but the values docs/redaction.md keeps: an
+ * event's `type`, `outcome` and `action`, a diff's `action` and `change`, a webhook's `source`
+ * and `event` (Capstan's closed lists).
+ */
+function jsonStrings(value: unknown, path: readonly (string | number)[] = []): string[] {
+  const last = String(path.at(-1));
+  if (typeof value === 'string') {
+    const kept = path.length === 1 ? ['type', 'outcome', 'action', 'source', 'event'] : ['action', 'change'];
+    return kept.includes(last) ? [] : [value];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => jsonStrings(v, [...path, i]));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => jsonStrings(v, [...path, k]));
   return [];
 }
 
@@ -81,6 +100,10 @@ describe('ordinary secret values in a deploy', () => {
       NAMESPACE: ns.name,
       QUOTED: '"}]\\',
       TLS_KEY: pem,
+      // What every fake container logs: hook Job logs and `capstan run` must hide it.
+      LOG_WORDS: 'fake container',
+      // Too short to redact: the deploy says so, naming the key, not the value.
+      SHORT: 'on',
     };
     const keys = generateKeyPair();
     const keydir = mkdtempSync(join(tmpdir(), 'capstan-keys-'));
@@ -89,6 +112,7 @@ describe('ordinary secret values in a deploy', () => {
     const app = writeApp({
       '.deploy/capstan.yaml': `app: shop\nenvironments:\n  production:\n    namespace: ${ns.name}\nnotifications:\n  - type: webhook\n    urlEnv: HOOK_URL\n`,
       '.deploy/production/10-configuration/secrets.ejson': encryptEjson(JSON.stringify(doc, null, 2) + '\n'),
+      '.deploy/production/20-predeployment/migrate.yaml.ejs': migrate,
       '.deploy/production/30-deployment/web.yaml.ejs': web,
     });
     const env = { EJSON_KEYDIR: keydir, HOOK_URL: hook.url };
@@ -109,7 +133,13 @@ describe('ordinary secret values in a deploy', () => {
       // The events' own fields are intact: booleans, numbers, names other than the values.
       const started = first.events.find((e) => e.type === 'deploy-started')!;
       assert.equal(started.dryRun, false);
-      assert.deepEqual(started.phases, ['10-configuration', '30-deployment']);
+      assert.deepEqual(started.phases, ['10-configuration', '20-predeployment', '30-deployment']);
+      assert.ok(
+        first.events.some((e) => e.type === 'warning' && /Secret\/app-secrets key SHORT is shorter than 4 characters/.test(e.message)),
+        'a value too short to redact is named in a warning',
+      );
+      const logs = first.events.filter((e) => e.type === 'log');
+      assert.ok(logs.some((e) => e.line.includes(`capstan ${REDACTED}: log line`)), 'the hook Job log streamed, redacted');
       const finished = first.events.find((e) => e.type === 'deploy-finished')!;
       assert.equal(finished.outcome, 'succeeded');
       assert.equal(finished.exitCode, 0);
@@ -120,6 +150,9 @@ describe('ordinary secret values in a deploy', () => {
       const second = await run(['deploy', 'production', '--image', 'shop:2']);
       assert.equal(second.code, 0, second.stdout + second.stderr);
       assert.match(second.stdout, /deploy succeeded/);
+      const task = await run(['run', 'production', '--image', 'shop:2', '--', 'rake', 'db:status']);
+      assert.equal(task.code, 0, task.stdout + task.stderr);
+      assert.match(task.stdout, /^capstan \[redacted\]: log line 30$/m);
       const diff = await run(['diff', 'production', '--image', 'shop:3']);
       assert.equal(diff.code, 0, diff.stdout + diff.stderr);
       assert.match(diff.stdout, /~ change Deployment\/web/);
@@ -134,7 +167,10 @@ describe('ordinary secret values in a deploy', () => {
       assert.equal(backPlain.code, 0, backPlain.stdout + backPlain.stderr);
       assert.ok(hook.bodies.length >= 4, `notifications were sent (${hook.bodies.length})`);
 
-      const values = Object.values(secrets).flatMap((v) => [v, ...v.split('\n').map((l) => l.trim()).filter((l) => l.length >= 4)]);
+      // Each value long enough to redact, and each long enough line of the PEM key.
+      const values = Object.values(secrets)
+        .filter((v) => v.trim().length >= MIN_REDACTED_LENGTH)
+        .flatMap((v) => [v, ...v.split('\n').map((l) => l.trim()).filter((l) => l.length >= MIN_REDACTED_LENGTH)]);
       for (const { args, run: r } of runs) {
         const json = args.includes('-o');
         for (const value of values) {

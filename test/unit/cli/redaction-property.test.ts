@@ -25,7 +25,7 @@ const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.expor
 const DICTIONARY = [
   'false', 'true', 'null', '0', '1', '5432', '3000', '-1', '1.5', APP, ENV, NAMESPACE, 'web',
   '"', '\\', '}', ']', '"}]\\', '","a":"', '\\"', '{"dryRun":false}', '[]', 'Deployment', 'ConfigMap',
-  'succeeded', 'warning', 'message', 'durationMs', 'phase', 'redacted', 'dact', '[redacted]',
+  'succeeded', 'warning', 'created', 'change', 'section', 'message', 'durationMs', 'phase', 'redacted', 'dact', '[redacted]',
   'pässwörd-ünïcödé', '密码密码', '🔑🔑🔑🔑', 'e\u0301e\u0301', '\u0000\u0001\u0002\u0003', 'tab\there',
   'line one\nline two', 'crlf-value\r\n', 'ab\ncd', '\u0000\n\u{10000}', '  5432  ', PEM, PEM.trim(), PEM.replace(/\n/g, '\r\n'),
 ];
@@ -62,11 +62,19 @@ function shows(text: string, needle: string): boolean {
   return text.split(REDACTED).some((part) => part.includes(needle));
 }
 
-/** Every string of a JSON document but the top-level `type` (an event's name), keys excluded. */
-function strings(value: unknown, depth = 0, key = ''): string[] {
-  if (typeof value === 'string') return depth === 1 && key === 'type' ? [] : [value];
-  if (Array.isArray(value)) return value.flatMap((v) => strings(v, depth + 1));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, depth + 1, k));
+type Path = readonly (string | number)[];
+/** The policy (docs/redaction.md): values from Capstan's closed lists, and Slack's block types, stay. */
+const KEPT: Record<string, (path: Path) => boolean> = {
+  event: (path) => path.length === 1 && ['type', 'outcome', 'action'].includes(String(path[0])),
+  diff: (path) => ['action', 'change'].includes(String(path.at(-1))),
+  notification: (path) => path.at(-1) === 'type' || (path.length === 1 && ['source', 'event'].includes(String(path[0]))),
+};
+
+/** Every string of a JSON document (keys excluded) but those `keep` names. */
+function strings(value: unknown, keep: (path: Path) => boolean, path: Path = []): string[] {
+  if (typeof value === 'string') return keep(path) ? [] : [value];
+  if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, keep, [...path, i]));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, keep, [...path, k]));
   return [];
 }
 
@@ -144,7 +152,7 @@ async function printed(values: readonly string[]): Promise<{ text: Record<string
     plain: report('plain', all, redactor),
   };
   const json: Record<string, string[]> = {
-    'json lines': report('json', all, redactor).trim().split('\n').flatMap((line) => strings(JSON.parse(line))),
+    'json lines': report('json', all, redactor).trim().split('\n').flatMap((line) => strings(JSON.parse(line), KEPT.event)),
   };
   // The error report, for an expected error and for a bug (with its stack).
   const errors = capture();
@@ -163,7 +171,7 @@ async function printed(values: readonly string[]): Promise<{ text: Record<string
   }));
   const document = { app: APP, env: ENV, namespace: NAMESPACE, diffs: redactDiffs(diffs, redactor.text), hasChanges: true };
   text.diff = redactor.text(formatDiff(document.diffs, { color: true }));
-  json['diff json'] = strings(JSON.parse(JSON.stringify(redactDiffs(document, redactor.text))));
+  json['diff json'] = strings(JSON.parse(JSON.stringify(redactDiffs(document, redactor.text))), KEPT.diff);
   // Notifications, Slack and webhook, of a failure whose summary holds the values.
   const bodies: string[] = [];
   const fetch = ((_url: string, init: { body: string }) => {
@@ -175,7 +183,7 @@ async function printed(values: readonly string[]): Promise<{ text: Record<string
     { kind: 'failed', app: APP, env: ENV, revision: 7, image: `example.com/${APP}:1.4`, durationMs: 5432, summary: values.join('\n'), user: values[0] },
     { env: { SLACK_URL: 'https://hooks.example/s', HOOK_URL: 'https://hooks.example/w' }, fetch, redact: redactor.text, onWarning: () => {}, retries: 0 },
   );
-  json.notifications = bodies.flatMap((b) => strings(JSON.parse(b)));
+  json.notifications = bodies.flatMap((b) => strings(JSON.parse(b), KEPT.notification));
   return { text, json, events: raw.map((list, i) => list.map((_, j) => events[i][j])) };
 }
 
@@ -195,7 +203,9 @@ async function check(values: string[]): Promise<void> {
     out.events[i].forEach((event, j) => {
       const parsed = JSON.parse(JSON.stringify(event)) as unknown;
       assertSameShape(JSON.parse(JSON.stringify(before[j])), parsed, before[j].type);
-      assert.equal((parsed as { type: string }).type, before[j].type);
+      for (const field of ['type', 'outcome', 'action'] as const) {
+        assert.equal((parsed as Record<string, unknown>)[field], (before[j] as Record<string, unknown>)[field], `${before[j].type}.${field} is kept`);
+      }
     });
   });
   for (const value of values) {
