@@ -36,6 +36,8 @@ function formsOf(value: string): string[] {
 export class Redactor {
   private readonly forms = new Set<string>();
   private pattern: RegExp | undefined;
+  /** Whether a text holds any form at all: most lines hold none, and this is far cheaper. */
+  private any: RegExp | undefined;
 
   constructor(values: Iterable<string> = []) {
     this.add(values);
@@ -51,6 +53,7 @@ export class Redactor {
       .sort((a, b) => b.length - a.length)
       .map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.pattern = new RegExp(`(?=(${alternatives.join('|')}))`, 'g');
+    this.any = new RegExp(alternatives.join('|'));
   }
 
   /** Whether any value is known. */
@@ -60,7 +63,7 @@ export class Redactor {
 
   /** `text` with every occurrence of a value replaced by `[redacted]`. */
   readonly text = (text: string): string => {
-    if (this.pattern === undefined) return text;
+    if (this.pattern === undefined || !this.any?.test(text)) return text;
     let out = '';
     let copied = 0;
     let start = -1;
