@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CapstanError, ConfigError } from '../shared/index.js';
+import { CapstanError, isInputError } from '../shared/index.js';
 import { Redactor } from '../secrets/index.js';
 import { parseDuration } from '../config/index.js';
 import { registerDeployCommands } from './deploy-commands.js';
@@ -81,7 +81,7 @@ export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>, redactor:
   if (error instanceof CapstanError) {
     write(`error: ${error.message}`);
     if (error.hint) write(`hint: ${error.hint}`);
-    return error instanceof ConfigError || error.code === 'ERR_CAPSTAN_USAGE' ? 2 : 1;
+    return isInputError(error) ? 2 : 1;
   }
   write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return 1;

@@ -4,8 +4,8 @@ import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../con
 import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { ConfigError, objectKey, objectRef, type KubeObject } from '../shared/index.js';
-import { Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
+import { isInputError, objectKey, objectRef, type KubeObject } from '../shared/index.js';
+import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
 import { DeployRecorder, type Actor } from './recorder.js';
@@ -106,7 +106,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     return await runDeploy(options, revision, state);
   } catch (error) {
     // The event stream always ends with deploy-finished; the record is completed and the lock released.
-    const invalid = error instanceof ConfigError;
+    const invalid = isInputError(error);
     await finish(invalid ? 'invalid' : 'failed', invalid ? EXIT.invalid : EXIT.failed, (error as Error).message);
     throw error;
   }
@@ -136,7 +136,7 @@ async function runDeploy(
     const rendered = state.rendered.map((o) => o.object);
     state.redactor.add(secretValues(rendered));
     for (const key of unredactedSecretKeys(rendered)) {
-      emit({ type: 'warning', message: `${key} is shorter than 4 characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
+      emit({ type: 'warning', message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
     }
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
     return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);

@@ -1,5 +1,5 @@
 // Errors, the logger interface and common types; imports nothing else of Capstan.
-export { CapstanError, ConfigError, formatIssue, isCapstanError } from './errors.js';
+export { CapstanError, ConfigError, formatIssue, isCapstanError, isInputError } from './errors.js';
 export type { CapstanErrorOptions, Issue } from './errors.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
