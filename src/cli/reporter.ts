@@ -62,7 +62,8 @@ export class Reporter {
 
   event(event: DeployEvent | RollbackEvent): void {
     if (this.mode === 'json') {
-      this.out.write(JSON.stringify(this.redactor.event({ time: new Date().toISOString(), ...event })) + '\n');
+      // `time` is Capstan's clock, not input: a secret `2026` (a port) must not break every timestamp.
+      this.out.write(JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n');
       return;
     }
     const c = this.c;

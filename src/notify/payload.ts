@@ -39,6 +39,9 @@ export interface WebhookPayload {
   timestamp?: string;
 }
 
+/** Webhook fields Capstan fills itself (its name, the event kind, its clock), never from input. */
+const WEBHOOK_VOCABULARY: ReadonlySet<string> = new Set(['source', 'event', 'timestamp']);
+
 /** Slack's text limit for one section is 3000 characters. */
 const MAX_SUMMARY = 2500;
 
@@ -62,10 +65,10 @@ export function redactEvent(event: NotifyEvent, redact: (text: string) => string
 /**
  * A message body with its texts passed through `redact` again, once composed: a value may span
  * two fields of the event or include the words around them. Slack's block `type`s and the
- * webhook's `source` and `event` are fixed vocabulary, kept so that the receiver can read the body.
+ * webhook's `source`, `event` and `timestamp` (Capstan's clock) are kept so that the receiver can read the body.
  */
 export function redactPayload<T extends SlackPayload | WebhookPayload>(payload: T, redact: (text: string) => string): T {
-  return mapStrings(payload, redact, (path) => path.at(-1) === 'type' || (path.length === 1 && (path[0] === 'source' || path[0] === 'event')));
+  return mapStrings(payload, redact, (path) => path.at(-1) === 'type' || (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))));
 }
 
 /** One line saying what happened, in plain text. */

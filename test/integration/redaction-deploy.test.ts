@@ -47,13 +47,13 @@ function leakIn(text: string, value: string): boolean {
 
 /**
  * Every string of a JSON document, keys excluded, but the values docs/redaction.md keeps: an
- * event's `type`, `outcome` and `action`, a diff's `action` and `change`, a webhook's `source`
- * and `event` (Capstan's closed lists).
+ * event's `type`, `outcome`, `action` and `time`, a diff's `action` and `change`, a webhook's `source`,
+ * `event` and `timestamp` (Capstan's own).
  */
 function jsonStrings(value: unknown, path: readonly (string | number)[] = []): string[] {
   const last = String(path.at(-1));
   if (typeof value === 'string') {
-    const kept = path.length === 1 ? ['type', 'outcome', 'action', 'source', 'event'] : ['action', 'change'];
+    const kept = path.length === 1 ? ['type', 'outcome', 'action', 'time', 'source', 'event', 'timestamp'] : ['action', 'change'];
     return kept.includes(last) ? [] : [value];
   }
   if (Array.isArray(value)) return value.flatMap((v, i) => jsonStrings(v, [...path, i]));

@@ -26,7 +26,7 @@ const DICTIONARY = [
   'false', 'true', 'null', '0', '1', '5432', '3000', '-1', '1.5', APP, ENV, NAMESPACE, 'web',
   '"', '\\', '}', ']', '"}]\\', '","a":"', '\\"', '{"dryRun":false}', '[]', 'Deployment', 'ConfigMap',
   'succeeded', 'warning', 'created', 'change', 'section', 'message', 'durationMs', 'phase', 'redacted', 'dact', '[redacted]',
-  'pässwörd-ünïcödé', '密码密码', '🔑🔑🔑🔑', 'e\u0301e\u0301', '\u0000\u0001\u0002\u0003', 'tab\there',
+  '2026', '2026-12', 'pässwörd-ünïcödé', '密码密码', '🔑🔑🔑🔑', 'e\u0301e\u0301', '\u0000\u0001\u0002\u0003', 'tab\there',
   'line one\nline two', 'crlf-value\r\n', 'ab\ncd', '\u0000\n\u{10000}', '  5432  ', PEM, PEM.trim(), PEM.replace(/\n/g, '\r\n'),
 ];
 
@@ -65,9 +65,9 @@ function shows(text: string, needle: string): boolean {
 type Path = readonly (string | number)[];
 /** The policy (docs/redaction.md): values from Capstan's closed lists, and Slack's block types, stay. */
 const KEPT: Record<string, (path: Path) => boolean> = {
-  event: (path) => path.length === 1 && ['type', 'outcome', 'action'].includes(String(path[0])),
+  event: (path) => path.length === 1 && ['type', 'outcome', 'action', 'time'].includes(String(path[0])),
   diff: (path) => ['action', 'change'].includes(String(path.at(-1))),
-  notification: (path) => path.at(-1) === 'type' || (path.length === 1 && ['source', 'event'].includes(String(path[0]))),
+  notification: (path) => path.at(-1) === 'type' || (path.length === 1 && ['source', 'event', 'timestamp'].includes(String(path[0]))),
 };
 
 /** Every string of a JSON document (keys excluded) but those `keep` names. */

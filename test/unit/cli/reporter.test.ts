@@ -100,3 +100,13 @@ describe('Reporter and reportError with ordinary secret values', () => {
     assert.match(text, /error: port \[redacted\] refused\nhint: set \[redacted\]\n/);
   });
 });
+
+describe('Reporter -o json time', () => {
+  it('never redacts the time of an event, whatever the secrets', () => {
+    const year = String(new Date().getUTCFullYear());
+    const line = draw('json', [{ type: 'warning', message: `port ${year}` }], new Redactor([year]));
+    const parsed = JSON.parse(line) as { time: string; message: string };
+    assert.ok(!Number.isNaN(Date.parse(parsed.time)), parsed.time);
+    assert.equal(parsed.message, 'port [redacted]');
+  });
+});
