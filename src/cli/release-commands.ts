@@ -17,7 +17,8 @@ import {
   redactDiffs,
   rollback,
 } from '../release/index.js';
-import { CapstanError } from '../shared/index.js';
+import { secretValues, type Redactor } from '../secrets/index.js';
+import { CapstanError, mapStrings } from '../shared/index.js';
 import { outputMode } from './deploy-commands.js';
 import type { CliIo, CommandResult } from './main.js';
 import { collect, type GlobalOptions } from './options.js';
@@ -25,6 +26,11 @@ import { durationOption, reportError } from './main.js';
 import { Reporter } from './reporter.js';
 
 
+
+/** History entries with their strings redacted, but each release's `outcome` (Capstan's own word). */
+function redactHistory<T>(entries: T, redactor: Redactor): T {
+  return mapStrings(entries, redactor.text, (path) => path.length === 2 && path[1] === 'outcome');
+}
 
 function revisionOption(value: string): number {
   const n = Number(value);
@@ -128,12 +134,14 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
           app: env.app,
           env: env.name,
           signal: io.signal,
-          onDamaged: (error) => io.stderr.write(`warning: ${error.message}\n`),
+          onDamaged: (error) => io.stderr.write(`${result.redactor.text(`warning: ${error.message}`)}\n`),
         });
+        // Records hold their manifests, Secrets included: what history prints is redacted with them.
+        result.redactor.add(records.flatMap((r) => secretValues(r.manifests)));
         io.stdout.write(
           opts.output === 'json'
-            ? `${JSON.stringify(historyJson(records), null, 2)}\n`
-            : formatHistory(records),
+            ? `${JSON.stringify(redactHistory(historyJson(records), result.redactor), null, 2)}\n`
+            : result.redactor.text(formatHistory(records)),
         );
         result.exitCode = EXIT.ok;
       } finally {

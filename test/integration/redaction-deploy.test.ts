@@ -165,6 +165,12 @@ describe('ordinary secret values in a deploy', () => {
       assert.equal(typeof back.events.at(-1)?.durationMs, 'number');
       const backPlain = await run(['rollback', 'production', '--to', '2']);
       assert.equal(backPlain.code, 0, backPlain.stdout + backPlain.stderr);
+      const history = await run(['history', 'production']);
+      assert.equal(history.code, 0, history.stderr);
+      assert.match(history.stdout, /rollback to 2/);
+      const historyJson = await run(['history', 'production', '-o', 'json']);
+      assert.equal(historyJson.code, 0, historyJson.stderr);
+      assert.equal(JSON.parse(historyJson.stdout)[0].outcome, 'rolled-back');
       assert.ok(hook.bodies.length >= 4, `notifications were sent (${hook.bodies.length})`);
 
       // Each value long enough to redact, and each long enough line of the PEM key.
