@@ -59,14 +59,17 @@ function parseFrom(from: string | undefined): string | undefined {
 
 /** The Secrets a pod spec reads: env, envFrom and volumes. */
 export function referencedSecrets(podSpec: unknown): string[] {
+  type Container = { env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string } } }>; envFrom?: Array<{ secretRef?: { name?: string } }> };
   const spec = (podSpec ?? {}) as {
-    containers?: Array<{ env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string } } }>; envFrom?: Array<{ secretRef?: { name?: string } }> }>;
-    initContainers?: unknown[];
+    containers?: Container[];
+    initContainers?: Container[];
     volumes?: Array<{ secret?: { secretName?: string }; projected?: { sources?: Array<{ secret?: { name?: string } }> } }>;
   };
-  const containers = [...(spec.containers ?? []), ...((spec.initContainers ?? []) as NonNullable<typeof spec.containers>)];
   const names = [
-    ...containers.flatMap((c) => [...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.secretRef?.name)]),
+    ...[...(spec.containers ?? []), ...(spec.initContainers ?? [])].flatMap((c) => [
+      ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
+      ...(c.envFrom ?? []).map((e) => e.secretRef?.name),
+    ]),
     ...(spec.volumes ?? []).flatMap((v) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((p) => p.secret?.name)]),
   ];
   return [...new Set(names.filter((n): n is string => !!n))].sort();
