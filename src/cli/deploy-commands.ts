@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption } from './main.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationOption, integerOption, type GlobalOptions } from './options.js';
 import { Reporter, type OutputMode } from './reporter.js';
 import { confirm, currentActor } from './release-commands.js';
 import { CapstanError } from '../shared/index.js';
@@ -29,7 +28,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
     .option('--no-prune', 'keep objects that are no longer rendered')
     .option('--force-conflicts', 'take over fields owned by another field manager')
-    .option('--concurrency <n>', 'parallel API requests', (v) => Number.parseInt(v, 10))
+    .option('--concurrency <n>', 'parallel API requests', integerOption())
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
     .option('-o, --output <format>', 'json: one JSON event per line')

@@ -2,41 +2,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CapstanError, isInputError } from '../shared/index.js';
 import { Redactor } from '../secrets/index.js';
-import { parseDuration } from '../config/index.js';
+import type { CliIo, CommandResult } from './options.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
 
-export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  /** Aborted on SIGINT/SIGTERM. */
-  readonly signal: AbortSignal;
-}
-
-/** What a command shares with runCli; commands never call process.exit. */
-export interface CommandResult {
-  exitCode: number;
-  /**
-   * Every secret value the command learned (the library adds them as it renders): whatever the
-   * CLI prints, the command's output and runCli's error report alike, passes through it.
-   */
-  readonly redactor: Redactor;
-}
+export type { CliIo, CommandResult } from './options.js';
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-export function durationOption(value: string): number {
-  return parseDuration(value);
-}
 
 export function buildProgram(io: CliIo, result: CommandResult): Command {
   const program = new Command('capstan')

@@ -20,9 +20,9 @@ import {
 import { secretValues, type Redactor } from '../secrets/index.js';
 import { CapstanError, mapStrings } from '../shared/index.js';
 import { outputMode } from './deploy-commands.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption, reportError } from './main.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationOption, type GlobalOptions } from './options.js';
+import { reportError } from './main.js';
 import { Reporter } from './reporter.js';
 
 
