@@ -31,7 +31,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined));
+      const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined), result.redactor);
       if (opts.diff && !opts.yes && !io.stdin.isTTY) {
         throw new CapstanError('ERR_CAPSTAN_USAGE', '--diff asks for confirmation, but there is no terminal to ask on', {
           hint: 'pass --yes to apply without asking, or run capstan diff first',
@@ -55,10 +55,11 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         signal: io.signal,
         envVars: io.env,
         onEvent: (event) => reporter.event(event),
+        redactor: result.redactor,
         actor: { ...currentActor(io), ...(build.commit ? { gitCommit: build.commit } : {}), ...(build.branch ? { gitBranch: build.branch } : {}) },
         diff: !!opts.diff,
         confirm: async (diffs) => {
-          const text = formatDiff(diffs, { color: outputMode(io) === 'tty' });
+          const text = result.redactor.text(formatDiff(diffs, { color: outputMode(io) === 'tty' }));
           io.stdout.write(text.endsWith('\n') ? text : text + '\n');
           if (!hasChanges(diffs)) {
             io.stdout.write('no changes\n');
@@ -87,7 +88,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         app: env.app,
         env: env.name,
         envVars: io.env,
-        warn: (message) => io.stderr.write(`warning: ${message}\n`),
+        warn: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
       });
       const phases = await renderEnvironment({
         env,

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Option } from 'commander';
 import { parseDuration } from '../config/index.js';
+import type { Redactor } from '../secrets/index.js';
 
 /** Options every command reads from the program: where the app and the cluster are. */
 export interface GlobalOptions {
@@ -24,9 +25,14 @@ export interface CliIo {
   readonly signal: AbortSignal;
 }
 
-/** What a command reports back to runCli; commands never call process.exit. */
+/** What a command shares with runCli; commands never call process.exit. */
 export interface CommandResult {
   exitCode: number;
+  /**
+   * Every secret value the command learned (the library adds them as it renders): whatever the
+   * CLI prints, the command's output and runCli's error report alike, passes through it.
+   */
+  readonly redactor: Redactor;
 }
 
 /** Commander parser for `--timeout 10m`-style options; a wrong value is a usage error (exit 2). */

@@ -26,6 +26,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .option('--concurrency <policy>', 'forbid: refuse while the same task still runs', 'allow')
     .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const redact = result.redactor.text;
       if (opts.concurrency !== 'allow' && opts.concurrency !== 'forbid') {
         throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${String(opts.concurrency)}"`);
       }
@@ -46,11 +47,13 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
         context: globals.context,
         signal: io.signal,
         envVars: io.env,
-        onLine: (line) => io.stdout.write(line + '\n'),
-        onStatus: (message) => io.stderr.write(`capstan: ${message}\n`),
+        // Line by line, as the log streams: each line of a multi-line value is redacted on its own.
+        onLine: (line) => io.stdout.write(`${redact(line)}\n`),
+        onStatus: (message) => io.stderr.write(`${redact(`capstan: ${message}`)}\n`),
+        redactor: result.redactor,
       });
-      if (outcome.outcome === 'detached') io.stdout.write(`${outcome.jobName}\n`);
-      else if (outcome.message) io.stderr.write(`capstan: ${outcome.message}\n`);
+      if (outcome.outcome === 'detached') io.stdout.write(`${redact(outcome.jobName)}\n`);
+      else if (outcome.message) io.stderr.write(`${redact(`capstan: ${outcome.message}`)}\n`);
       result.exitCode = outcome.exitCode;
     });
 

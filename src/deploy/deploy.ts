@@ -5,7 +5,7 @@ import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
 import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
-import { createRedactor, secretValues } from '../secrets/index.js';
+import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
 import { DeployRecorder, type Actor } from './recorder.js';
@@ -49,6 +49,11 @@ export interface DeployOptions {
   readonly fetch?: typeof fetch;
   /** Overrides how a phase's secrets.ejson files become Secrets (default: ejson with the usual key sources). */
   readonly renderSecrets?: (file: string, namespace: string, client: KubeClient | undefined) => Promise<readonly KubeObject[]>;
+  /**
+   * Learns the deploy's secret values once they are rendered; every event is redacted with it.
+   * The CLI passes its own, so that what it prints besides the events (errors, the diff) is too.
+   */
+  readonly redactor?: Redactor;
 }
 
 export interface DeployResult {
@@ -80,9 +85,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const sink = options.onEvent ?? (() => {});
   const revision = options.revision ?? newRevision();
   const applied: KubeObject[] = [];
-  // Every event passes through the redactor once the secret values are known.
-  const emit = (event: DeployEvent) => sink(state.redact ? (JSON.parse(state.redact(JSON.stringify(event))) as DeployEvent) : event);
-  const state: RunState = { emit, applied, started, recorder: undefined, image: options.image, rendered: [], finish: undefined as unknown as RunState['finish'] };
+  // Every event passes through the redactor, field by field, once the secret values are known.
+  const redactor = options.redactor ?? new Redactor();
+  const emit = (event: DeployEvent) => sink(redactor.event(event));
+  const state: RunState = { emit, redactor, applied, started, recorder: undefined, image: options.image, rendered: [], finish: undefined as unknown as RunState['finish'] };
   const finish = async (outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> => {
     const appliedKeys = new Set(applied.map(objectKey));
     await state.recorder?.finish(outcome, applied, { durationMs: Date.now() - started, summary: message, image: state.image });
@@ -131,11 +137,13 @@ async function runDeploy(
     });
     const phases = await renderEnvironment({ env, image, revision, commit: options.commit, branch: options.branch, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     state.rendered = phases.flatMap((p) => [...p.objects]);
-    const values = secretValues(state.rendered.map((o) => o.object));
-    const redact = values.length > 0 ? createRedactor(values) : (t: string) => t;
-    state.redact = redact;
+    const rendered = state.rendered.map((o) => o.object);
+    state.redactor.add(secretValues(rendered));
+    for (const key of unredactedSecretKeys(rendered)) {
+      emit({ type: 'warning', message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
+    }
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
-    return await deployRendered(client, env, phases, { ...options, revision }, state, redact);
+    return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
   } finally {
     client.close();
   }
@@ -150,7 +158,8 @@ interface RunState {
   image: string | undefined;
   /** Everything rendered, for the objects not applied in the final report. */
   rendered: RenderedObject[];
-  redact?: (text: string) => string;
+  /** Holds the secret values once rendered. */
+  redactor: Redactor;
 }
 
 

@@ -1,5 +1,6 @@
 // Notification messages for Slack incoming webhooks and generic JSON webhooks (pure).
 import type { NotificationConfig } from '../config/index.js';
+import { mapStrings } from '../shared/index.js';
 
 export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
 
@@ -43,6 +44,9 @@ export interface WebhookPayload {
   timestamp?: string;
 }
 
+/** Webhook fields Capstan fills itself (its name, the event kind, its clock), never from input. */
+const WEBHOOK_VOCABULARY: ReadonlySet<string> = new Set(['source', 'event', 'timestamp']);
+
 /** Slack's text limit for one section is 3000 characters. */
 const MAX_SUMMARY = 2500;
 
@@ -60,9 +64,16 @@ export function formatDuration(ms: number): string {
 
 /** The event with every string passed through `redact`, so no secret value leaves in a message. */
 export function redactEvent(event: NotifyEvent, redact: (text: string) => string): NotifyEvent {
-  return Object.fromEntries(
-    Object.entries(event).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]),
-  ) as unknown as NotifyEvent;
+  return mapStrings(event, redact, (path) => path[0] === 'kind');
+}
+
+/**
+ * A message body with its texts passed through `redact` again, once composed: a value may span
+ * two fields of the event or include the words around them. Slack's block `type`s and the
+ * webhook's `source`, `event` and `timestamp` (Capstan's clock) are kept so that the receiver can read the body.
+ */
+export function redactPayload<T extends SlackPayload | WebhookPayload>(payload: T, redact: (text: string) => string): T {
+  return mapStrings(payload, redact, (path) => path.at(-1) === 'type' || (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))));
 }
 
 /** One line saying what happened, in plain text. */

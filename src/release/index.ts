@@ -33,7 +33,7 @@ export {
   readLock,
 } from './lock.js';
 export type { AcquireLockOptions, DeployLock, LeaseObservation, LockDecision, LockState } from './lock.js';
-export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, summarizeDiffs } from './diff.js';
+export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, redactDiffs, summarizeDiffs } from './diff.js';
 export type { DiffAction, ObjectDiff } from './diff.js';
 export { collectDiffs, diffEnvironment } from './diff-environment.js';
 export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';

@@ -10,7 +10,7 @@ import {
 } from '../deploy/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
-import { createRedactor, secretValues } from '../secrets/index.js';
+import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
 import { acquireLock, lockLostReason } from './lock.js';
 import type { ReleaseRecord } from './record.js';
@@ -52,6 +52,8 @@ export interface RollbackOptions {
   readonly envVars?: NodeJS.ProcessEnv;
   readonly fetch?: typeof fetch;
   readonly now?: () => Date;
+  /** Learns the target's secret values; every event is redacted with it (see DeployOptions). */
+  readonly redactor?: Redactor;
 }
 
 export interface RollbackResult {
@@ -77,10 +79,9 @@ const EXIT_OF: Record<DeployOutcome, number> = {
 /** Takes the lock, re-applies release `to` (server-side apply, forced), waits, prunes and records a 'rolled-back' release. */
 export async function rollback(client: KubeClient, options: RollbackOptions): Promise<RollbackResult> {
   const sink = options.onEvent ?? (() => {});
-  // As in deploy: once the target's Secrets are known, no event carries one of their values.
-  let redact: ((text: string) => string) | undefined;
-  const emit = (event: RollbackEvent) =>
-    sink(redact ? (JSON.parse(redact(JSON.stringify(event))) as RollbackEvent) : event);
+  // As in deploy: once the target's Secrets are known, no event field carries one of their values.
+  const redactor = options.redactor ?? new Redactor();
+  const emit = (event: RollbackEvent) => sink(redactor.event(event));
   const now = options.now ?? (() => new Date());
   const signal = options.signal ?? new AbortController().signal;
   // Every in-flight request listens to the signal; dozens at once are expected.
@@ -102,8 +103,7 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
         `no release of ${options.app}/${options.env} is recorded in namespace ${options.namespace}`,
       );
     const target = chooseRollbackTarget(releases, options.to);
-    const values = secretValues(target.manifests);
-    if (values.length > 0) redact = createRedactor(values);
+    redactor.add(secretValues(target.manifests));
     const revision = await nextRevisionNumber(client, scope);
     const hookJobs = releases
       .filter((r) => r.revision > target.revision)

@@ -8,3 +8,5 @@ export type { KubeObject, ObjectMeta, SourceLocation } from './types.js';
 export { mapLimit, settleLimit, sleep } from './concurrency.js';
 export { at, list, num, record, sortKeys, str } from './json.js';
 export type { Json } from './json.js';
+export { mapStrings } from './map-strings.js';
+export type { ValuePath } from './map-strings.js';
