@@ -39,13 +39,18 @@ function job(name: string, scenario?: string) {
   });
 }
 
-/** Each container state a pod's first container passes through, as a watch sees them, until `done`. */
-async function containerStates(ns: string, done: (states: string[]) => boolean, timeoutMs = 60_000): Promise<string[]> {
+/**
+ * Each state the first container of the pods `create` makes passes through, as a watch started
+ * before them sees it, until `done`.
+ */
+async function containerStates(ns: string, create: () => Promise<unknown>, done: (states: string[]) => boolean, timeoutMs = 60_000): Promise<string[]> {
   const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
   const states: string[] = [];
   try {
     const signal = AbortSignal.timeout(timeoutMs);
-    for await (const event of client.watch('v1', 'Pod', { namespace: ns, resourceVersion: '0', signal })) {
+    const { resourceVersion } = await client.list('v1', 'Pod', { namespace: ns });
+    await create();
+    for await (const event of client.watch('v1', 'Pod', { namespace: ns, resourceVersion, signal })) {
       const status = (event.object as any).status?.containerStatuses?.[0];
       if (!status) continue;
       const { running, terminated, waiting } = status.state ?? {};
@@ -174,8 +179,8 @@ describe('local control plane', () => {
   it('crashes as a kubelet shows it: Running, then Error, then CrashLoopBackOff with rising restarts', async () => {
     const ns = await freshNamespace('harness-crash');
     try {
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop', { 'capstan.test/exit-code': '7' }));
-      const states = await containerStates(ns.name, (s) => s.includes('CrashLoopBackOff/2'));
+      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop', { 'capstan.test/exit-code': '7' }));
+      const states = await containerStates(ns.name, create, (s) => s.includes('CrashLoopBackOff/2'));
       assert.deepEqual(states.slice(0, 6), ['Running/0', 'Error(7)/0', 'CrashLoopBackOff/1', 'Running/1', 'Error(7)/1', 'CrashLoopBackOff/2'], states.join(' > '));
       const pod = await podOf(ns.name, 'app=crash');
       const status = pod.status.containerStatuses[0];
@@ -192,8 +197,8 @@ describe('local control plane', () => {
   it('OOMKills: reason OOMKilled, exit code 137, then CrashLoopBackOff', async () => {
     const ns = await freshNamespace('harness-oom');
     try {
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('oom', 1, 'oom-killed'));
-      const states = await containerStates(ns.name, (s) => s.includes('CrashLoopBackOff/1'));
+      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('oom', 1, 'oom-killed'));
+      const states = await containerStates(ns.name, create, (s) => s.includes('CrashLoopBackOff/1'));
       assert.deepEqual(states.slice(0, 3), ['Running/0', 'OOMKilled(137)/0', 'CrashLoopBackOff/1'], states.join(' > '));
       const pod = await podOf(ns.name, 'app=oom');
       assert.deepEqual(
@@ -210,8 +215,8 @@ describe('local control plane', () => {
     const image = 'example.com/app:1';
     const error = `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`;
     try {
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, 'image-pull'));
-      const states = await containerStates(ns.name, (s) => s.includes('ImagePullBackOff/0'));
+      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, 'image-pull'));
+      const states = await containerStates(ns.name, create, (s) => s.includes('ImagePullBackOff/0'));
       assert.deepEqual(states.slice(0, 2), ['ErrImagePull/0', 'ImagePullBackOff/0'], states.join(' > '));
       const pod = await podOf(ns.name, 'app=pull');
       assert.equal(pod.status.phase, 'Pending');
