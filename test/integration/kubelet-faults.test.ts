@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encryptEjson, generateKeyPair } from '../../src/secrets/index.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
-import { freshNamespace } from './helpers.js';
+import { freshNamespace, kubectl } from './helpers.js';
 
 interface WebOptions {
   readonly image?: string;
@@ -169,12 +169,74 @@ spec:
         outputs.push(output);
       }
       const all = outputs.join('\n');
-      // The container's log lines did reach the output (else this test would prove nothing).
-      assert.match(all, /capstan fake container: DB_PASSWORD=/, all);
-      assert.match(all, /migrate.*DB_PASSWORD=|DB_PASSWORD=.*\n[\s\S]*Most likely cause/, 'the hook Job\'s log was streamed');
       for (const form of [password, Buffer.from(password).toString('base64')]) {
         assert.ok(!all.includes(form), `a secret value was printed:\n${all}`);
       }
+      // Each channel did carry the container's line, redacted (else this test would prove nothing).
+      const human = outputs[0] ?? '';
+      assert.match(human, /\[migrate-[^\]]+\] capstan fake container: DB_PASSWORD=\[redacted\]\n/, 'the hook Job\'s log');
+      assert.match(human, /previous container\):\n(\s+\| .*\n)*\s+\| capstan fake container: DB_PASSWORD=\[redacted\]\n/, 'the previous container\'s log tail');
+      assert.match(human, /current container\):\n(\s+\| .*\n)*\s+\| capstan fake container: DB_PASSWORD=\[redacted\]\n/, 'the current container\'s log tail');
+      assert.match(outputs[1] ?? '', /"line":"capstan fake container: DB_PASSWORD=\[redacted\]"/, 'the JSON log event');
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  // Fails today: `capstan run` writes the task's log lines unredacted (src/cli/tasks-commands.ts).
+  it('redacts a Secret value from the log of `capstan run`', { todo: 'capstan run prints task logs unredacted (redaction is being reworked)' }, async () => {
+    const password = 'run-task-leak-canary-8086';
+    const ns = await freshNamespace('kubelet-run-leak');
+    const keys = generateKeyPair();
+    const keydir = mkdtempSync(join(tmpdir(), 'capstan-keys-'));
+    writeFileSync(join(keydir, keys.publicKey), keys.privateKey, { mode: 0o600 });
+    const env = { EJSON_KEYDIR: keydir };
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('runner', ns.name),
+      '.deploy/test/10-configuration/secrets.ejson': encryptEjson(JSON.stringify({
+        _public_key: keys.publicKey,
+        kubernetes_secrets: { db: { _type: 'Opaque', data: { DB_PASSWORD: password } } },
+      }, null, 2) + '\n'),
+      '.deploy/test/30-deployment/web.yaml': web({
+        annotations: { 'capstan.test/log-env': 'DB_PASSWORD' },
+        container: '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: DB_PASSWORD } } }]\n',
+      }),
+    });
+    try {
+      const deployed = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir, env });
+      assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+      const run = await capstan(['run', 'test', '--from', 'deployment/web', '--timeout', '2m', '--', 'true'], { cwd: app.dir, env });
+      const output = run.stdout + run.stderr;
+      assert.equal(run.code, 0, output);
+      assert.match(output, /capstan fake container: DB_PASSWORD=/, 'the task\'s log was printed');
+      assert.ok(!output.includes(password), `a secret value was printed by capstan run:\n${output}`);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  // Fails today: Capstan redacts only the values of Secrets it rendered, not of Secrets that already
+  // exist in the cluster and that its pods reference.
+  it('redacts the value of a Secret it did not render but a failing pod logs', { todo: 'only rendered Secrets are redacted' }, async () => {
+    const password = 'external-secret-canary-4040';
+    const ns = await freshNamespace('kubelet-ext-leak');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('external', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web({
+        scenario: 'crashloop',
+        annotations: { 'capstan.test/log-env': 'DB_PASSWORD' },
+        container: '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: external, key: DB_PASSWORD } } }]\n',
+      }),
+    });
+    try {
+      await kubectl(['create', 'secret', 'generic', 'external', '-n', ns.name, `--from-literal=DB_PASSWORD=${password}`]);
+      const run = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
+      const output = run.stdout + run.stderr;
+      assert.equal(run.code, 1, output);
+      assert.match(output, /capstan fake container: DB_PASSWORD=/, 'the container\'s log was shown');
+      assert.ok(!output.includes(password), `a secret value was printed:\n${output}`);
     } finally {
       app.cleanup();
       await ns.remove();
