@@ -1,7 +1,11 @@
-// The part of the fake kubelet kwok cannot play: a container whose log prints environment values.
-// A pod annotated `capstan.test/log-env: NAME[,NAME...]` logs `NAME=<value>` for each name, the value
-// resolved as a kubelet would from the container's env/envFrom (a literal `value`, or a key of a
-// ConfigMap or Secret read through the API). Runs beside kwok as its own process:
+// The part of the fake kubelet kwok cannot play: per-pod container logs.
+// - A pod annotated `capstan.test/log-env: NAME[,NAME...]` logs `NAME=<value>` for each name, the
+//   value resolved as a kubelet would from the container's env/envFrom (a literal `value`, or a key
+//   of a ConfigMap or Secret read through the API).
+// - The containers of a pod whose scenario never starts them (image-pull, image-pull-backoff,
+//   config-error) have no log: `kubectl logs` fails with 400 Bad Request, as for a real container
+//   waiting to start (the message differs: kwok names the missing file).
+// Runs beside kwok as its own process:
 //   node --import tsx test/cluster/env-logs.ts RUN_DIR SERVER
 // It watches every pod, writes CRI-format log files under RUN_DIR/env-logs and creates one kwok
 // `Logs` object per annotated pod (kwok serves those to `kubectl logs`, current and --previous).
@@ -11,6 +15,8 @@ import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const LOG_ENV_ANNOTATION = 'capstan.test/log-env';
+const NEVER_STARTED = new Set(['image-pull', 'image-pull-backoff', 'config-error']);
+const neverStarts = (pod: Json): boolean => NEVER_STARTED.has(String(pod.metadata?.labels?.['capstan.test/scenario'] ?? ''));
 
 type Json = Record<string, any>;
 
@@ -123,6 +129,11 @@ async function main(): Promise<void> {
     const names = String(pod.metadata.annotations?.[LOG_ENV_ANNOTATION] ?? '').split(',').map((n) => n.trim()).filter(Boolean);
     const logs: Json[] = [];
     for (const container of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])] as Json[]) {
+      if (neverStarts(pod)) {
+        const none = join(folder, 'never-started.log'); // never written: kwok answers 400
+        logs.push({ containers: [container.name], logsFile: none, previousLogsFile: none, follow: false });
+        continue;
+      }
       const lines = ['capstan fake container: starting'];
       for (const env of names) {
         const value = await resolveEnv(container, env, read(namespace));
@@ -142,7 +153,7 @@ async function main(): Promise<void> {
       res = await api('POST', path, body);
     }
     if (res.status >= 300) throw new Error(`creating Logs ${namespace}/${name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-    log(`serving ${names.join(',')} in the logs of pod ${namespace}/${name}`);
+    log(neverStarts(pod) ? `no logs for pod ${namespace}/${name}` : `serving ${names.join(',')} in the logs of pod ${namespace}/${name}`);
   };
 
   const forget = async (pod: Json) => {
@@ -156,7 +167,7 @@ async function main(): Promise<void> {
   };
 
   const handle = (type: string, pod: Json) => {
-    if (!pod?.metadata?.annotations?.[LOG_ENV_ANNOTATION]) return;
+    if (!pod?.metadata?.annotations?.[LOG_ENV_ANNOTATION] && !neverStarts(pod)) return;
     const uid = pod.metadata.uid as string;
     if (type === 'DELETED') {
       void forget(pod);
