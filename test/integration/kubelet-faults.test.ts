@@ -63,7 +63,8 @@ describe('capstan deploy meets the fake kubelet', () => {
       `the image cannot be pulled: ${image} (rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found)`,
       output,
     );
-    assert.match(output, /web: ErrImagePull/);
+    // ImagePullBackOff too, should Capstan wait out a first failed pull: the cause line is the same.
+    assert.match(output, /web: (ErrImagePull - |ImagePullBackOff - Back-off pulling image "[^"]+": ErrImagePull: )rpc error: code = NotFound/);
   });
 
   it('ImagePullBackOff: names the image and the error the back-off carries', async () => {
