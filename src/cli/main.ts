@@ -1,36 +1,20 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CapstanError, ConfigError } from '../shared/index.js';
-import { parseDuration } from '../config/index.js';
+import { CapstanError, ConfigError, isInputError } from '../shared/index.js';
+import type { CliIo, CommandResult } from './options.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
 
-export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  /** Aborted on SIGINT/SIGTERM. */
-  readonly signal: AbortSignal;
-}
-
-/** What a command reports back to runCli; commands never call process.exit. */
-export interface CommandResult {
-  exitCode: number;
-}
+export type { CliIo, CommandResult } from './options.js';
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-export function durationOption(value: string): number {
-  return parseDuration(value);
-}
 
 export function buildProgram(io: CliIo, result: CommandResult): Command {
   const program = new Command('capstan')
@@ -69,6 +53,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** Error codes with an exit code of their own (DESIGN.md): a lock held or lost is 4. */
+const EXIT_OF_CODE: Readonly<Record<string, number>> = {
+  ERR_CAPSTAN_LOCKED: 4,
+  ERR_CAPSTAN_LOCK_LOST: 4,
+  ERR_CAPSTAN_INTERRUPTED: 130,
+};
+
 export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
   if (error instanceof ConfigError) {
     io.stderr.write(`error: ${error.message}\n`);
@@ -78,7 +69,9 @@ export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
   if (error instanceof CapstanError) {
     io.stderr.write(`error: ${error.message}\n`);
     if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    return error.code === 'ERR_CAPSTAN_USAGE' ? 2 : 1;
+    const exit = EXIT_OF_CODE[error.code];
+    if (exit !== undefined) return exit;
+    return isInputError(error) ? 2 : 1;
   }
   io.stderr.write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;

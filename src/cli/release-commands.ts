@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { hostname, userInfo } from 'node:os';
-import { createInterface } from 'node:readline';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { EXIT } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
@@ -18,10 +16,10 @@ import {
   type RollbackEvent,
 } from '../release/index.js';
 import { CapstanError } from '../shared/index.js';
-import { outputMode } from './deploy-commands.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption, reportError } from './main.js';
+import { currentActor, outputMode } from './session.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationOption, type GlobalOptions } from './options.js';
+import { reportError } from './main.js';
 import { Reporter } from './reporter.js';
 
 
@@ -31,57 +29,6 @@ function revisionOption(value: string): number {
   if (!Number.isSafeInteger(n) || n < 1)
     throw new CapstanError('ERR_CAPSTAN_USAGE', `--to "${value}" is not a release number`);
   return n;
-}
-
-/** Who is deploying, for release records and the lock: CI variables first, then the local user. */
-export function currentActor(io: Pick<CliIo, 'env'>): {
-  user: string;
-  host: string;
-  holder: string;
-  gitCommit?: string;
-} {
-  const env = io.env;
-  let local: string | undefined;
-  try {
-    local = userInfo().username;
-  } catch {
-    local = undefined;
-  }
-  const user =
-    env.CAPSTAN_USER ??
-    env.GITHUB_ACTOR ??
-    env.GITLAB_USER_LOGIN ??
-    env.USER ??
-    env.USERNAME ??
-    local ??
-    'unknown';
-  const host = hostname();
-  const ciUrl =
-    env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
-      ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : env.CI_JOB_URL;
-  const gitCommit = env.CAPSTAN_GIT_COMMIT ?? env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
-  return {
-    user,
-    host,
-    holder: `${user}@${host} (pid ${process.pid}${ciUrl ? `, ${ciUrl}` : ''})`,
-    ...(gitCommit ? { gitCommit } : {}),
-  };
-}
-
-/** Asks a yes/no question on the terminal; anything but y/yes is no. Check `io.stdin.isTTY` first. */
-export async function confirm(io: Pick<CliIo, 'stdin' | 'stdout'>, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: false });
-  try {
-    io.stdout.write(`${question} [y/N] `);
-    const answer = await new Promise<string>((resolve) => {
-      rl.once('line', resolve);
-      rl.once('close', () => resolve(''));
-    });
-    return /^\s*y(es)?\s*$/i.test(answer);
-  } finally {
-    rl.close();
-  }
 }
 
 async function openEnvironment(

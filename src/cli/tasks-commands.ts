@@ -1,12 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { selectorOf } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
 import { cleanJobs, runTask } from '../tasks/index.js';
 import { CapstanError } from '../shared/index.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption } from './main.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationDefault, type GlobalOptions } from './options.js';
 
 
 
@@ -21,7 +20,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .option('-c, --container <name>', 'container to run (default: the first)')
     .option('-i, --image <ref>', 'image (default: the one the Deployment runs now)')
     .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
-    .option('--timeout <duration>', 'give up after this long', durationOption, 3_600_000)
+    .addOption(durationDefault(new Option('--timeout <duration>', 'give up after this long'), 3_600_000))
     .option('--detach', 'print the Job name and return at once')
     .option('--keep', 'keep the Job when interrupted or failed')
     .option('--concurrency <policy>', 'forbid: refuse while the same task still runs', 'allow')
@@ -60,7 +59,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .command('clean')
     .description('delete finished Jobs that Capstan created for an environment')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .option('--older-than <duration>', 'only Jobs created at least this long ago', durationOption, 0)
+    .addOption(durationDefault(new Option('--older-than <duration>', 'only Jobs created at least this long ago'), 0))
     .option('--dry-run', 'list them, delete nothing')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();

@@ -4,7 +4,7 @@ import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../con
 import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { ConfigError, objectKey, objectRef, type KubeObject } from '../shared/index.js';
+import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { applyAll, issuesFromApplyError } from './apply.js';
 import { createSecretsRenderer } from './secrets.js';
@@ -12,6 +12,7 @@ import { DeployRecorder, type Actor } from './recorder.js';
 import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
 import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
+import { replacePhaseJobs } from './hook-jobs.js';
 import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
@@ -34,6 +35,9 @@ export interface DeployOptions {
   /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
   readonly envVars?: NodeJS.ProcessEnv;
   readonly revision?: string;
+  /** The commit and branch deployed, for templates (`commit`, `branch`) and the release record. */
+  readonly commit?: string;
+  readonly branch?: string;
   /** Who deploys, for the release record and the lock; default: unknown. */
   readonly actor?: Actor;
   /** Show what will change (server-side dry run against live objects) before applying. */
@@ -100,7 +104,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     return await runDeploy(options, revision, state);
   } catch (error) {
     // The event stream always ends with deploy-finished; the record is completed and the lock released.
-    const invalid = error instanceof ConfigError;
+    const invalid = isInputError(error);
     await finish(invalid ? 'invalid' : 'failed', invalid ? EXIT.invalid : EXIT.failed, (error as Error).message);
     throw error;
   }
@@ -125,7 +129,7 @@ async function runDeploy(
       envVars: options.envVars ?? {},
       warn: (message) => emit({ type: 'warning', message }),
     });
-    const phases = await renderEnvironment({ env, image, revision, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
+    const phases = await renderEnvironment({ env, image, revision, commit: options.commit, branch: options.branch, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     state.rendered = phases.flatMap((p) => [...p.objects]);
     const values = secretValues(state.rendered.map((o) => o.object));
     const redact = values.length > 0 ? createRedactor(values) : (t: string) => t;
@@ -226,7 +230,8 @@ async function deployRendered(
       await recorder.start();
       state.recorder = recorder;
     } catch (error) {
-      if (error instanceof LockHeldError) return finish('locked', 4, error.message);
+      if (error instanceof LockHeldError) return finish('locked', EXIT.locked, error.message);
+      if (signal.aborted) return finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
       throw error;
     }
   }
@@ -237,8 +242,13 @@ async function deployRendered(
     const phaseStart = Date.now();
     state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
+    // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
+    const jobs = await replacePhaseJobs(client, phase.objects, validation.hookJobs, { concurrency, signal, deadline, keep: state.recorder && ((e) => state.recorder!.keepReplacedJob(e)) });
+    if (jobs.failure) return finish(jobs.failure.outcome, jobs.failure.exitCode, jobs.failure.message);
     const liveObjects: KubeObject[] = [];
     for (const group of groupByKindOrder(phase.objects)) {
+      const lost = await state.recorder?.lockLost();
+      if (lost) return finish('lock-lost', EXIT.locked, lost);
       const results = await applyAll(client, group, { concurrency, force: options.forceConflicts, signal });
       const failures = results.filter((r) => r.error !== undefined);
       for (const r of results) {
@@ -246,7 +256,7 @@ async function deployRendered(
         applied.push(r.live);
         liveObjects.push(r.live);
         const before = existingRv.get(objectKey(r.live));
-        const action = before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
+        const action = jobs.replaced.has(objectKey(r.live)) ? 'replaced' : before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
         emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
       }
       if (failures.length > 0) {
@@ -271,7 +281,7 @@ async function deployRendered(
     // Hook Jobs' logs stream to the output while the phase waits.
     const logStop = new AbortController();
     const followers = liveObjects
-      .filter((o) => o.kind === 'Job')
+      .filter((o) => o.kind === 'Job' && validation.hookJobs.get(objectKey(o))?.action !== 'done')
       .map((job) =>
         followJobLogs({
           client,
@@ -324,6 +334,8 @@ async function deployRendered(
   }
 
   // 5. Prune what this app and environment no longer renders.
+  const lost = await state.recorder?.lockLost();
+  if (lost) return finish('lock-lost', EXIT.locked, lost);
   for (const object of toPrune) {
     try {
       await client.delete(
@@ -349,14 +361,6 @@ export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {
     return JSON.stringify(sortKeys({ ...rest, metadata }));
   };
   return strip(live) === strip(dryRun);
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { CapstanError } from '../shared/index.js';
 
 export interface KubeConnectionOptions {
@@ -18,26 +21,68 @@ export interface KubeConnection {
   readonly requestOptions: RequestOptions;
 }
 
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+type KubeConfigInstance = InstanceType<(typeof import('@kubernetes/client-node'))['KubeConfig']>;
+
+/** Where the kubeconfig comes from, decided from the options alone (no fallback address ever). */
+export type KubeconfigSource =
+  | { readonly kind: 'files'; readonly files: readonly string[]; readonly origin: 'option' | 'KUBECONFIG' | 'home' }
+  | { readonly kind: 'in-cluster' }
+  | { readonly kind: 'none'; readonly home: string };
+
+/** kubectl's order: --kubeconfig, then KUBECONFIG (a list), then ~/.kube/config, then the pod's ServiceAccount. */
+export function resolveKubeconfigSource(
+  options: Pick<KubeConnectionOptions, 'kubeconfig' | 'env'>,
+  exists: (path: string) => boolean = existsSync,
+): KubeconfigSource {
+  const env = options.env ?? {};
+  if (options.kubeconfig) return { kind: 'files', files: [options.kubeconfig], origin: 'option' };
+  const listed = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  if (listed.length > 0) return { kind: 'files', files: listed, origin: 'KUBECONFIG' };
+  const home = join(env.HOME || homedir(), '.kube', 'config');
+  if (exists(home)) return { kind: 'files', files: [home], origin: 'home' };
+  if (env.KUBERNETES_SERVICE_HOST && exists(SERVICE_ACCOUNT_TOKEN)) return { kind: 'in-cluster' };
+  return { kind: 'none', home };
+}
+
+/** Several kubeconfig files merge as kubectl merges them: the first file that sets a name or the current context wins. */
+function mergeFiles(kc: KubeConfigInstance, files: readonly string[], load: () => KubeConfigInstance): void {
+  const present = files.filter((f) => existsSync(f));
+  if (present.length === 0) throw new Error(`no such file: ${files.join(', ')}`);
+  kc.loadFromFile(present[0]);
+  for (const file of present.slice(1)) {
+    const next = load();
+    next.loadFromFile(file);
+    if (!kc.currentContext && next.currentContext) kc.setCurrentContext(next.currentContext);
+    for (const cluster of next.clusters) if (!kc.getCluster(cluster.name)) kc.addCluster(cluster);
+    for (const user of next.users) if (!kc.getUser(user.name)) kc.addUser(user);
+    for (const context of next.contexts) if (!kc.getContextObject(context.name)) kc.addContext(context);
+  }
+}
+
 /** Reads a kubeconfig with the official client and turns it into TLS and auth options for requests. */
 export async function loadConnection(options: KubeConnectionOptions = {}): Promise<KubeConnection> {
+  const source = resolveKubeconfigSource(options);
+  if (source.kind === 'none') {
+    throw new CapstanError(
+      'ERR_CAPSTAN_KUBECONFIG',
+      `no kubeconfig found: KUBECONFIG is unset and ${source.home.replace(options.env?.HOME || homedir(), '~')} does not exist`,
+      { hint: 'pass --kubeconfig FILE, set KUBECONFIG, or log in to your cluster so that ~/.kube/config exists' },
+    );
+  }
   // Loaded on first use: the client library is large and most commands start without it.
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  const env = options.env ?? {};
-  const file = options.kubeconfig ?? env.KUBECONFIG;
+  const file = source.kind === 'files' ? source.files.join(delimiter) : undefined;
   try {
-    if (file) {
-      // KUBECONFIG may list several files; the client merges them.
-      const files = file.split(':').filter(Boolean);
-      if (files.length === 1) kc.loadFromFile(files[0]);
-      else kc.loadFromDefault();
-    } else {
-      kc.loadFromDefault();
-    }
+    if (source.kind === 'files') mergeFiles(kc, source.files, () => new KubeConfig());
+    else kc.loadFromCluster();
   } catch (error) {
-    throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `cannot read kubeconfig ${file ?? '~/.kube/config'}: ${(error as Error).message}`, {
+    const from = source.kind === 'in-cluster' ? 'the pod\'s ServiceAccount' : `kubeconfig ${file}`;
+    throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `cannot read ${from}: ${(error as Error).message}`, {
       cause: error,
-      hint: 'pass --kubeconfig or set KUBECONFIG',
+      hint: source.kind === 'files' && source.origin === 'KUBECONFIG' ? 'check the files KUBECONFIG lists' : 'pass --kubeconfig or set KUBECONFIG',
     });
   }
   if (options.context) {

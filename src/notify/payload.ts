@@ -16,6 +16,9 @@ export interface NotifyEvent {
   /** For rollbacks: the release re-applied. */
   rolledBackTo?: number;
   user?: string;
+  /** The commit and branch deployed, when known. */
+  commit?: string;
+  branch?: string;
 }
 
 export interface SlackPayload {
@@ -35,6 +38,8 @@ export interface WebhookPayload {
   summary?: string;
   rolledBackTo?: number;
   user?: string;
+  commit?: string;
+  branch?: string;
   timestamp?: string;
 }
 
@@ -66,6 +71,7 @@ export function describeEvent(event: NotifyEvent): string {
   const details = [
     `revision ${event.revision}`,
     event.image ? `image ${event.image}` : '',
+    sourceOf(event),
     event.user ? `by ${event.user}` : '',
   ].filter(Boolean);
   switch (event.kind) {
@@ -78,6 +84,13 @@ export function describeEvent(event: NotifyEvent): string {
     case 'rolled-back':
       return `Rolled back ${event.app} in ${event.env} to release ${event.rolledBackTo ?? '?'} (${details.join(', ')})`;
   }
+}
+
+/** `main@3f2c1a9b0d1e`, `main` or `3f2c1a9b0d1e`: what the seed teams' deployers showed in chat. */
+function sourceOf(event: NotifyEvent): string {
+  const commit = event.commit?.slice(0, 12);
+  if (event.branch && commit) return `${event.branch}@${commit}`;
+  return event.branch ?? commit ?? '';
 }
 
 function firstLine(text: string): string {

@@ -13,6 +13,8 @@ export interface DiffEnvironmentOptions {
   readonly env: string;
   readonly image?: string;
   readonly set?: readonly string[];
+  readonly commit?: string;
+  readonly branch?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly concurrency?: number;
@@ -86,6 +88,8 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
       env,
       image: options.image ?? env.image,
       revision,
+      commit: options.commit,
+      branch: options.branch,
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
     });
     const concurrency = options.concurrency ?? env.concurrency;

@@ -113,8 +113,8 @@ export async function recordOutcome(
   const outcome: ReleaseOutcome =
     result.outcome === 'succeeded'
       ? 'rolled-back'
-      : result.outcome === 'interrupted'
-        ? 'interrupted'
+      : result.outcome === 'interrupted' || result.outcome === 'lock-lost'
+        ? result.outcome
         : 'failed';
   const finishedAt = now().toISOString();
   const final: ReleaseRecord = {

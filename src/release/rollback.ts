@@ -12,7 +12,7 @@ import type { KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, lockLostReason } from './lock.js';
 import type { ReleaseRecord } from './record.js';
 import { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
 import { applyManifests, finishedEvent, pruneAfterRollback, recordOutcome } from './rollback-steps.js';
@@ -70,6 +70,7 @@ const EXIT_OF: Record<DeployOutcome, number> = {
   invalid: 2,
   'timed-out': 3,
   locked: 4,
+  'lock-lost': 4,
   interrupted: 130,
 };
 
@@ -152,6 +153,8 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
         hookJobs,
         ...(message ? { message } : {}),
       });
+    const lostBeforeApply = await lockLostReason(lock);
+    if (lostBeforeApply) return finish('lock-lost', lostBeforeApply);
     const applied = await applyManifests(
       client,
       target.manifests.filter((m) => m.kind !== 'Job'),
@@ -205,6 +208,8 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
         `rollback to release ${target.revision} ${outcome}: ${wait.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ') || wait.outcome}`,
       );
     }
+    const lostBeforePrune = await lockLostReason(lock);
+    if (lostBeforePrune) return finish('lock-lost', lostBeforePrune);
     await pruneAfterRollback(client, planRollbackPrune(releases, target), options, signal, emit);
     return finish('succeeded', `rolled back to release ${target.revision}`);
   } catch (error) {

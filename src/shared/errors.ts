@@ -52,3 +52,10 @@ export class ConfigError extends CapstanError {
 export function isCapstanError(error: unknown): error is CapstanError {
   return error instanceof CapstanError;
 }
+
+/** Codes of errors in what the user gave (files, flags, kubeconfig and context): exit 2, nothing applied. */
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(['ERR_CAPSTAN_INVALID_INPUT', 'ERR_CAPSTAN_USAGE', 'ERR_CAPSTAN_KUBECONFIG']);
+
+export function isInputError(error: unknown): error is CapstanError {
+  return error instanceof CapstanError && INPUT_ERROR_CODES.has(error.code);
+}

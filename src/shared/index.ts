@@ -1,10 +1,10 @@
 // Errors, the logger interface and common types; imports nothing else of Capstan.
-export { CapstanError, ConfigError, formatIssue, isCapstanError } from './errors.js';
+export { CapstanError, ConfigError, formatIssue, isCapstanError, isInputError } from './errors.js';
 export type { CapstanErrorOptions, Issue } from './errors.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { objectKey, objectRef } from './types.js';
 export type { KubeObject, ObjectMeta, SourceLocation } from './types.js';
 export { mapLimit, settleLimit, sleep } from './concurrency.js';
-export { at, list, num, record, str } from './json.js';
+export { at, list, num, record, sortKeys, str } from './json.js';
 export type { Json } from './json.js';

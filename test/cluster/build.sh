@@ -44,8 +44,13 @@ fi
 
 if [ ! -x "$bin/kwok" ]; then
   log "kwok ${KWOK_VERSION}"
-  GOBIN="$dest/work/kwok-bin" go install "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" >&2 || fail "kwok build failed (see above)."
-  mv "$dest/work/kwok-bin/kwok" "$bin/kwok"
+  # A wrapper module and `go build`, not `go install pkg@version`: some proxies refuse the version
+  # list that `go install` reads, while serving the version itself.
+  w="$dest/work/kwok"; rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  go mod init local/kwok-binary >/dev/null 2>&1
+  go get "sigs.k8s.io/kwok@${KWOK_VERSION}" >&2 || fail "could not fetch kwok ${KWOK_VERSION} from the Go module proxy ($(go env GOPROXY))."
+  go build -trimpath -ldflags "-s -w" -o "$bin/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok >&2 || fail "kwok build failed (see above)."
+  mv "$bin/kwok.tmp" "$bin/kwok"
 fi
 
 need_k8s=0

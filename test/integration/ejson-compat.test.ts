@@ -2,8 +2,9 @@
 // and checks both directions. Needs Go, not a Kubernetes cluster.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, chmod, constants, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -21,28 +22,9 @@ const BUILD_DEADLINE_MS = 10 * 60_000;
 const RUN_DEADLINE_MS = 30_000;
 const run = promisify(execFile);
 
-/** Same layout as test/cluster/build.sh: `${CAPSTAN_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/capstan}`. */
-function cacheFolder(): string {
-  const root =
-    process.env.CAPSTAN_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'capstan');
-  return join(root, `ejson-${EJSON_VERSION}`);
-}
-
-async function goEnv(name: string): Promise<string> {
-  return (await run('go', ['env', name], { timeout: RUN_DEADLINE_MS })).stdout.trim();
-}
-
-/** The ejson binary, built with `go install` unless already cached; undefined when Go is missing. */
+/** The ejson binary, built by test/cluster/go-tool.sh (a wrapper module and `go build`, cached
+ * by version); undefined when Go is missing. */
 async function ensureEjson(): Promise<string | undefined> {
-  const folder = cacheFolder();
-  const binary = join(folder, 'ejson');
-  if (
-    await access(binary, constants.X_OK).then(
-      () => true,
-      () => false,
-    )
-  )
-    return binary;
   if (
     !(await run('go', ['version'], { timeout: RUN_DEADLINE_MS }).then(
       () => true,
@@ -50,31 +32,11 @@ async function ensureEjson(): Promise<string | undefined> {
     ))
   )
     return undefined;
-  await mkdir(folder, { recursive: true });
-  const gobin = await mkdtemp(join(folder, '.build-'));
-  try {
-    const install = (extra: NodeJS.ProcessEnv) =>
-      run('go', ['install', `github.com/Shopify/ejson/cmd/ejson@${EJSON_VERSION}`], {
-        env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0', ...extra },
-        timeout: BUILD_DEADLINE_MS,
-      });
-    try {
-      await install({});
-    } catch {
-      // Some module proxies refuse the version list that `go install pkg@version` reads for its
-      // deprecation check, after serving the module itself; the module cache can answer instead.
-      // `direct` is left out: without network access to the VCS its error would win.
-      const proxies = (await goEnv('GOPROXY'))
-        .split(/[,|]/)
-        .filter((p) => p && p !== 'direct' && p !== 'off');
-      proxies.push(`file://${await goEnv('GOMODCACHE')}/cache/download`);
-      await install({ GOPROXY: proxies.join('|') });
-    }
-    await rename(join(gobin, 'ejson'), binary);
-  } finally {
-    await rm(gobin, { recursive: true, force: true });
-  }
-  return binary;
+  const script = fileURLToPath(new URL('../cluster/go-tool.sh', import.meta.url));
+  const { stdout } = await run(script, ['ejson', 'github.com/Shopify/ejson', EJSON_VERSION, 'github.com/Shopify/ejson/cmd/ejson'], {
+    timeout: BUILD_DEADLINE_MS,
+  });
+  return stdout.trim().split('\n').pop();
 }
 
 const ejson = await ensureEjson();
