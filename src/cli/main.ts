@@ -1,6 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CapstanError, isInputError } from '../shared/index.js';
 import { Redactor } from '../secrets/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { registerDeployCommands } from './deploy-commands.js';
@@ -10,6 +9,8 @@ import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
 
 export type { CliIo, CommandResult } from './options.js';
+import { reportError } from './report-error.js';
+export { reportError };
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -52,25 +53,4 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return reportError(error, io, result.redactor);
   }
-}
-
-/** Error codes with an exit code of their own (DESIGN.md): a lock held or lost is 4. */
-const EXIT_OF_CODE: Readonly<Record<string, number>> = {
-  ERR_CAPSTAN_LOCKED: 4,
-  ERR_CAPSTAN_LOCK_LOST: 4,
-  ERR_CAPSTAN_INTERRUPTED: 130,
-};
-
-/** Prints an error on standard error, its message, hint and stack redacted; returns the exit code. */
-export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>, redactor: Pick<Redactor, 'text'> = new Redactor()): number {
-  const write = (text: string) => io.stderr.write(`${redactor.text(text)}\n`);
-  if (error instanceof CapstanError) {
-    write(`error: ${error.message}`);
-    if (error.hint) write(`hint: ${error.hint}`);
-    const exit = EXIT_OF_CODE[error.code];
-    if (exit !== undefined) return exit;
-    return isInputError(error) ? 2 : 1;
-  }
-  write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  return 1;
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { EXIT } from '../deploy/index.js';
+import { diffEnvironment, EXIT } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
 import {
-  diffEnvironment,
   forceUnlock,
   formatDiff,
   formatHistory,
@@ -20,7 +19,7 @@ import { CapstanError, mapStrings } from '../shared/index.js';
 import { currentActor, outputMode } from './session.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, type GlobalOptions } from './options.js';
-import { reportError } from './main.js';
+import { reportError } from './report-error.js';
 import { Reporter } from './reporter.js';
 
 

@@ -1,15 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
-import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
+import { groupByKindOrder, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
 import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
-import { applyAll, issuesFromApplyError } from './apply.js';
-import { createSecretsRenderer } from './secrets.js';
+import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, newRevision, selectorOf } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
-import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
+import { LockHeldError, type ObjectDiff } from '../release/index.js';
+import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
@@ -67,19 +66,6 @@ export interface DeployResult {
 }
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, timeout: 3, locked: 4, interrupted: 130 } as const;
-
-export function newRevision(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-export function eventObject(object: KubeObject): EventObject {
-  return { kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace };
-}
-
-export function selectorOf(app: string, env: string): string {
-  return Object.entries(managedLabels(app, env)).map(([k, v]) => `${k}=${v}`).join(',');
-}
 
 /** The whole deploy: validate everything, then phase by phase apply and wait, then prune. */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {

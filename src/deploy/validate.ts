@@ -5,7 +5,7 @@ import { KubeApiError, type KubeClient } from '../kube/index.js';
 import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { ConfigError, mapLimit, objectKey, type Issue, type KubeObject } from '../shared/index.js';
 import { HOOK_LABEL } from '../tasks/index.js';
-import { applyAll, issuesFromApplyError } from './apply.js';
+import { applyAll, issuesFromApplyError } from '../apply/index.js';
 import { planHookJob, withSpecHash, type HookJobPlan } from './hook-jobs.js';
 import { findExisting } from './prune.js';
 

@@ -35,8 +35,6 @@ export {
 export type { AcquireLockOptions, DeployLock, LeaseObservation, LockDecision, LockState } from './lock.js';
 export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, redactDiffs, summarizeDiffs } from './diff.js';
 export type { DiffAction, ObjectDiff } from './diff.js';
-export { collectDiffs, diffEnvironment } from './diff-environment.js';
-export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';
 export { rollback } from './rollback.js';

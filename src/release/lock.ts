@@ -4,9 +4,8 @@
 // never compared with our wall clock, so clock skew between machines cannot cause an early takeover.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { KubeApiError, type KubeClient } from '../kube/index.js';
+import { KubeApiError, withRetry, type KubeClient } from '../kube/index.js';
 import { CapstanError, sleep as sleepFor, type KubeObject } from '../shared/index.js';
-import { withRetry } from './retry.js';
 
 export const DEFAULT_LEASE_SECONDS = 60;
 const LOCK_ID_ANNOTATION = 'capstan.dev/lock-id';

@@ -1,13 +1,8 @@
 // Rollback: re-apply an earlier release's manifests, wait like a deploy, prune, record, notify.
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
-import {
-  eventObject,
-  newRevision,
-  selectorOf,
-  type DeployEvent,
-  type DeployOutcome,
-} from '../deploy/index.js';
+import { eventObject, newRevision, selectorOf } from '../apply/index.js';
+import type { DeployEvent, DeployOutcome } from '../deploy/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { createSecretsRenderer } from '../deploy/index.js';
+import { createSecretsRenderer } from '../apply/index.js';
 import { Informer, KubeClient } from '../kube/index.js';
 import { managedLabels, renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { issuesFromApplyError } from '../../../src/deploy/apply.js';
+import { issuesFromApplyError } from '../../../src/apply/apply.js';
 import { trimApiMessage } from '../../../src/kube/errors.js';
 import { statusError } from '../../../src/kube/http.js';
 import type { KubeObject } from '../../../src/shared/index.js';

@@ -1,13 +1,13 @@
 // `capstan diff`: render an environment, dry-run every object, compare with the live objects.
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
-import { createSecretsRenderer, newRevision, selectorOf, validateDeploy } from '../deploy/index.js';
-import { KubeClient } from '../kube/index.js';
+import { createSecretsRenderer, newRevision, selectorOf } from '../apply/index.js';
+import { KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { settleLimit, type KubeObject } from '../shared/index.js';
-import { computeObjectDiff, computePruneDiff, hasChanges, redactDiffs, type ObjectDiff } from './diff.js';
-import { withRetry } from './retry.js';
+import { computeObjectDiff, computePruneDiff, hasChanges, redactDiffs, type ObjectDiff } from '../release/index.js';
+import { validateDeploy } from './validate.js';
 
 export interface DiffEnvironmentOptions {
   readonly cwd: string;
