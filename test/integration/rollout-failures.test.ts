@@ -1,5 +1,6 @@
 // Failures a deploy reports as soon as they are certain, not at its deadline: an image the
-// registry does not have, and pods refused by a ResourceQuota that is still full.
+// registry does not have, and pods refused by a ResourceQuota that is still full; and one it
+// must wait out: a registry that throttles.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
@@ -27,7 +28,20 @@ describe('failures reported when certain', () => {
       assert.equal(run.code, 1, run.stdout + run.stderr);
       const finished = run.events.at(-1);
       assert.equal(finished?.outcome, 'failed');
-      assert.match(String(finished?.message), /ImagePullBackOff.*manifest unknown/);
+      assert.match(String(finished?.message), /(ErrImagePull|ImagePullBackOff): .*(not found|manifest unknown)/);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('a registry that throttles: waits until the deadline, then says the kubelet keeps retrying', async () => {
+    const ns = await freshNamespace('fail-throttle');
+    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('throttled', ns.name), '.deploy/test/30-deployment/web.yaml': web('{ app: web, capstan.test/scenario: image-pull-throttled }') });
+    try {
+      const run = await capstan(['deploy', 'test', '--timeout', '8s'], { cwd: app.dir });
+      assert.equal(run.code, 3, run.stdout + run.stderr);
+      assert.match(run.stdout, /Most likely cause: the image cannot be pulled: example\.com\/web:1 \(.*429 Too Many Requests.*\) - a registry or network error the kubelet keeps retrying/);
     } finally {
       app.cleanup();
       await ns.remove();
