@@ -1,5 +1,5 @@
 // Capstan as a library: the same calls the CLI makes, with options objects and no globals.
-export { deploy, EXIT, createSecretsRenderer } from './deploy/index.js';
+export { collectDiffs, deploy, diffEnvironment, EXIT, createSecretsRenderer } from './deploy/index.js';
 export type { DeployEvent, DeployEventSink, DeployOptions, DeployOutcome, DeployResult, EventObject } from './deploy/index.js';
 export { loadConfig, parseDuration, resolveEnvironment } from './config/index.js';
 export type { CapstanConfig, EnvironmentConfig, LoadedConfig, NotificationConfig, ResolvedEnvironment } from './config/index.js';
@@ -11,8 +11,6 @@ export { runTask, planTaskJob, cleanJobs } from './tasks/index.js';
 export type { RunTaskOptions, RunTaskResult } from './tasks/index.js';
 export {
   acquireLock,
-  collectDiffs,
-  diffEnvironment,
   formatDiff,
   forceUnlock,
   LockHeldError,

@@ -1,21 +1,15 @@
 import type { Command } from 'commander';
 import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
-import { loadConfig, resolveEnvironment } from '../config/index.js';
+import { loadConfig, resolveBuildInfo, resolveEnvironment, type BuildInfo } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption } from './main.js';
-import { Reporter, type OutputMode } from './reporter.js';
-import { confirm, currentActor } from './release-commands.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationOption, integerOption, type GlobalOptions } from './options.js';
+import { Reporter } from './reporter.js';
+import { confirm, currentActor, outputMode } from './session.js';
 import { CapstanError } from '../shared/index.js';
 import { formatDiff, hasChanges } from '../release/index.js';
 
 
-
-export function outputMode(io: CliIo, output?: string): OutputMode {
-  if (output === 'json') return 'json';
-  return io.stdout.isTTY && !io.env.CI ? 'tty' : 'plain';
-}
 
 export function registerDeployCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
@@ -24,27 +18,32 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .option('-i, --image <ref>', 'container image for this deploy (the templates\' `image`)')
     .option('--set <key=value>', 'override a value (repeatable; dotted keys)', collect)
+    .option('--commit <sha>', 'commit being deployed (default: the CI variables, then git)')
+    .option('--branch <name>', 'branch being deployed (default: the CI variables, then git)')
     .option('--timeout <duration>', 'give up after this long (e.g. 10m)', durationOption)
     .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
     .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
     .option('--no-prune', 'keep objects that are no longer rendered')
     .option('--force-conflicts', 'take over fields owned by another field manager')
-    .option('--concurrency <n>', 'parallel API requests', (v) => Number.parseInt(v, 10))
+    .option('--replace-broken-pods', 'delete broken pods of a StatefulSet\'s earlier revision that block its rolling update')
+    .option('--concurrency <n>', 'parallel API requests', integerOption())
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined));
+      const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined), result.redactor);
       if (opts.diff && !opts.yes && !io.stdin.isTTY) {
         throw new CapstanError('ERR_CAPSTAN_USAGE', '--diff asks for confirmation, but there is no terminal to ask on', {
           hint: 'pass --yes to apply without asking, or run capstan diff first',
         });
       }
+      const build = buildInfo(io, globals.cwd, opts);
       const outcome = await deploy({
         cwd: globals.cwd,
         env: envName,
         image: opts.image as string | undefined,
+        ...build,
         set: opts.set as string[] | undefined,
         kubeconfig: globals.kubeconfig,
         context: globals.context,
@@ -53,14 +52,16 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         dryRun: !!opts.dryRun,
         prune: opts.prune as boolean,
         forceConflicts: !!opts.forceConflicts,
+        replaceBrokenPods: !!opts.replaceBrokenPods,
         concurrency: opts.concurrency as number | undefined,
         signal: io.signal,
         envVars: io.env,
         onEvent: (event) => reporter.event(event),
-        actor: currentActor(io),
+        redactor: result.redactor,
+        actor: { ...currentActor(io), ...(build.commit ? { gitCommit: build.commit } : {}), ...(build.branch ? { gitBranch: build.branch } : {}) },
         diff: !!opts.diff,
         confirm: async (diffs) => {
-          const text = formatDiff(diffs, { color: outputMode(io) === 'tty' });
+          const text = result.redactor.text(formatDiff(diffs, { color: outputMode(io) === 'tty' }));
           io.stdout.write(text.endsWith('\n') ? text : text + '\n');
           if (!hasChanges(diffs)) {
             io.stdout.write('no changes\n');
@@ -79,6 +80,8 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('-i, --image <ref>', 'container image')
     .option('--set <key=value>', 'override a value (repeatable)', collect)
     .option('--show-secrets', 'print Secret values in clear')
+    .option('--commit <sha>', 'commit for templates (default: the CI variables, then git)')
+    .option('--branch <name>', 'branch for templates (default: the CI variables, then git)')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const loaded = await loadConfig({ cwd: globals.cwd });
@@ -87,12 +90,13 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         app: env.app,
         env: env.name,
         envVars: io.env,
-        warn: (message) => io.stderr.write(`warning: ${message}\n`),
+        warn: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
       });
       const phases = await renderEnvironment({
         env,
         image: (opts.image as string | undefined) ?? env.image,
         revision: 'render',
+        ...buildInfo(io, globals.cwd, opts),
         renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
       });
       for (const phase of phases) {
@@ -102,4 +106,9 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       }
       result.exitCode = EXIT.ok;
     });
+}
+
+/** `--commit`/`--branch`, else the CI's variables, else git in the application folder. */
+function buildInfo(io: CliIo, cwd: string, opts: Record<string, unknown>): BuildInfo {
+  return resolveBuildInfo({ flags: { commit: opts.commit as string | undefined, branch: opts.branch as string | undefined }, env: io.env, cwd });
 }

@@ -1,36 +1,22 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CapstanError, ConfigError, isInputError } from '../shared/index.js';
-import { parseDuration } from '../config/index.js';
+import { Redactor } from '../secrets/index.js';
+import type { CliIo, CommandResult } from './options.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
 
-export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  /** Aborted on SIGINT/SIGTERM. */
-  readonly signal: AbortSignal;
-}
-
-/** What a command reports back to runCli; commands never call process.exit. */
-export interface CommandResult {
-  exitCode: number;
-}
+export type { CliIo, CommandResult } from './options.js';
+import { reportError } from './report-error.js';
+export { reportError };
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-export function durationOption(value: string): number {
-  return parseDuration(value);
-}
 
 export function buildProgram(io: CliIo, result: CommandResult): Command {
   const program = new Command('capstan')
@@ -55,7 +41,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
 
 /** Runs the CLI; returns the exit code. Expected errors print message and hint; others a stack. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const result: CommandResult = { exitCode: 0 };
+  const result: CommandResult = { exitCode: 0, redactor: new Redactor() };
   const program = buildProgram(io, result);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -65,21 +51,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
       return 2;
     }
-    return reportError(error, io);
+    return reportError(error, io, result.redactor);
   }
-}
-
-export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>): number {
-  if (error instanceof ConfigError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    return 2;
-  }
-  if (error instanceof CapstanError) {
-    io.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    return isInputError(error) ? 2 : 1;
-  }
-  io.stderr.write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return 1;
 }

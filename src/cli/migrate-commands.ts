@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { formatApply, formatPlan, formatRef, formatVerification, migrate, type MigrateEvent } from '../migrate/index.js';
 import { CapstanError } from '../shared/index.js';
-import { outputMode } from './deploy-commands.js';
-import type { CliIo, CommandResult } from './main.js';
-import { durationOption } from './main.js';
-import type { GlobalOptions } from './options.js';
+import { outputMode } from './session.js';
+import type { CliIo, CommandResult } from './options.js';
+import { durationOption, integerOption, type GlobalOptions } from './options.js';
 
 interface MigrateFlags {
   from?: string;
@@ -104,7 +103,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
     .option('--dry-run', 'print the plan (counts per kind, every skipped object and why); change nothing')
     .option('--verify-only', 'compare B with A without copying')
     .option('--no-verify', 'copy without verifying afterwards')
-    .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', (v) => Number.parseInt(v, 10))
+    .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', integerOption())
     .option('--health-timeout <duration>', "how long verification waits for B's workloads (default 2m)", durationOption)
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (flags: MigrateFlags, cmd: Command) => {

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { hostname, userInfo } from 'node:os';
-import { createInterface } from 'node:readline';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { EXIT } from '../deploy/index.js';
+import { diffEnvironment, EXIT } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
 import {
-  diffEnvironment,
   forceUnlock,
   formatDiff,
   formatHistory,
@@ -14,74 +11,29 @@ import {
   lockName,
   readLock,
   readReleases,
+  redactDiffs,
   rollback,
-  type RollbackEvent,
 } from '../release/index.js';
-import { CapstanError } from '../shared/index.js';
-import { outputMode } from './deploy-commands.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption, reportError } from './main.js';
+import { secretValues, type Redactor } from '../secrets/index.js';
+import { CapstanError, mapStrings } from '../shared/index.js';
+import { currentActor, outputMode } from './session.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationOption, type GlobalOptions } from './options.js';
+import { reportError } from './report-error.js';
 import { Reporter } from './reporter.js';
 
 
+
+/** History entries with their strings redacted, but each release's `outcome` (Capstan's own word). */
+function redactHistory<T>(entries: T, redactor: Redactor): T {
+  return mapStrings(entries, redactor.text, (path) => path.length === 2 && path[1] === 'outcome');
+}
 
 function revisionOption(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1)
     throw new CapstanError('ERR_CAPSTAN_USAGE', `--to "${value}" is not a release number`);
   return n;
-}
-
-/** Who is deploying, for release records and the lock: CI variables first, then the local user. */
-export function currentActor(io: Pick<CliIo, 'env'>): {
-  user: string;
-  host: string;
-  holder: string;
-  gitCommit?: string;
-} {
-  const env = io.env;
-  let local: string | undefined;
-  try {
-    local = userInfo().username;
-  } catch {
-    local = undefined;
-  }
-  const user =
-    env.CAPSTAN_USER ??
-    env.GITHUB_ACTOR ??
-    env.GITLAB_USER_LOGIN ??
-    env.USER ??
-    env.USERNAME ??
-    local ??
-    'unknown';
-  const host = hostname();
-  const ciUrl =
-    env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
-      ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : env.CI_JOB_URL;
-  const gitCommit = env.CAPSTAN_GIT_COMMIT ?? env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
-  return {
-    user,
-    host,
-    holder: `${user}@${host} (pid ${process.pid}${ciUrl ? `, ${ciUrl}` : ''})`,
-    ...(gitCommit ? { gitCommit } : {}),
-  };
-}
-
-/** Asks a yes/no question on the terminal; anything but y/yes is no. Check `io.stdin.isTTY` first. */
-export async function confirm(io: Pick<CliIo, 'stdin' | 'stdout'>, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: false });
-  try {
-    io.stdout.write(`${question} [y/N] `);
-    const answer = await new Promise<string>((resolve) => {
-      rl.once('line', resolve);
-      rl.once('close', () => resolve(''));
-    });
-    return /^\s*y(es)?\s*$/i.test(answer);
-  } finally {
-    rl.close();
-  }
 }
 
 async function openEnvironment(
@@ -102,12 +54,12 @@ async function openEnvironment(
 /** Expected refusals with their own exit codes; everything else goes to runCli's reporting. */
 function refusal(error: unknown, io: CliIo, result: CommandResult): boolean {
   if (error instanceof LockHeldError) {
-    reportError(error, io);
+    reportError(error, io, result.redactor);
     result.exitCode = EXIT.locked;
     return true;
   }
   if (error instanceof CapstanError && error.code === 'ERR_CAPSTAN_NO_SUCH_RELEASE') {
-    reportError(error, io);
+    reportError(error, io, result.redactor);
     result.exitCode = EXIT.invalid;
     return true;
   }
@@ -128,12 +80,14 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
           app: env.app,
           env: env.name,
           signal: io.signal,
-          onDamaged: (error) => io.stderr.write(`warning: ${error.message}\n`),
+          onDamaged: (error) => io.stderr.write(`${result.redactor.text(`warning: ${error.message}`)}\n`),
         });
+        // Records hold their manifests, Secrets included: what history prints is redacted with them.
+        result.redactor.add(records.flatMap((r) => secretValues(r.manifests)));
         io.stdout.write(
           opts.output === 'json'
-            ? `${JSON.stringify(historyJson(records), null, 2)}\n`
-            : formatHistory(records),
+            ? `${JSON.stringify(redactHistory(historyJson(records), result.redactor), null, 2)}\n`
+            : result.redactor.text(formatHistory(records)),
         );
         result.exitCode = EXIT.ok;
       } finally {
@@ -186,10 +140,11 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
           context: globals.context,
           signal: io.signal,
           envVars: io.env,
-          onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
+          onWarning: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
+          redactor: result.redactor,
         });
-        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
-        else io.stdout.write(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR }));
+        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(redactDiffs(diff, result.redactor.text), null, 2)}\n`);
+        else io.stdout.write(result.redactor.text(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR })));
         result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
       },
     );
@@ -210,17 +165,8 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
       ) => {
         const { env, client } = await openEnvironment(cmd, io, envName);
         const mode = outputMode(io, opts.output);
-        const reporter = new Reporter(io.stdout, mode);
+        const reporter = new Reporter(io.stdout, mode, result.redactor);
         const actor = currentActor(io);
-        const onEvent = (event: RollbackEvent) => {
-          if (event.type !== 'rollback-started') return reporter.event(event);
-          if (mode === 'json')
-            io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-          else
-            io.stdout.write(
-              `Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}\n`,
-            );
-        };
         try {
           const outcome = await rollback(client, {
             namespace: env.namespace,
@@ -235,9 +181,10 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
             host: actor.host,
             holder: actor.holder,
             signal: io.signal,
-            onEvent,
+            onEvent: (event) => reporter.event(event),
             notifications: env.notifications,
             envVars: io.env,
+            redactor: result.redactor,
           });
           result.exitCode = outcome.exitCode;
         } catch (error) {

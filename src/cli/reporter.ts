@@ -1,4 +1,6 @@
 import type { DeployEvent, EventObject } from '../deploy/index.js';
+import type { RollbackEvent } from '../release/index.js';
+import { Redactor } from '../secrets/index.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -16,8 +18,10 @@ function seconds(ms: number): string {
 }
 
 /**
- * Draws deploy events: on a terminal, finished lines scroll above a live block of what each
- * object still waits for; without one, one line per state change; or JSON lines.
+ * Draws deploy and rollback events: on a terminal, finished lines scroll above a live block of
+ * what each object still waits for; without one, one line per state change; or JSON lines.
+ * Every line it writes is redacted as text; a JSON line is redacted field by field before it is
+ * serialized, so it stays the same JSON.
  */
 export class Reporter {
   private readonly c;
@@ -27,13 +31,13 @@ export class Reporter {
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly mode: OutputMode,
-    private readonly redact: (text: string) => string = (t) => t,
+    private readonly redactor: Pick<Redactor, 'text' | 'event'> = new Redactor(),
   ) {
     this.c = color(mode === 'tty');
   }
 
   private write(line: string): void {
-    this.out.write(this.redact(line) + '\n');
+    this.out.write(this.redactor.text(line) + '\n');
   }
 
   private clearLive(): void {
@@ -46,7 +50,7 @@ export class Reporter {
     if (this.mode !== 'tty') return;
     const lines = [...this.waiting.entries()].slice(0, 20).map(([ref, msg]) => `  ${this.c.yellow('…')} ${ref}: ${this.c.dim(msg)}`);
     if (this.waiting.size > 20) lines.push(this.c.dim(`  … and ${this.waiting.size - 20} more`));
-    for (const line of lines) this.out.write(this.redact(line) + '\n');
+    for (const line of lines) this.out.write(this.redactor.text(line) + '\n');
     this.drawn = lines.length;
   }
 
@@ -56,13 +60,19 @@ export class Reporter {
     this.drawLive();
   }
 
-  event(event: DeployEvent): void {
+  event(event: DeployEvent | RollbackEvent): void {
     if (this.mode === 'json') {
-      this.out.write(this.redact(JSON.stringify({ time: new Date().toISOString(), ...event })) + '\n');
+      // `time` is Capstan's clock, not input: a secret `2026` (a port) must not break every timestamp.
+      this.out.write(JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n');
       return;
     }
     const c = this.c;
     switch (event.type) {
+      case 'rollback-started':
+        this.line(
+          c.bold(`Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}`),
+        );
+        break;
       case 'deploy-started':
         this.line(c.bold(`${event.dryRun ? 'Dry run of' : 'Deploying'} ${event.app} to ${event.env} (namespace ${event.namespace}), revision ${event.revision}${event.image ? `, image ${event.image}` : ''}`));
         break;

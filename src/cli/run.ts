@@ -11,6 +11,13 @@ const onSignal = (name: string) => {
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
+// A reader that goes away (`capstan render staging | head`, `| less` then q) ends the output, not
+// the command: later writes are dropped, as kubectl and git do, instead of an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,

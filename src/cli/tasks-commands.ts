@@ -1,12 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { selectorOf } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
 import { cleanJobs, runTask } from '../tasks/index.js';
 import { CapstanError } from '../shared/index.js';
-import type { CliIo, CommandResult } from './main.js';
-import { collect, type GlobalOptions } from './options.js';
-import { durationOption } from './main.js';
+import type { CliIo, CommandResult } from './options.js';
+import { collect, durationDefault, type GlobalOptions } from './options.js';
 
 
 
@@ -21,12 +20,13 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .option('-c, --container <name>', 'container to run (default: the first)')
     .option('-i, --image <ref>', 'image (default: the one the Deployment runs now)')
     .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
-    .option('--timeout <duration>', 'give up after this long', durationOption, 3_600_000)
+    .addOption(durationDefault(new Option('--timeout <duration>', 'give up after this long'), 3_600_000))
     .option('--detach', 'print the Job name and return at once')
     .option('--keep', 'keep the Job when interrupted or failed')
     .option('--concurrency <policy>', 'forbid: refuse while the same task still runs', 'allow')
     .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const redact = result.redactor.text;
       if (opts.concurrency !== 'allow' && opts.concurrency !== 'forbid') {
         throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${String(opts.concurrency)}"`);
       }
@@ -47,11 +47,13 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
         context: globals.context,
         signal: io.signal,
         envVars: io.env,
-        onLine: (line) => io.stdout.write(line + '\n'),
-        onStatus: (message) => io.stderr.write(`capstan: ${message}\n`),
+        // Line by line, as the log streams: each line of a multi-line value is redacted on its own.
+        onLine: (line) => io.stdout.write(`${redact(line)}\n`),
+        onStatus: (message) => io.stderr.write(`${redact(`capstan: ${message}`)}\n`),
+        redactor: result.redactor,
       });
-      if (outcome.outcome === 'detached') io.stdout.write(`${outcome.jobName}\n`);
-      else if (outcome.message) io.stderr.write(`capstan: ${outcome.message}\n`);
+      if (outcome.outcome === 'detached') io.stdout.write(`${redact(outcome.jobName)}\n`);
+      else if (outcome.message) io.stderr.write(`${redact(`capstan: ${outcome.message}`)}\n`);
       result.exitCode = outcome.exitCode;
     });
 
@@ -60,7 +62,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .command('clean')
     .description('delete finished Jobs that Capstan created for an environment')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .option('--older-than <duration>', 'only Jobs created at least this long ago', durationOption, 0)
+    .addOption(durationDefault(new Option('--older-than <duration>', 'only Jobs created at least this long ago'), 0))
     .option('--dry-run', 'list them, delete nothing')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();

@@ -1,4 +1,6 @@
 // Reads .deploy/capstan.yaml, validates it against the JSON Schema and resolves one environment.
+export { readGitBuildInfo, resolveBuildInfo, resolveBuildInfoFrom } from './build-info.js';
+export type { BuildInfo } from './build-info.js';
 export { parseDuration } from './duration.js';
 export { CONFIG_FILE_NAME, loadConfig } from './load-config.js';
 export { parseConfig } from './parse-config.js';

@@ -54,14 +54,25 @@ export function parseConfig(text: string, file: string): ParsedConfig {
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   const validate = schemaValidator();
-  if (validate(data)) return { config: data as CapstanConfig, issues: [] };
+  if (validate(data)) {
+    const config = data as CapstanConfig;
+    const issues = checkNamespaces(config).map(({ path, message }) => ({
+      file,
+      ...position(locate(doc.contents, path).node?.range?.[0]),
+      path: path.join('.'),
+      message,
+    }));
+    return issues.length > 0 ? { issues } : { config, issues: [] };
+  }
 
   const issues: Issue[] = [];
   for (const error of validate.errors ?? []) {
     if (error.keyword === 'propertyNames') continue; // its nested error says what is wrong
     const segments = pointerSegments(error.instancePath);
     const named = propertyOf(error);
-    const path = named === undefined ? segments : [...segments, named];
+    // A repeated list item is reported where it repeats.
+    const repeated = error.keyword === 'uniqueItems' ? String(laterOf(error.params as { i: number; j: number })) : undefined;
+    const path = named === undefined ? (repeated === undefined ? segments : [...segments, repeated]) : [...segments, named];
     const located = locate(doc.contents, path);
     const node =
       named !== undefined && error.keyword !== 'required' ? (located.key ?? located.node) : located.node;
@@ -69,6 +80,22 @@ export function parseConfig(text: string, file: string): ParsedConfig {
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return { issues };
+}
+
+/** The second of two equal list items (ajv's order of i and j depends on the item type). */
+function laterOf(params: { i: number; j: number }): number {
+  return Math.max(params.i, params.j);
+}
+
+/** What the schema cannot say: an environment's extra namespaces are other than its own. */
+function checkNamespaces(config: CapstanConfig): { path: string[]; message: string }[] {
+  return Object.entries(config.environments).flatMap(([name, env]) =>
+    (env.extraNamespaces ?? []).flatMap((ns, index) =>
+      ns === env.namespace
+        ? [{ path: ['environments', name, 'extraNamespaces', String(index)], message: `"${ns}" is the environment's own namespace: remove it from extraNamespaces` }]
+        : [],
+    ),
+  );
 }
 
 function pointerSegments(pointer: string): string[] {
@@ -140,6 +167,10 @@ function describe(error: ErrorObject): string {
       const message =
         typeof schema['patternErrorMessage'] === 'string' ? schema['patternErrorMessage'] : error.message;
       return `${what}${message}`;
+    }
+    case 'uniqueItems': {
+      const items = Array.isArray(error.data) ? (error.data as unknown[]) : [];
+      return `${JSON.stringify(items[laterOf(params as { i: number; j: number })])} is listed twice`;
     }
     case 'minProperties':
       return `must have at least ${String(params['limit'])} entr${params['limit'] === 1 ? 'y' : 'ies'}`;

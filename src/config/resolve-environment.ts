@@ -51,6 +51,7 @@ export function resolveEnvironment(
     name: envName,
     ...(envConfig.context === undefined ? {} : { context: envConfig.context }),
     namespace: envConfig.namespace,
+    extraNamespaces: Object.freeze([...(envConfig.extraNamespaces ?? [])]),
     values: deepFreeze(values),
     ...(image === undefined ? {} : { image }),
     deployDir,

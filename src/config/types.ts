@@ -10,6 +10,8 @@ export interface NotificationConfig {
 export interface EnvironmentConfig {
   context?: string;
   namespace: string;
+  /** Other namespaces the environment's objects may name; any other one is refused. */
+  extraNamespaces?: string[];
   values?: Record<string, unknown>;
   image?: string;
 }
@@ -37,6 +39,8 @@ export interface ResolvedEnvironment {
   readonly name: string;
   readonly context?: string;
   readonly namespace: string;
+  /** Namespaces besides `namespace` that objects may name (capstan.yaml `extraNamespaces`): locked with it, listed by prune. */
+  readonly extraNamespaces: readonly string[];
   /** Merged values (top-level < environment < --set), deeply frozen. */
   readonly values: Readonly<Record<string, unknown>>;
   readonly image?: string;

@@ -1,17 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
-import { groupByKindOrder, managedLabels, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
+import { groupByKindOrder, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { isInputError, objectKey, objectRef, type KubeObject } from '../shared/index.js';
-import { createRedactor, secretValues } from '../secrets/index.js';
-import { applyAll, issuesFromApplyError } from './apply.js';
-import { createSecretsRenderer } from './secrets.js';
+import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
+import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
+import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, newRevision, selectorOf } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
-import { collectDiffs, LockHeldError, type ObjectDiff } from '../release/index.js';
+import { LockHeldError, type ObjectDiff } from '../release/index.js';
+import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
+import { replacePhaseJobs } from './hook-jobs.js';
 import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
@@ -28,12 +28,17 @@ export interface DeployOptions {
   readonly dryRun?: boolean;
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
+  /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */
+  readonly replaceBrokenPods?: boolean;
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onEvent?: DeployEventSink;
   /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
   readonly envVars?: NodeJS.ProcessEnv;
   readonly revision?: string;
+  /** The commit and branch deployed, for templates (`commit`, `branch`) and the release record. */
+  readonly commit?: string;
+  readonly branch?: string;
   /** Who deploys, for the release record and the lock; default: unknown. */
   readonly actor?: Actor;
   /** Show what will change (server-side dry run against live objects) before applying. */
@@ -45,6 +50,11 @@ export interface DeployOptions {
   readonly fetch?: typeof fetch;
   /** Overrides how a phase's secrets.ejson files become Secrets (default: ejson with the usual key sources). */
   readonly renderSecrets?: (file: string, namespace: string, client: KubeClient | undefined) => Promise<readonly KubeObject[]>;
+  /**
+   * Learns the deploy's secret values once they are rendered; every event is redacted with it.
+   * The CLI passes its own, so that what it prints besides the events (errors, the diff) is too.
+   */
+  readonly redactor?: Redactor;
 }
 
 export interface DeployResult {
@@ -57,28 +67,16 @@ export interface DeployResult {
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, timeout: 3, locked: 4, interrupted: 130 } as const;
 
-export function newRevision(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-export function eventObject(object: KubeObject): EventObject {
-  return { kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace };
-}
-
-export function selectorOf(app: string, env: string): string {
-  return Object.entries(managedLabels(app, env)).map(([k, v]) => `${k}=${v}`).join(',');
-}
-
 /** The whole deploy: validate everything, then phase by phase apply and wait, then prune. */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const started = Date.now();
   const sink = options.onEvent ?? (() => {});
   const revision = options.revision ?? newRevision();
   const applied: KubeObject[] = [];
-  // Every event passes through the redactor once the secret values are known.
-  const emit = (event: DeployEvent) => sink(state.redact ? (JSON.parse(state.redact(JSON.stringify(event))) as DeployEvent) : event);
-  const state: RunState = { emit, applied, started, recorder: undefined, image: options.image, rendered: [], finish: undefined as unknown as RunState['finish'] };
+  // Every event passes through the redactor, field by field, once the secret values are known.
+  const redactor = options.redactor ?? new Redactor();
+  const emit = (event: DeployEvent) => sink(redactor.event(event));
+  const state: RunState = { emit, redactor, applied, started, recorder: undefined, image: options.image, rendered: [], finish: undefined as unknown as RunState['finish'] };
   const finish = async (outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> => {
     const appliedKeys = new Set(applied.map(objectKey));
     await state.recorder?.finish(outcome, applied, { durationMs: Date.now() - started, summary: message, image: state.image });
@@ -125,13 +123,15 @@ async function runDeploy(
       envVars: options.envVars ?? {},
       warn: (message) => emit({ type: 'warning', message }),
     });
-    const phases = await renderEnvironment({ env, image, revision, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
+    const phases = await renderEnvironment({ env, image, revision, commit: options.commit, branch: options.branch, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     state.rendered = phases.flatMap((p) => [...p.objects]);
-    const values = secretValues(state.rendered.map((o) => o.object));
-    const redact = values.length > 0 ? createRedactor(values) : (t: string) => t;
-    state.redact = redact;
+    const rendered = state.rendered.map((o) => o.object);
+    state.redactor.add(secretValues(rendered));
+    for (const key of unredactedSecretKeys(rendered)) {
+      emit({ type: 'warning', message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
+    }
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
-    return await deployRendered(client, env, phases, { ...options, revision }, state, redact);
+    return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
   } finally {
     client.close();
   }
@@ -146,7 +146,8 @@ interface RunState {
   image: string | undefined;
   /** Everything rendered, for the objects not applied in the final report. */
   rendered: RenderedObject[];
-  redact?: (text: string) => string;
+  /** Holds the secret values once rendered. */
+  redactor: Redactor;
 }
 
 
@@ -226,7 +227,8 @@ async function deployRendered(
       await recorder.start();
       state.recorder = recorder;
     } catch (error) {
-      if (error instanceof LockHeldError) return finish('locked', 4, error.message);
+      if (error instanceof LockHeldError) return finish('locked', EXIT.locked, error.message);
+      if (signal.aborted) return finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
       throw error;
     }
   }
@@ -237,8 +239,13 @@ async function deployRendered(
     const phaseStart = Date.now();
     state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
+    // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
+    const jobs = await replacePhaseJobs(client, phase.objects, validation.hookJobs, { concurrency, signal, deadline, keep: state.recorder && ((e) => state.recorder!.keepReplacedJob(e)) });
+    if (jobs.failure) return finish(jobs.failure.outcome, jobs.failure.exitCode, jobs.failure.message);
     const liveObjects: KubeObject[] = [];
     for (const group of groupByKindOrder(phase.objects)) {
+      const lost = await state.recorder?.lockLost();
+      if (lost) return finish('lock-lost', EXIT.locked, lost);
       const results = await applyAll(client, group, { concurrency, force: options.forceConflicts, signal });
       const failures = results.filter((r) => r.error !== undefined);
       for (const r of results) {
@@ -246,7 +253,7 @@ async function deployRendered(
         applied.push(r.live);
         liveObjects.push(r.live);
         const before = existingRv.get(objectKey(r.live));
-        const action = before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
+        const action = jobs.replaced.has(objectKey(r.live)) ? 'replaced' : before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
         emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
       }
       if (failures.length > 0) {
@@ -271,7 +278,7 @@ async function deployRendered(
     // Hook Jobs' logs stream to the output while the phase waits.
     const logStop = new AbortController();
     const followers = liveObjects
-      .filter((o) => o.kind === 'Job')
+      .filter((o) => o.kind === 'Job' && validation.hookJobs.get(objectKey(o))?.action !== 'done')
       .map((job) =>
         followJobLogs({
           client,
@@ -289,6 +296,7 @@ async function deployRendered(
       deadline,
       progressDeadlineMs: options.progressDeadlineMs ?? Math.min(timeoutMs, 5 * 60_000),
       since: new Date(state.started - 1000),
+      replaceBrokenPods: options.replaceBrokenPods,
       onUpdate: (object: KubeObject, readiness: Readiness) => {
         const obj = eventObject(object);
         if (readiness.status === 'ready') emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
@@ -307,6 +315,10 @@ async function deployRendered(
         diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
       });
     }
+    if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
+      const { since, retries, lastError } = result.unreachable;
+      return finish('timed-out', 3, `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''}); stopped waiting in phase ${phase.name}`);
+    }
     switch (result.outcome) {
       case 'ready':
         break;
@@ -324,6 +336,8 @@ async function deployRendered(
   }
 
   // 5. Prune what this app and environment no longer renders.
+  const lost = await state.recorder?.lockLost();
+  if (lost) return finish('lock-lost', EXIT.locked, lost);
   for (const object of toPrune) {
     try {
       await client.delete(
@@ -349,14 +363,6 @@ export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {
     return JSON.stringify(sortKeys({ ...rest, metadata }));
   };
   return strip(live) === strip(dryRun);
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 

@@ -7,7 +7,7 @@ export interface EventObject {
   readonly namespace?: string;
 }
 
-export type DeployOutcome = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked';
+export type DeployOutcome = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked' | 'lock-lost';
 
 /**
  * What a deploy reports as it goes: the CLI draws these on a terminal, prints one line per
@@ -17,7 +17,7 @@ export type DeployEvent =
   | { type: 'deploy-started'; app: string; env: string; namespace: string; revision: string; image?: string; phases: string[]; dryRun: boolean }
   | { type: 'validation-finished'; objects: number; durationMs: number }
   | { type: 'phase-started'; phase: string; objects: number }
-  | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' }
+  | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' | 'replaced' }
   | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
   | { type: 'object-ready'; phase: string; object: EventObject; message: string }
   | { type: 'object-failed'; phase: string; object: EventObject; message: string; diagnosis?: Diagnosis; diagnosisText?: string }

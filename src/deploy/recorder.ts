@@ -4,6 +4,7 @@ import { notify, type NotifyEvent } from '../notify/index.js';
 import {
   acquireLock,
   inventoryEntry,
+  lockLostReason,
   nextRevisionNumber,
   writeRelease,
   type DeployLock,
@@ -11,6 +12,7 @@ import {
   type PhaseRecord,
   type ReleaseOutcome,
   type ReleaseRecord,
+  type ReplacedJobRecord,
 } from '../release/index.js';
 import { objectKey, type KubeObject } from '../shared/index.js';
 import type { DeployOutcome } from './events.js';
@@ -20,6 +22,7 @@ export interface Actor {
   readonly host: string;
   readonly holder: string;
   readonly gitCommit?: string;
+  readonly gitBranch?: string;
 }
 
 export interface RecorderOptions {
@@ -60,6 +63,7 @@ const OUTCOMES: Record<DeployOutcome, ReleaseOutcome> = {
   interrupted: 'interrupted',
   invalid: 'failed',
   locked: 'failed',
+  'lock-lost': 'lock-lost',
 };
 
 /**
@@ -79,7 +83,7 @@ export class DeployRecorder {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
     const [lock, revision] = await Promise.all([
-      acquireLock(client, { ...scope, holder: this.options.actor.holder, signal: this.options.signal, onWarning: this.options.warn }),
+      acquireLock(client, { ...scope, holder: this.options.actor.holder, namespaces: env.extraNamespaces, signal: this.options.signal, onWarning: this.options.warn}),
       nextRevisionNumber(client, scope),
     ]);
     this.lock = lock;
@@ -89,6 +93,7 @@ export class DeployRecorder {
       deployId: this.options.deployId,
       images: imagesOf(this.options.manifests),
       gitCommit: this.options.actor.gitCommit,
+      ...(this.options.actor.gitBranch ? { gitBranch: this.options.actor.gitBranch } : {}),
       user: this.options.actor.user,
       host: this.options.actor.host,
       startedAt: new Date().toISOString(),
@@ -102,6 +107,11 @@ export class DeployRecorder {
     await this.notify({ kind: 'started' });
   }
 
+  /** Why the deploy's lock is no longer its own, or undefined while it is: checked before each write. */
+  lockLost(): Promise<string | undefined> {
+    return this.lock ? lockLostReason(this.lock) : Promise.resolve(undefined);
+  }
+
   get revisionNumber(): number | undefined {
     return this.record?.revision;
   }
@@ -113,6 +123,16 @@ export class DeployRecorder {
   phaseFinished(name: string, outcome: string): void {
     const phase = this.phases.find((p) => p.name === name);
     if (phase) Object.assign(phase, { finishedAt: new Date().toISOString(), outcome });
+  }
+
+  /**
+   * Keeps the log of a hook Job this deploy is about to delete (to run it again) in the release
+   * record, written now: if the write fails, the Job is not deleted.
+   */
+  async keepReplacedJob(entry: ReplacedJobRecord): Promise<void> {
+    if (!this.record) return;
+    (this.record.replacedJobs ??= []).push({ ...entry, logs: entry.logs.map((line) => this.options.redact(line)) });
+    await writeRelease(this.options.client, this.record, { keep: this.options.env.releasesKeep });
   }
 
   /** Completes the record, releases the lock, notifies. Never throws: problems become warnings. */
@@ -130,8 +150,10 @@ export class DeployRecorder {
           seen.add(objectKey(o));
           inventory.push(inventoryEntry(o));
         }
+        // Without the lock, another deploy may be writing records: ours is completed, none is trimmed.
+        const keep = outcome === 'lock-lost' ? Number.MAX_SAFE_INTEGER : env.releasesKeep;
         await Promise.all([
-          writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep: env.releasesKeep }),
+          writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep }),
           this.lock?.release(),
         ]);
       }
@@ -153,7 +175,7 @@ export class DeployRecorder {
     if (env.notifications.length === 0) return;
     await notify(
       env.notifications,
-      { app: env.app, env: env.name, revision: this.record?.revision ?? this.options.deployId, user: this.options.actor.user, ...event },
+      { app: env.app, env: env.name, revision: this.record?.revision ?? this.options.deployId, user: this.options.actor.user, commit: this.options.actor.gitCommit, branch: this.options.actor.gitBranch, ...event },
       { env: this.options.envVars, fetch: this.options.fetch, redact: this.options.redact, onWarning: this.options.warn },
     );
   }

@@ -2,13 +2,12 @@
 // dry-run every object, and find what exists and what would be pruned.
 import type { ResolvedEnvironment } from '../config/index.js';
 import { KubeApiError, type KubeClient } from '../kube/index.js';
-import { readReleases } from '../release/index.js';
 import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
-import { ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
-import { HOOK_LABEL, TASK_LABEL } from '../tasks/index.js';
-import { applyAll, issuesFromApplyError } from './apply.js';
-import { listLabelled, prunableTypes } from './prune.js';
-import { keyOfEntry } from './recorder.js';
+import { ConfigError, mapLimit, objectKey, type Issue, type KubeObject } from '../shared/index.js';
+import { HOOK_LABEL } from '../tasks/index.js';
+import { applyAll, issuesFromApplyError } from '../apply/index.js';
+import { planHookJob, withSpecHash, type HookJobPlan } from './hook-jobs.js';
+import { findExisting } from './prune.js';
 
 export type PreparedPhase = RenderedPhase & { objects: RenderedObject[] };
 
@@ -43,6 +42,8 @@ export interface Validation {
   readonly existing: readonly KubeObject[];
   /** What a deploy would delete: existing, not rendered, applied by an earlier release when there are records. */
   readonly toPrune: readonly KubeObject[];
+  /** What becomes of each rendered Job whose name a live Job already has, by object key. */
+  readonly hookJobs: ReadonlyMap<string, HookJobPlan>;
 }
 
 async function namespaceExists(client: KubeClient, name: string, signal: AbortSignal): Promise<boolean> {
@@ -55,7 +56,10 @@ async function namespaceExists(client: KubeClient, name: string, signal: AbortSi
   }
 }
 
-/** Jobs of a phase are hooks: labelled by name without the revision, kept for a while after they finish. */
+/**
+ * Jobs of a phase are hooks: labelled by name without the revision, kept for a while after they
+ * finish, and annotated with the hash of their spec (whether a later deploy must run them again).
+ */
 export function markHookJob(rendered: RenderedObject, revision: string): RenderedObject {
   if (rendered.object.kind !== 'Job') return rendered;
   const name = rendered.object.metadata.name ?? '';
@@ -63,32 +67,46 @@ export function markHookJob(rendered: RenderedObject, revision: string): Rendere
   const spec = (rendered.object as { spec?: Record<string, unknown> }).spec ?? {};
   return {
     ...rendered,
-    object: {
+    object: withSpecHash({
       ...rendered.object,
       metadata: { ...rendered.object.metadata, labels: { ...rendered.object.metadata.labels, [HOOK_LABEL]: hook.slice(0, 63) } },
       spec: { ttlSecondsAfterFinished: 7 * 86_400, ...spec },
-    },
+    }),
   };
 }
 
-/** Hook Jobs and one-off tasks of earlier deploys are not pruned; their own cleanup removes them. */
-function isKeptJob(object: KubeObject): boolean {
-  const labels = object.metadata.labels ?? {};
-  return object.kind === 'Job' && (labels[HOOK_LABEL] !== undefined || labels[TASK_LABEL] !== undefined);
+/** The live Job of each rendered Job's name, and what to do about it; refusals as issues. */
+async function planHookJobs(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  options: { labels: Record<string, string>; concurrency: number; signal: AbortSignal },
+): Promise<{ plans: Map<string, HookJobPlan>; issues: Issue[] }> {
+  const jobs = objects.filter((o) => o.object.kind === 'Job' && o.object.apiVersion === 'batch/v1');
+  const now = Date.now();
+  const plans = new Map<string, HookJobPlan>();
+  const issues: Issue[] = [];
+  await mapLimit(jobs, options.concurrency, async (o) => {
+    const { metadata } = o.object;
+    const live = await client.get({ apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace }, options.signal);
+    const plan = planHookJob(o.object, live, { labels: options.labels, now });
+    if (plan.action === 'refuse') issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
+    if (plan.action !== 'create') plans.set(objectKey(o.object), plan);
+  });
+  return { plans, issues };
 }
 
 function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 }
 
-/** Dry-runs objects and throws one ConfigError listing every refusal. */
+/** Dry-runs objects and throws one ConfigError listing every refusal (and the `issues` found before). */
 export async function dryRunAll(
   client: KubeClient,
   objects: readonly RenderedObject[],
-  options: { concurrency: number; force?: boolean; signal: AbortSignal; hint: string },
+  options: { concurrency: number; force?: boolean; signal: AbortSignal; hint: string; asNew?: (source: RenderedObject) => boolean; issues?: readonly Issue[] },
 ): Promise<KubeObject[]> {
-  const results = await applyAll(client, objects, { concurrency: options.concurrency, force: options.force, signal: options.signal, dryRun: true });
-  const issues: Issue[] = results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)));
+  const results = await applyAll(client, objects, { concurrency: options.concurrency, force: options.force, signal: options.signal, dryRun: true, asNew: options.asNew });
+  const issues: Issue[] = [...(options.issues ?? []), ...results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)))];
   if (issues.length > 0) throw new ConfigError(issues, { hint: options.hint });
   return results.map((r) => r.live!);
 }
@@ -129,28 +147,30 @@ export async function validateDeploy(
     toValidate.push(elsewhere ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } } : o);
   }
 
-  // With release records, only the kinds this deploy renders or an earlier release applied are
-  // listed, and only what a release applied may be pruned; without records, every prunable kind.
-  const scope = { namespace: env.namespace, app: env.app, env: env.name };
-  const history = options.readHistory && !nsMissing ? await readReleases(client, { ...scope, onDamaged: (e) => options.warn(e.message) }).catch(() => []) : [];
-  const kinds = new Set([...all.map((o) => o.object.kind), ...history.flatMap((r) => r.inventory.map((i) => i.kind))]);
-  const listing = !options.listExisting || nsMissing
-    ? Promise.resolve([] as KubeObject[])
-    : client.discovery.all().then((types) => {
-        const prunable = prunableTypes(types.filter((t) => t.namespaced || t.kind !== 'Namespace'));
-        return listLabelled(client, history.length > 0 ? prunable.filter((t) => kinds.has(t.kind)) : prunable, { namespace: env.namespace, selector: options.selector, signal });
-      });
-  const [results, existing] = await Promise.all([
-    dryRunAll(client, toValidate, { concurrency: options.concurrency, force: options.forceConflicts, signal, hint: 'the API server refused these objects in a dry run; nothing was applied' }),
-    listing,
+  // A Job whose name an earlier deploy used is judged first: a replaced one is validated as the
+  // new Job it will be, and one still running stops the deploy here, before any write.
+  const hookJobs = nsMissing ? { plans: new Map<string, HookJobPlan>(), issues: [] } : await planHookJobs(client, sources, { labels: managedLabels(env.app, env.name), concurrency: options.concurrency, signal });
+  const hint = hookJobs.issues.length > 0
+    ? 'nothing was applied: a Job of the same name as one this deploy runs is in the way'
+    : 'the API server refused these objects in a dry run; nothing was applied';
+  const [results, found] = await Promise.all([
+    dryRunAll(client, toValidate, {
+      concurrency: options.concurrency,
+      force: options.forceConflicts,
+      signal,
+      hint,
+      asNew: (o) => ['replace', 'refuse'].includes(hookJobs.plans.get(objectKey(o.object))?.action ?? ''),
+      issues: hookJobs.issues,
+    }),
+    !options.listExisting || nsMissing
+      ? { existing: [], toPrune: [] }
+      : findExisting(client, env, { rendered: all.map((o) => o.object), selector: options.selector, readHistory: options.readHistory, signal, warn: options.warn }),
   ]);
+  const { existing, toPrune } = found;
   const validated = results.map((live, i) => ({
     source: sources[i],
     desired: { ...live, metadata: { ...live.metadata, namespace: sources[i].object.metadata.namespace } },
   }));
 
-  const renderedKeys = new Set(all.map((o) => objectKey(o.object)));
-  const applied = history.length > 0 ? new Set(history.flatMap((r) => r.inventory.map(keyOfEntry))) : undefined;
-  const toPrune = existing.filter((o) => !renderedKeys.has(objectKey(o)) && !isKeptJob(o) && (!applied || applied.has(objectKey(o))));
-  return { phases, createsNamespace, validated, deferred, existing, toPrune };
+  return { phases, createsNamespace, validated, deferred, existing, toPrune, hookJobs: hookJobs.plans };
 }

@@ -36,6 +36,8 @@ export interface ApplyOptions {
 export interface DeleteOptions {
   readonly propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   readonly dryRun?: boolean;
+  /** Delete only this very object (409 Conflict when the name now belongs to another one). */
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
   readonly signal?: AbortSignal;
 }
 
@@ -171,12 +173,15 @@ export class KubeClient {
     });
   }
 
-  async create(object: KubeObject, options: { dryRun?: boolean; fieldManager?: string; signal?: AbortSignal } = {}): Promise<KubeObject> {
+  async create(
+    object: KubeObject,
+    options: { dryRun?: boolean; fieldManager?: string; fieldValidation?: ApplyOptions['fieldValidation']; signal?: AbortSignal } = {},
+  ): Promise<KubeObject> {
     const { path } = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace);
     return this.http.json<KubeObject>({
       method: 'POST',
       path,
-      query: { dryRun: options.dryRun ? 'All' : undefined, fieldManager: options.fieldManager },
+      query: { dryRun: options.dryRun ? 'All' : undefined, fieldManager: options.fieldManager, fieldValidation: options.fieldValidation },
       body: object,
       signal: options.signal,
     });
@@ -206,6 +211,10 @@ export class KubeClient {
         method: 'DELETE',
         path,
         query: { propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? 'All' : undefined },
+        // With a body the API server reads every option from it and ignores the query.
+        body: options.preconditions
+          ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: options.preconditions, propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? ['All'] : undefined }
+          : undefined,
         signal: options.signal,
       });
       return true;

@@ -10,4 +10,6 @@ export type { StatusCause } from './errors.js';
 export { explainRefusal, formatRefusal, parseRefusal, RefusalError } from './forbidden.js';
 export type { Identity, Refusal } from './forbidden.js';
 export { Informer } from './informer.js';
-export type { InformerOptions } from './informer.js';
+export type { InformerClient, InformerHealth, InformerOptions } from './informer.js';
+export { withRetry } from './retry.js';
+export type { RetryOptions } from './retry.js';

@@ -116,7 +116,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       selection: selected,
     });
     for (const message of readErrors) emit({ type: 'warning', message });
-    // Capstan deploys to B take fields over from capstan-migrate by themselves (src/deploy/apply.ts).
+    // Capstan deploys to B take fields over from capstan-migrate by themselves (src/apply/apply.ts).
     emit({ type: 'plan', ...summarizePlan(plan) });
     if (mode === 'dry-run') return finish('planned', MIGRATE_EXIT.ok, { plan });
 

@@ -6,6 +6,7 @@ export {
   escapeSlack,
   formatDuration,
   redactEvent,
+  redactPayload,
   slackPayload,
   wantsEvent,
   webhookPayload,

@@ -1,7 +1,7 @@
 // Sending notifications: bounded retries with back-off, a deadline per request, never a throw.
 import type { NotificationConfig } from '../config/index.js';
 import { sleep } from '../shared/index.js';
-import { redactEvent, slackPayload, wantsEvent, webhookPayload, type NotifyEvent } from './payload.js';
+import { redactEvent, redactPayload, slackPayload, wantsEvent, webhookPayload, type NotifyEvent } from './payload.js';
 
 export interface NotifyOptions {
   /** Where each configuration's `urlEnv` is looked up. */
@@ -35,7 +35,8 @@ export async function notify(
     }
   };
   try {
-    const safe = redactEvent(event, options.redact ?? ((text) => text));
+    const redact = options.redact ?? ((text: string) => text);
+    const safe = redactEvent(event, redact);
     await Promise.all(
       configs.filter((c) => wantsEvent(c, event.kind)).map((config) => sendOne(config, safe, options, warn)),
     );
@@ -55,10 +56,11 @@ async function sendOne(
   if (!url) return warn(`${label} skipped: environment variable ${config.urlEnv} is not set`);
   if (!/^https?:\/\//i.test(url))
     return warn(`${label} skipped: ${config.urlEnv} does not hold an http(s) URL`);
+  const redact = options.redact ?? ((text: string) => text);
   const body = JSON.stringify(
     config.type === 'slack'
-      ? slackPayload(event)
-      : webhookPayload(event, (options.now ?? (() => new Date()))().toISOString()),
+      ? redactPayload(slackPayload(event), redact)
+      : redactPayload(webhookPayload(event, (options.now ?? (() => new Date()))().toISOString()), redact),
   );
   const send = options.fetch ?? fetch;
   const retries = Math.max(0, options.retries ?? 3);

@@ -1,5 +1,6 @@
 // Notification messages for Slack incoming webhooks and generic JSON webhooks (pure).
 import type { NotificationConfig } from '../config/index.js';
+import { mapStrings } from '../shared/index.js';
 
 export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
 
@@ -16,6 +17,9 @@ export interface NotifyEvent {
   /** For rollbacks: the release re-applied. */
   rolledBackTo?: number;
   user?: string;
+  /** The commit and branch deployed, when known. */
+  commit?: string;
+  branch?: string;
 }
 
 export interface SlackPayload {
@@ -35,8 +39,13 @@ export interface WebhookPayload {
   summary?: string;
   rolledBackTo?: number;
   user?: string;
+  commit?: string;
+  branch?: string;
   timestamp?: string;
 }
+
+/** Webhook fields Capstan fills itself (its name, the event kind, its clock), never from input. */
+const WEBHOOK_VOCABULARY: ReadonlySet<string> = new Set(['source', 'event', 'timestamp']);
 
 /** Slack's text limit for one section is 3000 characters. */
 const MAX_SUMMARY = 2500;
@@ -55,9 +64,16 @@ export function formatDuration(ms: number): string {
 
 /** The event with every string passed through `redact`, so no secret value leaves in a message. */
 export function redactEvent(event: NotifyEvent, redact: (text: string) => string): NotifyEvent {
-  return Object.fromEntries(
-    Object.entries(event).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]),
-  ) as unknown as NotifyEvent;
+  return mapStrings(event, redact, (path) => path[0] === 'kind');
+}
+
+/**
+ * A message body with its texts passed through `redact` again, once composed: a value may span
+ * two fields of the event or include the words around them. Slack's block `type`s and the
+ * webhook's `source`, `event` and `timestamp` (Capstan's clock) are kept so that the receiver can read the body.
+ */
+export function redactPayload<T extends SlackPayload | WebhookPayload>(payload: T, redact: (text: string) => string): T {
+  return mapStrings(payload, redact, (path) => path.at(-1) === 'type' || (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))));
 }
 
 /** One line saying what happened, in plain text. */
@@ -66,6 +82,7 @@ export function describeEvent(event: NotifyEvent): string {
   const details = [
     `revision ${event.revision}`,
     event.image ? `image ${event.image}` : '',
+    sourceOf(event),
     event.user ? `by ${event.user}` : '',
   ].filter(Boolean);
   switch (event.kind) {
@@ -78,6 +95,13 @@ export function describeEvent(event: NotifyEvent): string {
     case 'rolled-back':
       return `Rolled back ${event.app} in ${event.env} to release ${event.rolledBackTo ?? '?'} (${details.join(', ')})`;
   }
+}
+
+/** `main@3f2c1a9b0d1e`, `main` or `3f2c1a9b0d1e`: what the seed teams' deployers showed in chat. */
+function sourceOf(event: NotifyEvent): string {
+  const commit = event.commit?.slice(0, 12);
+  if (event.branch && commit) return `${event.branch}@${commit}`;
+  return event.branch ?? commit ?? '';
 }
 
 function firstLine(text: string): string {

@@ -1,7 +1,7 @@
 // What a deploy would change in one object, as a readable unified diff without server noise (pure).
 import { stringify } from 'yaml';
 import { summarizeSecretDiff, type SecretKeyDiff } from '../secrets/index.js';
-import { objectRef, type KubeObject } from '../shared/index.js';
+import { mapStrings, objectRef, type KubeObject } from '../shared/index.js';
 import { managedFieldSet, mergeFieldSets, pickFields, type FieldSet } from './field-set.js';
 import { unifiedDiff } from './text-diff.js';
 
@@ -178,6 +178,14 @@ export function summarizeDiffs(diffs: readonly ObjectDiff[]): Record<DiffAction,
   const counts: Record<DiffAction, number> = { create: 0, change: 0, unchanged: 0, prune: 0 };
   for (const d of diffs) counts[d.action]++;
   return counts;
+}
+
+/**
+ * Diffs (or a document holding them) with every string redacted but what changes (`action`, a
+ * Secret key's `change`): Capstan's vocabulary, which tells nothing about a secret.
+ */
+export function redactDiffs<T>(value: T, redact: (text: string) => string): T {
+  return mapStrings(value, redact, (path) => path.at(-1) === 'action' || path.at(-1) === 'change');
 }
 
 export function hasChanges(diffs: readonly ObjectDiff[]): boolean {

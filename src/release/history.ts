@@ -29,7 +29,7 @@ export function formatHistory(records: readonly ReleaseRecord[]): string {
     [
       r.rolledBackTo === undefined ? '' : `rollback to ${r.rolledBackTo}`,
       r.hookJobs.length ? `hooks: ${r.hookJobs.join(', ')}` : '',
-      r.gitCommit ? `commit ${r.gitCommit.slice(0, 12)}` : '',
+      r.gitCommit ? `commit ${r.gitCommit.slice(0, 12)}${r.gitBranch ? ` (${r.gitBranch})` : ''}` : r.gitBranch ? `branch ${r.gitBranch}` : '',
     ]
       .filter(Boolean)
       .join('; '),

@@ -14,7 +14,7 @@ export {
   releaseSelector,
   REVISION_LABEL,
 } from './record.js';
-export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord } from './record.js';
+export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord, ReplacedJobRecord } from './record.js';
 export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
 export {
@@ -22,17 +22,19 @@ export {
   decideLock,
   DEFAULT_LEASE_SECONDS,
   forceUnlock,
+  LOCK_NAMESPACES_ANNOTATION,
   LockHeldError,
+  LockLostError,
+  lockLostReason,
   lockName,
   lockStateOf,
   microTime,
+  observeLease,
   readLock,
 } from './lock.js';
-export type { AcquireLockOptions, DeployLock, LockDecision, LockState } from './lock.js';
-export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, summarizeDiffs } from './diff.js';
+export type { AcquireLockOptions, DeployLock, LeaseObservation, LockDecision, LockState } from './lock.js';
+export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, redactDiffs, summarizeDiffs } from './diff.js';
 export type { DiffAction, ObjectDiff } from './diff.js';
-export { collectDiffs, diffEnvironment } from './diff-environment.js';
-export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';
 export { rollback } from './rollback.js';

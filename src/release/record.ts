@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CapstanError, type KubeObject } from '../shared/index.js';
 
-export type ReleaseOutcome = 'succeeded' | 'failed' | 'interrupted' | 'rolled-back' | 'running';
+export type ReleaseOutcome = 'succeeded' | 'failed' | 'interrupted' | 'rolled-back' | 'running' | 'lock-lost';
 
 export interface InventoryEntry {
   apiVersion: string;
@@ -27,6 +27,7 @@ export interface ReleaseRecord {
   deployId: string;
   images: string[];
   gitCommit?: string;
+  gitBranch?: string;
   user: string;
   host: string;
   startedAt: string;
@@ -38,6 +39,19 @@ export interface ReleaseRecord {
   /** The rendered objects of that deploy, Secrets included: what rollback re-applies. */
   manifests: KubeObject[];
   hookJobs: string[];
+  /** Finished hook Jobs of earlier deploys that this deploy deleted to run them again. */
+  replacedJobs?: ReplacedJobRecord[];
+}
+
+/** A hook Job deleted so that its name could run again, with the end of its log (redacted). */
+export interface ReplacedJobRecord {
+  name: string;
+  uid: string;
+  outcome: 'Complete' | 'Failed';
+  startedAt?: string;
+  finishedAt?: string;
+  /** The last lines of each of its pods' logs, each line prefixed `[pod] `. */
+  logs: string[];
 }
 
 export const RELEASE_LABEL = 'capstan.dev/release';
@@ -58,6 +72,7 @@ const OUTCOMES: ReadonlySet<string> = new Set([
   'interrupted',
   'rolled-back',
   'running',
+  'lock-lost',
 ]);
 
 /** Raised when a record cannot be read back; names its Secrets so a person can inspect or delete them. */

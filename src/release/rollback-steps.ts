@@ -1,12 +1,12 @@
 // Rollback's steps against the cluster: re-apply, prune, record the outcome and notify.
-import { applyAll, eventObject, issuesFromApplyError, type DeployEvent } from '../deploy/index.js';
-import type { KubeClient } from '../kube/index.js';
+import { applyAll, eventObject, issuesFromApplyError } from '../apply/index.js';
+import type { DeployEvent } from '../deploy/index.js';
+import { withRetry, type KubeClient } from '../kube/index.js';
 import { notify } from '../notify/index.js';
 import { groupByKindOrder, managedLabels, type RenderedObject } from '../render/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { objectKey, settleLimit, type KubeObject } from '../shared/index.js';
 import { inventoryEntry, type InventoryEntry, type ReleaseOutcome, type ReleaseRecord } from './record.js';
-import { withRetry } from './retry.js';
 import type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';
 import { writeRelease } from './store.js';
 
@@ -113,8 +113,8 @@ export async function recordOutcome(
   const outcome: ReleaseOutcome =
     result.outcome === 'succeeded'
       ? 'rolled-back'
-      : result.outcome === 'interrupted'
-        ? 'interrupted'
+      : result.outcome === 'interrupted' || result.outcome === 'lock-lost'
+        ? result.outcome
         : 'failed';
   const finishedAt = now().toISOString();
   const final: ReleaseRecord = {

@@ -1,18 +1,13 @@
 // Rollback: re-apply an earlier release's manifests, wait like a deploy, prune, record, notify.
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
-import {
-  eventObject,
-  newRevision,
-  selectorOf,
-  type DeployEvent,
-  type DeployOutcome,
-} from '../deploy/index.js';
+import { eventObject, newRevision, selectorOf } from '../apply/index.js';
+import type { DeployEvent, DeployOutcome } from '../deploy/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
-import { createRedactor, secretValues } from '../secrets/index.js';
+import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, lockLostReason } from './lock.js';
 import type { ReleaseRecord } from './record.js';
 import { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
 import { applyManifests, finishedEvent, pruneAfterRollback, recordOutcome } from './rollback-steps.js';
@@ -52,6 +47,8 @@ export interface RollbackOptions {
   readonly envVars?: NodeJS.ProcessEnv;
   readonly fetch?: typeof fetch;
   readonly now?: () => Date;
+  /** Learns the target's secret values; every event is redacted with it (see DeployOptions). */
+  readonly redactor?: Redactor;
 }
 
 export interface RollbackResult {
@@ -70,16 +67,16 @@ const EXIT_OF: Record<DeployOutcome, number> = {
   invalid: 2,
   'timed-out': 3,
   locked: 4,
+  'lock-lost': 4,
   interrupted: 130,
 };
 
 /** Takes the lock, re-applies release `to` (server-side apply, forced), waits, prunes and records a 'rolled-back' release. */
 export async function rollback(client: KubeClient, options: RollbackOptions): Promise<RollbackResult> {
   const sink = options.onEvent ?? (() => {});
-  // As in deploy: once the target's Secrets are known, no event carries one of their values.
-  let redact: ((text: string) => string) | undefined;
-  const emit = (event: RollbackEvent) =>
-    sink(redact ? (JSON.parse(redact(JSON.stringify(event))) as RollbackEvent) : event);
+  // As in deploy: once the target's Secrets are known, no event field carries one of their values.
+  const redactor = options.redactor ?? new Redactor();
+  const emit = (event: RollbackEvent) => sink(redactor.event(event));
   const now = options.now ?? (() => new Date());
   const signal = options.signal ?? new AbortController().signal;
   // Every in-flight request listens to the signal; dozens at once are expected.
@@ -101,8 +98,7 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
         `no release of ${options.app}/${options.env} is recorded in namespace ${options.namespace}`,
       );
     const target = chooseRollbackTarget(releases, options.to);
-    const values = secretValues(target.manifests);
-    if (values.length > 0) redact = createRedactor(values);
+    redactor.add(secretValues(target.manifests));
     const revision = await nextRevisionNumber(client, scope);
     const hookJobs = releases
       .filter((r) => r.revision > target.revision)
@@ -152,6 +148,8 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
         hookJobs,
         ...(message ? { message } : {}),
       });
+    const lostBeforeApply = await lockLostReason(lock);
+    if (lostBeforeApply) return finish('lock-lost', lostBeforeApply);
     const applied = await applyManifests(
       client,
       target.manifests.filter((m) => m.kind !== 'Job'),
@@ -205,6 +203,8 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
         `rollback to release ${target.revision} ${outcome}: ${wait.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ') || wait.outcome}`,
       );
     }
+    const lostBeforePrune = await lockLostReason(lock);
+    if (lostBeforePrune) return finish('lock-lost', lostBeforePrune);
     await pruneAfterRollback(client, planRollbackPrune(releases, target), options, signal, emit);
     return finish('succeeded', `rolled back to release ${target.revision}`);
   } catch (error) {

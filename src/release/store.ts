@@ -1,5 +1,5 @@
 // Reading and writing release records in the cluster, and keeping only the newest N.
-import type { KubeClient } from '../kube/index.js';
+import { withRetry, type KubeClient } from '../kube/index.js';
 import type { KubeObject } from '../shared/index.js';
 import {
   chunkOf,
@@ -13,7 +13,6 @@ import {
   revisionOf,
   type ReleaseRecord,
 } from './record.js';
-import { withRetry } from './retry.js';
 
 export interface ReleaseScope {
   readonly namespace: string;

@@ -105,6 +105,41 @@ export function checkObject(value: unknown, site: ObjectSite): Issue[] {
   return issues;
 }
 
+/** The namespaces one environment deploys to: its own, and those capstan.yaml lists for it. */
+export interface EnvironmentNamespaces {
+  readonly name: string;
+  readonly namespace: string;
+  readonly extraNamespaces: readonly string[];
+}
+
+/** Issues made by checkNamespace, so the error can carry the one hint they share. */
+const foreignNamespaceIssues = new WeakSet<Issue>();
+
+export function isForeignNamespaceIssue(issue: Issue): boolean {
+  return foreignNamespaceIssues.has(issue);
+}
+
+/** An object naming a namespace its environment does not deploy to (pure): the issue, or undefined. */
+export function checkNamespace(object: KubeObject, site: ObjectSite, env: EnvironmentNamespaces): Issue | undefined {
+  const named = object.metadata.namespace;
+  if (named === undefined || named === env.namespace || env.extraNamespaces.includes(named)) return undefined;
+  const line = site.lineOf ? site.lineOf(['metadata', 'namespace']) : site.line;
+  const extra = env.extraNamespaces.length > 0 ? ` (or ${env.extraNamespaces.join(', ')})` : '';
+  const issue: Issue = {
+    file: site.file,
+    ...(line === undefined ? {} : { line }),
+    path: 'metadata.namespace',
+    message: `${site.label ?? ''}${object.kind}/${object.metadata.name ?? ''} names namespace "${named}", but environment "${env.name}" deploys to "${env.namespace}"${extra}`,
+  };
+  foreignNamespaceIssues.add(issue);
+  return issue;
+}
+
+/** What to do about objects in other namespaces: one hint for all of them. */
+export function foreignNamespaceHint(env: EnvironmentNamespaces): string {
+  return `drop the \`namespace:\` line (an object without one goes to ${env.namespace}), or render with the right namespace (e.g. \`helm template -n ${env.namespace}\`); if the environment really deploys there too, list it in capstan.yaml under environments.${env.name}.extraNamespaces`;
+}
+
 /** Default the namespace of namespaced objects and add the managed labels (ours win over the user's). */
 export function completeObject(
   object: KubeObject,

@@ -4,7 +4,7 @@ import { CapstanError, ConfigError, objectKey, type Issue, type KubeObject } fro
 import { applyConfigChecksums } from './checksums.js';
 import { createTemplateEngine, TemplateFailure, type TemplateEngine } from './ejs-template.js';
 import { runModuleFile } from './module-file.js';
-import { checkObject, completeObject, type ObjectSite } from './objects.js';
+import { checkNamespace, checkObject, completeObject, foreignNamespaceHint, isForeignNamespaceIssue, type ObjectSite } from './objects.js';
 import { listPhaseFiles, listPhases, type PhaseFile } from './phases.js';
 import type { RenderedObject, RenderedPhase, RenderOptions, TemplateContext } from './types.js';
 import { parseYamlStream } from './yaml-documents.js';
@@ -54,7 +54,7 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
   }
 
   issues.push(...findDuplicates(phases.flatMap((p) => p.objects)));
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw new ConfigError(issues, issues.some(isForeignNamespaceIssue) ? { hint: foreignNamespaceHint(env) } : {});
   applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
   return phases;
 }
@@ -71,18 +71,17 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
     include: (name: string, vars?: Record<string, unknown>): string =>
       engine.renderPartial(name, context, vars),
   } as Record<string, unknown>;
-  Object.defineProperty(context, 'image', {
-    enumerable: true,
-    get(): string {
-      if (image === undefined) {
-        throw new CapstanError(
-          'ERR_CAPSTAN_NO_IMAGE',
-          'no image: pass --image (or set image in capstan.yaml)',
-        );
-      }
-      return image;
-    },
-  });
+  const required = (name: string, value: string | undefined, code: string, message: string) =>
+    Object.defineProperty(context, name, {
+      enumerable: true,
+      get(): string {
+        if (value === undefined) throw new CapstanError(code, message);
+        return value;
+      },
+    });
+  required('image', image, 'ERR_CAPSTAN_NO_IMAGE', 'no image: pass --image (or set image in capstan.yaml)');
+  required('commit', options.commit, 'ERR_CAPSTAN_NO_COMMIT', 'no commit known: pass --commit, or deploy from a git checkout or a CI job that sets GITHUB_SHA, CI_COMMIT_SHA, GIT_COMMIT or REVISION');
+  required('branch', options.branch, 'ERR_CAPSTAN_NO_BRANCH', 'no branch known: pass --branch, or deploy from a git branch or a CI job that sets GITHUB_REF_NAME, CI_COMMIT_REF_NAME or GIT_BRANCH');
   return Object.freeze(context) as unknown as TemplateContext;
 }
 
@@ -198,6 +197,12 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
     return undefined;
   }
   const object = value as KubeObject;
+  // An object in a namespace the environment does not own would be deployed there silently.
+  const foreign = checkNamespace(object, produced.site, options.env);
+  if (foreign) {
+    issues.push(foreign);
+    return undefined;
+  }
   completeObject(object, { app: options.env.app, env: options.env.name, namespace: options.env.namespace });
   return object;
 }

@@ -26,6 +26,9 @@ export interface RenderOptions {
   /** `--image`; overrides the image of the configuration. */
   image?: string;
   revision: string;
+  /** The commit and branch the deploy is built from (flags, CI variables or git); stable across redeploys of one build. */
+  commit?: string;
+  branch?: string;
   /** Turns one ejson file into Secrets; its objects are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
 }
@@ -37,7 +40,12 @@ export interface TemplateContext {
   readonly namespace: string;
   /** Throws a clear error when no image was given, so a template that needs one says so. */
   readonly image: string;
+  /** Unique id of this deploy: new on every deploy, so never put it where a change rolls pods. */
   readonly revision: string;
+  /** The commit being deployed (krane's `current_sha`); throws when none is known, so a template that needs it says so. */
+  readonly commit: string;
+  /** The branch being deployed; throws when none is known. */
+  readonly branch: string;
   readonly values: Readonly<Record<string, unknown>>;
   /** Renders `.deploy/templates/<name>` (`.yaml.ejs` optional) with this context plus `vars`. */
   readonly include: (name: string, vars?: Record<string, unknown>) => string;

@@ -45,7 +45,9 @@ export {
   createRedactor,
   MIN_REDACTED_LENGTH,
   REDACTED,
+  Redactor,
   secretValues,
   summarizeSecretDiff,
+  unredactedSecretKeys,
 } from './redaction.js';
 export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';

@@ -29,3 +29,10 @@ export function num(value: unknown): number | undefined {
 export function list(value: unknown): Json[] {
   return Array.isArray(value) ? value.map(record).filter((item): item is Json => item !== undefined) : [];
 }
+
+/** The value with every object's keys in sorted order, for stable serialisation and hashing. */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  const object = record(value);
+  return object ? Object.fromEntries(Object.keys(object).sort().map((k) => [k, sortKeys(object[k])])) : value;
+}

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { createSecretsRenderer } from '../deploy/index.js';
+import { createSecretsRenderer } from '../apply/index.js';
 import { Informer, KubeClient } from '../kube/index.js';
 import { managedLabels, renderEnvironment } from '../render/index.js';
+import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, type KubeObject } from '../shared/index.js';
 import { followJobLogs } from './job-logs.js';
 import { planTaskJob, TASK_LABEL, taskNameOf } from './plan-task.js';
@@ -28,8 +29,14 @@ export interface RunTaskOptions {
   readonly context?: string;
   readonly signal: AbortSignal;
   readonly envVars: NodeJS.ProcessEnv;
+  /** Each line of the task's log, with the environment's secret values redacted. */
   readonly onLine: (line: string) => void;
   readonly onStatus: (message: string) => void;
+  /**
+   * Learns the environment's secret values (rendered, or with `live` those of the Secrets the pod
+   * spec names); every log line is redacted with it. The CLI passes its own for what it prints.
+   */
+  readonly redactor?: Redactor;
   /** How long a pod may stay unschedulable before the task is given up. */
   readonly unschedulableGraceMs?: number;
 }
@@ -50,13 +57,45 @@ function parseFrom(from: string | undefined): string | undefined {
   return match[1];
 }
 
-async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions): Promise<{ deployment: KubeObject; image?: string }> {
+/** The Secrets a pod spec reads: env, envFrom and volumes. */
+export function referencedSecrets(podSpec: unknown): string[] {
+  type Container = { env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string } } }>; envFrom?: Array<{ secretRef?: { name?: string } }> };
+  const spec = (podSpec ?? {}) as {
+    containers?: Container[];
+    initContainers?: Container[];
+    volumes?: Array<{ secret?: { secretName?: string }; projected?: { sources?: Array<{ secret?: { name?: string } }> } }>;
+  };
+  const names = [
+    ...[...(spec.containers ?? []), ...(spec.initContainers ?? [])].flatMap((c) => [
+      ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
+      ...(c.envFrom ?? []).map((e) => e.secretRef?.name),
+    ]),
+    ...(spec.volumes ?? []).flatMap((v) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((p) => p.secret?.name)]),
+  ];
+  return [...new Set(names.filter((n): n is string => !!n))].sort();
+}
+
+/** Teaches the redactor the values of the live Secrets a copied pod spec reads. */
+async function learnLiveSecrets(client: KubeClient, namespace: string, deployment: KubeObject, redactor: Redactor, warn: (message: string) => void): Promise<void> {
+  const podSpec = (deployment as { spec?: { template?: { spec?: unknown } } }).spec?.template?.spec;
+  for (const name of referencedSecrets(podSpec)) {
+    try {
+      const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+      if (secret) redactor.add(secretValues([secret]));
+    } catch (error) {
+      warn(`could not read Secret/${name} to keep its values out of the task's output: ${(error as Error).message}`);
+    }
+  }
+}
+
+async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions, redactor: Redactor): Promise<{ deployment: KubeObject; image?: string }> {
   const wanted = parseFrom(options.from);
   const liveOf = async (name: string) => client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: env.namespace, name });
   if (options.live) {
     if (!wanted) throw new CapstanError('ERR_CAPSTAN_USAGE', '--live needs --from deployment/NAME');
     const live = await liveOf(wanted);
     if (!live) throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', `Deployment/${wanted} does not exist in namespace ${env.namespace}`);
+    await learnLiveSecrets(client, env.namespace, live, redactor, options.onStatus);
     return { deployment: live };
   }
   // The rendered Deployment with the image that runs now, unless --image says otherwise.
@@ -68,7 +107,9 @@ async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, op
   }
   const renderSecrets = createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars, warn: options.onStatus });
   const phases = await renderEnvironment({ env, image, revision: 'task', renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
-  const deployments = phases.flatMap((p) => p.objects.map((o) => o.object)).filter((o) => o.kind === 'Deployment');
+  const rendered = phases.flatMap((p) => p.objects.map((o) => o.object));
+  redactor.add(secretValues(rendered));
+  const deployments = rendered.filter((o) => o.kind === 'Deployment');
   const found = wanted ? deployments.find((d) => d.metadata.name === wanted) : deployments[0];
   if (!found) {
     throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', wanted ? `environment ${env.name} renders no Deployment/${wanted}` : `environment ${env.name} renders no Deployment`, {
@@ -86,8 +127,9 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
   const loaded = await loadConfig({ cwd: options.cwd });
   const env = resolveEnvironment(loaded, options.env);
   const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
+  const redactor = options.redactor ?? new Redactor();
   try {
-    const { deployment } = await sourceDeployment(client, env, options);
+    const { deployment } = await sourceDeployment(client, env, options, redactor);
     const taskName = taskNameOf(options.command);
     const jobName = `${env.app}-task-${taskName}-${randomBytes(3).toString('hex')}`.slice(0, 63).replace(/-+$/, '');
     const job = planTaskJob({
@@ -111,7 +153,12 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
     await client.create(job, { fieldManager: 'capstan' });
     options.onStatus(`started Job/${jobName} in namespace ${env.namespace}`);
     if (options.detach) return { jobName, namespace: env.namespace, exitCode: 0, outcome: 'detached' };
-    return await followTask(client, env.namespace, jobName, job, options);
+    const followed = await followTask(client, env.namespace, jobName, job, {
+      ...options,
+      onLine: (line) => options.onLine(redactor.text(line)),
+      onStatus: (message) => options.onStatus(redactor.text(message)),
+    });
+    return followed.message === undefined ? followed : { ...followed, message: redactor.text(followed.message) };
   } finally {
     client.close();
   }

@@ -170,6 +170,24 @@ status:
   return docs.join('---\n');
 }
 
+/**
+ * kwok reads per-pod `Logs` objects from the API (see env-logs.ts); a CRD of our own, schema left
+ * open, is all it needs to serve them.
+ */
+const LOGS_CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: logs.kwok.x-k8s.io }
+spec:
+  group: kwok.x-k8s.io
+  names: { kind: Logs, listKind: LogsList, plural: logs, singular: logs }
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+`;
+
 /** kwok's config: our stages plus fake container logs, current and previous, in CRI format. */
 function writeKwokConfig(runDir: string): void {
   const line = (i: number, stream: string, text: string) =>
@@ -354,6 +372,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       ],
     });
     writeKwokConfig(runDir);
+    const admin = { binDir, kubeconfig };
+    await kubectl(admin, ['apply', '-f', '-'], LOGS_CRD);
+    await kubectl(admin, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/logs.kwok.x-k8s.io']);
     startProcess({
       runDir,
       name: 'kwok',
@@ -363,8 +384,15 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
         '--node-ip=127.0.0.1', '--node-name=localhost', `--node-port=${ports.kwok}`,
         `--server-address=127.0.0.1:${ports.kwok}`,
         `--tls-cert-file=${join(pki, 'admin.crt')}`, `--tls-private-key-file=${join(pki, 'admin.key')}`,
-        '--node-lease-duration-seconds=200', '--cidr=10.244.0.0/16',
+        '--node-lease-duration-seconds=200', '--cidr=10.244.0.0/16', '--enable-crds=Logs',
       ],
+    });
+    // The env-logs process is named by its run folder, as every process here (see processes.ts).
+    startProcess({
+      runDir,
+      name: 'env-logs',
+      command: process.execPath,
+      args: ['--import', import.meta.resolve('tsx'), join(here, 'env-logs.ts'), runDir, server],
     });
     const info: ClusterInfo = {
       name: options.name,

@@ -39,7 +39,7 @@ export async function capstan(args: string[], options: { cwd?: string; env?: Nod
   const stdout = out.text();
   const events = stdout
     .split('\n')
-    .filter((l) => l.startsWith('{'))
+    .filter((l) => l.startsWith('{') && l.endsWith('}'))
     .map((l) => JSON.parse(l) as Record<string, any>);
   return { code, stdout, stderr: err.text(), events };
 }

@@ -39,6 +39,45 @@ function job(name: string, scenario?: string) {
   });
 }
 
+/**
+ * Each state the first container of the pods `create` makes passes through, as a watch started
+ * before them sees it, until `done`.
+ */
+async function containerStates(ns: string, create: () => Promise<unknown>, done: (states: string[]) => boolean, timeoutMs = 60_000): Promise<string[]> {
+  const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
+  const states: string[] = [];
+  try {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const { resourceVersion } = await client.list('v1', 'Pod', { namespace: ns });
+    await create();
+    for await (const event of client.watch('v1', 'Pod', { namespace: ns, resourceVersion, signal })) {
+      const status = (event.object as any).status?.containerStatuses?.[0];
+      if (!status) continue;
+      const { running, terminated, waiting } = status.state ?? {};
+      const state = running ? 'Running'
+        : terminated ? `${terminated.reason}(${terminated.exitCode})`
+        : waiting ? waiting.reason : '?';
+      const entry = `${state}/${status.restartCount}`;
+      if (states.at(-1) !== entry) states.push(entry);
+      if (done(states)) return states;
+    }
+  } catch (error) {
+    throw new Error(`container states so far: ${states.join(' > ')}`, { cause: error });
+  } finally {
+    client.close();
+  }
+  return states;
+}
+
+function bareOf(name: string, extra: Record<string, any> = {}, container: Record<string, any> = {}) {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, ...extra },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'example.com/app:1', ...container }] },
+  });
+}
+
 async function podOf(ns: string, selector: string): Promise<any> {
   const list = await getJson<{ items: any[] }>(['get', 'pods', '-n', ns, '-l', selector]);
   return list.items[0];
@@ -137,6 +176,121 @@ describe('local control plane', () => {
     }
   });
 
+  it('crashes as a kubelet shows it: Running, then Error, then CrashLoopBackOff with rising restarts', async () => {
+    const ns = await freshNamespace('harness-crash');
+    try {
+      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop', { 'capstan.test/exit-code': '7' }));
+      const states = await containerStates(ns.name, create, (s) => s.includes('CrashLoopBackOff/2'));
+      assert.deepEqual(states.slice(0, 6), ['Running/0', 'Error(7)/0', 'CrashLoopBackOff/1', 'Running/1', 'Error(7)/1', 'CrashLoopBackOff/2'], states.join(' > '));
+      const pod = await podOf(ns.name, 'app=crash');
+      const status = pod.status.containerStatuses[0];
+      assert.equal(status.lastState.terminated.exitCode, 7);
+      assert.equal(status.lastState.terminated.reason, 'Error');
+      assert.match(status.state.waiting.message, new RegExp(`^back-off (20s|40s) restarting failed container=app pod=${pod.metadata.name}_${ns.name}\\(${pod.metadata.uid}\\)$`));
+      const events = await getJson<{ items: any[] }>(['get', 'events', '-n', ns.name, '--field-selector', 'reason=BackOff']);
+      assert.ok(events.items.some((e) => e.type === 'Warning' && e.message === `Back-off restarting failed container app in pod ${pod.metadata.name}_${ns.name}(${pod.metadata.uid})`));
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('OOMKills: reason OOMKilled, exit code 137, then CrashLoopBackOff', async () => {
+    const ns = await freshNamespace('harness-oom');
+    try {
+      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('oom', 1, 'oom-killed'));
+      const states = await containerStates(ns.name, create, (s) => s.includes('CrashLoopBackOff/1'));
+      assert.deepEqual(states.slice(0, 3), ['Running/0', 'OOMKilled(137)/0', 'CrashLoopBackOff/1'], states.join(' > '));
+      const pod = await podOf(ns.name, 'app=oom');
+      assert.deepEqual(
+        { reason: pod.status.containerStatuses[0].lastState.terminated.reason, exitCode: pod.status.containerStatuses[0].lastState.terminated.exitCode },
+        { reason: 'OOMKilled', exitCode: 137 },
+      );
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('fails an image pull as a kubelet words it: ErrImagePull, then ImagePullBackOff', async () => {
+    const ns = await freshNamespace('harness-pull');
+    const image = 'example.com/app:1';
+    const error = `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`;
+    try {
+      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, 'image-pull'));
+      const states = await containerStates(ns.name, create, (s) => s.includes('ImagePullBackOff/0'));
+      assert.deepEqual(states.slice(0, 2), ['ErrImagePull/0', 'ImagePullBackOff/0'], states.join(' > '));
+      const pod = await podOf(ns.name, 'app=pull');
+      assert.equal(pod.status.phase, 'Pending');
+      assert.equal(pod.status.containerStatuses[0].state.waiting.message, `Back-off pulling image "${image}": ErrImagePull: ${error}`);
+      const events = await getJson<{ items: any[] }>(['get', 'events', '-n', ns.name]);
+      const messages = events.items.map((e) => `${e.type} ${e.reason}: ${e.message}`);
+      assert.ok(messages.includes(`Warning Failed: Failed to pull image "${image}": ${error}`), messages.join('\n'));
+      assert.ok(messages.includes('Warning Failed: Error: ErrImagePull'), messages.join('\n'));
+      assert.ok(messages.includes(`Normal BackOff: Back-off pulling image "${image}"`), messages.join('\n'));
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('keeps a container with a missing ConfigMap or Secret key in CreateContainerConfigError', async () => {
+    const ns = await freshNamespace('harness-config');
+    try {
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('cm', { labels: { 'capstan.test/scenario': 'config-error' } }, { envFrom: [{ configMapRef: { name: 'absent' } }] }));
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('key', { labels: { 'capstan.test/scenario': 'config-error' } }, { env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } }] }));
+      for (const [name, message] of [['cm', 'configmap "absent" not found'], ['key', `couldn't find key PASSWORD in Secret ${ns.name}/db`]]) {
+        const pod = await waitFor(`pod ${name} in CreateContainerConfigError`, 30_000, async () => {
+          const p = await getJson(['get', 'pod', name, '-n', ns.name]);
+          return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' ? p : undefined;
+        });
+        assert.equal(pod.status.containerStatuses[0].state.waiting.message, message);
+        assert.equal(pod.status.phase, 'Pending');
+        assert.equal(pod.status.conditions.find((c: any) => c.type === 'Ready').status, 'False');
+      }
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('completes a bare Pod that may not restart', async () => {
+    const ns = await freshNamespace('harness-bare');
+    try {
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('once'));
+      const pod = await waitFor('bare pod Succeeded', 30_000, async () => {
+        const p = await getJson(['get', 'pod', 'once', '-n', ns.name]);
+        return p.status?.phase === 'Succeeded' ? p : undefined;
+      });
+      assert.deepEqual(
+        { reason: pod.status.containerStatuses[0].state.terminated.reason, exitCode: pod.status.containerStatuses[0].state.terminated.exitCode },
+        { reason: 'Completed', exitCode: 0 },
+      );
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('logs the value of an environment variable named by capstan.test/log-env', async () => {
+    const ns = await freshNamespace('harness-log-env');
+    try {
+      await kubectl(['create', 'secret', 'generic', 'db', '-n', ns.name, '--from-literal=PASSWORD=pa55-from-secret']);
+      await kubectl(['create', 'configmap', 'cfg', '-n', ns.name, '--from-literal=MODE=from-configmap']);
+      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('talker', { annotations: { 'capstan.test/log-env': 'DB_PASSWORD,GREETING,APP_MODE,MISSING' } }, {
+        env: [
+          { name: 'GREETING', value: 'hello' },
+          { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } },
+        ],
+        envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'APP_' }],
+      }));
+      const expected = /DB_PASSWORD=pa55-from-secret\n.*GREETING=hello\n.*APP_MODE=from-configmap\n.*MISSING is not set\n/;
+      const current = await waitFor('env-logs served', 30_000, async () => {
+        const out = await kubectl(['logs', '-n', ns.name, 'talker']);
+        return expected.test(out) ? out : undefined;
+      });
+      assert.match(current, /^capstan fake container: starting\n/);
+      assert.match(await kubectl(['logs', '-n', ns.name, 'talker', '--previous']), expected);
+    } finally {
+      await ns.remove();
+    }
+  });
+
   it('serves kubectl logs, current and previous', async () => {
     const ns = await freshNamespace('harness-logs');
     try {
@@ -176,7 +330,7 @@ describe('local control plane', () => {
       const second = await startCluster({ name, binDir: testCluster().binDir });
       assert.ok(crashedPids.every((pid) => !alive(pid)), 'processes of the crashed run were ended');
       const pids = pidsOf(second.runDir);
-      assert.equal(pids.length, 6); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, the OpenID issuer
+      assert.equal(pids.length, 7); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, the log server, the OpenID issuer
       await stopCluster(name);
       assert.ok(pids.every((pid) => !alive(pid)), 'stop ended every process by pid');
       assert.equal(existsSync(second.runDir), false, 'stop removed the temporary files');

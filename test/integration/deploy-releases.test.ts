@@ -7,7 +7,7 @@ import { restartProcess } from '../cluster/processes.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
-function web(tag: string, labels: Record<string, string> = {}): string {
+function web(tag: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): string {
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -16,7 +16,7 @@ function web(tag: string, labels: Record<string, string> = {}): string {
       replicas: 2,
       progressDeadlineSeconds: 600,
       selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web', ...labels } }, spec: { containers: [{ name: 'web', image: `example.com/web:${tag}` }] } },
+      template: { metadata: { labels: { app: 'web', ...labels }, annotations }, spec: { containers: [{ name: 'web', image: `example.com/web:${tag}` }] } },
     },
   });
 }
@@ -78,7 +78,8 @@ describe('deploys with release records', () => {
 
   it('refuses a second deploy while the first holds the lock, naming the holder', async () => {
     const ns = await freshNamespace('rel-lock');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('locky', ns.name), '.deploy/test/30-deployment/web.yaml': web('1', { 'capstan.test/scenario': 'slow' }) });
+    // Slow enough that the second deploy sees the first renew its lock before the first is done.
+    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('locky', ns.name), '.deploy/test/30-deployment/web.yaml': web('1', { 'capstan.test/scenario': 'slow' }, { 'capstan.test/ready-after': '15' }) });
     try {
       const first = capstan(['deploy', 'test', '--timeout', '60s'], { cwd: app.dir, env: { CAPSTAN_USER: 'alice' } });
       await waitFor('first deploy holding the lock', 20_000, async () => {

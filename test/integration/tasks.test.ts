@@ -83,7 +83,7 @@ describe('capstan run', () => {
     try {
       const run = await capstan(['run', 'test', '--image', 'example.com/missing:1', '--timeout', '2m', '--', 'true'], { cwd: app.dir });
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /example\.com\/missing:1 cannot be pulled: ImagePullBackOff/);
+      assert.match(run.stderr, /example\.com\/missing:1 cannot be pulled: (ErrImagePull|ImagePullBackOff) \(.*code = NotFound/);
     } finally {
       app.cleanup();
       await ns.remove();

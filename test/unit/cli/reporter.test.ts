@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { reportError } from '../../../src/cli/main.js';
 import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
 import type { DeployEvent } from '../../../src/deploy/index.js';
+import type { RollbackEvent } from '../../../src/release/index.js';
+import { Redactor } from '../../../src/secrets/index.js';
+import { CapstanError } from '../../../src/shared/index.js';
 
-function draw(mode: OutputMode, events: DeployEvent[], redact?: (t: string) => string): string {
+function draw(mode: OutputMode, events: DeployEvent[], redactor?: Redactor): string {
   const out = new PassThrough();
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
-  const reporter = new Reporter(out, mode, redact);
+  const reporter = new Reporter(out, mode, redactor);
   for (const e of events) reporter.event(e);
   return text;
 }
@@ -46,8 +50,63 @@ describe('Reporter', () => {
   });
 
   it('passes everything through the redactor', () => {
-    const text = draw('plain', events, (t) => t.replaceAll('hunter22', '[redacted]'));
+    const text = draw('plain', events, new Redactor(['hunter22']));
     assert.ok(!text.includes('hunter22'));
     assert.match(text, /password=\[redacted\]/);
+  });
+});
+
+describe('Reporter and reportError with ordinary secret values', () => {
+  const redactor = new Redactor(['false', '5432', 'production']);
+  const started: DeployEvent = { type: 'deploy-started', app: 'shop', env: 'production', namespace: 'shop', revision: 'r1', phases: ['30-deployment'], dryRun: false };
+  const finished: DeployEvent = { type: 'deploy-finished', outcome: 'succeeded', exitCode: 0, durationMs: 5432, revision: 'r1', applied: [], notApplied: [] };
+
+  it('keeps -o json lines valid JSON with their booleans and numbers', () => {
+    const [first, last] = draw('json', [started, finished], redactor).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(first.dryRun, false);
+    assert.equal(first.env, '[redacted]');
+    assert.equal(last.durationMs, 5432);
+    assert.equal(last.outcome, 'succeeded');
+  });
+
+  it('redacts plain and terminal lines as text', () => {
+    for (const mode of ['plain', 'tty'] as const) {
+      const text = draw(mode, [started, finished], redactor);
+      assert.match(text, /Deploying shop to \[redacted\]/);
+      assert.ok(!text.includes('production'));
+    }
+  });
+
+  it('draws a rollback-started event, redacted, in every mode', () => {
+    const event: RollbackEvent = { type: 'rollback-started', app: 'shop', env: 'production', namespace: 'shop', revision: 4, target: 2, images: ['shop:1'] };
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    new Reporter(out, 'plain', redactor).event(event);
+    new Reporter(out, 'json', redactor).event(event);
+    const [plain, json] = text.trim().split('\n');
+    assert.equal(plain, 'Rolling back shop in [redacted] (namespace shop) to release 2, as release 4, image shop:1');
+    assert.deepEqual({ ...(JSON.parse(json) as object), time: undefined }, { ...event, env: '[redacted]', time: undefined });
+  });
+
+  it('reportError redacts the message, the hint and the stack', () => {
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (c: Buffer) => (text += c.toString()));
+    const code = reportError(new CapstanError('ERR_X', 'port 5432 refused', { hint: 'set production' }), { stderr: err }, redactor);
+    assert.equal(code, 1);
+    reportError(new Error('bug with production'), { stderr: err }, redactor);
+    assert.ok(!/5432|production/.test(text), text);
+    assert.match(text, /error: port \[redacted\] refused\nhint: set \[redacted\]\n/);
+  });
+});
+
+describe('Reporter -o json time', () => {
+  it('never redacts the time of an event, whatever the secrets', () => {
+    const year = String(new Date().getUTCFullYear());
+    const line = draw('json', [{ type: 'warning', message: `port ${year}` }], new Redactor([year]));
+    const parsed = JSON.parse(line) as { time: string; message: string };
+    assert.ok(!Number.isNaN(Date.parse(parsed.time)), parsed.time);
+    assert.equal(parsed.message, 'port [redacted]');
   });
 });

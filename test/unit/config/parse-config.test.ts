@@ -20,7 +20,7 @@ describe('parseConfig', () => {
         'image: registry.example/shop:1',
         'values: { replicas: 2 }',
         'environments:',
-        '  staging: { namespace: shop-staging, context: kind-a, values: { replicas: 1 } }',
+        '  staging: { namespace: shop-staging, context: kind-a, values: { replicas: 1 }, extraNamespaces: [monitoring] }',
         'notifications:',
         '  - { type: slack, urlEnv: SLACK_URL, events: [deploy.failed] }',
         'releases: { keep: 5 }',
@@ -31,6 +31,7 @@ describe('parseConfig', () => {
     assert.deepEqual(parsed.issues, []);
     assert.equal(parsed.config?.environments['staging']?.namespace, 'shop-staging');
     assert.equal(parsed.config?.deploy?.timeout, '1h30m');
+    assert.deepEqual(parsed.config?.environments['staging']?.extraNamespaces, ['monitoring']);
   });
 
   const table: { name: string; text: string; expected: ReturnType<typeof problems> }[] = [
@@ -133,6 +134,45 @@ describe('parseConfig', () => {
           column: 12,
           path: 'deploy.timeout',
           message: 'must be a duration such as 10m, 90s, 1h30m or 500ms',
+        },
+      ],
+    },
+    {
+      name: 'extra namespaces that are not DNS labels or repeated',
+      text: lines(
+        'app: shop',
+        'environments:',
+        '  staging:',
+        '    namespace: shop',
+        '    extraNamespaces:',
+        '      - monitoring',
+        '      - Kube_System',
+        '      - monitoring',
+      ),
+      expected: [
+        {
+          line: 7,
+          column: 9,
+          path: 'environments.staging.extraNamespaces.1',
+          message: "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+        },
+        {
+          line: 8,
+          column: 9,
+          path: 'environments.staging.extraNamespaces.2',
+          message: '"monitoring" is listed twice',
+        },
+      ],
+    },
+    {
+      name: 'an extra namespace equal to the environment\'s own',
+      text: lines('app: shop', 'environments:', '  production:', '    namespace: shop-prod', '    extraNamespaces: [monitoring, shop-prod]'),
+      expected: [
+        {
+          line: 5,
+          column: 35,
+          path: 'environments.production.extraNamespaces.1',
+          message: '"shop-prod" is the environment\'s own namespace: remove it from extraNamespaces',
         },
       ],
     },

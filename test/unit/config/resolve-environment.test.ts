@@ -28,6 +28,7 @@ const CONFIG = lines(
   '    namespace: shop-production',
   '    context: prod-cluster',
   '    image: registry.example/shop:prod',
+  '    extraNamespaces: [monitoring, shop-jobs]',
   'notifications:',
   '  - { type: webhook, urlEnv: HOOK_URL }',
   'releases: { keep: 3 }',
@@ -122,6 +123,8 @@ describe('resolveEnvironment', () => {
     assert.equal(production.image, 'registry.example/shop:prod');
     assert.equal(production.context, 'prod-cluster');
     assert.equal(production.namespace, 'shop-production');
+    assert.deepEqual(production.extraNamespaces, ['monitoring', 'shop-jobs']);
+    assert.deepEqual(staging.extraNamespaces, [], 'no extra namespace unless listed');
   });
 
   it('uses defaults when capstan.yaml sets nothing', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NotificationConfig } from '../../../src/config/index.js';
 import { notify, slackPayload, webhookPayload, type NotifyEvent } from '../../../src/notify/index.js';
+import { Redactor } from '../../../src/secrets/index.js';
 
 const succeeded: NotifyEvent = {
   kind: 'succeeded',
@@ -204,5 +205,22 @@ describe('notify', () => {
       assert.ok(!JSON.stringify(call.body).includes('hunter22'));
       assert.match(JSON.stringify(call.body), /\[redacted\]/);
     }
+  });
+
+  it('redacts the composed message too, and keeps the fields receivers read', async () => {
+    const { fetch, calls } = fakeFetch([200]);
+    // 'shop to prod' spans two fields and the words between them; '<b&c>' is escaped for Slack.
+    const redact = new Redactor(['shop to prod', 'x<b&c>']).text;
+    const event: NotifyEvent = { kind: 'failed', app: 'shop', env: 'prod', revision: 2, summary: 'bad x<b&c>\nsecond line' };
+    await notify([slack, hook], event, { env, fetch, redact, onWarning: () => {}, ...fast });
+    const [slackBody, hookBody] = [calls.find((c) => c.url === env.SLACK_URL)!.body, calls.find((c) => c.url === env.HOOK_URL)!.body];
+    for (const body of [slackBody, hookBody]) {
+      const text = JSON.stringify(body);
+      assert.ok(!text.includes('shop to prod') && !text.includes('x<b&c>') && !text.includes('x&lt;b&amp;c&gt;'), text);
+    }
+    assert.deepEqual(slackBody.blocks.map((b: any) => [b.type, b.text.type]), [['section', 'mrkdwn'], ['section', 'mrkdwn']]);
+    assert.equal(hookBody.source, 'capstan');
+    assert.equal(hookBody.event, 'failed');
+    assert.equal(hookBody.revision, 2);
   });
 });

@@ -6,6 +6,8 @@ import { KubeApiError } from '../../../src/kube/index.js';
 import {
   acquireLock,
   decideLock,
+  LockLostError,
+  observeLease,
   forceUnlock,
   LockHeldError,
   lockName,
@@ -26,40 +28,66 @@ function lease(spec: Record<string, unknown>, lockId = 'other'): KubeObject {
 const t0 = new Date('2024-05-01T10:00:00.000Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 
-describe('decideLock', () => {
-  const held = lease({
-    holderIdentity: 'alice@laptop',
-    leaseDurationSeconds: 60,
-    acquireTime: microTime(t0),
-    renewTime: microTime(at(30)),
+describe('decideLock and observeLease', () => {
+  // The holder's clock runs 10 minutes behind ours: its renewTime looks long expired from here.
+  const skewed = new Date(Date.now() - 10 * 60_000);
+  const held = (renewTime: Date, rv = '1') => ({
+    ...lease({ holderIdentity: 'alice@laptop', leaseDurationSeconds: 60, acquireTime: microTime(renewTime), renewTime: microTime(renewTime) }),
+    metadata: { name: 'l', resourceVersion: rv, annotations: { 'capstan.dev/lock-id': 'other' } },
   });
 
   it('creates a missing Lease and takes a free one', () => {
-    assert.deepEqual(decideLock(undefined, t0), { action: 'create' });
-    assert.deepEqual(decideLock(lease({ leaseDurationSeconds: 60 }), t0), { action: 'acquire' });
+    assert.deepEqual(decideLock(undefined, undefined, 0), { action: 'create' });
+    const free = lease({ leaseDurationSeconds: 60 });
+    assert.deepEqual(decideLock(free, observeLease(undefined, free, 0), 0), { action: 'acquire' });
   });
 
-  it('refuses a Lease renewed less than its duration ago', () => {
-    const decision = decideLock(held, at(89));
-    assert.equal(decision.action, 'held');
-    assert.equal(decision.action === 'held' && decision.state.holder, 'alice@laptop');
-    assert.equal(decision.action === 'held' && decision.state.expiresAt, '2024-05-01T10:01:30.000Z');
+  it('watches a Lease first seen now for its whole duration, however old its renewTime looks', () => {
+    const l = held(skewed);
+    const seen = observeLease(undefined, l, 5_000);
+    const decision = decideLock(l, seen, 5_000);
+    assert.equal(decision.action, 'watch');
+    assert.equal(decision.action === 'watch' && decision.remainingMs, 60_000);
+    // Unchanged 59.9 s later on our monotonic clock: still not takeable.
+    assert.equal(observeLease(seen, l, 64_900), seen, 'an unchanged Lease keeps its first observation');
+    assert.equal(decideLock(l, seen, 64_900).action, 'watch');
   });
 
-  it('takes over once the last renewal is older than the duration', () => {
-    const decision = decideLock(held, at(90));
+  it('takes over a Lease seen unchanged for its duration, whatever its renewTime says', () => {
+    // The holder's clock runs ahead: its renewTime is in our future, and still does not delay a takeover.
+    const l = held(new Date(Date.now() + 3_600_000));
+    const seen = observeLease(undefined, l, 1_000);
+    const decision = decideLock(l, seen, 61_000);
     assert.equal(decision.action, 'acquire');
     assert.equal(decision.action === 'acquire' && decision.takeover?.holder, 'alice@laptop');
   });
 
-  it('takes back its own Lease (a write whose answer was lost)', () => {
-    assert.deepEqual(decideLock(lease({ ...(held.spec as object) }, 'mine'), at(10), 'mine'), {
-      action: 'acquire',
-    });
+  it('refuses a Lease renewed while watched, and counts from that renewal', () => {
+    const first = held(skewed, '1');
+    const seen = observeLease(undefined, first, 0);
+    const renewed = held(new Date(skewed.getTime() + 5_000), '2');
+    const again = observeLease(seen, renewed, 5_000);
+    assert.deepEqual(again && { observedAt: again.observedAt, changed: again.changed }, { observedAt: 5_000, changed: true });
+    const decision = decideLock(renewed, again, 7_000);
+    assert.equal(decision.action, 'held');
+    assert.equal(decision.action === 'held' && decision.remainingMs, 58_000);
+    assert.equal(decision.action === 'held' && decision.state.holder, 'alice@laptop');
   });
 
-  it('treats a holder without any time as expired', () => {
-    assert.equal(decideLock(lease({ holderIdentity: 'x' }), t0).action, 'acquire');
+  it('sees a change in the resourceVersion alone', () => {
+    const seen = observeLease(undefined, held(skewed, '1'), 0);
+    assert.equal(observeLease(seen, held(skewed, '2'), 1)?.changed, true);
+  });
+
+  it('takes back its own Lease (a write whose answer was lost)', () => {
+    const mine = lease({ ...((held(skewed) as { spec?: object }).spec) }, 'mine');
+    assert.deepEqual(decideLock(mine, observeLease(undefined, mine, 0), 0, 'mine'), { action: 'acquire' });
+  });
+
+  it('watches a holder without any time like any other', () => {
+    const l = lease({ holderIdentity: 'x' });
+    assert.equal(decideLock(l, observeLease(undefined, l, 0), 0).action, 'watch');
+    assert.equal(decideLock(l, observeLease(undefined, l, 0), 60_000).action, 'acquire');
   });
 
   it('formats MicroTime with six fractional digits', () => {
@@ -75,12 +103,21 @@ describe('decideLock', () => {
 /** Enough of the Lease API for the lock: resourceVersion checks, AlreadyExists, NotFound. */
 class FakeLeases {
   objects = new Map<string, KubeObject>();
+  /** While set, writes fail as if the API server were unreachable. */
+  unreachable = false;
   private rv = 1;
-  private store(o: KubeObject): KubeObject {
+  store(o: KubeObject): KubeObject {
     const copy = structuredClone(o);
     copy.metadata.resourceVersion = String(++this.rv);
     this.objects.set(copy.metadata.name!, copy);
     return structuredClone(copy);
+  }
+  /** What another process does to the Lease: a renewal, a takeover. */
+  edit(name: string, change: (spec: Record<string, unknown>) => void, lockId?: string): void {
+    const current = structuredClone(this.objects.get(name)!);
+    change(current.spec as Record<string, unknown>);
+    if (lockId) current.metadata.annotations = { 'capstan.dev/lock-id': lockId };
+    this.store(current);
   }
   client(): KubeClient {
     return {
@@ -91,6 +128,7 @@ class FakeLeases {
         return Promise.resolve(this.store(o));
       },
       replace: (o: KubeObject) => {
+        if (this.unreachable) return Promise.reject(new KubeApiError(503, 'ServiceUnavailable', 'the server is unavailable'));
         const current = this.objects.get(o.metadata.name!);
         if (!current) return Promise.reject(new KubeApiError(404, 'NotFound', 'not found'));
         if (current.metadata.resourceVersion !== o.metadata.resourceVersion)
@@ -102,80 +140,168 @@ class FakeLeases {
   }
 }
 
+/** A monotonic clock that only moves when told to, or when the lock sleeps (then `onSleep` runs). */
+function testClock(onSleep: (elapsedMs: number) => void = () => {}) {
+  let ms = 0;
+  return {
+    monotonic: () => ms,
+    advance: (by: number) => void (ms += by),
+    elapsed: () => ms,
+    sleep: (by: number) => {
+      ms += by;
+      onSleep(ms);
+      return Promise.resolve();
+    },
+  };
+}
+
+const NAME = 'capstan-lock-shop-prod';
+const specIn = (fake: FakeLeases) => fake.objects.get(NAME)!.spec as Record<string, unknown>;
+
 describe('acquireLock', () => {
   const scope = { namespace: 'shop', app: 'shop', env: 'prod' };
 
-  it('refuses a second holder, naming the first and since when', async () => {
+  it('refuses a holder that renews while watched, naming it and saying when the lock becomes takeable', async () => {
     const fake = new FakeLeases();
-    const first = await acquireLock(fake.client(), {
-      ...scope,
-      holder: 'alice@laptop (pid 1)',
-      now: () => t0,
+    const first = await acquireLock(fake.client(), { ...scope, holder: 'alice@laptop (pid 1)', now: () => t0 });
+    assert.equal(specIn(fake).holderIdentity, 'alice@laptop (pid 1)');
+    assert.equal(specIn(fake).leaseDurationSeconds, 60);
+    // Alice renews 6 s after Bob first looked (by Bob's monotonic clock).
+    const clock = testClock((ms) => {
+      if (ms === 6_000) fake.edit(NAME, (spec) => (spec.renewTime = microTime(at(6))));
     });
-    const spec = fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>;
-    assert.equal(spec.holderIdentity, 'alice@laptop (pid 1)');
-    assert.equal(spec.leaseDurationSeconds, 60);
+    const warnings: string[] = [];
     await assert.rejects(
-      acquireLock(fake.client(), { ...scope, holder: 'bob@ci', now: () => at(20) }),
+      acquireLock(fake.client(), { ...scope, holder: 'bob@ci', now: () => at(20), ...clock, onWarning: (m) => warnings.push(m) }),
       (error: unknown) => {
         assert.ok(error instanceof LockHeldError);
         assert.equal(error.code, 'ERR_CAPSTAN_LOCKED');
         assert.equal(error.holder, 'alice@laptop (pid 1)');
-        assert.match(
-          error.message,
-          /locked by alice@laptop \(pid 1\) since 2024-05-01T10:00:00\.000000Z \(20s ago/,
-        );
-        assert.match(error.hint ?? '', /capstan unlock prod/);
+        assert.match(error.message, /locked by alice@laptop \(pid 1\) since 2024-05-01T10:00:00\.000000Z/);
+        assert.equal(error.takeableAt, at(80).toISOString(), 'a full lease duration after the renewal seen here');
+        assert.match(error.hint ?? '', /taken over from 2024-05-01T10:01:20\.000Z .*capstan unlock prod/);
         return true;
       },
     );
+    assert.equal(clock.elapsed(), 6_000, 'gave up as soon as it saw the renewal');
+    assert.match(warnings.join('\n'), /watching the lock for up to 60s/);
     await first.release();
-    assert.equal(
-      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity,
-      undefined,
-    );
-    const warnings: string[] = [];
-    const second = await acquireLock(fake.client(), {
-      ...scope,
-      holder: 'bob@ci',
-      now: () => at(21),
-      onWarning: (m) => warnings.push(m),
-    });
-    assert.deepEqual(warnings, [], 'a released lock is taken without a warning');
+    assert.equal(specIn(fake).holderIdentity, undefined);
+    const released: string[] = [];
+    const second = await acquireLock(fake.client(), { ...scope, holder: 'bob@ci', ...testClock(), onWarning: (m) => released.push(m) });
+    assert.deepEqual(released, [], 'a released lock is taken at once, without a warning');
     await second.release();
   });
 
-  it('takes over an expired lock with a warning', async () => {
+  for (const [skew, offsetMs] of [['behind', -600_000], ['ahead', 3_600_000]] as const) {
+    it(`takes over a Lease nobody renews only after watching it for its whole duration (holder's clock ${skew})`, async () => {
+      const fake = new FakeLeases();
+      const renewed = microTime(new Date(Date.now() + offsetMs));
+      fake.store({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: NAME, namespace: 'shop', annotations: { 'capstan.dev/lock-id': 'crashed' } },
+        spec: { holderIdentity: 'alice', leaseDurationSeconds: 30, acquireTime: renewed, renewTime: renewed, leaseTransitions: 0 },
+      });
+      const clock = testClock();
+      const warnings: string[] = [];
+      const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob', ...clock, onWarning: (m) => warnings.push(m) });
+      assert.equal(clock.elapsed(), 30_000, 'watched for exactly the lease duration on its own clock');
+      assert.equal(warnings.length, 2);
+      assert.match(warnings[1], /took over the lock of shop\/prod from alice .*nobody renewed it for 30s/);
+      assert.equal(specIn(fake).holderIdentity, 'bob');
+      assert.equal(specIn(fake).leaseTransitions, 1);
+      assert.equal(lock.lost, false);
+      await lock.release();
+    });
+  }
+
+  it('refuses at once a Lease longer than it would wait, saying when it becomes takeable', async () => {
     const fake = new FakeLeases();
-    const crashed = await acquireLock(fake.client(), {
-      ...scope,
-      holder: 'alice',
-      leaseSeconds: 30,
-      now: () => t0,
+    const renewed = microTime(t0);
+    fake.store({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: NAME, namespace: 'shop', annotations: { 'capstan.dev/lock-id': 'other-tool' } },
+      spec: { holderIdentity: 'other-tool', leaseDurationSeconds: 3600, acquireTime: renewed, renewTime: renewed },
     });
-    const warnings: string[] = [];
-    const lock = await acquireLock(fake.client(), {
-      ...scope,
-      holder: 'bob',
-      now: () => at(31),
-      onWarning: (m) => warnings.push(m),
+    const clock = testClock();
+    await assert.rejects(acquireLock(fake.client(), { ...scope, holder: 'bob', now: () => t0, ...clock }), (error: unknown) => {
+      assert.ok(error instanceof LockHeldError);
+      assert.match(error.message, /locked by other-tool since .*; its lease of 3600s is longer than Capstan waits/);
+      assert.equal(error.takeableAt, at(3600).toISOString());
+      return true;
     });
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /took over the expired lock of shop\/prod from alice/);
-    assert.equal(
-      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).leaseTransitions,
-      1,
-    );
-    await crashed.release(); // taken over: must not free its successor's lock
-    assert.equal(
-      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).holderIdentity,
-      'bob',
-    );
-    assert.equal(lock.lost, false);
+    assert.equal(clock.elapsed(), 0, 'no wait without a deadline');
+  });
+
+  it('takes a lock released while it watched', async () => {
+    const fake = new FakeLeases();
+    const first = await acquireLock(fake.client(), { ...scope, holder: 'alice', ...testClock() });
+    let release: Promise<void> | undefined;
+    const clock = testClock((ms) => {
+      if (ms === 4_000) release = first.release();
+    });
+    const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob', ...clock });
+    await release;
+    assert.equal(specIn(fake).holderIdentity, 'bob');
+    assert.ok(clock.elapsed() < 10_000);
     await lock.release();
   });
 
-  it('renews while held and notices when someone else takes the Lease', async () => {
+  it('records the namespaces it covers on the Lease', async () => {
+    const fake = new FakeLeases();
+    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', namespaces: ['monitoring'], ...testClock() });
+    assert.equal(fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/namespaces'], 'shop,monitoring');
+    assert.deepEqual(lockStateOf(fake.objects.get(NAME))?.namespaces, ['shop', 'monitoring']);
+    await lock.release();
+  });
+
+  it('is lost when someone else takes the Lease over, and then never frees it', async () => {
+    const fake = new FakeLeases();
+    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', ...testClock() });
+    await lock.ensureHeld();
+    fake.edit(NAME, (spec) => (spec.holderIdentity = 'mallory'), 'mallory-lock');
+    await assert.rejects(lock.ensureHeld(), (error: unknown) => {
+      assert.ok(error instanceof LockLostError);
+      assert.equal(error.code, 'ERR_CAPSTAN_LOCK_LOST');
+      assert.match(error.message, /lost the lock capstan-lock-shop-prod of shop\/prod: it was removed or taken over by someone else/);
+      return true;
+    });
+    assert.equal(lock.lost, true);
+    await lock.release();
+    assert.equal(specIn(fake).holderIdentity, 'mallory', 'the successor keeps its lock');
+  });
+
+  it('is lost when its holder changes even with its lock id kept', async () => {
+    const fake = new FakeLeases();
+    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', ...testClock() });
+    const lockId = fake.objects.get(NAME)!.metadata.annotations!['capstan.dev/lock-id'];
+    fake.edit(NAME, (spec) => (spec.holderIdentity = 'bob'), lockId);
+    await assert.rejects(lock.ensureHeld(), LockLostError);
+  });
+
+  it('is lost once it could not be renewed for two thirds of the lease, on its own clock', async () => {
+    const fake = new FakeLeases();
+    const clock = testClock();
+    const warnings: string[] = [];
+    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', ...clock, onWarning: (m) => warnings.push(m) });
+    fake.unreachable = true;
+    clock.advance(39_000);
+    await lock.ensureHeld();
+    assert.match(warnings.join('\n'), /could not renew the lock capstan-lock-shop-prod for 39s/);
+    clock.advance(2_000);
+    await assert.rejects(lock.ensureHeld(), (error: unknown) => {
+      assert.ok(error instanceof LockLostError);
+      assert.match(error.message, /could not be renewed for 41s \(the server is unavailable\), and another deploy may take it over 60s after its last renewal/);
+      return true;
+    });
+    fake.unreachable = false;
+    await lock.release();
+    assert.equal(specIn(fake).holderIdentity, 'alice', 'a lost lock is not written any more');
+  });
+
+  it('renews on its own timer and notices when the Lease is removed', async () => {
     const fake = new FakeLeases();
     let now = t0;
     const warnings: string[] = [];
@@ -188,10 +314,7 @@ describe('acquireLock', () => {
     });
     now = at(5);
     await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(
-      (fake.objects.get('capstan-lock-shop-prod')!.spec as Record<string, unknown>).renewTime,
-      microTime(at(5)),
-    );
+    assert.equal(specIn(fake).renewTime, microTime(at(5)));
     assert.equal(await forceUnlock(fake.client(), scope), true);
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal(lock.lost, true);

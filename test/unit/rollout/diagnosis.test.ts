@@ -86,7 +86,7 @@ const cases: Case[] = [
     pods: ['imagePullBackOff', 'crashLoop'],
     events: ['pullFailed', 'pullBackOffNormal', 'errImagePull'],
     cause:
-      'the image cannot be pulled: registry.example.com/shop/web:nope (Failed to pull image "registry.example.com/shop/web:nope": rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/web:nope": not found)',
+      'the image cannot be pulled: registry.example.com/shop/web:nope (rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/web:nope": not found)',
   },
   {
     name: 'ErrImagePull',
@@ -233,4 +233,12 @@ describe('most likely cause', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(diagnose(input(c)).mostLikelyCause, c.cause));
   }
+
+  it('ImagePullBackOff with the pull error in its own message, as kubelet 1.36 words it', () => {
+    const pod = structuredClone(one('pods', 'imagePullBackOff')) as KubeObject & { status: { containerStatuses: Array<{ state: { waiting: { message: string } } }> } };
+    const error = 'rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/web:nope": failed to resolve reference "registry.example.com/shop/web:nope": registry.example.com/shop/web:nope: not found';
+    pod.status.containerStatuses[0].state.waiting.message = `Back-off pulling image "registry.example.com/shop/web:nope": ErrImagePull: ${error}`;
+    const cause = diagnose({ object: web, pods: [pod], replicaSets, events: [], logs: {}, since }).mostLikelyCause;
+    assert.equal(cause, `the image cannot be pulled: registry.example.com/shop/web:nope (${error})`);
+  });
 });

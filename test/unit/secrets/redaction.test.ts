@@ -1,8 +1,8 @@
 // The redactor and the values-free Secret diff.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRedactor, REDACTED, secretValues, summarizeSecretDiff } from '../../../src/secrets/index.js';
-import type { KubeObject } from '../../../src/shared/index.js';
+import { createRedactor, REDACTED, Redactor, secretValues, summarizeSecretDiff, unredactedSecretKeys } from '../../../src/secrets/index.js';
+import { mapStrings, type KubeObject } from '../../../src/shared/index.js';
 
 describe('createRedactor', () => {
   it('replaces every occurrence of each value and of its base64 form', () => {
@@ -77,5 +77,78 @@ describe('summarizeSecretDiff', () => {
     assert.deepEqual(summarizeSecretDiff(undefined, { x: 'eQ==' }), [{ key: 'x', change: 'added' }]);
     assert.deepEqual(summarizeSecretDiff({ x: 'eQ==' }, undefined), [{ key: 'x', change: 'removed' }]);
     assert.deepEqual(summarizeSecretDiff(undefined, undefined), []);
+  });
+});
+
+describe('Redactor', () => {
+  it('redacts string values only, never keys, numbers, booleans or null', () => {
+    const redactor = new Redactor(['false', '5432', 'production']);
+    const doc = { dryRun: false, port: 5432, none: null, env: 'production', false: 'is false', list: ['5432', 15432] };
+    assert.deepEqual(redactor.value(doc), {
+      dryRun: false,
+      port: 5432,
+      none: null,
+      env: REDACTED,
+      false: `is ${REDACTED}`,
+      list: [REDACTED, 15432],
+    });
+  });
+
+  it("keeps an event's type, outcome and action, Capstan's own names", () => {
+    const redactor = new Redactor(['deploy-finished', 'succeeded', 'created']);
+    const event = { type: 'deploy-finished', outcome: 'succeeded', action: 'created', message: 'succeeded and created' };
+    assert.deepEqual(redactor.event(event), { ...event, message: `${REDACTED} and ${REDACTED}` });
+  });
+
+  it('redacts overlapping values as one stretch, so no character of either survives', () => {
+    const redactor = new Redactor(['abcdef', 'defghi']);
+    assert.equal(redactor.text('xxabcdefghixx'), `xx${REDACTED}xx`);
+    assert.equal(redactor.text('abcdef defghi'), `${REDACTED} ${REDACTED}`);
+  });
+
+  it('redacts each long enough line of a multi-line value on its own, as a streamed log shows it', () => {
+    const pem = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n  AASCBKcwggSjAgEAAoIBAQC7  \nab\n-----END KEY-----\n';
+    const redactor = new Redactor([pem]);
+    assert.equal(redactor.text('line: MIIEvQIBADANBgkqhkiG9w0BAQEF'), `line: ${REDACTED}`);
+    assert.equal(redactor.text('AASCBKcwggSjAgEAAoIBAQC7'), REDACTED, 'a line is matched trimmed');
+    assert.equal(redactor.text('ab'), 'ab', 'a line shorter than 4 characters is not');
+    assert.equal(redactor.text(pem.replace(/\n/g, '\r\n')).includes('MIIE'), false, 'CRLF lines too');
+  });
+
+  it('judges the length of a value trimmed, and ignores values of only whitespace', () => {
+    const redactor = new Redactor(['  ab  ', '    ', ' 5432 ']);
+    assert.equal(redactor.text('  ab      x'), '  ab      x');
+    assert.equal(redactor.text('port 5432'), `port ${REDACTED}`);
+  });
+
+  it('learns values after it was created and leaves everything untouched before', () => {
+    const redactor = new Redactor();
+    const doc = { a: 'hunter22' };
+    assert.equal(redactor.empty, true);
+    assert.equal(redactor.value(doc), doc);
+    redactor.add(['hunter22']);
+    assert.deepEqual(redactor.value(doc), { a: REDACTED });
+    assert.equal(redactor.text('pw=hunter22'), `pw=${REDACTED}`);
+  });
+});
+
+describe('mapStrings', () => {
+  it('reads values with toJSON as JSON does, and keeps the paths it is told to', () => {
+    const when = new Date('2026-12-01T00:00:00.000Z');
+    const out = mapStrings({ when, keep: { me: 'x' }, other: 'x' }, (t) => t.toUpperCase(), (path) => path.join('.') === 'keep.me');
+    assert.deepEqual(out, { when: '2026-12-01T00:00:00.000Z'.toUpperCase(), keep: { me: 'x' }, other: 'X' });
+  });
+});
+
+describe('unredactedSecretKeys', () => {
+  it('names the keys of values too short to redact, never the values', () => {
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app' },
+      data: { DEBUG: Buffer.from('on').toString('base64'), PORT: Buffer.from('5432').toString('base64') },
+      stringData: { EMPTY: '', FLAG: 'yes' },
+    };
+    assert.deepEqual(unredactedSecretKeys([secret]), ['Secret/app key DEBUG', 'Secret/app key FLAG']);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LogCursor, planHookCleanup, planTaskJob, podProblem, taskNameOf, terminatedExitCode } from '../../../src/tasks/index.js';
+import { LogCursor, planHookCleanup, planTaskJob, podProblem, referencedSecrets, taskNameOf, terminatedExitCode } from '../../../src/tasks/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 const deployment: KubeObject = {
@@ -135,5 +135,19 @@ describe('planHookCleanup', () => {
   it('keeps the newest runs of each hook and never removes a running one', () => {
     const jobs = [job('m1', 'migrate', 1), job('m2', 'migrate', 2), job('m3', 'migrate', 3), job('m4', 'migrate', 4), job('s1', 'seeds', 1), job('m0', 'migrate', 0, false)];
     assert.deepEqual(planHookCleanup(jobs, 3).map((j) => j.metadata.name), ['m1']);
+  });
+});
+
+describe('referencedSecrets', () => {
+  it('names the Secrets a pod spec reads, so run --live can redact their values', () => {
+    const spec = {
+      initContainers: [{ name: 'init', envFrom: [{ secretRef: { name: 'init-secrets' } }] }],
+      containers: [
+        { name: 'web', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }, { name: 'B', value: 'x' }], envFrom: [{ configMapRef: { name: 'cm' } }, { secretRef: { name: 'app' } }] },
+      ],
+      volumes: [{ secret: { secretName: 'tls' } }, { projected: { sources: [{ secret: { name: 'token' } }, { configMap: { name: 'cm' } }] } }, { emptyDir: {} }],
+    };
+    assert.deepEqual(referencedSecrets(spec), ['app', 'db', 'init-secrets', 'tls', 'token']);
+    assert.deepEqual(referencedSecrets(undefined), []);
   });
 });

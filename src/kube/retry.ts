@@ -1,5 +1,5 @@
 // Retrying Kubernetes calls through an API server restart, with back-off and a deadline.
-import { KubeApiError } from '../kube/index.js';
+import { KubeApiError } from './errors.js';
 import { sleep } from '../shared/index.js';
 
 export interface RetryOptions {

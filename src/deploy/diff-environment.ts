@@ -1,18 +1,21 @@
 // `capstan diff`: render an environment, dry-run every object, compare with the live objects.
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
-import { createSecretsRenderer, newRevision, selectorOf, validateDeploy } from '../deploy/index.js';
-import { KubeClient } from '../kube/index.js';
+import { createSecretsRenderer, newRevision, selectorOf } from '../apply/index.js';
+import { KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
+import { Redactor, secretValues } from '../secrets/index.js';
 import { settleLimit, type KubeObject } from '../shared/index.js';
-import { computeObjectDiff, computePruneDiff, hasChanges, type ObjectDiff } from './diff.js';
-import { withRetry } from './retry.js';
+import { computeObjectDiff, computePruneDiff, hasChanges, redactDiffs, type ObjectDiff } from '../release/index.js';
+import { validateDeploy } from './validate.js';
 
 export interface DiffEnvironmentOptions {
   readonly cwd: string;
   readonly env: string;
   readonly image?: string;
   readonly set?: readonly string[];
+  readonly commit?: string;
+  readonly branch?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly concurrency?: number;
@@ -26,6 +29,11 @@ export interface DiffEnvironmentOptions {
     client: KubeClient,
   ) => Promise<readonly KubeObject[]>;
   readonly onWarning?: (message: string) => void;
+  /**
+   * Learns the environment's secret values once rendered; the diffs are redacted with it (a
+   * ConfigMap may repeat a Secret's value). The CLI passes its own for what else it prints.
+   */
+  readonly redactor?: Redactor;
 }
 
 export interface EnvironmentDiff {
@@ -86,8 +94,12 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
       env,
       image: options.image ?? env.image,
       revision,
+      commit: options.commit,
+      branch: options.branch,
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
     });
+    const redactor = options.redactor ?? new Redactor();
+    redactor.add(secretValues(phases.flatMap((p) => p.objects.map((o) => o.object))));
     const concurrency = options.concurrency ?? env.concurrency;
     const signal = options.signal ?? new AbortController().signal;
     // Every in-flight request listens to the signal; dozens at once are expected.
@@ -114,7 +126,7 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
       // Custom resources whose CRD is not served yet cannot be dry-run: they show as rendered.
       ...validation.deferred.map((o) => computeObjectDiff(undefined, o.object)),
     ];
-    return { app: env.app, env: env.name, namespace: env.namespace, diffs, hasChanges: hasChanges(diffs) };
+    return { app: env.app, env: env.name, namespace: env.namespace, diffs: redactDiffs(diffs, redactor.text), hasChanges: hasChanges(diffs) };
   } finally {
     client.close();
   }

@@ -1,4 +1,4 @@
-import { KubeApiError, type KubeClient } from '../kube/index.js';
+import { KubeApiError, type KubeClient, type StatusCause } from '../kube/index.js';
 import type { RenderedObject } from '../render/index.js';
 import { settleLimit, objectRef, type Issue, type KubeObject } from '../shared/index.js';
 
@@ -10,14 +10,23 @@ export interface ApplyOutcome {
   readonly error?: unknown;
 }
 
+export interface ApplyAllOptions {
+  readonly concurrency: number;
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+  /**
+   * With `dryRun`: objects validated as the new object they will be rather than as a change of
+   * the live one (a finished Job that the deploy replaces: its template is immutable).
+   */
+  readonly asNew?: (source: RenderedObject) => boolean;
+}
+
 /** Applies (or dry-runs) objects with bounded concurrency; never throws, reports per object. */
-export async function applyAll(
-  client: KubeClient,
-  objects: readonly RenderedObject[],
-  options: { concurrency: number; dryRun?: boolean; force?: boolean; signal?: AbortSignal },
-): Promise<ApplyOutcome[]> {
+export async function applyAll(client: KubeClient, objects: readonly RenderedObject[], options: ApplyAllOptions): Promise<ApplyOutcome[]> {
   const results = await settleLimit(objects, options.concurrency, async (source) => {
     if (options.signal?.aborted) throw new Error('interrupted');
+    if (options.dryRun && options.asNew?.(source)) return dryRunCreate(client, source.object, options.signal);
     return applyWithRetry(client, source.object, options);
   });
   return results.map((r, i) => (r.ok ? { source: objects[i], live: r.value } : { source: objects[i], error: r.error }));
@@ -47,6 +56,31 @@ async function applyWithRetry(
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
     }
   }
+}
+
+/**
+ * A server-side dry run of creating the object under a scratch name, so that the name taken by
+ * the live object does not turn it into an update: admission, defaults and strict field
+ * validation judge the object exactly as the create that follows will send it. The result
+ * carries the real name again.
+ */
+async function dryRunCreate(client: KubeClient, object: KubeObject, signal: AbortSignal | undefined): Promise<KubeObject> {
+  const name = object.metadata.name ?? '';
+  const { name: _name, ...metadata } = object.metadata;
+  // The API server appends 5 characters to generateName and keeps the result a valid name.
+  const scratch = { ...object, metadata: { ...metadata, generateName: `${name.slice(0, 57)}-` } };
+  const created = await client.create(scratch, { dryRun: true, fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', signal });
+  const { generateName: _generated, ...createdMeta } = created.metadata;
+  // The generated name also went into what the server derives from it (a Job's pod labels).
+  return renamed({ ...created, metadata: { ...createdMeta, name } }, created.metadata.name ?? '', name) as KubeObject;
+}
+
+/** The value with every string equal to `from` replaced by `to`. */
+function renamed(value: unknown, from: string, to: string): unknown {
+  if (value === from) return to;
+  if (Array.isArray(value)) return value.map((v) => renamed(v, from, to));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renamed(v, from, to)]));
+  return value;
 }
 
 /** A conflict only with fields that `capstan migrate` wrote. */
@@ -82,16 +116,38 @@ export function fieldPathSegments(path: string, object: unknown): string[] {
 
 /** The field path an API message or cause names, if any. */
 function fieldOf(text: string | undefined): string | undefined {
-  return text ? /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1] : undefined;
+  if (!text) return undefined;
+  return /unknown field "([^"]+)"/.exec(text)?.[1] ?? /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1];
 }
 
 function locate(source: RenderedObject, field: string | undefined): { file: string; line?: number } {
   const base = { file: source.source.file, line: source.source.line };
   if (!field || !source.lineOf) return base;
-  return { ...base, line: source.lineOf(fieldPathSegments(field, source.object)) };
+  return { ...base, line: source.lineOf(fieldPathSegments(field, source.object)) ?? base.line };
 }
 
-/** Turns an API refusal into issues naming the file the object came from. */
+/**
+ * What an API message says once the object it names is known: `Job.batch "db-migrate" is
+ * invalid: `, `failed to create typed patch object (...): ` and `Job in version "v1" cannot be
+ * handled as a Job: strict decoding error: ` repeat what the issue already says.
+ */
+export function reasonOf(message: string): string {
+  return message
+    .replace(/^failed to create typed patch object \([^)]*\): /, '')
+    .replace(/^[\w.]+ "[^"]*" is invalid: /, '')
+    .replace(/^\w+ in version "[^"]*" cannot be handled as an? \w+: strict decoding error: /, '')
+    .replace(/^\.(?=[a-z])/, '');
+}
+
+/** `field: reason`, the field named once (cause messages usually leave it out). */
+function causeText(cause: StatusCause, fallback: string): string {
+  const message = reasonOf(cause.message ?? cause.reason ?? fallback);
+  const field = cause.field?.replace(/^\./, '');
+  if (!field || message.replace(/^\./, '').startsWith(field) || message.includes(`"${field}"`)) return message;
+  return `${field}: ${message}`;
+}
+
+/** Turns an API refusal into issues naming the file the object came from, trimmed to the field and the reason. */
 export function issuesFromApplyError(source: RenderedObject, error: unknown): Issue[] {
   const ref = objectRef(source.object);
   const base = locate(source, error instanceof KubeApiError ? fieldOf(error.causes[0]?.field ?? error.message) : undefined);
@@ -101,9 +157,16 @@ export function issuesFromApplyError(source: RenderedObject, error: unknown): Is
       return [{ ...base, message: `${ref}: fields owned by another manager: ${fields}. Pass --force-conflicts to take them over.` }];
     }
     if (error.causes.length > 0) {
-      return error.causes.map((c) => ({ ...locate(source, c.field ?? fieldOf(c.message)), path: c.field, message: `${ref}: ${c.message ?? c.reason ?? error.message}` }));
+      // The API server may name one refusal twice (validation of the object and of its update).
+      const seen = new Set<string>();
+      return error.causes.flatMap((c) => {
+        const message = `${ref}: ${causeText(c, error.message)}`;
+        if (seen.has(message)) return [];
+        seen.add(message);
+        return [{ ...locate(source, c.field ?? fieldOf(c.message)), message }];
+      });
     }
-    return [{ ...base, message: `${ref}: ${error.message}` }];
+    return [{ ...base, message: `${ref}: ${reasonOf(error.message)}` }];
   }
   return [{ ...base, message: `${ref}: ${error instanceof Error ? error.message : String(error)}` }];
 }

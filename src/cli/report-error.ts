@@ -1,0 +1,25 @@
+// How an error reaches the person at the terminal: message and hint, a stack only for bugs; the exit code.
+import { Redactor } from '../secrets/index.js';
+import { CapstanError, isInputError } from '../shared/index.js';
+import type { CliIo } from './options.js';
+
+/** Error codes with an exit code of their own (DESIGN.md): a lock held or lost is 4. */
+const EXIT_OF_CODE: Readonly<Record<string, number>> = {
+  ERR_CAPSTAN_LOCKED: 4,
+  ERR_CAPSTAN_LOCK_LOST: 4,
+  ERR_CAPSTAN_INTERRUPTED: 130,
+};
+
+/** Prints an error on standard error, its message, hint and stack redacted; returns the exit code. */
+export function reportError(error: unknown, io: Pick<CliIo, 'stderr'>, redactor: Pick<Redactor, 'text'> = new Redactor()): number {
+  const write = (text: string) => io.stderr.write(`${redactor.text(text)}\n`);
+  if (error instanceof CapstanError) {
+    write(`error: ${error.message}`);
+    if (error.hint) write(`hint: ${error.hint}`);
+    const exit = EXIT_OF_CODE[error.code];
+    if (exit !== undefined) return exit;
+    return isInputError(error) ? 2 : 1;
+  }
+  write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return 1;
+}
