@@ -29,7 +29,11 @@ export interface AnnotationProperties {
 }
 
 /** `::error file=…,line=…,title=…::message`, every part escaped as GitHub requires. */
-export function formatAnnotation(level: 'error' | 'warning' | 'notice', message: string, properties: AnnotationProperties = {}): string {
+export function formatAnnotation(
+  level: 'error' | 'warning' | 'notice',
+  message: string,
+  properties: AnnotationProperties = {},
+): string {
   const props = (['file', 'line', 'col', 'title'] as const)
     .filter((key) => properties[key] !== undefined && properties[key] !== '')
     .map((key) => `${key}=${escapeProperty(String(properties[key]))}`);
@@ -61,8 +65,17 @@ function cell(text: string): string {
 }
 
 /** The phase timeline as `$GITHUB_STEP_SUMMARY` shows it: a heading, a table, the outcome. */
-export function formatStepSummary(options: { readonly title: string; readonly rows: readonly PhaseRow[]; readonly result: string }): string {
-  const lines = [`### ${cell(options.title)}`, '', '| Phase | Duration | Outcome | Objects |', '| --- | ---: | --- | ---: |'];
+export function formatStepSummary(options: {
+  readonly title: string;
+  readonly rows: readonly PhaseRow[];
+  readonly result: string;
+}): string {
+  const lines = [
+    `### ${cell(options.title)}`,
+    '',
+    '| Phase | Duration | Outcome | Objects |',
+    '| --- | ---: | --- | ---: |',
+  ];
   for (const row of options.rows) {
     const duration = row.durationMs === undefined ? '' : `${(row.durationMs / 1000).toFixed(1)}s`;
     lines.push(`| ${cell(row.phase)} | ${duration} | ${cell(row.outcome)} | ${row.objects} |`);

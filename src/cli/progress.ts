@@ -91,7 +91,9 @@ export class PhaseProgress {
     return [...this.kinds.entries()]
       .filter(([, k]) => k.applied > 0)
       .map(([kind, k]) => {
-        const parts = ACTION_WORDS.filter(([action]) => k.actions.has(action)).map(([action, word]) => `${k.actions.get(action)} ${word}`);
+        const parts = ACTION_WORDS.filter(([action]) => k.actions.has(action)).map(
+          ([action, word]) => `${k.actions.get(action)} ${word}`,
+        );
         return `applied ${countOf(k.applied, kind)}: ${parts.join(', ')}`;
       });
   }
@@ -102,15 +104,25 @@ export class PhaseProgress {
    */
   summary(now: number): string {
     const kinds = [...this.kinds.entries()].filter(([, k]) => k.applied > 0);
-    const order = [...kinds.filter(([, k]) => k.ready < k.applied), ...kinds.filter(([, k]) => k.ready >= k.applied)];
-    const counts = order.map(([kind, k], i) => `${pluralKind(kind)} ${k.ready}/${k.applied}${i === 0 ? ' ready' : ''}`);
-    const applying = this.appliedCount < this.objects && !this.failed ? [`applying ${this.appliedCount}/${this.objects}`] : [];
+    const order = [
+      ...kinds.filter(([, k]) => k.ready < k.applied),
+      ...kinds.filter(([, k]) => k.ready >= k.applied),
+    ];
+    const counts = order.map(
+      ([kind, k], i) => `${pluralKind(kind)} ${k.ready}/${k.applied}${i === 0 ? ' ready' : ''}`,
+    );
+    const applying =
+      this.appliedCount < this.objects && !this.failed
+        ? [`applying ${this.appliedCount}/${this.objects}`]
+        : [];
     return [...applying, ...counts, formatSeconds(now - this.startedAt)].join(' · ');
   }
 
   /** `100 Deployments · 100 Services ready in 12.4s`: the line a finished phase leaves. */
   finished(durationMs: number): string {
-    const kinds = [...this.kinds.entries()].filter(([, k]) => k.applied > 0).map(([kind, k]) => countOf(k.applied, kind));
+    const kinds = [...this.kinds.entries()]
+      .filter(([, k]) => k.applied > 0)
+      .map(([kind, k]) => countOf(k.applied, kind));
     return `${kinds.length > 0 ? kinds.join(' · ') : countWord(this.objects, 'object')} ready in ${formatSeconds(durationMs)}`;
   }
 }

@@ -1,7 +1,15 @@
 import type { DeployEvent, EventObject } from '../deploy/index.js';
 import type { RollbackEvent } from '../release/index.js';
 import { Redactor } from '../secrets/index.js';
-import { ciOf, formatAnnotation, formatStepSummary, gitlabSectionEnd, gitlabSectionStart, type CiKind, type PhaseRow } from './ci.js';
+import {
+  ciOf,
+  formatAnnotation,
+  formatStepSummary,
+  gitlabSectionEnd,
+  gitlabSectionStart,
+  type CiKind,
+  type PhaseRow,
+} from './ci.js';
 import type { CliIo } from './options.js';
 import { countWord, fitWidth, formatSeconds, PhaseProgress } from './progress.js';
 
@@ -9,7 +17,14 @@ export type OutputMode = 'tty' | 'plain' | 'json';
 
 const color = (enabled: boolean) => {
   const wrap = (code: string) => (text: string) => (enabled ? `\u001b[${code}m${text}\u001b[0m` : text);
-  return { green: wrap('32'), red: wrap('31'), yellow: wrap('33'), dim: wrap('2'), bold: wrap('1'), cyan: wrap('36') };
+  return {
+    green: wrap('32'),
+    red: wrap('31'),
+    yellow: wrap('33'),
+    dim: wrap('2'),
+    bold: wrap('1'),
+    cyan: wrap('36'),
+  };
 };
 
 export function refOf(o: EventObject): string {
@@ -85,16 +100,23 @@ export class Reporter {
 
   /** One live line: redacted first, then cut to the terminal's width, then coloured. */
   private fit(indent: number, text: string): string {
-    return fitWidth(this.redactor.text(text), this.out.columns === undefined ? undefined : this.out.columns - indent);
+    return fitWidth(
+      this.redactor.text(text),
+      this.out.columns === undefined ? undefined : this.out.columns - indent,
+    );
   }
 
   private liveLines(phase: PhaseProgress): string[] {
     const c = this.c;
     const lines = [`${c.cyan('▶')} ${c.bold(this.fit(2, `${phase.name}  ${phase.summary(this.now())}`))}`];
     for (const applied of phase.appliedLines()) lines.push(`  ${c.dim(this.fit(2, applied))}`);
-    const room = this.out.rows === undefined ? MAX_WAITING_SHOWN : Math.max(0, Math.min(MAX_WAITING_SHOWN, this.out.rows - lines.length - 2));
+    const room =
+      this.out.rows === undefined
+        ? MAX_WAITING_SHOWN
+        : Math.max(0, Math.min(MAX_WAITING_SHOWN, this.out.rows - lines.length - 2));
     const waiting = [...phase.waiting.entries()];
-    for (const [ref, msg] of waiting.slice(0, room)) lines.push(`  ${c.yellow('…')} ${c.dim(this.fit(4, `${ref}: ${msg}`))}`);
+    for (const [ref, msg] of waiting.slice(0, room))
+      lines.push(`  ${c.yellow('…')} ${c.dim(this.fit(4, `${ref}: ${msg}`))}`);
     if (waiting.length > room) lines.push(c.dim(`  … and ${waiting.length - room} more`));
     return lines;
   }
@@ -142,7 +164,9 @@ export class Reporter {
   /** GitHub: a workflow command on standard error, redacted before it is escaped. */
   private annotate(message: string, title: string): void {
     if (this.ci !== 'github') return;
-    (this.options.stderr ?? this.out).write(formatAnnotation('error', this.redactor.text(message), { title: this.redactor.text(title) }) + '\n');
+    (this.options.stderr ?? this.out).write(
+      formatAnnotation('error', this.redactor.text(message), { title: this.redactor.text(title) }) + '\n',
+    );
   }
 
   private openSection(name: string, header: string): void {
@@ -163,13 +187,22 @@ export class Reporter {
     if (this.ci !== 'github' || !path || !this.options.appendFile) return;
     const ok = event.outcome === 'succeeded';
     const rows = this.rows.map((row) =>
-      row.outcome === 'running' ? { ...row, outcome: event.outcome, durationMs: this.now() - row.startedAt } : row,
+      row.outcome === 'running'
+        ? { ...row, outcome: event.outcome, durationMs: this.now() - row.startedAt }
+        : row,
     );
     const result = `${ok ? '✓' : '✗'} ${ok ? (event.message ?? 'deploy succeeded') : `deploy ${event.outcome}${event.message ? `: ${event.message}` : ''}`} (${formatSeconds(event.durationMs)}, revision ${event.revision})`;
     try {
-      this.options.appendFile(path, this.redactor.text(formatStepSummary({ title: this.title, rows, result })));
+      this.options.appendFile(
+        path,
+        this.redactor.text(formatStepSummary({ title: this.title, rows, result })),
+      );
     } catch (error) {
-      (this.options.stderr ?? this.out).write(this.redactor.text(`warning: could not write the step summary to ${path}: ${(error as Error).message}`) + '\n');
+      (this.options.stderr ?? this.out).write(
+        this.redactor.text(
+          `warning: could not write the step summary to ${path}: ${(error as Error).message}`,
+        ) + '\n',
+      );
     }
   }
 
@@ -177,7 +210,9 @@ export class Reporter {
     this.ciEvent(event);
     if (this.mode === 'json') {
       // `time` is Capstan's clock, not input: a secret `2026` (a port) must not break every timestamp.
-      this.out.write(JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n');
+      this.out.write(
+        JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n',
+      );
       return;
     }
     if (this.mode === 'tty') this.ttyEvent(event);
@@ -189,7 +224,9 @@ export class Reporter {
     switch (event.type) {
       case 'deploy-started':
         this.title = `capstan ${event.dryRun ? 'dry run of' : 'deploy of'} ${event.app} to ${event.env}`;
-        this.rows.push(...event.phases.map((phase) => ({ phase, objects: 0, outcome: 'not started', startedAt: 0 })));
+        this.rows.push(
+          ...event.phases.map((phase) => ({ phase, objects: 0, outcome: 'not started', startedAt: 0 })),
+        );
         break;
       case 'rollback-started':
         this.title = `capstan rollback of ${event.app} in ${event.env} to release ${event.target}`;
@@ -203,17 +240,22 @@ export class Reporter {
       }
       case 'phase-finished': {
         const at = this.rows.findIndex((r) => r.phase === event.phase);
-        if (at !== -1) this.rows[at] = { ...this.rows[at]!, outcome: 'succeeded', durationMs: event.durationMs };
+        if (at !== -1)
+          this.rows[at] = { ...this.rows[at], outcome: 'succeeded', durationMs: event.durationMs };
         break;
       }
       case 'object-failed': {
         const cause = event.diagnosis ? `\nMost likely cause: ${event.diagnosis.mostLikelyCause}` : '';
-        this.annotate(`${refOf(event.object)}: ${event.message}${cause}`, `${refOf(event.object)} failed in phase ${event.phase}`);
+        this.annotate(
+          `${refOf(event.object)}: ${event.message}${cause}`,
+          `${refOf(event.object)} failed in phase ${event.phase}`,
+        );
         break;
       }
       case 'deploy-finished':
         // Invalid input is annotated issue by issue, at its file and line, by reportError.
-        if (event.outcome !== 'succeeded' && event.outcome !== 'invalid') this.annotate(event.message ?? `deploy ${event.outcome}`, `capstan deploy ${event.outcome}`);
+        if (event.outcome !== 'succeeded' && event.outcome !== 'invalid')
+          this.annotate(event.message ?? `deploy ${event.outcome}`, `capstan deploy ${event.outcome}`);
         this.writeStepSummary(event);
         break;
       default:
@@ -305,7 +347,13 @@ export class Reporter {
 
   private failureLines(event: Extract<DeployEvent, { type: 'object-failed' }>): void {
     this.line(`  ${this.c.red('✗')} ${refOf(event.object)}: ${event.message}`);
-    if (event.diagnosisText) this.line(event.diagnosisText.split('\n').map((l) => `    ${l}`).join('\n'));
+    if (event.diagnosisText)
+      this.line(
+        event.diagnosisText
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
   }
 
   private finishedLines(event: Extract<DeployEvent, { type: 'deploy-finished' }>): void {
@@ -314,10 +362,16 @@ export class Reporter {
     const ok = event.outcome === 'succeeded';
     // Invalid input is explained on standard error, issue by issue; this line only closes the deploy.
     const why = event.outcome === 'invalid' ? 'nothing was applied' : (event.message ?? '');
-    const head = ok ? c.green(`✓ ${event.message ?? 'deploy succeeded'}`) : c.red(`✗ deploy ${event.outcome}: ${why}`);
+    const head = ok
+      ? c.green(`✓ ${event.message ?? 'deploy succeeded'}`)
+      : c.red(`✗ deploy ${event.outcome}: ${why}`);
     this.write(`${head} ${c.dim(`(${formatSeconds(event.durationMs)}, revision ${event.revision})`)}`);
     if (!ok && event.notApplied.length > 0 && event.applied.length > 0) {
-      this.write(c.dim(`applied: ${countWord(event.applied.length, 'object')}; not applied: ${event.notApplied.map(refOf).join(', ')}`));
+      this.write(
+        c.dim(
+          `applied: ${countWord(event.applied.length, 'object')}; not applied: ${event.notApplied.map(refOf).join(', ')}`,
+        ),
+      );
     }
   }
 
@@ -327,14 +381,24 @@ export class Reporter {
     switch (event.type) {
       case 'rollback-started':
         this.line(
-          c.bold(`Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}`),
+          c.bold(
+            `Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}`,
+          ),
         );
         break;
       case 'deploy-started':
-        this.line(c.bold(`${event.dryRun ? 'Dry run of' : 'Deploying'} ${event.app} to ${event.env} (namespace ${event.namespace}), revision ${event.revision}${event.image ? `, image ${event.image}` : ''}`));
+        this.line(
+          c.bold(
+            `${event.dryRun ? 'Dry run of' : 'Deploying'} ${event.app} to ${event.env} (namespace ${event.namespace}), revision ${event.revision}${event.image ? `, image ${event.image}` : ''}`,
+          ),
+        );
         break;
       case 'validation-finished':
-        this.line(c.dim(`validated ${countWord(event.objects, 'object')} with a server-side dry run in ${formatSeconds(event.durationMs)}`));
+        this.line(
+          c.dim(
+            `validated ${countWord(event.objects, 'object')} with a server-side dry run in ${formatSeconds(event.durationMs)}`,
+          ),
+        );
         break;
       case 'log':
         this.line(`  ${c.dim(`[${event.object.name}]`)} ${event.line}`);
@@ -344,7 +408,8 @@ export class Reporter {
         break;
       case 'plan': {
         const list = (label: string, items: EventObject[]) => {
-          if (items.length) this.line(`${label} (${items.length}):\n${items.map((o) => `  ${refOf(o)}`).join('\n')}`);
+          if (items.length)
+            this.line(`${label} (${items.length}):\n${items.map((o) => `  ${refOf(o)}`).join('\n')}`);
         };
         list(c.green('would create'), event.create);
         list(c.yellow('would change'), event.change);
@@ -362,6 +427,14 @@ export class Reporter {
 }
 
 /** The reporter a command uses: its output mode, and the CI conventions of the CLI's environment. */
-export function createReporter(io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'appendFile'>, mode: OutputMode, redactor: Pick<Redactor, 'text' | 'event'>): Reporter {
-  return new Reporter(io.stdout, mode, redactor, { env: io.env, stderr: io.stderr, appendFile: io.appendFile });
+export function createReporter(
+  io: Pick<CliIo, 'stdout' | 'stderr' | 'env' | 'appendFile'>,
+  mode: OutputMode,
+  redactor: Pick<Redactor, 'text' | 'event'>,
+): Reporter {
+  return new Reporter(io.stdout, mode, redactor, {
+    env: io.env,
+    stderr: io.stderr,
+    appendFile: io.appendFile,
+  });
 }

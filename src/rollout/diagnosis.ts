@@ -129,7 +129,7 @@ function clock(iso: string): string {
 
 /** One event as it was; several as one line: `FailedCreate x10 (07:59:02-08:00:23): …` and the message with `-*` for the names. */
 function formatEventGroup(group: readonly DiagnosisEvent[]): string {
-  const first = group[0]!;
+  const first = group[0];
   if (group.length === 1) {
     const times = first.count > 1 ? ` (${first.count} times)` : '';
     const when = first.lastSeen ? ` [${first.lastSeen}]` : '';
