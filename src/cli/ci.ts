@@ -21,6 +21,12 @@ export function escapeProperty(text: string): string {
   return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
+/** A path as GitHub links it: relative to the workspace (the checkout) when it lies inside it. */
+export function workspacePath(file: string, env: NodeJS.ProcessEnv): string {
+  const root = env.GITHUB_WORKSPACE?.replace(/\/+$/, '');
+  return root && file.startsWith(`${root}/`) ? file.slice(root.length + 1) : file;
+}
+
 export interface AnnotationProperties {
   readonly file?: string;
   readonly line?: number;

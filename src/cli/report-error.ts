@@ -1,7 +1,7 @@
 // How an error reaches the person at the terminal: message and hint, a stack only for bugs; the exit code.
 import { Redactor } from '../secrets/index.js';
 import { CapstanError, ConfigError, isInputError } from '../shared/index.js';
-import { ciOf, formatAnnotation, issueAnnotations } from './ci.js';
+import { ciOf, formatAnnotation, issueAnnotations, workspacePath } from './ci.js';
 import type { CliIo } from './options.js';
 
 /** Error codes with an exit code of their own (DESIGN.md): a lock held or lost is 4. */
@@ -24,7 +24,7 @@ export function reportError(error: unknown, io: Pick<CliIo, 'stderr'> & Partial<
       // Redacted before escaping: the escaped form of a secret would no longer match it.
       const annotations =
         error instanceof ConfigError && error.issues.length > 0
-          ? issueAnnotations(error.issues.map((i) => ({ ...i, file: redactor.text(i.file), message: redactor.text(i.message), ...(i.path ? { path: redactor.text(i.path) } : {}) })))
+          ? issueAnnotations(error.issues.map((i) => ({ ...i, file: redactor.text(workspacePath(i.file, io.env ?? {})), message: redactor.text(i.message), ...(i.path ? { path: redactor.text(i.path) } : {}) })))
           : [formatAnnotation('error', redactor.text(error.hint ? `${error.message}\n${error.hint}` : error.message), { title: 'capstan: invalid input' })];
       for (const annotation of annotations) io.stderr.write(`${annotation}\n`);
     }

@@ -1,12 +1,14 @@
 import type { DeployEvent, EventObject } from '../deploy/index.js';
 import type { RollbackEvent } from '../release/index.js';
 import { Redactor } from '../secrets/index.js';
+import type { SourceLocation } from '../shared/index.js';
 import {
   ciOf,
   formatAnnotation,
   formatStepSummary,
   gitlabSectionEnd,
   gitlabSectionStart,
+  workspacePath,
   type CiKind,
   type PhaseRow,
 } from './ci.js';
@@ -162,10 +164,14 @@ export class Reporter {
   }
 
   /** GitHub: a workflow command on standard error, redacted before it is escaped. */
-  private annotate(message: string, title: string): void {
+  private annotate(message: string, title: string, source?: SourceLocation): void {
     if (this.ci !== 'github') return;
+    const at = source
+      ? { file: this.redactor.text(workspacePath(source.file, this.options.env ?? {})), line: source.line }
+      : {};
     (this.options.stderr ?? this.out).write(
-      formatAnnotation('error', this.redactor.text(message), { title: this.redactor.text(title) }) + '\n',
+      formatAnnotation('error', this.redactor.text(message), { ...at, title: this.redactor.text(title) }) +
+        '\n',
     );
   }
 
@@ -249,6 +255,7 @@ export class Reporter {
         this.annotate(
           `${refOf(event.object)}: ${event.message}${cause}`,
           `${refOf(event.object)} failed in phase ${event.phase}`,
+          event.source,
         );
         break;
       }

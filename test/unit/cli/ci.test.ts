@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import {
+  workspacePath,
   escapeData,
   escapeProperty,
   formatAnnotation,
@@ -36,6 +37,19 @@ describe('GitHub workflow commands', () => {
       '::error file=.deploy/capstan.yaml,line=3,col=7,title=capstan%3A invalid input::bad: value,%0Asecond line',
     );
     assert.equal(formatAnnotation('error', 'plain'), '::error::plain');
+  });
+
+  it('points at files relative to the workspace, as GitHub links them', () => {
+    const env = { GITHUB_WORKSPACE: '/home/runner/work/shop/shop/' };
+    assert.equal(
+      workspacePath('/home/runner/work/shop/shop/.deploy/capstan.yaml', env),
+      '.deploy/capstan.yaml',
+    );
+    assert.equal(workspacePath('/elsewhere/x.yaml', env), '/elsewhere/x.yaml');
+    assert.equal(
+      workspacePath('/home/runner/work/shop/shopping/x.yaml', env),
+      '/home/runner/work/shop/shopping/x.yaml',
+    );
   });
 
   it('reportError annotates each ConfigError issue at its file and line, redacted, under GITHUB_ACTIONS only', () => {
@@ -96,6 +110,7 @@ describe('Reporter under CI', () => {
         logs: [],
       },
       diagnosisText: 'Most likely cause: container web keeps crashing',
+      source: { file: '/home/runner/work/shop/shop/.deploy/staging/30-web/web.yaml', line: 12 },
     },
     {
       type: 'deploy-finished',
@@ -125,7 +140,10 @@ describe('Reporter under CI', () => {
   }
 
   it('prints failures as annotations on standard error, redacted then escaped, and keeps -o json clean', () => {
-    const { out, err } = run('json', { GITHUB_ACTIONS: 'true' });
+    const { out, err } = run('json', {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_WORKSPACE: '/home/runner/work/shop/shop',
+    });
     assert.ok(
       out
         .split('\n')
@@ -134,7 +152,7 @@ describe('Reporter under CI', () => {
       'stdout stays JSON lines',
     );
     assert.deepEqual(err.trim().split('\n'), [
-      '::error title=Deployment/web failed in phase 30-web::Deployment/web: CrashLoopBackOff: password [redacted]%0AMost likely cause: container web keeps crashing, 100%25 sure',
+      '::error file=.deploy/staging/30-web/web.yaml,line=12,title=Deployment/web failed in phase 30-web::Deployment/web: CrashLoopBackOff: password [redacted]%0AMost likely cause: container web keeps crashing, 100%25 sure',
       '::error title=capstan deploy failed::phase 30-web failed: Deployment/web: CrashLoopBackOff',
     ]);
   });
