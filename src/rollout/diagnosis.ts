@@ -105,8 +105,11 @@ export function formatDiagnosis(ref: string, diagnosis: Diagnosis): string {
  */
 const GENERATED_POD_NAME = /\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-(?:[bcdfghjklmnpqrstvwxz2456789]{5}|\d+)\b/g;
 
+/** What the API server's event correlator puts before a message it keeps counting as one. */
+const COMBINED = /^\(combined from similar events\): /;
+
 function withoutPodNames(text: string): string {
-  return text.replace(GENERATED_POD_NAME, '$1-*');
+  return text.replace(COMBINED, '').replace(GENERATED_POD_NAME, '$1-*');
 }
 
 /** Events that differ only by a pod's name, in their object or their message, in order of their first. */
