@@ -4,7 +4,7 @@ import { loadConfig, resolveBuildInfo, resolveEnvironment, type BuildInfo } from
 import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, integerOption, type GlobalOptions } from './options.js';
-import { Reporter } from './reporter.js';
+import { createReporter } from './reporter.js';
 import { confirm, currentActor, outputMode } from './session.js';
 import { CapstanError } from '../shared/index.js';
 import { formatDiff, hasChanges } from '../release/index.js';
@@ -32,7 +32,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const reporter = new Reporter(io.stdout, outputMode(io, opts.output as string | undefined), result.redactor);
+      const reporter = createReporter(io, outputMode(io, opts.output as string | undefined), result.redactor);
       if (opts.diff && !opts.yes && !io.stdin.isTTY) {
         throw new CapstanError('ERR_CAPSTAN_USAGE', '--diff asks for confirmation, but there is no terminal to ask on', {
           hint: 'pass --yes to apply without asking, or run capstan diff first',

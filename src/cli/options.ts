@@ -23,6 +23,8 @@ export interface CliIo {
   readonly cwd: string;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
+  /** Appends text to a file (GitHub's step summary); without it, nothing is written to files. */
+  readonly appendFile?: (path: string, text: string) => void;
 }
 
 /** What a command shares with runCli; commands never call process.exit. */

@@ -20,7 +20,7 @@ import { currentActor, outputMode } from './session.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, type GlobalOptions } from './options.js';
 import { reportError } from './report-error.js';
-import { Reporter } from './reporter.js';
+import { createReporter } from './reporter.js';
 
 
 
@@ -165,7 +165,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
       ) => {
         const { env, client } = await openEnvironment(cmd, io, envName);
         const mode = outputMode(io, opts.output);
-        const reporter = new Reporter(io.stdout, mode, result.redactor);
+        const reporter = createReporter(io, mode, result.redactor);
         const actor = currentActor(io);
         try {
           const outcome = await rollback(client, {

@@ -1,4 +1,5 @@
 // Process entry point: wires signals, streams and the exit code to runCli.
+import { appendFileSync } from 'node:fs';
 import { runCli } from './main.js';
 
 const controller = new AbortController();
@@ -26,6 +27,7 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
+  appendFile: (path, text) => appendFileSync(path, text),
 });
 process.exitCode = code;
 // Open keep-alive sockets or watches must not hold the process.

@@ -3,7 +3,7 @@ import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../con
 import { KubeClient } from '../kube/index.js';
 import { groupByKindOrder, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
+import { isInputError, objectKey, objectRef, sortKeys, type KubeObject, type SourceLocation } from '../shared/index.js';
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, newRevision, selectorOf } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
@@ -260,7 +260,7 @@ async function deployRendered(
         if (signal.aborted) return finish('interrupted', 130, 'interrupted while applying');
         const lines = failures.flatMap((f) => issuesFromApplyError(f.source, f.error)).map((i) => i.message);
         for (const f of failures) {
-          emit({ type: 'object-failed', phase: phase.name, object: eventObject(f.source.object), message: issuesFromApplyError(f.source, f.error).map((i) => i.message).join('; ') });
+          emit({ type: 'object-failed', phase: phase.name, object: eventObject(f.source.object), message: issuesFromApplyError(f.source, f.error).map((i) => i.message).join('; '), source: f.source.source });
         }
         return finish('failed', 1, `apply failed in phase ${phase.name}:\n  ${lines.join('\n  ')}`);
       }
@@ -313,6 +313,7 @@ async function deployRendered(
         message: f.readiness.message,
         diagnosis: f.diagnosis,
         diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
+        ...sourceOf(phase.objects, f.object),
       });
     }
     if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
@@ -365,5 +366,9 @@ export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {
   return strip(live) === strip(dryRun);
 }
 
-
-
+/** Where a failed object came from, for the event: the rendered object of the same identity. */
+function sourceOf(objects: readonly RenderedObject[], live: KubeObject): { source?: SourceLocation } {
+  const key = objectKey(live);
+  const rendered = objects.find((o) => objectKey(o.object) === key);
+  return rendered ? { source: rendered.source } : {};
+}

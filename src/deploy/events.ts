@@ -1,4 +1,5 @@
 import type { Diagnosis } from '../rollout/index.js';
+import type { SourceLocation } from '../shared/index.js';
 
 /** The object an event is about. */
 export interface EventObject {
@@ -20,7 +21,16 @@ export type DeployEvent =
   | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' | 'replaced' }
   | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
   | { type: 'object-ready'; phase: string; object: EventObject; message: string }
-  | { type: 'object-failed'; phase: string; object: EventObject; message: string; diagnosis?: Diagnosis; diagnosisText?: string }
+  | {
+      type: 'object-failed';
+      phase: string;
+      object: EventObject;
+      message: string;
+      diagnosis?: Diagnosis;
+      diagnosisText?: string;
+      /** The template file the object came from (its line for plain YAML): where CI annotations point. */
+      source?: SourceLocation;
+    }
   | { type: 'log'; phase: string; object: EventObject; line: string }
   | { type: 'phase-finished'; phase: string; durationMs: number }
   | { type: 'object-pruned'; object: EventObject; dryRun: boolean }

@@ -107,11 +107,56 @@ export function formatDiagnosis(ref: string, diagnosis: Diagnosis): string {
   }
   if (diagnosis.events.length > 0) {
     out.push('Warning events:');
-    for (const e of diagnosis.events) {
-      const times = e.count > 1 ? ` (${e.count} times)` : '';
-      const when = e.lastSeen ? ` [${e.lastSeen}]` : '';
-      out.push(`  ${e.object} ${e.reason}: ${e.message}${times}${when}`);
-    }
+    for (const group of groupByPodName(diagnosis.events)) out.push(`  ${formatEventGroup(group)}`);
   }
   return out.join('\n');
+}
+
+/**
+ * Pod names the API server generates, a ReplicaSet's or Job's name and five characters of its
+ * alphabet (`web-6f7c9d8b4-7kq2x`), and StatefulSet ordinals (`db-0`).
+ */
+const GENERATED_POD_NAME = /\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-(?:[bcdfghjklmnpqrstvwxz2456789]{5}|\d+)\b/g;
+
+/** What the API server's event correlator puts before a message it keeps counting as one. */
+const COMBINED = /^\(combined from similar events\): /;
+
+function withoutPodNames(text: string): string {
+  return text.replace(COMBINED, '').replace(GENERATED_POD_NAME, '$1-*');
+}
+
+/** Events that differ only by a pod's name, in their object or their message, in order of their first. */
+function groupByPodName(events: readonly DiagnosisEvent[]): DiagnosisEvent[][] {
+  const groups = new Map<string, DiagnosisEvent[]>();
+  for (const e of events) {
+    const object = e.object.startsWith('Pod/') ? withoutPodNames(e.object) : e.object;
+    const key = JSON.stringify([e.type, e.reason, object, withoutPodNames(e.message)]);
+    const group = groups.get(key);
+    if (group) group.push(e);
+    else groups.set(key, [e]);
+  }
+  return [...groups.values()];
+}
+
+/** `07:59:02`, from an ISO time, in UTC as the API server gives it. */
+function clock(iso: string): string {
+  return iso.slice(11, 19);
+}
+
+/** One event as it was; several as one line: `FailedCreate x10 (07:59:02-08:00:23): …` and the message with `-*` for the names. */
+function formatEventGroup(group: readonly DiagnosisEvent[]): string {
+  const first = group[0];
+  if (group.length === 1) {
+    const times = first.count > 1 ? ` (${first.count} times)` : '';
+    const when = first.lastSeen ? ` [${first.lastSeen}]` : '';
+    return `${first.object} ${first.reason}: ${first.message}${times}${when}`;
+  }
+  const count = group.reduce((sum, e) => sum + e.count, 0);
+  const seen = group.flatMap((e) => (e.lastSeen ? [e.lastSeen] : [])).sort();
+  const from = seen[0] === undefined ? undefined : clock(seen[0]);
+  const to = seen.at(-1) === undefined ? undefined : clock(seen.at(-1)!);
+  const range = from === undefined ? '' : from === to ? ` (${from})` : ` (${from}-${to})`;
+  const objects = new Set(group.map((e) => e.object));
+  const object = objects.size === 1 ? first.object : `${withoutPodNames(first.object)} (${objects.size} pods)`;
+  return `${object} ${first.reason} x${count}${range}: ${withoutPodNames(group.at(-1)!.message)}`;
 }

@@ -29,7 +29,7 @@ const events: DeployEvent[] = [
 describe('Reporter', () => {
   it('prints one line per state change without a terminal, with the diagnosis indented', () => {
     const text = draw('plain', events);
-    assert.match(text, /▶ phase 30-deployment \(1 objects\)\n/);
+    assert.match(text, /▶ phase 30-deployment \(1 object\)\n/);
     assert.match(text, /waiting Deployment\/web: 1 of 2 updated replicas available\n/);
     assert.match(text, /✗ Deployment\/web: CrashLoopBackOff\n {4}Most likely cause: container web keeps crashing\n/);
     assert.match(text, /✗ deploy failed: phase failed \(1\.5s, revision r1\)/);

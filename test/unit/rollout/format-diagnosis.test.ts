@@ -96,3 +96,46 @@ describe('formatDiagnosis', () => {
     assert.doesNotMatch(text, /web-10/);
   });
 });
+
+describe('formatDiagnosis: Warning events that differ only by pod name', () => {
+  const quota = (i: number, second: number) => ({
+    type: 'Warning',
+    reason: 'FailedCreate',
+    object: 'ReplicaSet/web-6f7c9d8b4',
+    message: `Error creating: pods "web-6f7c9d8b4-${['b2x4k', 'c5m7q', 'd9z2w', 'f4h6j', 'g7k8l', 'h2n4p', 'j5r6s', 'k8t9v', 'l2w4x', 'm5z6b'][i]}" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2`,
+    count: 1,
+    lastSeen: new Date(Date.UTC(2026, 11, 1, 7, 59, 2) + second * 1000).toISOString(),
+  });
+  const base: Diagnosis = { mostLikelyCause: 'quota', pods: [], logs: [], events: [] };
+
+  it('collapses ten quota refusals into one line with the count and the time range', () => {
+    const events = Array.from({ length: 10 }, (_, i) => quota(i, i === 9 ? 81 : i));
+    const lines = formatDiagnosis('Deployment/web', { ...base, events }).split('\n');
+    assert.deepEqual(lines.slice(1), [
+      'Warning events:',
+      '  ReplicaSet/web-6f7c9d8b4 FailedCreate x10 (07:59:02-08:00:23): Error creating: pods "web-6f7c9d8b4-*" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2',
+    ]);
+  });
+
+  it('counts the correlator\'s "combined from similar events" in the same line', () => {
+    const combined = { ...quota(1, 20), message: `(combined from similar events): ${quota(1, 20).message}`, count: 4 };
+    const lines = formatDiagnosis('Deployment/web', { ...base, events: [quota(0, 0), combined] }).split('\n');
+    assert.deepEqual(lines.slice(2), [
+      '  ReplicaSet/web-6f7c9d8b4 FailedCreate x5 (07:59:02-07:59:22): Error creating: pods "web-6f7c9d8b4-*" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2',
+    ]);
+  });
+
+  it('collapses the same event of several pods, naming how many, and keeps different messages apart', () => {
+    const backOff = (pod: string, count: number, at: string) => ({ type: 'Warning', reason: 'BackOff', object: `Pod/${pod}`, message: 'Back-off restarting failed container app', count, lastSeen: at });
+    const events = [
+      backOff('web-6f7c9d8b4-7kq2x', 3, '2026-12-01T08:00:01.000Z'),
+      backOff('web-6f7c9d8b4-8rt4z', 2, '2026-12-01T08:00:09.000Z'),
+      { type: 'Warning', reason: 'BackOff', object: 'Pod/web-6f7c9d8b4-8rt4z', message: 'Back-off pulling image', count: 1 },
+    ];
+    const lines = formatDiagnosis('Deployment/web', { ...base, events }).split('\n');
+    assert.deepEqual(lines.slice(2), [
+      '  Pod/web-6f7c9d8b4-* (2 pods) BackOff x5 (08:00:01-08:00:09): Back-off restarting failed container app',
+      '  Pod/web-6f7c9d8b4-8rt4z BackOff: Back-off pulling image',
+    ]);
+  });
+});
