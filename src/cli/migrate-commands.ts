@@ -20,6 +20,7 @@ interface MigrateFlags {
   verify: boolean;
   concurrency?: number;
   healthTimeout?: number;
+  allowEmptyVolumes?: boolean;
   output?: string;
 }
 
@@ -43,7 +44,7 @@ function validate(flags: MigrateFlags): void {
 }
 
 /** Human output: summaries, the plan table, failures, and the objects that changed (up to a limit). */
-function humanPrinter(io: CliIo): (event: MigrateEvent) => void {
+function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean }): (event: MigrateEvent) => void {
   const write = (line: string) => io.stdout.write(`${line}\n`);
   const maxObjectLines = 50;
   let objectLines = 0;
@@ -75,7 +76,7 @@ function humanPrinter(io: CliIo): (event: MigrateEvent) => void {
         write(formatApply(event));
         break;
       case 'verify-finished':
-        write(formatVerification(event));
+        write(formatVerification(event, options));
         break;
       case 'warning':
         write(`warning: ${event.message}`);
@@ -105,6 +106,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
     .option('--no-verify', 'copy without verifying afterwards')
     .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', integerOption())
     .option('--health-timeout <duration>', "how long verification waits for B's workloads (default 2m)", durationOption)
+    .option('--allow-empty-volumes', "succeed although claimed volumes are copied empty (their data stays in A; copy it yourself)")
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (flags: MigrateFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -112,7 +114,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
       const json = outputMode(io, flags.output) === 'json';
       const print = json
         ? (event: MigrateEvent) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
-        : humanPrinter(io);
+        : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
       const outcome = await migrate({
         from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },
         to: { kubeconfig: flags.toKubeconfig ?? globals.kubeconfig, context: flags.to },
@@ -126,6 +128,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
         verify: flags.verify,
         concurrency: flags.concurrency,
         healthTimeoutMs: flags.healthTimeout,
+        allowEmptyVolumes: flags.allowEmptyVolumes,
         env: io.env,
         signal: io.signal,
         onEvent: print,

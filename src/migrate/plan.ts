@@ -3,10 +3,11 @@
 import { objectKey, type KubeObject } from '../shared/index.js';
 import { at, formatRef, groupKind, groupKindOf, groupOf, list, refOf, str } from './json.js';
 import { kindMatches, waveOf, type KindChoice } from './kinds.js';
-import { indexCluster, objectSkipReason } from './rules.js';
+import { indexCluster, objectSkipReason, RUNNING_JOB, statefulSetOfClaim, type ClusterIndex } from './rules.js';
 import { parseLabelSelector } from './selector.js';
 import { stripForCopy } from './strip.js';
-import type { KindCount, MigrationPlan, MigrationScope, PlannedObject, SkippedKind, SkippedObject, UnsupportedKind } from './types.js';
+import type { KindCount, LeftOut, MigrationPlan, MigrationScope, PlannedObject, PlannedOwner } from './types.js';
+import type { SkippedKind, SkippedObject, UncopiedVolume, UnsupportedKind } from './types.js';
 
 const CRD = 'CustomResourceDefinition.apiextensions.k8s.io';
 const CLUSTER_ROLE = 'ClusterRole.rbac.authorization.k8s.io';
@@ -150,6 +151,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
   }
 
   const objects: PlannedObject[] = [];
+  const copied = new Map<string, KubeObject>();
   const skipped: SkippedObject[] = [];
   const unsupported = new Map<string, UnsupportedKind>();
   for (const o of chosen) {
@@ -169,14 +171,83 @@ export function planMigration(input: PlanInput): MigrationPlan {
       skipped.push({ ref: refOf(o), reason });
       continue;
     }
-    let stripped = stripForCopy(o, { copiedVolumes });
+    let stripped = stripForCopy(o, { copiedVolumes, suspendCronJobs: true });
     if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') stripped = mergeDefaultAccount(stripped, inTarget);
     objects.push({ key, ref: refOf(o), wave: waveOf(groupOf(o.apiVersion), o.kind), object: stripped, current: inTarget });
+    copied.set(key, o);
+  }
+  for (const [i, planned] of objects.entries()) {
+    const owners = copiedOwners(copied.get(planned.key)!, copied);
+    if (owners.length > 0) objects[i] = { ...planned, owners };
   }
   objects.sort((a, b) => a.wave - b.wave || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const label = (s: SkippedObject) => formatRef(s.ref);
   skipped.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0));
-  return { objects, skipped, skippedKinds: input.selection.skipped, unsupported: [...unsupported.values()], counts: countByKind(objects, skipped) };
+  const leftOut: LeftOut = {
+    volumes: uncopiedVolumes(chosen, { index, reasonOf, copied, copiedVolumes }),
+    runningJobs: skipped.filter((x) => x.reason === RUNNING_JOB).map((x) => x.ref),
+  };
+  return { objects, skipped, skippedKinds: input.selection.skipped, unsupported: [...unsupported.values()], counts: countByKind(objects, skipped), leftOut };
+}
+
+/**
+ * A's non-controller ownerReferences whose owner (the very object: same UID in A) is copied too.
+ * The others are dropped: a UID of A means nothing in B, and B's garbage collector would delete
+ * the copy at once. Controller-owned objects are not copied at all (their controller recreates them).
+ */
+function copiedOwners(o: KubeObject, copied: ReadonlyMap<string, KubeObject>): PlannedOwner[] {
+  const owners: PlannedOwner[] = [];
+  for (const ref of o.metadata.ownerReferences ?? []) {
+    if (ref.controller === true) continue;
+    const gk = groupKind(groupOf(ref.apiVersion), ref.kind);
+    // Owners are in the dependent's namespace, or cluster-scoped.
+    const key = [`${gk}/${o.metadata.namespace ?? ''}/${ref.name}`, `${gk}//${ref.name}`].find((k) => copied.get(k)?.metadata.uid === ref.uid);
+    if (!key) continue;
+    const owner: PlannedOwner = { key, apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name };
+    const block = (ref as { blockOwnerDeletion?: unknown }).blockOwnerDeletion;
+    owners.push(typeof block === 'boolean' ? { ...owner, blockOwnerDeletion: block } : owner);
+  }
+  return owners;
+}
+
+function isBound(o: KubeObject): boolean {
+  return Boolean(str(at(o, 'spec', 'volumeName'))) || at(o, 'status', 'phase') === 'Bound';
+}
+
+/** Claims in scope with data in A that B does not get: copied claims (B provisions them empty), StatefulSet claims, and dynamic volumes left without a claim. */
+function uncopiedVolumes(
+  chosen: Iterable<KubeObject>,
+  context: { index: ClusterIndex; reasonOf: (o: KubeObject) => string | undefined; copied: ReadonlyMap<string, KubeObject>; copiedVolumes: ReadonlySet<string> },
+): UncopiedVolume[] {
+  const volumes: UncopiedVolume[] = [];
+  const claimsCounted = new Set<string>();
+  const dynamicVolumes: KubeObject[] = [];
+  for (const o of chosen) {
+    if (o.kind === 'PersistentVolume' && o.apiVersion === 'v1') {
+      if (o.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] && !o.metadata.deletionTimestamp) dynamicVolumes.push(o);
+      continue;
+    }
+    if (o.kind !== 'PersistentVolumeClaim' || o.apiVersion !== 'v1' || !isBound(o)) continue;
+    if (context.copiedVolumes.has(str(at(o, 'spec', 'volumeName')) ?? '')) continue;
+    const size = str(at(o, 'status', 'capacity', 'storage')) ?? str(at(o, 'spec', 'resources', 'requests', 'storage'));
+    const statefulSet = statefulSetOfClaim(o, context.index);
+    const owner = o.metadata.ownerReferences?.find((r) => r.controller === true);
+    let reason: string | undefined;
+    if (context.copied.has(objectKey(o))) reason = 'copied claim: B provisions an empty volume';
+    else if (statefulSet) reason = `StatefulSet ${statefulSet} creates it empty in B`;
+    else if (owner && !context.reasonOf(o)?.startsWith('being deleted')) reason = `${owner.kind} ${owner.name} creates it empty in B`;
+    if (!reason) continue;
+    claimsCounted.add(`${o.metadata.namespace}/${o.metadata.name}`);
+    volumes.push(size ? { ref: refOf(o), size, reason } : { ref: refOf(o), reason });
+  }
+  for (const pv of dynamicVolumes) {
+    const claim = `${str(at(pv, 'spec', 'claimRef', 'namespace')) ?? ''}/${str(at(pv, 'spec', 'claimRef', 'name')) ?? ''}`;
+    if (claimsCounted.has(claim) || context.copiedVolumes.has(pv.metadata.name ?? '')) continue;
+    const size = str(at(pv, 'spec', 'capacity', 'storage'));
+    const reason = 'dynamically provisioned volume: not copied';
+    volumes.push(size ? { ref: refOf(pv), size, reason } : { ref: refOf(pv), reason });
+  }
+  return volumes.sort((a, b) => (formatRef(a.ref) < formatRef(b.ref) ? -1 : formatRef(a.ref) > formatRef(b.ref) ? 1 : 0));
 }
 
 function countByKind(objects: readonly PlannedObject[], skipped: readonly SkippedObject[]): KindCount[] {
