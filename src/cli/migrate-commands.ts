@@ -12,6 +12,7 @@ interface MigrateFlags {
   toKubeconfig?: string;
   namespace?: string[];
   allNamespaces?: boolean;
+  app?: string;
   selector?: string;
   includeKinds?: string[];
   excludeKinds?: string[];
@@ -36,8 +37,11 @@ function usage(message: string, hint?: string): CapstanError {
 function validate(flags: MigrateFlags): void {
   if (!flags.from && !flags.fromKubeconfig) throw usage('say which cluster to copy from', 'pass --from CONTEXT or --from-kubeconfig FILE');
   if (!flags.to && !flags.toKubeconfig) throw usage('say which cluster to copy to', 'pass --to CONTEXT or --to-kubeconfig FILE');
-  if (!flags.namespace?.length && !flags.allNamespaces) throw usage('say what to copy', 'pass --namespace NS (repeatable) or --all-namespaces');
-  if (flags.namespace?.length && flags.allNamespaces) throw usage('--namespace and --all-namespaces exclude each other');
+  const scopes = [flags.namespace?.length ? '--namespace' : undefined, flags.allNamespaces ? '--all-namespaces' : undefined, flags.app !== undefined ? '--app' : undefined].filter(Boolean);
+  if (scopes.length === 0) throw usage('say what to copy', 'pass --namespace NS (repeatable), --all-namespaces or --app NAME');
+  if (scopes.length > 1) throw usage(`${scopes.join(' and ')} exclude each other`);
+  if (flags.app !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(flags.app)) throw usage(`--app ${JSON.stringify(flags.app)} is not a label value`, 'an application name: letters, digits, -, _ and ., at most 63');
+  if (flags.app !== undefined && flags.selector) throw usage('--app and --selector exclude each other', '--app chooses objects by their capstan.dev/app and app.kubernetes.io/part-of labels');
   if (flags.dryRun && flags.verifyOnly) throw usage('--dry-run and --verify-only exclude each other');
   if (flags.verifyOnly && !flags.verify) throw usage('--verify-only and --no-verify exclude each other');
   if (flags.concurrency !== undefined && !(flags.concurrency >= 1)) throw usage('--concurrency must be a positive number');
@@ -98,6 +102,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
     .option('--to-kubeconfig <file>', 'kubeconfig of cluster B (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
     .option('-n, --namespace <ns>', 'namespace to copy (repeatable, or comma-separated)', collectList)
     .option('-A, --all-namespaces', 'copy every namespace and the cluster-scoped objects')
+    .option('--app <name>', 'an application stack: objects labelled capstan.dev/app=NAME or app.kubernetes.io/part-of=NAME in every namespace, with their namespaces, ServiceAccounts, RBAC, Secrets and ConfigMaps')
     .option('-l, --selector <selector>', 'only objects with these labels (kubectl syntax)')
     .option('--include-kinds <kinds>', 'only these kinds, e.g. Deployment,ConfigMap (plus the Namespaces and CRDs they need)', collectList)
     .option('--exclude-kinds <kinds>', 'never these kinds', collectList)
@@ -119,7 +124,8 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
         from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },
         to: { kubeconfig: flags.toKubeconfig ?? globals.kubeconfig, context: flags.to },
         scope: {
-          namespaces: flags.allNamespaces ? undefined : flags.namespace,
+          namespaces: flags.allNamespaces || flags.app !== undefined ? undefined : flags.namespace,
+          app: flags.app,
           selector: flags.selector,
           includeKinds: flags.includeKinds,
           excludeKinds: flags.excludeKinds,

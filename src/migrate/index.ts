@@ -1,7 +1,7 @@
 // Cluster-to-cluster copy and verification: plan (pure), apply to B with server-side apply, verify.
 export { migrate, summarizePlan, MIGRATE_EXIT } from './migrate.js';
 export type { ClusterAccess, MigrateOptions, MigrateResult } from './migrate.js';
-export { planMigration, planWaves, scopePredicate, selectKinds } from './plan.js';
+export { APP_LABELS, planMigration, planWaves, scopePredicate, selectKinds } from './plan.js';
 export type { KindSelection, PlanInput } from './plan.js';
 export { chooseKinds, kindMatches, kindSkipReason, waveOf, WAVE_COUNT } from './kinds.js';
 export type { KindChoice, ServedTypes } from './kinds.js';

@@ -1,7 +1,7 @@
 // The pure core of a migration: from what A and B hold, which objects to copy in which form and
 // order, which to skip and why, and which kinds B cannot take.
 import { objectKey, type KubeObject } from '../shared/index.js';
-import { at, formatRef, groupKind, groupKindOf, groupOf, list, refOf, str } from './json.js';
+import { at, formatRef, groupKind, groupKindOf, groupOf, list, record, refOf, str, type Json } from './json.js';
 import { kindMatches, waveOf, type KindChoice } from './kinds.js';
 import { indexCluster, objectSkipReason, RUNNING_JOB, statefulSetOfClaim, type ClusterIndex } from './rules.js';
 import { parseLabelSelector } from './selector.js';
@@ -111,13 +111,79 @@ function mergeDefaultAccount(stripped: KubeObject, inTarget: KubeObject | undefi
   return merged.length > 0 ? { ...stripped, imagePullSecrets: merged } : stripped;
 }
 
+/** The labels that make an object part of an application stack (`--app`). */
+export const APP_LABELS = ['capstan.dev/app', 'app.kubernetes.io/part-of'] as const;
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** Names of the Secrets and ConfigMaps a pod spec reads: volumes, projected volumes, env, envFrom, pull secrets. */
+function podReferences(spec: Json): { secrets: string[]; configMaps: string[] } {
+  const secrets = list(spec.imagePullSecrets).map((s) => str(s.name));
+  const configMaps: (string | undefined)[] = [];
+  for (const volume of list(spec.volumes)) {
+    secrets.push(str(at(volume, 'secret', 'secretName')));
+    configMaps.push(str(at(volume, 'configMap', 'name')));
+    for (const source of list(at(volume, 'projected', 'sources'))) {
+      secrets.push(str(at(source, 'secret', 'name')));
+      configMaps.push(str(at(source, 'configMap', 'name')));
+    }
+  }
+  for (const container of [...list(spec.containers), ...list(spec.initContainers)]) {
+    for (const env of list(container.env)) {
+      secrets.push(str(at(env, 'valueFrom', 'secretKeyRef', 'name')));
+      configMaps.push(str(at(env, 'valueFrom', 'configMapKeyRef', 'name')));
+    }
+    for (const from of list(container.envFrom)) {
+      secrets.push(str(at(from, 'secretRef', 'name')));
+      configMaps.push(str(at(from, 'configMapRef', 'name')));
+    }
+  }
+  const named = (names: (string | undefined)[]) => names.filter((n): n is string => Boolean(n));
+  return { secrets: named(secrets), configMaps: named(configMaps) };
+}
+
+/** Keys of what an application's objects use: their ServiceAccounts, what grants those, Secrets and ConfigMaps. */
+function usedByApp(members: readonly KubeObject[], source: readonly KubeObject[]): Set<string> {
+  const used = new Set<string>();
+  const accounts = new Set<string>();
+  for (const o of members) {
+    const ns = o.metadata.namespace ?? '';
+    for (const spec of podSpecs(o)) {
+      const pod = record(spec);
+      if (!pod || list(pod.containers).length === 0) continue;
+      accounts.add(`${ns}/${str(pod.serviceAccountName) ?? 'default'}`);
+      const { secrets, configMaps } = podReferences(pod);
+      for (const name of secrets) used.add(`Secret/${ns}/${name}`);
+      for (const name of configMaps) used.add(`ConfigMap/${ns}/${name}`);
+    }
+    if (o.kind === 'ServiceAccount' && o.apiVersion === 'v1') accounts.add(`${ns}/${o.metadata.name}`);
+    if (o.kind === 'Ingress') for (const tls of list(at(o, 'spec', 'tls'))) if (str(tls.secretName)) used.add(`Secret/${ns}/${str(tls.secretName)}`);
+  }
+  for (const account of accounts) used.add(`ServiceAccount/${account}`);
+  for (const o of source) {
+    const ns = o.metadata.namespace ?? '';
+    if (o.kind === 'ServiceAccount' && o.apiVersion === 'v1' && accounts.has(`${ns}/${o.metadata.name}`)) {
+      for (const s of list(o.imagePullSecrets)) if (str(s.name)) used.add(`Secret/${ns}/${str(s.name)}`);
+    }
+    if ((o.kind !== 'RoleBinding' && o.kind !== 'ClusterRoleBinding') || groupOf(o.apiVersion) !== RBAC_GROUP) continue;
+    const grants = list(o.subjects).some((s) => s.kind === 'ServiceAccount' && accounts.has(`${str(s.namespace) ?? ns}/${str(s.name) ?? ''}`));
+    if (!grants) continue;
+    used.add(objectKey(o));
+    const role = str(at(o, 'roleRef', 'name')) ?? '';
+    used.add(at(o, 'roleRef', 'kind') === 'Role' ? `Role.${RBAC_GROUP}/${ns}/${role}` : `ClusterRole.${RBAC_GROUP}//${role}`);
+  }
+  return used;
+}
+
 /** Whether an object is chosen by the scope itself (not only as something chosen objects need). */
 export function scopePredicate(scope: MigrationScope, selection: KindSelection): (object: KubeObject) => boolean {
   const matches = parseLabelSelector(scope.selector ?? '');
   const namespaces = scope.namespaces ? new Set(scope.namespaces) : undefined;
+  const { app } = scope;
   return (o) => {
     const gk = groupKindOf(o);
     if (selection.dependencyOnly.has(gk)) return false;
+    if (app !== undefined) return APP_LABELS.some((label) => o.metadata.labels?.[label] === app);
     if (gk === 'Namespace' && namespaces) return namespaces.has(o.metadata.name ?? '');
     if (o.metadata.namespace) return (!namespaces || namespaces.has(o.metadata.namespace)) && matches(o.metadata.labels);
     return !namespaces && matches(o.metadata.labels);
@@ -135,9 +201,15 @@ export function planMigration(input: PlanInput): MigrationPlan {
     if (!reasons.has(o)) reasons.set(o, objectSkipReason(o, index));
     return reasons.get(o);
   };
-  const direct = source.filter(scopePredicate(input.scope, input.selection));
-  // ClusterRoleBindings come with the namespaces whose ServiceAccounts they grant, when accounts are copied.
-  const accountsCopied = read.has('ServiceAccount') && !input.selection.dependencyOnly.has('ServiceAccount');
+  let direct = source.filter(scopePredicate(input.scope, input.selection));
+  if (input.scope.app !== undefined) {
+    const used = usedByApp(direct.filter((o) => !reasonOf(o)), source);
+    const members = new Set(direct);
+    direct = [...direct, ...source.filter((o) => !members.has(o) && used.has(objectKey(o)))];
+  }
+  // ClusterRoleBindings come with the namespaces whose ServiceAccounts they grant, when accounts are
+  // copied (for an application, only those that grant its own accounts: chosen above).
+  const accountsCopied = input.scope.app === undefined && read.has('ServiceAccount') && !input.selection.dependencyOnly.has('ServiceAccount');
   const needed = dependenciesOf(direct.filter((o) => !reasonOf(o)), source, accountsCopied);
   const chosen = new Set([...direct, ...source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o)))]);
 

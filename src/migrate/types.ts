@@ -6,6 +6,12 @@ import type { MigrateObjectRef } from './json.js';
 export interface MigrationScope {
   /** Namespaces to copy; undefined means every namespace (and cluster-scoped objects). */
   readonly namespaces?: readonly string[];
+  /**
+   * An application stack: every object labelled `capstan.dev/app` or `app.kubernetes.io/part-of`
+   * with this name, in any namespace, plus the Namespaces, ServiceAccounts, RBAC, Secrets and
+   * ConfigMaps they use. Excludes `namespaces` and `selector`.
+   */
+  readonly app?: string;
   /** Label selector for the objects to copy (kubectl syntax). */
   readonly selector?: string;
   /** Only these kinds (plus the Namespaces and CRDs they need); `Kind`, `Kind.group` or plural name. */

@@ -15,6 +15,10 @@ const APP = `mig-app-${id}`;
 const JOBS = `mig-jobs-${id}`;
 const CLASS = `mig-wffc-${id}`;
 const VOLUME = `mig-pv-${id}`;
+// An application stack over two namespaces, copied with --app.
+const STACK = `mig-stack-${id}`;
+const FRONT = `mig-front-${id}`;
+const BACK = `mig-back-${id}`;
 const GROUP = `mig${id}.capstan.test`;
 const PASSWORD = `s3cr3t-${id}-in-A`;
 const TAMPERED = `tampered-${id}-in-B`;
@@ -213,6 +217,48 @@ metadata: { name: owner, namespace: ${JOBS} }
 data: { role: owner }`,
 ].join('\n---\n');
 
+const stack = [
+  `apiVersion: v1
+kind: Namespace
+metadata: { name: ${FRONT} }`,
+  `apiVersion: v1
+kind: Namespace
+metadata: { name: ${BACK} }`,
+  `apiVersion: v1
+kind: ServiceAccount
+metadata: { name: web-sa, namespace: ${FRONT} }`,
+  `apiVersion: v1
+kind: Secret
+metadata: { name: web-secret, namespace: ${FRONT} }
+stringData: { TOKEN: t }`,
+  `apiVersion: v1
+kind: ConfigMap
+metadata: { name: not-in-stack, namespace: ${FRONT} }
+data: { x: "1" }`,
+  `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: web-reader, namespace: ${FRONT} }
+rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]`,
+  `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: web-reads, namespace: ${FRONT} }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: web-reader }
+subjects: [{ kind: ServiceAccount, name: web-sa, namespace: ${FRONT} }]`,
+  `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: ${FRONT}, labels: { capstan.dev/app: ${STACK} } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { serviceAccountName: web-sa, containers: [{ name: web, image: registry.example.com/web:1, envFrom: [{ secretRef: { name: web-secret } }] }] }`,
+  `apiVersion: v1
+kind: ConfigMap
+metadata: { name: api-config, namespace: ${BACK}, labels: { app.kubernetes.io/part-of: ${STACK} } }
+data: { MODE: live }`,
+].join('\n---\n');
+
 const appFiles = {
   '.deploy/capstan.yaml': capstanYaml('storefront', APP),
   '.deploy/test/10-configuration/config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: storefront-config }\ndata: { MODE: live }\n',
@@ -260,6 +306,7 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     await kubectl(['wait', '--for=condition=Established', `crd/widgets.${GROUP}`, '--timeout=60s']);
     await kubectl(['apply', '-f', '-'], mix);
     await kubectl(['create', 'job', '--from=cronjob/nightly', 'nightly-manual', '-n', SHOP]);
+    await kubectl(['apply', '-f', '-'], stack);
     await kubectl(['apply', '-f', '-'], jobsMix);
     const owner = await getJson(['get', 'configmap', 'owner', '-n', JOBS]);
     const ownerRef = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid };
@@ -282,7 +329,7 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
 
   after(async () => {
     try {
-      await kubectl(['delete', 'namespace', SHOP, APP, JOBS, '--wait=false', '--ignore-not-found']);
+      await kubectl(['delete', 'namespace', SHOP, APP, JOBS, FRONT, BACK, '--wait=false', '--ignore-not-found']);
       await kubectl(['delete', `pv/${VOLUME}`, `storageclass/${CLASS}`, '--wait=false', '--ignore-not-found']);
       await kubectl(['delete', `crd/widgets.${GROUP}`, `clusterrole/${SHOP}-widget-reader`, `clusterrolebinding/${SHOP}-builder-widgets`, '--wait=false', '--ignore-not-found']);
     } finally {
@@ -454,5 +501,25 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     assert.doesNotMatch(allowed.stdout, /verified: B matches A/);
     const again = await jsonInB(['get', 'configmap', 'owned', '-n', JOBS]);
     assert.equal(again.metadata.ownerReferences[0].uid, owner.metadata.uid, 'a rerun keeps the reference');
+  });
+
+  it('--app copies a stack spanning two namespaces, with the account, RBAC and Secret it uses', async () => {
+    const run = await capstan(['migrate', '--from-kubeconfig', testCluster().readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, '--app', STACK, '--health-timeout', '90s', '-o', 'json']);
+    assert.equal(run.code, 0, run.stdout.split('\n').filter((l) => /failed|verify-finished|warning|migrate-finished/.test(l)).join('\n') + run.stderr);
+    const copied = run.events.filter((e) => e.type === 'object-applied').map((e) => refText(e.object)).sort();
+    assert.deepEqual(copied, [
+      `ConfigMap/${BACK}/api-config`,
+      `Deployment/${FRONT}/web`,
+      `Namespace//${BACK}`,
+      `Namespace//${FRONT}`,
+      `Role/${FRONT}/web-reader`,
+      `RoleBinding/${FRONT}/web-reads`,
+      `Secret/${FRONT}/web-secret`,
+      `ServiceAccount/${FRONT}/web-sa`,
+    ]);
+    assert.equal(eventOf(run, 'verify-finished').complete, true);
+    await assert.rejects(inB(['get', 'configmap', 'not-in-stack', '-n', FRONT]), /NotFound|not found/);
+    const web = await jsonInB(['get', 'deployment', 'web', '-n', FRONT]);
+    assert.equal(web.status.availableReplicas, 1);
   });
 });

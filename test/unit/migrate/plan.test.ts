@@ -8,6 +8,7 @@ import {
   formatRef,
   planMigration,
   planWaves,
+  scopePredicate,
   selectKinds,
   waveOf,
   type MigrationScope,
@@ -33,6 +34,7 @@ const TYPES: Array<[string, string, string, boolean]> = [
   [RBAC, 'ClusterRole', 'clusterroles', false],
   [RBAC, 'ClusterRoleBinding', 'clusterrolebindings', false],
   [RBAC, 'RoleBinding', 'rolebindings', true],
+  [RBAC, 'Role', 'roles', true],
   ['scheduling.k8s.io', 'PriorityClass', 'priorityclasses', false],
   ['storage.k8s.io', 'StorageClass', 'storageclasses', false],
   ['', 'PersistentVolumeClaim', 'persistentvolumeclaims', true],
@@ -328,5 +330,80 @@ describe('planMigration: volumes whose data stays in A', () => {
     const p = plan({}, [], false, source);
     assert.ok(p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/released' && v.size === '5Gi'));
     assert.ok(!p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/pvc-0'), 'counted once, as its claim');
+  });
+});
+
+describe('planMigration: --app, a stack across namespaces', () => {
+  const app = (name: string) => ({ labels: { 'capstan.dev/app': name } });
+  const partOf = (name: string) => ({ labels: { 'app.kubernetes.io/part-of': name } });
+  const pod = (extra: Record<string, unknown>) => ({
+    spec: {
+      template: {
+        spec: {
+          serviceAccountName: 'web',
+          imagePullSecrets: [{ name: 'pull' }],
+          volumes: [{ name: 'tls', secret: { secretName: 'tls' } }, { name: 'cfg', configMap: { name: 'web-config' } }],
+          containers: [{ name: 'web', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'p' } } }], envFrom: [{ configMapRef: { name: 'env' } }] }],
+          ...extra,
+        },
+      },
+    },
+  });
+  const source = [
+    o('v1', 'Namespace', 'front'),
+    o('v1', 'Namespace', 'back'),
+    o('v1', 'Namespace', 'other'),
+    o('apps/v1', 'Deployment', 'web', 'front', pod({}), app('shop')),
+    o('apps/v1', 'Deployment', 'api', 'back', { spec: { template: { spec: { containers: [{ name: 'api' }] } } } }, partOf('shop')),
+    o('apps/v1', 'Deployment', 'blog', 'front', {}, app('blog')),
+    o('v1', 'ServiceAccount', 'web', 'front', { imagePullSecrets: [{ name: 'sa-pull' }] }),
+    o('v1', 'ServiceAccount', 'default', 'back', { imagePullSecrets: [{ name: 'registry' }] }),
+    o('v1', 'ServiceAccount', 'blog', 'front'),
+    ...['pull', 'tls', 'db', 'sa-pull', 'unused'].map((name) => o('v1', 'Secret', name, 'front')),
+    o('v1', 'Secret', 'registry', 'back'),
+    o('v1', 'ConfigMap', 'web-config', 'front'),
+    o('v1', 'ConfigMap', 'env', 'front'),
+    o('v1', 'ConfigMap', 'unrelated', 'front'),
+    o(`${RBAC}/v1`, 'RoleBinding', 'web-reads', 'front', { roleRef: { kind: 'Role', name: 'reader' }, subjects: [{ kind: 'ServiceAccount', name: 'web' }] }),
+    o(`${RBAC}/v1`, 'Role', 'reader', 'front'),
+    o(`${RBAC}/v1`, 'RoleBinding', 'blog-reads', 'front', { roleRef: { kind: 'Role', name: 'blog-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'blog' }] }),
+    o(`${RBAC}/v1`, 'Role', 'blog-reader', 'front'),
+    o(`${RBAC}/v1`, 'ClusterRoleBinding', 'api-nodes', undefined, { roleRef: { kind: 'ClusterRole', name: 'node-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'back' }] }),
+    o(`${RBAC}/v1`, 'ClusterRole', 'node-reader'),
+    o(`${RBAC}/v1`, 'ClusterRole', 'unrelated'),
+    o('networking.k8s.io/v1', 'Ingress', 'web', 'front', { spec: { tls: [{ secretName: 'tls' }] } }, app('shop')),
+  ];
+
+  it('copies the labelled objects of every namespace and what they use, nothing else', () => {
+    const p = plan({ app: 'shop' }, [], false, source);
+    assert.deepEqual(refs(p).sort(), [
+      'ClusterRole.rbac.authorization.k8s.io/node-reader',
+      'ClusterRoleBinding.rbac.authorization.k8s.io/api-nodes',
+      'ConfigMap/front/env',
+      'ConfigMap/front/web-config',
+      'Deployment.apps/back/api',
+      'Deployment.apps/front/web',
+      'Ingress.networking.k8s.io/front/web',
+      'Namespace/back',
+      'Namespace/front',
+      'Role.rbac.authorization.k8s.io/front/reader',
+      'RoleBinding.rbac.authorization.k8s.io/front/web-reads',
+      'Secret/back/registry',
+      'Secret/front/db',
+      'Secret/front/pull',
+      'Secret/front/sa-pull',
+      'Secret/front/tls',
+      'ServiceAccount/back/default',
+      'ServiceAccount/front/web',
+    ]);
+  });
+
+  it('judges extra objects in B by the labels only', () => {
+    const p = plan({ app: 'shop' }, [], false, source);
+    assert.ok(p.objects.length > 0);
+    const selection = selectKinds(chooseKinds(served(true), served(false), new Set()).chosen, { app: 'shop' });
+    const inScope = scopePredicate({ app: 'shop' }, selection);
+    assert.equal(inScope(o('v1', 'ConfigMap', 'x', 'anywhere', {}, partOf('shop'))), true);
+    assert.equal(inScope(o('v1', 'ConfigMap', 'x', 'front')), false);
   });
 });
