@@ -95,7 +95,7 @@ function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean
 export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('migrate')
-    .description('copy namespaces and everything in them (minus what clusters generate) from cluster A to cluster B, then verify')
+    .description('copy namespaces or an application stack (minus what clusters generate, volume data and running Jobs) from cluster A to cluster B, then verify')
     .option('--from <context>', 'kube context of cluster A, the source (only read)')
     .option('--to <context>', 'kube context of cluster B, the target')
     .option('--from-kubeconfig <file>', 'kubeconfig of cluster A (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
