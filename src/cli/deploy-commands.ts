@@ -25,6 +25,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
     .option('--no-prune', 'keep objects that are no longer rendered')
     .option('--force-conflicts', 'take over fields owned by another field manager')
+    .option('--replace-broken-pods', 'delete broken pods of a StatefulSet\'s earlier revision that block its rolling update')
     .option('--concurrency <n>', 'parallel API requests', integerOption())
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
@@ -51,6 +52,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         dryRun: !!opts.dryRun,
         prune: opts.prune as boolean,
         forceConflicts: !!opts.forceConflicts,
+        replaceBrokenPods: !!opts.replaceBrokenPods,
         concurrency: opts.concurrency as number | undefined,
         signal: io.signal,
         envVars: io.env,

@@ -28,6 +28,8 @@ export interface DeployOptions {
   readonly dryRun?: boolean;
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
+  /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */
+  readonly replaceBrokenPods?: boolean;
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onEvent?: DeployEventSink;
@@ -294,6 +296,7 @@ async function deployRendered(
       deadline,
       progressDeadlineMs: options.progressDeadlineMs ?? Math.min(timeoutMs, 5 * 60_000),
       since: new Date(state.started - 1000),
+      replaceBrokenPods: options.replaceBrokenPods,
       onUpdate: (object: KubeObject, readiness: Readiness) => {
         const obj = eventObject(object);
         if (readiness.status === 'ready') emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
@@ -311,6 +314,10 @@ async function deployRendered(
         diagnosis: f.diagnosis,
         diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
       });
+    }
+    if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
+      const { since, retries, lastError } = result.unreachable;
+      return finish('timed-out', 3, `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''}); stopped waiting in phase ${phase.name}`);
     }
     switch (result.outcome) {
       case 'ready':

@@ -8,6 +8,6 @@ export type { ResourceType } from './discovery.js';
 export { KubeApiError, isKubeApiError } from './errors.js';
 export type { StatusCause } from './errors.js';
 export { Informer } from './informer.js';
-export type { InformerOptions } from './informer.js';
+export type { InformerClient, InformerHealth, InformerOptions } from './informer.js';
 export { withRetry } from './retry.js';
 export type { RetryOptions } from './retry.js';

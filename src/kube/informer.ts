@@ -1,47 +1,80 @@
-import type { KubeObject } from '../shared/index.js';
+import { sleep, type KubeObject } from '../shared/index.js';
 import type { KubeClient, ListOptions } from './client.js';
 import { KubeApiError } from './errors.js';
+
+/** What an informer needs of a client: a list and a watch (a fake in unit tests). */
+export type InformerClient = Pick<KubeClient, 'list' | 'watch'>;
 
 export interface InformerOptions extends ListOptions {
   readonly apiVersion: string;
   readonly kind: string;
   /** Called after the first list and after every change, with the object that changed. */
   readonly onChange: (object: KubeObject, type: 'ADDED' | 'MODIFIED' | 'DELETED') => void;
-  /** Called when the watch keeps failing (the caller's deadline still applies). */
+  /** Called on every failed list or watch (the caller's deadline still applies). */
   readonly onError?: (error: unknown) => void;
   readonly signal: AbortSignal;
+  /** Clock for the health record (default Date.now). */
+  readonly now?: () => number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+/** How an informer's requests fare, for a caller that must say why it waited in vain. */
+export interface InformerHealth {
+  readonly synced: boolean;
+  /** When the current run of failed requests began (or the first list was sent, while it has not answered). */
+  readonly troubleSince?: number;
+  /** Failed requests since the last success. */
+  readonly failures: number;
+  readonly lastError?: unknown;
+  /** A refusal that retrying will not cure, before the first list succeeded (e.g. 403). */
+  readonly refused?: Error;
+}
+
+function isTransient(error: unknown): boolean {
+  return error instanceof KubeApiError ? error.transient : true;
+}
 
 /**
  * Keeps a live copy of one kind's objects: list, then watch from the list's resourceVersion,
- * resuming after dropped streams and relisting when the server says the version is too old.
- * Resolves `synced` after the first list.
+ * resuming after dropped streams. After a failed request it lists again, as client-go's reflector
+ * does, so a success proves the API server answers. Resolves `synced` after the first list; rejects
+ * it when the first list is refused for good.
  */
 export class Informer {
   readonly store = new Map<string, KubeObject>();
   readonly synced: Promise<void>;
   private markSynced!: () => void;
   private failSynced!: (error: unknown) => void;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private isSynced = false;
+  private troubleSince: number | undefined;
+  private failures = 0;
+  private lastError: unknown;
+  private refused: Error | undefined;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: InformerClient,
     private readonly options: InformerOptions,
   ) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
     this.synced = new Promise((resolve, reject) => {
       this.markSynced = resolve;
       this.failSynced = reject;
     });
     this.synced.catch(() => {});
     void this.run();
+  }
+
+  get health(): InformerHealth {
+    const troubleSince = this.troubleSince ?? (this.isSynced ? undefined : this.startedAt);
+    return {
+      synced: this.isSynced,
+      failures: this.failures,
+      ...(troubleSince === undefined ? {} : { troubleSince }),
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+      ...(this.refused === undefined ? {} : { refused: this.refused }),
+    };
   }
 
   private keyOf(object: KubeObject): string {
@@ -57,7 +90,7 @@ export class Informer {
   }
 
   private async relist(): Promise<string> {
-    const { apiVersion, kind, signal, onChange, ...list } = this.options;
+    const { apiVersion, kind, signal, onChange, onError: _onError, now: _now, ...list } = this.options;
     const result = await this.client.list(apiVersion, kind, { ...list, signal });
     const seen = new Set<string>();
     for (const item of result.items) {
@@ -76,22 +109,36 @@ export class Informer {
     return result.resourceVersion;
   }
 
+  private recovered(): void {
+    this.troubleSince = undefined;
+    this.failures = 0;
+    this.lastError = undefined;
+  }
+
   private async run(): Promise<void> {
-    const { apiVersion, kind, signal } = this.options;
+    const { apiVersion, kind, signal, fieldSelector, labelSelector, namespace } = this.options;
     let resourceVersion: string | undefined;
-    let failures = 0;
     while (!signal.aborted) {
       try {
         if (resourceVersion === undefined) {
           resourceVersion = await this.relist();
-          this.markSynced();
+          this.recovered();
+          if (!this.isSynced) {
+            this.isSynced = true;
+            this.markSynced();
+          }
         }
-        for await (const event of this.client.watch(apiVersion, kind, { ...this.options, resourceVersion })) {
-          failures = 0;
+        const watch = this.client.watch(apiVersion, kind, { namespace, labelSelector, fieldSelector, signal, resourceVersion });
+        for await (const event of watch) {
+          this.recovered();
           if (event.type === 'ERROR') {
-            const status = event.object as unknown as { code?: number };
-            if (status.code === 410) resourceVersion = undefined;
-            break;
+            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            // 410: the version is too old, list again now; anything else counts as a failure.
+            if (status.code === 410) {
+              resourceVersion = undefined;
+              break;
+            }
+            throw new KubeApiError(status.code ?? 500, status.reason ?? 'WatchError', status.message ?? 'the watch ended with an error');
           }
           const rv = event.object.metadata?.resourceVersion;
           if (rv) resourceVersion = rv;
@@ -103,12 +150,19 @@ export class Informer {
         }
       } catch (error) {
         if (signal.aborted) return;
-        failures++;
-        if (error instanceof KubeApiError && error.status === 410) resourceVersion = undefined;
-        if (resourceVersion === undefined && !(error instanceof KubeApiError && error.transient)) this.failSynced(error);
+        this.failures++;
+        // Before the first answer the trouble began with the first list; after it, with this failure.
+        this.troubleSince ??= this.isSynced ? this.now() : this.startedAt;
+        this.lastError = error;
+        // List again next time: only an answered list shows the API server is back.
+        resourceVersion = undefined;
+        if (!this.isSynced && !isTransient(error) && this.refused === undefined) {
+          this.refused = error instanceof Error ? error : new Error(`listing ${kind} failed`, { cause: error });
+          this.failSynced(this.refused);
+        }
         this.options.onError?.(error);
         // Back off while the API server is away; the caller's deadline bounds the whole wait.
-        await sleep(Math.min(200 * 2 ** Math.min(failures, 5), 5000), signal);
+        await sleep(Math.min(200 * 2 ** Math.min(this.failures, 5), 5000), signal);
       }
     }
   }

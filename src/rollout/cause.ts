@@ -1,9 +1,10 @@
 // The one sentence a failed rollout most needs: the most likely cause, checked from the causes that
 // block everything else (pods never created, never scheduled) to the ones that only show late.
 import type { KubeObject } from '../shared/index.js';
+import { describeBlockedRollout, type BlockingPod } from './blocked-rollout.js';
 import { at, condition, num, reasonAndMessage, str } from './object-access.js';
 import { currentReplicaSets, podSelectorOf } from './ownership.js';
-import { containerStates, isUnschedulable, podPhase } from './pod-state.js';
+import { containerStates, isUnschedulable, podPhase, pullVerdict } from './pod-state.js';
 import type { ContainerState } from './pod-state.js';
 import { assessReadiness } from './readiness.js';
 import type { DiagnosisEvent } from './types.js';
@@ -16,6 +17,8 @@ export interface CauseInput {
   /** Warning events, already filtered and ordered oldest first. */
   readonly events: DiagnosisEvent[];
   readonly timedOut: boolean;
+  /** Pods of earlier revisions that hold a StatefulSet's rolling update up. */
+  readonly blocking?: readonly BlockingPod[];
 }
 
 interface PodContainer {
@@ -33,6 +36,9 @@ const lastEvent = (
   test: (e: DiagnosisEvent) => boolean,
 ): DiagnosisEvent | undefined => events.filter(test).at(-1);
 const podName = (pod: KubeObject): string => pod.metadata.name ?? '?';
+
+const rolloutBlocked: Rule = ({ object, blocking }) =>
+  blocking && blocking.length > 0 ? describeBlockedRollout(object, blocking) : undefined;
 
 const podsNotCreated: Rule = ({ object, replicaSets, events }) => {
   const refusal = lastEvent(events, (e) => e.reason === 'FailedCreate')?.message;
@@ -76,7 +82,8 @@ const imagePull: Rule = ({ events }, containers) => {
     container.waiting?.reason === 'ImagePullBackOff'
       ? backOffPullError(container.waiting.message, image, events)
       : container.waiting?.message;
-  return `the image cannot be pulled: ${image}${detail ? ` (${detail})` : ''}`;
+  const retrying = pullVerdict(detail) === 'transient' ? ' - a registry or network error the kubelet keeps retrying' : '';
+  return `the image cannot be pulled: ${image}${detail ? ` (${detail})` : ''}${retrying}`;
 };
 
 const containerConfig: Rule = (_input, containers) => {
@@ -182,6 +189,7 @@ const workFailed: Rule = ({ object, pods }, containers) => {
 };
 
 const RULES: readonly Rule[] = [
+  rolloutBlocked,
   podsNotCreated,
   unschedulable,
   imagePull,

@@ -3,23 +3,32 @@
 import type { KubeObject } from '../shared/index.js';
 import { findMostLikelyCause } from './cause.js';
 import { summarizeEvents } from './events.js';
-import { currentReplicaSets, podsOwnedBy } from './ownership.js';
+import { blockingOldPods, type BlockingPod } from './blocked-rollout.js';
+import { currentReplicaSets, ownedPods, podsOwnedBy, updateRevisionOf } from './ownership.js';
 import { describePod, isPodHealthy } from './pod-state.js';
-import type { Diagnosis, DiagnosisInput, DiagnosisLog, PodLogs } from './types.js';
+import type { Diagnosis, DiagnosisEvent, DiagnosisInput, DiagnosisLog, PodLogs } from './types.js';
 
 export const LOG_TAIL_LINES = 20;
 const MAX_PODS_SHOWN = 10;
 
 /**
- * The pods that matter: those of the current rollout when ownership tells, else all the caller gave.
- * A Deployment whose current ReplicaSet has no pods yet (e.g. refused by a quota) has none: its old,
- * healthy pods would only mislead.
+ * The pods that matter: those of the current rollout when ownership tells, with the pods of earlier
+ * revisions that hold a StatefulSet's rollout up; else all the caller gave. A Deployment whose
+ * current ReplicaSet has no pods yet (e.g. refused by a quota), or a StatefulSet or DaemonSet with
+ * none of its update revision, has none: its old, healthy pods would only mislead.
  */
-function relevantPods({ object, pods, replicaSets = [] }: DiagnosisInput): KubeObject[] {
-  const owned = podsOwnedBy(object, pods, replicaSets);
-  if (owned.length > 0) return owned;
-  if (object.kind === 'Deployment' && currentReplicaSets(object, replicaSets).length > 0) return [];
-  return pods;
+export function diagnosisPods(
+  { object, pods, replicaSets = [] }: Pick<DiagnosisInput, 'object' | 'pods' | 'replicaSets'>,
+  events: readonly DiagnosisEvent[] = [],
+): { pods: KubeObject[]; blocking: BlockingPod[] } {
+  const current = podsOwnedBy(object, pods, replicaSets);
+  const owned = ownedPods(object, pods, replicaSets);
+  const blocking = blockingOldPods(object, owned, { events, includeNotReady: true });
+  const relevant = [...current, ...blocking.map((b) => b.pod).filter((p) => !current.includes(p))];
+  if (relevant.length > 0) return { pods: relevant, blocking };
+  if (object.kind === 'Deployment' && currentReplicaSets(object, replicaSets).length > 0) return { pods: [], blocking };
+  if (updateRevisionOf(object) !== undefined && owned.length > 0) return { pods: [], blocking };
+  return { pods, blocking };
 }
 
 function tail(lines: string[]): string[] {
@@ -44,14 +53,18 @@ function collectLogs(logs: Record<string, PodLogs[]>, pods: KubeObject[]): Diagn
 }
 
 export function diagnose(input: DiagnosisInput): Diagnosis {
-  const pods = relevantPods(input);
   const events = summarizeEvents(input.events, input.since);
+  const { pods, blocking: unready } = diagnosisPods(input, events);
+  const timedOut = input.timedOut ?? false;
+  // Broken pods of an earlier revision block for good; merely unready ones only once waiting is over.
+  const blocking = timedOut ? unready : blockingOldPods(input.object, pods, { events });
   const mostLikelyCause = findMostLikelyCause({
     object: input.object,
     pods,
     replicaSets: input.replicaSets ?? [],
     events,
-    timedOut: input.timedOut ?? false,
+    timedOut,
+    blocking,
   });
   return {
     mostLikelyCause,

@@ -1,7 +1,7 @@
 // Which pods belong to a workload: by label selector to list and watch them, by owner references to
 // keep exactly the pods of its current rollout.
 import type { KubeObject } from '../shared/index.js';
-import { at, list, record, str } from './object-access.js';
+import { at, list, num, record, str } from './object-access.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 
@@ -38,18 +38,76 @@ export function currentReplicaSets(deployment: KubeObject, replicaSets: KubeObje
   return newest ? [newest] : [];
 }
 
+const REVISION_HASH = 'controller-revision-hash';
+// apps/v1 keeps a DaemonSet's template generation in this annotation; its pods carry it as a label.
+const TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+const POD_TEMPLATE_GENERATION = 'pod-template-generation';
+
+/**
+ * The revision a StatefulSet's or DaemonSet's pods must have to count, or undefined while the
+ * controller has not said: a StatefulSet names it in `status.updateRevision` (the pods' label
+ * `controller-revision-hash`); a DaemonSet's controller labels each pod with the template
+ * generation it was created from.
+ */
+export function updateRevisionOf(workload: KubeObject): string | undefined {
+  if (workload.kind === 'StatefulSet') return str(at(workload, 'status', 'updateRevision'));
+  if (workload.kind === 'DaemonSet') return workload.metadata.annotations?.[TEMPLATE_GENERATION];
+  return undefined;
+}
+
+/** The revision a pod of a StatefulSet or DaemonSet was created from. */
+export function podRevisionOf(workload: KubeObject, pod: KubeObject): string | undefined {
+  const label = workload.kind === 'DaemonSet' ? POD_TEMPLATE_GENERATION : REVISION_HASH;
+  return pod.metadata.labels?.[label];
+}
+
+/**
+ * The pods of the update revision among a StatefulSet's or DaemonSet's own pods. A DaemonSet's
+ * controller also counts a pod as updated when its revision hash is the current one (a template
+ * changed and changed back): the hash of a pod of the current generation tells which that is.
+ */
+function ofUpdateRevision(workload: KubeObject, owned: KubeObject[]): KubeObject[] {
+  const revision = updateRevisionOf(workload);
+  if (revision === undefined) return [];
+  const current = owned.filter((pod) => podRevisionOf(workload, pod) === revision);
+  if (workload.kind !== 'DaemonSet') return current;
+  const hashes = new Set(current.map((pod) => pod.metadata.labels?.[REVISION_HASH]).filter((h) => h !== undefined));
+  return owned.filter((pod) => current.includes(pod) || hashes.has(pod.metadata.labels?.[REVISION_HASH] ?? ''));
+}
+
+/** Whether a pod of a StatefulSet or DaemonSet is of an earlier revision than the one rolling out. */
+export function isOfOldRevision(workload: KubeObject, pod: KubeObject, owned: KubeObject[]): boolean {
+  return updateRevisionOf(workload) !== undefined && !ofUpdateRevision(workload, owned).includes(pod);
+}
+
+/** Every pod a workload owns, whatever its revision (all of a Deployment's ReplicaSets). */
+export function ownedPods(object: KubeObject, pods: KubeObject[], replicaSets: KubeObject[]): KubeObject[] {
+  if (object.kind !== 'Deployment') return podsOwnedBy(object, pods, replicaSets, { allRevisions: true });
+  const owners = replicaSets.filter((rs) => isOwnedBy(rs, object));
+  return pods.filter((pod) => owners.some((rs) => isOwnedBy(pod, rs)));
+}
+
 /**
  * The pods a workload's readiness depends on: a Deployment's through its current ReplicaSet(s), a
- * StatefulSet's, DaemonSet's, ReplicaSet's or Job's by owner reference, a bare Pod itself.
+ * StatefulSet's or DaemonSet's of its update revision only (none while the controller has not named
+ * it), a ReplicaSet's or Job's by owner reference, a bare Pod itself.
  */
-export function podsOwnedBy(object: KubeObject, pods: KubeObject[], replicaSets: KubeObject[]): KubeObject[] {
+export function podsOwnedBy(
+  object: KubeObject,
+  pods: KubeObject[],
+  replicaSets: KubeObject[],
+  options: { allRevisions?: boolean } = {},
+): KubeObject[] {
   switch (object.kind) {
     case 'Deployment': {
       const owners = currentReplicaSets(object, replicaSets);
       return pods.filter((pod) => owners.some((rs) => isOwnedBy(pod, rs)));
     }
     case 'StatefulSet':
-    case 'DaemonSet':
+    case 'DaemonSet': {
+      const owned = pods.filter((pod) => isOwnedBy(pod, object));
+      return options.allRevisions ? owned : ofUpdateRevision(object, owned);
+    }
     case 'ReplicaSet':
     case 'Job':
       return pods.filter((pod) => isOwnedBy(pod, object));
@@ -120,3 +178,49 @@ export function podSelectorOf(object: KubeObject): string | undefined {
 
 // The waiter asks this module which pods are hopeless along with which pods are whose.
 export { earlyFailure } from './pod-state.js';
+
+/** The labels a workload's pods get (a bare Pod's own). */
+function podLabelsOf(workload: KubeObject): Record<string, unknown> | undefined {
+  if (workload.kind === 'Pod') return workload.metadata.labels;
+  return record(at(workload, 'spec', 'template', 'metadata', 'labels'));
+}
+
+/** How many pods a workload is meant to run now; Jobs' pods finish, so they never serve. */
+function servingReplicas(workload: KubeObject): number {
+  switch (workload.kind) {
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'StatefulSet':
+      return num(at(workload, 'spec', 'replicas')) ?? 1;
+    case 'DaemonSet':
+      // Until the controller has counted the nodes, assume it will run somewhere.
+      return num(at(workload, 'status', 'desiredNumberScheduled')) ?? 1;
+    case 'Pod':
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+export interface ServiceBackends {
+  /** `Kind/name` of the workloads whose pods the Service selects. */
+  readonly workloads: readonly string[];
+  /** How many pods they are meant to run. */
+  readonly replicas: number;
+}
+
+/** Which of the given workloads run pods a Service's selector matches, and how many. */
+export function serviceBackends(service: KubeObject, workloads: readonly KubeObject[]): ServiceBackends {
+  const selector = record(at(service, 'spec', 'selector')) ?? {};
+  const entries = Object.entries(selector);
+  const namespace = service.metadata.namespace ?? '';
+  const matching = workloads.filter((w) => {
+    if ((w.metadata.namespace ?? '') !== namespace || w.kind === 'Job') return false;
+    const labels = podLabelsOf(w);
+    return entries.length > 0 && labels !== undefined && entries.every(([key, value]) => labels[key] === value);
+  });
+  return {
+    workloads: matching.map((w) => `${w.kind}/${w.metadata.name ?? '?'}`),
+    replicas: matching.reduce((sum, w) => sum + servingReplicas(w), 0),
+  };
+}

@@ -2,7 +2,7 @@
 import type { KubeObject } from '../shared/index.js';
 import { at, condition, list, num, reasonAndMessage, str } from './object-access.js';
 import type { Json } from './object-access.js';
-import type { DiagnosisContainer, DiagnosisPod, Readiness } from './types.js';
+import type { DiagnosisContainer, DiagnosisEvent, DiagnosisPod, Readiness } from './types.js';
 
 export interface Termination {
   readonly reason?: string;
@@ -64,24 +64,54 @@ export function containerStates(pod: KubeObject): ContainerState[] {
   ];
 }
 
-const HOPELESS_WAITING = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'ErrImageNeverPull',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-]);
+/** Waiting reasons no retry by the kubelet can fix. Image pulls are judged by their error (pullVerdict). */
+const HOPELESS_WAITING = new Set(['ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError']);
+const IMAGE_PULL_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull']);
+
+// The registry is busy or the network flaky: the kubelet retries, and a later pull may work.
+const TRANSIENT_PULL = /\b429\b|too ?many ?requests|rate limit|qps exceeded|timeout|timed out|deadline exceeded|i\/o|\beof\b|connection (?:reset|refused)|temporar|unavailable|\b50[234]\b|no such host/i;
+// The registry answered: this image does not exist or this node may not have it.
+const PERMANENT_PULL = /not found|manifest unknown|unauthorized|authentication required|access denied|denied: |forbidden|does not exist|invalid reference/i;
+
+/**
+ * Whether a pull error will stay: `permanent` when the registry says the image does not exist or
+ * is not ours to pull, `transient` for throttling, timeouts and network errors, `unknown` otherwise.
+ */
+export function pullVerdict(message: string | undefined): 'permanent' | 'transient' | 'unknown' {
+  if (!message) return 'unknown';
+  if (TRANSIENT_PULL.test(message)) return 'transient';
+  return PERMANENT_PULL.test(message) ? 'permanent' : 'unknown';
+}
+
+export interface HopelessOptions {
+  /**
+   * The last pull error reported for this container (a kubelet event); ImagePullBackOff itself
+   * only repeats the image name.
+   */
+  readonly pullError?: string;
+  /** False for a Job's pods: its backoffLimit, not the restarts, decides when a crash loop is final. */
+  readonly crashLoopIsFinal?: boolean;
+}
 
 /** Why this container will not get better by waiting, or undefined. */
-export function hopelessReason(container: ContainerState): string | undefined {
+export function hopelessReason(container: ContainerState, options: HopelessOptions = {}): string | undefined {
   const reason = container.waiting?.reason;
   if (reason === undefined) return undefined;
   const message = container.waiting?.message;
   if (reason === 'CrashLoopBackOff') {
+    if (options.crashLoopIsFinal === false) return undefined;
     // Only once a crash was actually observed: the back-off reason alone can precede the first status update.
     const last = container.lastTerminated;
     if (container.restarts < 1 || last === undefined) return undefined;
     return `CrashLoopBackOff (exit code ${last.exitCode ?? '?'}, ${container.restarts} restarts)`;
+  }
+  if (IMAGE_PULL_WAITING.has(reason)) {
+    // The kubelet's own message first (ErrImagePull carries the error), else the last pull event.
+    const own = pullVerdict(message);
+    const verdict = own === 'unknown' ? pullVerdict(options.pullError) : own;
+    if (verdict !== 'permanent') return undefined;
+    const detail = own === 'permanent' ? message : `${message ? `${message}: ` : ''}${options.pullError ?? ''}`;
+    return reasonAndMessage(reason, detail);
   }
   // The kubelet reports this while its ConfigMap/Secret cache is still syncing; it resolves on its own.
   if (reason === 'CreateContainerConfigError' && /failed to sync .* cache/i.test(message ?? ''))
@@ -89,15 +119,43 @@ export function hopelessReason(container: ContainerState): string | undefined {
   return HOPELESS_WAITING.has(reason) ? reasonAndMessage(reason, message) : undefined;
 }
 
+export interface PodJudgmentOptions {
+  /** Warning events of the pods' namespace (summarized), for the pull errors behind ImagePullBackOff. */
+  readonly events?: readonly DiagnosisEvent[];
+  readonly crashLoopIsFinal?: boolean;
+}
+
+/** The last `Failed to pull image` event of this pod for this image (kwok and older kubelets omit the image). */
+export function lastPullError(pod: KubeObject, image: string | undefined, events: readonly DiagnosisEvent[]): string | undefined {
+  const object = `Pod/${pod.metadata.name ?? '?'}`;
+  return events
+    .filter(
+      (e) =>
+        e.object === object &&
+        e.message.startsWith('Failed to pull image') &&
+        (image === undefined || !e.message.startsWith('Failed to pull image "') || e.message.startsWith(`Failed to pull image "${image}"`)),
+    )
+    .at(-1)?.message;
+}
+
+/** Why this pod (not being deleted) will not become ready by waiting, or undefined. */
+export function podProblem(pod: KubeObject, options: PodJudgmentOptions = {}): string | undefined {
+  if (pod.metadata.deletionTimestamp) return undefined;
+  for (const container of containerStates(pod)) {
+    const pullError = IMAGE_PULL_WAITING.has(container.waiting?.reason ?? '')
+      ? lastPullError(pod, container.image, options.events ?? [])
+      : undefined;
+    const reason = hopelessReason(container, { pullError, crashLoopIsFinal: options.crashLoopIsFinal });
+    if (reason !== undefined) return `container ${container.name}: ${reason}`;
+  }
+  return undefined;
+}
+
 /** The first pod (not being deleted) with a container in a state no amount of waiting will fix. */
-export function earlyFailure(pods: KubeObject[]): string | undefined {
+export function earlyFailure(pods: KubeObject[], options: PodJudgmentOptions = {}): string | undefined {
   for (const pod of pods) {
-    if (pod.metadata.deletionTimestamp) continue;
-    for (const container of containerStates(pod)) {
-      const reason = hopelessReason(container);
-      if (reason !== undefined)
-        return `pod ${pod.metadata.name ?? '?'} container ${container.name}: ${reason}`;
-    }
+    const problem = podProblem(pod, options);
+    if (problem !== undefined) return `pod ${pod.metadata.name ?? '?'} ${problem}`;
   }
   return undefined;
 }

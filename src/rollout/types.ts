@@ -12,6 +12,11 @@ export interface Readiness {
 export interface ReadinessContext {
   /** EndpointSlices (or legacy Endpoints) of a Service. */
   endpoints?: KubeObject[];
+  /**
+   * For a Service: the workloads of the same wait whose pods it selects. Without it, endpoints are
+   * awaited whenever the Service has a selector.
+   */
+  backends?: { readonly workloads: readonly string[]; readonly replicas: number };
   /** For a custom resource: whether its CRD is established yet; for a CRD: what the waiter learned. */
   crdEstablished?: boolean;
   /** `volumeBindingMode` of a PersistentVolumeClaim's StorageClass. */

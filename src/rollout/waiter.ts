@@ -1,13 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeClient } from '../kube/index.js';
-import { Informer } from '../kube/index.js';
+import { isKubeApiError } from '../kube/index.js';
 import type { KubeObject } from '../shared/index.js';
-import { diagnose } from './diagnosis.js';
-import { assessReadiness, needsWatch } from './readiness.js';
-import { podsOwnedBy } from './ownership.js';
-import { earlyFailure } from './pod-state.js';
+import { diagnose, diagnosisPods } from './diagnosis.js';
+import { judgeRollout } from './early-failure.js';
+import { summarizeEvents } from './events.js';
 import { unobservedGeneration } from './object-access.js';
-import type { Diagnosis, PodLogs, Readiness } from './types.js';
+import { ownedPods, serviceBackends } from './ownership.js';
+import { quotaMayFreeUp } from './quota.js';
+import { assessReadiness, needsWatch } from './readiness.js';
+import type { Diagnosis, DiagnosisEvent, PodLogs, Readiness, ReadinessContext } from './types.js';
+import { WatchSet, type Unreachable } from './watch-set.js';
 
 export interface WaitOptions {
   readonly client: KubeClient;
@@ -18,12 +21,18 @@ export interface WaitOptions {
   readonly signal: AbortSignal;
   /** Absolute deadline (ms since epoch) of the whole deploy. */
   readonly deadline: number;
-  /** Fail when nothing changes for this long. */
+  /** Fail when nothing changes for this long (counted from the wait's first instant). */
   readonly progressDeadlineMs: number;
   /** Events before this instant are not the deploy's business. */
   readonly since: Date;
   readonly onUpdate?: (object: KubeObject, readiness: Readiness) => void;
   readonly now?: () => number;
+  /**
+   * Delete the broken pods of a StatefulSet's earlier revision that block its rolling update (what
+   * Kubernetes documents as forced rollback) so they come back at the new revision. Without it,
+   * such a rollout fails with the command that unblocks it.
+   */
+  readonly replaceBrokenPods?: boolean;
 }
 
 export interface FailedObject {
@@ -38,9 +47,13 @@ export interface WaitResult {
   /** Objects still pending when the wait ended (deadline, no progress, interruption or another's failure). */
   readonly pending: ReadonlyArray<{ object: KubeObject; readiness: Readiness }>;
   readonly outcome: 'ready' | 'failed' | 'timed-out' | 'no-progress' | 'interrupted';
+  /** Set when a timed-out wait ended while the API server did not answer. */
+  readonly unreachable?: Unreachable;
 }
 
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet', 'Pod']);
+/** How long a read ResourceQuota counts as the quota's state now. */
+const QUOTA_FRESH_MS = 2000;
 
 function nsOf(object: KubeObject): string {
   return object.metadata.namespace ?? '';
@@ -50,11 +63,15 @@ function keyOf(object: KubeObject): string {
   return `${object.apiVersion}|${object.kind}|${nsOf(object)}|${object.metadata.name ?? ''}`;
 }
 
+type State = { object: KubeObject; readiness: Readiness };
+
 /** Waits, by watches, until every target is ready, one fails, or a deadline passes. */
 export async function waitForObjects(options: WaitOptions): Promise<WaitResult> {
   const now = options.now ?? Date.now;
+  // Both deadlines count from here: listing what to watch is part of the wait.
+  const startedAt = now();
   const watched = options.targets.filter((t) => needsWatch(t.kind));
-  const states = new Map<string, { object: KubeObject; readiness: Readiness }>();
+  const states = new Map<string, State>();
   for (const t of options.targets) {
     states.set(keyOf(t), { object: t, readiness: needsWatch(t.kind) ? { status: 'pending', message: 'waiting for status' } : { status: 'ready', message: 'applied' } });
   }
@@ -65,60 +82,36 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
   setMaxListeners(0, controller.signal);
   const stop = () => controller.abort();
   options.signal.addEventListener('abort', stop, { once: true });
-  const informers = new Map<string, Informer>();
-  const namespaces = [...new Set(watched.map(nsOf))];
   let wake: () => void = () => {};
   const poke = () => wake();
-
-  const informerFor = (apiVersion: string, kind: string, namespace: string, labelSelector?: string): Informer => {
-    const key = `${apiVersion}|${kind}|${namespace}`;
-    let informer = informers.get(key);
-    if (!informer) {
-      informer = new Informer(options.client, {
-        apiVersion,
-        kind,
-        namespace: namespace || undefined,
-        labelSelector,
-        signal: controller.signal,
-        onChange: poke,
-      });
-      informers.set(key, informer);
-    }
-    return informer;
-  };
+  const watches = new WatchSet(options.client, { signal: controller.signal, onChange: poke, selector: options.selector, now });
+  const side = new SideEffects(options, controller.signal, poke, now);
 
   try {
-    for (const t of watched) informerFor(t.apiVersion, t.kind, nsOf(t), options.selector);
-    for (const ns of namespaces) {
+    for (const t of watched) watches.watchTarget(t);
+    for (const ns of new Set(watched.map(nsOf))) {
       const kinds = new Set(watched.filter((t) => nsOf(t) === ns).map((t) => t.kind));
-      if ([...kinds].some((k) => WORKLOADS.has(k))) informerFor('v1', 'Pod', ns);
-      if (kinds.has('Deployment')) informerFor('apps/v1', 'ReplicaSet', ns);
-      if (kinds.has('Service')) informerFor('discovery.k8s.io/v1', 'EndpointSlice', ns);
+      if ([...kinds].some((k) => WORKLOADS.has(k))) {
+        watches.watch('pods', ns);
+        watches.watch('events', ns);
+      }
+      if (kinds.has('Deployment')) watches.watch('replicaSets', ns);
+      if (kinds.has('Service')) watches.watch('slices', ns);
     }
-    await Promise.all([...informers.values()].map((i) => i.synced));
 
-    let lastProgress = now();
+    let lastProgress = startedAt;
     for (;;) {
+      const refusal = watches.refusal();
+      if (refusal !== undefined) throw refusal;
       let changed = false;
       let failed = false;
-      const owners = new Map<string, OwnerIndex>();
-      const slices = new Map<string, Map<string, KubeObject[]>>();
+      const round = new Round(watches, options, side);
       for (const t of watched) {
         const key = keyOf(t);
         const state = states.get(key)!;
         if (state.readiness.status !== 'pending') continue;
-        const live = informers.get(`${t.apiVersion}|${t.kind}|${nsOf(t)}`)?.get(t.metadata.namespace, t.metadata.name ?? '');
-        let readiness: Readiness;
-        if (!live) readiness = { status: 'pending', message: 'waiting for the object to appear' };
-        else {
-          readiness = assessReadiness(live, contextFor(live, informers, slices));
-          // Pods are judged only once the controller has seen this generation: until then the
-          // "current" pods may still be those of the previous (perhaps failed) rollout.
-          if (readiness.status === 'pending' && WORKLOADS.has(live.kind) && live.kind !== 'Pod' && unobservedGeneration(live) === undefined) {
-            const reason = earlyFailure(podsOf(live, informers, owners));
-            if (reason) readiness = { status: 'failed', message: reason };
-          }
-        }
+        const live = watches.synced ? watches.live(t) : undefined;
+        const readiness = watches.synced ? judge(live, round) : waitingForApi(watches, state.readiness);
         if (readiness.status !== state.readiness.status || readiness.message !== state.readiness.message) {
           states.set(key, { object: live ?? t, readiness });
           options.onUpdate?.(live ?? t, readiness);
@@ -126,17 +119,22 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
         }
         if (readiness.status === 'failed') failed = true;
       }
-      if (changed) lastProgress = now();
+      const at = now();
+      if (changed) lastProgress = at;
       const pending = [...states.values()].filter((s) => s.readiness.status === 'pending');
       let outcome: WaitResult['outcome'] | undefined;
       if (failed) outcome = 'failed';
       else if (pending.length === 0) outcome = 'ready';
       else if (options.signal.aborted) outcome = 'interrupted';
-      else if (now() >= options.deadline) outcome = 'timed-out';
-      else if (now() - lastProgress >= options.progressDeadlineMs) outcome = 'no-progress';
-      if (outcome) return await finish(outcome, states, informers, options);
+      else if (at >= options.deadline) outcome = 'timed-out';
+      else if (at - lastProgress >= options.progressDeadlineMs) outcome = 'no-progress';
+      if (outcome) {
+        const unreachable = outcome === 'timed-out' || outcome === 'no-progress' ? watches.unreachable() : undefined;
+        return await finish(outcome, states, watches, options, unreachable);
+      }
+      const pause = Math.max(0, Math.min(1000, options.deadline - at, lastProgress + options.progressDeadlineMs - at));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
+        const timer = setTimeout(resolve, pause);
         wake = () => {
           clearTimeout(timer);
           // Coalesce bursts of watch events into one evaluation.
@@ -151,26 +149,164 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
   }
 }
 
-function contextFor(live: KubeObject, informers: Map<string, Informer>, cache: Map<string, Map<string, KubeObject[]>>) {
-  if (live.kind !== 'Service') return {};
-  const ns = nsOf(live);
-  let byService = cache.get(ns);
-  if (!byService) {
-    // EndpointSlices of one namespace by their Service, built once per evaluation.
-    byService = new Map();
-    for (const slice of informers.get(`discovery.k8s.io/v1|EndpointSlice|${ns}`)?.store.values() ?? []) {
-      const name = slice.metadata.labels?.['kubernetes.io/service-name'] ?? '';
-      byService.set(name, [...(byService.get(name) ?? []), slice]);
-    }
-    cache.set(ns, byService);
-  }
-  return { endpoints: byService.get(live.metadata.name ?? '') ?? [] };
+/** While the first lists have not answered: say why, once the API server fails to answer. */
+function waitingForApi(watches: WatchSet, previous: Readiness): Readiness {
+  const unreachable = watches.unreachable();
+  if (unreachable === undefined || unreachable.retries === 0) return previous;
+  return { status: 'pending', message: `waiting for the API server (no answer since ${unreachable.since.toISOString()}, retrying)` };
 }
 
-/** Pods and ReplicaSets of one namespace by the uid of their controller, built once per evaluation. */
-interface OwnerIndex {
-  readonly pods: Map<string, KubeObject[]>;
-  readonly replicaSets: Map<string, KubeObject[]>;
+/** One target's readiness from the live state of everything watched. */
+function judge(live: KubeObject | undefined, round: Round): Readiness {
+  if (!live) return { status: 'pending', message: 'waiting for the object to appear' };
+  const readiness = assessReadiness(live, round.contextFor(live));
+  // Pods are judged only once the controller has seen this generation: until then the "current"
+  // pods may still be those of the previous (perhaps failed) rollout. A Job's template cannot
+  // change, and neither it nor a Pod reports an observed generation: their pods are always theirs.
+  if (readiness.status !== 'pending' || !WORKLOADS.has(live.kind)) return readiness;
+  if (live.kind !== 'Job' && live.kind !== 'Pod' && unobservedGeneration(live) !== undefined) return readiness;
+  const ns = nsOf(live);
+  const owned = round.ownedPods(live);
+  const judgment = judgeRollout({
+    object: live,
+    pods: owned.pods,
+    replicaSets: owned.replicaSets,
+    events: round.events(ns),
+    quota: (name) => round.side.quota(ns, name),
+    quotaMayFreeUp: round.quotaMayFreeUp(ns),
+  });
+  if (judgment.readQuota !== undefined) round.side.readQuota(ns, judgment.readQuota);
+  if (judgment.blocking && judgment.blocking.length > 0 && round.options.replaceBrokenPods) {
+    const replaced = round.side.replacePods(judgment.blocking.map((b) => b.pod));
+    if (replaced.error === undefined) {
+      const what = judgment.blocking.map((b) => `pod ${b.pod.metadata.name ?? '?'} (${b.problem})`).join(', ');
+      return { status: 'pending', message: `deleted ${what} of an earlier revision that blocked the rolling update; waiting for its replacement` };
+    }
+    return { status: 'failed', message: `${judgment.failure ?? ''}; deleting it failed: ${replaced.error}` };
+  }
+  return judgment.failure === undefined ? readiness : { status: 'failed', message: judgment.failure };
+}
+
+/** What one evaluation derives from the watched objects, per namespace, computed once. */
+class Round {
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(
+    private readonly watches: WatchSet,
+    readonly options: WaitOptions,
+    readonly side: SideEffects,
+  ) {}
+
+  private once<T>(key: string, compute: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, compute());
+    return this.cache.get(key) as T;
+  }
+
+  events(ns: string): DiagnosisEvent[] {
+    return this.once(`events|${ns}`, () => summarizeEvents(this.watches.objects('events', ns) ?? [], this.options.since));
+  }
+
+  private byOwner(role: 'pods' | 'replicaSets', ns: string): Map<string, KubeObject[]> {
+    return this.once(`${role}|${ns}`, () => indexByOwner(this.watches.objects(role, ns) ?? []));
+  }
+
+  /** A workload's own pods (all revisions) and, for a Deployment, its ReplicaSets. */
+  ownedPods(live: KubeObject): { pods: KubeObject[]; replicaSets: KubeObject[] } {
+    const ns = nsOf(live);
+    if (live.kind === 'Pod') return { pods: [live], replicaSets: [] };
+    const pods = this.byOwner('pods', ns);
+    const uid = live.metadata.uid ?? '';
+    if (live.kind !== 'Deployment') return { pods: pods.get(uid) ?? [], replicaSets: [] };
+    const replicaSets = this.byOwner('replicaSets', ns).get(uid) ?? [];
+    return { pods: replicaSets.flatMap((rs) => pods.get(rs.metadata.uid ?? '') ?? []), replicaSets };
+  }
+
+  /** The live workloads of this wait in one namespace (the applied object until listed). */
+  private workloads(ns: string): KubeObject[] {
+    return this.once(`workloads|${ns}`, () =>
+      this.options.targets.filter((t) => nsOf(t) === ns && WORKLOADS.has(t.kind)).map((t) => this.watches.live(t) ?? t),
+    );
+  }
+
+  quotaMayFreeUp(ns: string): boolean {
+    return this.once(`free|${ns}`, () =>
+      quotaMayFreeUp(
+        this.watches.objects('pods', ns) ?? [],
+        this.workloads(ns).filter((w) => w.kind === 'Deployment'),
+        this.watches.objects('replicaSets', ns) ?? [],
+      ),
+    );
+  }
+
+  contextFor(live: KubeObject): ReadinessContext {
+    if (live.kind !== 'Service') return {};
+    const ns = nsOf(live);
+    const byService = this.once(`slices|${ns}`, () => {
+      const map = new Map<string, KubeObject[]>();
+      for (const slice of this.watches.objects('slices', ns) ?? []) {
+        const name = slice.metadata.labels?.['kubernetes.io/service-name'] ?? '';
+        map.set(name, [...(map.get(name) ?? []), slice]);
+      }
+      return map;
+    });
+    return { endpoints: byService.get(live.metadata.name ?? '') ?? [], backends: serviceBackends(live, this.workloads(ns)) };
+  }
+}
+
+/** The wait's own requests besides watching: reading quotas, deleting pods that block a rollout. */
+class SideEffects {
+  private readonly quotas = new Map<string, { object: KubeObject | null; readAt: number }>();
+  private readonly reading = new Set<string>();
+  private readonly deletions = new Map<string, { error?: string }>();
+
+  constructor(
+    private readonly options: WaitOptions,
+    private readonly signal: AbortSignal,
+    private readonly poke: () => void,
+    private readonly now: () => number,
+  ) {}
+
+  quota(ns: string, name: string): KubeObject | null | undefined {
+    return this.quotas.get(`${ns}/${name}`)?.object;
+  }
+
+  /** Reads a ResourceQuota in the background unless a fresh reading exists; a refusal means "cannot know". */
+  readQuota(ns: string, name: string): void {
+    const key = `${ns}/${name}`;
+    const known = this.quotas.get(key);
+    if (this.reading.has(key) || known?.object === null || (known && this.now() - known.readAt < QUOTA_FRESH_MS)) return;
+    this.reading.add(key);
+    this.options.client
+      .get({ apiVersion: 'v1', kind: 'ResourceQuota', name, namespace: ns || undefined }, this.signal)
+      .then(
+        (object) => this.quotas.set(key, { object: object ?? null, readAt: this.now() }),
+        (error: unknown) => {
+          if (isKubeApiError(error) && error.forbidden) this.quotas.set(key, { object: null, readAt: this.now() });
+        },
+      )
+      .finally(() => {
+        this.reading.delete(key);
+        this.poke();
+      });
+  }
+
+  /** Deletes each pod once; the first error, if any, once known. */
+  replacePods(pods: readonly KubeObject[]): { error?: string } {
+    for (const pod of pods) {
+      const uid = pod.metadata.uid ?? `${nsOf(pod)}/${pod.metadata.name ?? ''}`;
+      if (this.deletions.has(uid)) continue;
+      const entry: { error?: string } = {};
+      this.deletions.set(uid, entry);
+      this.options.client
+        .delete({ apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name ?? '', namespace: pod.metadata.namespace }, { signal: this.signal })
+        .catch((error: unknown) => {
+          entry.error = error instanceof Error ? error.message : String(error);
+        })
+        .finally(this.poke);
+    }
+    const failed = pods.map((p) => this.deletions.get(p.metadata.uid ?? `${nsOf(p)}/${p.metadata.name ?? ''}`)?.error).find((e) => e !== undefined);
+    return failed === undefined ? {} : { error: failed };
+  }
 }
 
 function indexByOwner(objects: Iterable<KubeObject>): Map<string, KubeObject[]> {
@@ -185,28 +321,12 @@ function indexByOwner(objects: Iterable<KubeObject>): Map<string, KubeObject[]> 
   return index;
 }
 
-function podsOf(live: KubeObject, informers: Map<string, Informer>, cache: Map<string, OwnerIndex>): KubeObject[] {
-  const ns = nsOf(live);
-  let index = cache.get(ns);
-  if (!index) {
-    index = {
-      pods: indexByOwner(informers.get(`v1|Pod|${ns}`)?.store.values() ?? []),
-      replicaSets: indexByOwner(informers.get(`apps/v1|ReplicaSet|${ns}`)?.store.values() ?? []),
-    };
-    cache.set(ns, index);
-  }
-  const uid = live.metadata.uid ?? '';
-  // Only this workload's own ReplicaSets and pods go to the (exact) ownership rules.
-  const replicaSets = live.kind === 'Deployment' ? (index.replicaSets.get(uid) ?? []) : [];
-  const pods = live.kind === 'Deployment' ? replicaSets.flatMap((rs) => index.pods.get(rs.metadata.uid ?? '') ?? []) : (index.pods.get(uid) ?? []);
-  return podsOwnedBy(live, pods, replicaSets);
-}
-
 async function finish(
   outcome: WaitResult['outcome'],
-  states: Map<string, { object: KubeObject; readiness: Readiness }>,
-  informers: Map<string, Informer>,
+  states: Map<string, State>,
+  watches: WatchSet,
   options: WaitOptions,
+  unreachable: Unreachable | undefined,
 ): Promise<WaitResult> {
   const all = [...states.values()];
   const ready = all.filter((s) => s.readiness.status === 'ready').map((s) => s.object);
@@ -216,7 +336,8 @@ async function finish(
   const toDiagnose = outcome === 'failed' ? failing : outcome === 'ready' ? [] : [...failing, ...pending];
   const failed: FailedObject[] = [];
   for (const s of toDiagnose) {
-    const diagnosis = await collectDiagnosis(s.object, informers, options, outcome !== 'failed');
+    // With the API server away, what the informers hold is all there is to show.
+    const diagnosis = await collectDiagnosis(s.object, watches, options, outcome !== 'failed', unreachable !== undefined);
     failed.push({ object: s.object, readiness: s.readiness, diagnosis });
   }
   return {
@@ -224,36 +345,36 @@ async function finish(
     failed,
     pending: outcome === 'failed' ? pending : [],
     outcome,
+    ...(unreachable ? { unreachable } : {}),
   };
 }
 
 /** Gathers pods, ReplicaSets, Warning events and log tails of a failed object, then diagnoses it. */
 export async function collectDiagnosis(
   object: KubeObject,
-  informers: Map<string, Informer> | undefined,
+  watches: WatchSet | undefined,
   options: Pick<WaitOptions, 'client' | 'since'>,
   timedOut: boolean,
+  offline = false,
 ): Promise<Diagnosis> {
   const client = options.client;
   const ns = nsOf(object);
   const signal = AbortSignal.timeout(20_000);
+  const read = async (role: 'pods' | 'replicaSets' | 'events', apiVersion: string, kind: string): Promise<KubeObject[]> =>
+    watches?.objects(role, ns) ?? (offline ? [] : (await client.list(apiVersion, kind, { namespace: ns, signal })).items);
   let pods: KubeObject[] = [];
   let replicaSets: KubeObject[] = [];
   let events: KubeObject[] = [];
   const logs: Record<string, PodLogs[]> = {};
   try {
     if (WORKLOADS.has(object.kind)) {
-      const allPods = informers?.get(`v1|Pod|${ns}`)?.values() ?? (await client.list('v1', 'Pod', { namespace: ns, signal })).items;
-      replicaSets = object.kind === 'Deployment'
-        ? informers?.get(`apps/v1|ReplicaSet|${ns}`)?.values() ?? (await client.list('apps/v1', 'ReplicaSet', { namespace: ns, signal })).items
-        : [];
-      pods = object.kind === 'Pod' ? [object] : podsOwnedBy(object, allPods, replicaSets);
+      replicaSets = object.kind === 'Deployment' ? await read('replicaSets', 'apps/v1', 'ReplicaSet') : [];
+      pods = ownedPods(object, await read('pods', 'v1', 'Pod'), replicaSets);
     }
     const names = new Set([object.metadata.name, ...pods.map((p) => p.metadata.name), ...replicaSets.map((r) => r.metadata.name)]);
-    events = (await client.list('v1', 'Event', { namespace: ns, signal })).items.filter((e) =>
-      names.has((e as { involvedObject?: { name?: string } }).involvedObject?.name),
-    );
-    for (const pod of pods.slice(0, 3)) {
+    events = (await read('events', 'v1', 'Event')).filter((e) => names.has((e as { involvedObject?: { name?: string } }).involvedObject?.name));
+    const shown = offline ? [] : diagnosisPods({ object, pods, replicaSets }).pods;
+    for (const pod of shown.slice(0, 3)) {
       const name = pod.metadata.name ?? '';
       const statuses = ((pod as { status?: { containerStatuses?: Array<{ name: string; restartCount?: number; ready?: boolean }> } }).status?.containerStatuses ?? []);
       const entries: PodLogs[] = [];

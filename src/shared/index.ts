@@ -10,3 +10,4 @@ export { at, list, num, record, sortKeys, str } from './json.js';
 export type { Json } from './json.js';
 export { mapStrings } from './map-strings.js';
 export type { ValuePath } from './map-strings.js';
+export { parseQuantity } from './quantity.js';
