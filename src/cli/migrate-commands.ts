@@ -12,6 +12,7 @@ interface MigrateFlags {
   toKubeconfig?: string;
   namespace?: string[];
   allNamespaces?: boolean;
+  app?: string;
   selector?: string;
   includeKinds?: string[];
   excludeKinds?: string[];
@@ -20,6 +21,7 @@ interface MigrateFlags {
   verify: boolean;
   concurrency?: number;
   healthTimeout?: number;
+  allowEmptyVolumes?: boolean;
   output?: string;
 }
 
@@ -35,15 +37,18 @@ function usage(message: string, hint?: string): CapstanError {
 function validate(flags: MigrateFlags): void {
   if (!flags.from && !flags.fromKubeconfig) throw usage('say which cluster to copy from', 'pass --from CONTEXT or --from-kubeconfig FILE');
   if (!flags.to && !flags.toKubeconfig) throw usage('say which cluster to copy to', 'pass --to CONTEXT or --to-kubeconfig FILE');
-  if (!flags.namespace?.length && !flags.allNamespaces) throw usage('say what to copy', 'pass --namespace NS (repeatable) or --all-namespaces');
-  if (flags.namespace?.length && flags.allNamespaces) throw usage('--namespace and --all-namespaces exclude each other');
+  const scopes = [flags.namespace?.length ? '--namespace' : undefined, flags.allNamespaces ? '--all-namespaces' : undefined, flags.app !== undefined ? '--app' : undefined].filter(Boolean);
+  if (scopes.length === 0) throw usage('say what to copy', 'pass --namespace NS (repeatable), --all-namespaces or --app NAME');
+  if (scopes.length > 1) throw usage(`${scopes.join(' and ')} exclude each other`);
+  if (flags.app !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(flags.app)) throw usage(`--app ${JSON.stringify(flags.app)} is not a label value`, 'an application name: letters, digits, -, _ and ., at most 63');
+  if (flags.app !== undefined && flags.selector) throw usage('--app and --selector exclude each other', '--app chooses objects by their capstan.dev/app and app.kubernetes.io/part-of labels');
   if (flags.dryRun && flags.verifyOnly) throw usage('--dry-run and --verify-only exclude each other');
   if (flags.verifyOnly && !flags.verify) throw usage('--verify-only and --no-verify exclude each other');
   if (flags.concurrency !== undefined && !(flags.concurrency >= 1)) throw usage('--concurrency must be a positive number');
 }
 
 /** Human output: summaries, the plan table, failures, and the objects that changed (up to a limit). */
-function humanPrinter(io: CliIo): (event: MigrateEvent) => void {
+function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean }): (event: MigrateEvent) => void {
   const write = (line: string) => io.stdout.write(`${line}\n`);
   const maxObjectLines = 50;
   let objectLines = 0;
@@ -75,7 +80,7 @@ function humanPrinter(io: CliIo): (event: MigrateEvent) => void {
         write(formatApply(event));
         break;
       case 'verify-finished':
-        write(formatVerification(event));
+        write(formatVerification(event, options));
         break;
       case 'warning':
         write(`warning: ${event.message}`);
@@ -90,13 +95,14 @@ function humanPrinter(io: CliIo): (event: MigrateEvent) => void {
 export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('migrate')
-    .description('copy namespaces and everything in them (minus what clusters generate) from cluster A to cluster B, then verify')
+    .description('copy namespaces or an application stack (minus what clusters generate, volume data and running Jobs) from cluster A to cluster B, then verify')
     .option('--from <context>', 'kube context of cluster A, the source (only read)')
     .option('--to <context>', 'kube context of cluster B, the target')
     .option('--from-kubeconfig <file>', 'kubeconfig of cluster A (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
     .option('--to-kubeconfig <file>', 'kubeconfig of cluster B (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
     .option('-n, --namespace <ns>', 'namespace to copy (repeatable, or comma-separated)', collectList)
     .option('-A, --all-namespaces', 'copy every namespace and the cluster-scoped objects')
+    .option('--app <name>', 'an application stack: objects labelled capstan.dev/app=NAME or app.kubernetes.io/part-of=NAME in every namespace, with their namespaces, ServiceAccounts, RBAC, Secrets and ConfigMaps')
     .option('-l, --selector <selector>', 'only objects with these labels (kubectl syntax)')
     .option('--include-kinds <kinds>', 'only these kinds, e.g. Deployment,ConfigMap (plus the Namespaces and CRDs they need)', collectList)
     .option('--exclude-kinds <kinds>', 'never these kinds', collectList)
@@ -105,6 +111,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
     .option('--no-verify', 'copy without verifying afterwards')
     .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', integerOption())
     .option('--health-timeout <duration>', "how long verification waits for B's workloads (default 2m)", durationOption)
+    .option('--allow-empty-volumes', "succeed although claimed volumes are copied empty (their data stays in A; copy it yourself)")
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (flags: MigrateFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -112,12 +119,13 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
       const json = outputMode(io, flags.output) === 'json';
       const print = json
         ? (event: MigrateEvent) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
-        : humanPrinter(io);
+        : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
       const outcome = await migrate({
         from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },
         to: { kubeconfig: flags.toKubeconfig ?? globals.kubeconfig, context: flags.to },
         scope: {
-          namespaces: flags.allNamespaces ? undefined : flags.namespace,
+          namespaces: flags.allNamespaces || flags.app !== undefined ? undefined : flags.namespace,
+          app: flags.app,
           selector: flags.selector,
           includeKinds: flags.includeKinds,
           excludeKinds: flags.excludeKinds,
@@ -126,6 +134,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
         verify: flags.verify,
         concurrency: flags.concurrency,
         healthTimeoutMs: flags.healthTimeout,
+        allowEmptyVolumes: flags.allowEmptyVolumes,
         env: io.env,
         signal: io.signal,
         onEvent: print,

@@ -91,17 +91,39 @@ async function waitForCrds(client: KubeClient, names: readonly string[], timeout
   client.discovery.invalidate();
 }
 
+/**
+ * The planned object with its owners' UIDs in B (`uids`, by key); `complete` is false while some
+ * owner does not exist in B yet (same or later wave): the object is applied again once it does.
+ */
+export function withOwnerUids(planned: PlannedObject, uids: ReadonlyMap<string, string>): { planned: PlannedObject; complete: boolean } {
+  if (!planned.owners?.length) return { planned, complete: true };
+  const ownerReferences = planned.owners.flatMap(({ key, ...owner }) => {
+    const uid = uids.get(key);
+    return uid ? [{ ...owner, uid }] : [];
+  });
+  const complete = ownerReferences.length === planned.owners.length;
+  if (ownerReferences.length === 0) return { planned, complete };
+  const object = { ...planned.object, metadata: { ...planned.object.metadata, ownerReferences } };
+  return { planned: { ...planned, object }, complete };
+}
+
 /** Applies every planned object to B; reports each and never throws for one object's failure. */
 export async function applyPlan(client: KubeClient, plan: MigrationPlan, options: ApplyPlanOptions): Promise<ApplySummary> {
   const started = Date.now();
   const counts: Record<ApplyAction | 'failed', number> = { created: 0, changed: 0, unchanged: 0, failed: 0 };
+  // Owners come first (earlier waves); their UIDs in B are read from B's answers as they are applied.
+  const uids = new Map<string, string>();
+  for (const p of plan.objects) if (p.current?.metadata.uid) uids.set(p.key, p.current.metadata.uid);
+  const awaitingOwners: PlannedObject[] = [];
   for (const wave of planWaves(plan.objects)) {
     if (options.signal?.aborted) break;
     const kinds = [...new Set(wave.map((o) => o.ref.kind))];
     options.onEvent({ type: 'wave-started', wave: wave[0].wave, kinds, objects: wave.length });
     const results = await settleLimit(wave, options.concurrency, async (planned) => {
       if (options.signal?.aborted) throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted');
-      return applyOne(client, planned, { signal: options.signal });
+      const owned = withOwnerUids(planned, uids);
+      if (!owned.complete) awaitingOwners.push(planned);
+      return applyOne(client, owned.planned, { signal: options.signal });
     });
     const appliedCrds: string[] = [];
     results.forEach((result, i) => {
@@ -111,6 +133,7 @@ export async function applyPlan(client: KubeClient, plan: MigrationPlan, options
         options.onEvent({ type: 'object-failed', object: planned.ref, message: describeError(result.error) });
         return;
       }
+      if (result.value.metadata.uid) uids.set(planned.key, result.value.metadata.uid);
       const action = actionOf(planned.current, result.value);
       counts[action]++;
       if (planned.wave === CRD_WAVE) appliedCrds.push(planned.ref.name);
@@ -121,6 +144,16 @@ export async function applyPlan(client: KubeClient, plan: MigrationPlan, options
       await waitForCrds(client, appliedCrds, options.crdTimeoutMs ?? 60_000, options.signal);
       options.onEvent({ type: 'crds-established', names: appliedCrds, durationMs: Date.now() - waitStarted });
     }
+  }
+  // Objects whose owners were created after them get their ownerReferences now (owners that failed stay out).
+  const late = awaitingOwners.map((p) => withOwnerUids(p, uids).planned).filter((p) => p.object.metadata.ownerReferences);
+  if (late.length > 0 && !options.signal?.aborted) {
+    const results = await settleLimit(late, options.concurrency, (planned) => applyOne(client, planned, { signal: options.signal }));
+    results.forEach((result, i) => {
+      if (result.ok) return;
+      counts.failed++;
+      options.onEvent({ type: 'object-failed', object: late[i].ref, message: `setting its ownerReferences: ${describeError(result.error)}` });
+    });
   }
   return { ...counts, durationMs: Date.now() - started };
 }

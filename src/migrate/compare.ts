@@ -74,5 +74,7 @@ export function compareClusters(input: CompareInput): Verification {
     .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : 1))
     .map(([kind, counts]) => ({ kind, ...counts }));
   const ok = missing.length === 0 && extra.length === 0 && different.length === 0 && unhealthy.length === 0 && plan.unsupported.length === 0;
-  return { ok, missing, extra, unsupported: plan.unsupported, different, unhealthy, kinds };
+  const { leftOut } = plan;
+  const complete = ok && leftOut.volumes.length === 0 && leftOut.runningJobs.length === 0;
+  return { ok, complete, leftOut, missing, extra, unsupported: plan.unsupported, different, unhealthy, kinds };
 }

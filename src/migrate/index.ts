@@ -1,23 +1,23 @@
 // Cluster-to-cluster copy and verification: plan (pure), apply to B with server-side apply, verify.
 export { migrate, summarizePlan, MIGRATE_EXIT } from './migrate.js';
 export type { ClusterAccess, MigrateOptions, MigrateResult } from './migrate.js';
-export { planMigration, planWaves, scopePredicate, selectKinds } from './plan.js';
+export { APP_LABELS, planMigration, planWaves, scopePredicate, selectKinds } from './plan.js';
 export type { KindSelection, PlanInput } from './plan.js';
 export { chooseKinds, kindMatches, kindSkipReason, waveOf, WAVE_COUNT } from './kinds.js';
 export type { KindChoice, ServedTypes } from './kinds.js';
-export { hasSomethingToMerge, indexCluster, objectSkipReason, SYSTEM_NAMESPACES } from './rules.js';
+export { hasSomethingToMerge, indexCluster, objectSkipReason, RUNNING_JOB, statefulSetOfClaim, SYSTEM_NAMESPACES } from './rules.js';
 export type { ClusterIndex } from './rules.js';
-export { stripForCopy } from './strip.js';
+export { stripForCopy, SUSPENDED_BY_MIGRATE } from './strip.js';
 export type { StripOptions } from './strip.js';
 export { diffPaths, normalizeForCompare, parseQuantity, secretDigests } from './normalize.js';
 export { compareClusters } from './compare.js';
 export type { CompareInput } from './compare.js';
 export { healthProblems } from './health.js';
 export { parseLabelSelector } from './selector.js';
-export { actionOf, applyPlan, MIGRATE_FIELD_MANAGER } from './apply.js';
+export { actionOf, applyPlan, MIGRATE_FIELD_MANAGER, withOwnerUids } from './apply.js';
 export { discoverTypes, readObjects } from './read.js';
 export { verifyMigration } from './verify.js';
-export { formatApply, formatPlan, formatTable, formatVerification } from './format.js';
+export { describeRunningJobs, describeVolumes, formatApply, formatLeftOut, formatPlan, formatTable, formatVerification } from './format.js';
 export { formatRef, refKey } from './json.js';
 export type { MigrateObjectRef } from './json.js';
 export type {
@@ -25,6 +25,7 @@ export type {
   ApplySummary,
   HealthProblem,
   KindCount,
+  LeftOut,
   MigrateEvent,
   MigrateOutcome,
   MigrationPlan,
@@ -32,8 +33,10 @@ export type {
   MigrationScope,
   ObjectDifference,
   PlannedObject,
+  PlannedOwner,
   SkippedKind,
   SkippedObject,
+  UncopiedVolume,
   UnsupportedKind,
   Verification,
   VerifyKindRow,

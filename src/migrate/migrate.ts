@@ -7,6 +7,7 @@ import { at, groupKind, str } from './json.js';
 import { chooseKinds, type KindChoice } from './kinds.js';
 import { planMigration, scopePredicate, selectKinds, type KindSelection } from './plan.js';
 import { discoverTypes, readObjects } from './read.js';
+import { describeVolumes } from './format.js';
 import type { ApplySummary, MigrateEvent, MigrateOutcome, MigrationPlan, MigrationPlanSummary, MigrationScope, Verification } from './types.js';
 import { verifyMigration } from './verify.js';
 
@@ -24,6 +25,11 @@ export interface MigrateOptions {
   readonly verify?: boolean;
   /** Parallel API requests per cluster (default 32). */
   readonly concurrency?: number;
+  /**
+   * Succeed although claimed volumes in scope are copied as empty volumes in B (their data stays in
+   * A). Without it such a run copies and verifies, then fails with the list: B is not a copy of A.
+   */
+  readonly allowEmptyVolumes?: boolean;
   /** How long to wait for B's workloads, claims and CRDs to become healthy (default 2 minutes). */
   readonly healthTimeoutMs?: number;
   /** KUBECONFIG and friends; the library reads no globals. */
@@ -44,8 +50,8 @@ export interface MigrateResult {
 export const MIGRATE_EXIT = { ok: 0, failed: 1, interrupted: 130 } as const;
 
 export function summarizePlan(plan: MigrationPlan): MigrationPlanSummary {
-  const { counts, skipped, skippedKinds, unsupported } = plan;
-  return { counts, skipped, skippedKinds, unsupported, total: plan.objects.length };
+  const { counts, skipped, skippedKinds, unsupported, leftOut } = plan;
+  return { counts, skipped, skippedKinds, unsupported, leftOut, total: plan.objects.length };
 }
 
 function crdKinds(crds: readonly KubeObject[]): Set<string> {
@@ -149,6 +155,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     if ((apply?.failed ?? 0) > 0) return finish('failed', MIGRATE_EXIT.failed, result, `${apply!.failed} objects could not be applied to B`);
     if (readErrors.length > 0) return finish('failed', MIGRATE_EXIT.failed, result, `${readErrors.length} kinds could not be read: the inventory is incomplete`);
     if (verification && !verification.ok) return finish('differences', MIGRATE_EXIT.failed, result, 'B differs from A');
+    const { volumes } = plan.leftOut;
+    if (volumes.length > 0 && !options.allowEmptyVolumes) {
+      return finish('incomplete', MIGRATE_EXIT.failed, result, `${describeVolumes(volumes)}: copy their data to B, then pass --allow-empty-volumes`);
+    }
     return finish('succeeded', MIGRATE_EXIT.ok, result);
   } catch (error) {
     // Requests cut short by an interruption fail in many ways; the interruption is what to report.

@@ -39,6 +39,18 @@ export function indexCluster(objects: Iterable<KubeObject>): ClusterIndex {
 const CONTROLLER_ENDPOINT_SLICES = new Set(['endpointslice-controller.k8s.io', 'endpointslice-mirroring-controller.k8s.io']);
 const RBAC_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
+/** The StatefulSet whose volumeClaimTemplates created a claim (by its name `<template>-<statefulset>-<ordinal>`). */
+export function statefulSetOfClaim(claim: KubeObject, index: ClusterIndex): string | undefined {
+  const key = `${claim.metadata.namespace ?? ''}/${claim.metadata.name ?? ''}`;
+  for (const [prefix, statefulSet] of index.claimPrefixes) {
+    if (key.startsWith(prefix) && /^\d+$/.test(key.slice(prefix.length))) return statefulSet;
+  }
+  return undefined;
+}
+
+/** The skip reason of a Job that runs (or is about to) in A. */
+export const RUNNING_JOB = 'running in A: it would run again in B';
+
 function isTrueCondition(object: KubeObject, type: string): boolean {
   return list(at(object, 'status', 'conditions')).some((c) => c.type === type && c.status === 'True');
 }
@@ -90,15 +102,12 @@ function kindRule(o: KubeObject, index: ClusterIndex): string | undefined {
       if (at(o, 'status', 'completionTime') || isTrueCondition(o, 'Complete') || isTrueCondition(o, 'Failed')) {
         return 'finished Job: copying it would run it again';
       }
-      return undefined;
-    case 'PersistentVolumeClaim':
-      for (const [prefix, statefulSet] of index.claimPrefixes) {
-        const key = `${namespace}/${name}`;
-        if (key.startsWith(prefix) && /^\d+$/.test(key.slice(prefix.length))) {
-          return `created from the volumeClaimTemplates of StatefulSet ${statefulSet}`;
-        }
-      }
-      return undefined;
+      // A suspended Job stays suspended in B; one that runs would run a second time there.
+      return at(o, 'spec', 'suspend') === true ? undefined : RUNNING_JOB;
+    case 'PersistentVolumeClaim': {
+      const statefulSet = statefulSetOfClaim(o, index);
+      return statefulSet ? `created from the volumeClaimTemplates of StatefulSet ${statefulSet}` : undefined;
+    }
     case 'PersistentVolume':
       return annotations['pv.kubernetes.io/provisioned-by'] ? 'dynamically provisioned: B provisions its own volumes' : undefined;
     case 'PriorityClass.scheduling.k8s.io':

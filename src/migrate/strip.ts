@@ -117,9 +117,29 @@ function stripPod(spec: Json): void {
   }
 }
 
+/**
+ * Marks a CronJob that the migration suspended in B; its value is A's `spec.suspend` (always
+ * `"false"`: CronJobs suspended in A are copied suspended and unmarked), which a cutover restores
+ * before removing the mark. Only marked CronJobs are ever resumed.
+ */
+export const SUSPENDED_BY_MIGRATE = 'capstan.dev/suspended-by-migrate';
+
 export interface StripOptions {
   /** Names of PersistentVolumes copied too: claims bound to them keep `spec.volumeName`. */
   readonly copiedVolumes?: ReadonlySet<string>;
+  /** Copy CronJobs suspended and marked, so that no schedule runs in both clusters (the copy; not for comparing). */
+  readonly suspendCronJobs?: boolean;
+}
+
+/** B's form of a CronJob: suspended; marked when A's runs, so that only those are resumed at cutover. */
+function suspendCronJob(out: KubeObject, spec: Json | undefined): void {
+  if (!spec) return;
+  const annotations = { ...(out.metadata.annotations ?? {}) };
+  delete annotations[SUSPENDED_BY_MIGRATE];
+  if (spec.suspend !== true) annotations[SUSPENDED_BY_MIGRATE] = 'false';
+  spec.suspend = true;
+  if (Object.keys(annotations).length > 0) out.metadata.annotations = annotations;
+  else delete out.metadata.annotations;
 }
 
 /** The form of an object of A that is applied to B (a new object; the input is not changed). */
@@ -140,6 +160,7 @@ export function stripForCopy(object: KubeObject, options: StripOptions = {}): Ku
     case 'CronJob':
       stripEmbeddedTimestamps(at(spec, 'jobTemplate'));
       stripEmbeddedTimestamps(at(spec, 'jobTemplate', 'spec', 'template'));
+      if (options.suspendCronJobs) suspendCronJob(out, spec);
       break;
     case 'StatefulSet':
       for (const claim of list(spec?.volumeClaimTemplates)) {

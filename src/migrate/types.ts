@@ -6,6 +6,12 @@ import type { MigrateObjectRef } from './json.js';
 export interface MigrationScope {
   /** Namespaces to copy; undefined means every namespace (and cluster-scoped objects). */
   readonly namespaces?: readonly string[];
+  /**
+   * An application stack: every object labelled `capstan.dev/app` or `app.kubernetes.io/part-of`
+   * with this name, in any namespace, plus the Namespaces, ServiceAccounts, RBAC, Secrets and
+   * ConfigMaps they use. Excludes `namespaces` and `selector`.
+   */
+  readonly app?: string;
   /** Label selector for the objects to copy (kubectl syntax). */
   readonly selector?: string;
   /** Only these kinds (plus the Namespaces and CRDs they need); `Kind`, `Kind.group` or plural name. */
@@ -42,6 +48,34 @@ export interface PlannedObject {
   readonly object: KubeObject;
   /** B's object when the plan was made; undefined when B did not have it. */
   readonly current?: KubeObject;
+  /** Non-controller owners in A that are copied too: B's copy points at their UIDs in B, known only once they exist. */
+  readonly owners?: readonly PlannedOwner[];
+}
+
+/** An ownerReference of A whose owner is copied: rewritten to the owner's UID in B. */
+export interface PlannedOwner {
+  /** `objectKey` of the owner. */
+  readonly key: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly blockOwnerDeletion?: boolean;
+}
+
+/** A claim (or a volume without one) whose data stays in A: B gets an empty volume in its place. */
+export interface UncopiedVolume {
+  readonly ref: MigrateObjectRef;
+  /** Capacity in A (or the requested size), e.g. `50Gi`. */
+  readonly size?: string;
+  /** How B gets its volume: `copied claim, B provisions it empty` or `StatefulSet db creates it empty`. */
+  readonly reason: string;
+}
+
+/** What a migration leaves out on purpose and verification therefore cannot vouch for. */
+export interface LeftOut {
+  readonly volumes: readonly UncopiedVolume[];
+  /** Jobs still running in A: copying them would run them again in B. */
+  readonly runningJobs: readonly MigrateObjectRef[];
 }
 
 export interface KindCount {
@@ -58,6 +92,7 @@ export interface MigrationPlan {
   readonly skippedKinds: readonly SkippedKind[];
   readonly unsupported: readonly UnsupportedKind[];
   readonly counts: readonly KindCount[];
+  readonly leftOut: LeftOut;
 }
 
 export type ApplyAction = 'created' | 'changed' | 'unchanged';
@@ -93,7 +128,12 @@ export interface VerifyKindRow {
 }
 
 export interface Verification {
+  /** The copied objects in B match A (what left out says is not part of this). */
   readonly ok: boolean;
+  /** `ok` and nothing left out: only then is B a copy of A. */
+  readonly complete: boolean;
+  /** Not verified, because not copied: volume data and running Jobs. */
+  readonly leftOut: LeftOut;
   readonly missing: readonly MigrateObjectRef[];
   readonly extra: readonly MigrateObjectRef[];
   readonly unsupported: readonly UnsupportedKind[];
@@ -114,7 +154,8 @@ export type MigrateEvent =
   | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'migrate-finished'; readonly outcome: MigrateOutcome; readonly exitCode: number; readonly durationMs: number; readonly message?: string };
 
-export type MigrateOutcome = 'succeeded' | 'planned' | 'failed' | 'differences' | 'interrupted';
+/** `incomplete`: the copied objects match, but claimed volumes are empty in B and --allow-empty-volumes was not given. */
+export type MigrateOutcome = 'succeeded' | 'planned' | 'failed' | 'differences' | 'incomplete' | 'interrupted';
 
 /** The plan as reported: everything but the stripped objects themselves. */
 export interface MigrationPlanSummary {
@@ -122,5 +163,6 @@ export interface MigrationPlanSummary {
   readonly skipped: readonly SkippedObject[];
   readonly skippedKinds: readonly SkippedKind[];
   readonly unsupported: readonly UnsupportedKind[];
+  readonly leftOut: LeftOut;
   readonly total: number;
 }

@@ -38,5 +38,6 @@ export async function verifyMigration(client: KubeClient, options: VerifyOptions
     expected.set(toCheck[i].key, result.ok ? result.value : result.error instanceof Error ? result.error : new Error(String(result.error)));
   });
   const verification = compareClusters({ plan, target: read.objects, inScope: options.inScope, expected, unhealthy });
-  return { ...verification, ok: verification.ok && read.errors.length === 0, errors: read.errors };
+  const readAll = read.errors.length === 0;
+  return { ...verification, ok: verification.ok && readAll, complete: verification.complete && readAll, errors: read.errors };
 }

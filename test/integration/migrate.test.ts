@@ -11,6 +11,14 @@ import { getJson, kubectl, testCluster, waitFor } from './helpers.js';
 const id = randomBytes(3).toString('hex');
 const SHOP = `mig-shop-${id}`;
 const APP = `mig-app-${id}`;
+// Jobs, a claimed volume and owner references, copied on their own: B gets an empty volume here.
+const JOBS = `mig-jobs-${id}`;
+const CLASS = `mig-wffc-${id}`;
+const VOLUME = `mig-pv-${id}`;
+// An application stack over two namespaces, copied with --app.
+const STACK = `mig-stack-${id}`;
+const FRONT = `mig-front-${id}`;
+const BACK = `mig-back-${id}`;
 const GROUP = `mig${id}.capstan.test`;
 const PASSWORD = `s3cr3t-${id}-in-A`;
 const TAMPERED = `tampered-${id}-in-B`;
@@ -129,6 +137,13 @@ metadata: { name: nightly, namespace: ${SHOP} }
 spec:
   schedule: "0 3 * * *"
   jobTemplate: { spec: { template: { spec: { restartPolicy: Never, containers: [{ name: report, image: registry.example.com/shop/report:1.0 }] } } } }`,
+  `apiVersion: batch/v1
+kind: CronJob
+metadata: { name: paused, namespace: ${SHOP} }
+spec:
+  schedule: "0 4 * * *"
+  suspend: true
+  jobTemplate: { spec: { template: { spec: { restartPolicy: Never, containers: [{ name: report, image: registry.example.com/shop/report:1.0 }] } } } }`,
   `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: web, namespace: ${SHOP} }
@@ -161,6 +176,89 @@ metadata: { name: plain, namespace: ${SHOP} }
 spec: { color: grey }`,
 ].join('\n---\n');
 
+// A class nothing provisions: claims wait for a consumer in B, which health accepts.
+const storageClass = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: { name: ${CLASS} }
+provisioner: example.com/none
+volumeBindingMode: WaitForFirstConsumer`;
+
+const jobPod = (labels = '') => `{ metadata: { labels: { job: x${labels} } }, spec: { restartPolicy: Never, containers: [{ name: run, image: registry.example.com/shop/import:1.0 }] } }`;
+const jobsMix = [
+  `apiVersion: v1
+kind: Namespace
+metadata: { name: ${JOBS} }`,
+  storageClass,
+  // As a provisioner leaves it: annotated, pre-bound to its claim.
+  `apiVersion: v1
+kind: PersistentVolume
+metadata: { name: ${VOLUME}, annotations: { pv.kubernetes.io/provisioned-by: example.com/none } }
+spec:
+  capacity: { storage: 1Gi }
+  accessModes: [ReadWriteOnce]
+  storageClassName: ${CLASS}
+  hostPath: { path: /tmp/${VOLUME} }
+  claimRef: { namespace: ${JOBS}, name: uploads }`,
+  `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: uploads, namespace: ${JOBS} }
+spec: { accessModes: [ReadWriteOnce], storageClassName: ${CLASS}, volumeName: ${VOLUME}, resources: { requests: { storage: 1Gi } } }`,
+  `apiVersion: batch/v1
+kind: Job
+metadata: { name: import-123, namespace: ${JOBS} }
+spec: { backoffLimit: 0, template: ${jobPod(', capstan.test/scenario: not-ready')} }`,
+  `apiVersion: batch/v1
+kind: Job
+metadata: { name: import-100, namespace: ${JOBS} }
+spec: { backoffLimit: 0, template: ${jobPod()} }`,
+  `apiVersion: v1
+kind: ConfigMap
+metadata: { name: owner, namespace: ${JOBS} }
+data: { role: owner }`,
+].join('\n---\n');
+
+const stack = [
+  `apiVersion: v1
+kind: Namespace
+metadata: { name: ${FRONT} }`,
+  `apiVersion: v1
+kind: Namespace
+metadata: { name: ${BACK} }`,
+  `apiVersion: v1
+kind: ServiceAccount
+metadata: { name: web-sa, namespace: ${FRONT} }`,
+  `apiVersion: v1
+kind: Secret
+metadata: { name: web-secret, namespace: ${FRONT} }
+stringData: { TOKEN: t }`,
+  `apiVersion: v1
+kind: ConfigMap
+metadata: { name: not-in-stack, namespace: ${FRONT} }
+data: { x: "1" }`,
+  `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: web-reader, namespace: ${FRONT} }
+rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]`,
+  `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: web-reads, namespace: ${FRONT} }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: web-reader }
+subjects: [{ kind: ServiceAccount, name: web-sa, namespace: ${FRONT} }]`,
+  `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: ${FRONT}, labels: { capstan.dev/app: ${STACK} } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { serviceAccountName: web-sa, containers: [{ name: web, image: registry.example.com/web:1, envFrom: [{ secretRef: { name: web-secret } }] }] }`,
+  `apiVersion: v1
+kind: ConfigMap
+metadata: { name: api-config, namespace: ${BACK}, labels: { app.kubernetes.io/part-of: ${STACK} } }
+data: { MODE: live }`,
+].join('\n---\n');
+
 const appFiles = {
   '.deploy/capstan.yaml': capstanYaml('storefront', APP),
   '.deploy/test/10-configuration/config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: storefront-config }\ndata: { MODE: live }\n',
@@ -181,11 +279,16 @@ spec: { selector: { app: storefront }, ports: [{ port: 80, targetPort: 8080 }] }
 `,
 };
 
-const bName = `migrate-b-${process.pid}`;
+// CAPSTAN_TEST_CLUSTER_B names the second cluster (one name per person or branch on a shared machine).
+const bName = process.env.CAPSTAN_TEST_CLUSTER_B ?? `migrate-b-${process.pid}`;
 let b: ClusterInfo;
 let starting: Promise<ClusterInfo> | undefined;
 const inB = (args: string[], input?: string) => kubectlOf(b, args, input);
 const jsonInB = async <T = Record<string, any>>(args: string[]): Promise<T> => JSON.parse(await inB([...args, '-o', 'json'])) as T;
+
+function migrateJobs(...args: string[]): Promise<CliRun> {
+  return capstan(['migrate', '--from-kubeconfig', testCluster().readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, '-n', JOBS, '--health-timeout', '90s', ...args]);
+}
 
 function migrate(...args: string[]): Promise<CliRun> {
   const a = testCluster();
@@ -194,7 +297,7 @@ function migrate(...args: string[]): Promise<CliRun> {
 const eventOf = (run: CliRun, type: string) => run.events.find((e) => e.type === type) as Record<string, any>;
 const refText = (r: any) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 
-describe('capstan migrate', { timeout: 300_000 }, () => {
+describe('capstan migrate', { timeout: 480_000 }, () => {
   before(async () => {
     // B starts while A is populated.
     starting = startCluster({ name: bName, binDir: testCluster().binDir });
@@ -203,6 +306,12 @@ describe('capstan migrate', { timeout: 300_000 }, () => {
     await kubectl(['wait', '--for=condition=Established', `crd/widgets.${GROUP}`, '--timeout=60s']);
     await kubectl(['apply', '-f', '-'], mix);
     await kubectl(['create', 'job', '--from=cronjob/nightly', 'nightly-manual', '-n', SHOP]);
+    await kubectl(['apply', '-f', '-'], stack);
+    await kubectl(['apply', '-f', '-'], jobsMix);
+    const owner = await getJson(['get', 'configmap', 'owner', '-n', JOBS]);
+    const ownerRef = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid };
+    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: JOBS, ownerReferences: [ownerRef] }, data: { role: 'owned' } }));
+    await kubectl(['wait', '--for=condition=Complete', `job/import-100`, '-n', JOBS, '--timeout=60s']);
     const app = writeApp(appFiles);
     try {
       const deployed = await capstan(['deploy', 'test', '--image', 'example.com/storefront:1', '--timeout', '2m'], { cwd: app.dir });
@@ -215,11 +324,13 @@ describe('capstan migrate', { timeout: 300_000 }, () => {
       return web.status?.availableReplicas === 2;
     });
     b = await starting;
+    await inB(['apply', '-f', '-'], storageClass);
   });
 
   after(async () => {
     try {
-      await kubectl(['delete', 'namespace', SHOP, APP, '--wait=false', '--ignore-not-found']);
+      await kubectl(['delete', 'namespace', SHOP, APP, JOBS, FRONT, BACK, '--wait=false', '--ignore-not-found']);
+      await kubectl(['delete', `pv/${VOLUME}`, `storageclass/${CLASS}`, '--wait=false', '--ignore-not-found']);
       await kubectl(['delete', `crd/widgets.${GROUP}`, `clusterrole/${SHOP}-widget-reader`, `clusterrolebinding/${SHOP}-builder-widgets`, '--wait=false', '--ignore-not-found']);
     } finally {
       await starting?.catch(() => undefined);
@@ -268,6 +379,7 @@ describe('capstan migrate', { timeout: 300_000 }, () => {
     assert.equal(applied.failed, 0);
     assert.equal(applied.created, eventOf(run, 'plan').total);
     assert.equal(eventOf(run, 'verify-finished').ok, true);
+    assert.equal(eventOf(run, 'verify-finished').complete, true, 'no volume or running Job left out');
     assert.equal(eventOf(run, 'migrate-finished').outcome, 'succeeded');
 
     for (const [kind, name, ns] of [['deployment', 'web', SHOP], ['deployment', 'worker', SHOP], ['deployment', 'storefront', APP]] as const) {
@@ -287,6 +399,20 @@ describe('capstan migrate', { timeout: 300_000 }, () => {
     // Nothing was written to A: no object there has the migration as a field manager.
     const inA = await kubectl(['get', 'all,configmaps,secrets,serviceaccounts', '-n', SHOP, '-o', 'json', '--show-managed-fields']);
     assert.ok(!inA.includes('capstan-migrate'));
+  });
+
+  it("creates CronJobs suspended in B, marks the ones that run in A, and leaves A's running", async () => {
+    const nightly = await jsonInB(['get', 'cronjob', 'nightly', '-n', SHOP]);
+    assert.equal(nightly.spec.suspend, true);
+    assert.equal(nightly.metadata.annotations?.['capstan.dev/suspended-by-migrate'], 'false');
+    const paused = await jsonInB(['get', 'cronjob', 'paused', '-n', SHOP]);
+    assert.equal(paused.spec.suspend, true);
+    assert.equal(paused.metadata.annotations?.['capstan.dev/suspended-by-migrate'], undefined, 'suspended in A: no cutover may resume it');
+    assert.notEqual((await getJson(['get', 'cronjob', 'nightly', '-n', SHOP])).spec.suspend, true, "A's schedule still runs");
+    const human = await migrate('--verify-only');
+    assert.equal(human.code, 0, human.stdout + human.stderr);
+    assert.match(human.stdout, /^verified: B matches A$/m);
+    assert.doesNotMatch(human.stdout, /NOT copied/);
   });
 
   it('a second run reports no changes', async () => {
@@ -343,5 +469,57 @@ describe('capstan migrate', { timeout: 300_000 }, () => {
     } finally {
       app.cleanup();
     }
+  });
+
+  it('leaves finished and running Jobs out, names the empty volumes, and verifies only with --allow-empty-volumes', async () => {
+    const run = await migrateJobs('-o', 'json');
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const verified = eventOf(run, 'verify-finished');
+    assert.equal(verified.ok, true, JSON.stringify(verified));
+    assert.equal(verified.complete, false);
+    assert.deepEqual(verified.leftOut.volumes.map((v: any) => `${refText(v.ref)} ${v.size}`), [`PersistentVolumeClaim/${JOBS}/uploads 1Gi`]);
+    assert.deepEqual(verified.leftOut.runningJobs.map(refText), [`Job/${JOBS}/import-123`]);
+    const finished = eventOf(run, 'migrate-finished');
+    assert.equal(finished.outcome, 'incomplete');
+    assert.match(finished.message, /data NOT copied: 1 PersistentVolumeClaim .*--allow-empty-volumes/);
+    for (const job of ['import-123', 'import-100']) await assert.rejects(inB(['get', 'job', job, '-n', JOBS]), /NotFound|not found/, `Job ${job} is not in B`);
+    const claim = await jsonInB(['get', 'pvc', 'uploads', '-n', JOBS]);
+    assert.equal(claim.spec.volumeName, undefined, "B's claim gets a volume of its own");
+    const [owner, owned] = await Promise.all([jsonInB(['get', 'configmap', 'owner', '-n', JOBS]), jsonInB(['get', 'configmap', 'owned', '-n', JOBS])]);
+    assert.deepEqual(owned.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name} ${r.uid}`), [`ConfigMap/owner ${owner.metadata.uid}`], "the owner's UID in B");
+
+    const human = await migrateJobs();
+    assert.equal(human.code, 1, human.stdout + human.stderr);
+    assert.match(human.stdout, new RegExp(`^data NOT copied: 1 PersistentVolumeClaim \\(${JOBS}/uploads 1Gi\\), B has empty volumes$`, 'm'));
+    assert.match(human.stdout, new RegExp(`^not copied: 1 running Job ${JOBS}/import-123: it would run again in B$`, 'm'));
+    assert.doesNotMatch(human.stdout, /verified/);
+
+    const allowed = await migrateJobs('--allow-empty-volumes');
+    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
+    assert.match(allowed.stdout, /^verified: the \d+ copied objects in B match A; what is listed as not copied is not verified$/m);
+    assert.match(allowed.stdout, /^data NOT copied: 1 PersistentVolumeClaim/m);
+    assert.doesNotMatch(allowed.stdout, /verified: B matches A/);
+    const again = await jsonInB(['get', 'configmap', 'owned', '-n', JOBS]);
+    assert.equal(again.metadata.ownerReferences[0].uid, owner.metadata.uid, 'a rerun keeps the reference');
+  });
+
+  it('--app copies a stack spanning two namespaces, with the account, RBAC and Secret it uses', async () => {
+    const run = await capstan(['migrate', '--from-kubeconfig', testCluster().readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, '--app', STACK, '--health-timeout', '90s', '-o', 'json']);
+    assert.equal(run.code, 0, run.stdout.split('\n').filter((l) => /failed|verify-finished|warning|migrate-finished/.test(l)).join('\n') + run.stderr);
+    const copied = run.events.filter((e) => e.type === 'object-applied').map((e) => refText(e.object)).sort();
+    assert.deepEqual(copied, [
+      `ConfigMap/${BACK}/api-config`,
+      `Deployment/${FRONT}/web`,
+      `Namespace//${BACK}`,
+      `Namespace//${FRONT}`,
+      `Role/${FRONT}/web-reader`,
+      `RoleBinding/${FRONT}/web-reads`,
+      `Secret/${FRONT}/web-secret`,
+      `ServiceAccount/${FRONT}/web-sa`,
+    ]);
+    assert.equal(eventOf(run, 'verify-finished').complete, true);
+    await assert.rejects(inB(['get', 'configmap', 'not-in-stack', '-n', FRONT]), /NotFound|not found/);
+    const web = await jsonInB(['get', 'deployment', 'web', '-n', FRONT]);
+    assert.equal(web.status.availableReplicas, 1);
   });
 });

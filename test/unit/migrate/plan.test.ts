@@ -3,10 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  SUSPENDED_BY_MIGRATE,
   chooseKinds,
   formatRef,
   planMigration,
   planWaves,
+  scopePredicate,
   selectKinds,
   waveOf,
   type MigrationScope,
@@ -32,8 +34,14 @@ const TYPES: Array<[string, string, string, boolean]> = [
   [RBAC, 'ClusterRole', 'clusterroles', false],
   [RBAC, 'ClusterRoleBinding', 'clusterrolebindings', false],
   [RBAC, 'RoleBinding', 'rolebindings', true],
+  [RBAC, 'Role', 'roles', true],
   ['scheduling.k8s.io', 'PriorityClass', 'priorityclasses', false],
   ['storage.k8s.io', 'StorageClass', 'storageclasses', false],
+  ['', 'PersistentVolumeClaim', 'persistentvolumeclaims', true],
+  ['', 'PersistentVolume', 'persistentvolumes', false],
+  ['apps', 'StatefulSet', 'statefulsets', true],
+  ['batch', 'Job', 'jobs', true],
+  ['batch', 'CronJob', 'cronjobs', true],
   ['example.com', 'Widget', 'widgets', true],
   ['legacy.example.com', 'Gizmo', 'gizmos', true],
 ];
@@ -89,12 +97,12 @@ const SOURCE: KubeObject[] = [
   crd,
 ];
 
-function plan(scope: MigrationScope, target: KubeObject[] = [], targetServesCustom = false) {
+function plan(scope: MigrationScope, target: KubeObject[] = [], targetServesCustom = false, source = SOURCE) {
   const crdKinds = new Set(['Widget.example.com']);
   const { chosen, skipped } = chooseKinds(served(true), served(targetServesCustom), crdKinds);
   const selection = selectKinds(chosen, scope);
   return planMigration({
-    source: SOURCE,
+    source,
     target: new Map(target.map((t) => [objectKey(t), t])),
     scope,
     kinds: chosen,
@@ -237,5 +245,165 @@ describe('waves', () => {
     assert.equal(waves.length, 9);
     assert.deepEqual(waves[0].map((x) => x.ref.kind), ['CustomResourceDefinition']);
     assert.ok(waves.every((w, i) => i === 0 || w[0].wave > waves[i - 1][0].wave));
+  });
+});
+
+describe('planMigration: no double effects in B', () => {
+  const job = (name: string, status: Record<string, unknown>, spec: Record<string, unknown> = {}) => o('batch/v1', 'Job', name, 'shop', { spec, status });
+  const source = [
+    o('v1', 'Namespace', 'shop'),
+    o('batch/v1', 'CronJob', 'billing', 'shop', { spec: { schedule: '0 3 * * *', jobTemplate: {} } }),
+    o('batch/v1', 'CronJob', 'paused', 'shop', { spec: { schedule: '0 4 * * *', suspend: true, jobTemplate: {} } }),
+    job('import-123', { active: 1 }),
+    job('import-100', { completionTime: '2026-11-30T00:00:00Z', succeeded: 1 }),
+    job('held', {}, { suspend: true }),
+    o('batch/v1', 'Job', 'billing-29000', 'shop', { status: { active: 1 } }, { ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'billing', uid: 'uid-billing', controller: true }] }),
+    o('v1', 'ConfigMap', 'owner', 'shop'),
+    o('v1', 'ConfigMap', 'owned', 'shop', {}, { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-owner', blockOwnerDeletion: true }] }),
+    o('v1', 'ConfigMap', 'stale-owner', 'shop', {}, { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-of-an-older-owner' }] }),
+    o('v1', 'ConfigMap', 'owner-not-copied', 'shop', {}, { ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'gone', uid: 'uid-gone' }] }),
+  ];
+  const p = plan({ namespaces: ['shop'] }, [], false, source);
+  const planned = (name: string) => p.objects.find((x) => x.ref.name === name);
+  const reasonOf = (name: string) => p.skipped.find((x) => x.ref.name === name)?.reason;
+
+  it('creates running CronJobs suspended and marked, and suspended ones suspended without the mark', () => {
+    const billing = planned('billing')!.object;
+    assert.equal((billing.spec as any).suspend, true);
+    assert.equal(billing.metadata.annotations?.[SUSPENDED_BY_MIGRATE], 'false');
+    const paused = planned('paused')!.object;
+    assert.equal((paused.spec as any).suspend, true);
+    assert.equal(paused.metadata.annotations?.[SUSPENDED_BY_MIGRATE], undefined);
+  });
+
+  it('copies neither finished nor running Jobs, and reports the running ones', () => {
+    assert.match(reasonOf('import-100') ?? '', /finished Job/);
+    assert.match(reasonOf('import-123') ?? '', /would run again in B/);
+    assert.deepEqual(p.leftOut.runningJobs.map(formatRef), ['Job.batch/shop/import-123']);
+    assert.ok(planned('held'), 'a suspended Job is copied: it stays suspended');
+    assert.match(reasonOf('billing-29000') ?? '', /owned by CronJob\/billing/);
+  });
+
+  it('keeps non-controller owners that are copied, by key, to be rewritten to their UIDs in B', () => {
+    assert.deepEqual(planned('owned')!.owners, [{ key: 'ConfigMap/shop/owner', apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', blockOwnerDeletion: true }]);
+    assert.equal(planned('owned')!.object.metadata.ownerReferences, undefined, "A's UIDs never reach B");
+    assert.equal(planned('stale-owner')!.owners, undefined, 'a reference to another object of the same name is dropped');
+    assert.equal(planned('owner-not-copied')!.owners, undefined);
+  });
+
+  it('leaves nothing out when there are no volumes and no running Jobs', () => {
+    const quiet = plan({ namespaces: ['shop'] }, [], false, source.filter((x) => x.metadata.name !== 'import-123'));
+    assert.deepEqual(quiet.leftOut, { volumes: [], runningJobs: [] });
+  });
+});
+
+describe('planMigration: volumes whose data stays in A', () => {
+  const claim = (name: string, spec: Record<string, unknown>, status: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) =>
+    o('v1', 'PersistentVolumeClaim', name, 'shop', { spec: { resources: { requests: { storage: '10Gi' } }, ...spec }, status }, meta);
+  const source = [
+    o('v1', 'Namespace', 'shop'),
+    o('apps/v1', 'StatefulSet', 'pg', 'shop', { spec: { volumeClaimTemplates: [{ metadata: { name: 'data' } }] } }),
+    claim('data-pg-0', { volumeName: 'pvc-0' }, { phase: 'Bound', capacity: { storage: '50Gi' } }),
+    claim('data-pg-1', { volumeName: 'pvc-1' }, { phase: 'Bound', capacity: { storage: '50Gi' } }),
+    claim('uploads', { volumeName: 'pvc-2' }, { phase: 'Bound' }),
+    claim('never-bound', {}, { phase: 'Pending' }),
+    claim('on-nfs', { volumeName: 'nfs-share' }, { phase: 'Bound' }),
+    o('v1', 'PersistentVolume', 'pvc-0', undefined, { spec: { claimRef: { namespace: 'shop', name: 'data-pg-0' } } }, { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } }),
+    o('v1', 'PersistentVolume', 'pvc-2', undefined, { spec: { claimRef: { namespace: 'shop', name: 'uploads' } } }, { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } }),
+    o('v1', 'PersistentVolume', 'released', undefined, { spec: { capacity: { storage: '5Gi' }, claimRef: { namespace: 'shop', name: 'old' } } }, { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } }),
+    o('v1', 'PersistentVolume', 'nfs-share', undefined, { spec: { nfs: { server: 'nfs', path: '/x' } } }),
+  ];
+
+  it('counts bound claims copied without their volume and the StatefulSet claims, not unbound claims or claims on copied volumes', () => {
+    const p = plan({ namespaces: ['shop'] }, [], false, source);
+    assert.deepEqual(
+      p.leftOut.volumes.map((v) => `${formatRef(v.ref)} ${v.size ?? '-'}: ${v.reason}`),
+      [
+        'PersistentVolumeClaim/shop/data-pg-0 50Gi: StatefulSet pg creates it empty in B',
+        'PersistentVolumeClaim/shop/data-pg-1 50Gi: StatefulSet pg creates it empty in B',
+        'PersistentVolumeClaim/shop/uploads 10Gi: copied claim: B provisions an empty volume',
+      ],
+    );
+  });
+
+  it('counts dynamically provisioned volumes without a counted claim when the whole cluster is copied', () => {
+    const p = plan({}, [], false, source);
+    assert.ok(p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/released' && v.size === '5Gi'));
+    assert.ok(!p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/pvc-0'), 'counted once, as its claim');
+  });
+});
+
+describe('planMigration: --app, a stack across namespaces', () => {
+  const app = (name: string) => ({ labels: { 'capstan.dev/app': name } });
+  const partOf = (name: string) => ({ labels: { 'app.kubernetes.io/part-of': name } });
+  const pod = (extra: Record<string, unknown>) => ({
+    spec: {
+      template: {
+        spec: {
+          serviceAccountName: 'web',
+          imagePullSecrets: [{ name: 'pull' }],
+          volumes: [{ name: 'tls', secret: { secretName: 'tls' } }, { name: 'cfg', configMap: { name: 'web-config' } }],
+          containers: [{ name: 'web', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'p' } } }], envFrom: [{ configMapRef: { name: 'env' } }] }],
+          ...extra,
+        },
+      },
+    },
+  });
+  const source = [
+    o('v1', 'Namespace', 'front'),
+    o('v1', 'Namespace', 'back'),
+    o('v1', 'Namespace', 'other'),
+    o('apps/v1', 'Deployment', 'web', 'front', pod({}), app('shop')),
+    o('apps/v1', 'Deployment', 'api', 'back', { spec: { template: { spec: { containers: [{ name: 'api' }] } } } }, partOf('shop')),
+    o('apps/v1', 'Deployment', 'blog', 'front', {}, app('blog')),
+    o('v1', 'ServiceAccount', 'web', 'front', { imagePullSecrets: [{ name: 'sa-pull' }] }),
+    o('v1', 'ServiceAccount', 'default', 'back', { imagePullSecrets: [{ name: 'registry' }] }),
+    o('v1', 'ServiceAccount', 'blog', 'front'),
+    ...['pull', 'tls', 'db', 'sa-pull', 'unused'].map((name) => o('v1', 'Secret', name, 'front')),
+    o('v1', 'Secret', 'registry', 'back'),
+    o('v1', 'ConfigMap', 'web-config', 'front'),
+    o('v1', 'ConfigMap', 'env', 'front'),
+    o('v1', 'ConfigMap', 'unrelated', 'front'),
+    o(`${RBAC}/v1`, 'RoleBinding', 'web-reads', 'front', { roleRef: { kind: 'Role', name: 'reader' }, subjects: [{ kind: 'ServiceAccount', name: 'web' }] }),
+    o(`${RBAC}/v1`, 'Role', 'reader', 'front'),
+    o(`${RBAC}/v1`, 'RoleBinding', 'blog-reads', 'front', { roleRef: { kind: 'Role', name: 'blog-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'blog' }] }),
+    o(`${RBAC}/v1`, 'Role', 'blog-reader', 'front'),
+    o(`${RBAC}/v1`, 'ClusterRoleBinding', 'api-nodes', undefined, { roleRef: { kind: 'ClusterRole', name: 'node-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'back' }] }),
+    o(`${RBAC}/v1`, 'ClusterRole', 'node-reader'),
+    o(`${RBAC}/v1`, 'ClusterRole', 'unrelated'),
+    o('networking.k8s.io/v1', 'Ingress', 'web', 'front', { spec: { tls: [{ secretName: 'tls' }] } }, app('shop')),
+  ];
+
+  it('copies the labelled objects of every namespace and what they use, nothing else', () => {
+    const p = plan({ app: 'shop' }, [], false, source);
+    assert.deepEqual(refs(p).sort(), [
+      'ClusterRole.rbac.authorization.k8s.io/node-reader',
+      'ClusterRoleBinding.rbac.authorization.k8s.io/api-nodes',
+      'ConfigMap/front/env',
+      'ConfigMap/front/web-config',
+      'Deployment.apps/back/api',
+      'Deployment.apps/front/web',
+      'Ingress.networking.k8s.io/front/web',
+      'Namespace/back',
+      'Namespace/front',
+      'Role.rbac.authorization.k8s.io/front/reader',
+      'RoleBinding.rbac.authorization.k8s.io/front/web-reads',
+      'Secret/back/registry',
+      'Secret/front/db',
+      'Secret/front/pull',
+      'Secret/front/sa-pull',
+      'Secret/front/tls',
+      'ServiceAccount/back/default',
+      'ServiceAccount/front/web',
+    ]);
+  });
+
+  it('judges extra objects in B by the labels only', () => {
+    const p = plan({ app: 'shop' }, [], false, source);
+    assert.ok(p.objects.length > 0);
+    const selection = selectKinds(chooseKinds(served(true), served(false), new Set()).chosen, { app: 'shop' });
+    const inScope = scopePredicate({ app: 'shop' }, selection);
+    assert.equal(inScope(o('v1', 'ConfigMap', 'x', 'anywhere', {}, partOf('shop'))), true);
+    assert.equal(inScope(o('v1', 'ConfigMap', 'x', 'front')), false);
   });
 });

@@ -1,7 +1,7 @@
 // The form of A's objects applied to B, kind by kind: server-set and per-cluster fields go, intent stays.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { stripForCopy } from '../../../src/migrate/index.js';
+import { stripForCopy, SUSPENDED_BY_MIGRATE } from '../../../src/migrate/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 const serverMeta = {
@@ -207,5 +207,34 @@ describe('stripForCopy: storage, accounts, namespaces', () => {
   it('drops the rules of an aggregated ClusterRole (the controller fills them)', () => {
     const s = stripForCopy({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, aggregationRule: { clusterRoleSelectors: [] }, rules: [{ verbs: ['get'] }] });
     assert.equal(s.rules, undefined);
+  });
+});
+
+describe('stripForCopy: CronJobs in B', () => {
+  const cron = (spec: Record<string, unknown>, annotations?: Record<string, string>): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'billing', namespace: 'shop', ...(annotations ? { annotations } : {}) },
+    spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { containers: [] } } } }, ...spec },
+  });
+
+  it('suspends a running CronJob and marks it with its suspend state in A', () => {
+    for (const spec of [{}, { suspend: false }]) {
+      const b = stripForCopy(cron(spec, { note: 'kept' }), { suspendCronJobs: true });
+      assert.equal((b.spec as { suspend?: boolean }).suspend, true);
+      assert.deepEqual(b.metadata.annotations, { note: 'kept', [SUSPENDED_BY_MIGRATE]: 'false' });
+    }
+  });
+
+  it('keeps a CronJob suspended in A suspended and unmarked, so that no cutover resumes it', () => {
+    const b = stripForCopy(cron({ suspend: true }, { [SUSPENDED_BY_MIGRATE]: 'false' }), { suspendCronJobs: true });
+    assert.equal((b.spec as { suspend?: boolean }).suspend, true);
+    assert.equal(b.metadata.annotations, undefined);
+  });
+
+  it('leaves CronJobs as they are when only comparing', () => {
+    const b = stripForCopy(cron({}));
+    assert.equal((b.spec as { suspend?: boolean }).suspend, undefined);
+    assert.equal(b.metadata.annotations, undefined);
   });
 });

@@ -77,7 +77,7 @@ describe('secretDigests', () => {
 
 const cm = (name: string, data: Record<string, string>, namespace = 'shop'): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data });
 const planned = (object: KubeObject): PlannedObject => ({ key: objectKey(object), ref: { kind: object.kind, group: '', namespace: object.metadata.namespace, name: object.metadata.name ?? '' }, wave: 5, object });
-const planOf = (objects: KubeObject[], extra: Partial<MigrationPlan> = {}): MigrationPlan => ({ objects: objects.map(planned), skipped: [], skippedKinds: [], unsupported: [], counts: [{ kind: 'ConfigMap', planned: objects.length, inTarget: 0, skipped: 0 }], ...extra });
+const planOf = (objects: KubeObject[], extra: Partial<MigrationPlan> = {}): MigrationPlan => ({ objects: objects.map(planned), skipped: [], skippedKinds: [], unsupported: [], counts: [{ kind: 'ConfigMap', planned: objects.length, inTarget: 0, skipped: 0 }], leftOut: { volumes: [], runningJobs: [] }, ...extra });
 
 describe('compareClusters', () => {
   const a = cm('a', { x: '1' });
