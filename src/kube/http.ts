@@ -3,6 +3,7 @@ import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConnection } from './config.js';
 import { KubeApiError, type StatusCause } from './errors.js';
+import { sendHonouringRetryAfter } from './retry-after.js';
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -44,8 +45,12 @@ export class HttpTransport {
     this.agent.destroy();
   }
 
-  /** Sends a request and returns the raw response stream (status not checked). */
+  /** Sends a request and returns the raw response stream (status not checked; 429s waited out first). */
   open(req: HttpRequest): Promise<IncomingMessage> {
+    return sendHonouringRetryAfter(() => this.sendOnce(req), { signal: req.signal });
+  }
+
+  private sendOnce(req: HttpRequest): Promise<IncomingMessage> {
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const headers: Record<string, string | number> = { Accept: 'application/json', ...(this.base.headers as Record<string, string>) };
     if (body !== undefined) {
