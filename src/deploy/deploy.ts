@@ -7,7 +7,7 @@ import { isInputError, objectKey, objectRef, sortKeys, type KubeObject } from '.
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, newRevision, selectorOf } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
-import { LockHeldError, type ObjectDiff } from '../release/index.js';
+import { LockHeldError, type LocalProcess, type ObjectDiff } from '../release/index.js';
 import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
@@ -39,6 +39,8 @@ export interface DeployOptions {
   readonly branch?: string;
   /** Who deploys, for the release record and the lock; default: unknown. */
   readonly actor?: Actor;
+  /** This process and a probe of this machine's pids: the lock says when its holder ran here and has died. */
+  readonly process?: LocalProcess;
   /** Show what will change (server-side dry run against live objects) before applying. */
   readonly diff?: boolean;
   /** Asked with the diff when `diff` is set; false stops the deploy before any write. */
@@ -220,6 +222,7 @@ async function deployRendered(
       warn: (message) => emit({ type: 'warning', message }),
       signal,
       fetch: options.fetch,
+      process: options.process,
     });
     try {
       await recorder.start();
