@@ -9,7 +9,7 @@ import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, new
 import { DeployRecorder, type Actor } from './recorder.js';
 import { LockHeldError, type LocalProcess, type ObjectDiff } from '../release/index.js';
 import { collectDiffs } from './diff-environment.js';
-import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
+import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
 import { dryRunAll, validateDeploy } from './validate.js';
@@ -129,6 +129,13 @@ async function runDeploy(
     state.redactor.add(secretValues(rendered));
     for (const key of unredactedSecretKeys(rendered)) {
       emit({ type: 'warning', message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
+    }
+    // Secrets the pods read but Capstan did not render (made by hand, by another tool): a failing
+    // container may print their values in the logs the diagnosis shows, so those are learnt too.
+    const renderedSecrets = new Set(rendered.filter((o) => o.kind === 'Secret').map((o) => `${o.metadata.namespace ?? env.namespace}/${o.metadata.name ?? ''}`));
+    const unreadable = await learnReferencedSecrets(client, { objects: rendered, namespace: env.namespace, skip: renderedSecrets, redactor: state.redactor, signal: options.signal });
+    if (unreadable.length > 0) {
+      emit({ type: 'warning', message: `could not read ${unreadable.join(', ')}, which the pods read: if a container prints their values, Capstan cannot redact them (docs/redaction.md)` });
     }
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
     return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
