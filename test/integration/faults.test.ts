@@ -192,10 +192,10 @@ spec:
     child.stderr.on('data', (c: Buffer) => (childOutput += c.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     try {
-      await waitFor('the first deploy in its deployment phase', 60_000, async () => childOutput.includes('"type":"object-applied"') && childOutput.includes('"kind":"Deployment"'));
+      await waitFor('the first deploy in its deployment phase', 60_000, () => Promise.resolve(childOutput.includes('"type":"object-applied"') && childOutput.includes('"kind":"Deployment"')));
       child.kill('SIGKILL');
       assert.equal(await exited, 'SIGKILL');
-      await waitFor('the killed process gone', 10_000, async () => !alive(child.pid!));
+      await waitFor('the killed process gone', 10_000, () => Promise.resolve(!alive(child.pid!)));
       const killed = await history(app.dir);
       assert.equal(killed[0].outcome, 'running', 'the killed deploy left its record running');
 
