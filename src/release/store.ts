@@ -138,4 +138,3 @@ export function revisionsBeyondKeep(secrets: readonly KubeObject[], keep: number
   if (newestSucceeded !== undefined) kept.add(newestSucceeded);
   return newestFirst.filter((r) => !kept.has(r));
 }
-
