@@ -1,4 +1,4 @@
-import { KubeApiError, type KubeClient, type StatusCause } from '../kube/index.js';
+import { KubeApiError, withRetry, type KubeClient, type StatusCause } from '../kube/index.js';
 import type { RenderedObject } from '../render/index.js';
 import { settleLimit, objectRef, type Issue, type KubeObject } from '../shared/index.js';
 
@@ -37,24 +37,26 @@ async function applyWithRetry(
   object: KubeObject,
   options: { dryRun?: boolean; force?: boolean; signal?: AbortSignal },
 ): Promise<KubeObject> {
-  // The API server may be restarting: retry transient failures a few times with back-off.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.apply(object, {
-        fieldManager: FIELD_MANAGER,
-        force: options.force,
-        dryRun: options.dryRun,
-        fieldValidation: 'Strict',
-        signal: options.signal,
-      });
-    } catch (error) {
-      if (error instanceof KubeApiError && error.conflict && !options.force && ownedOnlyByMigrate(error)) {
-        // Fields a migration copied into this cluster belong to the app again: take them back.
-        return applyWithRetry(client, object, { ...options, force: true });
-      }
-      if (!(error instanceof KubeApiError) || !error.transient || attempt >= 5 || options.signal?.aborted) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+  // The API server may be restarting: transient failures are retried with back-off for up to a
+  // minute (withRetry's deadline), long enough for an API server that is away for seconds.
+  try {
+    return await withRetry(
+      () =>
+        client.apply(object, {
+          fieldManager: FIELD_MANAGER,
+          force: options.force,
+          dryRun: options.dryRun,
+          fieldValidation: 'Strict',
+          signal: options.signal,
+        }),
+      { signal: options.signal },
+    );
+  } catch (error) {
+    if (error instanceof KubeApiError && error.conflict && !options.force && ownedOnlyByMigrate(error)) {
+      // Fields a migration copied into this cluster belong to the app again: take them back.
+      return applyWithRetry(client, object, { ...options, force: true });
     }
+    throw error;
   }
 }
 

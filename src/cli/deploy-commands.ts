@@ -5,7 +5,7 @@ import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, integerOption, type GlobalOptions } from './options.js';
 import { createReporter } from './reporter.js';
-import { confirm, currentActor, outputMode } from './session.js';
+import { confirm, currentActor, localProcess, outputMode } from './session.js';
 import { CapstanError } from '../shared/index.js';
 import { formatDiff, hasChanges } from '../release/index.js';
 
@@ -59,6 +59,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         onEvent: (event) => reporter.event(event),
         redactor: result.redactor,
         actor: { ...currentActor(io), ...(build.commit ? { gitCommit: build.commit } : {}), ...(build.branch ? { gitBranch: build.branch } : {}) },
+        process: localProcess(),
         diff: !!opts.diff,
         confirm: async (diffs) => {
           const text = result.redactor.text(formatDiff(diffs, { color: outputMode(io) === 'tty' }));

@@ -16,7 +16,7 @@ import {
 } from '../release/index.js';
 import { secretValues, type Redactor } from '../secrets/index.js';
 import { CapstanError, mapStrings } from '../shared/index.js';
-import { currentActor, outputMode } from './session.js';
+import { currentActor, localProcess, outputMode } from './session.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, type GlobalOptions } from './options.js';
 import { reportError } from './report-error.js';
@@ -180,6 +180,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
             user: actor.user,
             host: actor.host,
             holder: actor.holder,
+            process: localProcess(),
             signal: io.signal,
             onEvent: (event) => reporter.event(event),
             notifications: env.notifications,

@@ -45,6 +45,25 @@ export function currentActor(io: Pick<CliIo, 'env'>): {
   };
 }
 
+/**
+ * This process and a probe of this machine's pids, for the deploy lock: a Lease held by a process
+ * of this host that no longer runs is said to be so. A pid we may not signal (EPERM) still runs.
+ */
+export function localProcess(): { host: string; pid: number; alive: (pid: number) => boolean } {
+  return {
+    host: hostname(),
+    pid: process.pid,
+    alive: (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    },
+  };
+}
+
 /** Asks a yes/no question on the terminal; anything but y/yes is no. Check `io.stdin.isTTY` first. */
 export async function confirm(io: Pick<CliIo, 'stdin' | 'stdout'>, question: string): Promise<boolean> {
   const rl = createInterface({ input: io.stdin, output: io.stdout, terminal: false });

@@ -7,9 +7,9 @@ import { isInputError, objectKey, objectRef, sortKeys, type KubeObject, type Sou
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, newRevision, selectorOf } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
-import { LockHeldError, type ObjectDiff } from '../release/index.js';
+import { LockHeldError, type LocalProcess, type ObjectDiff } from '../release/index.js';
 import { collectDiffs } from './diff-environment.js';
-import { followJobLogs, keepRecentHookJobs } from '../tasks/index.js';
+import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
 import { dryRunAll, validateDeploy } from './validate.js';
@@ -41,6 +41,8 @@ export interface DeployOptions {
   readonly branch?: string;
   /** Who deploys, for the release record and the lock; default: unknown. */
   readonly actor?: Actor;
+  /** This process and a probe of this machine's pids: the lock says when its holder ran here and has died. */
+  readonly process?: LocalProcess;
   /** Show what will change (server-side dry run against live objects) before applying. */
   readonly diff?: boolean;
   /** Asked with the diff when `diff` is set; false stops the deploy before any write. */
@@ -129,6 +131,13 @@ async function runDeploy(
     state.redactor.add(secretValues(rendered));
     for (const key of unredactedSecretKeys(rendered)) {
       emit({ type: 'warning', message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
+    }
+    // Secrets the pods read but Capstan did not render (made by hand, by another tool): a failing
+    // container may print their values in the logs the diagnosis shows, so those are learnt too.
+    const renderedSecrets = new Set(rendered.filter((o) => o.kind === 'Secret').map((o) => `${o.metadata.namespace ?? env.namespace}/${o.metadata.name ?? ''}`));
+    const unreadable = await learnReferencedSecrets(client, { objects: rendered, namespace: env.namespace, skip: renderedSecrets, redactor: state.redactor, signal: options.signal });
+    if (unreadable.length > 0) {
+      emit({ type: 'warning', message: `could not read ${unreadable.join(', ')}, which the pods read: if a container prints their values, Capstan cannot redact them (docs/redaction.md)` });
     }
     emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
     return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
@@ -222,6 +231,7 @@ async function deployRendered(
       warn: (message) => emit({ type: 'warning', message }),
       signal,
       fetch: options.fetch,
+      process: options.process,
     });
     try {
       await recorder.start();

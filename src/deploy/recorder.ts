@@ -6,9 +6,11 @@ import {
   inventoryEntry,
   lockLostReason,
   nextRevisionNumber,
+  recordTakeover,
   writeRelease,
   type DeployLock,
   type InventoryEntry,
+  type LocalProcess,
   type PhaseRecord,
   type ReleaseOutcome,
   type ReleaseRecord,
@@ -36,6 +38,8 @@ export interface RecorderOptions {
   readonly warn: (message: string) => void;
   readonly signal: AbortSignal;
   readonly fetch?: typeof fetch;
+  /** This process and a probe of this machine's pids, for the lock (see AcquireLockOptions.process). */
+  readonly process?: LocalProcess;
 }
 
 /** Container images of the rendered workloads, for the record and the notifications. */
@@ -83,10 +87,19 @@ export class DeployRecorder {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
     const [lock, revision] = await Promise.all([
-      acquireLock(client, { ...scope, holder: this.options.actor.holder, namespaces: env.extraNamespaces, signal: this.options.signal, onWarning: this.options.warn}),
+      acquireLock(client, {
+        ...scope,
+        holder: this.options.actor.holder,
+        namespaces: env.extraNamespaces,
+        deployId: this.options.deployId,
+        process: this.options.process,
+        signal: this.options.signal,
+        onWarning: this.options.warn,
+      }),
       nextRevisionNumber(client, scope),
     ]);
     this.lock = lock;
+    await recordTakeover(client, { ...scope, keep: env.releasesKeep, signal: this.options.signal }, lock, this.options.warn);
     this.record = {
       ...scope,
       revision,

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeConnection } from './config.js';
 import type { KubeCredentials } from './credentials.js';
 import { KubeApiError, type StatusCause } from './errors.js';
+import { sendHonouringRetryAfter } from './retry-after.js';
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -48,12 +49,16 @@ export class HttpTransport {
   }
 
   /**
-   * Sends a request and returns the raw response stream (status not checked except 401). The auth
-   * headers are asked for before each request; on a 401 a fresh credential is obtained and the
-   * request is sent once more, so expiring tokens, rotated token files and watches that
-   * reconnect keep working.
+   * Sends a request and returns the raw response stream (status not checked except 401 and 429).
+   * 429s are waited out as `Retry-After` says. The auth headers are asked for before each send; on
+   * a 401 a fresh credential is obtained and the request is sent once more, so expiring tokens,
+   * rotated token files and watches that reconnect keep working.
    */
-  async open(req: HttpRequest): Promise<IncomingMessage> {
+  open(req: HttpRequest): Promise<IncomingMessage> {
+    return sendHonouringRetryAfter(() => this.sendOnce(req), { signal: req.signal });
+  }
+
+  private async sendOnce(req: HttpRequest): Promise<IncomingMessage> {
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const auth = await this.credentials.headers();
     const res = await this.send(req, body, auth);

@@ -7,6 +7,7 @@ export {
   DEFAULT_CHUNK_BYTES,
   encodeRelease,
   ENV_LABEL,
+  interruptedRecord,
   inventoryEntry,
   RELEASE_LABEL,
   RELEASE_SECRET_TYPE,
@@ -14,15 +15,19 @@ export {
   releaseSelector,
   REVISION_LABEL,
 } from './record.js';
-export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord, ReplacedJobRecord } from './record.js';
+export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord, ReplacedJobRecord, Takeover } from './record.js';
 export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
 export {
   acquireLock,
   decideLock,
   DEFAULT_LEASE_SECONDS,
+  expiryText,
   forceUnlock,
+  holderProcessNote,
+  LOCK_DEPLOY_ID_ANNOTATION,
   LOCK_NAMESPACES_ANNOTATION,
+  LOCK_PROCESS_ANNOTATION,
   LockHeldError,
   LockLostError,
   lockLostReason,
@@ -30,13 +35,15 @@ export {
   lockStateOf,
   microTime,
   observeLease,
+  parseHolderProcess,
   readLock,
 } from './lock.js';
-export type { AcquireLockOptions, DeployLock, LeaseObservation, LockDecision, LockState } from './lock.js';
+export type { AcquireLockOptions, DeployLock, LeaseObservation, LocalProcess, LockDecision, LockState } from './lock.js';
 export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, redactDiffs, summarizeDiffs } from './diff.js';
 export type { DiffAction, ObjectDiff } from './diff.js';
 export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';
+export { markInterrupted, recordTakeover } from './takeover.js';
 export { rollback } from './rollback.js';
 export { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
 export type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';

@@ -11,6 +11,10 @@ export const DEFAULT_LEASE_SECONDS = 60;
 const LOCK_ID_ANNOTATION = 'capstan.dev/lock-id';
 /** The namespaces the holder deploys to (the environment's first): the lock's scope, for people and tools. */
 export const LOCK_NAMESPACES_ANNOTATION = 'capstan.dev/namespaces';
+/** The holder's deploy id: whoever takes the lock over marks that deploy's release record interrupted. */
+export const LOCK_DEPLOY_ID_ANNOTATION = 'capstan.dev/deploy-id';
+/** `HOST/PID` of the holding process: a deploy on the same machine can tell when it has died. */
+export const LOCK_PROCESS_ANNOTATION = 'capstan.dev/holder-process';
 /** A held Lease is renewed this often (client-go's retry period), or every third of its duration if shorter. */
 const MAX_RENEW_INTERVAL_MS = 2_000;
 /** A Lease held by someone else is read this often while it is watched. */
@@ -24,6 +28,13 @@ export interface AcquireLockOptions {
   readonly holder: string;
   /** Other namespaces the holder writes to (`extraNamespaces`): recorded on the Lease. */
   readonly namespaces?: readonly string[];
+  /** The holder's deploy (release record) id, recorded on the Lease for whoever takes it over. */
+  readonly deployId?: string;
+  /**
+   * This process (host and pid), recorded on the Lease, and how to tell whether a pid runs on this
+   * host: a Lease held by a process of this host that no longer runs is said to be so.
+   */
+  readonly process?: LocalProcess;
   /** The Lease expires this long after its last renewal (default 60 s). */
   readonly leaseSeconds?: number;
   /** Bounds the acquisition (including the watch of a held Lease); renewal stops at release(). */
@@ -40,6 +51,13 @@ export interface AcquireLockOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** A process of this machine, and a probe of this machine's pids (the CLI's; the library reads no globals). */
+export interface LocalProcess {
+  readonly host: string;
+  readonly pid: number;
+  readonly alive: (pid: number) => boolean;
+}
+
 export interface DeployLock {
   /** Frees the Lease (never throws; a failure is a warning and the Lease then expires by itself). */
   release(): Promise<void>;
@@ -54,6 +72,8 @@ export interface DeployLock {
   readonly lost: boolean;
   /** Why it was lost, when it was. */
   readonly lostReason: string | undefined;
+  /** The holder whose expired lock this one took over, if it did: its release record is to be marked interrupted. */
+  readonly takenOver: LockState | undefined;
 }
 
 interface LeaseSpec {
@@ -71,6 +91,10 @@ export interface LockState {
   readonly renewedAt?: string;
   readonly leaseSeconds: number;
   readonly namespaces: readonly string[];
+  /** The holder's deploy id, when it recorded one. */
+  readonly deployId?: string;
+  /** The holding process, when it recorded one. */
+  readonly process?: { readonly host: string; readonly pid: number };
 }
 
 /** What this process has seen of a Lease: its content, and when (monotonic ms) it last saw it change. */
@@ -110,14 +134,34 @@ function specOf(lease: KubeObject): LeaseSpec {
 export function lockStateOf(lease: KubeObject | undefined): LockState | undefined {
   const spec = lease ? specOf(lease) : undefined;
   if (!lease || !spec?.holderIdentity) return undefined;
-  const namespaces = lease.metadata.annotations?.[LOCK_NAMESPACES_ANNOTATION];
+  const annotations = lease.metadata.annotations ?? {};
+  const namespaces = annotations[LOCK_NAMESPACES_ANNOTATION];
+  const deployId = annotations[LOCK_DEPLOY_ID_ANNOTATION];
+  const process = parseHolderProcess(annotations[LOCK_PROCESS_ANNOTATION]);
   return {
     holder: spec.holderIdentity,
     since: spec.acquireTime,
     renewedAt: spec.renewTime,
     leaseSeconds: spec.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS,
     namespaces: namespaces ? namespaces.split(',') : lease.metadata.namespace ? [lease.metadata.namespace] : [],
+    ...(deployId ? { deployId } : {}),
+    ...(process ? { process } : {}),
   };
+}
+
+/** `HOST/PID` as written by leaseFor; anything else is no process. */
+export function parseHolderProcess(text: string | undefined): { host: string; pid: number } | undefined {
+  const match = text === undefined ? null : /^(.+)\/([1-9]\d*)$/.exec(text);
+  return match ? { host: match[1], pid: Number(match[2]) } : undefined;
+}
+
+/**
+ * What is known of the holding process (pure, given the probe): `process 4242 no longer runs on
+ * this machine (laptop)` when it ran here and has gone; otherwise nothing can be said.
+ */
+export function holderProcessNote(state: LockState, local: LocalProcess | undefined): string | undefined {
+  if (!state.process || !local || state.process.host !== local.host || state.process.pid === local.pid) return undefined;
+  return local.alive(state.process.pid) ? undefined : `process ${state.process.pid} no longer runs on this machine (${local.host}), so that deploy died`;
 }
 
 /** Any write by anyone changes the resourceVersion; holder and renewTime are there for stores without one. */
@@ -165,6 +209,11 @@ function seconds(ms: number): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
+/** When a held lock expires unless renewed, and the way out now: `expires in 43s; or run capstan unlock staging`. */
+export function expiryText(env: string, remainingMs: number): string {
+  return `expires in ${seconds(remainingMs)}; or run capstan unlock ${env}`;
+}
+
 /** Another deploy of the same app and environment holds the lock, and renewed it while we watched. */
 export class LockHeldError extends CapstanError {
   readonly holder: string;
@@ -172,7 +221,11 @@ export class LockHeldError extends CapstanError {
   /** When the lock can be taken over if its holder stops renewing it now (our wall clock). */
   readonly takeableAt: string;
 
-  constructor(scope: { app: string; env: string }, state: LockState, timing: { remainingMs: number; now: Date; renewed: boolean }) {
+  constructor(
+    scope: { app: string; env: string },
+    state: LockState,
+    timing: { remainingMs: number; now: Date; renewed: boolean; processNote?: string },
+  ) {
     const takeableAt = new Date(timing.now.getTime() + timing.remainingMs).toISOString();
     const renewedAgo = state.leaseSeconds * 1000 - timing.remainingMs;
     const why = timing.renewed
@@ -180,9 +233,9 @@ export class LockHeldError extends CapstanError {
       : `its lease of ${state.leaseSeconds}s is longer than Capstan waits`;
     super(
       'ERR_CAPSTAN_LOCKED',
-      `${scope.app}/${scope.env} is locked by ${state.holder} since ${state.since ?? 'an unknown time'} (by its clock); ${why}`,
+      `${scope.app}/${scope.env} is locked by ${state.holder} since ${state.since ?? 'an unknown time'} (by its clock); ${why}${timing.processNote ? `; ${timing.processNote}` : ''}; the lock ${expiryText(scope.env, timing.remainingMs)}`,
       {
-        hint: `wait for that deploy to finish; if it has died, the lock can be taken over from ${takeableAt} (${state.leaseSeconds}s after the last renewal seen here), or remove it now with \`capstan unlock ${scope.env}\``,
+        hint: `wait for that deploy to finish; if it has died, the lock can be taken over from ${takeableAt} (${state.leaseSeconds}s after the last renewal seen here), or removed now with \`capstan unlock ${scope.env}\``,
       },
     );
     this.name = 'LockHeldError';
@@ -255,15 +308,16 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
     const seenAt = runtime.monotonic();
     observation = observeLease(observation, lease, seenAt);
     const decision = decideLock(lease, observation, seenAt, runtime.lockId);
+    const processNote = decision.action === 'held' || decision.action === 'watch' ? holderProcessNote(decision.state, options.process) : undefined;
     if (decision.action === 'held')
-      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: true });
+      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: true, processNote });
     if (decision.action === 'watch' && seenAt + decision.remainingMs > giveUpAt)
-      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: false });
+      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: false, processNote });
     if (decision.action === 'watch') {
       if (!watching) {
         watching = true;
         options.onWarning?.(
-          `${options.app}/${options.env} is locked by ${decision.state.holder}; watching the lock for up to ${seconds(decision.remainingMs)}: it is taken over if nobody renews it meanwhile`,
+          `${options.app}/${options.env} is locked by ${decision.state.holder}${processNote ? `; ${processNote}` : ''}; watching the lock for up to ${seconds(decision.remainingMs)}: it is taken over if nobody renews it meanwhile (${expiryText(options.env, decision.remainingMs)})`,
         );
       }
       await runtime.sleep(Math.min(decision.remainingMs, MAX_POLL_INTERVAL_MS, (decision.state.leaseSeconds * 1000) / 10), options.signal);
@@ -290,7 +344,8 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
         `took over the lock of ${options.app}/${options.env} from ${t.holder} (held since ${t.since ?? '?'}): nobody renewed it for ${t.leaseSeconds}s; that deploy probably died`,
       );
     }
-    return new LeaseLock(client, written, options, runtime, sentAt);
+    const takenOver = decision.action === 'acquire' ? decision.takeover : undefined;
+    return new LeaseLock(client, written, options, runtime, sentAt, takenOver);
   }
   throw new CapstanError(
     'ERR_CAPSTAN_LOCKED',
@@ -315,7 +370,12 @@ function leaseFor(options: AcquireLockOptions, runtime: LockRuntime, lease: Kube
         'capstan.dev/env': options.env,
         'capstan.dev/lock': 'true',
       },
-      annotations: { [LOCK_ID_ANNOTATION]: runtime.lockId, [LOCK_NAMESPACES_ANNOTATION]: namespaces.join(',') },
+      annotations: {
+        [LOCK_ID_ANNOTATION]: runtime.lockId,
+        [LOCK_NAMESPACES_ANNOTATION]: namespaces.join(','),
+        ...(options.deployId ? { [LOCK_DEPLOY_ID_ANNOTATION]: options.deployId } : {}),
+        ...(options.process ? { [LOCK_PROCESS_ANNOTATION]: `${options.process.host}/${options.process.pid}` } : {}),
+      },
       ...(lease ? { resourceVersion: lease.metadata.resourceVersion } : {}),
     },
     spec: {
@@ -346,6 +406,7 @@ class LeaseLock implements DeployLock {
     private readonly options: AcquireLockOptions,
     private readonly runtime: LockRuntime,
     renewedAt: number,
+    readonly takenOver: LockState | undefined,
   ) {
     this.name = lease.metadata.name ?? '';
     this.holder = options.holder;

@@ -41,6 +41,10 @@ export interface ReleaseRecord {
   hookJobs: string[];
   /** Finished hook Jobs of earlier deploys that this deploy deleted to run them again. */
   replacedJobs?: ReplacedJobRecord[];
+  /** For a deploy that died holding the lock: when it last renewed its lock (its own clock), as the Lease said. */
+  lockRenewedAt?: string;
+  /** For a deploy that died holding the lock: the holder that took the expired lock over and marked it `interrupted`. */
+  interruptedBy?: string;
 }
 
 /** A hook Job deleted so that its name could run again, with the end of its log (redacted). */
@@ -233,6 +237,34 @@ export function checkRecord(value: unknown): string | undefined {
     return 'a manifest is not a Kubernetes object';
   }
   return undefined;
+}
+
+/** What a deploy that took over an expired lock knows of the deploy that held it. */
+export interface Takeover {
+  /** The dead deploy's id, from its Lease. */
+  readonly deployId: string;
+  /** Its Lease's last renewTime (its clock). */
+  readonly renewedAt?: string;
+  /** The new holder. */
+  readonly by: string;
+  readonly at: Date;
+}
+
+/**
+ * The record of the deploy whose lock was taken over, completed as `interrupted` (pure): its
+ * running phases end with it. Undefined unless `record` is that deploy's and still `running`.
+ */
+export function interruptedRecord(record: ReleaseRecord, takeover: Takeover): ReleaseRecord | undefined {
+  if (record.deployId !== takeover.deployId || record.outcome !== 'running') return undefined;
+  const at = takeover.at.toISOString();
+  return {
+    ...record,
+    outcome: 'interrupted',
+    finishedAt: at,
+    phases: record.phases.map((p) => (p.outcome === 'running' ? { ...p, outcome: 'interrupted', finishedAt: at } : p)),
+    ...(takeover.renewedAt ? { lockRenewedAt: takeover.renewedAt } : {}),
+    interruptedBy: takeover.by,
+  };
 }
 
 /** The inventory entry of an object. */

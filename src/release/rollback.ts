@@ -7,7 +7,8 @@ import type { KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
-import { acquireLock, lockLostReason } from './lock.js';
+import { acquireLock, lockLostReason, type LocalProcess } from './lock.js';
+import { recordTakeover } from './takeover.js';
 import type { ReleaseRecord } from './record.js';
 import { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
 import { applyManifests, finishedEvent, pruneAfterRollback, recordOutcome } from './rollback-steps.js';
@@ -40,6 +41,8 @@ export interface RollbackOptions {
   readonly host: string;
   /** Lock holder shown to others; default `user@host`. */
   readonly holder?: string;
+  /** This process and a probe of this machine's pids (see AcquireLockOptions.process). */
+  readonly process?: LocalProcess;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: RollbackEvent) => void;
   readonly notifications?: readonly NotificationConfig[];
@@ -82,15 +85,19 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
   // Every in-flight request listens to the signal; dozens at once are expected.
   setMaxListeners(0, signal);
   const scope = { namespace: options.namespace, app: options.app, env: options.env, signal };
+  const deployId = newRevision(now());
   const lock = await acquireLock(client, {
     ...scope,
     holder: options.holder ?? `${options.user}@${options.host}`,
+    deployId,
+    process: options.process,
     onWarning: (message) => emit({ type: 'warning', message }),
   });
   const started = now();
   let record: ReleaseRecord | undefined;
   let result: RollbackResult | undefined;
   try {
+    await recordTakeover(client, { ...scope, keep: options.keep }, lock, (message) => emit({ type: 'warning', message }), now);
     const releases = await readReleases(client, scope);
     if (releases.length === 0)
       throw new CapstanError(
@@ -108,7 +115,7 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
       env: options.env,
       namespace: options.namespace,
       revision,
-      deployId: newRevision(started),
+      deployId,
       images: target.images,
       ...(target.gitCommit ? { gitCommit: target.gitCommit } : {}),
       user: options.user,

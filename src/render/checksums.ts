@@ -34,7 +34,7 @@ const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The pod template of a workload (a bare Pod is its own template). */
-function podTemplateOf(object: KubeObject): Json | undefined {
+export function podTemplateOf(object: KubeObject): Json | undefined {
   if (object.kind === 'Pod') return object;
   const path = TEMPLATE_PATHS[object.kind];
   const template = path ? dig(object, path) : undefined;

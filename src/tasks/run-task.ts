@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { createSecretsRenderer } from '../apply/index.js';
-import { Informer, KubeClient } from '../kube/index.js';
-import { managedLabels, renderEnvironment } from '../render/index.js';
+import { Informer, KubeApiError, KubeClient } from '../kube/index.js';
+import { managedLabels, podTemplateOf, renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
-import { CapstanError, type KubeObject } from '../shared/index.js';
+import { CapstanError, mapLimit, type KubeObject } from '../shared/index.js';
 import { followJobLogs } from './job-logs.js';
 import { planTaskJob, TASK_LABEL, taskNameOf } from './plan-task.js';
 import { podProblem, terminatedExitCode } from './pod-outcome.js';
@@ -75,17 +75,48 @@ export function referencedSecrets(podSpec: unknown): string[] {
   return [...new Set(names.filter((n): n is string => !!n))].sort();
 }
 
-/** Teaches the redactor the values of the live Secrets a copied pod spec reads. */
-async function learnLiveSecrets(client: KubeClient, namespace: string, deployment: KubeObject, redactor: Redactor, warn: (message: string) => void): Promise<void> {
-  const podSpec = (deployment as { spec?: { template?: { spec?: unknown } } }).spec?.template?.spec;
-  for (const name of referencedSecrets(podSpec)) {
-    try {
-      const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
-      if (secret) redactor.add(secretValues([secret]));
-    } catch (error) {
-      warn(`could not read Secret/${name} to keep its values out of the task's output: ${(error as Error).message}`);
+export interface LearnReferencedSecretsOptions {
+  /** Workloads (or Pods) whose pod templates name the Secrets; each is read in its own namespace. */
+  readonly objects: readonly KubeObject[];
+  /** Namespace of objects that name none. */
+  readonly namespace: string;
+  /** `NAMESPACE/NAME` of Secrets whose values are known already (rendered ones): not read. */
+  readonly skip?: ReadonlySet<string>;
+  readonly redactor: Redactor;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Teaches the redactor the values of the live Secrets that pod templates read (env, envFrom,
+ * volumes), so that a container printing one never gets it shown. Returns the Secrets it could
+ * not read, with why (e.g. forbidden): their values cannot be redacted.
+ */
+export async function learnReferencedSecrets(client: KubeClient, options: LearnReferencedSecretsOptions): Promise<string[]> {
+  const wanted = new Map<string, { namespace: string; name: string }>();
+  for (const object of options.objects) {
+    const namespace = object.metadata.namespace ?? options.namespace;
+    const spec = (podTemplateOf(object) as { spec?: unknown } | undefined)?.spec;
+    for (const name of referencedSecrets(spec)) {
+      const key = `${namespace}/${name}`;
+      if (!options.skip?.has(key)) wanted.set(key, { namespace, name });
     }
   }
+  const unreadable: string[] = [];
+  await mapLimit([...wanted.values()], 8, async ({ namespace, name }) => {
+    try {
+      const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name }, options.signal);
+      if (secret) options.redactor.add(secretValues([secret]));
+    } catch (error) {
+      unreadable.push(`Secret/${name} (${error instanceof KubeApiError && error.forbidden ? 'forbidden' : (error as Error).message})`);
+    }
+  });
+  return unreadable.sort();
+}
+
+/** Teaches the redactor the values of the live Secrets a copied pod spec reads. */
+async function learnLiveSecrets(client: KubeClient, namespace: string, deployment: KubeObject, redactor: Redactor, warn: (message: string) => void): Promise<void> {
+  const unreadable = await learnReferencedSecrets(client, { objects: [deployment], namespace, redactor });
+  if (unreadable.length > 0) warn(`could not read ${unreadable.join(', ')} to keep their values out of the task's output`);
 }
 
 async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions, redactor: Redactor): Promise<{ deployment: KubeObject; image?: string }> {

@@ -20,9 +20,27 @@ function capture(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => text };
 }
 
-/** `kubeconfig: false` passes no --kubeconfig (in-cluster style runs find their credentials in `env`). */
-export async function capstan(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; kubeconfig?: string | false; signal?: AbortSignal } = {}): Promise<CliRun> {
+export interface CapstanOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** `false` passes no --kubeconfig (in-cluster style runs find their credentials in `env`). */
+  readonly kubeconfig?: string | false;
+  readonly signal?: AbortSignal;
+  /** Told of each JSON event line on stdout as it is printed (`-o json`), e.g. to inject a fault at a phase start. */
+  readonly onEvent?: (event: Record<string, any>) => void;
+}
+
+export async function capstan(args: string[], options: CapstanOptions = {}): Promise<CliRun> {
   const out = capture();
+  if (options.onEvent) {
+    let pending = '';
+    out.stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.startsWith('{') && line.endsWith('}')) options.onEvent!(JSON.parse(line) as Record<string, any>);
+    });
+  }
   const err = capture();
   const kubeconfig = options.kubeconfig ?? testCluster().kubeconfig;
   const previousExitCode = process.exitCode;

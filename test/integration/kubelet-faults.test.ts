@@ -185,8 +185,8 @@ spec:
     }
   });
 
-  // Fails today: `capstan run` writes the task's log lines unredacted (src/cli/tasks-commands.ts).
-  it('redacts a Secret value from the log of `capstan run`', { todo: 'capstan run prints task logs unredacted (redaction is being reworked)' }, async () => {
+  // The task's log lines pass through the redactor the rendered Secrets taught.
+  it('redacts a Secret value from the log of `capstan run`', async () => {
     const password = 'run-task-leak-canary-8086';
     const ns = await freshNamespace('kubelet-run-leak');
     const keys = generateKeyPair();
@@ -218,9 +218,9 @@ spec:
     }
   });
 
-  // Fails today: Capstan redacts only the values of Secrets it rendered, not of Secrets that already
-  // exist in the cluster and that its pods reference.
-  it('redacts the value of a Secret it did not render but a failing pod logs', { todo: 'only rendered Secrets are redacted' }, async () => {
+  // A Secret made outside Capstan that a pod template reads: the deploy reads it and redacts its
+  // values too (learnReferencedSecrets).
+  it('redacts the value of a Secret it did not render but a failing pod logs', async () => {
     const password = 'external-secret-canary-4040';
     const ns = await freshNamespace('kubelet-ext-leak');
     const app = writeApp({

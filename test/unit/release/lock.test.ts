@@ -6,6 +6,10 @@ import { KubeApiError } from '../../../src/kube/index.js';
 import {
   acquireLock,
   decideLock,
+  holderProcessNote,
+  interruptedRecord,
+  parseHolderProcess,
+  type ReleaseRecord,
   LockLostError,
   observeLease,
   forceUnlock,
@@ -180,6 +184,7 @@ describe('acquireLock', () => {
         assert.match(error.message, /locked by alice@laptop \(pid 1\) since 2024-05-01T10:00:00\.000000Z/);
         assert.equal(error.takeableAt, at(80).toISOString(), 'a full lease duration after the renewal seen here');
         assert.match(error.hint ?? '', /taken over from 2024-05-01T10:01:20\.000Z .*capstan unlock prod/);
+        assert.match(error.message, /; the lock expires in 60s; or run capstan unlock prod$/);
         return true;
       },
     );
@@ -215,6 +220,24 @@ describe('acquireLock', () => {
       await lock.release();
     });
   }
+
+  it('says that the holder died when its process no longer runs on this machine, and hands its deploy id to the taker', async () => {
+    const fake = new FakeLeases();
+    const alice = { host: 'laptop', pid: 4242, alive: () => true };
+    const dead = await acquireLock(fake.client(), { ...scope, holder: 'alice@laptop (pid 4242)', deployId: 'd-alice', process: alice, now: () => t0, ...testClock() });
+    assert.equal(fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/holder-process'], 'laptop/4242');
+    assert.equal(dead.takenOver, undefined);
+    (dead as unknown as { stop(): void }).stop(); // SIGKILLed: it never renews nor releases again
+    const clock = testClock();
+    const warnings: string[] = [];
+    const bob = { host: 'laptop', pid: 77, alive: (pid: number) => pid !== 4242 };
+    const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob@laptop (pid 77)', process: bob, ...clock, onWarning: (m) => warnings.push(m) });
+    assert.match(warnings[0], /locked by alice@laptop \(pid 4242\); process 4242 no longer runs on this machine \(laptop\), so that deploy died; watching the lock for up to 60s: .*\(expires in 60s; or run capstan unlock prod\)/);
+    assert.equal(lock.takenOver?.deployId, 'd-alice');
+    assert.equal(lock.takenOver?.renewedAt, microTime(t0));
+    assert.equal(fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/deploy-id'], undefined, 'the new holder named no deploy');
+    await lock.release();
+  });
 
   it('refuses at once a Lease longer than it would wait, saying when it becomes takeable', async () => {
     const fake = new FakeLeases();
@@ -321,5 +344,51 @@ describe('acquireLock', () => {
     assert.match(warnings.join('\n'), /lost the lock capstan-lock-shop-prod/);
     await lock.release();
     assert.equal(fake.objects.size, 0, 'release does not recreate a removed Lease');
+  });
+});
+
+describe('holderProcessNote and parseHolderProcess', () => {
+  const state = (process?: { host: string; pid: number }) => ({ holder: 'alice', leaseSeconds: 60, namespaces: [], ...(process ? { process } : {}) });
+  const here = (alive: boolean) => ({ host: 'laptop', pid: 1, alive: () => alive });
+
+  it('speaks only of a process of this machine that no longer runs', () => {
+    assert.match(holderProcessNote(state({ host: 'laptop', pid: 42 }), here(false)) ?? '', /^process 42 no longer runs on this machine \(laptop\)/);
+    assert.equal(holderProcessNote(state({ host: 'laptop', pid: 42 }), here(true)), undefined, 'still running');
+    assert.equal(holderProcessNote(state({ host: 'ci-runner', pid: 42 }), here(false)), undefined, 'another machine');
+    assert.equal(holderProcessNote(state(), here(false)), undefined, 'no process recorded');
+    assert.equal(holderProcessNote(state({ host: 'laptop', pid: 42 }), undefined), undefined, 'no probe');
+  });
+
+  it('reads HOST/PID and nothing else', () => {
+    assert.deepEqual(parseHolderProcess('my/host/42'), { host: 'my/host', pid: 42 });
+    assert.equal(parseHolderProcess('laptop/0'), undefined);
+    assert.equal(parseHolderProcess('laptop'), undefined);
+    assert.equal(parseHolderProcess(undefined), undefined);
+  });
+});
+
+describe('interruptedRecord', () => {
+  const record: ReleaseRecord = {
+    app: 'shop', env: 'prod', namespace: 'shop', revision: 3, deployId: 'd-alice', images: [], user: 'alice', host: 'laptop',
+    startedAt: '2024-05-01T10:00:00.000Z', outcome: 'running', inventory: [], manifests: [], hookJobs: [],
+    phases: [{ name: '10-config', startedAt: '2024-05-01T10:00:01.000Z', finishedAt: '2024-05-01T10:00:02.000Z', outcome: 'succeeded' }, { name: '30-deploy', startedAt: '2024-05-01T10:00:02.000Z', outcome: 'running' }],
+  };
+  const takeover = { deployId: 'd-alice', renewedAt: '2024-05-01T10:00:30.000000Z', by: 'bob', at: at(120) };
+
+  it('completes the dead deploy\'s running record as interrupted, saying when its lock was last renewed', () => {
+    const marked = interruptedRecord(record, takeover)!;
+    assert.equal(marked.outcome, 'interrupted');
+    assert.equal(marked.finishedAt, at(120).toISOString());
+    assert.equal(marked.lockRenewedAt, '2024-05-01T10:00:30.000000Z');
+    assert.equal(marked.interruptedBy, 'bob');
+    assert.deepEqual(marked.phases.map((p) => [p.name, p.outcome, p.finishedAt]), [
+      ['10-config', 'succeeded', '2024-05-01T10:00:02.000Z'],
+      ['30-deploy', 'interrupted', at(120).toISOString()],
+    ]);
+  });
+
+  it('leaves other deploys and finished records alone', () => {
+    assert.equal(interruptedRecord({ ...record, deployId: 'd-other' }, takeover), undefined);
+    assert.equal(interruptedRecord({ ...record, outcome: 'failed' }, takeover), undefined);
   });
 });
