@@ -27,8 +27,9 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const redact = result.redactor.text;
-      if (opts.concurrency !== undefined && opts.concurrency !== 'allow' && opts.concurrency !== 'forbid') {
-        throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${String(opts.concurrency)}"`);
+      const concurrency = opts.concurrency as string | undefined;
+      if (concurrency !== undefined && concurrency !== 'allow' && concurrency !== 'forbid') {
+        throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${concurrency}"`);
       }
       const outcome = await runTask({
         cwd: globals.cwd,
@@ -42,7 +43,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
         timeoutMs: opts.timeout as number,
         detach: !!opts.detach,
         keep: !!opts.keep,
-        concurrency: opts.concurrency,
+        concurrency,
         task: opts.task as string | undefined,
         holder: currentActor(io).holder,
         kubeconfig: globals.kubeconfig,

@@ -11,3 +11,4 @@ export { Informer } from './informer.js';
 export type { InformerOptions } from './informer.js';
 export { withRetry } from './retry.js';
 export type { RetryOptions } from './retry.js';
+export type { KnownManifest } from './types.js';

@@ -156,7 +156,8 @@ describe('parseConfig', () => {
           line: 7,
           column: 9,
           path: 'environments.staging.extraNamespaces.1',
-          message: "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+          message:
+            "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
         },
         {
           line: 8,
@@ -167,8 +168,14 @@ describe('parseConfig', () => {
       ],
     },
     {
-      name: 'an extra namespace equal to the environment\'s own',
-      text: lines('app: shop', 'environments:', '  production:', '    namespace: shop-prod', '    extraNamespaces: [monitoring, shop-prod]'),
+      name: "an extra namespace equal to the environment's own",
+      text: lines(
+        'app: shop',
+        'environments:',
+        '  production:',
+        '    namespace: shop-prod',
+        '    extraNamespaces: [monitoring, shop-prod]',
+      ),
       expected: [
         {
           line: 5,
@@ -180,15 +187,44 @@ describe('parseConfig', () => {
     },
     {
       name: 'a task concurrency that is neither allow nor forbid',
-      text: lines('app: shop', 'environments: { staging: { namespace: a } }', 'tasks:', '  seed: { concurrency: once }'),
-      expected: [{ line: 4, column: 24, path: 'tasks.seed.concurrency', message: 'must be one of "allow", "forbid", not "once"' }],
+      text: lines(
+        'app: shop',
+        'environments: { staging: { namespace: a } }',
+        'tasks:',
+        '  seed: { concurrency: once }',
+      ),
+      expected: [
+        {
+          line: 4,
+          column: 24,
+          path: 'tasks.seed.concurrency',
+          message: 'must be one of "allow", "forbid", not "once"',
+        },
+      ],
     },
     {
       name: 'an unknown task setting and a task name that is not a name',
-      text: lines('app: shop', 'environments: { staging: { namespace: a } }', 'tasks:', '  seed: { concurency: forbid }', '  Bad_Name: {}'),
+      text: lines(
+        'app: shop',
+        'environments: { staging: { namespace: a } }',
+        'tasks:',
+        '  seed: { concurency: forbid }',
+        '  Bad_Name: {}',
+      ),
       expected: [
-        { line: 4, column: 11, path: 'tasks.seed.concurency', message: 'unknown field "concurency"; did you mean "concurrency"?' },
-        { line: 5, column: 3, path: 'tasks.Bad_Name', message: 'invalid name "Bad_Name": task names are lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 30)' },
+        {
+          line: 4,
+          column: 11,
+          path: 'tasks.seed.concurency',
+          message: 'unknown field "concurency"; did you mean "concurrency"?',
+        },
+        {
+          line: 5,
+          column: 3,
+          path: 'tasks.Bad_Name',
+          message:
+            'invalid name "Bad_Name": task names are lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 30)',
+        },
       ],
     },
     {
