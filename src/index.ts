@@ -3,8 +3,8 @@ export { collectDiffs, deploy, diffEnvironment, EXIT, createSecretsRenderer } fr
 export type { DeployEvent, DeployEventSink, DeployOptions, DeployOutcome, DeployResult, EventObject } from './deploy/index.js';
 export { loadConfig, parseDuration, resolveEnvironment } from './config/index.js';
 export type { CapstanConfig, EnvironmentConfig, LoadedConfig, NotificationConfig, ResolvedEnvironment } from './config/index.js';
-export { maskSecrets, renderEnvironment, toYaml } from './render/index.js';
-export type { RenderedObject, RenderedPhase, RenderOptions } from './render/index.js';
+export { defineTemplate, maskSecrets, renderEnvironment, toYaml } from './render/index.js';
+export type { RenderedObject, RenderedPhase, RenderOptions, Template, TemplateContext, TemplateOutput } from './render/index.js';
 export { assessReadiness, diagnose, formatDiagnosis, waitForObjects } from './rollout/index.js';
 export type { Diagnosis, Readiness, WaitOptions, WaitResult } from './rollout/index.js';
 export { runTask, planTaskJob, cleanJobs } from './tasks/index.js';
@@ -35,5 +35,33 @@ export {
 export type { KeyProvider } from './secrets/index.js';
 export { KubeClient, KubeApiError } from './kube/index.js';
 export type { KubeConnectionOptions } from './kube/index.js';
+// Kubernetes object types for typed templates (from @kubernetes/client-node's models): this list
+// is their public surface, so it is read from the file itself rather than repeated in kube's index.
+export type {
+  ConfigMap,
+  Container,
+  CronJob,
+  DaemonSet,
+  Deployment,
+  HorizontalPodAutoscaler,
+  Ingress,
+  Job,
+  KnownManifest,
+  LabelSelector,
+  Manifest,
+  NetworkPolicy,
+  ObjectMeta,
+  PersistentVolumeClaim,
+  Pod,
+  PodDisruptionBudget,
+  PodSpec,
+  PodTemplateSpec,
+  Role,
+  RoleBinding,
+  Secret,
+  Service,
+  ServiceAccount,
+  StatefulSet,
+} from './kube/types.js';
 export { CapstanError, ConfigError } from './shared/index.js';
 export type { Issue, KubeObject, Logger } from './shared/index.js';

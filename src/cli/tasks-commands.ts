@@ -6,8 +6,7 @@ import { cleanJobs, runTask } from '../tasks/index.js';
 import { CapstanError } from '../shared/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationDefault, type GlobalOptions } from './options.js';
-
-
+import { currentActor } from './session.js';
 
 export function registerTasksCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
@@ -18,17 +17,19 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .option('--from <deployment/NAME>', 'Deployment whose pod spec the task copies (default: the first rendered)')
     .option('--live', 'copy the live Deployment instead of the rendered one')
     .option('-c, --container <name>', 'container to run (default: the first)')
-    .option('-i, --image <ref>', 'image (default: the one the Deployment runs now)')
+    .option('-i, --image <ref>', "image (default: the last successful release's, else the live Deployment's)")
+    .option('--task <name>', "the task's name, for its Job, its lock and capstan.yaml tasks (default: the command's first word)")
     .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
     .addOption(durationDefault(new Option('--timeout <duration>', 'give up after this long'), 3_600_000))
     .option('--detach', 'print the Job name and return at once')
     .option('--keep', 'keep the Job when interrupted or failed')
-    .option('--concurrency <policy>', 'forbid: refuse while the same task still runs', 'allow')
+    .option('--concurrency <policy>', 'forbid: refuse while the same task still runs (default: capstan.yaml tasks.<name>.concurrency, else allow)')
     .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const redact = result.redactor.text;
-      if (opts.concurrency !== 'allow' && opts.concurrency !== 'forbid') {
-        throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${String(opts.concurrency)}"`);
+      const concurrency = opts.concurrency as string | undefined;
+      if (concurrency !== undefined && concurrency !== 'allow' && concurrency !== 'forbid') {
+        throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${concurrency}"`);
       }
       const outcome = await runTask({
         cwd: globals.cwd,
@@ -42,7 +43,9 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
         timeoutMs: opts.timeout as number,
         detach: !!opts.detach,
         keep: !!opts.keep,
-        concurrency: opts.concurrency,
+        concurrency,
+        task: opts.task as string | undefined,
+        holder: currentActor(io).holder,
         kubeconfig: globals.kubeconfig,
         context: globals.context,
         signal: io.signal,

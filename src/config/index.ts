@@ -19,4 +19,5 @@ export type {
   LoadedConfig,
   NotificationConfig,
   ResolvedEnvironment,
+  TaskConfig,
 } from './types.js';

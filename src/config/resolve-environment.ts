@@ -61,6 +61,7 @@ export function resolveEnvironment(
     releasesKeep: config.releases?.keep ?? DEFAULT_RELEASES_KEEP,
     timeoutMs: parseDuration(timeout),
     concurrency: config.deploy?.concurrency ?? DEFAULT_CONCURRENCY,
+    tasks: deepFreeze(structuredClone(config.tasks ?? {})),
   });
 }
 

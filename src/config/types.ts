@@ -16,6 +16,12 @@ export interface EnvironmentConfig {
   image?: string;
 }
 
+/** How `capstan run` treats one task, keyed by its name (`--task`, else the command's first word). */
+export interface TaskConfig {
+  /** `forbid`: one run at a time, guarded by a Lease; `allow` (default): any number. */
+  concurrency?: 'allow' | 'forbid';
+}
+
 export interface CapstanConfig {
   app: string;
   image?: string;
@@ -24,6 +30,7 @@ export interface CapstanConfig {
   notifications?: NotificationConfig[];
   releases?: { keep?: number };
   deploy?: { timeout?: string; concurrency?: number };
+  tasks?: Record<string, TaskConfig>;
 }
 
 export interface LoadedConfig {
@@ -52,4 +59,6 @@ export interface ResolvedEnvironment {
   readonly releasesKeep: number;
   readonly timeoutMs: number;
   readonly concurrency: number;
+  /** capstan.yaml `tasks`, by task name. */
+  readonly tasks: Readonly<Record<string, Readonly<TaskConfig>>>;
 }

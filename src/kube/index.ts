@@ -13,3 +13,4 @@ export { Informer } from './informer.js';
 export type { InformerClient, InformerHealth, InformerOptions } from './informer.js';
 export { withRetry } from './retry.js';
 export type { RetryOptions } from './retry.js';
+export type { KnownManifest } from './types.js';

@@ -26,6 +26,8 @@ export interface AcquireLockOptions {
   readonly env: string;
   /** Who holds the lock, for people: e.g. `alice@laptop (pid 4242)` or a CI job URL. */
   readonly holder: string;
+  /** The Lease's name (default lockName(app, env), the deploy lock); e.g. a task's own lock. */
+  readonly name?: string;
   /** Other namespaces the holder writes to (`extraNamespaces`): recorded on the Lease. */
   readonly namespaces?: readonly string[];
   /** The holder's deploy (release record) id, recorded on the Lease for whoever takes it over. */
@@ -266,12 +268,12 @@ export async function lockLostReason(lock: DeployLock): Promise<string | undefin
   }
 }
 
-function leaseId(options: { namespace: string; app: string; env: string }) {
+function leaseId(options: { namespace: string; app: string; env: string; name?: string }) {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     namespace: options.namespace,
-    name: lockName(options.app, options.env),
+    name: options.name ?? lockName(options.app, options.env),
   };
 }
 

@@ -5,3 +5,5 @@ export { CLUSTER_SCOPED_KINDS, isClusterScoped, managedLabels } from './objects.
 export { maskSecrets, REDACTED, toYaml } from './output.js';
 export { renderEnvironment, TEMPLATES_DIR_NAME } from './render-environment.js';
 export type { RenderedObject, RenderedPhase, RenderOptions, TemplateContext } from './types.js';
+export { defineTemplate } from './define-template.js';
+export type { Template, TemplateOutput } from './define-template.js';

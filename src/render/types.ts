@@ -33,8 +33,8 @@ export interface RenderOptions {
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
 }
 
-/** What templates (`*.yaml.ejs`) and modules (`*.ts`/`*.js`) see. */
-export interface TemplateContext {
+/** What templates (`*.yaml.ejs`) and modules (`*.ts`/`*.js`) see; `Values` types `values` for a typed template. */
+export interface TemplateContext<Values extends object = Readonly<Record<string, unknown>>> {
   readonly app: string;
   readonly env: string;
   readonly namespace: string;
@@ -46,7 +46,8 @@ export interface TemplateContext {
   readonly commit: string;
   /** The branch being deployed; throws when none is known. */
   readonly branch: string;
-  readonly values: Readonly<Record<string, unknown>>;
+  /** capstan.yaml values merged for the environment (with `--set`), deeply frozen. */
+  readonly values: Readonly<Values>;
   /** Renders `.deploy/templates/<name>` (`.yaml.ejs` optional) with this context plus `vars`. */
   readonly include: (name: string, vars?: Record<string, unknown>) => string;
 }

@@ -109,3 +109,24 @@ export function taskNameOf(command: readonly string[]): string {
   const clean = word.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30);
   return clean || 'task';
 }
+
+/** The Lease that lets one run of a task at a time: per app, environment and task. */
+export function taskLockName(app: string, env: string, task: string): string {
+  return `capstan-task-${app}-${env}-${task}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .slice(0, 253);
+}
+
+/** The Deployment a task copies: the one named, else the first. */
+export function findDeployment(objects: readonly KubeObject[], name?: string): KubeObject | undefined {
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  return name === undefined ? deployments[0] : deployments.find((d) => d.metadata.name === name);
+}
+
+/** The image of a Deployment's container (the named one, else the first), if it has one. */
+export function containerImageOf(deployment: KubeObject | undefined, container?: string): string | undefined {
+  const containers = (deployment as { spec?: { template?: { spec?: { containers?: Container[] } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
+  const found = container === undefined ? containers[0] : containers.find((c) => c.name === container);
+  return typeof found?.image === 'string' && found.image !== '' ? found.image : undefined;
+}

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { createSecretsRenderer } from '../apply/index.js';
+import { createSecretsRenderer, selectorOf } from '../apply/index.js';
 import { Informer, KubeApiError, KubeClient } from '../kube/index.js';
+import { acquireLock, LockHeldError, readReleases, type DeployLock, type ReleaseRecord } from '../release/index.js';
 import { managedLabels, podTemplateOf, renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, mapLimit, type KubeObject } from '../shared/index.js';
 import { followJobLogs } from './job-logs.js';
-import { planTaskJob, TASK_LABEL, taskNameOf } from './plan-task.js';
+import { containerImageOf, findDeployment, planTaskJob, TASK_LABEL, taskLockName, taskNameOf } from './plan-task.js';
 import { podProblem, terminatedExitCode } from './pod-outcome.js';
 
 export interface RunTaskOptions {
@@ -18,13 +19,19 @@ export interface RunTaskOptions {
   /** Copy the pod spec from the live Deployment instead of the rendered one. */
   readonly live?: boolean;
   readonly container?: string;
+  /** Default: the image of the last successful release, else the live Deployment's, else capstan.yaml's. */
   readonly image?: string;
   readonly envPairs?: readonly string[];
   readonly command: readonly string[];
   readonly timeoutMs: number;
   readonly detach?: boolean;
   readonly keep?: boolean;
+  /** `forbid`: one run of the task at a time, guarded by a Lease; default: capstan.yaml `tasks.<name>.concurrency`, else allow. */
   readonly concurrency?: 'allow' | 'forbid';
+  /** The task's name (Job name, label, Lease, capstan.yaml `tasks` key); default: the command's first word. */
+  readonly task?: string;
+  /** Who runs the task, written on its Lease: e.g. `alice@laptop (pid 4242)`. */
+  readonly holder?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly signal: AbortSignal;
@@ -119,35 +126,101 @@ async function learnLiveSecrets(client: KubeClient, namespace: string, deploymen
   if (unreadable.length > 0) warn(`could not read ${unreadable.join(', ')} to keep their values out of the task's output`);
 }
 
-async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions, redactor: Redactor): Promise<{ deployment: KubeObject; image?: string }> {
+/** The image and build of the environment's last successful release, for the Deployment a task copies. */
+async function lastReleased(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  options: RunTaskOptions,
+  wanted: string | undefined,
+): Promise<{ deployment?: string; image?: string; commit?: string; branch?: string }> {
+  let records: ReleaseRecord[];
+  try {
+    records = await readReleases(client, {
+      namespace: env.namespace,
+      app: env.app,
+      env: env.name,
+      signal: options.signal,
+      onDamaged: (error) => options.onStatus(`skipped a damaged release record: ${error.message}`),
+    });
+  } catch (error) {
+    if (error instanceof KubeApiError) {
+      options.onStatus(`could not read the release history for the image (${error.message}); using the live Deployment's`);
+      return {};
+    }
+    throw error;
+  }
+  const record = records.find((r) => r.outcome === 'succeeded');
+  if (!record) return {};
+  const deployment = findDeployment(record.manifests, wanted);
+  return {
+    deployment: deployment?.metadata.name,
+    image: containerImageOf(deployment, options.container),
+    commit: record.gitCommit,
+    branch: record.gitBranch,
+  };
+}
+
+/** The only Deployment of the environment in the cluster, when there is exactly one and none is named. */
+async function liveDeployment(client: KubeClient, env: ResolvedEnvironment, wanted: string | undefined): Promise<KubeObject | undefined> {
+  if (wanted !== undefined) return client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: env.namespace, name: wanted });
+  const list = await client.list('apps/v1', 'Deployment', { namespace: env.namespace, labelSelector: selectorOf(env.app, env.name) });
+  return list.items.length === 1 ? list.items[0] : undefined;
+}
+
+async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions, redactor: Redactor): Promise<KubeObject> {
   const wanted = parseFrom(options.from);
-  const liveOf = async (name: string) => client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: env.namespace, name });
   if (options.live) {
     if (!wanted) throw new CapstanError('ERR_CAPSTAN_USAGE', '--live needs --from deployment/NAME');
-    const live = await liveOf(wanted);
+    const live = await liveDeployment(client, env, wanted);
     if (!live) throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', `Deployment/${wanted} does not exist in namespace ${env.namespace}`);
     await learnLiveSecrets(client, env.namespace, live, redactor, options.onStatus);
-    return { deployment: live };
+    return live;
   }
-  // The rendered Deployment with the image that runs now, unless --image says otherwise.
-  let image = options.image ?? env.image;
-  if (!image && wanted) {
-    const live = await liveOf(wanted);
-    const containers = (live as { spec?: { template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
-    image = (containers.find((c) => c.name === options.container) ?? containers[0])?.image;
+  // The rendered Deployment with the image that runs now: --image, else the last successful
+  // release's, else the live Deployment's, else capstan.yaml's.
+  let image = options.image;
+  let build: { commit?: string; branch?: string } = {};
+  let imageOf: string | undefined;
+  if (!image) {
+    const released = await lastReleased(client, env, options, wanted);
+    build = released;
+    if (released.image) [image, imageOf] = [released.image, released.deployment];
   }
+  if (!image) {
+    const live = await liveDeployment(client, env, wanted);
+    const liveImage = containerImageOf(live, options.container);
+    if (liveImage) [image, imageOf] = [liveImage, live?.metadata.name];
+  }
+  image ??= env.image;
   const renderSecrets = createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars, warn: options.onStatus });
-  const phases = await renderEnvironment({ env, image, revision: 'task', renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
+  const phases = await renderEnvironment({ env, image, revision: 'task', ...build, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
   const rendered = phases.flatMap((p) => p.objects.map((o) => o.object));
   redactor.add(secretValues(rendered));
-  const deployments = rendered.filter((o) => o.kind === 'Deployment');
-  const found = wanted ? deployments.find((d) => d.metadata.name === wanted) : deployments[0];
+  const found = findDeployment(rendered, wanted);
   if (!found) {
+    const deployments = rendered.filter((o) => o.kind === 'Deployment');
     throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', wanted ? `environment ${env.name} renders no Deployment/${wanted}` : `environment ${env.name} renders no Deployment`, {
       hint: deployments.length ? `rendered Deployments: ${deployments.map((d) => d.metadata.name).join(', ')}` : undefined,
     });
   }
-  return { deployment: found, image };
+  // Fail closed: an image found for another Deployment than the one copied would run the wrong code.
+  if (imageOf !== undefined && imageOf !== found.metadata.name) {
+    throw new CapstanError('ERR_CAPSTAN_NO_IMAGE', `the image found (${image}) is Deployment/${imageOf}'s, but the task copies Deployment/${found.metadata.name}`, {
+      hint: `pass --image, or --from deployment/${found.metadata.name}`,
+    });
+  }
+  return found;
+}
+
+/** A task's name: `--task`, else the command's first word; it keys capstan.yaml `tasks` and the Lease. */
+function resolveTaskName(options: RunTaskOptions): string {
+  if (options.task === undefined) return taskNameOf(options.command);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.task) || options.task.length > 30) {
+    throw new CapstanError('ERR_CAPSTAN_USAGE', `--task "${options.task}" is not a task name`, {
+      hint: "use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 30)",
+    });
+  }
+  return options.task;
 }
 
 /** Runs a one-off task as a Job built from the app's Deployment and follows it to its end. */
@@ -155,14 +228,16 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
   if (options.command.length === 0) {
     throw new CapstanError('ERR_CAPSTAN_USAGE', 'no command given', { hint: 'put the command after --, e.g. capstan run production -- bin/rails db:seed' });
   }
+  const taskName = resolveTaskName(options);
   const loaded = await loadConfig({ cwd: options.cwd });
   const env = resolveEnvironment(loaded, options.env);
+  const concurrency = options.concurrency ?? env.tasks[taskName]?.concurrency ?? 'allow';
   const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
   const redactor = options.redactor ?? new Redactor();
+  const jobName = `${env.app}-task-${taskName}-${randomBytes(3).toString('hex')}`.slice(0, 63).replace(/-+$/, '');
+  let lock: DeployLock | undefined;
   try {
-    const { deployment } = await sourceDeployment(client, env, options, redactor);
-    const taskName = taskNameOf(options.command);
-    const jobName = `${env.app}-task-${taskName}-${randomBytes(3).toString('hex')}`.slice(0, 63).replace(/-+$/, '');
+    const deployment = await sourceDeployment(client, env, options, redactor);
     const job = planTaskJob({
       from: { ...deployment, metadata: { ...deployment.metadata, namespace: env.namespace } },
       name: jobName,
@@ -174,8 +249,13 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
       labels: managedLabels(env.app, env.name),
       activeDeadlineSeconds: Math.ceil(options.timeoutMs / 1000),
     });
-    if (options.concurrency === 'forbid') {
-      const jobs = await client.list('batch/v1', 'Job', { namespace: env.namespace, labelSelector: `${TASK_LABEL}=${taskName}` });
+    if (concurrency === 'forbid') {
+      // The Lease makes "is one running? then start" atomic between runs; the Job list still
+      // catches runs that hold no Lease (detached, or started with allow).
+      const taken = await takeTaskLock(client, env, taskName, options);
+      if (!('release' in taken)) return { jobName, namespace: env.namespace, ...taken };
+      lock = taken;
+      const jobs = await client.list('batch/v1', 'Job', { namespace: env.namespace, labelSelector: `${TASK_LABEL}=${taskName},${selectorOf(env.app, env.name)}` });
       const running = jobs.items.find((j) => !isJobFinished(j));
       if (running) {
         return { jobName, namespace: env.namespace, exitCode: 4, outcome: 'failed', message: `task "${taskName}" is still running as Job/${running.metadata.name} (--concurrency forbid)` };
@@ -191,7 +271,36 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
     });
     return followed.message === undefined ? followed : { ...followed, message: redactor.text(followed.message) };
   } finally {
+    await lock?.release();
     client.close();
+  }
+}
+
+/** Takes the task's Lease, or says who holds it (exit 4). */
+async function takeTaskLock(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  taskName: string,
+  options: RunTaskOptions,
+): Promise<DeployLock | Pick<RunTaskResult, 'exitCode' | 'outcome' | 'message'>> {
+  const name = taskLockName(env.app, env.name, taskName);
+  try {
+    return await acquireLock(client, {
+      namespace: env.namespace,
+      app: env.app,
+      env: env.name,
+      name,
+      holder: options.holder ?? `capstan-task-${randomBytes(4).toString('hex')}`,
+      signal: options.signal,
+      onWarning: options.onStatus,
+    });
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    return {
+      exitCode: 4,
+      outcome: 'failed',
+      message: `task "${taskName}" of ${env.app}/${env.name} is already running: Lease/${name} is held by ${error.holder} since ${error.since ?? 'an unknown time'} (--concurrency forbid)`,
+    };
   }
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
-import { freshNamespace, getJson, waitFor } from './helpers.js';
+import { freshNamespace, getJson, kubectl, waitFor } from './helpers.js';
 
 function webDeployment(options: { labels?: Record<string, string>; annotations?: Record<string, string>; nodeSelector?: Record<string, string> } = {}): string {
   return JSON.stringify({
@@ -133,6 +133,83 @@ describe('capstan run', () => {
       assert.match(second.stderr, /still running as Job\/tasky-task-sleep/);
       const cleaned = await capstan(['jobs', 'clean', 'test'], { cwd: app.dir });
       assert.match(cleaned.stdout, /no finished Jobs/, 'a running Job is not cleaned');
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('runs the image of the last successful release without --image, then the live Deployment\'s', async () => {
+    const ns = await freshNamespace('task-image');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('tasky', ns.name),
+      '.deploy/test/30-deployment/web.yaml.ejs': webDeployment().replace('"example.com/web:1"', '"<%= image %>"'),
+    });
+    try {
+      const deployed = await capstan(['deploy', 'test', '--image', 'example.com/web:7'], { cwd: app.dir });
+      assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+      const run = await capstan(['run', 'test', '--', 'echo', 'hi'], { cwd: app.dir });
+      assert.equal(run.code, 0, run.stderr);
+      const [job] = await jobsIn(ns.name);
+      assert.equal(job.spec.template.spec.containers[0].image, 'example.com/web:7');
+
+      // No release record: the live Deployment's image.
+      await kubectl(['delete', 'secrets', '-n', ns.name, '-l', 'capstan.dev/release']);
+      await kubectl(['set', 'image', '-n', ns.name, 'deployment/web', 'web=example.com/web:8']);
+      const live = await capstan(['run', 'test', '--task', 'echo-live', '--', 'echo', 'hi'], { cwd: app.dir });
+      assert.equal(live.code, 0, live.stderr);
+      const jobs = await jobsIn(ns.name);
+      assert.equal(jobs.find((j) => j.metadata.labels['capstan.dev/task'] === 'echo-live')?.spec.template.spec.containers[0].image, 'example.com/web:8');
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('lets only one of two runs started together with --concurrency forbid run; the other exits 4 naming the holder', async () => {
+    const ns = await freshNamespace('task-forbid');
+    const app = taskApp(ns.name, webDeployment({ labels: { 'capstan.test/scenario': 'not-ready' } }));
+    const controllers = [new AbortController(), new AbortController()];
+    try {
+      const runs = ['first', 'second'].map((user, i) =>
+        capstan(['run', 'test', '--image', 'x:1', '--concurrency', 'forbid', '--', 'sleep', '1000'], {
+          cwd: app.dir,
+          env: { CAPSTAN_USER: user },
+          signal: controllers[i].signal,
+        }).then((run) => ({ user, run })),
+      );
+      const loser = await Promise.race(runs);
+      assert.equal(loser.run.code, 4, loser.run.stderr);
+      const winner = loser.user === 'first' ? 'second' : 'first';
+      assert.match(loser.run.stderr, new RegExp(`task "sleep" of tasky/test is already running: Lease/capstan-task-tasky-test-sleep is held by ${winner}@`));
+      const jobs = await jobsIn(ns.name);
+      assert.equal(jobs.length, 1, 'exactly one run started a Job');
+      const lease = await getJson(['get', 'lease', '-n', ns.name, 'capstan-task-tasky-test-sleep']);
+      assert.match(lease.spec.holderIdentity, new RegExp(`^${winner}@`), 'the Lease is held while the task runs');
+      for (const c of controllers) c.abort();
+      const results = await Promise.all(runs);
+      assert.equal(results.find((r) => r.user === winner)?.run.code, 130);
+      const released = await getJson(['get', 'lease', '-n', ns.name, 'capstan-task-tasky-test-sleep']);
+      assert.equal(released.spec.holderIdentity, undefined, 'released at the end');
+    } finally {
+      for (const c of controllers) c.abort();
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('takes the concurrency of a task from capstan.yaml', async () => {
+    const ns = await freshNamespace('task-config');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('tasky', ns.name, 'tasks:\n  seed: { concurrency: forbid }\n'),
+      '.deploy/test/30-deployment/web.yaml': webDeployment({ labels: { 'capstan.test/scenario': 'not-ready' } }),
+    });
+    try {
+      const first = await capstan(['run', 'test', '--image', 'x:1', '--task', 'seed', '--detach', '--', 'sleep', '1000'], { cwd: app.dir });
+      assert.equal(first.code, 0, first.stderr);
+      const second = await capstan(['run', 'test', '--image', 'x:1', '--task', 'seed', '--', 'sleep', '1000'], { cwd: app.dir });
+      assert.equal(second.code, 4, second.stderr);
+      assert.match(second.stderr, /task "seed" is still running as Job\/tasky-task-seed-/);
     } finally {
       app.cleanup();
       await ns.remove();

@@ -25,6 +25,7 @@ describe('parseConfig', () => {
         '  - { type: slack, urlEnv: SLACK_URL, events: [deploy.failed] }',
         'releases: { keep: 5 }',
         'deploy: { timeout: 1h30m, concurrency: 4 }',
+        'tasks: { seed: { concurrency: forbid }, migrate: {} }',
       ),
       FILE,
     );
@@ -32,6 +33,7 @@ describe('parseConfig', () => {
     assert.equal(parsed.config?.environments['staging']?.namespace, 'shop-staging');
     assert.equal(parsed.config?.deploy?.timeout, '1h30m');
     assert.deepEqual(parsed.config?.environments['staging']?.extraNamespaces, ['monitoring']);
+    assert.equal(parsed.config?.tasks?.['seed']?.concurrency, 'forbid');
   });
 
   const table: { name: string; text: string; expected: ReturnType<typeof problems> }[] = [
@@ -56,7 +58,7 @@ describe('parseConfig', () => {
           column: 1,
           path: 'colour',
           message:
-            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy)',
+            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy, tasks)',
         },
       ],
     },
@@ -154,7 +156,8 @@ describe('parseConfig', () => {
           line: 7,
           column: 9,
           path: 'environments.staging.extraNamespaces.1',
-          message: "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+          message:
+            "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
         },
         {
           line: 8,
@@ -165,14 +168,62 @@ describe('parseConfig', () => {
       ],
     },
     {
-      name: 'an extra namespace equal to the environment\'s own',
-      text: lines('app: shop', 'environments:', '  production:', '    namespace: shop-prod', '    extraNamespaces: [monitoring, shop-prod]'),
+      name: "an extra namespace equal to the environment's own",
+      text: lines(
+        'app: shop',
+        'environments:',
+        '  production:',
+        '    namespace: shop-prod',
+        '    extraNamespaces: [monitoring, shop-prod]',
+      ),
       expected: [
         {
           line: 5,
           column: 35,
           path: 'environments.production.extraNamespaces.1',
           message: '"shop-prod" is the environment\'s own namespace: remove it from extraNamespaces',
+        },
+      ],
+    },
+    {
+      name: 'a task concurrency that is neither allow nor forbid',
+      text: lines(
+        'app: shop',
+        'environments: { staging: { namespace: a } }',
+        'tasks:',
+        '  seed: { concurrency: once }',
+      ),
+      expected: [
+        {
+          line: 4,
+          column: 24,
+          path: 'tasks.seed.concurrency',
+          message: 'must be one of "allow", "forbid", not "once"',
+        },
+      ],
+    },
+    {
+      name: 'an unknown task setting and a task name that is not a name',
+      text: lines(
+        'app: shop',
+        'environments: { staging: { namespace: a } }',
+        'tasks:',
+        '  seed: { concurency: forbid }',
+        '  Bad_Name: {}',
+      ),
+      expected: [
+        {
+          line: 4,
+          column: 11,
+          path: 'tasks.seed.concurency',
+          message: 'unknown field "concurency"; did you mean "concurrency"?',
+        },
+        {
+          line: 5,
+          column: 3,
+          path: 'tasks.Bad_Name',
+          message:
+            'invalid name "Bad_Name": task names are lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 30)',
         },
       ],
     },

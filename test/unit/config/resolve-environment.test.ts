@@ -133,6 +133,7 @@ describe('resolveEnvironment', () => {
     assert.equal(env.timeoutMs, 600_000);
     assert.equal(env.releasesKeep, 10);
     assert.equal(env.concurrency, 32);
+    assert.deepEqual(env.tasks, {});
     assert.equal(env.image, undefined);
   });
 

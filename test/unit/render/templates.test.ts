@@ -270,4 +270,22 @@ describe('*.ts and *.js modules', () => {
       ['cjs'],
     );
   });
+
+  it("import defineTemplate from 'capstan', which resolves to the Capstan that renders them, outside any checkout", async () => {
+    const found = await objects(
+      {
+        'staging/10-a/typed.ts': lines(
+          "import { defineTemplate, type ConfigMap } from 'capstan';",
+          'export default defineTemplate<{ replicas: number }>(({ app, values }): ConfigMap => ({',
+          "  apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: app }, data: { n: String(values.replicas) },",
+          '}));',
+        ),
+      },
+      { set: ['replicas=3'] },
+    );
+    assert.deepEqual(
+      found.map((o) => [o.metadata.name, (o as { data?: unknown }).data]),
+      [['shop', { n: '3' }]],
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LogCursor, planHookCleanup, planTaskJob, podProblem, referencedSecrets, taskNameOf, terminatedExitCode } from '../../../src/tasks/index.js';
+import { containerImageOf, findDeployment, LogCursor, planHookCleanup, planTaskJob, podProblem, referencedSecrets, taskLockName, taskNameOf, terminatedExitCode } from '../../../src/tasks/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 const deployment: KubeObject = {
@@ -149,5 +149,38 @@ describe('referencedSecrets', () => {
     };
     assert.deepEqual(referencedSecrets(spec), ['app', 'db', 'init-secrets', 'tls', 'token']);
     assert.deepEqual(referencedSecrets(undefined), []);
+  });
+});
+
+describe('the image a task runs by default', () => {
+  const worker: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'worker' },
+    spec: { template: { spec: { containers: [{ name: 'worker', image: 'shop:0' }] } } },
+  };
+  const released = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' } }, deployment, worker];
+
+  it('is the image of the container the copied Deployment runs, matched by names', () => {
+    assert.equal(findDeployment(released)?.metadata.name, 'web', 'the first Deployment when none is named');
+    assert.equal(findDeployment(released, 'worker'), worker);
+    assert.equal(findDeployment(released, 'nope'), undefined);
+    assert.equal(containerImageOf(findDeployment(released)), 'shop:1', 'the first container when none is named');
+    assert.equal(containerImageOf(findDeployment(released), 'sidecar'), 'proxy:1');
+    assert.equal(containerImageOf(findDeployment(released, 'worker')), 'shop:0');
+  });
+
+  it('is unknown when the container or the Deployment is not there', () => {
+    assert.equal(containerImageOf(deployment, 'nope'), undefined);
+    assert.equal(containerImageOf(undefined), undefined);
+    assert.equal(containerImageOf({ ...worker, spec: { template: { spec: { containers: [{ name: 'w', image: '' }] } } } }), undefined);
+  });
+});
+
+describe('taskLockName', () => {
+  it('names one Lease per app, environment and task', () => {
+    assert.equal(taskLockName('shop', 'staging', 'seed'), 'capstan-task-shop-staging-seed');
+    assert.notEqual(taskLockName('shop', 'staging', 'seed'), taskLockName('shop', 'production', 'seed'));
+    assert.notEqual(taskLockName('shop', 'staging', 'seed'), taskLockName('shop', 'staging', 'rails'));
   });
 });
