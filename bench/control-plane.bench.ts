@@ -11,7 +11,10 @@ const buildStarted = performance.now();
 const binDir = ensureBinaries((line) => console.log(line));
 const buildMs = performance.now() - buildStarted;
 const recorded = join(dirname(binDir), 'build-seconds');
-console.log(`binaries ready in ${(buildMs / 1000).toFixed(1)} s this run` + (existsSync(recorded) ? `; the cold build took ${readFileSync(recorded, 'utf8').trim()} s` : ''));
+console.log(
+  `binaries ready in ${(buildMs / 1000).toFixed(1)} s this run` +
+    (existsSync(recorded) ? `; the cold build took ${readFileSync(recorded, 'utf8').trim()} s` : ''),
+);
 
 await compare(
   'local control plane start',

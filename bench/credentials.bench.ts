@@ -15,7 +15,10 @@ try {
   const now = Math.floor(Date.now() / 1000);
   const token = `${part({ alg: 'none' })}.${part({ iat: now, exp: now + 3600 })}.sig`;
   const plugin = join(dir, 'plugin.mjs');
-  writeFileSync(plugin, `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)}, expirationTimestamp: new Date(Date.now() + 3600e3).toISOString() } }));`);
+  writeFileSync(
+    plugin,
+    `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)}, expirationTimestamp: new Date(Date.now() + 3600e3).toISOString() } }));`,
+  );
   writeFileSync(join(dir, 'ca.crt'), '');
   const kubeconfig = join(dir, 'config.json');
   writeFileSync(
@@ -24,8 +27,24 @@ try {
       apiVersion: 'v1',
       kind: 'Config',
       'current-context': 'c',
-      clusters: [{ name: 'k', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority': join(dir, 'ca.crt') } }],
-      users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin] } } }],
+      clusters: [
+        {
+          name: 'k',
+          cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority': join(dir, 'ca.crt') },
+        },
+      ],
+      users: [
+        {
+          name: 'u',
+          user: {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: process.execPath,
+              args: [plugin],
+            },
+          },
+        },
+      ],
       contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
     }),
   );
@@ -41,8 +60,12 @@ try {
   };
   const client = await time(() => kc.applyToHTTPSOptions({}));
   const cached = await time(() => connection.credentials.headers());
-  console.log(`applyToHTTPSOptions (client-node, exec credential cached): ${(client * 1000).toFixed(1)} µs per request`);
-  console.log(`RefreshingCredentials.headers() (cached JWT):              ${(cached * 1000).toFixed(1)} µs per request`);
+  console.log(
+    `applyToHTTPSOptions (client-node, exec credential cached): ${(client * 1000).toFixed(1)} µs per request`,
+  );
+  console.log(
+    `RefreshingCredentials.headers() (cached JWT):              ${(cached * 1000).toFixed(1)} µs per request`,
+  );
   console.log(`ratio: ${(client / cached).toFixed(0)}x cheaper`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -23,18 +23,29 @@ export function median(values: readonly number[]): number {
 }
 
 /** Times a shell-free command; with `measureMemory`, through GNU time for the peak RSS. */
-export function timeCommand(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; measureMemory?: boolean; quiet?: boolean } = {}): Promise<Measured> {
+export function timeCommand(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; measureMemory?: boolean; quiet?: boolean } = {},
+): Promise<Measured> {
   const useTime = options.measureMemory && process.platform === 'linux';
-  const [cmd, argv] = useTime ? ['/usr/bin/time', ['-f', 'CAPSTAN_BENCH_RSS=%M', command, ...args]] : [command, [...args]];
+  const [cmd, argv] = useTime
+    ? ['/usr/bin/time', ['-f', 'CAPSTAN_BENCH_RSS=%M', command, ...args]]
+    : [command, [...args]];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', options.quiet === false ? 'inherit' : 'ignore', 'pipe'] });
+    const child = spawn(cmd, argv, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', options.quiet === false ? 'inherit' : 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
       const ms = performance.now() - started;
-      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${stderr.slice(-2000)}`));
+      if (code !== 0)
+        return reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${stderr.slice(-2000)}`));
       const rss = /CAPSTAN_BENCH_RSS=(\d+)/.exec(stderr);
       resolve({ ms, maxRssKib: rss ? Number(rss[1]) : undefined });
     });
@@ -59,7 +70,9 @@ export async function compare(title: string, cases: readonly Case[], runs: numbe
       await c.teardown?.(i);
       (times[c.name] ??= []).push(m.ms);
       if (m.maxRssKib !== undefined) rss[c.name] = Math.max(rss[c.name] ?? 0, m.maxRssKib);
-      console.log(`  run ${i + 1}/${runs} ${c.name}: ${m.ms.toFixed(0)} ms${m.maxRssKib ? `, peak RSS ${(m.maxRssKib / 1024).toFixed(0)} MiB` : ''}`);
+      console.log(
+        `  run ${i + 1}/${runs} ${c.name}: ${m.ms.toFixed(0)} ms${m.maxRssKib ? `, peak RSS ${(m.maxRssKib / 1024).toFixed(0)} MiB` : ''}`,
+      );
     }
   }
   const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
@@ -68,8 +81,11 @@ export async function compare(title: string, cases: readonly Case[], runs: numbe
   console.log(`\n${title} (median of ${runs})`);
   for (const c of cases) {
     const r = rss[c.name];
-    console.log(`  ${c.name.padEnd(28)} ${medians[c.name].toFixed(0).padStart(8)} ms${r ? `  peak RSS ${(r / 1024).toFixed(0)} MiB` : ''}`);
+    console.log(
+      `  ${c.name.padEnd(28)} ${medians[c.name].toFixed(0).padStart(8)} ms${r ? `  peak RSS ${(r / 1024).toFixed(0)} MiB` : ''}`,
+    );
   }
-  for (const [name, ratio] of Object.entries(ratios)) console.log(`  ratio ${subject} / ${name}: ${ratio.toFixed(2)}`);
+  for (const [name, ratio] of Object.entries(ratios))
+    console.log(`  ratio ${subject} / ${name}: ${ratio.toFixed(2)}`);
   return { name: title, medians, ratios, maxRssKib: rss };
 }

@@ -6,7 +6,9 @@ import { median } from './harness.js';
 import { Redactor } from '../src/secrets/index.js';
 
 const runs = Number(process.env.RUNS ?? 7);
-const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 const values = [...Array.from({ length: 50 }, () => randomBytes(12).toString('hex')), pem];
 const lines = Array.from({ length: 20_000 }, (_, i) => {
   const line = `2026-12-01T00:00:00Z worker ${i}: processed job ${i * 7} in ${i % 97} ms`;
@@ -19,7 +21,13 @@ for (const v of values) {
   forms.add(v).add(Buffer.from(v).toString('base64')).add(JSON.stringify(v).slice(1, -1));
   for (const l of v.split('\n')) if (l.trim().length >= 4) forms.add(l.trim());
 }
-const floor = new RegExp([...forms].sort((a, b) => b.length - a.length).map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+const floor = new RegExp(
+  [...forms]
+    .sort((a, b) => b.length - a.length)
+    .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|'),
+  'g',
+);
 
 function time(fn: (line: string) => string): number {
   const start = process.hrtime.bigint();

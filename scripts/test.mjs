@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const which = process.argv[2] ?? 'all';
+/** What the formatter owns; `npm run format` rewrites the same files. */
+const FORMATTED = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.mjs', 'bin/**/*.js'];
 
 function findTests(dir) {
   const out = [];
@@ -46,6 +48,7 @@ if (which === 'all') {
   for (const [label, cmd, args] of [
     ['typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']],
     ['lint', bin('eslint'), ['.']],
+    ['format', bin('prettier'), ['--check', ...FORMATTED]],
   ]) {
     console.log(`# ${label}`);
     const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
@@ -81,7 +84,8 @@ function runIntegration() {
     return 1;
   }
   console.log(`# local control plane "${name}" up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  const stop = () => spawnSync(process.execPath, [...cli, 'stop', '--name', name], { cwd: root, stdio: 'inherit' });
+  const stop = () =>
+    spawnSync(process.execPath, [...cli, 'stop', '--name', name], { cwd: root, stdio: 'inherit' });
   const onSignal = () => {
     stop();
     process.exit(130);

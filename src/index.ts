@@ -1,10 +1,30 @@
 // Capstan as a library: the same calls the CLI makes, with options objects and no globals.
 export { collectDiffs, deploy, diffEnvironment, EXIT, createSecretsRenderer } from './deploy/index.js';
-export type { DeployEvent, DeployEventSink, DeployOptions, DeployOutcome, DeployResult, EventObject } from './deploy/index.js';
+export type {
+  DeployEvent,
+  DeployEventSink,
+  DeployOptions,
+  DeployOutcome,
+  DeployResult,
+  EventObject,
+} from './deploy/index.js';
 export { loadConfig, parseDuration, resolveEnvironment } from './config/index.js';
-export type { CapstanConfig, EnvironmentConfig, LoadedConfig, NotificationConfig, ResolvedEnvironment } from './config/index.js';
+export type {
+  CapstanConfig,
+  EnvironmentConfig,
+  LoadedConfig,
+  NotificationConfig,
+  ResolvedEnvironment,
+} from './config/index.js';
 export { defineTemplate, maskSecrets, renderEnvironment, toYaml } from './render/index.js';
-export type { RenderedObject, RenderedPhase, RenderOptions, Template, TemplateContext, TemplateOutput } from './render/index.js';
+export type {
+  RenderedObject,
+  RenderedPhase,
+  RenderOptions,
+  Template,
+  TemplateContext,
+  TemplateOutput,
+} from './render/index.js';
 export { assessReadiness, diagnose, formatDiagnosis, waitForObjects } from './rollout/index.js';
 export type { Diagnosis, Readiness, WaitOptions, WaitResult } from './rollout/index.js';
 export { runTask, planTaskJob, cleanJobs } from './tasks/index.js';
@@ -18,7 +38,13 @@ export {
   rollback,
   writeRelease,
 } from './release/index.js';
-export type { DeployLock, ObjectDiff, ReleaseRecord, RollbackOptions, RollbackResult } from './release/index.js';
+export type {
+  DeployLock,
+  ObjectDiff,
+  ReleaseRecord,
+  RollbackOptions,
+  RollbackResult,
+} from './release/index.js';
 export { notify } from './notify/index.js';
 export type { NotifyEvent } from './notify/index.js';
 export { migrate } from './migrate/index.js';

@@ -23,13 +23,19 @@ export interface ApplyAllOptions {
 }
 
 /** Applies (or dry-runs) objects with bounded concurrency; never throws, reports per object. */
-export async function applyAll(client: KubeClient, objects: readonly RenderedObject[], options: ApplyAllOptions): Promise<ApplyOutcome[]> {
+export async function applyAll(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  options: ApplyAllOptions,
+): Promise<ApplyOutcome[]> {
   const results = await settleLimit(objects, options.concurrency, async (source) => {
     if (options.signal?.aborted) throw new Error('interrupted');
     if (options.dryRun && options.asNew?.(source)) return dryRunCreate(client, source.object, options.signal);
     return applyWithRetry(client, source.object, options);
   });
-  return results.map((r, i) => (r.ok ? { source: objects[i], live: r.value } : { source: objects[i], error: r.error }));
+  return results.map((r, i) =>
+    r.ok ? { source: objects[i], live: r.value } : { source: objects[i], error: r.error },
+  );
 }
 
 async function applyWithRetry(
@@ -66,22 +72,36 @@ async function applyWithRetry(
  * validation judge the object exactly as the create that follows will send it. The result
  * carries the real name again.
  */
-async function dryRunCreate(client: KubeClient, object: KubeObject, signal: AbortSignal | undefined): Promise<KubeObject> {
+async function dryRunCreate(
+  client: KubeClient,
+  object: KubeObject,
+  signal: AbortSignal | undefined,
+): Promise<KubeObject> {
   const name = object.metadata.name ?? '';
   const { name: _name, ...metadata } = object.metadata;
   // The API server appends 5 characters to generateName and keeps the result a valid name.
   const scratch = { ...object, metadata: { ...metadata, generateName: `${name.slice(0, 57)}-` } };
-  const created = await client.create(scratch, { dryRun: true, fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', signal });
+  const created = await client.create(scratch, {
+    dryRun: true,
+    fieldManager: FIELD_MANAGER,
+    fieldValidation: 'Strict',
+    signal,
+  });
   const { generateName: _generated, ...createdMeta } = created.metadata;
   // The generated name also went into what the server derives from it (a Job's pod labels).
-  return renamed({ ...created, metadata: { ...createdMeta, name } }, created.metadata.name ?? '', name) as KubeObject;
+  return renamed(
+    { ...created, metadata: { ...createdMeta, name } },
+    created.metadata.name ?? '',
+    name,
+  ) as KubeObject;
 }
 
 /** The value with every string equal to `from` replaced by `to`. */
 function renamed(value: unknown, from: string, to: string): unknown {
   if (value === from) return to;
   if (Array.isArray(value)) return value.map((v) => renamed(v, from, to));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renamed(v, from, to)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renamed(v, from, to)]));
   return value;
 }
 
@@ -103,7 +123,10 @@ export function fieldPathSegments(path: string, object: unknown): string[] {
       const inner = token.slice(1, -1);
       let index = Number.NaN;
       const selector = /^(\w+)="?([^"]*)"?$/.exec(inner);
-      if (selector && Array.isArray(node)) index = node.findIndex((item) => String((item as Record<string, unknown>)?.[selector[1]]) === selector[2]);
+      if (selector && Array.isArray(node))
+        index = node.findIndex(
+          (item) => String((item as Record<string, unknown>)?.[selector[1]]) === selector[2],
+        );
       else if (/^\d+$/.test(inner)) index = Number(inner);
       if (Number.isNaN(index) || index < 0) break;
       segments.push(String(index));
@@ -119,7 +142,10 @@ export function fieldPathSegments(path: string, object: unknown): string[] {
 /** The field path an API message or cause names, if any. */
 function fieldOf(text: string | undefined): string | undefined {
   if (!text) return undefined;
-  return /unknown field "([^"]+)"/.exec(text)?.[1] ?? /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1];
+  return (
+    /unknown field "([^"]+)"/.exec(text)?.[1] ??
+    /(?:^|\s|\()(\.?[a-zA-Z][\w.]*(?:\[[^\]]*\][\w.]*)*):/.exec(text)?.[1]
+  );
 }
 
 function locate(source: RenderedObject, field: string | undefined): { file: string; line?: number } {
@@ -145,18 +171,27 @@ export function reasonOf(message: string): string {
 function causeText(cause: StatusCause, fallback: string): string {
   const message = reasonOf(cause.message ?? cause.reason ?? fallback);
   const field = cause.field?.replace(/^\./, '');
-  if (!field || message.replace(/^\./, '').startsWith(field) || message.includes(`"${field}"`)) return message;
+  if (!field || message.replace(/^\./, '').startsWith(field) || message.includes(`"${field}"`))
+    return message;
   return `${field}: ${message}`;
 }
 
 /** Turns an API refusal into issues naming the file the object came from, trimmed to the field and the reason. */
 export function issuesFromApplyError(source: RenderedObject, error: unknown): Issue[] {
   const ref = objectRef(source.object);
-  const base = locate(source, error instanceof KubeApiError ? fieldOf(error.causes[0]?.field ?? error.message) : undefined);
+  const base = locate(
+    source,
+    error instanceof KubeApiError ? fieldOf(error.causes[0]?.field ?? error.message) : undefined,
+  );
   if (error instanceof KubeApiError) {
     if (error.conflict && error.causes.length > 0) {
       const fields = error.causes.map((c) => `${c.field ?? '?'} (${c.message ?? 'conflict'})`).join('; ');
-      return [{ ...base, message: `${ref}: fields owned by another manager: ${fields}. Pass --force-conflicts to take them over.` }];
+      return [
+        {
+          ...base,
+          message: `${ref}: fields owned by another manager: ${fields}. Pass --force-conflicts to take them over.`,
+        },
+      ];
     }
     if (error.causes.length > 0) {
       // The API server may name one refusal twice (validation of the object and of its update).

@@ -17,5 +17,7 @@ export function eventObject(object: KubeObject): EventObject {
 
 /** The label selector of everything Capstan applied for one app and environment. */
 export function selectorOf(app: string, env: string): string {
-  return Object.entries(managedLabels(app, env)).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(managedLabels(app, env))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }

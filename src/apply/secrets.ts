@@ -21,7 +21,7 @@ export function namespaceKeyProvider(client: KubeClient, namespace: string): Key
     async findPrivateKey(publicKeyHex: string) {
       loaded ??= client
         .get({ apiVersion: 'v1', kind: 'Secret', namespace, name: EJSON_KEYS_SECRET })
-        .then((s) => ((s as { data?: Record<string, string> } | undefined)?.data ?? {}))
+        .then((s) => (s as { data?: Record<string, string> } | undefined)?.data ?? {})
         .catch((error: unknown) => {
           if (error instanceof KubeApiError && (error.forbidden || error.notFound)) return {};
           throw error;
@@ -45,7 +45,11 @@ export interface SecretsRendererOptions {
  * from the environment, the key directory or the namespace's ejson-keys Secret.
  */
 export function createSecretsRenderer(options: SecretsRendererOptions) {
-  return async (file: string, namespace: string, client: KubeClient | undefined): Promise<readonly KubeObject[]> => {
+  return async (
+    file: string,
+    namespace: string,
+    client: KubeClient | undefined,
+  ): Promise<readonly KubeObject[]> => {
     const source = await readFile(file);
     const plaintext = findUnencryptedValues(source, { file });
     if (plaintext.length > 0) {
@@ -55,6 +59,11 @@ export function createSecretsRenderer(options: SecretsRendererOptions) {
     if (client) providers.push(namespaceKeyProvider(client, namespace));
     const decrypted = await decryptEjsonFile(file, { keyProviders: providers });
     const doc = JSON.parse(Buffer.from(decrypted.output).toString('utf8')) as unknown;
-    return planSecretsFromEjson(doc, { file, namespace, labels: managedLabels(options.app, options.env), warn: options.warn });
+    return planSecretsFromEjson(doc, {
+      file,
+      namespace,
+      labels: managedLabels(options.app, options.env),
+      warn: options.warn,
+    });
   };
 }

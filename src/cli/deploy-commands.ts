@@ -9,14 +9,12 @@ import { confirm, currentActor, localProcess, outputMode } from './session.js';
 import { CapstanError } from '../shared/index.js';
 import { formatDiff, hasChanges } from '../release/index.js';
 
-
-
 export function registerDeployCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('deploy')
     .description('render, validate, apply phase by phase, wait for every object, prune')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .option('-i, --image <ref>', 'container image for this deploy (the templates\' `image`)')
+    .option('-i, --image <ref>', "container image for this deploy (the templates' `image`)")
     .option('--set <key=value>', 'override a value (repeatable; dotted keys)', collect)
     .option('--commit <sha>', 'commit being deployed (default: the CI variables, then git)')
     .option('--branch <name>', 'branch being deployed (default: the CI variables, then git)')
@@ -25,7 +23,10 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
     .option('--no-prune', 'keep objects that are no longer rendered')
     .option('--force-conflicts', 'take over fields owned by another field manager')
-    .option('--replace-broken-pods', 'delete broken pods of a StatefulSet\'s earlier revision that block its rolling update')
+    .option(
+      '--replace-broken-pods',
+      "delete broken pods of a StatefulSet's earlier revision that block its rolling update",
+    )
     .option('--concurrency <n>', 'parallel API requests', integerOption())
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
@@ -34,9 +35,13 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const reporter = createReporter(io, outputMode(io, opts.output as string | undefined), result.redactor);
       if (opts.diff && !opts.yes && !io.stdin.isTTY) {
-        throw new CapstanError('ERR_CAPSTAN_USAGE', '--diff asks for confirmation, but there is no terminal to ask on', {
-          hint: 'pass --yes to apply without asking, or run capstan diff first',
-        });
+        throw new CapstanError(
+          'ERR_CAPSTAN_USAGE',
+          '--diff asks for confirmation, but there is no terminal to ask on',
+          {
+            hint: 'pass --yes to apply without asking, or run capstan diff first',
+          },
+        );
       }
       const build = buildInfo(io, globals.cwd, opts);
       const outcome = await deploy({
@@ -58,7 +63,11 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         envVars: io.env,
         onEvent: (event) => reporter.event(event),
         redactor: result.redactor,
-        actor: { ...currentActor(io), ...(build.commit ? { gitCommit: build.commit } : {}), ...(build.branch ? { gitBranch: build.branch } : {}) },
+        actor: {
+          ...currentActor(io),
+          ...(build.commit ? { gitCommit: build.commit } : {}),
+          ...(build.branch ? { gitBranch: build.branch } : {}),
+        },
         process: localProcess(),
         diff: !!opts.diff,
         confirm: async (diffs) => {
@@ -111,5 +120,9 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
 
 /** `--commit`/`--branch`, else the CI's variables, else git in the application folder. */
 function buildInfo(io: CliIo, cwd: string, opts: Record<string, unknown>): BuildInfo {
-  return resolveBuildInfo({ flags: { commit: opts.commit as string | undefined, branch: opts.branch as string | undefined }, env: io.env, cwd });
+  return resolveBuildInfo({
+    flags: { commit: opts.commit as string | undefined, branch: opts.branch as string | undefined },
+    env: io.env,
+    cwd,
+  });
 }

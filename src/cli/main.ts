@@ -13,17 +13,24 @@ import { reportError } from './report-error.js';
 export { reportError };
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
-
 export function buildProgram(io: CliIo, result: CommandResult): Command {
   const program = new Command('capstan')
-    .description('Deploys containerised applications to Kubernetes in ordered phases and keeps them healthy there.')
+    .description(
+      'Deploys containerised applications to Kubernetes in ordered phases and keeps them healthy there.',
+    )
     .version(packageVersion(), '-v, --version')
-    .addOption(new Option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)'))
-    .addOption(new Option('--context <name>', "kube context (default: the environment's, then the current one)"))
+    .addOption(
+      new Option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)'),
+    )
+    .addOption(
+      new Option('--context <name>', "kube context (default: the environment's, then the current one)"),
+    )
     .option('-C, --cwd <dir>', 'application folder holding .deploy/', io.cwd)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -48,7 +55,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return result.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      )
+        return 0;
       return 2;
     }
     return reportError(error, io, result.redactor);

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { formatApply, formatPlan, formatRef, formatVerification, migrate, type MigrateEvent } from '../migrate/index.js';
+import {
+  formatApply,
+  formatPlan,
+  formatRef,
+  formatVerification,
+  migrate,
+  type MigrateEvent,
+} from '../migrate/index.js';
 import { CapstanError } from '../shared/index.js';
 import { outputMode } from './session.js';
 import type { CliIo, CommandResult } from './options.js';
@@ -27,7 +34,13 @@ interface MigrateFlags {
 
 /** Repeatable and comma-separated at once: `-n a -n b,c`. */
 function collectList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 function usage(message: string, hint?: string): CapstanError {
@@ -35,20 +48,39 @@ function usage(message: string, hint?: string): CapstanError {
 }
 
 function validate(flags: MigrateFlags): void {
-  if (!flags.from && !flags.fromKubeconfig) throw usage('say which cluster to copy from', 'pass --from CONTEXT or --from-kubeconfig FILE');
-  if (!flags.to && !flags.toKubeconfig) throw usage('say which cluster to copy to', 'pass --to CONTEXT or --to-kubeconfig FILE');
-  const scopes = [flags.namespace?.length ? '--namespace' : undefined, flags.allNamespaces ? '--all-namespaces' : undefined, flags.app !== undefined ? '--app' : undefined].filter(Boolean);
-  if (scopes.length === 0) throw usage('say what to copy', 'pass --namespace NS (repeatable), --all-namespaces or --app NAME');
+  if (!flags.from && !flags.fromKubeconfig)
+    throw usage('say which cluster to copy from', 'pass --from CONTEXT or --from-kubeconfig FILE');
+  if (!flags.to && !flags.toKubeconfig)
+    throw usage('say which cluster to copy to', 'pass --to CONTEXT or --to-kubeconfig FILE');
+  const scopes = [
+    flags.namespace?.length ? '--namespace' : undefined,
+    flags.allNamespaces ? '--all-namespaces' : undefined,
+    flags.app !== undefined ? '--app' : undefined,
+  ].filter(Boolean);
+  if (scopes.length === 0)
+    throw usage('say what to copy', 'pass --namespace NS (repeatable), --all-namespaces or --app NAME');
   if (scopes.length > 1) throw usage(`${scopes.join(' and ')} exclude each other`);
-  if (flags.app !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(flags.app)) throw usage(`--app ${JSON.stringify(flags.app)} is not a label value`, 'an application name: letters, digits, -, _ and ., at most 63');
-  if (flags.app !== undefined && flags.selector) throw usage('--app and --selector exclude each other', '--app chooses objects by their capstan.dev/app and app.kubernetes.io/part-of labels');
+  if (flags.app !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(flags.app))
+    throw usage(
+      `--app ${JSON.stringify(flags.app)} is not a label value`,
+      'an application name: letters, digits, -, _ and ., at most 63',
+    );
+  if (flags.app !== undefined && flags.selector)
+    throw usage(
+      '--app and --selector exclude each other',
+      '--app chooses objects by their capstan.dev/app and app.kubernetes.io/part-of labels',
+    );
   if (flags.dryRun && flags.verifyOnly) throw usage('--dry-run and --verify-only exclude each other');
   if (flags.verifyOnly && !flags.verify) throw usage('--verify-only and --no-verify exclude each other');
-  if (flags.concurrency !== undefined && !(flags.concurrency >= 1)) throw usage('--concurrency must be a positive number');
+  if (flags.concurrency !== undefined && !(flags.concurrency >= 1))
+    throw usage('--concurrency must be a positive number');
 }
 
 /** Human output: summaries, the plan table, failures, and the objects that changed (up to a limit). */
-function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean }): (event: MigrateEvent) => void {
+function humanPrinter(
+  io: CliIo,
+  options: { readonly allowEmptyVolumes?: boolean },
+): (event: MigrateEvent) => void {
   const write = (line: string) => io.stdout.write(`${line}\n`);
   const maxObjectLines = 50;
   let objectLines = 0;
@@ -57,7 +89,9 @@ function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean
     switch (event.type) {
       case 'migrate-started':
         dryRun = event.mode === 'dry-run';
-        write(`${event.mode === 'dry-run' ? 'Plan for copying' : event.mode === 'verify-only' ? 'Verifying the copy' : 'Copying'} from ${event.from} (A) to ${event.to} (B)`);
+        write(
+          `${event.mode === 'dry-run' ? 'Plan for copying' : event.mode === 'verify-only' ? 'Verifying the copy' : 'Copying'} from ${event.from} (A) to ${event.to} (B)`,
+        );
         break;
       case 'plan':
         write(formatPlan(event, { listSkipped: dryRun }));
@@ -86,7 +120,9 @@ function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean
         write(`warning: ${event.message}`);
         break;
       case 'migrate-finished':
-        write(`${event.exitCode === 0 ? '✓' : '✗'} ${event.outcome}${event.message ? `: ${event.message}` : ''} (${(event.durationMs / 1000).toFixed(1)}s)`);
+        write(
+          `${event.exitCode === 0 ? '✓' : '✗'} ${event.outcome}${event.message ? `: ${event.message}` : ''} (${(event.durationMs / 1000).toFixed(1)}s)`,
+        );
         break;
     }
   };
@@ -95,30 +131,53 @@ function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean
 export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('migrate')
-    .description('copy namespaces or an application stack (minus what clusters generate, volume data and running Jobs) from cluster A to cluster B, then verify')
+    .description(
+      'copy namespaces or an application stack (minus what clusters generate, volume data and running Jobs) from cluster A to cluster B, then verify',
+    )
     .option('--from <context>', 'kube context of cluster A, the source (only read)')
     .option('--to <context>', 'kube context of cluster B, the target')
-    .option('--from-kubeconfig <file>', 'kubeconfig of cluster A (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
-    .option('--to-kubeconfig <file>', 'kubeconfig of cluster B (default: --kubeconfig, KUBECONFIG, ~/.kube/config)')
+    .option(
+      '--from-kubeconfig <file>',
+      'kubeconfig of cluster A (default: --kubeconfig, KUBECONFIG, ~/.kube/config)',
+    )
+    .option(
+      '--to-kubeconfig <file>',
+      'kubeconfig of cluster B (default: --kubeconfig, KUBECONFIG, ~/.kube/config)',
+    )
     .option('-n, --namespace <ns>', 'namespace to copy (repeatable, or comma-separated)', collectList)
     .option('-A, --all-namespaces', 'copy every namespace and the cluster-scoped objects')
-    .option('--app <name>', 'an application stack: objects labelled capstan.dev/app=NAME or app.kubernetes.io/part-of=NAME in every namespace, with their namespaces, ServiceAccounts, RBAC, Secrets and ConfigMaps')
+    .option(
+      '--app <name>',
+      'an application stack: objects labelled capstan.dev/app=NAME or app.kubernetes.io/part-of=NAME in every namespace, with their namespaces, ServiceAccounts, RBAC, Secrets and ConfigMaps',
+    )
     .option('-l, --selector <selector>', 'only objects with these labels (kubectl syntax)')
-    .option('--include-kinds <kinds>', 'only these kinds, e.g. Deployment,ConfigMap (plus the Namespaces and CRDs they need)', collectList)
+    .option(
+      '--include-kinds <kinds>',
+      'only these kinds, e.g. Deployment,ConfigMap (plus the Namespaces and CRDs they need)',
+      collectList,
+    )
     .option('--exclude-kinds <kinds>', 'never these kinds', collectList)
     .option('--dry-run', 'print the plan (counts per kind, every skipped object and why); change nothing')
     .option('--verify-only', 'compare B with A without copying')
     .option('--no-verify', 'copy without verifying afterwards')
     .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', integerOption())
-    .option('--health-timeout <duration>', "how long verification waits for B's workloads (default 2m)", durationOption)
-    .option('--allow-empty-volumes', "succeed although claimed volumes are copied empty (their data stays in A; copy it yourself)")
+    .option(
+      '--health-timeout <duration>',
+      "how long verification waits for B's workloads (default 2m)",
+      durationOption,
+    )
+    .option(
+      '--allow-empty-volumes',
+      'succeed although claimed volumes are copied empty (their data stays in A; copy it yourself)',
+    )
     .option('-o, --output <format>', 'json: one JSON event per line')
     .action(async (flags: MigrateFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       validate(flags);
       const json = outputMode(io, flags.output) === 'json';
       const print = json
-        ? (event: MigrateEvent) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
+        ? (event: MigrateEvent) =>
+            io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
         : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
       const outcome = await migrate({
         from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },

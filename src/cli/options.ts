@@ -50,7 +50,8 @@ export function durationOption(value: string): number {
 export function integerOption(min = 1): (value: string) => number {
   return (value: string) => {
     const n = Number(value.trim());
-    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min}, not "${value}"`);
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number >= ${min}, not "${value}"`);
     return n;
   };
 }
@@ -63,7 +64,11 @@ export function durationDefault(option: Option, ms: number): Option {
 /** How a duration default reads in --help: 3600000 as "1h". */
 export function formatDurationDefault(ms: number): string {
   if (ms === 0) return '0s';
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

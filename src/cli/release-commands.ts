@@ -22,8 +22,6 @@ import { collect, durationOption, type GlobalOptions } from './options.js';
 import { reportError } from './report-error.js';
 import { createReporter } from './reporter.js';
 
-
-
 /** History entries with their strings redacted, but each release's `outcome` (Capstan's own word). */
 function redactHistory<T>(entries: T, redactor: Redactor): T {
   return mapStrings(entries, redactor.text, (path) => path.length === 2 && path[1] === 'outcome');
@@ -143,8 +141,12 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
           onWarning: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
           redactor: result.redactor,
         });
-        if (opts.output === 'json') io.stdout.write(`${JSON.stringify(redactDiffs(diff, result.redactor.text), null, 2)}\n`);
-        else io.stdout.write(result.redactor.text(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR })));
+        if (opts.output === 'json')
+          io.stdout.write(`${JSON.stringify(redactDiffs(diff, result.redactor.text), null, 2)}\n`);
+        else
+          io.stdout.write(
+            result.redactor.text(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR })),
+          );
         result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
       },
     );

@@ -15,7 +15,11 @@ const EXIT_OF_CODE: Readonly<Record<string, number>> = {
  * Prints an error on standard error, its message, hint and stack redacted; returns the exit code.
  * Under GitHub Actions, invalid input also becomes one annotation per issue, at its file and line.
  */
-export function reportError(error: unknown, io: Pick<CliIo, 'stderr'> & Partial<Pick<CliIo, 'env'>>, redactor: Pick<Redactor, 'text'> = new Redactor()): number {
+export function reportError(
+  error: unknown,
+  io: Pick<CliIo, 'stderr'> & Partial<Pick<CliIo, 'env'>>,
+  redactor: Pick<Redactor, 'text'> = new Redactor(),
+): number {
   const write = (text: string) => io.stderr.write(`${redactor.text(text)}\n`);
   if (error instanceof CapstanError) {
     write(`error: ${error.message}`);
@@ -24,14 +28,29 @@ export function reportError(error: unknown, io: Pick<CliIo, 'stderr'> & Partial<
       // Redacted before escaping: the escaped form of a secret would no longer match it.
       const annotations =
         error instanceof ConfigError && error.issues.length > 0
-          ? issueAnnotations(error.issues.map((i) => ({ ...i, file: redactor.text(workspacePath(i.file, io.env ?? {})), message: redactor.text(i.message), ...(i.path ? { path: redactor.text(i.path) } : {}) })))
-          : [formatAnnotation('error', redactor.text(error.hint ? `${error.message}\n${error.hint}` : error.message), { title: 'capstan: invalid input' })];
+          ? issueAnnotations(
+              error.issues.map((i) => ({
+                ...i,
+                file: redactor.text(workspacePath(i.file, io.env ?? {})),
+                message: redactor.text(i.message),
+                ...(i.path ? { path: redactor.text(i.path) } : {}),
+              })),
+            )
+          : [
+              formatAnnotation(
+                'error',
+                redactor.text(error.hint ? `${error.message}\n${error.hint}` : error.message),
+                { title: 'capstan: invalid input' },
+              ),
+            ];
       for (const annotation of annotations) io.stderr.write(`${annotation}\n`);
     }
     const exit = EXIT_OF_CODE[error.code];
     if (exit !== undefined) return exit;
     return isInputError(error) ? 2 : 1;
   }
-  write(`unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  write(
+    `unexpected error (this is a bug in Capstan, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   return 1;
 }

@@ -14,22 +14,34 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .description("run a one-off task in a fresh container with the app's image, environment and volumes")
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .argument('[command...]', 'the command, after --')
-    .option('--from <deployment/NAME>', 'Deployment whose pod spec the task copies (default: the first rendered)')
+    .option(
+      '--from <deployment/NAME>',
+      'Deployment whose pod spec the task copies (default: the first rendered)',
+    )
     .option('--live', 'copy the live Deployment instead of the rendered one')
     .option('-c, --container <name>', 'container to run (default: the first)')
     .option('-i, --image <ref>', "image (default: the last successful release's, else the live Deployment's)")
-    .option('--task <name>', "the task's name, for its Job, its lock and capstan.yaml tasks (default: the command's first word)")
+    .option(
+      '--task <name>',
+      "the task's name, for its Job, its lock and capstan.yaml tasks (default: the command's first word)",
+    )
     .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
     .addOption(durationDefault(new Option('--timeout <duration>', 'give up after this long'), 3_600_000))
     .option('--detach', 'print the Job name and return at once')
     .option('--keep', 'keep the Job when interrupted or failed')
-    .option('--concurrency <policy>', 'forbid: refuse while the same task still runs (default: capstan.yaml tasks.<name>.concurrency, else allow)')
+    .option(
+      '--concurrency <policy>',
+      'forbid: refuse while the same task still runs (default: capstan.yaml tasks.<name>.concurrency, else allow)',
+    )
     .action(async (envName: string, command: string[], opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const redact = result.redactor.text;
       const concurrency = opts.concurrency as string | undefined;
       if (concurrency !== undefined && concurrency !== 'allow' && concurrency !== 'forbid') {
-        throw new CapstanError('ERR_CAPSTAN_USAGE', `--concurrency must be allow or forbid, not "${concurrency}"`);
+        throw new CapstanError(
+          'ERR_CAPSTAN_USAGE',
+          `--concurrency must be allow or forbid, not "${concurrency}"`,
+        );
       }
       const outcome = await runTask({
         cwd: globals.cwd,
@@ -65,12 +77,18 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .command('clean')
     .description('delete finished Jobs that Capstan created for an environment')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .addOption(durationDefault(new Option('--older-than <duration>', 'only Jobs created at least this long ago'), 0))
+    .addOption(
+      durationDefault(new Option('--older-than <duration>', 'only Jobs created at least this long ago'), 0),
+    )
     .option('--dry-run', 'list them, delete nothing')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
-      const client = await KubeClient.connect({ kubeconfig: globals.kubeconfig, context: globals.context ?? env.context, env: io.env });
+      const client = await KubeClient.connect({
+        kubeconfig: globals.kubeconfig,
+        context: globals.context ?? env.context,
+        env: io.env,
+      });
       try {
         const removed = await cleanJobs(client, {
           namespace: env.namespace,
@@ -78,7 +96,8 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
           olderThanMs: opts.olderThan as number,
           dryRun: !!opts.dryRun,
         });
-        for (const name of removed) io.stdout.write(`${opts.dryRun ? 'would delete' : 'deleted'} Job/${name}\n`);
+        for (const name of removed)
+          io.stdout.write(`${opts.dryRun ? 'would delete' : 'deleted'} Job/${name}\n`);
         if (removed.length === 0) io.stdout.write('no finished Jobs to clean\n');
       } finally {
         client.close();

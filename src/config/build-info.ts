@@ -19,7 +19,11 @@ function firstSet(env: NodeJS.ProcessEnv, names: readonly string[]): string | un
 }
 
 /** Pure part: flags win, then CI variables (krane's `REVISION` among them); git only fills what is left. */
-export function resolveBuildInfoFrom(flags: BuildInfo, env: NodeJS.ProcessEnv, git: () => BuildInfo): BuildInfo {
+export function resolveBuildInfoFrom(
+  flags: BuildInfo,
+  env: NodeJS.ProcessEnv,
+  git: () => BuildInfo,
+): BuildInfo {
   let commit = flags.commit?.trim() || firstSet(env, COMMIT_VARIABLES);
   // Jenkins' GIT_BRANCH reads `origin/main`; people mean `main`.
   let branch = flags.branch?.trim() || firstSet(env, BRANCH_VARIABLES)?.replace(/^origin\//, '');
@@ -35,7 +39,14 @@ export function resolveBuildInfoFrom(flags: BuildInfo, env: NodeJS.ProcessEnv, g
 export function readGitBuildInfo(cwd: string): BuildInfo {
   const git = (args: string[]): string | undefined => {
     try {
-      return execFileSync('git', args, { cwd, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+      return (
+        execFileSync('git', args, {
+          cwd,
+          encoding: 'utf8',
+          timeout: 5000,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim() || undefined
+      );
     } catch {
       return undefined;
     }
@@ -47,6 +58,10 @@ export function readGitBuildInfo(cwd: string): BuildInfo {
   return { commit, ...(branch && branch !== 'HEAD' ? { branch } : {}) };
 }
 
-export function resolveBuildInfo(options: { readonly flags?: BuildInfo; readonly env: NodeJS.ProcessEnv; readonly cwd: string }): BuildInfo {
+export function resolveBuildInfo(options: {
+  readonly flags?: BuildInfo;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}): BuildInfo {
   return resolveBuildInfoFrom(options.flags ?? {}, options.env, () => readGitBuildInfo(options.cwd));
 }

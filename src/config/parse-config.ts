@@ -71,8 +71,14 @@ export function parseConfig(text: string, file: string): ParsedConfig {
     const segments = pointerSegments(error.instancePath);
     const named = propertyOf(error);
     // A repeated list item is reported where it repeats.
-    const repeated = error.keyword === 'uniqueItems' ? String(laterOf(error.params as { i: number; j: number })) : undefined;
-    const path = named === undefined ? (repeated === undefined ? segments : [...segments, repeated]) : [...segments, named];
+    const repeated =
+      error.keyword === 'uniqueItems' ? String(laterOf(error.params as { i: number; j: number })) : undefined;
+    const path =
+      named === undefined
+        ? repeated === undefined
+          ? segments
+          : [...segments, repeated]
+        : [...segments, named];
     const located = locate(doc.contents, path);
     const node =
       named !== undefined && error.keyword !== 'required' ? (located.key ?? located.node) : located.node;
@@ -92,7 +98,12 @@ function checkNamespaces(config: CapstanConfig): { path: string[]; message: stri
   return Object.entries(config.environments).flatMap(([name, env]) =>
     (env.extraNamespaces ?? []).flatMap((ns, index) =>
       ns === env.namespace
-        ? [{ path: ['environments', name, 'extraNamespaces', String(index)], message: `"${ns}" is the environment's own namespace: remove it from extraNamespaces` }]
+        ? [
+            {
+              path: ['environments', name, 'extraNamespaces', String(index)],
+              message: `"${ns}" is the environment's own namespace: remove it from extraNamespaces`,
+            },
+          ]
         : [],
     ),
   );

@@ -1,11 +1,30 @@
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
-import { groupByKindOrder, renderEnvironment, type RenderedObject, type RenderedPhase } from '../render/index.js';
+import {
+  groupByKindOrder,
+  renderEnvironment,
+  type RenderedObject,
+  type RenderedPhase,
+} from '../render/index.js';
 import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
-import { isInputError, objectKey, objectRef, sortKeys, type KubeObject, type SourceLocation } from '../shared/index.js';
+import {
+  isInputError,
+  objectKey,
+  objectRef,
+  sortKeys,
+  type KubeObject,
+  type SourceLocation,
+} from '../shared/index.js';
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
-import { applyAll, createSecretsRenderer, eventObject, issuesFromApplyError, newRevision, selectorOf } from '../apply/index.js';
+import {
+  applyAll,
+  createSecretsRenderer,
+  eventObject,
+  issuesFromApplyError,
+  newRevision,
+  selectorOf,
+} from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
 import { LockHeldError, type LocalProcess, type ObjectDiff } from '../release/index.js';
 import { collectDiffs } from './diff-environment.js';
@@ -51,7 +70,11 @@ export interface DeployOptions {
   readonly record?: boolean;
   readonly fetch?: typeof fetch;
   /** Overrides how a phase's secrets.ejson files become Secrets (default: ejson with the usual key sources). */
-  readonly renderSecrets?: (file: string, namespace: string, client: KubeClient | undefined) => Promise<readonly KubeObject[]>;
+  readonly renderSecrets?: (
+    file: string,
+    namespace: string,
+    client: KubeClient | undefined,
+  ) => Promise<readonly KubeObject[]>;
   /**
    * Learns the deploy's secret values once they are rendered; every event is redacted with it.
    * The CLI passes its own, so that what it prints besides the events (errors, the diff) is too.
@@ -78,10 +101,27 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   // Every event passes through the redactor, field by field, once the secret values are known.
   const redactor = options.redactor ?? new Redactor();
   const emit = (event: DeployEvent) => sink(redactor.event(event));
-  const state: RunState = { emit, redactor, applied, started, recorder: undefined, image: options.image, rendered: [], finish: undefined as unknown as RunState['finish'] };
-  const finish = async (outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> => {
+  const state: RunState = {
+    emit,
+    redactor,
+    applied,
+    started,
+    recorder: undefined,
+    image: options.image,
+    rendered: [],
+    finish: undefined as unknown as RunState['finish'],
+  };
+  const finish = async (
+    outcome: DeployOutcome,
+    exitCode: number,
+    message?: string,
+  ): Promise<DeployResult> => {
     const appliedKeys = new Set(applied.map(objectKey));
-    await state.recorder?.finish(outcome, applied, { durationMs: Date.now() - started, summary: message, image: state.image });
+    await state.recorder?.finish(outcome, applied, {
+      durationMs: Date.now() - started,
+      summary: message,
+      image: state.image,
+    });
     emit({
       type: 'deploy-finished',
       outcome,
@@ -90,7 +130,9 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       revision,
       message,
       applied: applied.map(eventObject),
-      notApplied: state.rendered.filter((o) => !appliedKeys.has(objectKey(o.object))).map((o) => eventObject(o.object)),
+      notApplied: state.rendered
+        .filter((o) => !appliedKeys.has(objectKey(o.object)))
+        .map((o) => eventObject(o.object)),
     });
     return { outcome, exitCode, revision, message, applied };
   };
@@ -101,45 +143,83 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   } catch (error) {
     // The event stream always ends with deploy-finished; the record is completed and the lock released.
     const invalid = isInputError(error);
-    await finish(invalid ? 'invalid' : 'failed', invalid ? EXIT.invalid : EXIT.failed, (error as Error).message);
+    await finish(
+      invalid ? 'invalid' : 'failed',
+      invalid ? EXIT.invalid : EXIT.failed,
+      (error as Error).message,
+    );
     throw error;
   }
 }
 
-async function runDeploy(
-  options: DeployOptions,
-  revision: string,
-  state: RunState,
-): Promise<DeployResult> {
+async function runDeploy(options: DeployOptions, revision: string, state: RunState): Promise<DeployResult> {
   const { emit } = state;
   // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
   const loaded = await loadConfig({ cwd: options.cwd });
   const env = resolveEnvironment(loaded, options.env, { set: options.set });
   const image = options.image ?? env.image;
   state.image = image;
-  const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
+  const client = await KubeClient.connect({
+    kubeconfig: options.kubeconfig,
+    context: options.context ?? env.context,
+    env: options.envVars,
+  });
   try {
-    const renderSecrets = options.renderSecrets ?? createSecretsRenderer({
-      app: env.app,
-      env: env.name,
-      envVars: options.envVars ?? {},
-      warn: (message) => emit({ type: 'warning', message }),
+    const renderSecrets =
+      options.renderSecrets ??
+      createSecretsRenderer({
+        app: env.app,
+        env: env.name,
+        envVars: options.envVars ?? {},
+        warn: (message) => emit({ type: 'warning', message }),
+      });
+    const phases = await renderEnvironment({
+      env,
+      image,
+      revision,
+      commit: options.commit,
+      branch: options.branch,
+      renderSecrets: (file, ns) => renderSecrets(file, ns, client),
     });
-    const phases = await renderEnvironment({ env, image, revision, commit: options.commit, branch: options.branch, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
     state.rendered = phases.flatMap((p) => [...p.objects]);
     const rendered = state.rendered.map((o) => o.object);
     state.redactor.add(secretValues(rendered));
     for (const key of unredactedSecretKeys(rendered)) {
-      emit({ type: 'warning', message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)` });
+      emit({
+        type: 'warning',
+        message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)`,
+      });
     }
     // Secrets the pods read but Capstan did not render (made by hand, by another tool): a failing
     // container may print their values in the logs the diagnosis shows, so those are learnt too.
-    const renderedSecrets = new Set(rendered.filter((o) => o.kind === 'Secret').map((o) => `${o.metadata.namespace ?? env.namespace}/${o.metadata.name ?? ''}`));
-    const unreadable = await learnReferencedSecrets(client, { objects: rendered, namespace: env.namespace, skip: renderedSecrets, redactor: state.redactor, signal: options.signal });
+    const renderedSecrets = new Set(
+      rendered
+        .filter((o) => o.kind === 'Secret')
+        .map((o) => `${o.metadata.namespace ?? env.namespace}/${o.metadata.name ?? ''}`),
+    );
+    const unreadable = await learnReferencedSecrets(client, {
+      objects: rendered,
+      namespace: env.namespace,
+      skip: renderedSecrets,
+      redactor: state.redactor,
+      signal: options.signal,
+    });
     if (unreadable.length > 0) {
-      emit({ type: 'warning', message: `could not read ${unreadable.join(', ')}, which the pods read: if a container prints their values, Capstan cannot redact them (docs/redaction.md)` });
+      emit({
+        type: 'warning',
+        message: `could not read ${unreadable.join(', ')}, which the pods read: if a container prints their values, Capstan cannot redact them (docs/redaction.md)`,
+      });
     }
-    emit({ type: 'deploy-started', app: env.app, env: env.name, namespace: env.namespace, revision, image, phases: phases.map((p) => p.name), dryRun: !!options.dryRun });
+    emit({
+      type: 'deploy-started',
+      app: env.app,
+      env: env.name,
+      namespace: env.namespace,
+      revision,
+      image,
+      phases: phases.map((p) => p.name),
+      dryRun: !!options.dryRun,
+    });
     return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
   } finally {
     client.close();
@@ -158,7 +238,6 @@ interface RunState {
   /** Holds the secret values once rendered. */
   redactor: Redactor;
 }
-
 
 async function deployRendered(
   client: KubeClient,
@@ -191,7 +270,11 @@ async function deployRendered(
   });
   const { phases, existing } = validation;
   const toPrune = options.prune === false ? [] : validation.toPrune;
-  emit({ type: 'validation-finished', objects: validation.validated.length, durationMs: Date.now() - validationStart });
+  emit({
+    type: 'validation-finished',
+    objects: validation.validated.length,
+    durationMs: Date.now() - validationStart,
+  });
 
   if (options.dryRun) {
     const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));
@@ -208,7 +291,12 @@ async function deployRendered(
   }
 
   if (options.diff) {
-    const diffs = await collectDiffs(client, { desired: validation.validated.map((v) => v.desired), prune: toPrune, concurrency, signal });
+    const diffs = await collectDiffs(client, {
+      desired: validation.validated.map((v) => v.desired),
+      prune: toPrune,
+      concurrency,
+      signal,
+    });
     const proceed = options.confirm ? await options.confirm(diffs) : true;
     if (!proceed) return finish('interrupted', 130, 'not confirmed: nothing was changed');
   }
@@ -217,7 +305,12 @@ async function deployRendered(
   if (validation.createsNamespace) {
     const ns = phases[0].objects[0];
     const created = await applyAll(client, [ns], { concurrency: 1, signal });
-    if (created[0]?.error) return finish('failed', 1, `could not create namespace ${env.namespace}: ${(created[0].error as Error).message}`);
+    if (created[0]?.error)
+      return finish(
+        'failed',
+        1,
+        `could not create namespace ${env.namespace}: ${(created[0].error as Error).message}`,
+      );
   }
   if (options.record !== false) {
     const recorder = new DeployRecorder({
@@ -238,7 +331,8 @@ async function deployRendered(
       state.recorder = recorder;
     } catch (error) {
       if (error instanceof LockHeldError) return finish('locked', EXIT.locked, error.message);
-      if (signal.aborted) return finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
+      if (signal.aborted)
+        return finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
       throw error;
     }
   }
@@ -250,7 +344,12 @@ async function deployRendered(
     state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
     // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
-    const jobs = await replacePhaseJobs(client, phase.objects, validation.hookJobs, { concurrency, signal, deadline, keep: state.recorder && ((e) => state.recorder!.keepReplacedJob(e)) });
+    const jobs = await replacePhaseJobs(client, phase.objects, validation.hookJobs, {
+      concurrency,
+      signal,
+      deadline,
+      keep: state.recorder && ((e) => state.recorder!.keepReplacedJob(e)),
+    });
     if (jobs.failure) return finish(jobs.failure.outcome, jobs.failure.exitCode, jobs.failure.message);
     const liveObjects: KubeObject[] = [];
     for (const group of groupByKindOrder(phase.objects)) {
@@ -263,26 +362,57 @@ async function deployRendered(
         applied.push(r.live);
         liveObjects.push(r.live);
         const before = existingRv.get(objectKey(r.live));
-        const action = jobs.replaced.has(objectKey(r.live)) ? 'replaced' : before === undefined ? 'created' : before === r.live.metadata.resourceVersion ? 'unchanged' : 'configured';
+        const action = jobs.replaced.has(objectKey(r.live))
+          ? 'replaced'
+          : before === undefined
+            ? 'created'
+            : before === r.live.metadata.resourceVersion
+              ? 'unchanged'
+              : 'configured';
         emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
       }
       if (failures.length > 0) {
         if (signal.aborted) return finish('interrupted', 130, 'interrupted while applying');
         const lines = failures.flatMap((f) => issuesFromApplyError(f.source, f.error)).map((i) => i.message);
         for (const f of failures) {
-          emit({ type: 'object-failed', phase: phase.name, object: eventObject(f.source.object), message: issuesFromApplyError(f.source, f.error).map((i) => i.message).join('; '), source: f.source.source });
+          emit({
+            type: 'object-failed',
+            phase: phase.name,
+            object: eventObject(f.source.object),
+            message: issuesFromApplyError(f.source, f.error)
+              .map((i) => i.message)
+              .join('; '),
+            source: f.source.source,
+          });
         }
         return finish('failed', 1, `apply failed in phase ${phase.name}:\n  ${lines.join('\n  ')}`);
       }
       // Custom resources may follow their CRD in the same phase: wait until the API serves them.
       const crds = results.filter((r) => r.live?.kind === 'CustomResourceDefinition').map((r) => r.live!);
       if (crds.length > 0) {
-        const established = await waitForObjects({ client, targets: crds, signal, deadline, progressDeadlineMs: 60_000, since: new Date(state.started) });
-        if (established.outcome !== 'ready') return finish('failed', 1, `CustomResourceDefinitions not established: ${crds.map(objectRef).join(', ')}`);
+        const established = await waitForObjects({
+          client,
+          targets: crds,
+          signal,
+          deadline,
+          progressDeadlineMs: 60_000,
+          since: new Date(state.started),
+        });
+        if (established.outcome !== 'ready')
+          return finish(
+            'failed',
+            1,
+            `CustomResourceDefinitions not established: ${crds.map(objectRef).join(', ')}`,
+          );
         client.discovery.invalidate();
         const groups = new Set(crds.map((c) => (c as { spec?: { group?: string } }).spec?.group));
         const ready = validation.deferred.filter((o) => groups.has(o.object.apiVersion.split('/')[0]));
-        await dryRunAll(client, ready, { concurrency, force: options.forceConflicts, signal, hint: 'custom resources were refused once their CustomResourceDefinition existed' });
+        await dryRunAll(client, ready, {
+          concurrency,
+          force: options.forceConflicts,
+          signal,
+          hint: 'custom resources were refused once their CustomResourceDefinition existed',
+        });
       }
     }
     // Hook Jobs' logs stream to the output while the phase waits.
@@ -309,8 +439,10 @@ async function deployRendered(
       replaceBrokenPods: options.replaceBrokenPods,
       onUpdate: (object: KubeObject, readiness: Readiness) => {
         const obj = eventObject(object);
-        if (readiness.status === 'ready') emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
-        else if (readiness.status === 'pending') emit({ type: 'object-waiting', phase: phase.name, object: obj, message: readiness.message });
+        if (readiness.status === 'ready')
+          emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
+        else if (readiness.status === 'pending')
+          emit({ type: 'object-waiting', phase: phase.name, object: obj, message: readiness.message });
       },
     });
     await Promise.all(followers.map((f) => f.drained()));
@@ -328,19 +460,35 @@ async function deployRendered(
     }
     if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
       const { since, retries, lastError } = result.unreachable;
-      return finish('timed-out', 3, `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''}); stopped waiting in phase ${phase.name}`);
+      return finish(
+        'timed-out',
+        3,
+        `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''}); stopped waiting in phase ${phase.name}`,
+      );
     }
     switch (result.outcome) {
       case 'ready':
         break;
       case 'failed':
-        return finish('failed', 1, `phase ${phase.name} failed: ${result.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ')}`);
+        return finish(
+          'failed',
+          1,
+          `phase ${phase.name} failed: ${result.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ')}`,
+        );
       case 'interrupted':
         return finish('interrupted', 130, `interrupted while waiting in phase ${phase.name}`);
       case 'timed-out':
-        return finish('timed-out', 3, `timed out after ${Math.round(timeoutMs / 1000)}s waiting in phase ${phase.name}`);
+        return finish(
+          'timed-out',
+          3,
+          `timed out after ${Math.round(timeoutMs / 1000)}s waiting in phase ${phase.name}`,
+        );
       case 'no-progress':
-        return finish('timed-out', 3, `no progress for ${Math.round((options.progressDeadlineMs ?? 300_000) / 1000)}s in phase ${phase.name}`);
+        return finish(
+          'timed-out',
+          3,
+          `no progress for ${Math.round((options.progressDeadlineMs ?? 300_000) / 1000)}s in phase ${phase.name}`,
+        );
     }
     state.recorder?.phaseFinished(phase.name, 'succeeded');
     emit({ type: 'phase-finished', phase: phase.name, durationMs: Date.now() - phaseStart });
@@ -352,7 +500,12 @@ async function deployRendered(
   for (const object of toPrune) {
     try {
       await client.delete(
-        { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace },
+        {
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          name: object.metadata.name ?? '',
+          namespace: object.metadata.namespace,
+        },
         { propagationPolicy: 'Background', signal },
       );
       emit({ type: 'object-pruned', object: eventObject(object), dryRun: false });
@@ -364,7 +517,6 @@ async function deployRendered(
   await keepRecentHookJobs(client, { namespace: env.namespace, selector, keep: 3 }).catch(() => []);
   return finish('succeeded', 0);
 }
-
 
 /** Whether a dry-run result equals the live object, ignoring what the server rewrites on every write. */
 export function sameContent(live: KubeObject, dryRun: KubeObject): boolean {

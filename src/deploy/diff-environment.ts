@@ -6,7 +6,13 @@ import { KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { settleLimit, type KubeObject } from '../shared/index.js';
-import { computeObjectDiff, computePruneDiff, hasChanges, redactDiffs, type ObjectDiff } from '../release/index.js';
+import {
+  computeObjectDiff,
+  computePruneDiff,
+  hasChanges,
+  redactDiffs,
+  type ObjectDiff,
+} from '../release/index.js';
 import { validateDeploy } from './validate.js';
 
 export interface DiffEnvironmentOptions {
@@ -126,7 +132,13 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
       // Custom resources whose CRD is not served yet cannot be dry-run: they show as rendered.
       ...validation.deferred.map((o) => computeObjectDiff(undefined, o.object)),
     ];
-    return { app: env.app, env: env.name, namespace: env.namespace, diffs: redactDiffs(diffs, redactor.text), hasChanges: hasChanges(diffs) };
+    return {
+      app: env.app,
+      env: env.name,
+      namespace: env.namespace,
+      diffs: redactDiffs(diffs, redactor.text),
+      hasChanges: hasChanges(diffs),
+    };
   } finally {
     client.close();
   }

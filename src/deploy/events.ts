@@ -8,17 +8,32 @@ export interface EventObject {
   readonly namespace?: string;
 }
 
-export type DeployOutcome = 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked' | 'lock-lost';
+export type DeployOutcome =
+  'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'invalid' | 'locked' | 'lock-lost';
 
 /**
  * What a deploy reports as it goes: the CLI draws these on a terminal, prints one line per
  * event without one, and writes them as JSON lines with `-o json` (docs/events.md).
  */
 export type DeployEvent =
-  | { type: 'deploy-started'; app: string; env: string; namespace: string; revision: string; image?: string; phases: string[]; dryRun: boolean }
+  | {
+      type: 'deploy-started';
+      app: string;
+      env: string;
+      namespace: string;
+      revision: string;
+      image?: string;
+      phases: string[];
+      dryRun: boolean;
+    }
   | { type: 'validation-finished'; objects: number; durationMs: number }
   | { type: 'phase-started'; phase: string; objects: number }
-  | { type: 'object-applied'; phase: string; object: EventObject; action: 'created' | 'configured' | 'unchanged' | 'replaced' }
+  | {
+      type: 'object-applied';
+      phase: string;
+      object: EventObject;
+      action: 'created' | 'configured' | 'unchanged' | 'replaced';
+    }
   | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
   | { type: 'object-ready'; phase: string; object: EventObject; message: string }
   | {
@@ -34,7 +49,13 @@ export type DeployEvent =
   | { type: 'log'; phase: string; object: EventObject; line: string }
   | { type: 'phase-finished'; phase: string; durationMs: number }
   | { type: 'object-pruned'; object: EventObject; dryRun: boolean }
-  | { type: 'plan'; create: EventObject[]; change: EventObject[]; unchanged: EventObject[]; prune: EventObject[] }
+  | {
+      type: 'plan';
+      create: EventObject[];
+      change: EventObject[];
+      unchanged: EventObject[];
+      prune: EventObject[];
+    }
   | { type: 'warning'; message: string }
   | {
       type: 'deploy-finished';

@@ -7,7 +7,18 @@ import { KubeApiError, type KubeClient, type ObjectId } from '../kube/index.js';
 import { formatDuration } from '../notify/index.js';
 import type { ReplacedJobRecord } from '../release/index.js';
 import type { RenderedObject } from '../render/index.js';
-import { at, list, mapLimit, num, objectKey, objectRef, sleep, sortKeys, str, type KubeObject } from '../shared/index.js';
+import {
+  at,
+  list,
+  mapLimit,
+  num,
+  objectKey,
+  objectRef,
+  sleep,
+  sortKeys,
+  str,
+  type KubeObject,
+} from '../shared/index.js';
 
 /** The hash of the rendered Job spec that created a Job: equal hashes mean the same step. */
 export const SPEC_HASH_ANNOTATION = 'capstan.dev/spec-hash';
@@ -24,12 +35,21 @@ export type HookJobPlan =
 
 /** Hash of a Job's spec, independent of key order. */
 export function specHashOf(job: KubeObject): string {
-  return createHash('sha256').update(JSON.stringify(sortKeys(job.spec ?? {}))).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify(sortKeys(job.spec ?? {})))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** The rendered Job with the hash of its spec; call after every change to the spec. */
 export function withSpecHash(job: KubeObject): KubeObject {
-  return { ...job, metadata: { ...job.metadata, annotations: { ...job.metadata.annotations, [SPEC_HASH_ANNOTATION]: specHashOf(job) } } };
+  return {
+    ...job,
+    metadata: {
+      ...job.metadata,
+      annotations: { ...job.metadata.annotations, [SPEC_HASH_ANNOTATION]: specHashOf(job) },
+    },
+  };
 }
 
 function conditionTrue(job: KubeObject, type: string): boolean {
@@ -70,7 +90,9 @@ export function planHookJob(
   const outcome = jobOutcome(live);
   if (!outcome) {
     const started = Date.parse(str(at(live, 'status', 'startTime')) ?? live.metadata.creationTimestamp ?? '');
-    const age = Number.isNaN(started) ? 'at an unknown time' : `${formatDuration(Math.max(0, options.now - started))} ago`;
+    const age = Number.isNaN(started)
+      ? 'at an unknown time'
+      : `${formatDuration(Math.max(0, options.now - started))} ago`;
     const active = num(at(live, 'status', 'active')) ?? 0;
     return {
       action: 'refuse',
@@ -91,19 +113,32 @@ export function planHookJob(
 const LOG_TAIL_LINES = 100;
 
 /** The end of every pod's log of a Job, `[pod] line` (`[pod/container]` with several containers). */
-export async function readJobLogTail(client: KubeClient, job: KubeObject, signal?: AbortSignal): Promise<string[]> {
+export async function readJobLogTail(
+  client: KubeClient,
+  job: KubeObject,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const namespace = job.metadata.namespace ?? '';
-  const pods = await client.list('v1', 'Pod', { namespace, labelSelector: `batch.kubernetes.io/controller-uid=${job.metadata.uid ?? ''}`, signal });
-  const sorted = [...pods.items].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
+  const pods = await client.list('v1', 'Pod', {
+    namespace,
+    labelSelector: `batch.kubernetes.io/controller-uid=${job.metadata.uid ?? ''}`,
+    signal,
+  });
+  const sorted = [...pods.items].sort((a, b) =>
+    (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
+  );
   const lines: string[] = [];
   for (const pod of sorted) {
     const containers = list(at(pod, 'spec', 'containers')).map((c) => str(c.name) ?? '');
     for (const container of containers) {
-      const prefix = containers.length > 1 ? `[${pod.metadata.name}/${container}] ` : `[${pod.metadata.name}] `;
-      const text = await client.logs(namespace, pod.metadata.name ?? '', { container, tailLines: LOG_TAIL_LINES, signal }).catch((error: unknown) => {
-        lines.push(`${prefix}(log not readable: ${(error as Error).message})`);
-        return undefined;
-      });
+      const prefix =
+        containers.length > 1 ? `[${pod.metadata.name}/${container}] ` : `[${pod.metadata.name}] `;
+      const text = await client
+        .logs(namespace, pod.metadata.name ?? '', { container, tailLines: LOG_TAIL_LINES, signal })
+        .catch((error: unknown) => {
+          lines.push(`${prefix}(log not readable: ${(error as Error).message})`);
+          return undefined;
+        });
       for (const line of (text ?? '').split('\n')) if (line !== '') lines.push(prefix + line);
     }
   }
@@ -129,8 +164,17 @@ export interface ReplaceJobOptions {
  * (foreground propagation), so that the new Job's name and pod labels are free.
  * Returns undefined once the name is free, else why not.
  */
-export async function replaceFinishedJob(client: KubeClient, live: KubeObject, options: ReplaceJobOptions): Promise<ReplaceFailure | undefined> {
-  const id: ObjectId = { apiVersion: 'batch/v1', kind: 'Job', name: live.metadata.name ?? '', namespace: live.metadata.namespace };
+export async function replaceFinishedJob(
+  client: KubeClient,
+  live: KubeObject,
+  options: ReplaceJobOptions,
+): Promise<ReplaceFailure | undefined> {
+  const id: ObjectId = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: live.metadata.name ?? '',
+    namespace: live.metadata.namespace,
+  };
   const ref = objectRef(live);
   const outcome = jobOutcome(live);
   if (options.keep && outcome) {
@@ -140,27 +184,50 @@ export async function replaceFinishedJob(client: KubeClient, live: KubeObject, o
       uid: live.metadata.uid ?? '',
       outcome,
       startedAt: str(at(live, 'status', 'startTime')),
-      finishedAt: str(at(live, 'status', 'completionTime')) ?? list(at(live, 'status', 'conditions')).map((c) => str(c.lastTransitionTime)).find(Boolean),
+      finishedAt:
+        str(at(live, 'status', 'completionTime')) ??
+        list(at(live, 'status', 'conditions'))
+          .map((c) => str(c.lastTransitionTime))
+          .find(Boolean),
       logs,
     });
   }
   try {
     // The uid precondition: only the Job that was judged finished is deleted, never a newer one.
-    await client.delete(id, { propagationPolicy: 'Foreground', preconditions: { uid: live.metadata.uid }, signal: options.signal });
+    await client.delete(id, {
+      propagationPolicy: 'Foreground',
+      preconditions: { uid: live.metadata.uid },
+      signal: options.signal,
+    });
   } catch (error) {
-    if (error instanceof KubeApiError && error.conflict) return { outcome: 'failed', exitCode: 1, message: `${ref} changed since it was checked (another Job of that name exists now); it was not deleted` };
+    if (error instanceof KubeApiError && error.conflict)
+      return {
+        outcome: 'failed',
+        exitCode: 1,
+        message: `${ref} changed since it was checked (another Job of that name exists now); it was not deleted`,
+      };
     throw error;
   }
   // Deletion takes a moment (the pods first): a short poll, bounded by the deadline.
   while (Date.now() < options.deadline && !options.signal.aborted) {
-    const now = await client.get(id, AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(1, options.deadline - Date.now()))])).catch((error: unknown) => {
-      if (options.signal.aborted || Date.now() >= options.deadline) return live;
-      throw error;
-    });
+    const now = await client
+      .get(
+        id,
+        AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(1, options.deadline - Date.now()))]),
+      )
+      .catch((error: unknown) => {
+        if (options.signal.aborted || Date.now() >= options.deadline) return live;
+        throw error;
+      });
     if (!now || now.metadata.uid !== live.metadata.uid) return undefined;
     await sleep(250, options.signal);
   }
-  if (options.signal.aborted) return { outcome: 'interrupted', exitCode: 130, message: `interrupted while waiting for the old ${ref} to be deleted` };
+  if (options.signal.aborted)
+    return {
+      outcome: 'interrupted',
+      exitCode: 130,
+      message: `interrupted while waiting for the old ${ref} to be deleted`,
+    };
   return {
     outcome: 'timed-out',
     exitCode: 3,

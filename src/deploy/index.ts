@@ -4,7 +4,17 @@ export { collectDiffs, diffEnvironment } from './diff-environment.js';
 export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export type { DeployOptions, DeployResult } from './deploy.js';
 export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
-export { FIELD_MANAGER, applyAll, createSecretsRenderer, EJSON_KEYS_SECRET, eventObject, issuesFromApplyError, namespaceKeyProvider, newRevision, selectorOf } from '../apply/index.js';
+export {
+  FIELD_MANAGER,
+  applyAll,
+  createSecretsRenderer,
+  EJSON_KEYS_SECRET,
+  eventObject,
+  issuesFromApplyError,
+  namespaceKeyProvider,
+  newRevision,
+  selectorOf,
+} from '../apply/index.js';
 export { listLabelled, prunableTypes } from './prune.js';
 export { dryRunAll, markHookJob, validateDeploy } from './validate.js';
 export type { Validation, ValidatedObject, ValidateOptions } from './validate.js';

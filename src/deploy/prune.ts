@@ -1,6 +1,11 @@
 import type { ResolvedEnvironment } from '../config/index.js';
 import { KubeApiError, type KubeClient, type ResourceType } from '../kube/index.js';
-import { readReleases, type DamagedReleaseError, type ReleaseRecord, type ReleaseScope } from '../release/index.js';
+import {
+  readReleases,
+  type DamagedReleaseError,
+  type ReleaseRecord,
+  type ReleaseScope,
+} from '../release/index.js';
 import { CapstanError, objectKey, settleLimit, type KubeObject } from '../shared/index.js';
 import { HOOK_LABEL, TASK_LABEL } from '../tasks/index.js';
 import { keyOfEntry } from './recorder.js';
@@ -30,10 +35,21 @@ export async function listLabelled(
   options: { namespaces: readonly string[]; selector: string; signal?: AbortSignal },
 ): Promise<KubeObject[]> {
   const requests = types.flatMap((type): { type: ResourceType; namespace?: string }[] =>
-    type.namespaced ? options.namespaces.map((namespace) => ({ type, namespace })) : [{ type, namespace: undefined }],
+    type.namespaced
+      ? options.namespaces.map((namespace) => ({ type, namespace }))
+      : [{ type, namespace: undefined }],
   );
-  const results = await settleLimit(requests, 16, async ({ type, namespace }) =>
-    (await client.list(type.apiVersion, type.kind, { namespace, labelSelector: options.selector, signal: options.signal })).items,
+  const results = await settleLimit(
+    requests,
+    16,
+    async ({ type, namespace }) =>
+      (
+        await client.list(type.apiVersion, type.kind, {
+          namespace,
+          labelSelector: options.selector,
+          signal: options.signal,
+        })
+      ).items,
   );
   // A type we may not list (restricted identity) simply cannot hold objects we own.
   return results.flatMap((r) => (r.ok ? r.value : []));
@@ -54,10 +70,15 @@ export async function readPruneHistory(client: KubeClient, scope: ReleaseScope):
   try {
     const records = await readReleases(client, { ...scope, onDamaged: (error) => damaged.push(error) });
     if (damaged.length === 0) return { readable: true, records };
-    return { readable: false, reason: damaged.map((e) => (e.hint ? `${e.message}; ${e.hint}` : e.message)).join('; ') };
+    return {
+      readable: false,
+      reason: damaged.map((e) => (e.hint ? `${e.message}; ${e.hint}` : e.message)).join('; '),
+    };
   } catch (error) {
-    if (scope.signal?.aborted || !(error instanceof KubeApiError || error instanceof CapstanError)) throw error;
-    const why = error instanceof KubeApiError && error.forbidden ? 'this identity may not list its Secrets: ' : '';
+    if (scope.signal?.aborted || !(error instanceof KubeApiError || error instanceof CapstanError))
+      throw error;
+    const why =
+      error instanceof KubeApiError && error.forbidden ? 'this identity may not list its Secrets: ' : '';
     return { readable: false, reason: `${why}${error.message}` };
   }
 }
@@ -68,7 +89,10 @@ export function unreadableHistoryWarning(scope: { app: string; env: string }, re
 }
 
 /** Namespaces prune lists: the environment's, its extra ones, and any an earlier release applied to. */
-export function pruneNamespaces(env: Pick<ResolvedEnvironment, 'namespace' | 'extraNamespaces'>, records: readonly ReleaseRecord[]): string[] {
+export function pruneNamespaces(
+  env: Pick<ResolvedEnvironment, 'namespace' | 'extraNamespaces'>,
+  records: readonly ReleaseRecord[],
+): string[] {
   const recorded = records.flatMap((r) => r.inventory.flatMap((i) => (i.namespace ? [i.namespace] : [])));
   return [...new Set([env.namespace, ...env.extraNamespaces, ...recorded])];
 }
@@ -83,11 +107,20 @@ function isKeptJob(object: KubeObject): boolean {
  * What to delete (pure): existing objects no longer rendered that an earlier release applied. With
  * a readable history that has no record yet, whatever carries the labels; with an unreadable one, nothing.
  */
-export function planPrune(existing: readonly KubeObject[], rendered: readonly KubeObject[], history: PruneHistory): KubeObject[] {
+export function planPrune(
+  existing: readonly KubeObject[],
+  rendered: readonly KubeObject[],
+  history: PruneHistory,
+): KubeObject[] {
   if (!history.readable) return [];
   const renderedKeys = new Set(rendered.map(objectKey));
-  const applied = history.records.length > 0 ? new Set(history.records.flatMap((r) => r.inventory.map(keyOfEntry))) : undefined;
-  return existing.filter((o) => !renderedKeys.has(objectKey(o)) && !isKeptJob(o) && (!applied || applied.has(objectKey(o))));
+  const applied =
+    history.records.length > 0
+      ? new Set(history.records.flatMap((r) => r.inventory.map(keyOfEntry)))
+      : undefined;
+  return existing.filter(
+    (o) => !renderedKeys.has(objectKey(o)) && !isKeptJob(o) && (!applied || applied.has(objectKey(o))),
+  );
 }
 
 export interface FindExistingOptions {
@@ -111,11 +144,18 @@ export async function findExisting(
   options: FindExistingOptions,
 ): Promise<{ existing: KubeObject[]; toPrune: KubeObject[] }> {
   const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: options.signal };
-  const history: PruneHistory = options.readHistory ? await readPruneHistory(client, scope) : { readable: true, records: [] };
+  const history: PruneHistory = options.readHistory
+    ? await readPruneHistory(client, scope)
+    : { readable: true, records: [] };
   if (!history.readable) options.warn(unreadableHistoryWarning(scope, history.reason));
   const records = history.readable ? history.records : [];
-  const kinds = new Set([...options.rendered.map((o) => o.kind), ...records.flatMap((r) => r.inventory.map((i) => i.kind))]);
-  const types = prunableTypes((await client.discovery.all()).filter((t) => t.namespaced || t.kind !== 'Namespace'));
+  const kinds = new Set([
+    ...options.rendered.map((o) => o.kind),
+    ...records.flatMap((r) => r.inventory.map((i) => i.kind)),
+  ]);
+  const types = prunableTypes(
+    (await client.discovery.all()).filter((t) => t.namespaced || t.kind !== 'Namespace'),
+  );
   const everyKind = history.readable && records.length === 0;
   const existing = await listLabelled(client, everyKind ? types : types.filter((t) => kinds.has(t.kind)), {
     namespaces: pruneNamespaces(env, records),

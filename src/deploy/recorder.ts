@@ -50,7 +50,9 @@ export function imagesOf(objects: readonly KubeObject[]): string[] {
     else if (value && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) {
         if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) {
-          for (const c of v) if (typeof (c as { image?: unknown }).image === 'string') images.add((c as { image: string }).image);
+          for (const c of v)
+            if (typeof (c as { image?: unknown }).image === 'string')
+              images.add((c as { image: string }).image);
         } else if (k !== 'metadata') visit(v, k);
       }
     }
@@ -99,7 +101,12 @@ export class DeployRecorder {
       nextRevisionNumber(client, scope),
     ]);
     this.lock = lock;
-    await recordTakeover(client, { ...scope, keep: env.releasesKeep, signal: this.options.signal }, lock, this.options.warn);
+    await recordTakeover(
+      client,
+      { ...scope, keep: env.releasesKeep, signal: this.options.signal },
+      lock,
+      this.options.warn,
+    );
     this.record = {
       ...scope,
       revision,
@@ -144,18 +151,26 @@ export class DeployRecorder {
    */
   async keepReplacedJob(entry: ReplacedJobRecord): Promise<void> {
     if (!this.record) return;
-    (this.record.replacedJobs ??= []).push({ ...entry, logs: entry.logs.map((line) => this.options.redact(line)) });
+    (this.record.replacedJobs ??= []).push({
+      ...entry,
+      logs: entry.logs.map((line) => this.options.redact(line)),
+    });
     await writeRelease(this.options.client, this.record, { keep: this.options.env.releasesKeep });
   }
 
   /** Completes the record, releases the lock, notifies. Never throws: problems become warnings. */
-  async finish(outcome: DeployOutcome, applied: readonly KubeObject[], details: { durationMs: number; summary?: string; image?: string }): Promise<void> {
+  async finish(
+    outcome: DeployOutcome,
+    applied: readonly KubeObject[],
+    details: { durationMs: number; summary?: string; image?: string },
+  ): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     const { client, env } = this.options;
     try {
       if (this.record) {
-        for (const p of this.phases) if (p.outcome === 'running') Object.assign(p, { outcome, finishedAt: new Date().toISOString() });
+        for (const p of this.phases)
+          if (p.outcome === 'running') Object.assign(p, { outcome, finishedAt: new Date().toISOString() });
         const seen = new Set<string>();
         const inventory: InventoryEntry[] = [];
         for (const o of applied) {
@@ -166,7 +181,11 @@ export class DeployRecorder {
         // Without the lock, another deploy may be writing records: ours is completed, none is trimmed.
         const keep = outcome === 'lock-lost' ? Number.MAX_SAFE_INTEGER : env.releasesKeep;
         await Promise.all([
-          writeRelease(client, { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory }, { keep }),
+          writeRelease(
+            client,
+            { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory },
+            { keep },
+          ),
           this.lock?.release(),
         ]);
       }
@@ -178,7 +197,12 @@ export class DeployRecorder {
       await this.notify(
         outcome === 'succeeded'
           ? { kind: 'succeeded', durationMs: details.durationMs, image: details.image }
-          : { kind: 'failed', durationMs: details.durationMs, summary: details.summary, image: details.image },
+          : {
+              kind: 'failed',
+              durationMs: details.durationMs,
+              summary: details.summary,
+              image: details.image,
+            },
       );
     }
   }
@@ -188,12 +212,29 @@ export class DeployRecorder {
     if (env.notifications.length === 0) return;
     await notify(
       env.notifications,
-      { app: env.app, env: env.name, revision: this.record?.revision ?? this.options.deployId, user: this.options.actor.user, commit: this.options.actor.gitCommit, branch: this.options.actor.gitBranch, ...event },
-      { env: this.options.envVars, fetch: this.options.fetch, redact: this.options.redact, onWarning: this.options.warn },
+      {
+        app: env.app,
+        env: env.name,
+        revision: this.record?.revision ?? this.options.deployId,
+        user: this.options.actor.user,
+        commit: this.options.actor.gitCommit,
+        branch: this.options.actor.gitBranch,
+        ...event,
+      },
+      {
+        env: this.options.envVars,
+        fetch: this.options.fetch,
+        redact: this.options.redact,
+        onWarning: this.options.warn,
+      },
     );
   }
 }
 
 export function keyOfEntry(entry: InventoryEntry): string {
-  return objectKey({ apiVersion: entry.apiVersion, kind: entry.kind, metadata: { name: entry.name, namespace: entry.namespace } });
+  return objectKey({
+    apiVersion: entry.apiVersion,
+    kind: entry.kind,
+    metadata: { name: entry.name, namespace: entry.namespace },
+  });
 }

@@ -69,7 +69,10 @@ export function markHookJob(rendered: RenderedObject, revision: string): Rendere
     ...rendered,
     object: withSpecHash({
       ...rendered.object,
-      metadata: { ...rendered.object.metadata, labels: { ...rendered.object.metadata.labels, [HOOK_LABEL]: hook.slice(0, 63) } },
+      metadata: {
+        ...rendered.object.metadata,
+        labels: { ...rendered.object.metadata.labels, [HOOK_LABEL]: hook.slice(0, 63) },
+      },
       spec: { ttlSecondsAfterFinished: 7 * 86_400, ...spec },
     }),
   };
@@ -87,9 +90,13 @@ async function planHookJobs(
   const issues: Issue[] = [];
   await mapLimit(jobs, options.concurrency, async (o) => {
     const { metadata } = o.object;
-    const live = await client.get({ apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace }, options.signal);
+    const live = await client.get(
+      { apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace },
+      options.signal,
+    );
     const plan = planHookJob(o.object, live, { labels: options.labels, now });
-    if (plan.action === 'refuse') issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
+    if (plan.action === 'refuse')
+      issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
     if (plan.action !== 'create') plans.set(objectKey(o.object), plan);
   });
   return { plans, issues };
@@ -103,10 +110,26 @@ function groupOf(apiVersion: string): string {
 export async function dryRunAll(
   client: KubeClient,
   objects: readonly RenderedObject[],
-  options: { concurrency: number; force?: boolean; signal: AbortSignal; hint: string; asNew?: (source: RenderedObject) => boolean; issues?: readonly Issue[] },
+  options: {
+    concurrency: number;
+    force?: boolean;
+    signal: AbortSignal;
+    hint: string;
+    asNew?: (source: RenderedObject) => boolean;
+    issues?: readonly Issue[];
+  },
 ): Promise<KubeObject[]> {
-  const results = await applyAll(client, objects, { concurrency: options.concurrency, force: options.force, signal: options.signal, dryRun: true, asNew: options.asNew });
-  const issues: Issue[] = [...(options.issues ?? []), ...results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error)))];
+  const results = await applyAll(client, objects, {
+    concurrency: options.concurrency,
+    force: options.force,
+    signal: options.signal,
+    dryRun: true,
+    asNew: options.asNew,
+  });
+  const issues: Issue[] = [
+    ...(options.issues ?? []),
+    ...results.flatMap((r) => (r.error === undefined ? [] : issuesFromApplyError(r.source, r.error))),
+  ];
   if (issues.length > 0) throw new ConfigError(issues, { hint: options.hint });
   return results.map((r) => r.live!);
 }
@@ -117,42 +140,69 @@ export async function validateDeploy(
   rendered: readonly RenderedPhase[],
   options: ValidateOptions,
 ): Promise<Validation> {
-  const phases: PreparedPhase[] = rendered.map((p) => ({ ...p, objects: p.objects.map((o) => markHookJob(o, options.revision)) }));
+  const phases: PreparedPhase[] = rendered.map((p) => ({
+    ...p,
+    objects: p.objects.map((o) => markHookJob(o, options.revision)),
+  }));
   const { signal } = options;
 
   // A missing namespace is created first; while it does not exist, objects are validated
   // against `default` so that the dry run still checks every field.
   const nsMissing = !(await namespaceExists(client, env.namespace, signal));
-  const rendersNamespace = phases.some((p) => p.objects.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace));
+  const rendersNamespace = phases.some((p) =>
+    p.objects.some((o) => o.object.kind === 'Namespace' && o.object.metadata.name === env.namespace),
+  );
   const createsNamespace = nsMissing && !rendersNamespace && phases.length > 0;
   if (createsNamespace) {
     phases[0].objects.unshift({
-      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) } },
+      object: {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: env.namespace, labels: managedLabels(env.app, env.name) },
+      },
       source: { file: env.configFile },
     });
   }
 
   const all = phases.flatMap((p) => p.objects);
-  const crdGroups = new Set(all.filter((o) => o.object.kind === 'CustomResourceDefinition').map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''));
+  const crdGroups = new Set(
+    all
+      .filter((o) => o.object.kind === 'CustomResourceDefinition')
+      .map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''),
+  );
   const toValidate: RenderedObject[] = [];
   const sources: RenderedObject[] = [];
   const deferred: RenderedObject[] = [];
   for (const o of all) {
-    if (crdGroups.has(groupOf(o.object.apiVersion)) && !(await client.discovery.find(o.object.apiVersion, o.object.kind))) {
+    if (
+      crdGroups.has(groupOf(o.object.apiVersion)) &&
+      !(await client.discovery.find(o.object.apiVersion, o.object.kind))
+    ) {
       deferred.push(o);
       continue;
     }
     sources.push(o);
     const elsewhere = nsMissing && o.object.metadata.namespace === env.namespace;
-    toValidate.push(elsewhere ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } } : o);
+    toValidate.push(
+      elsewhere
+        ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } }
+        : o,
+    );
   }
 
   // A Job whose name an earlier deploy used is judged first: a replaced one is validated as the
   // new Job it will be, and one still running stops the deploy here, before any write.
-  const hookJobs = nsMissing ? { plans: new Map<string, HookJobPlan>(), issues: [] } : await planHookJobs(client, sources, { labels: managedLabels(env.app, env.name), concurrency: options.concurrency, signal });
-  const hint = hookJobs.issues.length > 0
-    ? 'nothing was applied: a Job of the same name as one this deploy runs is in the way'
-    : 'the API server refused these objects in a dry run; nothing was applied';
+  const hookJobs = nsMissing
+    ? { plans: new Map<string, HookJobPlan>(), issues: [] }
+    : await planHookJobs(client, sources, {
+        labels: managedLabels(env.app, env.name),
+        concurrency: options.concurrency,
+        signal,
+      });
+  const hint =
+    hookJobs.issues.length > 0
+      ? 'nothing was applied: a Job of the same name as one this deploy runs is in the way'
+      : 'the API server refused these objects in a dry run; nothing was applied';
   const [results, found] = await Promise.all([
     dryRunAll(client, toValidate, {
       concurrency: options.concurrency,
@@ -164,7 +214,13 @@ export async function validateDeploy(
     }),
     !options.listExisting || nsMissing
       ? { existing: [], toPrune: [] }
-      : findExisting(client, env, { rendered: all.map((o) => o.object), selector: options.selector, readHistory: options.readHistory, signal, warn: options.warn }),
+      : findExisting(client, env, {
+          rendered: all.map((o) => o.object),
+          selector: options.selector,
+          readHistory: options.readHistory,
+          signal,
+          warn: options.warn,
+        }),
   ]);
   const { existing, toPrune } = found;
   const validated = results.map((live, i) => ({

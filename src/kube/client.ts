@@ -111,7 +111,12 @@ export class KubeClient {
     return explainRefusal(error, { identity: await this.whoAmI(signal), doing });
   }
 
-  async pathOf(apiVersion: string, kind: string, namespace: string | undefined, name?: string): Promise<{ path: string; type: ResourceType }> {
+  async pathOf(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name?: string,
+  ): Promise<{ path: string; type: ResourceType }> {
     const type = await this.discovery.require(apiVersion, kind);
     let path = basePath(type.apiVersion);
     if (type.namespaced) path += `/namespaces/${encodeURIComponent(namespace ?? this.connection.namespace)}`;
@@ -131,7 +136,11 @@ export class KubeClient {
   }
 
   /** Lists every page; namespace undefined with a namespaced kind lists across all namespaces. */
-  async list(apiVersion: string, kind: string, options: ListOptions & { allNamespaces?: boolean } = {}): Promise<ObjectList> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    options: ListOptions & { allNamespaces?: boolean } = {},
+  ): Promise<ObjectList> {
     const type = await this.discovery.require(apiVersion, kind);
     let path = basePath(type.apiVersion);
     if (type.namespaced && !options.allNamespaces) {
@@ -142,10 +151,18 @@ export class KubeClient {
     let token: string | undefined;
     let resourceVersion = '';
     do {
-      const page = await this.http.json<{ items: KubeObject[]; metadata: { continue?: string; resourceVersion: string } }>({
+      const page = await this.http.json<{
+        items: KubeObject[];
+        metadata: { continue?: string; resourceVersion: string };
+      }>({
         method: 'GET',
         path,
-        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: 500, continue: token },
+        query: {
+          labelSelector: options.labelSelector,
+          fieldSelector: options.fieldSelector,
+          limit: 500,
+          continue: token,
+        },
         signal: options.signal,
       });
       for (const item of page.items) items.push({ ...item, apiVersion: type.apiVersion, kind: type.kind });
@@ -157,7 +174,12 @@ export class KubeClient {
 
   /** Server-side apply. */
   async apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {
-    const { path } = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name ?? '');
+    const { path } = await this.pathOf(
+      object.apiVersion,
+      object.kind,
+      object.metadata.namespace,
+      object.metadata.name ?? '',
+    );
     return this.http.json<KubeObject>({
       method: 'PATCH',
       path,
@@ -175,19 +197,32 @@ export class KubeClient {
 
   async create(
     object: KubeObject,
-    options: { dryRun?: boolean; fieldManager?: string; fieldValidation?: ApplyOptions['fieldValidation']; signal?: AbortSignal } = {},
+    options: {
+      dryRun?: boolean;
+      fieldManager?: string;
+      fieldValidation?: ApplyOptions['fieldValidation'];
+      signal?: AbortSignal;
+    } = {},
   ): Promise<KubeObject> {
     const { path } = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace);
     return this.http.json<KubeObject>({
       method: 'POST',
       path,
-      query: { dryRun: options.dryRun ? 'All' : undefined, fieldManager: options.fieldManager, fieldValidation: options.fieldValidation },
+      query: {
+        dryRun: options.dryRun ? 'All' : undefined,
+        fieldManager: options.fieldManager,
+        fieldValidation: options.fieldValidation,
+      },
       body: object,
       signal: options.signal,
     });
   }
 
-  async patchMerge(id: ObjectId, patch: unknown, options: { subresource?: string; signal?: AbortSignal } = {}): Promise<KubeObject> {
+  async patchMerge(
+    id: ObjectId,
+    patch: unknown,
+    options: { subresource?: string; signal?: AbortSignal } = {},
+  ): Promise<KubeObject> {
     const { path } = await this.pathOf(id.apiVersion, id.kind, id.namespace, id.name);
     return this.http.json<KubeObject>({
       method: 'PATCH',
@@ -199,7 +234,12 @@ export class KubeClient {
   }
 
   async replace(object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const { path } = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name ?? '');
+    const { path } = await this.pathOf(
+      object.apiVersion,
+      object.kind,
+      object.metadata.namespace,
+      object.metadata.name ?? '',
+    );
     return this.http.json<KubeObject>({ method: 'PUT', path, body: object, signal });
   }
 
@@ -213,7 +253,13 @@ export class KubeClient {
         query: { propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? 'All' : undefined },
         // With a body the API server reads every option from it and ignores the query.
         body: options.preconditions
-          ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: options.preconditions, propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? ['All'] : undefined }
+          ? {
+              kind: 'DeleteOptions',
+              apiVersion: 'v1',
+              preconditions: options.preconditions,
+              propagationPolicy: options.propagationPolicy,
+              dryRun: options.dryRun ? ['All'] : undefined,
+            }
           : undefined,
         signal: options.signal,
       });
@@ -225,7 +271,11 @@ export class KubeClient {
   }
 
   /** One watch request: yields events until the server ends the stream or the signal aborts. */
-  async *watch(apiVersion: string, kind: string, options: WatchOptions & { allNamespaces?: boolean }): AsyncGenerator<WatchEvent> {
+  async *watch(
+    apiVersion: string,
+    kind: string,
+    options: WatchOptions & { allNamespaces?: boolean },
+  ): AsyncGenerator<WatchEvent> {
     const type = await this.discovery.require(apiVersion, kind);
     let path = basePath(type.apiVersion);
     if (type.namespaced && !options.allNamespaces) {
@@ -245,7 +295,8 @@ export class KubeClient {
       },
       signal: options.signal,
     });
-    if ((res.statusCode ?? 0) >= 300) throw statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path });
+    if ((res.statusCode ?? 0) >= 300)
+      throw statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path });
     let buffer = '';
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -314,7 +365,8 @@ export class KubeClient {
       },
       signal: options.signal,
     });
-    if ((res.statusCode ?? 0) >= 300) throw statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path: 'pods/log' });
+    if ((res.statusCode ?? 0) >= 300)
+      throw statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path: 'pods/log' });
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) yield chunk.toString('utf8');
     } catch (error) {

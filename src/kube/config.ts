@@ -37,7 +37,11 @@ type KubeConfigInstance = InstanceType<(typeof import('@kubernetes/client-node')
 
 /** Where the kubeconfig comes from, decided from the options alone (no fallback address ever). */
 export type KubeconfigSource =
-  | { readonly kind: 'files'; readonly files: readonly string[]; readonly origin: 'option' | 'KUBECONFIG' | 'home' }
+  | {
+      readonly kind: 'files';
+      readonly files: readonly string[];
+      readonly origin: 'option' | 'KUBECONFIG' | 'home';
+    }
   | { readonly kind: 'in-cluster' }
   | { readonly kind: 'none'; readonly home: string };
 
@@ -52,7 +56,8 @@ export function resolveKubeconfigSource(
   if (listed.length > 0) return { kind: 'files', files: listed, origin: 'KUBECONFIG' };
   const home = join(env.HOME || homedir(), '.kube', 'config');
   if (exists(home)) return { kind: 'files', files: [home], origin: 'home' };
-  if (env.KUBERNETES_SERVICE_HOST && exists(join(serviceAccountDir(env), 'token'))) return { kind: 'in-cluster' };
+  if (env.KUBERNETES_SERVICE_HOST && exists(join(serviceAccountDir(env), 'token')))
+    return { kind: 'in-cluster' };
   return { kind: 'none', home };
 }
 
@@ -81,9 +86,28 @@ function loadInCluster(kc: KubeConfigInstance, env: NodeJS.ProcessEnv): void {
   const port = env.KUBERNETES_SERVICE_PORT || '443';
   const namespaceFile = join(dir, 'namespace');
   kc.loadFromOptions({
-    clusters: [{ name: 'inCluster', server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, caFile: join(dir, 'ca.crt'), skipTLSVerify: false }],
-    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } } }],
-    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined }],
+    clusters: [
+      {
+        name: 'inCluster',
+        server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+        caFile: join(dir, 'ca.crt'),
+        skipTLSVerify: false,
+      },
+    ],
+    users: [
+      {
+        name: 'inClusterUser',
+        authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } },
+      },
+    ],
+    contexts: [
+      {
+        name: 'inClusterContext',
+        cluster: 'inCluster',
+        user: 'inClusterUser',
+        namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined,
+      },
+    ],
     currentContext: 'inClusterContext',
   });
 }
@@ -94,14 +118,21 @@ function loadInCluster(kc: KubeConfigInstance, env: NodeJS.ProcessEnv): void {
  * the (possibly already refreshed) tokens that the shared user objects hold.
  */
 function withFreshAuthenticators(from: KubeConfigInstance, fresh: KubeConfigInstance): KubeConfigInstance {
-  fresh.loadFromOptions({ clusters: from.getClusters(), users: from.getUsers(), contexts: from.getContexts(), currentContext: from.getCurrentContext() });
+  fresh.loadFromOptions({
+    clusters: from.getClusters(),
+    users: from.getUsers(),
+    contexts: from.getContexts(),
+    currentContext: from.getCurrentContext(),
+  });
   return fresh;
 }
 
 /** Refreshes an `auth-provider: oidc` user's tokens in place when due; true when it did. */
 async function prepareOidc(user: string, kc: KubeConfigInstance, force: boolean): Promise<boolean> {
-  const provider = kc.getCurrentUser()?.authProvider as { name?: string; config?: OidcProviderConfig } | undefined;
-  if (provider?.name !== 'oidc' || !provider.config || !oidcNeedsRefresh(provider.config, force, Date.now())) return false;
+  const provider = kc.getCurrentUser()?.authProvider as
+    { name?: string; config?: OidcProviderConfig } | undefined;
+  if (provider?.name !== 'oidc' || !provider.config || !oidcNeedsRefresh(provider.config, force, Date.now()))
+    return false;
   await refreshOidcTokens(user, provider.config);
   return true;
 }
@@ -113,7 +144,9 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
     throw new CapstanError(
       'ERR_CAPSTAN_KUBECONFIG',
       `no kubeconfig found: KUBECONFIG is unset and ${source.home.replace(options.env?.HOME || homedir(), '~')} does not exist`,
-      { hint: 'pass --kubeconfig FILE, set KUBECONFIG, or log in to your cluster so that ~/.kube/config exists' },
+      {
+        hint: 'pass --kubeconfig FILE, set KUBECONFIG, or log in to your cluster so that ~/.kube/config exists',
+      },
     );
   }
   // Loaded on first use: the client library is large and most commands start without it.
@@ -124,26 +157,37 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
     if (source.kind === 'files') mergeFiles(kc, source.files, () => new KubeConfig());
     else loadInCluster(kc, options.env ?? {});
   } catch (error) {
-    const from = source.kind === 'in-cluster' ? 'the pod\'s ServiceAccount' : `kubeconfig ${file}`;
+    const from = source.kind === 'in-cluster' ? "the pod's ServiceAccount" : `kubeconfig ${file}`;
     throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `cannot read ${from}: ${(error as Error).message}`, {
       cause: error,
-      hint: source.kind === 'files' && source.origin === 'KUBECONFIG' ? 'check the files KUBECONFIG lists' : 'pass --kubeconfig or set KUBECONFIG',
+      hint:
+        source.kind === 'files' && source.origin === 'KUBECONFIG'
+          ? 'check the files KUBECONFIG lists'
+          : 'pass --kubeconfig or set KUBECONFIG',
     });
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
       const known = kc.getContexts().map((c) => c.name);
-      throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `kube context "${options.context}" not found in ${file ?? 'the kubeconfig'}`, {
-        hint: known.length ? `known contexts: ${known.join(', ')}` : undefined,
-      });
+      throw new CapstanError(
+        'ERR_CAPSTAN_KUBECONFIG',
+        `kube context "${options.context}" not found in ${file ?? 'the kubeconfig'}`,
+        {
+          hint: known.length ? `known contexts: ${known.join(', ')}` : undefined,
+        },
+      );
     }
     kc.setCurrentContext(options.context);
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) {
-    throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `the kubeconfig ${file ?? ''} has no current cluster`.replace('  ', ' '), {
-      hint: 'pass --context or set current-context in the kubeconfig',
-    });
+    throw new CapstanError(
+      'ERR_CAPSTAN_KUBECONFIG',
+      `the kubeconfig ${file ?? ''} has no current cluster`.replace('  ', ' '),
+      {
+        hint: 'pass --context or set current-context in the kubeconfig',
+      },
+    );
   }
   const user = kc.getCurrentUser()?.name ?? 'unknown';
   const credentials = new RefreshingCredentials({
@@ -158,7 +202,11 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
   try {
     await kc.applyToHTTPSOptions(requestOptions);
   } catch (error) {
-    throw new CapstanError('ERR_CAPSTAN_KUBECONFIG', `cannot read the TLS files of ${file ?? 'the pod\'s ServiceAccount'}: ${(error as Error).message}`, { cause: error });
+    throw new CapstanError(
+      'ERR_CAPSTAN_KUBECONFIG',
+      `cannot read the TLS files of ${file ?? "the pod's ServiceAccount"}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   delete requestOptions.headers;
   delete requestOptions.auth;

@@ -15,11 +15,16 @@ export interface KubeCredentials {
 }
 
 /** Seconds since the epoch at which a JWT bearer token expires, and when it was issued; undefined for opaque tokens. */
-export function bearerTokenTimes(authorization: string | undefined): { exp: number; iat?: number } | undefined {
+export function bearerTokenTimes(
+  authorization: string | undefined,
+): { exp: number; iat?: number } | undefined {
   const match = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(authorization ?? '');
   if (!match) return undefined;
   try {
-    const payload = JSON.parse(Buffer.from(match[2], 'base64url').toString('utf8')) as { exp?: unknown; iat?: unknown };
+    const payload = JSON.parse(Buffer.from(match[2], 'base64url').toString('utf8')) as {
+      exp?: unknown;
+      iat?: unknown;
+    };
     if (typeof payload.exp !== 'number') return undefined;
     return { exp: payload.exp, iat: typeof payload.iat === 'number' ? payload.iat : undefined };
   } catch {
@@ -92,7 +97,8 @@ export class RefreshingCredentials implements KubeCredentials {
   refresh(rejected: Readonly<Record<string, string>>): Promise<Readonly<Record<string, string>>> {
     if (this.pending) return this.pending.then((c) => c.headers);
     const cached = this.cached;
-    if (cached && cached.headers.Authorization !== rejected.Authorization) return Promise.resolve(cached.headers);
+    if (cached && cached.headers.Authorization !== rejected.Authorization)
+      return Promise.resolve(cached.headers);
     return this.obtain(true, cached).then((c) => c.headers);
   }
 
@@ -135,9 +141,16 @@ export class RefreshingCredentials implements KubeCredentials {
 }
 
 /** An exec plugin that is missing or fails is named with its command and what it wrote to stderr. */
-export function credentialError(user: string, kubeConfig: Pick<KubeConfigInstance, 'getCurrentUser'>, error: unknown): CapstanError {
+export function credentialError(
+  user: string,
+  kubeConfig: Pick<KubeConfigInstance, 'getCurrentUser'>,
+  error: unknown,
+): CapstanError {
   // client-node types these kubeconfig fields as any.
-  const current = kubeConfig.getCurrentUser() as { exec?: { command?: string; args?: string[] }; authProvider?: { name?: string } } | null;
+  const current = kubeConfig.getCurrentUser() as {
+    exec?: { command?: string; args?: string[] };
+    authProvider?: { name?: string };
+  } | null;
   const detail = error instanceof Error ? error.message.trim() : String(error);
   if (current?.exec?.command) {
     const command = [current.exec.command, ...(current.exec.args ?? [])].join(' ');
@@ -147,14 +160,27 @@ export function credentialError(user: string, kubeConfig: Pick<KubeConfigInstanc
       missing
         ? `the exec credential plugin of kubeconfig user "${user}" is not installed: ${current.exec.command} not found`
         : `the exec credential plugin of kubeconfig user "${user}" failed (${command})${detail ? `: ${detail}` : ''}`,
-      { cause: error, hint: missing ? `install ${current.exec.command} or put it on PATH` : 'run the command above yourself to see why it fails; you may need to log in again' },
+      {
+        cause: error,
+        hint: missing
+          ? `install ${current.exec.command} or put it on PATH`
+          : 'run the command above yourself to see why it fails; you may need to log in again',
+      },
     );
   }
   if (current?.authProvider?.name === 'oidc') {
-    return new CapstanError('ERR_CAPSTAN_KUBE_CREDENTIALS', `cannot refresh the OIDC token of kubeconfig user "${user}": ${detail}`, {
-      cause: error,
-      hint: 'log in again to get a new refresh token (for example with kubelogin or your identity provider\'s CLI)',
-    });
+    return new CapstanError(
+      'ERR_CAPSTAN_KUBE_CREDENTIALS',
+      `cannot refresh the OIDC token of kubeconfig user "${user}": ${detail}`,
+      {
+        cause: error,
+        hint: "log in again to get a new refresh token (for example with kubelogin or your identity provider's CLI)",
+      },
+    );
   }
-  return new CapstanError('ERR_CAPSTAN_KUBE_CREDENTIALS', `cannot obtain credentials for kubeconfig user "${user}": ${detail}`, { cause: error });
+  return new CapstanError(
+    'ERR_CAPSTAN_KUBE_CREDENTIALS',
+    `cannot obtain credentials for kubeconfig user "${user}": ${detail}`,
+    { cause: error },
+  );
 }

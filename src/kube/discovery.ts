@@ -20,12 +20,18 @@ interface ApiResourceList {
 }
 
 interface ApiGroupList {
-  groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }>; preferredVersion?: { groupVersion: string } }>;
+  groups: Array<{
+    name: string;
+    versions: Array<{ groupVersion: string; version: string }>;
+    preferredVersion?: { groupVersion: string };
+  }>;
 }
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 export function basePath(apiVersion: string): string {
@@ -49,7 +55,15 @@ export class Discovery {
       .then((list) =>
         list.resources
           .filter((r) => !r.name.includes('/'))
-          .map((r) => ({ group, version, apiVersion, kind: r.kind, resource: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] })),
+          .map((r) => ({
+            group,
+            version,
+            apiVersion,
+            kind: r.kind,
+            resource: r.name,
+            namespaced: r.namespaced,
+            verbs: r.verbs ?? [],
+          })),
       )
       .catch((error: unknown) => {
         this.byGroupVersion.delete(apiVersion);
@@ -70,9 +84,13 @@ export class Discovery {
   async require(apiVersion: string, kind: string): Promise<ResourceType> {
     const found = await this.find(apiVersion, kind);
     if (!found) {
-      throw new CapstanError('ERR_CAPSTAN_UNKNOWN_KIND', `the cluster does not serve ${kind} in ${apiVersion}`, {
-        hint: 'check apiVersion and kind, or create the CustomResourceDefinition first',
-      });
+      throw new CapstanError(
+        'ERR_CAPSTAN_UNKNOWN_KIND',
+        `the cluster does not serve ${kind} in ${apiVersion}`,
+        {
+          hint: 'check apiVersion and kind, or create the CustomResourceDefinition first',
+        },
+      );
     }
     return found;
   }

@@ -12,12 +12,22 @@ export class KubeApiError extends CapstanError {
   readonly reason: string;
   readonly causes: readonly StatusCause[];
 
-  constructor(status: number, reason: string, message: string, causes: readonly StatusCause[] = [], cause?: unknown) {
-    super(status === 0 ? 'ERR_CAPSTAN_KUBE_UNREACHABLE' : 'ERR_CAPSTAN_KUBE_API', trimApiMessage(message), { cause });
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    causes: readonly StatusCause[] = [],
+    cause?: unknown,
+  ) {
+    super(status === 0 ? 'ERR_CAPSTAN_KUBE_UNREACHABLE' : 'ERR_CAPSTAN_KUBE_API', trimApiMessage(message), {
+      cause,
+    });
     this.name = 'KubeApiError';
     this.status = status;
     this.reason = reason;
-    this.causes = causes.map((c) => (c.message === undefined ? c : { ...c, message: trimApiMessage(c.message) }));
+    this.causes = causes.map((c) =>
+      c.message === undefined ? c : { ...c, message: trimApiMessage(c.message) },
+    );
   }
 
   get notFound(): boolean {
@@ -32,7 +42,13 @@ export class KubeApiError extends CapstanError {
   /** Worth retrying: the API server is restarting, overloaded or briefly unreachable. */
   get transient(): boolean {
     // 500 is left out: the API server answers schema errors of an apply with it.
-    return this.status === 0 || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
+    return (
+      this.status === 0 ||
+      this.status === 429 ||
+      this.status === 502 ||
+      this.status === 503 ||
+      this.status === 504
+    );
   }
 }
 

@@ -41,7 +41,10 @@ const IMPLICIT_GROUPS = new Set(['system:authenticated', 'system:unauthenticated
  * `cannot create leases.coordination.k8s.io in namespace shop-staging as oidc:alice@example.com
  * (groups: oidc:deployers): the deploy lock needs it`
  */
-export function formatRefusal(refusal: Refusal, options: { identity?: Identity; doing?: string } = {}): string {
+export function formatRefusal(
+  refusal: Refusal,
+  options: { identity?: Identity; doing?: string } = {},
+): string {
   const where = refusal.namespace ? `in namespace ${refusal.namespace}` : 'at the cluster scope';
   const groups = (options.identity?.groups ?? []).filter((g) => !IMPLICIT_GROUPS.has(g));
   const who = `${options.identity?.username ?? refusal.user}${options.identity ? ` (groups: ${groups.length ? groups.join(', ') : 'none'})` : ''}`;
@@ -57,7 +60,10 @@ export function missingRule(refusal: Refusal): string {
  * A 403 retold with who was refused what, where, and what Capstan was doing; other errors are
  * returned unchanged. The original error stays the cause.
  */
-export function explainRefusal(error: unknown, options: { identity?: Identity; doing?: string } = {}): unknown {
+export function explainRefusal(
+  error: unknown,
+  options: { identity?: Identity; doing?: string } = {},
+): unknown {
   if (!(error instanceof KubeApiError) || !error.forbidden) return error;
   const refusal = parseRefusal(error.message);
   if (!refusal) return error;

@@ -34,7 +34,10 @@ export class HttpTransport {
   private readonly agent: Agent | HttpAgent;
   private readonly credentials: KubeCredentials;
 
-  constructor(connection: Pick<KubeConnection, 'server' | 'requestOptions' | 'credentials'>, maxSockets = 64) {
+  constructor(
+    connection: Pick<KubeConnection, 'server' | 'requestOptions' | 'credentials'>,
+    maxSockets = 64,
+  ) {
     this.url = new URL(connection.server);
     this.base = connection.requestOptions;
     this.credentials = connection.credentials;
@@ -59,7 +62,8 @@ export class HttpTransport {
   }
 
   private async sendOnce(req: HttpRequest): Promise<IncomingMessage> {
-    const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    const body =
+      req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const auth = await this.credentials.headers();
     const res = await this.send(req, body, auth);
     if (res.statusCode !== 401) return res;
@@ -68,7 +72,11 @@ export class HttpTransport {
     return this.send(req, body, fresh);
   }
 
-  private send(req: HttpRequest, body: string | undefined, auth: Readonly<Record<string, string>>): Promise<IncomingMessage> {
+  private send(
+    req: HttpRequest,
+    body: string | undefined,
+    auth: Readonly<Record<string, string>>,
+  ): Promise<IncomingMessage> {
     const headers: Record<string, string | number> = { Accept: 'application/json', ...auth };
     if (body !== undefined) {
       headers['Content-Type'] = req.contentType ?? 'application/json';
@@ -92,7 +100,9 @@ export class HttpTransport {
         resolve,
       );
       if (req.timeoutMs) {
-        r.setTimeout(req.timeoutMs, () => r.destroy(new Error(`no answer from ${this.url.host} within ${req.timeoutMs} ms`)));
+        r.setTimeout(req.timeoutMs, () =>
+          r.destroy(new Error(`no answer from ${this.url.host} within ${req.timeoutMs} ms`)),
+        );
       }
       r.on('error', (error) => reject(toApiError(error, req)));
       r.end(body);
@@ -112,7 +122,9 @@ export class HttpTransport {
 function pickTls(options: RequestOptions): Record<string, unknown> {
   const { ca, cert, key, rejectUnauthorized, servername, pfx, passphrase } = options;
   return Object.fromEntries(
-    Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(([, v]) => v !== undefined),
+    Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
 }
 
@@ -142,7 +154,11 @@ interface StatusBody {
   details?: { causes?: StatusCause[] };
 }
 
-export function statusError(status: number, text: string, req: Pick<HttpRequest, 'method' | 'path'>): KubeApiError {
+export function statusError(
+  status: number,
+  text: string,
+  req: Pick<HttpRequest, 'method' | 'path'>,
+): KubeApiError {
   let body: StatusBody = {};
   try {
     body = JSON.parse(text) as StatusBody;
@@ -158,5 +174,11 @@ export function statusError(status: number, text: string, req: Pick<HttpRequest,
 
 function toApiError(error: Error, req: HttpRequest): Error {
   if (error.name === 'AbortError') return error;
-  return new KubeApiError(0, 'Unreachable', `cannot reach the Kubernetes API (${req.method} ${req.path}): ${error.message}`, [], error);
+  return new KubeApiError(
+    0,
+    'Unreachable',
+    `cannot reach the Kubernetes API (${req.method} ${req.path}): ${error.message}`,
+    [],
+    error,
+  );
 }

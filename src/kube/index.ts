@@ -1,6 +1,15 @@
 // The only importer of @kubernetes/client-node: connection, apply, dry run, get/list/watch, logs.
 export { KubeClient } from './client.js';
-export type { ApplyOptions, DeleteOptions, ListOptions, LogOptions, ObjectId, ObjectList, WatchEvent, WatchOptions } from './client.js';
+export type {
+  ApplyOptions,
+  DeleteOptions,
+  ListOptions,
+  LogOptions,
+  ObjectId,
+  ObjectList,
+  WatchEvent,
+  WatchOptions,
+} from './client.js';
 export { loadConnection } from './config.js';
 export type { KubeConnection, KubeConnectionOptions } from './config.js';
 export { Discovery, splitApiVersion } from './discovery.js';

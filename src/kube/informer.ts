@@ -98,7 +98,8 @@ export class Informer {
       seen.add(key);
       const old = this.store.get(key);
       this.store.set(key, item);
-      if (!old || old.metadata.resourceVersion !== item.metadata.resourceVersion) onChange(item, old ? 'MODIFIED' : 'ADDED');
+      if (!old || old.metadata.resourceVersion !== item.metadata.resourceVersion)
+        onChange(item, old ? 'MODIFIED' : 'ADDED');
     }
     for (const [key, old] of this.store) {
       if (!seen.has(key)) {
@@ -128,7 +129,13 @@ export class Informer {
             this.markSynced();
           }
         }
-        const watch = this.client.watch(apiVersion, kind, { namespace, labelSelector, fieldSelector, signal, resourceVersion });
+        const watch = this.client.watch(apiVersion, kind, {
+          namespace,
+          labelSelector,
+          fieldSelector,
+          signal,
+          resourceVersion,
+        });
         for await (const event of watch) {
           this.recovered();
           if (event.type === 'ERROR') {
@@ -138,7 +145,11 @@ export class Informer {
               resourceVersion = undefined;
               break;
             }
-            throw new KubeApiError(status.code ?? 500, status.reason ?? 'WatchError', status.message ?? 'the watch ended with an error');
+            throw new KubeApiError(
+              status.code ?? 500,
+              status.reason ?? 'WatchError',
+              status.message ?? 'the watch ended with an error',
+            );
           }
           const rv = event.object.metadata?.resourceVersion;
           if (rv) resourceVersion = rv;
@@ -157,7 +168,8 @@ export class Informer {
         // List again next time: only an answered list shows the API server is back.
         resourceVersion = undefined;
         if (!this.isSynced && !isTransient(error) && this.refused === undefined) {
-          this.refused = error instanceof Error ? error : new Error(`listing ${kind} failed`, { cause: error });
+          this.refused =
+            error instanceof Error ? error : new Error(`listing ${kind} failed`, { cause: error });
           this.failSynced(this.refused);
         }
         this.options.onError?.(error);

@@ -22,14 +22,21 @@ interface HttpsAnswer {
   readonly body: string;
 }
 
-function httpsCall(url: string, options: { method: 'GET' | 'POST'; ca?: Buffer; headers?: Record<string, string>; body?: string }): Promise<HttpsAnswer> {
+function httpsCall(
+  url: string,
+  options: { method: 'GET' | 'POST'; ca?: Buffer; headers?: Record<string, string>; body?: string },
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method, ca: options.ca, headers: options.headers, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: options.method, ca: options.ca, headers: options.headers, timeout: 30_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within 30 s`)));
     req.on('error', reject);
     req.end(options.body);
@@ -37,7 +44,8 @@ function httpsCall(url: string, options: { method: 'GET' | 'POST'; ca?: Buffer; 
 }
 
 function issuerCa(config: OidcProviderConfig): Buffer | undefined {
-  if (config['idp-certificate-authority-data']) return Buffer.from(config['idp-certificate-authority-data'], 'base64');
+  if (config['idp-certificate-authority-data'])
+    return Buffer.from(config['idp-certificate-authority-data'], 'base64');
   if (config['idp-certificate-authority']) return readFileSync(config['idp-certificate-authority']);
   return undefined;
 }
@@ -60,10 +68,14 @@ function parseJson(text: string): Record<string, unknown> {
 export async function refreshOidcTokens(user: string, config: OidcProviderConfig): Promise<void> {
   const issuer = (config['idp-issuer-url'] ?? '').replace(/\/+$/, '');
   const fail = (why: string, cause?: unknown) =>
-    new CapstanError('ERR_CAPSTAN_KUBE_CREDENTIALS', `cannot refresh the OIDC token of kubeconfig user "${user}" at ${issuer}: ${why}`, {
-      cause,
-      hint: 'log in again to get a new refresh token (for example with kubelogin or your identity provider\'s CLI)',
-    });
+    new CapstanError(
+      'ERR_CAPSTAN_KUBE_CREDENTIALS',
+      `cannot refresh the OIDC token of kubeconfig user "${user}" at ${issuer}: ${why}`,
+      {
+        cause,
+        hint: "log in again to get a new refresh token (for example with kubelogin or your identity provider's CLI)",
+      },
+    );
   let ca: Buffer | undefined;
   try {
     ca = issuerCa(config);
@@ -74,12 +86,17 @@ export async function refreshOidcTokens(user: string, config: OidcProviderConfig
   try {
     const discovery = await httpsCall(`${issuer}/.well-known/openid-configuration`, { method: 'GET', ca });
     const doc = parseJson(discovery.body);
-    if (discovery.status !== 200 || typeof doc.token_endpoint !== 'string') throw new Error(`discovery answered HTTP ${discovery.status} without a token_endpoint`);
+    if (discovery.status !== 200 || typeof doc.token_endpoint !== 'string')
+      throw new Error(`discovery answered HTTP ${discovery.status} without a token_endpoint`);
     tokenEndpoint = doc.token_endpoint;
   } catch (error) {
     throw fail((error as Error).message, error);
   }
-  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: config['refresh-token'] ?? '', client_id: config['client-id'] ?? '' });
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: config['refresh-token'] ?? '',
+    client_id: config['client-id'] ?? '',
+  });
   if (config['client-secret']) form.set('client_secret', config['client-secret']);
   let answer: HttpsAnswer;
   try {

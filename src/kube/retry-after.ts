@@ -32,7 +32,10 @@ export interface ThrottleOptions {
  * 429 is returned as it is (the caller turns it into a transient KubeApiError). Aborted while
  * waiting, it throws the signal's reason.
  */
-export async function sendHonouringRetryAfter(send: () => Promise<IncomingMessage>, options: ThrottleOptions = {}): Promise<IncomingMessage> {
+export async function sendHonouringRetryAfter(
+  send: () => Promise<IncomingMessage>,
+  options: ThrottleOptions = {},
+): Promise<IncomingMessage> {
   const wait = options.sleep ?? sleep;
   for (let sends = 1; ; sends++) {
     const res = await send();

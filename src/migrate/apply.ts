@@ -31,7 +31,10 @@ function retryable(error: unknown, planned: PlannedObject): boolean {
  * on the signal of every request it reads; on one shared signal, thousands of requests would pile
  * them up and make each new listener slower than the last.
  */
-async function withOwnSignal<T>(signal: AbortSignal | undefined, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+async function withOwnSignal<T>(
+  signal: AbortSignal | undefined,
+  request: (signal?: AbortSignal) => Promise<T>,
+): Promise<T> {
   if (!signal) return request(undefined);
   const own = new AbortController();
   const follow = () => own.abort(signal.reason);
@@ -44,11 +47,21 @@ async function withOwnSignal<T>(signal: AbortSignal | undefined, request: (signa
 }
 
 /** Server-side apply (or its dry run) of one planned object with the migration's field manager. */
-export async function applyOne(client: KubeClient, planned: PlannedObject, options: { dryRun?: boolean; signal?: AbortSignal }): Promise<KubeObject> {
+export async function applyOne(
+  client: KubeClient,
+  planned: PlannedObject,
+  options: { dryRun?: boolean; signal?: AbortSignal },
+): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await withOwnSignal(options.signal, (signal) =>
-        client.apply(planned.object, { fieldManager: MIGRATE_FIELD_MANAGER, force: true, dryRun: options.dryRun, fieldValidation: 'Strict', signal }),
+        client.apply(planned.object, {
+          fieldManager: MIGRATE_FIELD_MANAGER,
+          force: true,
+          dryRun: options.dryRun,
+          fieldValidation: 'Strict',
+          signal,
+        }),
       );
     } catch (error) {
       if (attempt >= RETRIES || options.signal?.aborted || !retryable(error, planned)) throw error;
@@ -61,7 +74,9 @@ export async function applyOne(client: KubeClient, planned: PlannedObject, optio
 export function actionOf(before: KubeObject | undefined, after: KubeObject): ApplyAction {
   if (!before) return 'created';
   if (before.metadata.resourceVersion === after.metadata.resourceVersion) return 'unchanged';
-  return diffPaths(normalizeForCompare(before), normalizeForCompare(after), 1).length === 0 ? 'unchanged' : 'changed';
+  return diffPaths(normalizeForCompare(before), normalizeForCompare(after), 1).length === 0
+    ? 'unchanged'
+    : 'changed';
 }
 
 function isEstablished(crd: KubeObject | undefined): boolean {
@@ -70,20 +85,36 @@ function isEstablished(crd: KubeObject | undefined): boolean {
   return isTrue('Established') && isTrue('NamesAccepted');
 }
 
-async function waitForCrds(client: KubeClient, names: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+async function waitForCrds(
+  client: KubeClient,
+  names: readonly string[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(names);
   while (pending.size > 0) {
     for (const name of [...pending]) {
-      const crd = await client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }, signal);
+      const crd = await client.get(
+        { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name },
+        signal,
+      );
       if (isEstablished(crd)) pending.delete(name);
     }
     if (pending.size === 0) break;
-    if (signal?.aborted) throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted while waiting for CustomResourceDefinitions');
+    if (signal?.aborted)
+      throw new CapstanError(
+        'ERR_CAPSTAN_INTERRUPTED',
+        'interrupted while waiting for CustomResourceDefinitions',
+      );
     if (Date.now() > deadline) {
-      throw new CapstanError('ERR_CAPSTAN_MIGRATE_CRD', `CustomResourceDefinitions not established in B within ${timeoutMs / 1000}s: ${[...pending].join(', ')}`, {
-        hint: "check B's conditions with: kubectl get crd -o yaml",
-      });
+      throw new CapstanError(
+        'ERR_CAPSTAN_MIGRATE_CRD',
+        `CustomResourceDefinitions not established in B within ${timeoutMs / 1000}s: ${[...pending].join(', ')}`,
+        {
+          hint: "check B's conditions with: kubectl get crd -o yaml",
+        },
+      );
     }
     await sleep(250, signal);
   }
@@ -95,7 +126,10 @@ async function waitForCrds(client: KubeClient, names: readonly string[], timeout
  * The planned object with its owners' UIDs in B (`uids`, by key); `complete` is false while some
  * owner does not exist in B yet (same or later wave): the object is applied again once it does.
  */
-export function withOwnerUids(planned: PlannedObject, uids: ReadonlyMap<string, string>): { planned: PlannedObject; complete: boolean } {
+export function withOwnerUids(
+  planned: PlannedObject,
+  uids: ReadonlyMap<string, string>,
+): { planned: PlannedObject; complete: boolean } {
   if (!planned.owners?.length) return { planned, complete: true };
   const ownerReferences = planned.owners.flatMap(({ key, ...owner }) => {
     const uid = uids.get(key);
@@ -108,7 +142,11 @@ export function withOwnerUids(planned: PlannedObject, uids: ReadonlyMap<string, 
 }
 
 /** Applies every planned object to B; reports each and never throws for one object's failure. */
-export async function applyPlan(client: KubeClient, plan: MigrationPlan, options: ApplyPlanOptions): Promise<ApplySummary> {
+export async function applyPlan(
+  client: KubeClient,
+  plan: MigrationPlan,
+  options: ApplyPlanOptions,
+): Promise<ApplySummary> {
   const started = Date.now();
   const counts: Record<ApplyAction | 'failed', number> = { created: 0, changed: 0, unchanged: 0, failed: 0 };
   // Owners come first (earlier waves); their UIDs in B are read from B's answers as they are applied.
@@ -146,13 +184,21 @@ export async function applyPlan(client: KubeClient, plan: MigrationPlan, options
     }
   }
   // Objects whose owners were created after them get their ownerReferences now (owners that failed stay out).
-  const late = awaitingOwners.map((p) => withOwnerUids(p, uids).planned).filter((p) => p.object.metadata.ownerReferences);
+  const late = awaitingOwners
+    .map((p) => withOwnerUids(p, uids).planned)
+    .filter((p) => p.object.metadata.ownerReferences);
   if (late.length > 0 && !options.signal?.aborted) {
-    const results = await settleLimit(late, options.concurrency, (planned) => applyOne(client, planned, { signal: options.signal }));
+    const results = await settleLimit(late, options.concurrency, (planned) =>
+      applyOne(client, planned, { signal: options.signal }),
+    );
     results.forEach((result, i) => {
       if (result.ok) return;
       counts.failed++;
-      options.onEvent({ type: 'object-failed', object: late[i].ref, message: `setting its ownerReferences: ${describeError(result.error)}` });
+      options.onEvent({
+        type: 'object-failed',
+        object: late[i].ref,
+        message: `setting its ownerReferences: ${describeError(result.error)}`,
+      });
     });
   }
   return { ...counts, durationMs: Date.now() - started };

@@ -48,10 +48,20 @@ export function compareClusters(input: CompareInput): Verification {
     .map(refOf);
   const unhealthy = input.unhealthy ?? [];
 
-  const rows = new Map<string, { source: number; target: number; missing: number; extra: number; different: number; unhealthy: number }>();
+  const rows = new Map<
+    string,
+    { source: number; target: number; missing: number; extra: number; different: number; unhealthy: number }
+  >();
   const row = (ref: MigrateObjectRef) => {
     const label = kindLabel(ref);
-    const found = rows.get(label) ?? { source: 0, target: 0, missing: 0, extra: 0, different: 0, unhealthy: 0 };
+    const found = rows.get(label) ?? {
+      source: 0,
+      target: 0,
+      missing: 0,
+      extra: 0,
+      different: 0,
+      unhealthy: 0,
+    };
     rows.set(label, found);
     return found;
   };
@@ -73,8 +83,23 @@ export function compareClusters(input: CompareInput): Verification {
   const kinds: VerifyKindRow[] = [...rows.entries()]
     .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : 1))
     .map(([kind, counts]) => ({ kind, ...counts }));
-  const ok = missing.length === 0 && extra.length === 0 && different.length === 0 && unhealthy.length === 0 && plan.unsupported.length === 0;
+  const ok =
+    missing.length === 0 &&
+    extra.length === 0 &&
+    different.length === 0 &&
+    unhealthy.length === 0 &&
+    plan.unsupported.length === 0;
   const { leftOut } = plan;
   const complete = ok && leftOut.volumes.length === 0 && leftOut.runningJobs.length === 0;
-  return { ok, complete, leftOut, missing, extra, unsupported: plan.unsupported, different, unhealthy, kinds };
+  return {
+    ok,
+    complete,
+    leftOut,
+    missing,
+    extra,
+    unsupported: plan.unsupported,
+    different,
+    unhealthy,
+    kinds,
+  };
 }

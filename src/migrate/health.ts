@@ -6,7 +6,14 @@ import { mapLimit, objectKey, sleep, type KubeObject } from '../shared/index.js'
 import { at, groupKindOf, refOf, str } from './json.js';
 import type { HealthProblem, PlannedObject } from './types.js';
 
-const HEALTH_KINDS = new Set(['Deployment.apps', 'StatefulSet.apps', 'DaemonSet.apps', 'ReplicaSet.apps', 'PersistentVolumeClaim', 'CustomResourceDefinition.apiextensions.k8s.io']);
+const HEALTH_KINDS = new Set([
+  'Deployment.apps',
+  'StatefulSet.apps',
+  'DaemonSet.apps',
+  'ReplicaSet.apps',
+  'PersistentVolumeClaim',
+  'CustomResourceDefinition.apiextensions.k8s.io',
+]);
 
 export function needsHealthCheck(planned: Pick<PlannedObject, 'object'>): boolean {
   return HEALTH_KINDS.has(groupKindOf(planned.object));
@@ -21,10 +28,13 @@ export function healthProblems(
   let pending = 0;
   for (const object of live) {
     const storageClass = str(at(object, 'spec', 'storageClassName'));
-    const readiness = assessReadiness(object, { storageClassBindingMode: storageClass ? options.bindingModes?.get(storageClass) : undefined });
+    const readiness = assessReadiness(object, {
+      storageClassBindingMode: storageClass ? options.bindingModes?.get(storageClass) : undefined,
+    });
     if (readiness.status === 'ready') continue;
     if (readiness.status === 'pending') pending++;
-    if (readiness.status === 'failed' || options.final) problems.push({ ref: refOf(object), message: readiness.message });
+    if (readiness.status === 'failed' || options.final)
+      problems.push({ ref: refOf(object), message: readiness.message });
   }
   return { problems, pending };
 }
@@ -41,17 +51,25 @@ export async function waitForHealth(
   const groups = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
   for (const p of checked) {
     const { apiVersion, kind, metadata } = p.object;
-    groups.set(`${apiVersion}/${kind}/${metadata.namespace ?? ''}`, { apiVersion, kind, namespace: metadata.namespace });
+    groups.set(`${apiVersion}/${kind}/${metadata.namespace ?? ''}`, {
+      apiVersion,
+      kind,
+      namespace: metadata.namespace,
+    });
   }
   const bindingModes = new Map<string, string>();
   if (checked.some((p) => p.object.kind === 'PersistentVolumeClaim')) {
     const classes = await client.list('storage.k8s.io/v1', 'StorageClass', { signal: options.signal });
-    for (const c of classes.items) bindingModes.set(c.metadata.name ?? '', str(c.volumeBindingMode) ?? 'Immediate');
+    for (const c of classes.items)
+      bindingModes.set(c.metadata.name ?? '', str(c.volumeBindingMode) ?? 'Immediate');
   }
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const lists = await mapLimit([...groups.values()], options.concurrency, async (g) =>
-      (await client.list(g.apiVersion, g.kind, { namespace: g.namespace, signal: options.signal })).items,
+    const lists = await mapLimit(
+      [...groups.values()],
+      options.concurrency,
+      async (g) =>
+        (await client.list(g.apiVersion, g.kind, { namespace: g.namespace, signal: options.signal })).items,
     );
     const live = lists.flat().filter((o) => wanted.has(objectKey(o)));
     const final = Date.now() >= deadline || options.signal?.aborted === true;

@@ -5,7 +5,14 @@ export { APP_LABELS, planMigration, planWaves, scopePredicate, selectKinds } fro
 export type { KindSelection, PlanInput } from './plan.js';
 export { chooseKinds, kindMatches, kindSkipReason, waveOf, WAVE_COUNT } from './kinds.js';
 export type { KindChoice, ServedTypes } from './kinds.js';
-export { hasSomethingToMerge, indexCluster, objectSkipReason, RUNNING_JOB, statefulSetOfClaim, SYSTEM_NAMESPACES } from './rules.js';
+export {
+  hasSomethingToMerge,
+  indexCluster,
+  objectSkipReason,
+  RUNNING_JOB,
+  statefulSetOfClaim,
+  SYSTEM_NAMESPACES,
+} from './rules.js';
 export type { ClusterIndex } from './rules.js';
 export { stripForCopy, SUSPENDED_BY_MIGRATE } from './strip.js';
 export type { StripOptions } from './strip.js';
@@ -17,7 +24,15 @@ export { parseLabelSelector } from './selector.js';
 export { actionOf, applyPlan, MIGRATE_FIELD_MANAGER, withOwnerUids } from './apply.js';
 export { discoverTypes, readObjects } from './read.js';
 export { verifyMigration } from './verify.js';
-export { describeRunningJobs, describeVolumes, formatApply, formatLeftOut, formatPlan, formatTable, formatVerification } from './format.js';
+export {
+  describeRunningJobs,
+  describeVolumes,
+  formatApply,
+  formatLeftOut,
+  formatPlan,
+  formatTable,
+  formatVerification,
+} from './format.js';
 export { formatRef, refKey } from './json.js';
 export type { MigrateObjectRef } from './json.js';
 export type {

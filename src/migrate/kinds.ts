@@ -42,7 +42,10 @@ export function kindSkipReason(type: Pick<ResourceType, 'group' | 'kind' | 'verb
 }
 
 /** Whether a user's kind pattern (`Deployment`, `deployments`, `Deployment.apps`) names a type. */
-export function kindMatches(pattern: string, type: Pick<ResourceType, 'group' | 'kind' | 'resource'>): boolean {
+export function kindMatches(
+  pattern: string,
+  type: Pick<ResourceType, 'group' | 'kind' | 'resource'>,
+): boolean {
   const p = pattern.trim().toLowerCase();
   const dot = p.indexOf('.');
   const name = dot < 0 ? p : p.slice(0, dot);
@@ -55,7 +58,12 @@ export function kindMatches(pattern: string, type: Pick<ResourceType, 'group' | 
 const WAVES: ReadonlyArray<readonly string[]> = [
   ['CustomResourceDefinition.apiextensions.k8s.io'],
   ['Namespace'],
-  ['StorageClass.storage.k8s.io', 'PriorityClass.scheduling.k8s.io', 'RuntimeClass.node.k8s.io', 'IngressClass.networking.k8s.io'],
+  [
+    'StorageClass.storage.k8s.io',
+    'PriorityClass.scheduling.k8s.io',
+    'RuntimeClass.node.k8s.io',
+    'IngressClass.networking.k8s.io',
+  ],
   [
     'ClusterRole.rbac.authorization.k8s.io',
     'ServiceAccount',
@@ -93,7 +101,9 @@ const WAVES: ReadonlyArray<readonly string[]> = [
   ],
 ];
 
-const WAVE_OF = new Map<string, number>(WAVES.flatMap((kinds, index) => kinds.map((k) => [k, index] as const)));
+const WAVE_OF = new Map<string, number>(
+  WAVES.flatMap((kinds, index) => kinds.map((k) => [k, index] as const)),
+);
 export const CRD_WAVE = 0;
 const OTHER_BUILT_IN_WAVE = 10;
 const CUSTOM_RESOURCE_WAVE = 11;
@@ -105,7 +115,10 @@ export function isBuiltInGroup(group: string): boolean {
 
 /** The creation wave of a kind: 0 CRDs ... 12 admission webhooks and APIServices. */
 export function waveOf(group: string, kind: string): number {
-  return WAVE_OF.get(groupKind(group, kind)) ?? (isBuiltInGroup(group) ? OTHER_BUILT_IN_WAVE : CUSTOM_RESOURCE_WAVE);
+  return (
+    WAVE_OF.get(groupKind(group, kind)) ??
+    (isBuiltInGroup(group) ? OTHER_BUILT_IN_WAVE : CUSTOM_RESOURCE_WAVE)
+  );
 }
 
 export const WAVE_COUNT = WAVES.length;
@@ -149,7 +162,10 @@ export function chooseKinds(
   target: ServedTypes,
   /** `Kind.group` of every kind a CustomResourceDefinition in A defines. */
   crdKinds: ReadonlySet<string>,
-): { readonly chosen: KindChoice[]; readonly skipped: Array<{ group: string; kind: string; reason: string }> } {
+): {
+  readonly chosen: KindChoice[];
+  readonly skipped: Array<{ group: string; kind: string; reason: string }>;
+} {
   const inTarget = versionsByKind(target);
   const chosen: KindChoice[] = [];
   const skipped: Array<{ group: string; kind: string; reason: string }> = [];
@@ -166,17 +182,28 @@ export function chooseKinds(
       chosen.push(
         crdKinds.has(key)
           ? { group: first.group, kind: first.kind, type: aPreferred, needsCrd: true }
-          : { group: first.group, kind: first.kind, type: aPreferred, unsupported: `B does not serve ${key}` },
+          : {
+              group: first.group,
+              kind: first.kind,
+              type: aPreferred,
+              unsupported: `B does not serve ${key}`,
+            },
       );
       continue;
     }
     const bPreferred = target.preferred.get(first.group);
     const common = versions.filter((v) => bVersions.some((b) => b.version === v.version));
-    const pick = common.find((v) => v.version === bPreferred) ?? common.find((v) => v === aPreferred) ?? common[0];
+    const pick =
+      common.find((v) => v.version === bPreferred) ?? common.find((v) => v === aPreferred) ?? common[0];
     if (pick) chosen.push({ group: first.group, kind: first.kind, type: pick });
     else {
       const served = bVersions.map((b) => b.version).join(', ');
-      chosen.push({ group: first.group, kind: first.kind, type: aPreferred, unsupported: `B serves ${key} only at ${served}, which A does not serve` });
+      chosen.push({
+        group: first.group,
+        kind: first.kind,
+        type: aPreferred,
+        unsupported: `B serves ${key} only at ${served}, which A does not serve`,
+      });
     }
   }
   return { chosen, skipped };

@@ -8,7 +8,15 @@ import { chooseKinds, type KindChoice } from './kinds.js';
 import { planMigration, scopePredicate, selectKinds, type KindSelection } from './plan.js';
 import { discoverTypes, readObjects } from './read.js';
 import { describeVolumes } from './format.js';
-import type { ApplySummary, MigrateEvent, MigrateOutcome, MigrationPlan, MigrationPlanSummary, MigrationScope, Verification } from './types.js';
+import type {
+  ApplySummary,
+  MigrateEvent,
+  MigrateOutcome,
+  MigrationPlan,
+  MigrationPlanSummary,
+  MigrationScope,
+  Verification,
+} from './types.js';
 import { verifyMigration } from './verify.js';
 
 export type ClusterAccess = Pick<KubeConnectionOptions, 'kubeconfig' | 'context'>;
@@ -55,14 +63,24 @@ export function summarizePlan(plan: MigrationPlan): MigrationPlanSummary {
 }
 
 function crdKinds(crds: readonly KubeObject[]): Set<string> {
-  return new Set(crds.map((c) => groupKind(str(at(c, 'spec', 'group')) ?? '', str(at(c, 'spec', 'names', 'kind')) ?? '')));
+  return new Set(
+    crds.map((c) => groupKind(str(at(c, 'spec', 'group')) ?? '', str(at(c, 'spec', 'names', 'kind')) ?? '')),
+  );
 }
 
-async function connect(access: ClusterAccess, env: NodeJS.ProcessEnv | undefined, side: string): Promise<KubeClient> {
+async function connect(
+  access: ClusterAccess,
+  env: NodeJS.ProcessEnv | undefined,
+  side: string,
+): Promise<KubeClient> {
   try {
     return await KubeClient.connect({ ...access, env, maxSockets: 64 });
   } catch (error) {
-    if (error instanceof CapstanError) throw new CapstanError(error.code, `cluster ${side}: ${error.message}`, { hint: error.hint, cause: error });
+    if (error instanceof CapstanError)
+      throw new CapstanError(error.code, `cluster ${side}: ${error.message}`, {
+        hint: error.hint,
+        cause: error,
+      });
     throw error;
   }
 }
@@ -76,22 +94,43 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const { scope, signal } = options;
   // Every request in flight listens to the signal: hundreds at once are expected.
   if (signal) setMaxListeners(0, signal);
-  const connected = await Promise.allSettled([connect(options.from, options.env, 'A'), connect(options.to, options.env, 'B')]);
+  const connected = await Promise.allSettled([
+    connect(options.from, options.env, 'A'),
+    connect(options.to, options.env, 'B'),
+  ]);
   const failed = connected.find((c) => c.status === 'rejected');
   if (failed) {
     for (const c of connected) if (c.status === 'fulfilled') c.value.close();
     throw failed.reason;
   }
-  const [source, target] = connected.map((c) => (c as PromiseFulfilledResult<KubeClient>).value) as [KubeClient, KubeClient];
-  const finish = (outcome: MigrateOutcome, exitCode: number, rest: Omit<MigrateResult, 'outcome' | 'exitCode'>, message?: string): MigrateResult => {
-    emit({ type: 'migrate-finished', outcome, exitCode, durationMs: Date.now() - started, ...(message ? { message } : {}) });
+  const [source, target] = connected.map((c) => (c as PromiseFulfilledResult<KubeClient>).value) as [
+    KubeClient,
+    KubeClient,
+  ];
+  const finish = (
+    outcome: MigrateOutcome,
+    exitCode: number,
+    rest: Omit<MigrateResult, 'outcome' | 'exitCode'>,
+    message?: string,
+  ): MigrateResult => {
+    emit({
+      type: 'migrate-finished',
+      outcome,
+      exitCode,
+      durationMs: Date.now() - started,
+      ...(message ? { message } : {}),
+    });
     return { outcome, exitCode, ...rest };
   };
   try {
     if (source.connection.server === target.connection.server) {
-      throw new CapstanError('ERR_CAPSTAN_USAGE', `A and B are the same cluster (${source.connection.server})`, {
-        hint: 'pass the kube context (--from/--to) or kubeconfig (--from-kubeconfig/--to-kubeconfig) of two different clusters',
-      });
+      throw new CapstanError(
+        'ERR_CAPSTAN_USAGE',
+        `A and B are the same cluster (${source.connection.server})`,
+        {
+          hint: 'pass the kube context (--from/--to) or kubeconfig (--from-kubeconfig/--to-kubeconfig) of two different clusters',
+        },
+      );
     }
     emit({ type: 'migrate-started', from: source.connection.server, to: target.connection.server, mode });
     const [servedA, servedB, crds] = await Promise.all([
@@ -106,13 +145,21 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     const servedByB = new Set(servedB.types.map((t) => `${t.apiVersion}/${t.kind}`));
     const [readA, readB] = await Promise.all([
       readObjects(source, selected.read, scope, { concurrency, signal }),
-      readObjects(target, selected.read, scope, { concurrency, signal, served: (c: KindChoice) => servedByB.has(`${c.type.apiVersion}/${c.type.kind}`) }),
+      readObjects(target, selected.read, scope, {
+        concurrency,
+        signal,
+        served: (c: KindChoice) => servedByB.has(`${c.type.apiVersion}/${c.type.kind}`),
+      }),
     ]);
     readErrors.push(...readA.errors.map((e) => `A: ${e}`), ...readB.errors.map((e) => `B: ${e}`));
     if (scope.namespaces && selected.read.some((c) => c.group === '' && c.kind === 'Namespace')) {
       const found = new Set(readA.objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
       const absent = scope.namespaces.filter((ns) => !found.has(ns));
-      if (absent.length > 0) throw new CapstanError('ERR_CAPSTAN_USAGE', `namespace${absent.length > 1 ? 's' : ''} not found in A: ${absent.join(', ')}`);
+      if (absent.length > 0)
+        throw new CapstanError(
+          'ERR_CAPSTAN_USAGE',
+          `namespace${absent.length > 1 ? 's' : ''} not found in A: ${absent.join(', ')}`,
+        );
     }
     const plan = planMigration({
       source: readA.objects,
@@ -130,7 +177,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     if (mode === 'migrate') {
       apply = await applyPlan(target, plan, { concurrency, signal, onEvent: emit });
       const seconds = Math.max(apply.durationMs, 1) / 1000;
-      emit({ type: 'apply-finished', ...apply, objectsPerSecond: Math.round((plan.objects.length / seconds) * 10) / 10 });
+      emit({
+        type: 'apply-finished',
+        ...apply,
+        objectsPerSecond: Math.round((plan.objects.length / seconds) * 10) / 10,
+      });
     }
     if (signal?.aborted) return finish('interrupted', MIGRATE_EXIT.interrupted, { plan, apply });
     let verification: Verification | undefined;
@@ -150,14 +201,33 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       verification = rest;
       emit({ type: 'verify-finished', durationMs: Date.now() - verifyStarted, ...verification });
     }
-    if (signal?.aborted) return finish('interrupted', MIGRATE_EXIT.interrupted, { plan, apply, verification });
+    if (signal?.aborted)
+      return finish('interrupted', MIGRATE_EXIT.interrupted, { plan, apply, verification });
     const result = { plan, apply, verification };
-    if ((apply?.failed ?? 0) > 0) return finish('failed', MIGRATE_EXIT.failed, result, `${apply!.failed} objects could not be applied to B`);
-    if (readErrors.length > 0) return finish('failed', MIGRATE_EXIT.failed, result, `${readErrors.length} kinds could not be read: the inventory is incomplete`);
-    if (verification && !verification.ok) return finish('differences', MIGRATE_EXIT.failed, result, 'B differs from A');
+    if ((apply?.failed ?? 0) > 0)
+      return finish(
+        'failed',
+        MIGRATE_EXIT.failed,
+        result,
+        `${apply!.failed} objects could not be applied to B`,
+      );
+    if (readErrors.length > 0)
+      return finish(
+        'failed',
+        MIGRATE_EXIT.failed,
+        result,
+        `${readErrors.length} kinds could not be read: the inventory is incomplete`,
+      );
+    if (verification && !verification.ok)
+      return finish('differences', MIGRATE_EXIT.failed, result, 'B differs from A');
     const { volumes } = plan.leftOut;
     if (volumes.length > 0 && !options.allowEmptyVolumes) {
-      return finish('incomplete', MIGRATE_EXIT.failed, result, `${describeVolumes(volumes)}: copy their data to B, then pass --allow-empty-volumes`);
+      return finish(
+        'incomplete',
+        MIGRATE_EXIT.failed,
+        result,
+        `${describeVolumes(volumes)}: copy their data to B, then pass --allow-empty-volumes`,
+      );
     }
     return finish('succeeded', MIGRATE_EXIT.ok, result);
   } catch (error) {

@@ -9,7 +9,17 @@ import { stripForCopy } from './strip.js';
 export { parseQuantity };
 
 /** Maps whose values are quantities (container resources, quotas, limit ranges, claims). */
-const QUANTITY_MAPS = new Set(['limits', 'requests', 'hard', 'default', 'defaultRequest', 'max', 'min', 'maxLimitRequestRatio', 'capacity']);
+const QUANTITY_MAPS = new Set([
+  'limits',
+  'requests',
+  'hard',
+  'default',
+  'defaultRequest',
+  'max',
+  'min',
+  'maxLimitRequestRatio',
+  'capacity',
+]);
 /** Lists whose order carries no meaning. */
 const SET_LISTS = new Set(['finalizers', 'imagePullSecrets']);
 
@@ -67,7 +77,8 @@ export function normalizeForCompare(object: KubeObject): Json {
     const annotations = rest.metadata.annotations;
     const applied = annotations?.['kubectl.kubernetes.io/last-applied-configuration'];
     // kubectl's last-applied annotation of a Secret holds its values.
-    if (annotations && applied) annotations['kubectl.kubernetes.io/last-applied-configuration'] = `sha256:${sha256(applied)}`;
+    if (annotations && applied)
+      annotations['kubectl.kubernetes.io/last-applied-configuration'] = `sha256:${sha256(applied)}`;
   }
   return canonical(rest, '') as Json;
 }
@@ -87,7 +98,8 @@ export function diffPaths(a: unknown, b: unknown, limit = 20, path = ''): string
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     const out: string[] = [];
-    for (let i = 0; i < a.length && out.length < limit; i++) out.push(...diffPaths(a[i], b[i], limit - out.length, `${path}[${i}]`));
+    for (let i = 0; i < a.length && out.length < limit; i++)
+      out.push(...diffPaths(a[i], b[i], limit - out.length, `${path}[${i}]`));
     return out;
   }
   return [path || '(object)'];

@@ -1,12 +1,36 @@
 // The pure core of a migration: from what A and B hold, which objects to copy in which form and
 // order, which to skip and why, and which kinds B cannot take.
 import { objectKey, type KubeObject } from '../shared/index.js';
-import { at, formatRef, groupKind, groupKindOf, groupOf, list, record, refOf, str, type Json } from './json.js';
+import {
+  at,
+  formatRef,
+  groupKind,
+  groupKindOf,
+  groupOf,
+  list,
+  record,
+  refOf,
+  str,
+  type Json,
+} from './json.js';
 import { kindMatches, waveOf, type KindChoice } from './kinds.js';
-import { indexCluster, objectSkipReason, RUNNING_JOB, statefulSetOfClaim, type ClusterIndex } from './rules.js';
+import {
+  indexCluster,
+  objectSkipReason,
+  RUNNING_JOB,
+  statefulSetOfClaim,
+  type ClusterIndex,
+} from './rules.js';
 import { parseLabelSelector } from './selector.js';
 import { stripForCopy } from './strip.js';
-import type { KindCount, LeftOut, MigrationPlan, MigrationScope, PlannedObject, PlannedOwner } from './types.js';
+import type {
+  KindCount,
+  LeftOut,
+  MigrationPlan,
+  MigrationScope,
+  PlannedObject,
+  PlannedOwner,
+} from './types.js';
 import type { SkippedKind, SkippedObject, UncopiedVolume, UnsupportedKind } from './types.js';
 
 const CRD = 'CustomResourceDefinition.apiextensions.k8s.io';
@@ -15,7 +39,14 @@ const CLUSTER_ROLE_BINDING = 'ClusterRoleBinding.rbac.authorization.k8s.io';
 const PRIORITY_CLASS = 'PriorityClass.scheduling.k8s.io';
 
 /** Cluster-scoped kinds read even when only some namespaces are copied: their objects may need them. */
-const DEPENDENCY_KINDS: ReadonlySet<string> = new Set(['Namespace', CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, PRIORITY_CLASS, 'PersistentVolume']);
+const DEPENDENCY_KINDS: ReadonlySet<string> = new Set([
+  'Namespace',
+  CRD,
+  CLUSTER_ROLE,
+  CLUSTER_ROLE_BINDING,
+  PRIORITY_CLASS,
+  'PersistentVolume',
+]);
 
 export interface KindSelection {
   readonly read: readonly KindChoice[];
@@ -42,7 +73,8 @@ export function selectKinds(chosen: readonly KindChoice[], scope: MigrationScope
       skipped.push({ kind: choice.kind, group: choice.group, reason: 'not in --include-kinds' });
       continue;
     }
-    if (!included || (scope.namespaces && !choice.type.namespaced && gk !== 'Namespace')) dependencyOnly.add(gk);
+    if (!included || (scope.namespaces && !choice.type.namespaced && gk !== 'Namespace'))
+      dependencyOnly.add(gk);
     read.push(choice);
   }
   return { read, skipped, dependencyOnly };
@@ -59,11 +91,19 @@ export interface PlanInput {
 }
 
 function podSpecs(o: KubeObject): unknown[] {
-  return [at(o, 'spec'), at(o, 'spec', 'template', 'spec'), at(o, 'spec', 'jobTemplate', 'spec', 'template', 'spec')];
+  return [
+    at(o, 'spec'),
+    at(o, 'spec', 'template', 'spec'),
+    at(o, 'spec', 'jobTemplate', 'spec', 'template', 'spec'),
+  ];
 }
 
 /** Keys of the cluster-scoped objects that the chosen objects need. */
-function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObject[], accountsCopied: boolean): Set<string> {
+function dependenciesOf(
+  chosen: readonly KubeObject[],
+  source: readonly KubeObject[],
+  accountsCopied: boolean,
+): Set<string> {
   const needed = new Set<string>();
   const namespaces = new Set<string>();
   const key = (gk: string, name: string) => `${gk}//${name}`;
@@ -82,7 +122,8 @@ function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObje
     if (o.kind === 'RoleBinding' && at(o, 'roleRef', 'kind') === 'ClusterRole') {
       needed.add(keyOf('rbac.authorization.k8s.io', 'ClusterRole', str(at(o, 'roleRef', 'name')) ?? ''));
     }
-    if (o.kind === 'PersistentVolumeClaim' && str(at(o, 'spec', 'volumeName'))) needed.add(key('PersistentVolume', str(at(o, 'spec', 'volumeName'))!));
+    if (o.kind === 'PersistentVolumeClaim' && str(at(o, 'spec', 'volumeName')))
+      needed.add(key('PersistentVolume', str(at(o, 'spec', 'volumeName'))!));
   }
   for (const o of source) {
     const gk = groupKindOf(o);
@@ -90,7 +131,8 @@ function dependenciesOf(chosen: readonly KubeObject[], source: readonly KubeObje
       const defines = groupKind(str(at(o, 'spec', 'group')) ?? '', str(at(o, 'spec', 'names', 'kind')) ?? '');
       if (needed.has(`crd-of/${defines}`)) needed.add(objectKey(o));
     }
-    const grantsNamespace = () => list(o.subjects).some((s) => s.kind === 'ServiceAccount' && namespaces.has(str(s.namespace) ?? ''));
+    const grantsNamespace = () =>
+      list(o.subjects).some((s) => s.kind === 'ServiceAccount' && namespaces.has(str(s.namespace) ?? ''));
     if (gk === CLUSTER_ROLE_BINDING && accountsCopied && grantsNamespace()) {
       needed.add(objectKey(o));
       needed.add(keyOf('rbac.authorization.k8s.io', 'ClusterRole', str(at(o, 'roleRef', 'name')) ?? ''));
@@ -157,7 +199,9 @@ function usedByApp(members: readonly KubeObject[], source: readonly KubeObject[]
       for (const name of configMaps) used.add(`ConfigMap/${ns}/${name}`);
     }
     if (o.kind === 'ServiceAccount' && o.apiVersion === 'v1') accounts.add(`${ns}/${o.metadata.name}`);
-    if (o.kind === 'Ingress') for (const tls of list(at(o, 'spec', 'tls'))) if (str(tls.secretName)) used.add(`Secret/${ns}/${str(tls.secretName)}`);
+    if (o.kind === 'Ingress')
+      for (const tls of list(at(o, 'spec', 'tls')))
+        if (str(tls.secretName)) used.add(`Secret/${ns}/${str(tls.secretName)}`);
   }
   for (const account of accounts) used.add(`ServiceAccount/${account}`);
   for (const o of source) {
@@ -165,18 +209,28 @@ function usedByApp(members: readonly KubeObject[], source: readonly KubeObject[]
     if (o.kind === 'ServiceAccount' && o.apiVersion === 'v1' && accounts.has(`${ns}/${o.metadata.name}`)) {
       for (const s of list(o.imagePullSecrets)) if (str(s.name)) used.add(`Secret/${ns}/${str(s.name)}`);
     }
-    if ((o.kind !== 'RoleBinding' && o.kind !== 'ClusterRoleBinding') || groupOf(o.apiVersion) !== RBAC_GROUP) continue;
-    const grants = list(o.subjects).some((s) => s.kind === 'ServiceAccount' && accounts.has(`${str(s.namespace) ?? ns}/${str(s.name) ?? ''}`));
+    if ((o.kind !== 'RoleBinding' && o.kind !== 'ClusterRoleBinding') || groupOf(o.apiVersion) !== RBAC_GROUP)
+      continue;
+    const grants = list(o.subjects).some(
+      (s) => s.kind === 'ServiceAccount' && accounts.has(`${str(s.namespace) ?? ns}/${str(s.name) ?? ''}`),
+    );
     if (!grants) continue;
     used.add(objectKey(o));
     const role = str(at(o, 'roleRef', 'name')) ?? '';
-    used.add(at(o, 'roleRef', 'kind') === 'Role' ? `Role.${RBAC_GROUP}/${ns}/${role}` : `ClusterRole.${RBAC_GROUP}//${role}`);
+    used.add(
+      at(o, 'roleRef', 'kind') === 'Role'
+        ? `Role.${RBAC_GROUP}/${ns}/${role}`
+        : `ClusterRole.${RBAC_GROUP}//${role}`,
+    );
   }
   return used;
 }
 
 /** Whether an object is chosen by the scope itself (not only as something chosen objects need). */
-export function scopePredicate(scope: MigrationScope, selection: KindSelection): (object: KubeObject) => boolean {
+export function scopePredicate(
+  scope: MigrationScope,
+  selection: KindSelection,
+): (object: KubeObject) => boolean {
   const matches = parseLabelSelector(scope.selector ?? '');
   const namespaces = scope.namespaces ? new Set(scope.namespaces) : undefined;
   const { app } = scope;
@@ -185,7 +239,8 @@ export function scopePredicate(scope: MigrationScope, selection: KindSelection):
     if (selection.dependencyOnly.has(gk)) return false;
     if (app !== undefined) return APP_LABELS.some((label) => o.metadata.labels?.[label] === app);
     if (gk === 'Namespace' && namespaces) return namespaces.has(o.metadata.name ?? '');
-    if (o.metadata.namespace) return (!namespaces || namespaces.has(o.metadata.namespace)) && matches(o.metadata.labels);
+    if (o.metadata.namespace)
+      return (!namespaces || namespaces.has(o.metadata.namespace)) && matches(o.metadata.labels);
     return !namespaces && matches(o.metadata.labels);
   };
 }
@@ -203,22 +258,38 @@ export function planMigration(input: PlanInput): MigrationPlan {
   };
   let direct = source.filter(scopePredicate(input.scope, input.selection));
   if (input.scope.app !== undefined) {
-    const used = usedByApp(direct.filter((o) => !reasonOf(o)), source);
+    const used = usedByApp(
+      direct.filter((o) => !reasonOf(o)),
+      source,
+    );
     const members = new Set(direct);
     direct = [...direct, ...source.filter((o) => !members.has(o) && used.has(objectKey(o)))];
   }
   // ClusterRoleBindings come with the namespaces whose ServiceAccounts they grant, when accounts are
   // copied (for an application, only those that grant its own accounts: chosen above).
-  const accountsCopied = input.scope.app === undefined && read.has('ServiceAccount') && !input.selection.dependencyOnly.has('ServiceAccount');
-  const needed = dependenciesOf(direct.filter((o) => !reasonOf(o)), source, accountsCopied);
-  const chosen = new Set([...direct, ...source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o)))]);
+  const accountsCopied =
+    input.scope.app === undefined &&
+    read.has('ServiceAccount') &&
+    !input.selection.dependencyOnly.has('ServiceAccount');
+  const needed = dependenciesOf(
+    direct.filter((o) => !reasonOf(o)),
+    source,
+    accountsCopied,
+  );
+  const chosen = new Set([
+    ...direct,
+    ...source.filter((o) => !o.metadata.namespace && needed.has(objectKey(o))),
+  ]);
 
   const choiceOf = new Map(input.kinds.map((k) => [groupKind(k.group, k.kind), k]));
   const copiedCrdKinds = new Set<string>();
   const copiedVolumes = new Set<string>();
   for (const o of chosen) {
     if (reasonOf(o)) continue;
-    if (groupKindOf(o) === CRD) copiedCrdKinds.add(groupKind(str(at(o, 'spec', 'group')) ?? '', str(at(o, 'spec', 'names', 'kind')) ?? ''));
+    if (groupKindOf(o) === CRD)
+      copiedCrdKinds.add(
+        groupKind(str(at(o, 'spec', 'group')) ?? '', str(at(o, 'spec', 'names', 'kind')) ?? ''),
+      );
     if (o.kind === 'PersistentVolume') copiedVolumes.add(o.metadata.name ?? '');
   }
 
@@ -231,21 +302,38 @@ export function planMigration(input: PlanInput): MigrationPlan {
     const choice = choiceOf.get(gk);
     const key = objectKey(o);
     let reason = reasonOf(o);
-    const unsupportedReason = choice?.unsupported ?? (choice?.needsCrd && !copiedCrdKinds.has(gk) ? `B does not serve ${gk} and its CustomResourceDefinition is not copied` : undefined);
+    const unsupportedReason =
+      choice?.unsupported ??
+      (choice?.needsCrd && !copiedCrdKinds.has(gk)
+        ? `B does not serve ${gk} and its CustomResourceDefinition is not copied`
+        : undefined);
     if (!reason && unsupportedReason) {
       reason = unsupportedReason;
-      const entry = unsupported.get(gk) ?? { kind: o.kind, group: groupOf(o.apiVersion), reason: unsupportedReason, objects: 0 };
+      const entry = unsupported.get(gk) ?? {
+        kind: o.kind,
+        group: groupOf(o.apiVersion),
+        reason: unsupportedReason,
+        objects: 0,
+      };
       unsupported.set(gk, { ...entry, objects: entry.objects + 1 });
     }
     const inTarget = input.target.get(key);
-    if (!reason && o.kind === 'StorageClass' && inTarget) reason = `B has its own StorageClass ${o.metadata.name}`;
+    if (!reason && o.kind === 'StorageClass' && inTarget)
+      reason = `B has its own StorageClass ${o.metadata.name}`;
     if (reason) {
       skipped.push({ ref: refOf(o), reason });
       continue;
     }
     let stripped = stripForCopy(o, { copiedVolumes, suspendCronJobs: true });
-    if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') stripped = mergeDefaultAccount(stripped, inTarget);
-    objects.push({ key, ref: refOf(o), wave: waveOf(groupOf(o.apiVersion), o.kind), object: stripped, current: inTarget });
+    if (o.kind === 'ServiceAccount' && o.metadata.name === 'default')
+      stripped = mergeDefaultAccount(stripped, inTarget);
+    objects.push({
+      key,
+      ref: refOf(o),
+      wave: waveOf(groupOf(o.apiVersion), o.kind),
+      object: stripped,
+      current: inTarget,
+    });
     copied.set(key, o);
   }
   for (const [i, planned] of objects.entries()) {
@@ -259,7 +347,14 @@ export function planMigration(input: PlanInput): MigrationPlan {
     volumes: uncopiedVolumes(chosen, { index, reasonOf, copied, copiedVolumes }),
     runningJobs: skipped.filter((x) => x.reason === RUNNING_JOB).map((x) => x.ref),
   };
-  return { objects, skipped, skippedKinds: input.selection.skipped, unsupported: [...unsupported.values()], counts: countByKind(objects, skipped), leftOut };
+  return {
+    objects,
+    skipped,
+    skippedKinds: input.selection.skipped,
+    unsupported: [...unsupported.values()],
+    counts: countByKind(objects, skipped),
+    leftOut,
+  };
 }
 
 /**
@@ -273,7 +368,9 @@ function copiedOwners(o: KubeObject, copied: ReadonlyMap<string, KubeObject>): P
     if (ref.controller === true) continue;
     const gk = groupKind(groupOf(ref.apiVersion), ref.kind);
     // Owners are in the dependent's namespace, or cluster-scoped.
-    const key = [`${gk}/${o.metadata.namespace ?? ''}/${ref.name}`, `${gk}//${ref.name}`].find((k) => copied.get(k)?.metadata.uid === ref.uid);
+    const key = [`${gk}/${o.metadata.namespace ?? ''}/${ref.name}`, `${gk}//${ref.name}`].find(
+      (k) => copied.get(k)?.metadata.uid === ref.uid,
+    );
     if (!key) continue;
     const owner: PlannedOwner = { key, apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name };
     const block = (ref as { blockOwnerDeletion?: unknown }).blockOwnerDeletion;
@@ -289,25 +386,33 @@ function isBound(o: KubeObject): boolean {
 /** Claims in scope with data in A that B does not get: copied claims (B provisions them empty), StatefulSet claims, and dynamic volumes left without a claim. */
 function uncopiedVolumes(
   chosen: Iterable<KubeObject>,
-  context: { index: ClusterIndex; reasonOf: (o: KubeObject) => string | undefined; copied: ReadonlyMap<string, KubeObject>; copiedVolumes: ReadonlySet<string> },
+  context: {
+    index: ClusterIndex;
+    reasonOf: (o: KubeObject) => string | undefined;
+    copied: ReadonlyMap<string, KubeObject>;
+    copiedVolumes: ReadonlySet<string>;
+  },
 ): UncopiedVolume[] {
   const volumes: UncopiedVolume[] = [];
   const claimsCounted = new Set<string>();
   const dynamicVolumes: KubeObject[] = [];
   for (const o of chosen) {
     if (o.kind === 'PersistentVolume' && o.apiVersion === 'v1') {
-      if (o.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] && !o.metadata.deletionTimestamp) dynamicVolumes.push(o);
+      if (o.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] && !o.metadata.deletionTimestamp)
+        dynamicVolumes.push(o);
       continue;
     }
     if (o.kind !== 'PersistentVolumeClaim' || o.apiVersion !== 'v1' || !isBound(o)) continue;
     if (context.copiedVolumes.has(str(at(o, 'spec', 'volumeName')) ?? '')) continue;
-    const size = str(at(o, 'status', 'capacity', 'storage')) ?? str(at(o, 'spec', 'resources', 'requests', 'storage'));
+    const size =
+      str(at(o, 'status', 'capacity', 'storage')) ?? str(at(o, 'spec', 'resources', 'requests', 'storage'));
     const statefulSet = statefulSetOfClaim(o, context.index);
     const owner = o.metadata.ownerReferences?.find((r) => r.controller === true);
     let reason: string | undefined;
     if (context.copied.has(objectKey(o))) reason = 'copied claim: B provisions an empty volume';
     else if (statefulSet) reason = `StatefulSet ${statefulSet} creates it empty in B`;
-    else if (owner && !context.reasonOf(o)?.startsWith('being deleted')) reason = `${owner.kind} ${owner.name} creates it empty in B`;
+    else if (owner && !context.reasonOf(o)?.startsWith('being deleted'))
+      reason = `${owner.kind} ${owner.name} creates it empty in B`;
     if (!reason) continue;
     claimsCounted.add(`${o.metadata.namespace}/${o.metadata.name}`);
     volumes.push(size ? { ref: refOf(o), size, reason } : { ref: refOf(o), reason });
@@ -319,7 +424,9 @@ function uncopiedVolumes(
     const reason = 'dynamically provisioned volume: not copied';
     volumes.push(size ? { ref: refOf(pv), size, reason } : { ref: refOf(pv), reason });
   }
-  return volumes.sort((a, b) => (formatRef(a.ref) < formatRef(b.ref) ? -1 : formatRef(a.ref) > formatRef(b.ref) ? 1 : 0));
+  return volumes.sort((a, b) =>
+    formatRef(a.ref) < formatRef(b.ref) ? -1 : formatRef(a.ref) > formatRef(b.ref) ? 1 : 0,
+  );
 }
 
 function countByKind(objects: readonly PlannedObject[], skipped: readonly SkippedObject[]): KindCount[] {

@@ -10,7 +10,11 @@ interface ApiResourceList {
 }
 
 interface ApiGroupList {
-  groups: Array<{ name: string; versions: Array<{ groupVersion: string; version: string }>; preferredVersion?: { version: string } }>;
+  groups: Array<{
+    name: string;
+    versions: Array<{ groupVersion: string; version: string }>;
+    preferredVersion?: { version: string };
+  }>;
 }
 
 /**
@@ -18,21 +22,38 @@ interface ApiGroupList {
  * API whose backend is down must not stop a migration). Written here rather than with
  * `Discovery.all`, which fails as a whole and does not report preferred versions.
  */
-export async function discoverTypes(client: KubeClient, signal?: AbortSignal): Promise<ServedTypes & { readonly errors: string[] }> {
+export async function discoverTypes(
+  client: KubeClient,
+  signal?: AbortSignal,
+): Promise<ServedTypes & { readonly errors: string[] }> {
   const groups = await client.getPath<ApiGroupList>('/apis', signal);
   const preferred = new Map<string, string>([['', 'v1']]);
-  const versions: Array<{ group: string; version: string; apiVersion: string }> = [{ group: '', version: 'v1', apiVersion: 'v1' }];
+  const versions: Array<{ group: string; version: string; apiVersion: string }> = [
+    { group: '', version: 'v1', apiVersion: 'v1' },
+  ];
   for (const g of groups.groups) {
     preferred.set(g.name, g.preferredVersion?.version ?? g.versions[0]?.version ?? '');
-    for (const v of g.versions) versions.push({ group: g.name, version: v.version, apiVersion: v.groupVersion });
+    for (const v of g.versions)
+      versions.push({ group: g.name, version: v.version, apiVersion: v.groupVersion });
   }
   const errors: string[] = [];
   const lists = await mapLimit(versions, 16, async ({ group, version, apiVersion }) => {
     try {
-      const list = await client.getPath<ApiResourceList>(apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`, signal);
+      const list = await client.getPath<ApiResourceList>(
+        apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`,
+        signal,
+      );
       return list.resources
         .filter((r) => !r.name.includes('/'))
-        .map((r): ResourceType => ({ group, version, apiVersion, kind: r.kind, resource: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] }));
+        .map((r): ResourceType => ({
+          group,
+          version,
+          apiVersion,
+          kind: r.kind,
+          resource: r.name,
+          namespaced: r.namespaced,
+          verbs: r.verbs ?? [],
+        }));
     } catch (error) {
       errors.push(`cannot discover ${apiVersion}: ${(error as Error).message}`);
       return [];
@@ -55,12 +76,17 @@ export async function readObjects(
   client: KubeClient,
   kinds: readonly KindChoice[],
   scope: MigrationScope,
-  options: { readonly concurrency: number; readonly signal?: AbortSignal; readonly served?: (choice: KindChoice) => boolean },
+  options: {
+    readonly concurrency: number;
+    readonly signal?: AbortSignal;
+    readonly served?: (choice: KindChoice) => boolean;
+  },
 ): Promise<ReadResult> {
   const tasks: Array<{ choice: KindChoice; namespace?: string }> = [];
   for (const choice of kinds) {
     if (options.served && !options.served(choice)) continue;
-    if (choice.type.namespaced && scope.namespaces) for (const namespace of scope.namespaces) tasks.push({ choice, namespace });
+    if (choice.type.namespaced && scope.namespaces)
+      for (const namespace of scope.namespaces) tasks.push({ choice, namespace });
     else tasks.push({ choice });
   }
   const errors: string[] = [];
@@ -79,7 +105,9 @@ export async function readObjects(
       if (isCapstanError(error) && error.code === 'ERR_CAPSTAN_UNKNOWN_KIND') return [];
       if (isKubeApiError(error) && error.notFound) return [];
       if (options.signal?.aborted) throw error;
-      errors.push(`cannot list ${kind} (${apiVersion})${namespace ? ` in ${namespace}` : ''}: ${(error as Error).message}`);
+      errors.push(
+        `cannot list ${kind} (${apiVersion})${namespace ? ` in ${namespace}` : ''}: ${(error as Error).message}`,
+      );
       return [];
     }
   });

@@ -42,7 +42,9 @@ function parseRequirement(text: string, selector: string): Requirement {
 }
 
 /** Compiles a label selector; the empty selector matches everything. */
-export function parseLabelSelector(selector: string): (labels: Readonly<Record<string, string>> | undefined) => boolean {
+export function parseLabelSelector(
+  selector: string,
+): (labels: Readonly<Record<string, string>> | undefined) => boolean {
   const requirements = splitTopLevel(selector).map((part) => parseRequirement(part, selector));
   return (labels) => requirements.every((matches) => matches(labels ?? {}));
 }

@@ -35,19 +35,30 @@ const DROPPED_ANNOTATIONS: Readonly<Record<string, readonly string[]>> = {
   PersistentVolume: ['pv.kubernetes.io/bind-completed', 'pv.kubernetes.io/bound-by-controller'],
   Secret: ['kubernetes.io/service-account.uid'],
   Endpoints: ['endpoints.kubernetes.io/last-change-trigger-time'],
-  HorizontalPodAutoscaler: ['autoscaling.alpha.kubernetes.io/conditions', 'autoscaling.alpha.kubernetes.io/current-metrics'],
+  HorizontalPodAutoscaler: [
+    'autoscaling.alpha.kubernetes.io/conditions',
+    'autoscaling.alpha.kubernetes.io/current-metrics',
+  ],
 };
 
 const DROPPED_LABELS: Readonly<Record<string, readonly string[]>> = {
   Namespace: ['kubernetes.io/metadata.name'],
   Secret: ['kubernetes.io/legacy-token-last-used', 'kubernetes.io/legacy-token-invalid-since'],
   Job: ['controller-uid', 'batch.kubernetes.io/controller-uid'],
-  Pod: ['pod-template-hash', 'controller-revision-hash', 'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index'],
+  Pod: [
+    'pod-template-hash',
+    'controller-revision-hash',
+    'statefulset.kubernetes.io/pod-name',
+    'apps.kubernetes.io/pod-index',
+  ],
 };
 
 const JOB_UID_LABELS = DROPPED_LABELS.Job;
 
-function without(map: Record<string, string> | undefined, keys: readonly string[] = []): Record<string, string> | undefined {
+function without(
+  map: Record<string, string> | undefined,
+  keys: readonly string[] = [],
+): Record<string, string> | undefined {
   if (!map) return undefined;
   const kept = Object.fromEntries(Object.entries(map).filter(([k]) => !keys.includes(k)));
   return Object.keys(kept).length > 0 ? kept : undefined;
@@ -60,7 +71,9 @@ function stripMetadata(kind: string, meta: ObjectMeta): ObjectMeta {
   if (labels) out.labels = labels;
   const annotations = without(meta.annotations, DROPPED_ANNOTATIONS[kind]);
   if (annotations) out.annotations = annotations;
-  const finalizers = ((meta.finalizers as string[] | undefined) ?? []).filter((f) => !SYSTEM_FINALIZERS.has(f));
+  const finalizers = ((meta.finalizers as string[] | undefined) ?? []).filter(
+    (f) => !SYSTEM_FINALIZERS.has(f),
+  );
   if (finalizers.length > 0) out.finalizers = finalizers;
   return out;
 }
@@ -106,13 +119,19 @@ function stripPod(spec: Json): void {
   if (spec.priorityClassName) delete spec.priority;
   delete spec.serviceAccount;
   const account = str(spec.serviceAccountName) ?? 'default';
-  const generated = (name: string) => name.startsWith('kube-api-access-') || name.startsWith(`${account}-token-`);
-  const dropped = new Set(list(spec.volumes).map((v) => str(v.name) ?? '').filter(generated));
+  const generated = (name: string) =>
+    name.startsWith('kube-api-access-') || name.startsWith(`${account}-token-`);
+  const dropped = new Set(
+    list(spec.volumes)
+      .map((v) => str(v.name) ?? '')
+      .filter(generated),
+  );
   if (dropped.size === 0) return;
   spec.volumes = list(spec.volumes).filter((v) => !dropped.has(str(v.name) ?? ''));
   for (const field of ['containers', 'initContainers']) {
     for (const container of list(spec[field])) {
-      if (container.volumeMounts) container.volumeMounts = list(container.volumeMounts).filter((m) => !dropped.has(str(m.name) ?? ''));
+      if (container.volumeMounts)
+        container.volumeMounts = list(container.volumeMounts).filter((m) => !dropped.has(str(m.name) ?? ''));
     }
   }
 }
@@ -145,7 +164,12 @@ function suspendCronJob(out: KubeObject, spec: Json | undefined): void {
 /** The form of an object of A that is applied to B (a new object; the input is not changed). */
 export function stripForCopy(object: KubeObject, options: StripOptions = {}): KubeObject {
   const { metadata, status: _status, ...rest } = object;
-  const out: KubeObject = { ...cloneJson(rest), apiVersion: object.apiVersion, kind: object.kind, metadata: stripMetadata(object.kind, metadata) };
+  const out: KubeObject = {
+    ...cloneJson(rest),
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: stripMetadata(object.kind, metadata),
+  };
   const spec = record(out.spec);
   switch (object.kind) {
     case 'Namespace':
@@ -184,7 +208,9 @@ export function stripForCopy(object: KubeObject, options: StripOptions = {}): Ku
     }
     case 'ServiceAccount':
       if (out.secrets) {
-        const kept = list(out.secrets).filter((s) => !(str(s.name) ?? '').startsWith(`${metadata.name}-token-`));
+        const kept = list(out.secrets).filter(
+          (s) => !(str(s.name) ?? '').startsWith(`${metadata.name}-token-`),
+        );
         if (kept.length > 0) out.secrets = kept;
         else delete out.secrets;
       }

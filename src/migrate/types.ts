@@ -143,19 +143,36 @@ export interface Verification {
 }
 
 export type MigrateEvent =
-  | { readonly type: 'migrate-started'; readonly from: string; readonly to: string; readonly mode: 'migrate' | 'dry-run' | 'verify-only' }
+  | {
+      readonly type: 'migrate-started';
+      readonly from: string;
+      readonly to: string;
+      readonly mode: 'migrate' | 'dry-run' | 'verify-only';
+    }
   | ({ readonly type: 'plan' } & MigrationPlanSummary)
-  | { readonly type: 'wave-started'; readonly wave: number; readonly kinds: readonly string[]; readonly objects: number }
+  | {
+      readonly type: 'wave-started';
+      readonly wave: number;
+      readonly kinds: readonly string[];
+      readonly objects: number;
+    }
   | { readonly type: 'crds-established'; readonly names: readonly string[]; readonly durationMs: number }
   | { readonly type: 'object-applied'; readonly object: MigrateObjectRef; readonly action: ApplyAction }
   | { readonly type: 'object-failed'; readonly object: MigrateObjectRef; readonly message: string }
   | ({ readonly type: 'apply-finished'; readonly objectsPerSecond: number } & ApplySummary)
   | ({ readonly type: 'verify-finished'; readonly durationMs: number } & Verification)
   | { readonly type: 'warning'; readonly message: string }
-  | { readonly type: 'migrate-finished'; readonly outcome: MigrateOutcome; readonly exitCode: number; readonly durationMs: number; readonly message?: string };
+  | {
+      readonly type: 'migrate-finished';
+      readonly outcome: MigrateOutcome;
+      readonly exitCode: number;
+      readonly durationMs: number;
+      readonly message?: string;
+    };
 
 /** `incomplete`: the copied objects match, but claimed volumes are empty in B and --allow-empty-volumes was not given. */
-export type MigrateOutcome = 'succeeded' | 'planned' | 'failed' | 'differences' | 'incomplete' | 'interrupted';
+export type MigrateOutcome =
+  'succeeded' | 'planned' | 'failed' | 'differences' | 'incomplete' | 'interrupted';
 
 /** The plan as reported: everything but the stripped objects themselves. */
 export interface MigrationPlanSummary {

@@ -22,22 +22,52 @@ export interface VerifyOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function verifyMigration(client: KubeClient, options: VerifyOptions): Promise<Verification & { readonly errors: readonly string[] }> {
+export async function verifyMigration(
+  client: KubeClient,
+  options: VerifyOptions,
+): Promise<Verification & { readonly errors: readonly string[] }> {
   const { plan, signal } = options;
-  const read = await readObjects(client, options.kinds, options.scope, { concurrency: options.concurrency, signal });
+  const read = await readObjects(client, options.kinds, options.scope, {
+    concurrency: options.concurrency,
+    signal,
+  });
   const present = new Set(read.objects.map(objectKey));
   const toCheck = plan.objects.filter((p) => present.has(p.key));
   const [results, unhealthy] = await Promise.all([
     settleLimit(toCheck, options.concurrency, async (planned) =>
-      COMPARED_WITHOUT_DRY_RUN.has(planned.object.kind) && planned.ref.group === '' ? planned.object : applyOne(client, planned, { dryRun: true, signal }),
+      COMPARED_WITHOUT_DRY_RUN.has(planned.object.kind) && planned.ref.group === ''
+        ? planned.object
+        : applyOne(client, planned, { dryRun: true, signal }),
     ),
-    waitForHealth(client, toCheck, { timeoutMs: options.healthTimeoutMs, concurrency: options.concurrency, signal }),
+    waitForHealth(client, toCheck, {
+      timeoutMs: options.healthTimeoutMs,
+      concurrency: options.concurrency,
+      signal,
+    }),
   ]);
   const expected = new Map<string, KubeObject | Error>();
   results.forEach((result, i) => {
-    expected.set(toCheck[i].key, result.ok ? result.value : result.error instanceof Error ? result.error : new Error(String(result.error)));
+    expected.set(
+      toCheck[i].key,
+      result.ok
+        ? result.value
+        : result.error instanceof Error
+          ? result.error
+          : new Error(String(result.error)),
+    );
   });
-  const verification = compareClusters({ plan, target: read.objects, inScope: options.inScope, expected, unhealthy });
+  const verification = compareClusters({
+    plan,
+    target: read.objects,
+    inScope: options.inScope,
+    expected,
+    unhealthy,
+  });
   const readAll = read.errors.length === 0;
-  return { ...verification, ok: verification.ok && readAll, complete: verification.complete && readAll, errors: read.errors };
+  return {
+    ...verification,
+    ok: verification.ok && readAll,
+    complete: verification.complete && readAll,
+    errors: read.errors,
+  };
 }

@@ -1,7 +1,14 @@
 // Sending notifications: bounded retries with back-off, a deadline per request, never a throw.
 import type { NotificationConfig } from '../config/index.js';
 import { sleep } from '../shared/index.js';
-import { redactEvent, redactPayload, slackPayload, wantsEvent, webhookPayload, type NotifyEvent } from './payload.js';
+import {
+  redactEvent,
+  redactPayload,
+  slackPayload,
+  wantsEvent,
+  webhookPayload,
+  type NotifyEvent,
+} from './payload.js';
 
 export interface NotifyOptions {
   /** Where each configuration's `urlEnv` is looked up. */

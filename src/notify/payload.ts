@@ -72,8 +72,15 @@ export function redactEvent(event: NotifyEvent, redact: (text: string) => string
  * two fields of the event or include the words around them. Slack's block `type`s and the
  * webhook's `source`, `event` and `timestamp` (Capstan's clock) are kept so that the receiver can read the body.
  */
-export function redactPayload<T extends SlackPayload | WebhookPayload>(payload: T, redact: (text: string) => string): T {
-  return mapStrings(payload, redact, (path) => path.at(-1) === 'type' || (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))));
+export function redactPayload<T extends SlackPayload | WebhookPayload>(
+  payload: T,
+  redact: (text: string) => string,
+): T {
+  return mapStrings(
+    payload,
+    redact,
+    (path) => path.at(-1) === 'type' || (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))),
+  );
 }
 
 /** One line saying what happened, in plain text. */

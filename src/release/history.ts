@@ -28,9 +28,15 @@ export function formatHistory(records: readonly ReleaseRecord[]): string {
     r.images.join(', ') || '-',
     [
       r.rolledBackTo === undefined ? '' : `rollback to ${r.rolledBackTo}`,
-      r.interruptedBy ? `died holding the lock (last renewed ${r.lockRenewedAt ?? '?'}), taken over by ${r.interruptedBy}` : '',
+      r.interruptedBy
+        ? `died holding the lock (last renewed ${r.lockRenewedAt ?? '?'}), taken over by ${r.interruptedBy}`
+        : '',
       r.hookJobs.length ? `hooks: ${r.hookJobs.join(', ')}` : '',
-      r.gitCommit ? `commit ${r.gitCommit.slice(0, 12)}${r.gitBranch ? ` (${r.gitBranch})` : ''}` : r.gitBranch ? `branch ${r.gitBranch}` : '',
+      r.gitCommit
+        ? `commit ${r.gitCommit.slice(0, 12)}${r.gitBranch ? ` (${r.gitBranch})` : ''}`
+        : r.gitBranch
+          ? `branch ${r.gitBranch}`
+          : '',
     ]
       .filter(Boolean)
       .join('; '),

@@ -15,7 +15,14 @@ export {
   releaseSelector,
   REVISION_LABEL,
 } from './record.js';
-export type { InventoryEntry, PhaseRecord, ReleaseOutcome, ReleaseRecord, ReplacedJobRecord, Takeover } from './record.js';
+export type {
+  InventoryEntry,
+  PhaseRecord,
+  ReleaseOutcome,
+  ReleaseRecord,
+  ReplacedJobRecord,
+  Takeover,
+} from './record.js';
 export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
 export {
@@ -38,8 +45,22 @@ export {
   parseHolderProcess,
   readLock,
 } from './lock.js';
-export type { AcquireLockOptions, DeployLock, LeaseObservation, LocalProcess, LockDecision, LockState } from './lock.js';
-export { computeObjectDiff, computePruneDiff, formatDiff, hasChanges, redactDiffs, summarizeDiffs } from './diff.js';
+export type {
+  AcquireLockOptions,
+  DeployLock,
+  LeaseObservation,
+  LocalProcess,
+  LockDecision,
+  LockState,
+} from './lock.js';
+export {
+  computeObjectDiff,
+  computePruneDiff,
+  formatDiff,
+  hasChanges,
+  redactDiffs,
+  summarizeDiffs,
+} from './diff.js';
 export type { DiffAction, ObjectDiff } from './diff.js';
 export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';

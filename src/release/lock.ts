@@ -145,7 +145,11 @@ export function lockStateOf(lease: KubeObject | undefined): LockState | undefine
     since: spec.acquireTime,
     renewedAt: spec.renewTime,
     leaseSeconds: spec.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS,
-    namespaces: namespaces ? namespaces.split(',') : lease.metadata.namespace ? [lease.metadata.namespace] : [],
+    namespaces: namespaces
+      ? namespaces.split(',')
+      : lease.metadata.namespace
+        ? [lease.metadata.namespace]
+        : [],
     ...(deployId ? { deployId } : {}),
     ...(process ? { process } : {}),
   };
@@ -162,14 +166,22 @@ export function parseHolderProcess(text: string | undefined): { host: string; pi
  * this machine (laptop)` when it ran here and has gone; otherwise nothing can be said.
  */
 export function holderProcessNote(state: LockState, local: LocalProcess | undefined): string | undefined {
-  if (!state.process || !local || state.process.host !== local.host || state.process.pid === local.pid) return undefined;
-  return local.alive(state.process.pid) ? undefined : `process ${state.process.pid} no longer runs on this machine (${local.host}), so that deploy died`;
+  if (!state.process || !local || state.process.host !== local.host || state.process.pid === local.pid)
+    return undefined;
+  return local.alive(state.process.pid)
+    ? undefined
+    : `process ${state.process.pid} no longer runs on this machine (${local.host}), so that deploy died`;
 }
 
 /** Any write by anyone changes the resourceVersion; holder and renewTime are there for stores without one. */
 function fingerprintOf(lease: KubeObject): string {
   const spec = specOf(lease);
-  return JSON.stringify([lease.metadata.resourceVersion, spec.holderIdentity, spec.renewTime, spec.acquireTime]);
+  return JSON.stringify([
+    lease.metadata.resourceVersion,
+    spec.holderIdentity,
+    spec.renewTime,
+    spec.acquireTime,
+  ]);
 }
 
 /** The observation after reading `lease` at monotonic time `now` (pure). */
@@ -250,9 +262,13 @@ export class LockHeldError extends CapstanError {
 /** The lock a deploy held is no longer its own: it stopped before its next write. */
 export class LockLostError extends CapstanError {
   constructor(scope: { app: string; env: string; name: string }, reason: string) {
-    super('ERR_CAPSTAN_LOCK_LOST', `lost the lock ${scope.name} of ${scope.app}/${scope.env}: ${reason}; stopped before the next change to the cluster`, {
-      hint: `another deploy may be running now: see \`capstan history ${scope.env}\` and deploy again once it is done`,
-    });
+    super(
+      'ERR_CAPSTAN_LOCK_LOST',
+      `lost the lock ${scope.name} of ${scope.app}/${scope.env}: ${reason}; stopped before the next change to the cluster`,
+      {
+        hint: `another deploy may be running now: see \`capstan history ${scope.env}\` and deploy again once it is done`,
+      },
+    );
     this.name = 'LockLostError';
   }
 }
@@ -303,18 +319,34 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
   let observation: LeaseObservation | undefined;
   let watching = false;
   const giveUpAt = runtime.monotonic() + (options.maxWaitMs ?? 2 * DEFAULT_LEASE_SECONDS * 1000);
-  for (let conflicts = 0; conflicts < 5; ) {
+  for (let conflicts = 0; conflicts < 5;) {
     if (options.signal?.aborted)
-      throw new CapstanError('ERR_CAPSTAN_INTERRUPTED', `interrupted while waiting for the lock of ${options.app}/${options.env}`);
+      throw new CapstanError(
+        'ERR_CAPSTAN_INTERRUPTED',
+        `interrupted while waiting for the lock of ${options.app}/${options.env}`,
+      );
     const lease = await withRetry(() => client.get(id, options.signal), retry);
     const seenAt = runtime.monotonic();
     observation = observeLease(observation, lease, seenAt);
     const decision = decideLock(lease, observation, seenAt, runtime.lockId);
-    const processNote = decision.action === 'held' || decision.action === 'watch' ? holderProcessNote(decision.state, options.process) : undefined;
+    const processNote =
+      decision.action === 'held' || decision.action === 'watch'
+        ? holderProcessNote(decision.state, options.process)
+        : undefined;
     if (decision.action === 'held')
-      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: true, processNote });
+      throw new LockHeldError(options, decision.state, {
+        remainingMs: decision.remainingMs,
+        now: runtime.now(),
+        renewed: true,
+        processNote,
+      });
     if (decision.action === 'watch' && seenAt + decision.remainingMs > giveUpAt)
-      throw new LockHeldError(options, decision.state, { remainingMs: decision.remainingMs, now: runtime.now(), renewed: false, processNote });
+      throw new LockHeldError(options, decision.state, {
+        remainingMs: decision.remainingMs,
+        now: runtime.now(),
+        renewed: false,
+        processNote,
+      });
     if (decision.action === 'watch') {
       if (!watching) {
         watching = true;
@@ -322,14 +354,20 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
           `${options.app}/${options.env} is locked by ${decision.state.holder}${processNote ? `; ${processNote}` : ''}; watching the lock for up to ${seconds(decision.remainingMs)}: it is taken over if nobody renews it meanwhile (${expiryText(options.env, decision.remainingMs)})`,
         );
       }
-      await runtime.sleep(Math.min(decision.remainingMs, MAX_POLL_INTERVAL_MS, (decision.state.leaseSeconds * 1000) / 10), options.signal);
+      await runtime.sleep(
+        Math.min(decision.remainingMs, MAX_POLL_INTERVAL_MS, (decision.state.leaseSeconds * 1000) / 10),
+        options.signal,
+      );
       continue;
     }
     const sentAt = runtime.monotonic();
     let written: KubeObject;
     try {
       written = await withRetry(
-        () => (lease ? client.replace(leaseFor(options, runtime, lease), options.signal) : client.create(leaseFor(options, runtime, undefined), { signal: options.signal })),
+        () =>
+          lease
+            ? client.replace(leaseFor(options, runtime, lease), options.signal)
+            : client.create(leaseFor(options, runtime, undefined), { signal: options.signal }),
         retry,
       );
     } catch (error) {
@@ -356,11 +394,18 @@ export async function acquireLock(client: KubeClient, options: AcquireLockOption
 }
 
 /** The Lease as we write it to take the lock. */
-function leaseFor(options: AcquireLockOptions, runtime: LockRuntime, lease: KubeObject | undefined): KubeObject {
+function leaseFor(
+  options: AcquireLockOptions,
+  runtime: LockRuntime,
+  lease: KubeObject | undefined,
+): KubeObject {
   const id = leaseId(options);
   const at = microTime(runtime.now());
   const previous = lease ? specOf(lease) : {};
-  const namespaces = [options.namespace, ...(options.namespaces ?? []).filter((n) => n !== options.namespace)];
+  const namespaces = [
+    options.namespace,
+    ...(options.namespaces ?? []).filter((n) => n !== options.namespace),
+  ];
   return {
     apiVersion: id.apiVersion,
     kind: id.kind,
@@ -376,7 +421,9 @@ function leaseFor(options: AcquireLockOptions, runtime: LockRuntime, lease: Kube
         [LOCK_ID_ANNOTATION]: runtime.lockId,
         [LOCK_NAMESPACES_ANNOTATION]: namespaces.join(','),
         ...(options.deployId ? { [LOCK_DEPLOY_ID_ANNOTATION]: options.deployId } : {}),
-        ...(options.process ? { [LOCK_PROCESS_ANNOTATION]: `${options.process.host}/${options.process.pid}` } : {}),
+        ...(options.process
+          ? { [LOCK_PROCESS_ANNOTATION]: `${options.process.host}/${options.process.pid}` }
+          : {}),
       },
       ...(lease ? { resourceVersion: lease.metadata.resourceVersion } : {}),
     },
@@ -461,9 +508,14 @@ class LeaseLock implements DeployLock {
     if (this.lost || this.released) return;
     const sentAt = this.runtime.monotonic();
     // A renewal that cannot finish before the renew deadline is of no use.
-    const signal = AbortSignal.timeout(Math.ceil(Math.max(1000, this.lastRenewed + this.renewDeadlineMs - sentAt)));
+    const signal = AbortSignal.timeout(
+      Math.ceil(Math.max(1000, this.lastRenewed + this.renewDeadlineMs - sentAt)),
+    );
     try {
-      const result = await this.write((spec) => ({ ...spec, renewTime: microTime(this.runtime.now()) }), signal);
+      const result = await this.write(
+        (spec) => ({ ...spec, renewTime: microTime(this.runtime.now()) }),
+        signal,
+      );
       if (result === 'lost') return this.markLost('it was removed or taken over by someone else');
       this.lastRenewed = sentAt;
       this.warnedStale = false;
@@ -478,10 +530,14 @@ class LeaseLock implements DeployLock {
     const staleMs = this.runtime.monotonic() - this.lastRenewed;
     const why = error instanceof Error ? ` (${error.message})` : '';
     if (staleMs >= this.renewDeadlineMs) {
-      this.markLost(`it could not be renewed for ${seconds(staleMs)}${why}, and another deploy may take it over ${this.runtime.leaseSeconds}s after its last renewal`);
+      this.markLost(
+        `it could not be renewed for ${seconds(staleMs)}${why}, and another deploy may take it over ${this.runtime.leaseSeconds}s after its last renewal`,
+      );
     } else if (error !== undefined && staleMs >= this.renewDeadlineMs / 2 && !this.warnedStale) {
       this.warnedStale = true;
-      this.warn(`could not renew the lock ${this.name} for ${seconds(staleMs)}${why}; the deploy stops if it cannot within ${seconds(this.renewDeadlineMs)}`);
+      this.warn(
+        `could not renew the lock ${this.name} for ${seconds(staleMs)}${why}; the deploy stops if it cannot within ${seconds(this.renewDeadlineMs)}`,
+      );
     }
   }
 
@@ -490,7 +546,9 @@ class LeaseLock implements DeployLock {
     this.lost = true;
     this.lostReason = reason;
     this.stop();
-    this.warn(`lost the lock ${this.name}: ${reason}; the deploy stops before its next change to the cluster`);
+    this.warn(
+      `lost the lock ${this.name}: ${reason}; the deploy stops before its next change to the cluster`,
+    );
   }
 
   private stop(): void {
@@ -501,7 +559,11 @@ class LeaseLock implements DeployLock {
   async ensureHeld(): Promise<void> {
     await this.enqueue(() => this.renew());
     this.judgeStaleness();
-    if (this.lost) throw new LockLostError({ app: this.options.app, env: this.options.env, name: this.name }, this.lostReason ?? 'unknown reason');
+    if (this.lost)
+      throw new LockLostError(
+        { app: this.options.app, env: this.options.env, name: this.name },
+        this.lostReason ?? 'unknown reason',
+      );
   }
 
   release(): Promise<void> {

@@ -261,7 +261,9 @@ export function interruptedRecord(record: ReleaseRecord, takeover: Takeover): Re
     ...record,
     outcome: 'interrupted',
     finishedAt: at,
-    phases: record.phases.map((p) => (p.outcome === 'running' ? { ...p, outcome: 'interrupted', finishedAt: at } : p)),
+    phases: record.phases.map((p) =>
+      p.outcome === 'running' ? { ...p, outcome: 'interrupted', finishedAt: at } : p,
+    ),
     ...(takeover.renewedAt ? { lockRenewedAt: takeover.renewedAt } : {}),
     interruptedBy: takeover.by,
   };

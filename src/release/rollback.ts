@@ -97,7 +97,13 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
   let record: ReleaseRecord | undefined;
   let result: RollbackResult | undefined;
   try {
-    await recordTakeover(client, { ...scope, keep: options.keep }, lock, (message) => emit({ type: 'warning', message }), now);
+    await recordTakeover(
+      client,
+      { ...scope, keep: options.keep },
+      lock,
+      (message) => emit({ type: 'warning', message }),
+      now,
+    );
     const releases = await readReleases(client, scope);
     if (releases.length === 0)
       throw new CapstanError(

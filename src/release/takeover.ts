@@ -38,9 +38,16 @@ export async function recordTakeover(
   const dead = lock.takenOver;
   if (!dead?.deployId) return;
   try {
-    const revision = await markInterrupted(client, scope, { deployId: dead.deployId, renewedAt: dead.renewedAt, by: lock.holder, at: now() });
+    const revision = await markInterrupted(client, scope, {
+      deployId: dead.deployId,
+      renewedAt: dead.renewedAt,
+      by: lock.holder,
+      at: now(),
+    });
     if (revision !== undefined)
-      warn(`release ${revision} of ${scope.app}/${scope.env} (${dead.holder}) is marked interrupted: its lock was last renewed at ${dead.renewedAt ?? 'an unknown time'} (by its clock)`);
+      warn(
+        `release ${revision} of ${scope.app}/${scope.env} (${dead.holder}) is marked interrupted: its lock was last renewed at ${dead.renewedAt ?? 'an unknown time'} (by its clock)`,
+      );
   } catch (error) {
     warn(`could not mark the release of ${dead.holder} interrupted: ${(error as Error).message}`);
   }

@@ -120,7 +120,11 @@ export function isForeignNamespaceIssue(issue: Issue): boolean {
 }
 
 /** An object naming a namespace its environment does not deploy to (pure): the issue, or undefined. */
-export function checkNamespace(object: KubeObject, site: ObjectSite, env: EnvironmentNamespaces): Issue | undefined {
+export function checkNamespace(
+  object: KubeObject,
+  site: ObjectSite,
+  env: EnvironmentNamespaces,
+): Issue | undefined {
   const named = object.metadata.namespace;
   if (named === undefined || named === env.namespace || env.extraNamespaces.includes(named)) return undefined;
   const line = site.lineOf ? site.lineOf(['metadata', 'namespace']) : site.line;

@@ -4,7 +4,14 @@ import { CapstanError, ConfigError, objectKey, type Issue, type KubeObject } fro
 import { applyConfigChecksums } from './checksums.js';
 import { createTemplateEngine, TemplateFailure, type TemplateEngine } from './ejs-template.js';
 import { runModuleFile } from './module-file.js';
-import { checkNamespace, checkObject, completeObject, foreignNamespaceHint, isForeignNamespaceIssue, type ObjectSite } from './objects.js';
+import {
+  checkNamespace,
+  checkObject,
+  completeObject,
+  foreignNamespaceHint,
+  isForeignNamespaceIssue,
+  type ObjectSite,
+} from './objects.js';
 import { listPhaseFiles, listPhases, type PhaseFile } from './phases.js';
 import type { RenderedObject, RenderedPhase, RenderOptions, TemplateContext } from './types.js';
 import { parseYamlStream } from './yaml-documents.js';
@@ -39,7 +46,12 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
       }
       for (const produced of await renderFile(file, context, engine, issues)) {
         const object = acceptValue(produced, options, issues);
-        if (object) objects.push({ object, source: sourceOf(produced.site), ...(produced.site.lineOf ? { lineOf: produced.site.lineOf } : {}) });
+        if (object)
+          objects.push({
+            object,
+            source: sourceOf(produced.site),
+            ...(produced.site.lineOf ? { lineOf: produced.site.lineOf } : {}),
+          });
       }
     }
     if (options.renderSecrets) {
@@ -54,7 +66,11 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
   }
 
   issues.push(...findDuplicates(phases.flatMap((p) => p.objects)));
-  if (issues.length > 0) throw new ConfigError(issues, issues.some(isForeignNamespaceIssue) ? { hint: foreignNamespaceHint(env) } : {});
+  if (issues.length > 0)
+    throw new ConfigError(
+      issues,
+      issues.some(isForeignNamespaceIssue) ? { hint: foreignNamespaceHint(env) } : {},
+    );
   applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
   return phases;
 }
@@ -80,8 +96,18 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
       },
     });
   required('image', image, 'ERR_CAPSTAN_NO_IMAGE', 'no image: pass --image (or set image in capstan.yaml)');
-  required('commit', options.commit, 'ERR_CAPSTAN_NO_COMMIT', 'no commit known: pass --commit, or deploy from a git checkout or a CI job that sets GITHUB_SHA, CI_COMMIT_SHA, GIT_COMMIT or REVISION');
-  required('branch', options.branch, 'ERR_CAPSTAN_NO_BRANCH', 'no branch known: pass --branch, or deploy from a git branch or a CI job that sets GITHUB_REF_NAME, CI_COMMIT_REF_NAME or GIT_BRANCH');
+  required(
+    'commit',
+    options.commit,
+    'ERR_CAPSTAN_NO_COMMIT',
+    'no commit known: pass --commit, or deploy from a git checkout or a CI job that sets GITHUB_SHA, CI_COMMIT_SHA, GIT_COMMIT or REVISION',
+  );
+  required(
+    'branch',
+    options.branch,
+    'ERR_CAPSTAN_NO_BRANCH',
+    'no branch known: pass --branch, or deploy from a git branch or a CI job that sets GITHUB_REF_NAME, CI_COMMIT_REF_NAME or GIT_BRANCH',
+  );
   return Object.freeze(context) as unknown as TemplateContext;
 }
 

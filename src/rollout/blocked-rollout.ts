@@ -36,7 +36,8 @@ export function blockingOldPods(
 ): BlockingPod[] {
   if (statefulSet.kind !== 'StatefulSet') return [];
   if ((str(at(statefulSet, 'spec', 'podManagementPolicy')) ?? 'OrderedReady') !== 'OrderedReady') return [];
-  if ((str(at(statefulSet, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate') !== 'RollingUpdate') return [];
+  if ((str(at(statefulSet, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate') !== 'RollingUpdate')
+    return [];
   if (updateRevisionOf(statefulSet) === undefined) return [];
   const partition = num(at(statefulSet, 'spec', 'updateStrategy', 'rollingUpdate', 'partition')) ?? 0;
   const start = num(at(statefulSet, 'spec', 'ordinals', 'start')) ?? 0;
@@ -47,7 +48,9 @@ export function blockingOldPods(
     if (podPhase(pod) === 'Failed' || podPhase(pod) === 'Succeeded') continue;
     const ordinal = ordinalOf(pod);
     if (ordinal === undefined || ordinal - start < partition) continue;
-    const problem = podProblem(pod, options) ?? (options.includeNotReady && !isPodReady(pod) ? `${podPhase(pod)}, not Ready` : undefined);
+    const problem =
+      podProblem(pod, options) ??
+      (options.includeNotReady && !isPodReady(pod) ? `${podPhase(pod)}, not Ready` : undefined);
     if (problem !== undefined) blocking.push({ pod, revision: podRevisionOf(statefulSet, pod), problem });
   }
   return blocking;
@@ -63,7 +66,9 @@ export function deletePodCommand(pod: KubeObject): string {
 export function describeBlockedRollout(statefulSet: KubeObject, blocking: readonly BlockingPod[]): string {
   const update = updateRevisionOf(statefulSet) ?? '?';
   const pods = blocking
-    .map((b) => `pod ${b.pod.metadata.name ?? '?'} of the earlier revision ${b.revision ?? '?'} (${b.problem})`)
+    .map(
+      (b) => `pod ${b.pod.metadata.name ?? '?'} of the earlier revision ${b.revision ?? '?'} (${b.problem})`,
+    )
     .join('; ');
   const commands = blocking.map((b) => deletePodCommand(b.pod)).join(' && ');
   return (

@@ -66,7 +66,11 @@ const unschedulable: Rule = ({ pods, events }) => {
  * (1.36 does) append it to the back-off message (`Back-off pulling image "I": ErrImagePull: <error>`); older
  * ones only repeat the image, and the error is in the Warning event `Failed to pull image "I": <error>`.
  */
-function backOffPullError(message: string | undefined, image: string, events: DiagnosisEvent[]): string | undefined {
+function backOffPullError(
+  message: string | undefined,
+  image: string,
+  events: DiagnosisEvent[],
+): string | undefined {
   const backOff = `Back-off pulling image ${JSON.stringify(image)}: `;
   if (message?.startsWith(backOff)) return message.slice(backOff.length).replace(/^ErrImagePull: /, '');
   const failed = `Failed to pull image ${JSON.stringify(image)}: `;
@@ -82,7 +86,8 @@ const imagePull: Rule = ({ events }, containers) => {
     container.waiting?.reason === 'ImagePullBackOff'
       ? backOffPullError(container.waiting.message, image, events)
       : container.waiting?.message;
-  const retrying = pullVerdict(detail) === 'transient' ? ' - a registry or network error the kubelet keeps retrying' : '';
+  const retrying =
+    pullVerdict(detail) === 'transient' ? ' - a registry or network error the kubelet keeps retrying' : '';
   return `the image cannot be pulled: ${image}${detail ? ` (${detail})` : ''}${retrying}`;
 };
 

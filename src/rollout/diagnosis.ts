@@ -26,7 +26,8 @@ export function diagnosisPods(
   const blocking = blockingOldPods(object, owned, { events, includeNotReady: true });
   const relevant = [...current, ...blocking.map((b) => b.pod).filter((p) => !current.includes(p))];
   if (relevant.length > 0) return { pods: relevant, blocking };
-  if (object.kind === 'Deployment' && currentReplicaSets(object, replicaSets).length > 0) return { pods: [], blocking };
+  if (object.kind === 'Deployment' && currentReplicaSets(object, replicaSets).length > 0)
+    return { pods: [], blocking };
   if (updateRevisionOf(object) !== undefined && owned.length > 0) return { pods: [], blocking };
   return { pods, blocking };
 }
@@ -157,6 +158,7 @@ function formatEventGroup(group: readonly DiagnosisEvent[]): string {
   const to = seen.at(-1) === undefined ? undefined : clock(seen.at(-1)!);
   const range = from === undefined ? '' : from === to ? ` (${from})` : ` (${from}-${to})`;
   const objects = new Set(group.map((e) => e.object));
-  const object = objects.size === 1 ? first.object : `${withoutPodNames(first.object)} (${objects.size} pods)`;
+  const object =
+    objects.size === 1 ? first.object : `${withoutPodNames(first.object)} (${objects.size} pods)`;
   return `${object} ${first.reason} x${count}${range}: ${withoutPodNames(group.at(-1)!.message)}`;
 }

@@ -50,5 +50,7 @@ export function judgeRollout(input: RolloutJudgmentInput): RolloutJudgment {
   if (quota === undefined) return { readQuota: refusal.quota };
   if (quota === null || input.quotaMayFreeUp) return {};
   const state = quotaStillFull(refusal, quota);
-  return state?.full ? { failure: describeQuotaRefusal(refusal, state.detail), readQuota: refusal.quota } : { readQuota: refusal.quota };
+  return state?.full
+    ? { failure: describeQuotaRefusal(refusal, state.detail), readQuota: refusal.quota }
+    : { readQuota: refusal.quota };
 }

@@ -71,8 +71,12 @@ function ofUpdateRevision(workload: KubeObject, owned: KubeObject[]): KubeObject
   if (revision === undefined) return [];
   const current = owned.filter((pod) => podRevisionOf(workload, pod) === revision);
   if (workload.kind !== 'DaemonSet') return current;
-  const hashes = new Set(current.map((pod) => pod.metadata.labels?.[REVISION_HASH]).filter((h) => h !== undefined));
-  return owned.filter((pod) => current.includes(pod) || hashes.has(pod.metadata.labels?.[REVISION_HASH] ?? ''));
+  const hashes = new Set(
+    current.map((pod) => pod.metadata.labels?.[REVISION_HASH]).filter((h) => h !== undefined),
+  );
+  return owned.filter(
+    (pod) => current.includes(pod) || hashes.has(pod.metadata.labels?.[REVISION_HASH] ?? ''),
+  );
 }
 
 /** Whether a pod of a StatefulSet or DaemonSet is of an earlier revision than the one rolling out. */
@@ -217,7 +221,9 @@ export function serviceBackends(service: KubeObject, workloads: readonly KubeObj
   const matching = workloads.filter((w) => {
     if ((w.metadata.namespace ?? '') !== namespace || w.kind === 'Job') return false;
     const labels = podLabelsOf(w);
-    return entries.length > 0 && labels !== undefined && entries.every(([key, value]) => labels[key] === value);
+    return (
+      entries.length > 0 && labels !== undefined && entries.every(([key, value]) => labels[key] === value)
+    );
   });
   return {
     workloads: matching.map((w) => `${w.kind}/${w.metadata.name ?? '?'}`),

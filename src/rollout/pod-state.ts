@@ -69,9 +69,11 @@ const HOPELESS_WAITING = new Set(['ErrImageNeverPull', 'InvalidImageName', 'Crea
 const IMAGE_PULL_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull']);
 
 // The registry is busy or the network flaky: the kubelet retries, and a later pull may work.
-const TRANSIENT_PULL = /\b429\b|too ?many ?requests|rate limit|qps exceeded|timeout|timed out|deadline exceeded|i\/o|\beof\b|connection (?:reset|refused)|temporar|unavailable|\b50[234]\b|no such host/i;
+const TRANSIENT_PULL =
+  /\b429\b|too ?many ?requests|rate limit|qps exceeded|timeout|timed out|deadline exceeded|i\/o|\beof\b|connection (?:reset|refused)|temporar|unavailable|\b50[234]\b|no such host/i;
 // The registry answered: this image does not exist or this node may not have it.
-const PERMANENT_PULL = /not found|manifest unknown|unauthorized|authentication required|access denied|denied: |forbidden|does not exist|invalid reference/i;
+const PERMANENT_PULL =
+  /not found|manifest unknown|unauthorized|authentication required|access denied|denied: |forbidden|does not exist|invalid reference/i;
 
 /**
  * Whether a pull error will stay: `permanent` when the registry says the image does not exist or
@@ -110,7 +112,8 @@ export function hopelessReason(container: ContainerState, options: HopelessOptio
     const own = pullVerdict(message);
     const verdict = own === 'unknown' ? pullVerdict(options.pullError) : own;
     if (verdict !== 'permanent') return undefined;
-    const detail = own === 'permanent' ? message : `${message ? `${message}: ` : ''}${options.pullError ?? ''}`;
+    const detail =
+      own === 'permanent' ? message : `${message ? `${message}: ` : ''}${options.pullError ?? ''}`;
     return reasonAndMessage(reason, detail);
   }
   // The kubelet reports this while its ConfigMap/Secret cache is still syncing; it resolves on its own.
@@ -126,14 +129,20 @@ export interface PodJudgmentOptions {
 }
 
 /** The last `Failed to pull image` event of this pod for this image (kwok and older kubelets omit the image). */
-export function lastPullError(pod: KubeObject, image: string | undefined, events: readonly DiagnosisEvent[]): string | undefined {
+export function lastPullError(
+  pod: KubeObject,
+  image: string | undefined,
+  events: readonly DiagnosisEvent[],
+): string | undefined {
   const object = `Pod/${pod.metadata.name ?? '?'}`;
   return events
     .filter(
       (e) =>
         e.object === object &&
         e.message.startsWith('Failed to pull image') &&
-        (image === undefined || !e.message.startsWith('Failed to pull image "') || e.message.startsWith(`Failed to pull image "${image}"`)),
+        (image === undefined ||
+          !e.message.startsWith('Failed to pull image "') ||
+          e.message.startsWith(`Failed to pull image "${image}"`)),
     )
     .at(-1)?.message;
 }

@@ -50,7 +50,11 @@ export function parseQuotaRefusal(message: string): QuotaRefusal | undefined {
  * The newest quota refusal of a workload's pods since the deploy began: a FailedCreate event of the
  * workload (of a Deployment's current ReplicaSet), else the ReplicaSet's ReplicaFailure condition.
  */
-export function quotaRefusalOf(object: KubeObject, replicaSets: KubeObject[], events: readonly DiagnosisEvent[]): QuotaRefusal | undefined {
+export function quotaRefusalOf(
+  object: KubeObject,
+  replicaSets: KubeObject[],
+  events: readonly DiagnosisEvent[],
+): QuotaRefusal | undefined {
   const creators = object.kind === 'Deployment' ? currentReplicaSets(object, replicaSets) : [object];
   const names = new Set(creators.map((o) => `${o.kind}/${o.metadata.name ?? '?'}`));
   const event = events.filter((e) => e.reason === 'FailedCreate' && names.has(e.object)).at(-1);
@@ -67,7 +71,10 @@ export function quotaRefusalOf(object: KubeObject, replicaSets: KubeObject[], ev
  * limited resource, used + requested exceeds hard (used >= hard when the request is not known).
  * Undefined when the status does not tell (not computed yet, or a resource it does not list).
  */
-export function quotaStillFull(refusal: Extract<QuotaRefusal, { kind: 'exceeded' }>, quota: KubeObject): { full: boolean; detail: string } | undefined {
+export function quotaStillFull(
+  refusal: Extract<QuotaRefusal, { kind: 'exceeded' }>,
+  quota: KubeObject,
+): { full: boolean; detail: string } | undefined {
   const hard = record(at(quota, 'status', 'hard'));
   const used = record(at(quota, 'status', 'used'));
   if (hard === undefined || used === undefined) return undefined;
@@ -81,7 +88,10 @@ export function quotaStillFull(refusal: Extract<QuotaRefusal, { kind: 'exceeded'
     const full = asked === undefined ? inUse >= limit : inUse + asked > limit;
     if (full) {
       const more = refusal.requested[resource] ? `, ${refusal.requested[resource]} more requested` : '';
-      return { full: true, detail: `${resource}: ${str(used[resource]) ?? '?'} used of ${str(hard[resource]) ?? '?'}${more}` };
+      return {
+        full: true,
+        detail: `${resource}: ${str(used[resource]) ?? '?'} used of ${str(hard[resource]) ?? '?'}${more}`,
+      };
     }
   }
   return known ? { full: false, detail: 'room again' } : undefined;
@@ -115,7 +125,11 @@ function mayScaleDownOld(deployment: KubeObject, replicaSets: KubeObject[]): boo
  * Whether something in the namespace is about to make room by itself: pods being deleted, pods of
  * Jobs still running (they finish), or Deployments that may still scale old ReplicaSets down.
  */
-export function quotaMayFreeUp(pods: Iterable<KubeObject>, deployments: readonly KubeObject[], replicaSets: KubeObject[]): boolean {
+export function quotaMayFreeUp(
+  pods: Iterable<KubeObject>,
+  deployments: readonly KubeObject[],
+  replicaSets: KubeObject[],
+): boolean {
   for (const pod of pods) {
     if (pod.metadata.deletionTimestamp) return true;
     const phase = podPhase(pod);
@@ -126,6 +140,9 @@ export function quotaMayFreeUp(pods: Iterable<KubeObject>, deployments: readonly
 }
 
 export function describeQuotaRefusal(refusal: QuotaRefusal, stillFull?: string): string {
-  const status = refusal.kind === 'exceeded' && stillFull ? ` and ResourceQuota/${refusal.quota} is still full (${stillFull})` : '';
+  const status =
+    refusal.kind === 'exceeded' && stillFull
+      ? ` and ResourceQuota/${refusal.quota} is still full (${stillFull})`
+      : '';
   return `a ResourceQuota refused the pods${status}: ${refusal.message}`;
 }

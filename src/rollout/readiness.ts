@@ -146,10 +146,16 @@ function serviceReadiness(service: KubeObject, context: ReadinessContext): Readi
   // Known only to a waiter that sees the deploy's workloads: nothing of this phase will give the
   // Service a pod (none selected, or all scaled to zero), so its endpoints are not awaited.
   if (backends !== undefined && backends.workloads.length === 0) {
-    return { status: 'ready', message: 'endpoints not awaited: no workload of this phase runs the pods it selects' };
+    return {
+      status: 'ready',
+      message: 'endpoints not awaited: no workload of this phase runs the pods it selects',
+    };
   }
   if (backends !== undefined && backends.replicas === 0) {
-    return { status: 'ready', message: `endpoints not awaited: ${backends.workloads.join(', ')} ${backends.workloads.length === 1 ? 'has' : 'have'} zero replicas` };
+    return {
+      status: 'ready',
+      message: `endpoints not awaited: ${backends.workloads.join(', ')} ${backends.workloads.length === 1 ? 'has' : 'have'} zero replicas`,
+    };
   }
   let ready = 0;
   let notReady = 0;

@@ -73,9 +73,15 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
   const watched = options.targets.filter((t) => needsWatch(t.kind));
   const states = new Map<string, State>();
   for (const t of options.targets) {
-    states.set(keyOf(t), { object: t, readiness: needsWatch(t.kind) ? { status: 'pending', message: 'waiting for status' } : { status: 'ready', message: 'applied' } });
+    states.set(keyOf(t), {
+      object: t,
+      readiness: needsWatch(t.kind)
+        ? { status: 'pending', message: 'waiting for status' }
+        : { status: 'ready', message: 'applied' },
+    });
   }
-  for (const t of options.targets) if (!needsWatch(t.kind)) options.onUpdate?.(t, states.get(keyOf(t))!.readiness);
+  for (const t of options.targets)
+    if (!needsWatch(t.kind)) options.onUpdate?.(t, states.get(keyOf(t))!.readiness);
   if (watched.length === 0) return { ready: options.targets, failed: [], pending: [], outcome: 'ready' };
 
   const controller = new AbortController();
@@ -84,7 +90,12 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
   options.signal.addEventListener('abort', stop, { once: true });
   let wake: () => void = () => {};
   const poke = () => wake();
-  const watches = new WatchSet(options.client, { signal: controller.signal, onChange: poke, selector: options.selector, now });
+  const watches = new WatchSet(options.client, {
+    signal: controller.signal,
+    onChange: poke,
+    selector: options.selector,
+    now,
+  });
   const side = new SideEffects(options, controller.signal, poke, now);
 
   try {
@@ -129,10 +140,14 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
       else if (at >= options.deadline) outcome = 'timed-out';
       else if (at - lastProgress >= options.progressDeadlineMs) outcome = 'no-progress';
       if (outcome) {
-        const unreachable = outcome === 'timed-out' || outcome === 'no-progress' ? watches.unreachable() : undefined;
+        const unreachable =
+          outcome === 'timed-out' || outcome === 'no-progress' ? watches.unreachable() : undefined;
         return await finish(outcome, states, watches, options, unreachable);
       }
-      const pause = Math.max(0, Math.min(1000, options.deadline - at, lastProgress + options.progressDeadlineMs - at));
+      const pause = Math.max(
+        0,
+        Math.min(1000, options.deadline - at, lastProgress + options.progressDeadlineMs - at),
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pause);
         wake = () => {
@@ -153,7 +168,10 @@ export async function waitForObjects(options: WaitOptions): Promise<WaitResult> 
 function waitingForApi(watches: WatchSet, previous: Readiness): Readiness {
   const unreachable = watches.unreachable();
   if (unreachable === undefined || unreachable.retries === 0) return previous;
-  return { status: 'pending', message: `waiting for the API server (no answer since ${unreachable.since.toISOString()}, retrying)` };
+  return {
+    status: 'pending',
+    message: `waiting for the API server (no answer since ${unreachable.since.toISOString()}, retrying)`,
+  };
 }
 
 /** One target's readiness from the live state of everything watched. */
@@ -164,7 +182,8 @@ function judge(live: KubeObject | undefined, round: Round): Readiness {
   // pods may still be those of the previous (perhaps failed) rollout. A Job's template cannot
   // change, and neither it nor a Pod reports an observed generation: their pods are always theirs.
   if (readiness.status !== 'pending' || !WORKLOADS.has(live.kind)) return readiness;
-  if (live.kind !== 'Job' && live.kind !== 'Pod' && unobservedGeneration(live) !== undefined) return readiness;
+  if (live.kind !== 'Job' && live.kind !== 'Pod' && unobservedGeneration(live) !== undefined)
+    return readiness;
   const ns = nsOf(live);
   const owned = round.ownedPods(live);
   const judgment = judgeRollout({
@@ -179,8 +198,13 @@ function judge(live: KubeObject | undefined, round: Round): Readiness {
   if (judgment.blocking && judgment.blocking.length > 0 && round.options.replaceBrokenPods) {
     const replaced = round.side.replacePods(judgment.blocking.map((b) => b.pod));
     if (replaced.error === undefined) {
-      const what = judgment.blocking.map((b) => `pod ${b.pod.metadata.name ?? '?'} (${b.problem})`).join(', ');
-      return { status: 'pending', message: `deleted ${what} of an earlier revision that blocked the rolling update; waiting for its replacement` };
+      const what = judgment.blocking
+        .map((b) => `pod ${b.pod.metadata.name ?? '?'} (${b.problem})`)
+        .join(', ');
+      return {
+        status: 'pending',
+        message: `deleted ${what} of an earlier revision that blocked the rolling update; waiting for its replacement`,
+      };
     }
     return { status: 'failed', message: `${judgment.failure ?? ''}; deleting it failed: ${replaced.error}` };
   }
@@ -203,7 +227,9 @@ class Round {
   }
 
   events(ns: string): DiagnosisEvent[] {
-    return this.once(`events|${ns}`, () => summarizeEvents(this.watches.objects('events', ns) ?? [], this.options.since));
+    return this.once(`events|${ns}`, () =>
+      summarizeEvents(this.watches.objects('events', ns) ?? [], this.options.since),
+    );
   }
 
   private byOwner(role: 'pods' | 'replicaSets', ns: string): Map<string, KubeObject[]> {
@@ -224,7 +250,9 @@ class Round {
   /** The live workloads of this wait in one namespace (the applied object until listed). */
   private workloads(ns: string): KubeObject[] {
     return this.once(`workloads|${ns}`, () =>
-      this.options.targets.filter((t) => nsOf(t) === ns && WORKLOADS.has(t.kind)).map((t) => this.watches.live(t) ?? t),
+      this.options.targets
+        .filter((t) => nsOf(t) === ns && WORKLOADS.has(t.kind))
+        .map((t) => this.watches.live(t) ?? t),
     );
   }
 
@@ -249,7 +277,10 @@ class Round {
       }
       return map;
     });
-    return { endpoints: byService.get(live.metadata.name ?? '') ?? [], backends: serviceBackends(live, this.workloads(ns)) };
+    return {
+      endpoints: byService.get(live.metadata.name ?? '') ?? [],
+      backends: serviceBackends(live, this.workloads(ns)),
+    };
   }
 }
 
@@ -274,14 +305,20 @@ class SideEffects {
   readQuota(ns: string, name: string): void {
     const key = `${ns}/${name}`;
     const known = this.quotas.get(key);
-    if (this.reading.has(key) || known?.object === null || (known && this.now() - known.readAt < QUOTA_FRESH_MS)) return;
+    if (
+      this.reading.has(key) ||
+      known?.object === null ||
+      (known && this.now() - known.readAt < QUOTA_FRESH_MS)
+    )
+      return;
     this.reading.add(key);
     this.options.client
       .get({ apiVersion: 'v1', kind: 'ResourceQuota', name, namespace: ns || undefined }, this.signal)
       .then(
         (object) => this.quotas.set(key, { object: object ?? null, readAt: this.now() }),
         (error: unknown) => {
-          if (isKubeApiError(error) && error.forbidden) this.quotas.set(key, { object: null, readAt: this.now() });
+          if (isKubeApiError(error) && error.forbidden)
+            this.quotas.set(key, { object: null, readAt: this.now() });
         },
       )
       .finally(() => {
@@ -298,13 +335,18 @@ class SideEffects {
       const entry: { error?: string } = {};
       this.deletions.set(uid, entry);
       this.options.client
-        .delete({ apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name ?? '', namespace: pod.metadata.namespace }, { signal: this.signal })
+        .delete(
+          { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name ?? '', namespace: pod.metadata.namespace },
+          { signal: this.signal },
+        )
         .catch((error: unknown) => {
           entry.error = error instanceof Error ? error.message : String(error);
         })
         .finally(this.poke);
     }
-    const failed = pods.map((p) => this.deletions.get(p.metadata.uid ?? `${nsOf(p)}/${p.metadata.name ?? ''}`)?.error).find((e) => e !== undefined);
+    const failed = pods
+      .map((p) => this.deletions.get(p.metadata.uid ?? `${nsOf(p)}/${p.metadata.name ?? ''}`)?.error)
+      .find((e) => e !== undefined);
     return failed === undefined ? {} : { error: failed };
   }
 }
@@ -337,7 +379,13 @@ async function finish(
   const failed: FailedObject[] = [];
   for (const s of toDiagnose) {
     // With the API server away, what the informers hold is all there is to show.
-    const diagnosis = await collectDiagnosis(s.object, watches, options, outcome !== 'failed', unreachable !== undefined);
+    const diagnosis = await collectDiagnosis(
+      s.object,
+      watches,
+      options,
+      outcome !== 'failed',
+      unreachable !== undefined,
+    );
     failed.push({ object: s.object, readiness: s.readiness, diagnosis });
   }
   return {
@@ -360,8 +408,13 @@ export async function collectDiagnosis(
   const client = options.client;
   const ns = nsOf(object);
   const signal = AbortSignal.timeout(20_000);
-  const read = async (role: 'pods' | 'replicaSets' | 'events', apiVersion: string, kind: string): Promise<KubeObject[]> =>
-    watches?.objects(role, ns) ?? (offline ? [] : (await client.list(apiVersion, kind, { namespace: ns, signal })).items);
+  const read = async (
+    role: 'pods' | 'replicaSets' | 'events',
+    apiVersion: string,
+    kind: string,
+  ): Promise<KubeObject[]> =>
+    watches?.objects(role, ns) ??
+    (offline ? [] : (await client.list(apiVersion, kind, { namespace: ns, signal })).items);
   let pods: KubeObject[] = [];
   let replicaSets: KubeObject[] = [];
   let events: KubeObject[] = [];
@@ -371,17 +424,31 @@ export async function collectDiagnosis(
       replicaSets = object.kind === 'Deployment' ? await read('replicaSets', 'apps/v1', 'ReplicaSet') : [];
       pods = ownedPods(object, await read('pods', 'v1', 'Pod'), replicaSets);
     }
-    const names = new Set([object.metadata.name, ...pods.map((p) => p.metadata.name), ...replicaSets.map((r) => r.metadata.name)]);
-    events = (await read('events', 'v1', 'Event')).filter((e) => names.has((e as { involvedObject?: { name?: string } }).involvedObject?.name));
+    const names = new Set([
+      object.metadata.name,
+      ...pods.map((p) => p.metadata.name),
+      ...replicaSets.map((r) => r.metadata.name),
+    ]);
+    events = (await read('events', 'v1', 'Event')).filter((e) =>
+      names.has((e as { involvedObject?: { name?: string } }).involvedObject?.name),
+    );
     const shown = offline ? [] : diagnosisPods({ object, pods, replicaSets }).pods;
     for (const pod of shown.slice(0, 3)) {
       const name = pod.metadata.name ?? '';
-      const statuses = ((pod as { status?: { containerStatuses?: Array<{ name: string; restartCount?: number; ready?: boolean }> } }).status?.containerStatuses ?? []);
+      const statuses =
+        (
+          pod as {
+            status?: { containerStatuses?: Array<{ name: string; restartCount?: number; ready?: boolean }> };
+          }
+        ).status?.containerStatuses ?? [];
       const entries: PodLogs[] = [];
       for (const c of statuses) {
         if (c.ready) continue;
         const current = await client.logs(ns, name, { container: c.name, tailLines: 20, signal });
-        const previous = (c.restartCount ?? 0) > 0 ? await client.logs(ns, name, { container: c.name, tailLines: 20, previous: true, signal }) : undefined;
+        const previous =
+          (c.restartCount ?? 0) > 0
+            ? await client.logs(ns, name, { container: c.name, tailLines: 20, previous: true, signal })
+            : undefined;
         entries.push({ container: c.name, current: splitLines(current), previous: splitLines(previous) });
       }
       if (entries.length) logs[name] = entries;
@@ -398,4 +465,3 @@ function splitLines(text: string | undefined): string[] | undefined {
   if (lines.at(-1) === '') lines.pop();
   return lines.slice(-20);
 }
-

@@ -6,14 +6,15 @@ import type { KubeObject } from '../shared/index.js';
 
 export type Role = 'pods' | 'replicaSets' | 'slices' | 'events';
 
-const ROLES: Record<Role, { apiVersion: string; kind: string; fieldSelector?: string; optional?: boolean }> = {
-  pods: { apiVersion: 'v1', kind: 'Pod' },
-  replicaSets: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  slices: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
-  // Only sharpens judgments (pull errors, quota refusals): a deploy identity that may not read
-  // events still waits, as before.
-  events: { apiVersion: 'v1', kind: 'Event', fieldSelector: 'type=Warning', optional: true },
-};
+const ROLES: Record<Role, { apiVersion: string; kind: string; fieldSelector?: string; optional?: boolean }> =
+  {
+    pods: { apiVersion: 'v1', kind: 'Pod' },
+    replicaSets: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+    slices: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+    // Only sharpens judgments (pull errors, quota refusals): a deploy identity that may not read
+    // events still waits, as before.
+    events: { apiVersion: 'v1', kind: 'Event', fieldSelector: 'type=Warning', optional: true },
+  };
 
 export interface Unreachable {
   readonly since: Date;
@@ -46,7 +47,17 @@ export class WatchSet {
     private readonly options: WatchSetOptions,
   ) {}
 
-  private add(key: string, spec: { apiVersion: string; kind: string; namespace: string; labelSelector?: string; fieldSelector?: string; optional?: boolean }): Informer {
+  private add(
+    key: string,
+    spec: {
+      apiVersion: string;
+      kind: string;
+      namespace: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      optional?: boolean;
+    },
+  ): Informer {
     const known = this.informers.get(key);
     if (known) return known.informer;
     const informer = new Informer(this.client, {
@@ -67,7 +78,12 @@ export class WatchSet {
 
   watchTarget(target: KubeObject): void {
     const { apiVersion, kind } = target;
-    this.add(`target|${apiVersion}|${kind}|${nsOf(target)}`, { apiVersion, kind, namespace: nsOf(target), labelSelector: this.options.selector });
+    this.add(`target|${apiVersion}|${kind}|${nsOf(target)}`, {
+      apiVersion,
+      kind,
+      namespace: nsOf(target),
+      labelSelector: this.options.selector,
+    });
   }
 
   watch(role: Role, namespace: string): void {
@@ -76,7 +92,9 @@ export class WatchSet {
 
   /** The live copy of a target, once listed. */
   live(target: KubeObject): KubeObject | undefined {
-    return this.informers.get(`target|${target.apiVersion}|${target.kind}|${nsOf(target)}`)?.informer.get(target.metadata.namespace, target.metadata.name ?? '');
+    return this.informers
+      .get(`target|${target.apiVersion}|${target.kind}|${nsOf(target)}`)
+      ?.informer.get(target.metadata.namespace, target.metadata.name ?? '');
   }
 
   /** A namespace's objects of one role; undefined when not watched (or, if optional, refused). */
@@ -88,7 +106,10 @@ export class WatchSet {
 
   /** Every informer has listed once (optional ones may instead have been refused). */
   get synced(): boolean {
-    return [...this.informers.values()].every(({ informer, optional }) => informer.health.synced || (optional && informer.health.refused !== undefined));
+    return [...this.informers.values()].every(
+      ({ informer, optional }) =>
+        informer.health.synced || (optional && informer.health.refused !== undefined),
+    );
   }
 
   /** The first refusal of a needed informer: retrying will not help, so the wait cannot go on. */

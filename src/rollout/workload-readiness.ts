@@ -1,7 +1,16 @@
 // Readiness of pod controllers, judged like `kubectl rollout status`: the controller has observed the
 // spec, every replica runs the new template, old replicas are gone and the updated ones are available.
 import type { KubeObject } from '../shared/index.js';
-import { at, condition, isTrue, num, plural, reasonAndMessage, str, unobservedGeneration } from './object-access.js';
+import {
+  at,
+  condition,
+  isTrue,
+  num,
+  plural,
+  reasonAndMessage,
+  str,
+  unobservedGeneration,
+} from './object-access.js';
 import type { Readiness } from './types.js';
 
 const pending = (message: string): Readiness => ({ status: 'pending', message });
@@ -24,7 +33,8 @@ export function deploymentReadiness(deployment: KubeObject): Readiness {
   const available = count(deployment, 'availableReplicas');
   let waitingFor: string | undefined;
   if (updated < desired) waitingFor = `${updated} of ${desired} new replicas updated`;
-  else if (replicas > updated) waitingFor = `${plural(replicas - updated, 'old replica')} pending termination`;
+  else if (replicas > updated)
+    waitingFor = `${plural(replicas - updated, 'old replica')} pending termination`;
   else if (available < updated) waitingFor = `${available} of ${updated} updated replicas available`;
   if (waitingFor === undefined) return ready(`${available} of ${desired} replicas available`);
   // A paused Deployment makes no progress and has no deadline: waiting could only time out.
@@ -39,7 +49,8 @@ export function replicaSetReadiness(replicaSet: KubeObject): Readiness {
   const available = count(replicaSet, 'availableReplicas');
   const replicas = count(replicaSet, 'replicas');
   if (available < desired) return pending(`${available} of ${desired} replicas available`);
-  if (replicas > desired) return pending(`${plural(replicas - desired, 'extra replica')} pending termination`);
+  if (replicas > desired)
+    return pending(`${plural(replicas - desired, 'extra replica')} pending termination`);
   return ready(`${available} of ${desired} replicas available`);
 }
 
@@ -51,12 +62,18 @@ export function statefulSetReadiness(statefulSet: KubeObject): Readiness {
   const updated = count(statefulSet, 'updatedReplicas');
   const replicas = count(statefulSet, 'replicas');
   if (readyPods < desired) return pending(`${readyPods} of ${desired} pods ready`);
-  if (replicas > desired) return pending(`${plural(replicas - desired, 'extra pod')} pending deletion (scaling down to ${desired})`);
+  if (replicas > desired)
+    return pending(
+      `${plural(replicas - desired, 'extra pod')} pending deletion (scaling down to ${desired})`,
+    );
   const available = num(at(statefulSet, 'status', 'availableReplicas'));
-  if (available !== undefined && available < desired) return pending(`${available} of ${desired} pods available`);
+  if (available !== undefined && available < desired)
+    return pending(`${available} of ${desired} pods available`);
   const strategy = str(at(statefulSet, 'spec', 'updateStrategy', 'type')) ?? 'RollingUpdate';
   if (strategy === 'OnDelete') {
-    return ready(`${readyPods} of ${desired} pods ready (OnDelete: pods take the new template only when deleted)`);
+    return ready(
+      `${readyPods} of ${desired} pods ready (OnDelete: pods take the new template only when deleted)`,
+    );
   }
   const partition = num(at(statefulSet, 'spec', 'updateStrategy', 'rollingUpdate', 'partition')) ?? 0;
   if (partition > 0) {
@@ -91,13 +108,16 @@ export function jobReadiness(job: KubeObject): Readiness {
     return ready(succeeded > 0 ? `completed (${succeeded} succeeded)` : 'completed');
   }
   // FailureTarget precedes Failed while the last pods terminate; the outcome is already decided.
-  const failure = [condition(job, 'Failed'), condition(job, 'FailureTarget')].find((c) => c?.status === 'True');
+  const failure = [condition(job, 'Failed'), condition(job, 'FailureTarget')].find(
+    (c) => c?.status === 'True',
+  );
   if (failure) return failed(reasonAndMessage(failure.reason, failure.message) || 'job failed');
   if (isTrue(job, 'Suspended')) return pending('job is suspended');
   const completions = num(at(job, 'spec', 'completions'));
   const parallelism = num(at(job, 'spec', 'parallelism'));
   const activity = `(${count(job, 'active')} active, ${count(job, 'failed')} failed)`;
   // Without completions but with parallelism, the Job is a work queue: done when any pod succeeds.
-  if (completions === undefined && parallelism !== undefined) return pending(`${succeeded} succeeded ${activity}`);
+  if (completions === undefined && parallelism !== undefined)
+    return pending(`${succeeded} succeeded ${activity}`);
   return pending(`${succeeded} of ${completions ?? 1} completions ${activity}`);
 }

@@ -97,7 +97,9 @@ export class Redactor {
    * them, and the stream cannot be read without them.
    */
   event<T extends { readonly type: string }>(event: T): T {
-    return this.pattern === undefined ? event : mapStrings(event, this.text, (path) => path.length === 1 && EVENT_VOCABULARY.has(String(path[0])));
+    return this.pattern === undefined
+      ? event
+      : mapStrings(event, this.text, (path) => path.length === 1 && EVENT_VOCABULARY.has(String(path[0])));
   }
 }
 
@@ -114,7 +116,9 @@ export function createRedactor(secretValues: Iterable<string>): (text: string) =
 }
 
 /** Each value of each Secret (`data` decoded, `stringData` as is), with where it comes from. */
-function* secretEntries(objects: Iterable<KubeObject>): Generator<{ ref: string; key: string; value: string }> {
+function* secretEntries(
+  objects: Iterable<KubeObject>,
+): Generator<{ ref: string; key: string; value: string }> {
   for (const object of objects) {
     if (object.kind !== 'Secret') continue;
     const { data, stringData } = object as {
@@ -125,7 +129,8 @@ function* secretEntries(objects: Iterable<KubeObject>): Generator<{ ref: string;
     for (const [key, value] of Object.entries(data ?? {})) {
       if (typeof value === 'string') yield { ref, key, value: Buffer.from(value, 'base64').toString('utf8') };
     }
-    for (const [key, value] of Object.entries(stringData ?? {})) if (typeof value === 'string') yield { ref, key, value };
+    for (const [key, value] of Object.entries(stringData ?? {}))
+      if (typeof value === 'string') yield { ref, key, value };
   }
 }
 

@@ -43,7 +43,11 @@ export class ConfigError extends CapstanError {
 
   constructor(issues: readonly Issue[], options: CapstanErrorOptions = {}) {
     const head = issues.length === 1 ? 'invalid input' : `${issues.length} problems in the input`;
-    super('ERR_CAPSTAN_INVALID_INPUT', `${head}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, options);
+    super(
+      'ERR_CAPSTAN_INVALID_INPUT',
+      `${head}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      options,
+    );
     this.name = 'ConfigError';
     this.issues = issues;
   }
@@ -54,7 +58,11 @@ export function isCapstanError(error: unknown): error is CapstanError {
 }
 
 /** Codes of errors in what the user gave (files, flags, kubeconfig and context): exit 2, nothing applied. */
-const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(['ERR_CAPSTAN_INVALID_INPUT', 'ERR_CAPSTAN_USAGE', 'ERR_CAPSTAN_KUBECONFIG']);
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ERR_CAPSTAN_INVALID_INPUT',
+  'ERR_CAPSTAN_USAGE',
+  'ERR_CAPSTAN_KUBECONFIG',
+]);
 
 export function isInputError(error: unknown): error is CapstanError {
   return error instanceof CapstanError && INPUT_ERROR_CODES.has(error.code);

@@ -34,5 +34,11 @@ export function list(value: unknown): Json[] {
 export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   const object = record(value);
-  return object ? Object.fromEntries(Object.keys(object).sort().map((k) => [k, sortKeys(object[k])])) : value;
+  return object
+    ? Object.fromEntries(
+        Object.keys(object)
+          .sort()
+          .map((k) => [k, sortKeys(object[k])]),
+      )
+    : value;
 }

@@ -9,7 +9,11 @@ export type ValuePath = readonly (string | number)[];
  * null and undefined stay as they are; a value with `toJSON` (a Date) is read as JSON reads it.
  * `keep` names the paths whose strings stay untouched.
  */
-export function mapStrings<T>(value: T, mapText: (text: string) => string, keep?: (path: ValuePath) => boolean): T {
+export function mapStrings<T>(
+  value: T,
+  mapText: (text: string) => string,
+  keep?: (path: ValuePath) => boolean,
+): T {
   const walk = (current: unknown, path: (string | number)[]): unknown => {
     if (typeof current === 'string') return keep?.(path) ? current : mapText(current);
     if (current === null || typeof current !== 'object') return current;

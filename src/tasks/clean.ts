@@ -8,13 +8,22 @@ function createdAt(job: KubeObject): number {
 }
 
 /** Finished Jobs older than a cutoff, among those Capstan created for an app and environment. */
-export async function cleanJobs(client: KubeClient, options: { namespace: string; selector: string; olderThanMs: number; now?: number; dryRun?: boolean }): Promise<string[]> {
+export async function cleanJobs(
+  client: KubeClient,
+  options: { namespace: string; selector: string; olderThanMs: number; now?: number; dryRun?: boolean },
+): Promise<string[]> {
   const now = options.now ?? Date.now();
-  const jobs = await client.list('batch/v1', 'Job', { namespace: options.namespace, labelSelector: options.selector });
+  const jobs = await client.list('batch/v1', 'Job', {
+    namespace: options.namespace,
+    labelSelector: options.selector,
+  });
   const old = jobs.items.filter((j) => isJobFinished(j) && now - createdAt(j) >= options.olderThanMs);
   for (const job of old) {
     if (!options.dryRun) {
-      await client.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace: options.namespace, name: job.metadata.name ?? '' }, { propagationPolicy: 'Background' });
+      await client.delete(
+        { apiVersion: 'batch/v1', kind: 'Job', namespace: options.namespace, name: job.metadata.name ?? '' },
+        { propagationPolicy: 'Background' },
+      );
     }
   }
   return old.map((j) => j.metadata.name ?? '');
@@ -36,12 +45,21 @@ export function planHookCleanup(jobs: readonly KubeObject[], keep: number): Kube
   return remove;
 }
 
-export async function keepRecentHookJobs(client: KubeClient, options: { namespace: string; selector: string; keep: number }): Promise<string[]> {
-  const jobs = await client.list('batch/v1', 'Job', { namespace: options.namespace, labelSelector: `${options.selector},${HOOK_LABEL}` });
+export async function keepRecentHookJobs(
+  client: KubeClient,
+  options: { namespace: string; selector: string; keep: number },
+): Promise<string[]> {
+  const jobs = await client.list('batch/v1', 'Job', {
+    namespace: options.namespace,
+    labelSelector: `${options.selector},${HOOK_LABEL}`,
+  });
   const remove = planHookCleanup(jobs.items, options.keep);
   for (const job of remove) {
     await client
-      .delete({ apiVersion: 'batch/v1', kind: 'Job', namespace: options.namespace, name: job.metadata.name ?? '' }, { propagationPolicy: 'Background' })
+      .delete(
+        { apiVersion: 'batch/v1', kind: 'Job', namespace: options.namespace, name: job.metadata.name ?? '' },
+        { propagationPolicy: 'Background' },
+      )
       .catch(() => false);
   }
   return remove.map((j) => j.metadata.name ?? '');

@@ -1,5 +1,14 @@
 // One-off tasks and hook Jobs: Jobs built from the app's pod spec, live logs, exit codes, cleanup.
-export { containerImageOf, findDeployment, planTaskJob, parseEnvPairs, taskLockName, taskNameOf, TASK_LABEL, HOOK_LABEL } from './plan-task.js';
+export {
+  containerImageOf,
+  findDeployment,
+  planTaskJob,
+  parseEnvPairs,
+  taskLockName,
+  taskNameOf,
+  TASK_LABEL,
+  HOOK_LABEL,
+} from './plan-task.js';
 export type { TaskJobOptions } from './plan-task.js';
 export { runTask, isJobFinished, learnReferencedSecrets, referencedSecrets } from './run-task.js';
 export type { LearnReferencedSecretsOptions, RunTaskOptions, RunTaskResult } from './run-task.js';

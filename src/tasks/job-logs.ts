@@ -4,18 +4,23 @@ import { streamLogs } from './logs.js';
 
 interface PodStatus {
   phase?: string;
-  containerStatuses?: Array<{ name: string; state?: { running?: unknown; terminated?: unknown; waiting?: unknown } }>;
+  containerStatuses?: Array<{
+    name: string;
+    state?: { running?: unknown; terminated?: unknown; waiting?: unknown };
+  }>;
 }
 
 function statusOf(pod: KubeObject): PodStatus {
-  return ((pod as { status?: PodStatus }).status ?? {});
+  return (pod as { status?: PodStatus }).status ?? {};
 }
 
 /** Whether a pod has started its containers, so that it has a log to read. */
 export function hasStarted(pod: KubeObject): boolean {
   const status = statusOf(pod);
   if (status.phase === 'Running' || status.phase === 'Succeeded' || status.phase === 'Failed') return true;
-  return (status.containerStatuses ?? []).some((c) => c.state?.running !== undefined || c.state?.terminated !== undefined);
+  return (status.containerStatuses ?? []).some(
+    (c) => c.state?.running !== undefined || c.state?.terminated !== undefined,
+  );
 }
 
 export function isFinished(pod: KubeObject): boolean {
@@ -38,7 +43,10 @@ export interface FollowJobLogsOptions {
  * Streams the log of every pod of a Job as each one starts, until the signal ends it.
  * Returns a function that resolves once the streams of finished pods have drained.
  */
-export function followJobLogs(options: FollowJobLogsOptions): { drained: () => Promise<void>; pods: Informer } {
+export function followJobLogs(options: FollowJobLogsOptions): {
+  drained: () => Promise<void>;
+  pods: Informer;
+} {
   const streaming = new Map<string, Promise<void>>();
   const informer: Informer = new Informer(options.client, {
     apiVersion: 'v1',
@@ -70,7 +78,10 @@ export function followJobLogs(options: FollowJobLogsOptions): { drained: () => P
   return {
     pods: informer,
     drained: async () => {
-      await Promise.race([Promise.all(streaming.values()), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await Promise.race([
+        Promise.all(streaming.values()),
+        new Promise((resolve) => setTimeout(resolve, 5000)),
+      ]);
     },
   };
 }

@@ -33,11 +33,32 @@ interface PodSpec {
 
 /** Pod-spec fields a one-off task keeps from its Deployment; the rest (probes, ports, init) are for servers. */
 const KEPT_POD_FIELDS = [
-  'volumes', 'serviceAccountName', 'automountServiceAccountToken', 'nodeSelector', 'tolerations', 'affinity',
-  'imagePullSecrets', 'securityContext', 'priorityClassName', 'runtimeClassName', 'dnsPolicy', 'dnsConfig',
-  'hostAliases', 'topologySpreadConstraints', 'enableServiceLinks',
+  'volumes',
+  'serviceAccountName',
+  'automountServiceAccountToken',
+  'nodeSelector',
+  'tolerations',
+  'affinity',
+  'imagePullSecrets',
+  'securityContext',
+  'priorityClassName',
+  'runtimeClassName',
+  'dnsPolicy',
+  'dnsConfig',
+  'hostAliases',
+  'topologySpreadConstraints',
+  'enableServiceLinks',
 ];
-const KEPT_CONTAINER_FIELDS = ['image', 'imagePullPolicy', 'env', 'envFrom', 'volumeMounts', 'resources', 'securityContext', 'workingDir'];
+const KEPT_CONTAINER_FIELDS = [
+  'image',
+  'imagePullPolicy',
+  'env',
+  'envFrom',
+  'volumeMounts',
+  'resources',
+  'securityContext',
+  'workingDir',
+];
 
 export function parseEnvPairs(pairs: readonly string[]): Array<{ name: string; value: string }> {
   return pairs.map((pair) => {
@@ -50,22 +71,41 @@ export function parseEnvPairs(pairs: readonly string[]): Array<{ name: string; v
 /** Builds the Job of a one-off task from a Deployment's pod template (pure). */
 export function planTaskJob(options: TaskJobOptions): KubeObject {
   if (options.command.length === 0) {
-    throw new CapstanError('ERR_CAPSTAN_USAGE', 'no command given', { hint: 'put the command after --, e.g. capstan run production -- bin/rails db:seed' });
+    throw new CapstanError('ERR_CAPSTAN_USAGE', 'no command given', {
+      hint: 'put the command after --, e.g. capstan run production -- bin/rails db:seed',
+    });
   }
   const from = options.from;
-  if (from.kind !== 'Deployment') throw new CapstanError('ERR_CAPSTAN_USAGE', `--from must name a Deployment, not a ${from.kind}`);
-  const template = (from as { spec?: { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpec }; selector?: { matchLabels?: Record<string, string> } } }).spec;
+  if (from.kind !== 'Deployment')
+    throw new CapstanError('ERR_CAPSTAN_USAGE', `--from must name a Deployment, not a ${from.kind}`);
+  const template = (
+    from as {
+      spec?: {
+        template?: {
+          metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+          spec?: PodSpec;
+        };
+        selector?: { matchLabels?: Record<string, string> };
+      };
+    }
+  ).spec;
   const podSpec = template?.template?.spec;
-  if (!podSpec?.containers?.length) throw new CapstanError('ERR_CAPSTAN_USAGE', `Deployment/${from.metadata.name} has no containers`);
+  if (!podSpec?.containers?.length)
+    throw new CapstanError('ERR_CAPSTAN_USAGE', `Deployment/${from.metadata.name} has no containers`);
   const wanted = options.container ?? podSpec.containers[0].name;
   const source = podSpec.containers.find((c) => c.name === wanted);
   if (!source) {
-    throw new CapstanError('ERR_CAPSTAN_USAGE', `Deployment/${from.metadata.name} has no container "${wanted}"`, {
-      hint: `its containers: ${podSpec.containers.map((c) => c.name).join(', ')}`,
-    });
+    throw new CapstanError(
+      'ERR_CAPSTAN_USAGE',
+      `Deployment/${from.metadata.name} has no container "${wanted}"`,
+      {
+        hint: `its containers: ${podSpec.containers.map((c) => c.name).join(', ')}`,
+      },
+    );
   }
   const container: Container = { name: source.name };
-  for (const field of KEPT_CONTAINER_FIELDS) if (source[field] !== undefined) container[field] = structuredClone(source[field]);
+  for (const field of KEPT_CONTAINER_FIELDS)
+    if (source[field] !== undefined) container[field] = structuredClone(source[field]);
   if (options.image) container.image = options.image;
   container.command = [...options.command];
   const extraEnv = parseEnvPairs(options.env ?? []);
@@ -74,12 +114,15 @@ export function planTaskJob(options: TaskJobOptions): KubeObject {
     container.env = [...env, ...extraEnv];
   }
   const spec: Record<string, unknown> = { restartPolicy: 'Never', containers: [container] };
-  for (const field of KEPT_POD_FIELDS) if (podSpec[field] !== undefined) spec[field] = structuredClone(podSpec[field]);
+  for (const field of KEPT_POD_FIELDS)
+    if (podSpec[field] !== undefined) spec[field] = structuredClone(podSpec[field]);
 
   // Template labels minus the Deployment's selector: the task's pod must not join the
   // Deployment's ReplicaSets or its Services.
   const selector = template?.selector?.matchLabels ?? {};
-  const podLabels = Object.fromEntries(Object.entries(template?.template?.metadata?.labels ?? {}).filter(([k]) => !(k in selector)));
+  const podLabels = Object.fromEntries(
+    Object.entries(template?.template?.metadata?.labels ?? {}).filter(([k]) => !(k in selector)),
+  );
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -106,7 +149,11 @@ export function planTaskJob(options: TaskJobOptions): KubeObject {
 /** A Kubernetes name for a task: its first word, sanitized, plus a unique suffix. */
 export function taskNameOf(command: readonly string[]): string {
   const word = (command[0] ?? 'task').split('/').pop() ?? 'task';
-  const clean = word.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30);
+  const clean = word
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 30);
   return clean || 'task';
 }
 
@@ -126,7 +173,9 @@ export function findDeployment(objects: readonly KubeObject[], name?: string): K
 
 /** The image of a Deployment's container (the named one, else the first), if it has one. */
 export function containerImageOf(deployment: KubeObject | undefined, container?: string): string | undefined {
-  const containers = (deployment as { spec?: { template?: { spec?: { containers?: Container[] } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
+  const containers =
+    (deployment as { spec?: { template?: { spec?: { containers?: Container[] } } } } | undefined)?.spec
+      ?.template?.spec?.containers ?? [];
   const found = container === undefined ? containers[0] : containers.find((c) => c.name === container);
   return typeof found?.image === 'string' && found.image !== '' ? found.image : undefined;
 }

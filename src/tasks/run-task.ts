@@ -3,12 +3,25 @@ import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { createSecretsRenderer, selectorOf } from '../apply/index.js';
 import { Informer, KubeApiError, KubeClient } from '../kube/index.js';
-import { acquireLock, LockHeldError, readReleases, type DeployLock, type ReleaseRecord } from '../release/index.js';
+import {
+  acquireLock,
+  LockHeldError,
+  readReleases,
+  type DeployLock,
+  type ReleaseRecord,
+} from '../release/index.js';
 import { managedLabels, podTemplateOf, renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, mapLimit, type KubeObject } from '../shared/index.js';
 import { followJobLogs } from './job-logs.js';
-import { containerImageOf, findDeployment, planTaskJob, TASK_LABEL, taskLockName, taskNameOf } from './plan-task.js';
+import {
+  containerImageOf,
+  findDeployment,
+  planTaskJob,
+  TASK_LABEL,
+  taskLockName,
+  taskNameOf,
+} from './plan-task.js';
 import { podProblem, terminatedExitCode } from './pod-outcome.js';
 
 export interface RunTaskOptions {
@@ -66,18 +79,27 @@ function parseFrom(from: string | undefined): string | undefined {
 
 /** The Secrets a pod spec reads: env, envFrom and volumes. */
 export function referencedSecrets(podSpec: unknown): string[] {
-  type Container = { env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string } } }>; envFrom?: Array<{ secretRef?: { name?: string } }> };
+  type Container = {
+    env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string } } }>;
+    envFrom?: Array<{ secretRef?: { name?: string } }>;
+  };
   const spec = (podSpec ?? {}) as {
     containers?: Container[];
     initContainers?: Container[];
-    volumes?: Array<{ secret?: { secretName?: string }; projected?: { sources?: Array<{ secret?: { name?: string } }> } }>;
+    volumes?: Array<{
+      secret?: { secretName?: string };
+      projected?: { sources?: Array<{ secret?: { name?: string } }> };
+    }>;
   };
   const names = [
     ...[...(spec.containers ?? []), ...(spec.initContainers ?? [])].flatMap((c) => [
       ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
       ...(c.envFrom ?? []).map((e) => e.secretRef?.name),
     ]),
-    ...(spec.volumes ?? []).flatMap((v) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((p) => p.secret?.name)]),
+    ...(spec.volumes ?? []).flatMap((v) => [
+      v.secret?.secretName,
+      ...(v.projected?.sources ?? []).map((p) => p.secret?.name),
+    ]),
   ];
   return [...new Set(names.filter((n): n is string => !!n))].sort();
 }
@@ -98,7 +120,10 @@ export interface LearnReferencedSecretsOptions {
  * volumes), so that a container printing one never gets it shown. Returns the Secrets it could
  * not read, with why (e.g. forbidden): their values cannot be redacted.
  */
-export async function learnReferencedSecrets(client: KubeClient, options: LearnReferencedSecretsOptions): Promise<string[]> {
+export async function learnReferencedSecrets(
+  client: KubeClient,
+  options: LearnReferencedSecretsOptions,
+): Promise<string[]> {
   const wanted = new Map<string, { namespace: string; name: string }>();
   for (const object of options.objects) {
     const namespace = object.metadata.namespace ?? options.namespace;
@@ -114,16 +139,25 @@ export async function learnReferencedSecrets(client: KubeClient, options: LearnR
       const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name }, options.signal);
       if (secret) options.redactor.add(secretValues([secret]));
     } catch (error) {
-      unreadable.push(`Secret/${name} (${error instanceof KubeApiError && error.forbidden ? 'forbidden' : (error as Error).message})`);
+      unreadable.push(
+        `Secret/${name} (${error instanceof KubeApiError && error.forbidden ? 'forbidden' : (error as Error).message})`,
+      );
     }
   });
   return unreadable.sort();
 }
 
 /** Teaches the redactor the values of the live Secrets a copied pod spec reads. */
-async function learnLiveSecrets(client: KubeClient, namespace: string, deployment: KubeObject, redactor: Redactor, warn: (message: string) => void): Promise<void> {
+async function learnLiveSecrets(
+  client: KubeClient,
+  namespace: string,
+  deployment: KubeObject,
+  redactor: Redactor,
+  warn: (message: string) => void,
+): Promise<void> {
   const unreadable = await learnReferencedSecrets(client, { objects: [deployment], namespace, redactor });
-  if (unreadable.length > 0) warn(`could not read ${unreadable.join(', ')} to keep their values out of the task's output`);
+  if (unreadable.length > 0)
+    warn(`could not read ${unreadable.join(', ')} to keep their values out of the task's output`);
 }
 
 /** The image and build of the environment's last successful release, for the Deployment a task copies. */
@@ -144,7 +178,9 @@ async function lastReleased(
     });
   } catch (error) {
     if (error instanceof KubeApiError) {
-      options.onStatus(`could not read the release history for the image (${error.message}); using the live Deployment's`);
+      options.onStatus(
+        `could not read the release history for the image (${error.message}); using the live Deployment's`,
+      );
       return {};
     }
     throw error;
@@ -161,18 +197,35 @@ async function lastReleased(
 }
 
 /** The only Deployment of the environment in the cluster, when there is exactly one and none is named. */
-async function liveDeployment(client: KubeClient, env: ResolvedEnvironment, wanted: string | undefined): Promise<KubeObject | undefined> {
-  if (wanted !== undefined) return client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: env.namespace, name: wanted });
-  const list = await client.list('apps/v1', 'Deployment', { namespace: env.namespace, labelSelector: selectorOf(env.app, env.name) });
+async function liveDeployment(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  wanted: string | undefined,
+): Promise<KubeObject | undefined> {
+  if (wanted !== undefined)
+    return client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: env.namespace, name: wanted });
+  const list = await client.list('apps/v1', 'Deployment', {
+    namespace: env.namespace,
+    labelSelector: selectorOf(env.app, env.name),
+  });
   return list.items.length === 1 ? list.items[0] : undefined;
 }
 
-async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, options: RunTaskOptions, redactor: Redactor): Promise<KubeObject> {
+async function sourceDeployment(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  options: RunTaskOptions,
+  redactor: Redactor,
+): Promise<KubeObject> {
   const wanted = parseFrom(options.from);
   if (options.live) {
     if (!wanted) throw new CapstanError('ERR_CAPSTAN_USAGE', '--live needs --from deployment/NAME');
     const live = await liveDeployment(client, env, wanted);
-    if (!live) throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', `Deployment/${wanted} does not exist in namespace ${env.namespace}`);
+    if (!live)
+      throw new CapstanError(
+        'ERR_CAPSTAN_NOT_FOUND',
+        `Deployment/${wanted} does not exist in namespace ${env.namespace}`,
+      );
     await learnLiveSecrets(client, env.namespace, live, redactor, options.onStatus);
     return live;
   }
@@ -192,22 +245,45 @@ async function sourceDeployment(client: KubeClient, env: ResolvedEnvironment, op
     if (liveImage) [image, imageOf] = [liveImage, live?.metadata.name];
   }
   image ??= env.image;
-  const renderSecrets = createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars, warn: options.onStatus });
-  const phases = await renderEnvironment({ env, image, revision: 'task', ...build, renderSecrets: (file, ns) => renderSecrets(file, ns, client) });
+  const renderSecrets = createSecretsRenderer({
+    app: env.app,
+    env: env.name,
+    envVars: options.envVars,
+    warn: options.onStatus,
+  });
+  const phases = await renderEnvironment({
+    env,
+    image,
+    revision: 'task',
+    ...build,
+    renderSecrets: (file, ns) => renderSecrets(file, ns, client),
+  });
   const rendered = phases.flatMap((p) => p.objects.map((o) => o.object));
   redactor.add(secretValues(rendered));
   const found = findDeployment(rendered, wanted);
   if (!found) {
     const deployments = rendered.filter((o) => o.kind === 'Deployment');
-    throw new CapstanError('ERR_CAPSTAN_NOT_FOUND', wanted ? `environment ${env.name} renders no Deployment/${wanted}` : `environment ${env.name} renders no Deployment`, {
-      hint: deployments.length ? `rendered Deployments: ${deployments.map((d) => d.metadata.name).join(', ')}` : undefined,
-    });
+    throw new CapstanError(
+      'ERR_CAPSTAN_NOT_FOUND',
+      wanted
+        ? `environment ${env.name} renders no Deployment/${wanted}`
+        : `environment ${env.name} renders no Deployment`,
+      {
+        hint: deployments.length
+          ? `rendered Deployments: ${deployments.map((d) => d.metadata.name).join(', ')}`
+          : undefined,
+      },
+    );
   }
   // Fail closed: an image found for another Deployment than the one copied would run the wrong code.
   if (imageOf !== undefined && imageOf !== found.metadata.name) {
-    throw new CapstanError('ERR_CAPSTAN_NO_IMAGE', `the image found (${image}) is Deployment/${imageOf}'s, but the task copies Deployment/${found.metadata.name}`, {
-      hint: `pass --image, or --from deployment/${found.metadata.name}`,
-    });
+    throw new CapstanError(
+      'ERR_CAPSTAN_NO_IMAGE',
+      `the image found (${image}) is Deployment/${imageOf}'s, but the task copies Deployment/${found.metadata.name}`,
+      {
+        hint: `pass --image, or --from deployment/${found.metadata.name}`,
+      },
+    );
   }
   return found;
 }
@@ -226,15 +302,23 @@ function resolveTaskName(options: RunTaskOptions): string {
 /** Runs a one-off task as a Job built from the app's Deployment and follows it to its end. */
 export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
   if (options.command.length === 0) {
-    throw new CapstanError('ERR_CAPSTAN_USAGE', 'no command given', { hint: 'put the command after --, e.g. capstan run production -- bin/rails db:seed' });
+    throw new CapstanError('ERR_CAPSTAN_USAGE', 'no command given', {
+      hint: 'put the command after --, e.g. capstan run production -- bin/rails db:seed',
+    });
   }
   const taskName = resolveTaskName(options);
   const loaded = await loadConfig({ cwd: options.cwd });
   const env = resolveEnvironment(loaded, options.env);
   const concurrency = options.concurrency ?? env.tasks[taskName]?.concurrency ?? 'allow';
-  const client = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context ?? env.context, env: options.envVars });
+  const client = await KubeClient.connect({
+    kubeconfig: options.kubeconfig,
+    context: options.context ?? env.context,
+    env: options.envVars,
+  });
   const redactor = options.redactor ?? new Redactor();
-  const jobName = `${env.app}-task-${taskName}-${randomBytes(3).toString('hex')}`.slice(0, 63).replace(/-+$/, '');
+  const jobName = `${env.app}-task-${taskName}-${randomBytes(3).toString('hex')}`
+    .slice(0, 63)
+    .replace(/-+$/, '');
   let lock: DeployLock | undefined;
   try {
     const deployment = await sourceDeployment(client, env, options, redactor);
@@ -255,10 +339,19 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
       const taken = await takeTaskLock(client, env, taskName, options);
       if (!('release' in taken)) return { jobName, namespace: env.namespace, ...taken };
       lock = taken;
-      const jobs = await client.list('batch/v1', 'Job', { namespace: env.namespace, labelSelector: `${TASK_LABEL}=${taskName},${selectorOf(env.app, env.name)}` });
+      const jobs = await client.list('batch/v1', 'Job', {
+        namespace: env.namespace,
+        labelSelector: `${TASK_LABEL}=${taskName},${selectorOf(env.app, env.name)}`,
+      });
       const running = jobs.items.find((j) => !isJobFinished(j));
       if (running) {
-        return { jobName, namespace: env.namespace, exitCode: 4, outcome: 'failed', message: `task "${taskName}" is still running as Job/${running.metadata.name} (--concurrency forbid)` };
+        return {
+          jobName,
+          namespace: env.namespace,
+          exitCode: 4,
+          outcome: 'failed',
+          message: `task "${taskName}" is still running as Job/${running.metadata.name} (--concurrency forbid)`,
+        };
       }
     }
     await client.create(job, { fieldManager: 'capstan' });
@@ -269,7 +362,9 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
       onLine: (line) => options.onLine(redactor.text(line)),
       onStatus: (message) => options.onStatus(redactor.text(message)),
     });
-    return followed.message === undefined ? followed : { ...followed, message: redactor.text(followed.message) };
+    return followed.message === undefined
+      ? followed
+      : { ...followed, message: redactor.text(followed.message) };
   } finally {
     await lock?.release();
     client.close();
@@ -305,45 +400,104 @@ async function takeTaskLock(
 }
 
 export function isJobFinished(job: KubeObject): boolean {
-  const conditions = (job as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
+  const conditions =
+    (job as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
   return conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
 
-async function followTask(client: KubeClient, namespace: string, jobName: string, job: KubeObject, options: RunTaskOptions): Promise<RunTaskResult> {
+async function followTask(
+  client: KubeClient,
+  namespace: string,
+  jobName: string,
+  job: KubeObject,
+  options: RunTaskOptions,
+): Promise<RunTaskResult> {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   const abort = () => controller.abort();
   options.signal.addEventListener('abort', abort, { once: true });
   const deadline = Date.now() + options.timeoutMs;
-  const container = (job as unknown as { spec: { template: { spec: { containers: Array<{ name: string }> } } } }).spec.template.spec.containers[0].name;
+  const container = (
+    job as unknown as { spec: { template: { spec: { containers: Array<{ name: string }> } } } }
+  ).spec.template.spec.containers[0].name;
   let wake = () => {};
   // Pod and Job changes wake the loop; the timer only serves the deadline.
-  const logs = followJobLogs({ client, namespace, jobName, container, signal: controller.signal, onLine: (line) => options.onLine(line), onPodChange: () => wake() });
-  const jobInformer = new Informer(client, { apiVersion: 'batch/v1', kind: 'Job', namespace, fieldSelector: `metadata.name=${jobName}`, signal: controller.signal, onChange: () => wake() });
-  const result = (exitCode: number, outcome: RunTaskResult['outcome'], message?: string): RunTaskResult => ({ jobName, namespace, exitCode, outcome, message });
+  const logs = followJobLogs({
+    client,
+    namespace,
+    jobName,
+    container,
+    signal: controller.signal,
+    onLine: (line) => options.onLine(line),
+    onPodChange: () => wake(),
+  });
+  const jobInformer = new Informer(client, {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    namespace,
+    fieldSelector: `metadata.name=${jobName}`,
+    signal: controller.signal,
+    onChange: () => wake(),
+  });
+  const result = (exitCode: number, outcome: RunTaskResult['outcome'], message?: string): RunTaskResult => ({
+    jobName,
+    namespace,
+    exitCode,
+    outcome,
+    message,
+  });
   let unschedulableSince: number | undefined;
   try {
     for (;;) {
       const pods = logs.pods.values();
-      const finished = pods.find((p) => ['Succeeded', 'Failed'].includes((p as { status?: { phase?: string } }).status?.phase ?? ''));
+      const finished = pods.find((p) =>
+        ['Succeeded', 'Failed'].includes((p as { status?: { phase?: string } }).status?.phase ?? ''),
+      );
       if (finished) {
         await logs.drained();
-        const code = terminatedExitCode(finished, container) ?? ((finished as { status?: { phase?: string } }).status?.phase === 'Succeeded' ? 0 : 1);
-        return result(code, code === 0 ? 'succeeded' : 'failed', code === 0 ? undefined : `task exited with code ${code}`);
+        const code =
+          terminatedExitCode(finished, container) ??
+          ((finished as { status?: { phase?: string } }).status?.phase === 'Succeeded' ? 0 : 1);
+        return result(
+          code,
+          code === 0 ? 'succeeded' : 'failed',
+          code === 0 ? undefined : `task exited with code ${code}`,
+        );
       }
       const liveJob = jobInformer.get(namespace, jobName);
-      const failedCondition = ((liveJob as { status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } } | undefined)?.status?.conditions ?? []).find((c) => c.type === 'Failed' && c.status === 'True');
-      if (failedCondition) return await giveUp(result(1, 'failed', `Job failed: ${failedCondition.reason ?? ''} ${failedCondition.message ?? ''}`.trim()));
+      const failedCondition = (
+        (
+          liveJob as
+            | {
+                status?: {
+                  conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+                };
+              }
+            | undefined
+        )?.status?.conditions ?? []
+      ).find((c) => c.type === 'Failed' && c.status === 'True');
+      if (failedCondition)
+        return await giveUp(
+          result(
+            1,
+            'failed',
+            `Job failed: ${failedCondition.reason ?? ''} ${failedCondition.message ?? ''}`.trim(),
+          ),
+        );
       for (const pod of pods) {
         const problem = podProblem(pod);
         if (problem?.kind === 'hopeless') return await giveUp(result(1, 'failed', problem.message));
         if (problem?.kind === 'unschedulable') {
           unschedulableSince ??= Date.now();
-          if (Date.now() - unschedulableSince >= (options.unschedulableGraceMs ?? 10_000)) return await giveUp(result(1, 'failed', problem.message));
+          if (Date.now() - unschedulableSince >= (options.unschedulableGraceMs ?? 10_000))
+            return await giveUp(result(1, 'failed', problem.message));
         } else unschedulableSince = undefined;
       }
       if (options.signal.aborted) return await giveUp(result(130, 'interrupted', 'interrupted'));
-      if (Date.now() >= deadline) return await giveUp(result(3, 'timed-out', `timed out after ${Math.round(options.timeoutMs / 1000)}s`));
+      if (Date.now() >= deadline)
+        return await giveUp(
+          result(3, 'timed-out', `timed out after ${Math.round(options.timeoutMs / 1000)}s`),
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         wake = () => {
@@ -359,8 +513,15 @@ async function followTask(client: KubeClient, namespace: string, jobName: string
 
   async function giveUp(r: RunTaskResult): Promise<RunTaskResult> {
     if (!options.keep) {
-      await client.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName }, { propagationPolicy: 'Background' }).catch(() => false);
-      options.onStatus(`deleted Job/${jobName}${r.outcome === 'interrupted' ? '' : ' (pass --keep to keep it for debugging)'}`);
+      await client
+        .delete(
+          { apiVersion: 'batch/v1', kind: 'Job', namespace, name: jobName },
+          { propagationPolicy: 'Background' },
+        )
+        .catch(() => false);
+      options.onStatus(
+        `deleted Job/${jobName}${r.outcome === 'interrupted' ? '' : ' (pass --keep to keep it for debugging)'}`,
+      );
     }
     return r;
   }

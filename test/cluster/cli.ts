@@ -48,7 +48,9 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: cli.ts build | start [--name NAME] [--json] | stop [--name NAME] | info [--name NAME]');
+      console.error(
+        'usage: cli.ts build | start [--name NAME] [--json] | stop [--name NAME] | info [--name NAME]',
+      );
       return 2;
   }
 }

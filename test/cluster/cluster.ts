@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { authenticationConfigYaml, OIDC_DEPLOYERS, startIssuer, writeExecKubeconfig, type IssuerInfo } from './identity.js';
+import {
+  authenticationConfigYaml,
+  OIDC_DEPLOYERS,
+  startIssuer,
+  writeExecKubeconfig,
+  type IssuerInfo,
+} from './identity.js';
 import { createIssuerPki, createPki } from './pki.js';
 import { startProcess, stopProcesses } from './processes.js';
 
@@ -49,10 +55,15 @@ export function runDirOf(name: string): string {
 export function ensureBinaries(log: (line: string) => void = () => {}): string {
   log('checking the control plane binaries (the first build takes 15-30 minutes)');
   try {
-    const out = execFileSync(join(here, 'build.sh'), { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    const out = execFileSync(join(here, 'build.sh'), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+    });
     return out.trim().split('\n').pop() ?? '';
   } catch (error) {
-    throw new Error('building the local control plane failed; the lines above say what is missing', { cause: error });
+    throw new Error('building the local control plane failed; the lines above say what is missing', {
+      cause: error,
+    });
   }
 }
 
@@ -123,7 +134,12 @@ function httpsGet(url: string, pki: string): Promise<{ status: number; body: str
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean>, runDir: string): Promise<void> {
+async function waitUntil(
+  what: string,
+  deadlineMs: number,
+  check: () => Promise<boolean>,
+  runDir: string,
+): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -219,7 +235,11 @@ spec:
   writeFileSync(join(runDir, 'kwok.yaml'), readFileSync(join(here, 'kwok-stages.yaml'), 'utf8') + logs);
 }
 
-export async function kubectl(info: Pick<ClusterInfo, 'binDir' | 'kubeconfig'>, args: string[], input?: string): Promise<string> {
+export async function kubectl(
+  info: Pick<ClusterInfo, 'binDir' | 'kubeconfig'>,
+  args: string[],
+  input?: string,
+): Promise<string> {
   const child = execFileAsync(join(info.binDir, 'kubectl'), ['--kubeconfig', info.kubeconfig, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -248,7 +268,12 @@ export interface StartClusterOptions {
  * The OpenID issuer runs before kube-apiserver (which fetches its JWKS on start) and for as long
  * as it does; its CA, serving cert and signing key are its own, apart from the cluster's PKI.
  */
-async function startIdentity(runDir: string, pki: string, port: number, log: (line: string) => void): Promise<{ issuer: IssuerInfo; authenticationConfig: string }> {
+async function startIdentity(
+  runDir: string,
+  pki: string,
+  port: number,
+  log: (line: string) => void,
+): Promise<{ issuer: IssuerInfo; authenticationConfig: string }> {
   createIssuerPki(pki);
   log(`starting the test OpenID issuer on https://127.0.0.1:${port}`);
   const issuer = await startIssuer(runDir, port);
@@ -295,8 +320,12 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const restrictedKubeconfig = join(runDir, 'restricted.kubeconfig');
     const readOnlyKubeconfig = join(runDir, 'read-only.kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(server, pki, 'capstan-test-admin', 'admin'), { mode: 0o600 });
-    writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, pki, RESTRICTED_USER, 'deployer'), { mode: 0o600 });
-    writeFileSync(readOnlyKubeconfig, kubeconfigYaml(server, pki, 'capstan-reader', 'reader'), { mode: 0o600 });
+    writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, pki, RESTRICTED_USER, 'deployer'), {
+      mode: 0o600,
+    });
+    writeFileSync(readOnlyKubeconfig, kubeconfigYaml(server, pki, 'capstan-reader', 'reader'), {
+      mode: 0o600,
+    });
 
     const identity = await startIdentity(runDir, pki, ports.oidc, log);
 
@@ -308,12 +337,18 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       name: 'etcd',
       command: bin('etcd'),
       args: [
-        '--name=capstan', `--data-dir=${join(runDir, 'etcd')}`,
-        `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=capstan=${peerUrl}`, '--unsafe-no-fsync=true',
-        '--auto-compaction-retention=1', '--quota-backend-bytes=4294967296', '--log-level=warn',
-        '--listen-metrics-urls=', 
+        '--name=capstan',
+        `--data-dir=${join(runDir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=capstan=${peerUrl}`,
+        '--unsafe-no-fsync=true',
+        '--auto-compaction-retention=1',
+        '--quota-backend-bytes=4294967296',
+        '--log-level=warn',
+        '--listen-metrics-urls=',
       ],
     });
     await waitUntil('etcd', 30_000, async () => (await fetch(`${etcdUrl}/health`)).ok, runDir);
@@ -324,24 +359,37 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       name: 'kube-apiserver',
       command: bin('kube-apiserver'),
       args: [
-        `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--secure-port=${ports.apiserver}`,
-        '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none',
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${ports.apiserver}`,
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none',
         `--cert-dir=${join(runDir, 'apiserver-certs')}`,
-        `--tls-cert-file=${join(pki, 'admin.crt')}`, `--tls-private-key-file=${join(pki, 'admin.key')}`,
-        `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC',
+        `--tls-cert-file=${join(pki, 'admin.crt')}`,
+        `--tls-private-key-file=${join(pki, 'admin.key')}`,
+        `--client-ca-file=${join(pki, 'ca.crt')}`,
+        '--authorization-mode=Node,RBAC',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${join(pki, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-        '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
-        '--kubelet-preferred-address-types=Hostname,InternalIP', '--profiling=false',
-        '--max-requests-inflight=1000', '--max-mutating-requests-inflight=500',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--allow-privileged=true',
+        '--kubelet-preferred-address-types=Hostname,InternalIP',
+        '--profiling=false',
+        '--max-requests-inflight=1000',
+        '--max-mutating-requests-inflight=500',
         `--authentication-config=${identity.authenticationConfig}`,
       ],
     });
-    await waitUntil('kube-apiserver /readyz', options.readyTimeoutMs ?? 90_000, async () => {
-      const res = await httpsGet(`${server}/readyz`, pki);
-      return res.status === 200;
-    }, runDir);
+    await waitUntil(
+      'kube-apiserver /readyz',
+      options.readyTimeoutMs ?? 90_000,
+      async () => {
+        const res = await httpsGet(`${server}/readyz`, pki);
+        return res.status === 200;
+      },
+      runDir,
+    );
 
     log('starting kube-controller-manager, kube-scheduler and kwok');
     startProcess({
@@ -349,14 +397,24 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       name: 'kube-controller-manager',
       command: bin('kube-controller-manager'),
       args: [
-        `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${ports.controllerManager}`,
-        '--leader-elect=false', `--root-ca-file=${join(pki, 'ca.crt')}`,
+        `--kubeconfig=${kubeconfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${ports.controllerManager}`,
+        '--leader-elect=false',
+        `--root-ca-file=${join(pki, 'ca.crt')}`,
         `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-        `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
-        '--controllers=*', '--profiling=false', '--use-service-account-credentials=false',
-        '--node-monitor-period=25s', '--node-monitor-grace-period=200s',
-        '--kube-api-qps=500', '--kube-api-burst=1000',
-        '--concurrent-deployment-syncs=10', '--concurrent-replicaset-syncs=10', '--concurrent-job-syncs=10',
+        `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`,
+        `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+        '--controllers=*',
+        '--profiling=false',
+        '--use-service-account-credentials=false',
+        '--node-monitor-period=25s',
+        '--node-monitor-grace-period=200s',
+        '--kube-api-qps=500',
+        '--kube-api-burst=1000',
+        '--concurrent-deployment-syncs=10',
+        '--concurrent-replicaset-syncs=10',
+        '--concurrent-job-syncs=10',
         '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
       ],
     });
@@ -365,10 +423,16 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       name: 'kube-scheduler',
       command: bin('kube-scheduler'),
       args: [
-        `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`,
-        '--leader-elect=false', '--profiling=false', '--kube-api-qps=500', '--kube-api-burst=1000',
+        `--kubeconfig=${kubeconfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${ports.scheduler}`,
+        '--leader-elect=false',
+        '--profiling=false',
+        '--kube-api-qps=500',
+        '--kube-api-burst=1000',
         '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
-        `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
       ],
     });
     writeKwokConfig(runDir);
@@ -380,11 +444,18 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       name: 'kwok',
       command: bin('kwok'),
       args: [
-        `--kubeconfig=${kubeconfig}`, `--config=${join(runDir, 'kwok.yaml')}`, '--manage-all-nodes=true',
-        '--node-ip=127.0.0.1', '--node-name=localhost', `--node-port=${ports.kwok}`,
+        `--kubeconfig=${kubeconfig}`,
+        `--config=${join(runDir, 'kwok.yaml')}`,
+        '--manage-all-nodes=true',
+        '--node-ip=127.0.0.1',
+        '--node-name=localhost',
+        `--node-port=${ports.kwok}`,
         `--server-address=127.0.0.1:${ports.kwok}`,
-        `--tls-cert-file=${join(pki, 'admin.crt')}`, `--tls-private-key-file=${join(pki, 'admin.key')}`,
-        '--node-lease-duration-seconds=200', '--cidr=10.244.0.0/16', '--enable-crds=Logs',
+        `--tls-cert-file=${join(pki, 'admin.crt')}`,
+        `--tls-private-key-file=${join(pki, 'admin.key')}`,
+        '--node-lease-duration-seconds=200',
+        '--cidr=10.244.0.0/16',
+        '--enable-crds=Logs',
       ],
     });
     // The env-logs process is named by its run folder, as every process here (see processes.ts).
@@ -408,19 +479,39 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       startedAt: new Date().toISOString(),
     };
     writeFileSync(join(runDir, 'cluster.json'), JSON.stringify(info, null, 2));
-    writeExecKubeconfig(info, { file: info.oidcKubeconfig, email: 'alice@example.com', groups: [OIDC_DEPLOYERS], lifetimeSeconds: 600 });
+    writeExecKubeconfig(info, {
+      file: info.oidcKubeconfig,
+      email: 'alice@example.com',
+      groups: [OIDC_DEPLOYERS],
+      lifetimeSeconds: 600,
+    });
 
     log(`registering ${NODE_COUNT} fake nodes and the restricted identity`);
     await kubectl(info, ['apply', '-f', '-'], nodesYaml());
     await kubectl(info, ['apply', '-f', join(here, 'restricted-rbac.yaml')]);
-    await waitUntil('fake nodes', 60_000, async () => {
-      const out = await kubectl(info, ['get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
-      return out.split(' ').filter((s) => s === 'True').length === NODE_COUNT;
-    }, runDir);
-    await waitUntil('ServiceAccount default/default', 60_000, async () => {
-      await kubectl(info, ['get', 'serviceaccount', 'default', '-n', 'default']);
-      return true;
-    }, runDir);
+    await waitUntil(
+      'fake nodes',
+      60_000,
+      async () => {
+        const out = await kubectl(info, [
+          'get',
+          'nodes',
+          '-o',
+          'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}',
+        ]);
+        return out.split(' ').filter((s) => s === 'True').length === NODE_COUNT;
+      },
+      runDir,
+    );
+    await waitUntil(
+      'ServiceAccount default/default',
+      60_000,
+      async () => {
+        await kubectl(info, ['get', 'serviceaccount', 'default', '-n', 'default']);
+        return true;
+      },
+      runDir,
+    );
     log(`cluster "${options.name}" ready at ${server}`);
     return info;
   } catch (error) {
@@ -432,7 +523,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       execFileSync('cp', ['-r', logs, keep]);
     }
     rmSync(runDir, { recursive: true, force: true });
-    throw new Error(`${error instanceof Error ? error.message : String(error)} (logs kept in ${keep})`, { cause: error });
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (logs kept in ${keep})`, {
+      cause: error,
+    });
   } finally {
     process.removeListener('SIGINT', stopOnSignal);
     process.removeListener('SIGTERM', stopOnSignal);

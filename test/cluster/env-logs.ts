@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 export const LOG_ENV_ANNOTATION = 'capstan.test/log-env';
 const NEVER_STARTED = new Set(['image-pull', 'image-pull-backoff', 'config-error']);
-const neverStarts = (pod: Json): boolean => NEVER_STARTED.has(String(pod.metadata?.labels?.['capstan.test/scenario'] ?? ''));
+const neverStarts = (pod: Json): boolean =>
+  NEVER_STARTED.has(String(pod.metadata?.labels?.['capstan.test/scenario'] ?? ''));
 
 type Json = Record<string, any>;
 
@@ -34,17 +35,23 @@ function apiOf(server: string, pki: string): Api {
   const call = (method: string, path: string, body?: unknown) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(new URL(path, server), {
-        ...tls,
-        method,
-        timeout: 10_000,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-      }, (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      });
+      const req = request(
+        new URL(path, server),
+        {
+          ...tls,
+          method,
+          timeout: 10_000,
+          headers: payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {},
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
       req.end(payload);
@@ -101,10 +108,15 @@ export async function resolveEnv(
 
 /** CRI log lines ("TIME stdout F text"), one per line of text. */
 export function criLines(texts: string[], start: Date): string {
-  return texts
-    .flatMap((text) => text.split('\n'))
-    .map((text, i) => `${new Date(start.getTime() + i).toISOString().replace('Z', '000000Z')} stdout F ${text}`)
-    .join('\n') + '\n';
+  return (
+    texts
+      .flatMap((text) => text.split('\n'))
+      .map(
+        (text, i) =>
+          `${new Date(start.getTime() + i).toISOString().replace('Z', '000000Z')} stdout F ${text}`,
+      )
+      .join('\n') + '\n'
+  );
 }
 
 async function main(): Promise<void> {
@@ -121,12 +133,17 @@ async function main(): Promise<void> {
     if (res.status !== 200) return undefined;
     const data = (JSON.parse(res.body) as Json).data as Record<string, string> | undefined;
     if (kind === 'configmaps') return data ?? {};
-    return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    return Object.fromEntries(
+      Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    );
   };
 
   const serve = async (pod: Json) => {
     const { namespace, name, uid } = pod.metadata as { namespace: string; name: string; uid: string };
-    const names = String(pod.metadata.annotations?.[LOG_ENV_ANNOTATION] ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+    const names = String(pod.metadata.annotations?.[LOG_ENV_ANNOTATION] ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     const logs: Json[] = [];
     for (const container of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])] as Json[]) {
       if (neverStarts(pod)) {
@@ -137,23 +154,45 @@ async function main(): Promise<void> {
       const lines = ['capstan fake container: starting'];
       for (const env of names) {
         const value = await resolveEnv(container, env, read(namespace));
-        lines.push(value === undefined ? `capstan fake container: ${env} is not set` : `capstan fake container: ${env}=${value}`);
+        lines.push(
+          value === undefined
+            ? `capstan fake container: ${env} is not set`
+            : `capstan fake container: ${env}=${value}`,
+        );
       }
       const current = join(folder, `${uid}-${container.name}.log`);
       const previous = join(folder, `${uid}-${container.name}-previous.log`);
       writeFileSync(current, criLines([...lines, 'capstan fake container: ready'], new Date()));
-      writeFileSync(previous, criLines([...lines, 'capstan fake container: exiting with code 1'], new Date(Date.now() - 60_000)));
-      logs.push({ containers: [container.name], logsFile: current, previousLogsFile: previous, follow: false });
+      writeFileSync(
+        previous,
+        criLines([...lines, 'capstan fake container: exiting with code 1'], new Date(Date.now() - 60_000)),
+      );
+      logs.push({
+        containers: [container.name],
+        logsFile: current,
+        previousLogsFile: previous,
+        follow: false,
+      });
     }
-    const body = { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name, namespace }, spec: { logs } };
+    const body = {
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'Logs',
+      metadata: { name, namespace },
+      spec: { logs },
+    };
     const path = `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${namespace}/logs`;
     let res = await api('POST', path, body);
     if (res.status === 409) {
       await api('DELETE', `${path}/${name}`);
       res = await api('POST', path, body);
     }
-    if (res.status >= 300) throw new Error(`creating Logs ${namespace}/${name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-    log(neverStarts(pod) ? `no logs for pod ${namespace}/${name}` : `serving ${names.join(',')} in the logs of pod ${namespace}/${name}`);
+    if (res.status >= 300)
+      throw new Error(`creating Logs ${namespace}/${name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    log(
+      neverStarts(pod)
+        ? `no logs for pod ${namespace}/${name}`
+        : `serving ${names.join(',')} in the logs of pod ${namespace}/${name}`,
+    );
   };
 
   const forget = async (pod: Json) => {
@@ -163,7 +202,9 @@ async function main(): Promise<void> {
       rmSync(join(folder, `${uid}-${container.name}.log`), { force: true });
       rmSync(join(folder, `${uid}-${container.name}-previous.log`), { force: true });
     }
-    await api('DELETE', `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${namespace}/logs/${name}`).catch(() => undefined);
+    await api('DELETE', `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${namespace}/logs/${name}`).catch(
+      () => undefined,
+    );
   };
 
   const handle = (type: string, pod: Json) => {
@@ -196,18 +237,22 @@ async function main(): Promise<void> {
       const end = () => watch.abort();
       stop.signal.addEventListener('abort', end);
       try {
-        await api.stream(`/api/v1/pods?watch=true&resourceVersion=${version}&timeoutSeconds=300`, (line) => {
-          try {
-            const event = JSON.parse(line) as { type: string; object: Json };
-            if (event.type === 'ERROR') {
-              log(`watch ended: ${event.object?.message ?? 'error'}`);
+        await api.stream(
+          `/api/v1/pods?watch=true&resourceVersion=${version}&timeoutSeconds=300`,
+          (line) => {
+            try {
+              const event = JSON.parse(line) as { type: string; object: Json };
+              if (event.type === 'ERROR') {
+                log(`watch ended: ${event.object?.message ?? 'error'}`);
+                watch.abort();
+              } else handle(event.type, event.object);
+            } catch (error) {
+              log(`bad watch line: ${error instanceof Error ? error.message : String(error)}`);
               watch.abort();
-            } else handle(event.type, event.object);
-          } catch (error) {
-            log(`bad watch line: ${error instanceof Error ? error.message : String(error)}`);
-            watch.abort();
-          }
-        }, watch.signal);
+            }
+          },
+          watch.signal,
+        );
       } finally {
         stop.signal.removeEventListener('abort', end);
       }

@@ -59,7 +59,11 @@ function nodeWithTsx(): { command: string; args: string[] } {
 
 /** The structured authentication config that makes kube-apiserver trust the issuer. */
 export function authenticationConfigYaml(issuer: IssuerInfo): string {
-  const ca = readFileSync(issuer.caFile, 'utf8').trim().split('\n').map((line) => `        ${line}`).join('\n');
+  const ca = readFileSync(issuer.caFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => `        ${line}`)
+    .join('\n');
   return [
     'apiVersion: apiserver.config.k8s.io/v1',
     'kind: AuthenticationConfiguration',
@@ -79,8 +83,17 @@ export function authenticationConfigYaml(issuer: IssuerInfo): string {
 /** Starts the issuer process (pid file like every component); resolves once it serves discovery. */
 export async function startIssuer(runDir: string, port: number): Promise<IssuerInfo> {
   const tsx = nodeWithTsx();
-  startProcess({ runDir, name: 'oidc-issuer', command: tsx.command, args: [...tsx.args, join(here, 'oidc-issuer.ts'), runDir, String(port)] });
-  const issuer: IssuerInfo = { url: `https://127.0.0.1:${port}`, caFile: join(runDir, 'pki', 'oidc-ca.crt'), clientId: OIDC_CLIENT_ID };
+  startProcess({
+    runDir,
+    name: 'oidc-issuer',
+    command: tsx.command,
+    args: [...tsx.args, join(here, 'oidc-issuer.ts'), runDir, String(port)],
+  });
+  const issuer: IssuerInfo = {
+    url: `https://127.0.0.1:${port}`,
+    caFile: join(runDir, 'pki', 'oidc-ca.crt'),
+    clientId: OIDC_CLIENT_ID,
+  };
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -88,22 +101,39 @@ export async function startIssuer(runDir: string, port: number): Promise<IssuerI
       return issuer;
     } catch (error) {
       if (Date.now() > deadline) {
-        throw new Error(`the test OpenID issuer did not answer within 30 s; see ${join(runDir, 'logs', 'oidc-issuer.log')}`, { cause: error });
+        throw new Error(
+          `the test OpenID issuer did not answer within 30 s; see ${join(runDir, 'logs', 'oidc-issuer.log')}`,
+          { cause: error },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 }
 
-function issuerRequest<T>(issuer: IssuerInfo, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+function issuerRequest<T>(
+  issuer: IssuerInfo,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${issuer.url}${path}`,
-      { method, ca: readFileSync(issuer.caFile), headers: { 'Content-Type': 'application/json' }, timeout: 5000 },
+      {
+        method,
+        ca: readFileSync(issuer.caFile),
+        headers: { 'Content-Type': 'application/json' },
+        timeout: 5000,
+      },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`issuer ${path}: ${res.statusCode} ${text}`))));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(text) as T)
+            : reject(new Error(`issuer ${path}: ${res.statusCode} ${text}`)),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`issuer ${path}: no answer within 5 s`)));
@@ -118,7 +148,9 @@ export function mintToken(cluster: Pick<IdentityCluster, 'oidc'>, mint: MintRequ
 }
 
 /** How many tokens the issuer minted and refreshed since it started. */
-export function issuerStats(cluster: Pick<IdentityCluster, 'oidc'>): Promise<{ minted: number; refreshed: number; refusedRefresh: number }> {
+export function issuerStats(
+  cluster: Pick<IdentityCluster, 'oidc'>,
+): Promise<{ minted: number; refreshed: number; refusedRefresh: number }> {
   return issuerRequest(cluster.oidc, 'GET', '/stats');
 }
 
@@ -126,7 +158,12 @@ function clusterCaData(cluster: IdentityCluster): string {
   return readFileSync(join(cluster.runDir, 'pki', 'ca.crt')).toString('base64');
 }
 
-function kubeconfigWithUser(cluster: IdentityCluster, user: string, userLines: readonly string[], namespace = 'default'): string {
+function kubeconfigWithUser(
+  cluster: IdentityCluster,
+  user: string,
+  userLines: readonly string[],
+  namespace = 'default',
+): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -183,7 +220,9 @@ export function writeExecKubeconfig(cluster: IdentityCluster, options: ExecKubec
     '  env:',
     ...Object.entries(env).map(([name, value]) => `  - { name: ${name}, value: ${JSON.stringify(value)} }`),
   ];
-  writeFileSync(options.file, kubeconfigWithUser(cluster, `oidc-exec-${options.email}`, lines), { mode: 0o600 });
+  writeFileSync(options.file, kubeconfigWithUser(cluster, `oidc-exec-${options.email}`, lines), {
+    mode: 0o600,
+  });
   return options.file;
 }
 
@@ -210,7 +249,11 @@ export function writeTokenKubeconfig(cluster: IdentityCluster, file: string, tok
 }
 
 async function kubectl(cluster: IdentityCluster, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(join(cluster.binDir, 'kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args], { encoding: 'utf8' });
+  const { stdout } = await execFileAsync(
+    join(cluster.binDir, 'kubectl'),
+    ['--kubeconfig', cluster.kubeconfig, ...args],
+    { encoding: 'utf8' },
+  );
   return stdout;
 }
 
@@ -219,8 +262,16 @@ export async function requestServiceAccountToken(
   cluster: IdentityCluster,
   options: { namespace: string; serviceAccount: string; boundSecret?: string; durationSeconds?: number },
 ): Promise<string> {
-  const args = ['create', 'token', options.serviceAccount, '-n', options.namespace, `--duration=${options.durationSeconds ?? 3600}s`];
-  if (options.boundSecret) args.push('--bound-object-kind=Secret', `--bound-object-name=${options.boundSecret}`);
+  const args = [
+    'create',
+    'token',
+    options.serviceAccount,
+    '-n',
+    options.namespace,
+    `--duration=${options.durationSeconds ?? 3600}s`,
+  ];
+  if (options.boundSecret)
+    args.push('--bound-object-kind=Secret', `--bound-object-name=${options.boundSecret}`);
   return (await kubectl(cluster, args)).trim();
 }
 
@@ -237,10 +288,22 @@ export interface InClusterIdentity {
 
 let generation = 0;
 
-async function boundToken(cluster: IdentityCluster, namespace: string, serviceAccount: string): Promise<{ token: string; secret: string }> {
+async function boundToken(
+  cluster: IdentityCluster,
+  namespace: string,
+  serviceAccount: string,
+): Promise<{ token: string; secret: string }> {
   const secret = `${serviceAccount}-token-${process.pid}-${++generation}`;
   await kubectl(cluster, ['create', 'secret', 'generic', secret, '-n', namespace]);
-  return { token: await requestServiceAccountToken(cluster, { namespace, serviceAccount, boundSecret: secret, durationSeconds: 3600 }), secret };
+  return {
+    token: await requestServiceAccountToken(cluster, {
+      namespace,
+      serviceAccount,
+      boundSecret: secret,
+      durationSeconds: 3600,
+    }),
+    secret,
+  };
 }
 
 /** Writes the token file as the kubelet does: the new content appears at once, never half-written. */
@@ -254,7 +317,10 @@ function writeTokenFile(dir: string, token: string): void {
  * In-cluster style credentials for a ServiceAccount (which must exist): a token file from the
  * TokenRequest API, the cluster CA and the namespace, plus the environment a pod would see.
  */
-export async function writeInClusterIdentity(cluster: IdentityCluster, options: { dir: string; namespace: string; serviceAccount: string }): Promise<InClusterIdentity> {
+export async function writeInClusterIdentity(
+  cluster: IdentityCluster,
+  options: { dir: string; namespace: string; serviceAccount: string },
+): Promise<InClusterIdentity> {
   mkdirSync(options.dir, { recursive: true });
   const { token, secret } = await boundToken(cluster, options.namespace, options.serviceAccount);
   writeFileSync(join(options.dir, 'ca.crt'), readFileSync(join(cluster.runDir, 'pki', 'ca.crt')));
@@ -262,7 +328,11 @@ export async function writeInClusterIdentity(cluster: IdentityCluster, options: 
   writeTokenFile(options.dir, token);
   const url = new URL(cluster.server);
   return {
-    env: { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, CAPSTAN_SERVICE_ACCOUNT_DIR: options.dir },
+    env: {
+      KUBERNETES_SERVICE_HOST: url.hostname,
+      KUBERNETES_SERVICE_PORT: url.port,
+      CAPSTAN_SERVICE_ACCOUNT_DIR: options.dir,
+    },
     dir: options.dir,
     namespace: options.namespace,
     serviceAccount: options.serviceAccount,
@@ -274,7 +344,10 @@ export async function writeInClusterIdentity(cluster: IdentityCluster, options: 
  * Rotates the token file as the kubelet would, then revokes the old token (deletes the Secret it
  * is bound to), so that only a client that re-reads the file keeps working.
  */
-export async function rotateInClusterToken(cluster: IdentityCluster, identity: InClusterIdentity): Promise<InClusterIdentity> {
+export async function rotateInClusterToken(
+  cluster: IdentityCluster,
+  identity: InClusterIdentity,
+): Promise<InClusterIdentity> {
   const { token, secret } = await boundToken(cluster, identity.namespace, identity.serviceAccount);
   writeTokenFile(identity.dir, token);
   await kubectl(cluster, ['delete', 'secret', identity.boundSecret, '-n', identity.namespace, '--wait=true']);

@@ -22,7 +22,8 @@ const body = JSON.stringify({
   groups: (process.env.CAPSTAN_OIDC_GROUPS ?? '').split(',').filter(Boolean),
   lifetimeSeconds: Number(required('CAPSTAN_OIDC_LIFETIME')),
 });
-if (process.env.CAPSTAN_PLUGIN_COUNT_FILE) appendFileSync(process.env.CAPSTAN_PLUGIN_COUNT_FILE, `${new Date().toISOString()}\n`);
+if (process.env.CAPSTAN_PLUGIN_COUNT_FILE)
+  appendFileSync(process.env.CAPSTAN_PLUGIN_COUNT_FILE, `${new Date().toISOString()}\n`);
 if (process.env.CAPSTAN_PLUGIN_FAIL) {
   process.stderr.write(`oidc-exec-plugin: ${process.env.CAPSTAN_PLUGIN_FAIL}\n`);
   process.exit(1);
@@ -31,11 +32,20 @@ if (process.env.CAPSTAN_PLUGIN_FAIL) {
 const set = await new Promise<TokenSet>((resolve, reject) => {
   const req = request(
     `${issuer}/mint`,
-    { method: 'POST', ca: readFileSync(required('CAPSTAN_OIDC_CA')), headers: { 'Content-Type': 'application/json' }, timeout: 10_000 },
+    {
+      method: 'POST',
+      ca: readFileSync(required('CAPSTAN_OIDC_CA')),
+      headers: { 'Content-Type': 'application/json' },
+      timeout: 10_000,
+    },
     (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as TokenSet) : reject(new Error(`issuer answered ${res.statusCode}: ${text}`))));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve(JSON.parse(text) as TokenSet)
+          : reject(new Error(`issuer answered ${res.statusCode}: ${text}`)),
+      );
     },
   );
   req.on('timeout', () => req.destroy(new Error('issuer did not answer within 10 s')));

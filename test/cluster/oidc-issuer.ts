@@ -26,7 +26,10 @@ const pki = join(runDir, 'pki');
 const issuer = `https://127.0.0.1:${port}`;
 const kid = 'capstan-test-1';
 const pem = readFileSync(join(pki, 'oidc-signing.key'), 'utf8');
-const signingKey: CryptoKey = await importPKCS8(createPrivateKey(pem).export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
+const signingKey: CryptoKey = await importPKCS8(
+  createPrivateKey(pem).export({ type: 'pkcs8', format: 'pem' }).toString(),
+  'RS256',
+);
 const jwk = await exportJWK(createPublicKey(pem));
 const grants = new Map<string, Grant>();
 const counts = { minted: 0, refreshed: 0, refusedRefresh: 0 };
@@ -34,7 +37,11 @@ const counts = { minted: 0, refreshed: 0, refusedRefresh: 0 };
 async function issue(request: Required<MintRequest>): Promise<TokenSet> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + request.lifetimeSeconds;
-  const idToken = await new SignJWT({ email: request.email, email_verified: true, groups: [...request.groups] })
+  const idToken = await new SignJWT({
+    email: request.email,
+    email_verified: true,
+    groups: [...request.groups],
+  })
     .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
     .setIssuer(issuer)
     .setAudience(request.clientId)
@@ -45,7 +52,12 @@ async function issue(request: Required<MintRequest>): Promise<TokenSet> {
   // Refresh tokens rotate and the old one stops working, as strict identity providers do.
   const refreshToken = randomBytes(24).toString('base64url');
   grants.set(refreshToken, { request });
-  return { id_token: idToken, refresh_token: refreshToken, expires_in: request.lifetimeSeconds, expires_at: exp };
+  return {
+    id_token: idToken,
+    refresh_token: refreshToken,
+    expires_in: request.lifetimeSeconds,
+    expires_at: exp,
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -59,7 +71,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -86,7 +102,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (req.method === 'POST' && url.pathname === '/mint') {
     const body = JSON.parse(await readBody(req)) as MintRequest;
     if (typeof body.email !== 'string' || !Array.isArray(body.groups) || !(body.lifetimeSeconds > 0)) {
-      return send(res, 400, { error: 'invalid_request', error_description: 'email, groups and lifetimeSeconds are required' });
+      return send(res, 400, {
+        error: 'invalid_request',
+        error_description: 'email, groups and lifetimeSeconds are required',
+      });
     }
     counts.minted++;
     return send(res, 200, await issue({ clientId: 'kubernetes', ...body }));
@@ -100,7 +119,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const grant = grants.get(token);
     if (!grant) {
       counts.refusedRefresh++;
-      return send(res, 400, { error: 'invalid_grant', error_description: 'unknown or already used refresh token' });
+      return send(res, 400, {
+        error: 'invalid_grant',
+        error_description: 'unknown or already used refresh token',
+      });
     }
     grants.delete(token);
     counts.refreshed++;

@@ -18,7 +18,19 @@ function openssl(dir: string, args: string[]): void {
 }
 
 function clientCert(dir: string, name: string, subject: string, server: boolean, ca = 'ca'): void {
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subject,
+  ]);
   const ext = [
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
@@ -31,16 +43,47 @@ function clientCert(dir: string, name: string, subject: string, server: boolean,
     );
   }
   writeFileSync(join(dir, `${name}.ext`), ext.join('\n') + '\n');
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-sha256', '-days', '3650', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-sha256',
+    '-days',
+    '3650',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.crt`,
+  ]);
 }
 
 /** Creates the PKI in `dir` (which must exist). */
 export function createPki(dir: string): void {
   openssl(dir, [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
-    '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=capstan-test-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '3650',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=capstan-test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
   ]);
   clientCert(dir, 'admin', '/O=system:masters/CN=capstan-test-admin', true);
   clientCert(dir, 'deployer', '/O=capstan:deployers/CN=capstan-deployer', false);
@@ -55,11 +98,33 @@ export function createPki(dir: string): void {
  */
 export function createIssuerPki(dir: string): void {
   openssl(dir, [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
-    '-keyout', 'oidc-ca.key', '-out', 'oidc-ca.crt', '-subj', '/CN=capstan-test-oidc-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '3650',
+    '-keyout',
+    'oidc-ca.key',
+    '-out',
+    'oidc-ca.crt',
+    '-subj',
+    '/CN=capstan-test-oidc-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
   ]);
   clientCert(dir, 'oidc-serving', '/CN=capstan-test-oidc-issuer', true, 'oidc-ca');
-  openssl(dir, ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'oidc-signing.key']);
+  openssl(dir, [
+    'genpkey',
+    '-algorithm',
+    'RSA',
+    '-pkeyopt',
+    'rsa_keygen_bits:2048',
+    '-out',
+    'oidc-signing.key',
+  ]);
 }

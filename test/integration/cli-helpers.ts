@@ -38,21 +38,30 @@ export async function capstan(args: string[], options: CapstanOptions = {}): Pro
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) if (line.startsWith('{') && line.endsWith('}')) options.onEvent!(JSON.parse(line) as Record<string, any>);
+      for (const line of lines)
+        if (line.startsWith('{') && line.endsWith('}'))
+          options.onEvent!(JSON.parse(line) as Record<string, any>);
     });
   }
   const err = capture();
   const kubeconfig = options.kubeconfig ?? testCluster().kubeconfig;
   const previousExitCode = process.exitCode;
   process.exitCode = undefined;
-  const code = await runCli([...(kubeconfig === false ? [] : ['--kubeconfig', kubeconfig]), ...(options.cwd ? ['--cwd', options.cwd] : []), ...args], {
-    stdout: out.stream,
-    stderr: err.stream,
-    stdin: new PassThrough(),
-    env: { ...options.env },
-    cwd: options.cwd ?? process.cwd(),
-    signal: options.signal ?? new AbortController().signal,
-  });
+  const code = await runCli(
+    [
+      ...(kubeconfig === false ? [] : ['--kubeconfig', kubeconfig]),
+      ...(options.cwd ? ['--cwd', options.cwd] : []),
+      ...args,
+    ],
+    {
+      stdout: out.stream,
+      stderr: err.stream,
+      stdin: new PassThrough(),
+      env: { ...options.env },
+      cwd: options.cwd ?? process.cwd(),
+      signal: options.signal ?? new AbortController().signal,
+    },
+  );
   process.exitCode = previousExitCode;
   const stdout = out.text();
   const events = stdout
@@ -63,14 +72,24 @@ export async function capstan(args: string[], options: CapstanOptions = {}): Pro
 }
 
 /** Writes an application folder: `files` maps paths under the app root to contents. */
-export function writeApp(files: Record<string, string>): { dir: string; write: (path: string, content: string) => void; remove: (path: string) => void; cleanup: () => void } {
+export function writeApp(files: Record<string, string>): {
+  dir: string;
+  write: (path: string, content: string) => void;
+  remove: (path: string) => void;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'capstan-app-'));
   const write = (path: string, content: string) => {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
   };
   for (const [path, content] of Object.entries(files)) write(path, content);
-  return { dir, write, remove: (path) => rmSync(join(dir, path), { force: true }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    write,
+    remove: (path) => rmSync(join(dir, path), { force: true }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export function capstanYaml(app: string, namespace: string, extra = ''): string {

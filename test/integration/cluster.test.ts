@@ -9,8 +9,16 @@ import { kubectl as kubectlOf, startCluster, stopCluster } from '../cluster/clus
 import { alive } from '../cluster/processes.js';
 import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
-function deployment(name: string, replicas: number, scenario?: string, annotations: Record<string, string> = {}) {
-  const labels: Record<string, string> = { app: name, ...(scenario ? { 'capstan.test/scenario': scenario } : {}) };
+function deployment(
+  name: string,
+  replicas: number,
+  scenario?: string,
+  annotations: Record<string, string> = {},
+) {
+  const labels: Record<string, string> = {
+    app: name,
+    ...(scenario ? { 'capstan.test/scenario': scenario } : {}),
+  };
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -19,7 +27,10 @@ function deployment(name: string, replicas: number, scenario?: string, annotatio
       replicas,
       progressDeadlineSeconds: 30,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels, annotations }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } },
+      template: {
+        metadata: { labels, annotations },
+        spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] },
+      },
     },
   });
 }
@@ -43,7 +54,12 @@ function job(name: string, scenario?: string) {
  * Each state the first container of the pods `create` makes passes through, as a watch started
  * before them sees it, until `done`.
  */
-async function containerStates(ns: string, create: () => Promise<unknown>, done: (states: string[]) => boolean, timeoutMs = 60_000): Promise<string[]> {
+async function containerStates(
+  ns: string,
+  create: () => Promise<unknown>,
+  done: (states: string[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<string[]> {
   const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
   const states: string[] = [];
   try {
@@ -54,9 +70,13 @@ async function containerStates(ns: string, create: () => Promise<unknown>, done:
       const status = (event.object as any).status?.containerStatuses?.[0];
       if (!status) continue;
       const { running, terminated, waiting } = status.state ?? {};
-      const state = running ? 'Running'
-        : terminated ? `${terminated.reason}(${terminated.exitCode})`
-        : waiting ? waiting.reason : '?';
+      const state = running
+        ? 'Running'
+        : terminated
+          ? `${terminated.reason}(${terminated.exitCode})`
+          : waiting
+            ? waiting.reason
+            : '?';
       const entry = `${state}/${status.restartCount}`;
       if (states.at(-1) !== entry) states.push(entry);
       if (done(states)) return states;
@@ -103,7 +123,11 @@ describe('local control plane', () => {
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('web', 3));
       const signal = AbortSignal.timeout(60_000);
       let available = 0;
-      for await (const event of client.watch('apps/v1', 'Deployment', { namespace: ns.name, resourceVersion, signal })) {
+      for await (const event of client.watch('apps/v1', 'Deployment', {
+        namespace: ns.name,
+        resourceVersion,
+        signal,
+      })) {
         const status = (event.object as { status?: { availableReplicas?: number } }).status;
         available = status?.availableReplicas ?? 0;
         if (available === 3) break;
@@ -124,7 +148,10 @@ describe('local control plane', () => {
       await kubectl(['apply', '-n', ns.name, '-f', '-'], job('ok'));
       await waitFor('Job complete', 60_000, async () => {
         const j = await getJson(['get', 'job', 'ok', '-n', ns.name]);
-        return j.status?.succeeded === 1 && j.status.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True');
+        return (
+          j.status?.succeeded === 1 &&
+          j.status.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True')
+        );
       });
     } finally {
       await ns.remove();
@@ -137,7 +164,10 @@ describe('local control plane', () => {
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop'));
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('notready', 1, 'not-ready'));
       await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, 'image-pull'));
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('slow', 1, 'slow', { 'capstan.test/ready-after': '4' }));
+      await kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        deployment('slow', 1, 'slow', { 'capstan.test/ready-after': '4' }),
+      );
       await kubectl(['apply', '-n', ns.name, '-f', '-'], job('failing', 'fail'));
 
       const crash = await waitFor('CrashLoopBackOff with rising restarts', 30_000, async () => {
@@ -160,10 +190,17 @@ describe('local control plane', () => {
 
       const slow = await waitFor('slow pod Ready', 30_000, async () => {
         const p = await podOf(ns.name, 'app=slow');
-        return p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+        return p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')
+          ? p
+          : undefined;
       });
-      const readyAt = Date.parse(slow.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
-      assert.ok(readyAt - Date.parse(slow.metadata.creationTimestamp) >= 3000, 'the slow pod waited for its ready-after delay');
+      const readyAt = Date.parse(
+        slow.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime,
+      );
+      assert.ok(
+        readyAt - Date.parse(slow.metadata.creationTimestamp) >= 3000,
+        'the slow pod waited for its ready-after delay',
+      );
 
       await waitFor('Job failed', 60_000, async () => {
         const j = await getJson(['get', 'job', 'failing', '-n', ns.name]);
@@ -179,16 +216,43 @@ describe('local control plane', () => {
   it('crashes as a kubelet shows it: Running, then Error, then CrashLoopBackOff with rising restarts', async () => {
     const ns = await freshNamespace('harness-crash');
     try {
-      const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, 'crashloop', { 'capstan.test/exit-code': '7' }));
+      const create = () =>
+        kubectl(
+          ['apply', '-n', ns.name, '-f', '-'],
+          deployment('crash', 1, 'crashloop', { 'capstan.test/exit-code': '7' }),
+        );
       const states = await containerStates(ns.name, create, (s) => s.includes('CrashLoopBackOff/2'));
-      assert.deepEqual(states.slice(0, 6), ['Running/0', 'Error(7)/0', 'CrashLoopBackOff/1', 'Running/1', 'Error(7)/1', 'CrashLoopBackOff/2'], states.join(' > '));
+      assert.deepEqual(
+        states.slice(0, 6),
+        ['Running/0', 'Error(7)/0', 'CrashLoopBackOff/1', 'Running/1', 'Error(7)/1', 'CrashLoopBackOff/2'],
+        states.join(' > '),
+      );
       const pod = await podOf(ns.name, 'app=crash');
       const status = pod.status.containerStatuses[0];
       assert.equal(status.lastState.terminated.exitCode, 7);
       assert.equal(status.lastState.terminated.reason, 'Error');
-      assert.match(status.state.waiting.message, new RegExp(`^back-off (20s|40s) restarting failed container=app pod=${pod.metadata.name}_${ns.name}\\(${pod.metadata.uid}\\)$`));
-      const events = await getJson<{ items: any[] }>(['get', 'events', '-n', ns.name, '--field-selector', 'reason=BackOff']);
-      assert.ok(events.items.some((e) => e.type === 'Warning' && e.message === `Back-off restarting failed container app in pod ${pod.metadata.name}_${ns.name}(${pod.metadata.uid})`));
+      assert.match(
+        status.state.waiting.message,
+        new RegExp(
+          `^back-off (20s|40s) restarting failed container=app pod=${pod.metadata.name}_${ns.name}\\(${pod.metadata.uid}\\)$`,
+        ),
+      );
+      const events = await getJson<{ items: any[] }>([
+        'get',
+        'events',
+        '-n',
+        ns.name,
+        '--field-selector',
+        'reason=BackOff',
+      ]);
+      assert.ok(
+        events.items.some(
+          (e) =>
+            e.type === 'Warning' &&
+            e.message ===
+              `Back-off restarting failed container app in pod ${pod.metadata.name}_${ns.name}(${pod.metadata.uid})`,
+        ),
+      );
     } finally {
       await ns.remove();
     }
@@ -199,10 +263,17 @@ describe('local control plane', () => {
     try {
       const create = () => kubectl(['apply', '-n', ns.name, '-f', '-'], deployment('oom', 1, 'oom-killed'));
       const states = await containerStates(ns.name, create, (s) => s.includes('CrashLoopBackOff/1'));
-      assert.deepEqual(states.slice(0, 3), ['Running/0', 'OOMKilled(137)/0', 'CrashLoopBackOff/1'], states.join(' > '));
+      assert.deepEqual(
+        states.slice(0, 3),
+        ['Running/0', 'OOMKilled(137)/0', 'CrashLoopBackOff/1'],
+        states.join(' > '),
+      );
       const pod = await podOf(ns.name, 'app=oom');
       assert.deepEqual(
-        { reason: pod.status.containerStatuses[0].lastState.terminated.reason, exitCode: pod.status.containerStatuses[0].lastState.terminated.exitCode },
+        {
+          reason: pod.status.containerStatuses[0].lastState.terminated.reason,
+          exitCode: pod.status.containerStatuses[0].lastState.terminated.exitCode,
+        },
         { reason: 'OOMKilled', exitCode: 137 },
       );
     } finally {
@@ -220,10 +291,16 @@ describe('local control plane', () => {
       assert.deepEqual(states.slice(0, 2), ['ErrImagePull/0', 'ImagePullBackOff/0'], states.join(' > '));
       const pod = await podOf(ns.name, 'app=pull');
       assert.equal(pod.status.phase, 'Pending');
-      assert.equal(pod.status.containerStatuses[0].state.waiting.message, `Back-off pulling image "${image}": ErrImagePull: ${error}`);
+      assert.equal(
+        pod.status.containerStatuses[0].state.waiting.message,
+        `Back-off pulling image "${image}": ErrImagePull: ${error}`,
+      );
       const events = await getJson<{ items: any[] }>(['get', 'events', '-n', ns.name]);
       const messages = events.items.map((e) => `${e.type} ${e.reason}: ${e.message}`);
-      assert.ok(messages.includes(`Warning Failed: Failed to pull image "${image}": ${error}`), messages.join('\n'));
+      assert.ok(
+        messages.includes(`Warning Failed: Failed to pull image "${image}": ${error}`),
+        messages.join('\n'),
+      );
       assert.ok(messages.includes('Warning Failed: Error: ErrImagePull'), messages.join('\n'));
       assert.ok(messages.includes(`Normal BackOff: Back-off pulling image "${image}"`), messages.join('\n'));
     } finally {
@@ -234,12 +311,31 @@ describe('local control plane', () => {
   it('keeps a container with a missing ConfigMap or Secret key in CreateContainerConfigError', async () => {
     const ns = await freshNamespace('harness-config');
     try {
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('cm', { labels: { 'capstan.test/scenario': 'config-error' } }, { envFrom: [{ configMapRef: { name: 'absent' } }] }));
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('key', { labels: { 'capstan.test/scenario': 'config-error' } }, { env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } }] }));
-      for (const [name, message] of [['cm', 'configmap "absent" not found'], ['key', `couldn't find key PASSWORD in Secret ${ns.name}/db`]]) {
+      await kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        bareOf(
+          'cm',
+          { labels: { 'capstan.test/scenario': 'config-error' } },
+          { envFrom: [{ configMapRef: { name: 'absent' } }] },
+        ),
+      );
+      await kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        bareOf(
+          'key',
+          { labels: { 'capstan.test/scenario': 'config-error' } },
+          { env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } }] },
+        ),
+      );
+      for (const [name, message] of [
+        ['cm', 'configmap "absent" not found'],
+        ['key', `couldn't find key PASSWORD in Secret ${ns.name}/db`],
+      ]) {
         const pod = await waitFor(`pod ${name} in CreateContainerConfigError`, 30_000, async () => {
           const p = await getJson(['get', 'pod', name, '-n', ns.name]);
-          return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' ? p : undefined;
+          return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError'
+            ? p
+            : undefined;
         });
         assert.equal(pod.status.containerStatuses[0].state.waiting.message, message);
         assert.equal(pod.status.phase, 'Pending');
@@ -259,7 +355,10 @@ describe('local control plane', () => {
         return p.status?.phase === 'Succeeded' ? p : undefined;
       });
       assert.deepEqual(
-        { reason: pod.status.containerStatuses[0].state.terminated.reason, exitCode: pod.status.containerStatuses[0].state.terminated.exitCode },
+        {
+          reason: pod.status.containerStatuses[0].state.terminated.reason,
+          exitCode: pod.status.containerStatuses[0].state.terminated.exitCode,
+        },
         { reason: 'Completed', exitCode: 0 },
       );
     } finally {
@@ -270,16 +369,32 @@ describe('local control plane', () => {
   it('logs the value of an environment variable named by capstan.test/log-env', async () => {
     const ns = await freshNamespace('harness-log-env');
     try {
-      await kubectl(['create', 'secret', 'generic', 'db', '-n', ns.name, '--from-literal=PASSWORD=pa55-from-secret']);
+      await kubectl([
+        'create',
+        'secret',
+        'generic',
+        'db',
+        '-n',
+        ns.name,
+        '--from-literal=PASSWORD=pa55-from-secret',
+      ]);
       await kubectl(['create', 'configmap', 'cfg', '-n', ns.name, '--from-literal=MODE=from-configmap']);
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], bareOf('talker', { annotations: { 'capstan.test/log-env': 'DB_PASSWORD,GREETING,APP_MODE,MISSING' } }, {
-        env: [
-          { name: 'GREETING', value: 'hello' },
-          { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } },
-        ],
-        envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'APP_' }],
-      }));
-      const expected = /DB_PASSWORD=pa55-from-secret\n.*GREETING=hello\n.*APP_MODE=from-configmap\n.*MISSING is not set\n/;
+      await kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        bareOf(
+          'talker',
+          { annotations: { 'capstan.test/log-env': 'DB_PASSWORD,GREETING,APP_MODE,MISSING' } },
+          {
+            env: [
+              { name: 'GREETING', value: 'hello' },
+              { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } },
+            ],
+            envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'APP_' }],
+          },
+        ),
+      );
+      const expected =
+        /DB_PASSWORD=pa55-from-secret\n.*GREETING=hello\n.*APP_MODE=from-configmap\n.*MISSING is not set\n/;
       const current = await waitFor('env-logs served', 30_000, async () => {
         const out = await kubectl(['logs', '-n', ns.name, 'talker']);
         return expected.test(out) ? out : undefined;
@@ -328,13 +443,23 @@ describe('local control plane', () => {
       // A "crashed" run: its processes still run; starting again ends them through their pid files.
       const crashedPids = pidsOf(first.runDir);
       const second = await startCluster({ name, binDir: testCluster().binDir });
-      assert.ok(crashedPids.every((pid) => !alive(pid)), 'processes of the crashed run were ended');
+      assert.ok(
+        crashedPids.every((pid) => !alive(pid)),
+        'processes of the crashed run were ended',
+      );
       const pids = pidsOf(second.runDir);
       assert.equal(pids.length, 7); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, the log server, the OpenID issuer
       await stopCluster(name);
-      assert.ok(pids.every((pid) => !alive(pid)), 'stop ended every process by pid');
+      assert.ok(
+        pids.every((pid) => !alive(pid)),
+        'stop ended every process by pid',
+      );
       assert.equal(existsSync(second.runDir), false, 'stop removed the temporary files');
-      assert.match(await kubectl(['get', 'nodes', '-o', 'name']), /kwok-node-0/, 'the shared cluster is untouched');
+      assert.match(
+        await kubectl(['get', 'nodes', '-o', 'name']),
+        /kwok-node-0/,
+        'the shared cluster is untouched',
+      );
     } finally {
       await stopCluster(name);
     }

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson, kubectl, waitFor } from './helpers.js';
 
-const configMap = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { MODE: "${value}" }\n`;
+const configMap = (value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { MODE: "${value}" }\n`;
 
 function deployment(name: string, labels: Record<string, string> = {}): string {
   return JSON.stringify({
@@ -15,7 +16,10 @@ function deployment(name: string, labels: Record<string, string> = {}): string {
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name, ...labels } }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } },
+      template: {
+        metadata: { labels: { app: name, ...labels } },
+        spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] },
+      },
     },
   });
 }
@@ -23,13 +27,26 @@ function deployment(name: string, labels: Record<string, string> = {}): string {
 describe('capstan deploy, continued', () => {
   it('reports a field owned by another manager, and takes it over with --force-conflicts', async () => {
     const ns = await freshNamespace('deploy-conflict');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('conflicts', ns.name), '.deploy/test/10-configuration/cm.yaml': configMap('capstan') });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('conflicts', ns.name),
+      '.deploy/test/10-configuration/cm.yaml': configMap('capstan'),
+    });
     try {
-      await kubectl(['apply', '--server-side', '--field-manager=someone-else', '-n', ns.name, '-f', '-'], configMap('theirs'));
+      await kubectl(
+        ['apply', '--server-side', '--field-manager=someone-else', '-n', ns.name, '-f', '-'],
+        configMap('theirs'),
+      );
       const refused = await capstan(['deploy', 'test'], { cwd: app.dir });
       assert.equal(refused.code, 2, refused.stderr);
-      assert.match(refused.stderr, /ConfigMap\/settings: fields owned by another manager: .*data\.MODE.*someone-else.*--force-conflicts/s);
-      assert.equal((await getJson(['get', 'configmap', 'settings', '-n', ns.name])).data.MODE, 'theirs', 'nothing changed');
+      assert.match(
+        refused.stderr,
+        /ConfigMap\/settings: fields owned by another manager: .*data\.MODE.*someone-else.*--force-conflicts/s,
+      );
+      assert.equal(
+        (await getJson(['get', 'configmap', 'settings', '-n', ns.name])).data.MODE,
+        'theirs',
+        'nothing changed',
+      );
       const forced = await capstan(['deploy', 'test', '--force-conflicts'], { cwd: app.dir });
       assert.equal(forced.code, 0, forced.stdout + forced.stderr);
       assert.equal((await getJson(['get', 'configmap', 'settings', '-n', ns.name])).data.MODE, 'capstan');
@@ -44,7 +61,8 @@ describe('capstan deploy, continued', () => {
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('dry', ns.name),
       '.deploy/test/10-configuration/cm.yaml': configMap('one'),
-      '.deploy/test/10-configuration/old.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: old }\ndata: { a: b }\n',
+      '.deploy/test/10-configuration/old.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: old }\ndata: { a: b }\n',
       '.deploy/test/30-deployment/web.yaml': deployment('web'),
     });
     try {
@@ -55,7 +73,8 @@ describe('capstan deploy, continued', () => {
       const run = await capstan(['deploy', 'test', '--dry-run', '-o', 'json'], { cwd: app.dir });
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const plan = run.events.find((e) => e.type === 'plan')!;
-      const names = (list: Array<{ kind: string; name: string }>) => list.map((o) => `${o.kind}/${o.name}`).sort();
+      const names = (list: Array<{ kind: string; name: string }>) =>
+        list.map((o) => `${o.kind}/${o.name}`).sort();
       assert.deepEqual(names(plan.create), ['Deployment/api']);
       assert.deepEqual(names(plan.change), ['ConfigMap/settings']);
       assert.deepEqual(names(plan.unchanged), ['Deployment/web']);
@@ -70,7 +89,10 @@ describe('capstan deploy, continued', () => {
 
   it('times out with exit code 3 and says what the pods are doing', async () => {
     const ns = await freshNamespace('deploy-timeout');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('slowpoke', ns.name), '.deploy/test/30-deployment/web.yaml': deployment('web', { 'capstan.test/scenario': 'not-ready' }) });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('slowpoke', ns.name),
+      '.deploy/test/30-deployment/web.yaml': deployment('web', { 'capstan.test/scenario': 'not-ready' }),
+    });
     try {
       const run = await capstan(['deploy', 'test', '--timeout', '8s'], { cwd: app.dir });
       assert.equal(run.code, 3, run.stdout + run.stderr);
@@ -92,13 +114,21 @@ describe('capstan deploy, continued', () => {
     try {
       const controller = new AbortController();
       const running = capstan(['deploy', 'test', '-o', 'json'], { cwd: app.dir, signal: controller.signal });
-      await waitFor('web applied', 20_000, async () => (await getJson<{ items: any[] }>(['get', 'deployments', '-n', ns.name])).items.length === 1);
+      await waitFor(
+        'web applied',
+        20_000,
+        async () =>
+          (await getJson<{ items: any[] }>(['get', 'deployments', '-n', ns.name])).items.length === 1,
+      );
       controller.abort();
       const run = await running;
       assert.equal(run.code, 130, run.stdout + run.stderr);
       const finished = run.events.at(-1)!;
       assert.equal(finished.outcome, 'interrupted');
-      assert.deepEqual(finished.applied.map((o: any) => `${o.kind}/${o.name}`), ['Deployment/web']);
+      assert.deepEqual(
+        finished.applied.map((o: any) => `${o.kind}/${o.name}`),
+        ['Deployment/web'],
+      );
       assert.ok(finished.notApplied.some((o: any) => o.name === 'settings'));
     } finally {
       app.cleanup();

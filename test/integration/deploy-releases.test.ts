@@ -7,7 +7,11 @@ import { restartProcess } from '../cluster/processes.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
-function web(tag: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): string {
+function web(
+  tag: string,
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+): string {
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -16,7 +20,10 @@ function web(tag: string, labels: Record<string, string> = {}, annotations: Reco
       replicas: 2,
       progressDeadlineSeconds: 600,
       selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web', ...labels }, annotations }, spec: { containers: [{ name: 'web', image: `example.com/web:${tag}` }] } },
+      template: {
+        metadata: { labels: { app: 'web', ...labels }, annotations },
+        spec: { containers: [{ name: 'web', image: `example.com/web:${tag}` }] },
+      },
     },
   });
 }
@@ -43,7 +50,10 @@ describe('deploys with release records', () => {
     const ns = await freshNamespace('rel-deploy');
     const hook = await receiver();
     const env = { TEST_HOOK_URL: hook.url };
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('shop', ns.name) + notifications, '.deploy/test/30-deployment/web.yaml': web('1') });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('shop', ns.name) + notifications,
+      '.deploy/test/30-deployment/web.yaml': web('1'),
+    });
     try {
       assert.equal((await capstan(['deploy', 'test'], { cwd: app.dir, env })).code, 0);
       app.write('.deploy/test/30-deployment/web.yaml', web('2', { 'capstan.test/scenario': 'crashloop' }));
@@ -53,14 +63,22 @@ describe('deploys with release records', () => {
       const history = await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir });
       assert.equal(history.code, 0, history.stderr);
       const records = JSON.parse(history.stdout) as Array<Record<string, any>>;
-      assert.deepEqual(records.map((r) => [r.revision, r.outcome]), [[2, 'failed'], [1, 'succeeded']]);
+      assert.deepEqual(
+        records.map((r) => [r.revision, r.outcome]),
+        [
+          [2, 'failed'],
+          [1, 'succeeded'],
+        ],
+      );
       assert.deepEqual(records[1].images, ['example.com/web:1']);
 
       const rolled = await capstan(['rollback', 'test', '--timeout', '60s'], { cwd: app.dir, env });
       assert.equal(rolled.code, 0, rolled.stdout + rolled.stderr);
       const deployment = await getJson(['get', 'deployment', 'web', '-n', ns.name]);
       assert.equal(deployment.spec.template.spec.containers[0].image, 'example.com/web:1');
-      const after = JSON.parse((await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir })).stdout) as Array<Record<string, any>>;
+      const after = JSON.parse(
+        (await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir })).stdout,
+      ) as Array<Record<string, any>>;
       assert.equal(after[0].outcome, 'rolled-back');
       assert.equal(after[0].rolledBackTo, 1);
 
@@ -68,7 +86,10 @@ describe('deploys with release records', () => {
       assert.deepEqual(kinds.slice(0, 4), ['started', 'succeeded', 'started', 'failed']);
       assert.ok(kinds.includes('rolled-back'));
       const lease = await getJson<{ items: any[] }>(['get', 'leases', '-n', ns.name]);
-      assert.ok(lease.items.every((l) => !l.spec.holderIdentity), 'the lock was released every time');
+      assert.ok(
+        lease.items.every((l) => !l.spec.holderIdentity),
+        'the lock was released every time',
+      );
     } finally {
       hook.server.close();
       app.cleanup();
@@ -79,9 +100,19 @@ describe('deploys with release records', () => {
   it('refuses a second deploy while the first holds the lock, naming the holder', async () => {
     const ns = await freshNamespace('rel-lock');
     // Slow enough that the second deploy sees the first renew its lock before the first is done.
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('locky', ns.name), '.deploy/test/30-deployment/web.yaml': web('1', { 'capstan.test/scenario': 'slow' }, { 'capstan.test/ready-after': '15' }) });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('locky', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web(
+        '1',
+        { 'capstan.test/scenario': 'slow' },
+        { 'capstan.test/ready-after': '15' },
+      ),
+    });
     try {
-      const first = capstan(['deploy', 'test', '--timeout', '60s'], { cwd: app.dir, env: { CAPSTAN_USER: 'alice' } });
+      const first = capstan(['deploy', 'test', '--timeout', '60s'], {
+        cwd: app.dir,
+        env: { CAPSTAN_USER: 'alice' },
+      });
       await waitFor('first deploy holding the lock', 20_000, async () => {
         const leases = await getJson<{ items: any[] }>(['get', 'leases', '-n', ns.name]);
         return leases.items.some((l) => l.spec.holderIdentity);
@@ -98,7 +129,10 @@ describe('deploys with release records', () => {
 
   it('shows a diff and refuses to apply it without a terminal unless --yes', async () => {
     const ns = await freshNamespace('rel-diff');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('diffy', ns.name), '.deploy/test/30-deployment/web.yaml': web('1') });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('diffy', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web('1'),
+    });
     try {
       assert.equal((await capstan(['deploy', 'test'], { cwd: app.dir })).code, 0);
       app.write('.deploy/test/30-deployment/web.yaml', web('2'));
@@ -120,15 +154,27 @@ describe('deploys with release records', () => {
 
   it('completes a deploy when the API server restarts in the middle, releasing the lock', async () => {
     const ns = await freshNamespace('rel-restart');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('sturdy', ns.name), '.deploy/test/30-deployment/web.yaml': web('1', { 'capstan.test/scenario': 'slow' }) });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('sturdy', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web('1', { 'capstan.test/scenario': 'slow' }),
+    });
     try {
       const running = capstan(['deploy', 'test', '--timeout', '3m', '-o', 'json'], { cwd: app.dir });
-      await waitFor('web applied', 20_000, async () => (await getJson<{ items: any[] }>(['get', 'deployments', '-n', ns.name])).items.length === 1);
+      await waitFor(
+        'web applied',
+        20_000,
+        async () =>
+          (await getJson<{ items: any[] }>(['get', 'deployments', '-n', ns.name])).items.length === 1,
+      );
       await restartProcess(testCluster().runDir, 'kube-apiserver', 1000);
       const run = await running;
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      await waitFor('API server back', 60_000, async () => (await kubectl(['get', '--raw', '/readyz'])).includes('ok'));
-      const history = JSON.parse((await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir })).stdout) as Array<Record<string, any>>;
+      await waitFor('API server back', 60_000, async () =>
+        (await kubectl(['get', '--raw', '/readyz'])).includes('ok'),
+      );
+      const history = JSON.parse(
+        (await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir })).stdout,
+      ) as Array<Record<string, any>>;
       assert.equal(history[0].outcome, 'succeeded');
       const leases = await getJson<{ items: any[] }>(['get', 'leases', '-n', ns.name]);
       assert.ok(leases.items.every((l) => !l.spec.holderIdentity));

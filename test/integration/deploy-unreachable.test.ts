@@ -22,7 +22,10 @@ spec:
 describe('a phase waiting on an API server that went away', () => {
   it('retries, then ends at the deadline with exit 3 and since when the API server is unreachable', async () => {
     const ns = await freshNamespace('unreachable');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('lonely', ns.name), '.deploy/test/30-deployment/web.yaml': web });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('lonely', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web,
+    });
     const cluster = testCluster();
     let restarting: Promise<number> | undefined;
     const waiting: DeployEvent[] = [];
@@ -46,14 +49,22 @@ describe('a phase waiting on an API server that went away', () => {
       assert.ok(restarting, 'the API server was stopped');
       assert.equal(result.outcome, 'timed-out', result.message);
       assert.equal(result.exitCode, 3);
-      assert.match(result.message ?? '', /^API server unreachable since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(\d+ retries, last: cannot reach the Kubernetes API .*\); stopped waiting in phase 30-deployment$/);
+      assert.match(
+        result.message ?? '',
+        /^API server unreachable since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(\d+ retries, last: cannot reach the Kubernetes API .*\); stopped waiting in phase 30-deployment$/,
+      );
       assert.ok(
-        waiting.some((e) => e.type === 'object-waiting' && /^waiting for the API server \(no answer since /.test(e.message)),
+        waiting.some(
+          (e) =>
+            e.type === 'object-waiting' && /^waiting for the API server \(no answer since /.test(e.message),
+        ),
         'the wait said what it waited for',
       );
     } finally {
       await restarting;
-      await waitFor('the API server back', 90_000, async () => (await kubectl(['get', '--raw', '/readyz'])).includes('ok'));
+      await waitFor('the API server back', 90_000, async () =>
+        (await kubectl(['get', '--raw', '/readyz'])).includes('ok'),
+      );
       app.cleanup();
       await ns.remove();
     }

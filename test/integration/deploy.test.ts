@@ -49,8 +49,19 @@ data: { QUEUE: "${workerValue}" }
 `;
 
 async function podNames(ns: string, selector: string): Promise<string[]> {
-  const list = await getJson<{ items: any[] }>(['get', 'pods', '-n', ns, '-l', selector, '--field-selector=status.phase=Running']);
-  return list.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name as string).sort();
+  const list = await getJson<{ items: any[] }>([
+    'get',
+    'pods',
+    '-n',
+    ns,
+    '-l',
+    selector,
+    '--field-selector=status.phase=Running',
+  ]);
+  return list.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => p.metadata.name as string)
+    .sort();
 }
 
 describe('capstan deploy', () => {
@@ -81,14 +92,22 @@ spec:
 `,
     });
     try {
-      const run = await capstan(['deploy', 'test', '--image', 'example.com/shop:1', '-o', 'json', '--timeout', '2m'], { cwd: app.dir });
+      const run = await capstan(
+        ['deploy', 'test', '--image', 'example.com/shop:1', '-o', 'json', '--timeout', '2m'],
+        { cwd: app.dir },
+      );
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      const order = run.events.filter((e) => e.type === 'object-ready' || e.type === 'object-applied').map((e) => `${e.type}:${e.object.kind}/${e.object.name.split('-')[0]}`);
+      const order = run.events
+        .filter((e) => e.type === 'object-ready' || e.type === 'object-applied')
+        .map((e) => `${e.type}:${e.object.kind}/${e.object.name.split('-')[0]}`);
       const migrated = order.indexOf('object-ready:Job/db');
       const webApplied = order.indexOf('object-applied:Deployment/web');
       const webReady = order.indexOf('object-ready:Deployment/web');
       const seedsApplied = order.indexOf('object-applied:Job/seeds');
-      assert.ok(migrated >= 0 && migrated < webApplied, `migration finished before web changed: ${order.join(', ')}`);
+      assert.ok(
+        migrated >= 0 && migrated < webApplied,
+        `migration finished before web changed: ${order.join(', ')}`,
+      );
       assert.ok(webReady < seedsApplied, 'seeds ran after the rollout');
       const finished = run.events.at(-1)!;
       assert.equal(finished.type, 'deploy-finished');
@@ -123,7 +142,7 @@ spec:
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(run.stdout, /Most likely cause: .*crash/i);
       assert.match(run.stdout, /CrashLoopBackOff/);
-      assert.match(run.stdout, /exiting with code 1/, 'the previous container\'s log lines are shown');
+      assert.match(run.stdout, /exiting with code 1/, "the previous container's log lines are shown");
     } finally {
       app.cleanup();
       await ns.remove();
@@ -131,15 +150,31 @@ spec:
   });
 
   for (const [name, file, content, pattern] of [
-    ['a YAML syntax error', 'bad.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n data: [\n', /bad\.yaml:\d+/],
-    ['an unknown field', 'unknown.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndatta:\n  a: b\n', /unknown\.yaml.*datta/s],
-    ['a template exception', 'broken.yaml.ejs', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: "<%= values.missing.deep %>"\n', /broken\.yaml\.ejs:6/],
+    [
+      'a YAML syntax error',
+      'bad.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n data: [\n',
+      /bad\.yaml:\d+/,
+    ],
+    [
+      'an unknown field',
+      'unknown.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndatta:\n  a: b\n',
+      /unknown\.yaml.*datta/s,
+    ],
+    [
+      'a template exception',
+      'broken.yaml.ejs',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: "<%= values.missing.deep %>"\n',
+      /broken\.yaml\.ejs:6/,
+    ],
   ] as const) {
     it(`exits 2 on ${name}, naming file and line, creating nothing`, async () => {
       const ns = await freshNamespace('deploy-invalid');
       const app = writeApp({
         '.deploy/capstan.yaml': capstanYaml('bad', ns.name),
-        '.deploy/test/10-configuration/good.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\n',
+        '.deploy/test/10-configuration/good.yaml':
+          'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\n',
         [`.deploy/test/10-configuration/${file}`]: content,
       });
       try {
@@ -147,7 +182,14 @@ spec:
         assert.equal(run.code, 2, run.stdout + run.stderr);
         assert.match(run.stderr, pattern);
         assert.equal(run.events.at(-1)?.outcome, 'invalid', 'the event stream ends with deploy-finished');
-        const cms = await getJson<{ items: any[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
+        const cms = await getJson<{ items: any[] }>([
+          'get',
+          'configmaps',
+          '-n',
+          ns.name,
+          '-l',
+          'app.kubernetes.io/managed-by=capstan',
+        ]);
         assert.equal(cms.items.length, 0, 'nothing was applied');
       } finally {
         app.cleanup();
@@ -163,10 +205,13 @@ spec:
       '.deploy/test/10-configuration/config.yaml': configMaps('hello', 'q1'),
       '.deploy/test/30-deployment/web.yaml.ejs': web(),
       '.deploy/test/30-deployment/worker.yaml.ejs': worker,
-      '.deploy/test/30-deployment/extra.yaml': 'apiVersion: v1\nkind: Service\nmetadata: { name: extra }\nspec:\n  ports: [{ port: 80 }]\n',
+      '.deploy/test/30-deployment/extra.yaml':
+        'apiVersion: v1\nkind: Service\nmetadata: { name: extra }\nspec:\n  ports: [{ port: 80 }]\n',
     });
     const deployOnce = async () => {
-      const run = await capstan(['deploy', 'test', '--image', 'example.com/app:1', '--timeout', '2m'], { cwd: app.dir });
+      const run = await capstan(['deploy', 'test', '--image', 'example.com/app:1', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(run.code, 0, run.stdout + run.stderr);
     };
     try {
@@ -184,7 +229,11 @@ spec:
       assert.equal(web3.filter((p) => web1.includes(p)).length, 0, 'web pods rolled');
       assert.deepEqual(await podNames(ns.name, 'app=worker'), worker1, 'worker pods did not');
       const services = await getJson<{ items: any[] }>(['get', 'services', '-n', ns.name]);
-      assert.equal(services.items.filter((s) => s.metadata.name === 'extra').length, 0, 'the removed file was pruned');
+      assert.equal(
+        services.items.filter((s) => s.metadata.name === 'extra').length,
+        0,
+        'the removed file was pruned',
+      );
     } finally {
       app.cleanup();
       await ns.remove();

@@ -33,9 +33,13 @@ async function ensureEjson(): Promise<string | undefined> {
   )
     return undefined;
   const script = fileURLToPath(new URL('../cluster/go-tool.sh', import.meta.url));
-  const { stdout } = await run(script, ['ejson', 'github.com/Shopify/ejson', EJSON_VERSION, 'github.com/Shopify/ejson/cmd/ejson'], {
-    timeout: BUILD_DEADLINE_MS,
-  });
+  const { stdout } = await run(
+    script,
+    ['ejson', 'github.com/Shopify/ejson', EJSON_VERSION, 'github.com/Shopify/ejson/cmd/ejson'],
+    {
+      timeout: BUILD_DEADLINE_MS,
+    },
+  );
   return stdout.trim().split('\n').pop();
 }
 

@@ -7,7 +7,12 @@ import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
 const configMap = (name: string, namespace?: string) =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...(namespace ? { namespace } : {}) }, data: { k: name } });
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+    data: { k: name },
+  });
 
 /** A Deployment whose pods become Ready `seconds` after they start (kwok scenario `slow`). */
 const slowWeb = (seconds: number) =>
@@ -19,14 +24,24 @@ const slowWeb = (seconds: number) =>
       replicas: 1,
       selector: { matchLabels: { app: 'web' } },
       template: {
-        metadata: { labels: { app: 'web', 'capstan.test/scenario': 'slow' }, annotations: { 'capstan.test/ready-after': String(seconds) } },
+        metadata: {
+          labels: { app: 'web', 'capstan.test/scenario': 'slow' },
+          annotations: { 'capstan.test/ready-after': String(seconds) },
+        },
         spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] },
       },
     },
   });
 
 async function configMapNames(namespace: string): Promise<string[]> {
-  const list = await getJson<{ items: any[] }>(['get', 'configmaps', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=capstan']);
+  const list = await getJson<{ items: any[] }>([
+    'get',
+    'configmaps',
+    '-n',
+    namespace,
+    '-l',
+    'app.kubernetes.io/managed-by=capstan',
+  ]);
   return list.items.map((c) => c.metadata.name as string).sort();
 }
 
@@ -63,16 +78,36 @@ describe('objects in another namespace', () => {
       `  name: ${name}-redis`,
       '',
     ].join('\n');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('podinfo', ns.name), '.deploy/test/30-deployment/podinfo.yaml': chart });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('podinfo', ns.name),
+      '.deploy/test/30-deployment/podinfo.yaml': chart,
+    });
     try {
       const run = await capstan(['deploy', 'test'], { cwd: app.dir });
       assert.equal(run.code, 2, run.stdout + run.stderr);
       const output = run.stdout + run.stderr;
-      assert.match(output, /podinfo\.yaml:6: metadata\.namespace: Service\/podinfo-\w+ names namespace "default", but environment "test" deploys to "podinfo-other-\w+"/);
-      assert.match(output, /podinfo\.yaml:14: metadata\.namespace: Deployment\/podinfo-\w+ names namespace "default"/);
+      assert.match(
+        output,
+        /podinfo\.yaml:6: metadata\.namespace: Service\/podinfo-\w+ names namespace "default", but environment "test" deploys to "podinfo-other-\w+"/,
+      );
+      assert.match(
+        output,
+        /podinfo\.yaml:14: metadata\.namespace: Deployment\/podinfo-\w+ names namespace "default"/,
+      );
       assert.match(output, /hint: drop the `namespace:` line .*helm template -n podinfo-other-/);
-      const inDefault = await getJson<{ items: any[] }>(['get', 'deployments,services', '-n', 'default', '-l', 'app.kubernetes.io/managed-by=capstan']);
-      assert.deepEqual(inDefault.items.map((o) => o.metadata.name).filter((n) => n === name), [], 'nothing went to default');
+      const inDefault = await getJson<{ items: any[] }>([
+        'get',
+        'deployments,services',
+        '-n',
+        'default',
+        '-l',
+        'app.kubernetes.io/managed-by=capstan',
+      ]);
+      assert.deepEqual(
+        inDefault.items.map((o) => o.metadata.name).filter((n) => n === name),
+        [],
+        'nothing went to default',
+      );
       assert.deepEqual(await configMapNames(ns.name), [], 'nothing went to the environment either');
     } finally {
       app.cleanup();
@@ -98,7 +133,12 @@ describe('objects in another namespace', () => {
       app.remove('.deploy/test/10-configuration/dashboards.yaml');
       const second = await capstan(['deploy', 'test', '-o', 'json'], { cwd: app.dir });
       assert.equal(second.code, 0, second.stdout + second.stderr);
-      assert.ok(second.events.some((e) => e.type === 'object-pruned' && e.object.name === 'dashboards' && e.object.namespace === extra.name));
+      assert.ok(
+        second.events.some(
+          (e) =>
+            e.type === 'object-pruned' && e.object.name === 'dashboards' && e.object.namespace === extra.name,
+        ),
+      );
       assert.deepEqual(await configMapNames(extra.name), []);
       assert.deepEqual(await configMapNames(ns.name), ['own']);
     } finally {
@@ -120,21 +160,47 @@ describe('prune with an unreadable release history', () => {
     try {
       assert.equal((await capstan(['deploy', 'test'], { cwd: app.dir })).code, 0);
       // Someone else's object that happens to carry the app's labels: never Capstan's to delete.
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'by-hand', labels: { 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/app': 'shop', 'capstan.dev/env': 'test' } },
-      }));
-      await kubectl(['patch', 'secret', 'capstan-release-shop-test-v1', '-n', ns.name, '--type=merge', '-p', JSON.stringify({ data: { release: Buffer.from('garbage').toString('base64') } })]);
+      await kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: 'by-hand',
+            labels: {
+              'app.kubernetes.io/managed-by': 'capstan',
+              'capstan.dev/app': 'shop',
+              'capstan.dev/env': 'test',
+            },
+          },
+        }),
+      );
+      await kubectl([
+        'patch',
+        'secret',
+        'capstan-release-shop-test-v1',
+        '-n',
+        ns.name,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ data: { release: Buffer.from('garbage').toString('base64') } }),
+      ]);
       app.remove('.deploy/test/10-configuration/b.yaml');
       const run = await capstan(['deploy', 'test', '-o', 'json'], { cwd: app.dir });
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const warnings = run.events.filter((e) => e.type === 'warning').map((e) => e.message as string);
       assert.ok(
-        warnings.some((w) => /nothing will be pruned: the release history of shop\/test cannot be read \(release record 1 .* is damaged/.test(w)),
+        warnings.some((w) =>
+          /nothing will be pruned: the release history of shop\/test cannot be read \(release record 1 .* is damaged/.test(
+            w,
+          ),
+        ),
         warnings.join('\n'),
       );
-      assert.deepEqual(run.events.filter((e) => e.type === 'object-pruned'), []);
+      assert.deepEqual(
+        run.events.filter((e) => e.type === 'object-pruned'),
+        [],
+      );
       assert.deepEqual(await configMapNames(ns.name), ['a', 'b', 'by-hand']);
     } finally {
       app.cleanup();
@@ -152,14 +218,36 @@ describe('prune with an unreadable release history', () => {
     try {
       assert.equal((await capstan(['deploy', 'test'], { cwd: app.dir })).code, 0);
       // The restricted identity may read and write ConfigMaps and read single Secrets, but not list Secrets.
-      await kubectl(['create', 'role', 'no-secret-list', '-n', ns.name, '--verb=get,list,watch,create,update,patch,delete', '--resource=configmaps']);
+      await kubectl([
+        'create',
+        'role',
+        'no-secret-list',
+        '-n',
+        ns.name,
+        '--verb=get,list,watch,create,update,patch,delete',
+        '--resource=configmaps',
+      ]);
       await kubectl(['create', 'role', 'secret-get', '-n', ns.name, '--verb=get', '--resource=secrets']);
       for (const role of ['no-secret-list', 'secret-get'])
-        await kubectl(['create', 'rolebinding', role, `--role=${role}`, '--group=capstan:deployers', '-n', ns.name]);
+        await kubectl([
+          'create',
+          'rolebinding',
+          role,
+          `--role=${role}`,
+          '--group=capstan:deployers',
+          '-n',
+          ns.name,
+        ]);
       app.remove('.deploy/test/10-configuration/b.yaml');
-      const diff = await capstan(['diff', 'test'], { cwd: app.dir, kubeconfig: testCluster().restrictedKubeconfig });
+      const diff = await capstan(['diff', 'test'], {
+        cwd: app.dir,
+        kubeconfig: testCluster().restrictedKubeconfig,
+      });
       assert.equal(diff.code, 0, diff.stdout + diff.stderr);
-      assert.match(diff.stderr, /warning: nothing will be pruned: the release history of shop\/test cannot be read \(this identity may not list its Secrets: /);
+      assert.match(
+        diff.stderr,
+        /warning: nothing will be pruned: the release history of shop\/test cannot be read \(this identity may not list its Secrets: /,
+      );
       assert.match(diff.stdout, /^no changes \(1 objects unchanged\)$/m, 'b is not shown as pruned');
       assert.doesNotMatch(diff.stdout, /ConfigMap\/b/);
     } finally {
@@ -190,15 +278,43 @@ describe('a deploy that loses its lock', () => {
           return lease.spec.holderIdentity && deployments.items.length > 0;
         });
         if (how === 'removed') await kubectl(['delete', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
-        else await kubectl(['patch', 'lease', 'capstan-lock-shop-test', '-n', ns.name, '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'mallory@elsewhere' } })]);
+        else
+          await kubectl([
+            'patch',
+            'lease',
+            'capstan-lock-shop-test',
+            '-n',
+            ns.name,
+            '--type=merge',
+            '-p',
+            JSON.stringify({ spec: { holderIdentity: 'mallory@elsewhere' } }),
+          ]);
         const run = await running;
         assert.equal(run.code, 4, run.stdout + run.stderr);
         const finished = run.events.find((e) => e.type === 'deploy-finished');
         assert.equal(finished?.outcome, 'lock-lost');
-        assert.match(finished?.message ?? '', /lost the lock capstan-lock-shop-test of shop\/test: it was removed or taken over by someone else; stopped before the next change/);
-        assert.deepEqual(run.events.filter((e) => e.type === 'object-applied' && e.phase === '40-postdeployment'), [], 'the next phase applied nothing');
-        assert.deepEqual(await configMapNames(ns.name), ['old'], 'nothing applied after the loss, nothing pruned');
-        const records = await getJson<{ items: any[] }>(['get', 'secrets', '-n', ns.name, '-l', 'capstan.dev/release=true,capstan.dev/revision=2']);
+        assert.match(
+          finished?.message ?? '',
+          /lost the lock capstan-lock-shop-test of shop\/test: it was removed or taken over by someone else; stopped before the next change/,
+        );
+        assert.deepEqual(
+          run.events.filter((e) => e.type === 'object-applied' && e.phase === '40-postdeployment'),
+          [],
+          'the next phase applied nothing',
+        );
+        assert.deepEqual(
+          await configMapNames(ns.name),
+          ['old'],
+          'nothing applied after the loss, nothing pruned',
+        );
+        const records = await getJson<{ items: any[] }>([
+          'get',
+          'secrets',
+          '-n',
+          ns.name,
+          '-l',
+          'capstan.dev/release=true,capstan.dev/revision=2',
+        ]);
         assert.equal(records.items[0]?.metadata.labels['capstan.dev/release-outcome'], 'lock-lost');
         if (how === 'taken over') {
           const lease = await getJson(['get', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);

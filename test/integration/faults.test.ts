@@ -25,17 +25,26 @@ function deployment(name: string, options: { replicas?: number; readyAfter?: num
       replicas,
       progressDeadlineSeconds: 600,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels, annotations }, spec: { containers: [{ name, image: `example.com/${name}:1` }] } },
+      template: {
+        metadata: { labels, annotations },
+        spec: { containers: [{ name, image: `example.com/${name}:1` }] },
+      },
     },
   });
 }
 
 function configMaps(prefix: string, count: number): string {
-  return Array.from({ length: count }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${prefix}-${i} }\ndata: { INDEX: "${i}" }\n`).join('---\n');
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${prefix}-${i} }\ndata: { INDEX: "${i}" }\n`,
+  ).join('---\n');
 }
 
 async function apiServerReady(): Promise<void> {
-  await waitFor('API server ready', 90_000, async () => (await kubectl(['get', '--raw', '/readyz'])).includes('ok'));
+  await waitFor('API server ready', 90_000, async () =>
+    (await kubectl(['get', '--raw', '/readyz'])).includes('ok'),
+  );
 }
 
 async function history(dir: string): Promise<Array<Record<string, any>>> {
@@ -153,7 +162,11 @@ spec:
       const metrics = await kubectl(['get', '--raw', '/metrics']);
       return metrics
         .split('\n')
-        .filter((l) => l.startsWith('apiserver_flowcontrol_rejected_requests_total{') && l.includes(`flow_schema="${name}"`))
+        .filter(
+          (l) =>
+            l.startsWith('apiserver_flowcontrol_rejected_requests_total{') &&
+            l.includes(`flow_schema="${name}"`),
+        )
         .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
     };
     try {
@@ -163,12 +176,22 @@ spec:
         const fs = await getJson(['get', 'flowschema', name]);
         return (fs.status?.conditions ?? []).some((c: any) => c.type === 'Dangling' && c.status === 'False');
       });
-      const run = await capstan(['deploy', 'test', '--timeout', '5m'], { cwd: app.dir, kubeconfig: testCluster().restrictedKubeconfig });
+      const run = await capstan(['deploy', 'test', '--timeout', '5m'], {
+        cwd: app.dir,
+        kubeconfig: testCluster().restrictedKubeconfig,
+      });
       const count = await rejected();
       t.diagnostic(`429 Too Many Requests answered to the deploy: ${count}`);
       assert.equal(run.code, 0, output(run));
-      assert.ok(count > 0, 'API Priority and Fairness rejected some of the deploy\'s requests');
-      const applied = await getJson<{ items: any[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'capstan.dev/app=throttled']);
+      assert.ok(count > 0, "API Priority and Fairness rejected some of the deploy's requests");
+      const applied = await getJson<{ items: any[] }>([
+        'get',
+        'configmaps',
+        '-n',
+        ns.name,
+        '-l',
+        'capstan.dev/app=throttled',
+      ]);
       assert.equal(applied.items.length, 299);
     } finally {
       await kubectl(['delete', 'flowschema,prioritylevelconfiguration', name, '--ignore-not-found']);
@@ -183,29 +206,60 @@ spec:
       '.deploy/capstan.yaml': capstanYaml('killed', ns.name),
       '.deploy/test/30-deployment/web.yaml': deployment('web', { readyAfter: 20 }),
     });
-    const child = spawn(process.execPath, [BIN, '--kubeconfig', testCluster().kubeconfig, '--cwd', app.dir, 'deploy', 'test', '--timeout', '3m', '-o', 'json'], {
-      env: { ...process.env, CAPSTAN_USE_SOURCE: '1', CAPSTAN_USER: 'killed-user' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--kubeconfig',
+        testCluster().kubeconfig,
+        '--cwd',
+        app.dir,
+        'deploy',
+        'test',
+        '--timeout',
+        '3m',
+        '-o',
+        'json',
+      ],
+      {
+        env: { ...process.env, CAPSTAN_USE_SOURCE: '1', CAPSTAN_USER: 'killed-user' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let childOutput = '';
     child.stdout.on('data', (c: Buffer) => (childOutput += c.toString()));
     child.stderr.on('data', (c: Buffer) => (childOutput += c.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     try {
-      await waitFor('the first deploy in its deployment phase', 60_000, () => Promise.resolve(childOutput.includes('"type":"object-applied"') && childOutput.includes('"kind":"Deployment"')));
+      await waitFor('the first deploy in its deployment phase', 60_000, () =>
+        Promise.resolve(
+          childOutput.includes('"type":"object-applied"') && childOutput.includes('"kind":"Deployment"'),
+        ),
+      );
       child.kill('SIGKILL');
       assert.equal(await exited, 'SIGKILL');
       await waitFor('the killed process gone', 10_000, () => Promise.resolve(!alive(child.pid!)));
       const killed = await history(app.dir);
       assert.equal(killed[0].outcome, 'running', 'the killed deploy left its record running');
 
-      const run = await capstan(['deploy', 'test', '--timeout', '3m'], { cwd: app.dir, env: { CAPSTAN_USER: 'second-user' } });
+      const run = await capstan(['deploy', 'test', '--timeout', '3m'], {
+        cwd: app.dir,
+        env: { CAPSTAN_USER: 'second-user' },
+      });
       assert.equal(run.code, 0, output(run));
       assert.match(output(run), new RegExp(`locked by killed-user@\\S+ \\(pid ${child.pid}\\)`));
       assert.match(output(run), new RegExp(`process ${child.pid} no longer runs on this machine`));
       assert.match(output(run), /took over the lock of killed\/test from killed-user/);
       const records = await history(app.dir);
-      assert.deepEqual(records.map((r) => [r.revision, r.outcome]), [[2, 'succeeded'], [1, 'interrupted']]);
+      assert.deepEqual(
+        records.map((r) => [r.revision, r.outcome]),
+        [
+          [2, 'succeeded'],
+          [1, 'interrupted'],
+        ],
+      );
       assert.ok(records[1].lockRenewedAt, 'the interrupted record says when its lock was last renewed');
       assert.ok(records[1].finishedAt, 'the interrupted record is finished');
       assert.ok(await lockFree(ns.name), 'the lock was released');
@@ -224,7 +278,9 @@ spec:
     });
     try {
       const runs = await Promise.all(
-        ['alice', 'bob'].map((user) => capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir, env: { CAPSTAN_USER: user } })),
+        ['alice', 'bob'].map((user) =>
+          capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir, env: { CAPSTAN_USER: user } }),
+        ),
       );
       const codes = runs.map((r) => r.code).sort();
       assert.deepEqual(codes, [0, 4], runs.map(output).join('\n----\n'));
@@ -232,7 +288,10 @@ spec:
       const refused = runs.find((r) => r.code === 4)!;
       assert.match(output(refused), new RegExp(`locked by ${winner}@`));
       assert.match(output(refused), /expires in \d+s; or run capstan unlock test/);
-      assert.deepEqual((await history(app.dir)).map((r) => r.outcome), ['succeeded']);
+      assert.deepEqual(
+        (await history(app.dir)).map((r) => r.outcome),
+        ['succeeded'],
+      );
       assert.ok(await lockFree(ns.name));
     } finally {
       app.cleanup();

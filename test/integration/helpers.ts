@@ -4,7 +4,10 @@ import { kubectl as kubectlOf, RESTRICTED_CLUSTER_ROLE, type ClusterInfo } from 
 
 export function testCluster(): ClusterInfo {
   const text = process.env.CAPSTAN_TEST_CLUSTER;
-  if (!text) throw new Error('CAPSTAN_TEST_CLUSTER is not set: run integration tests with `npm test` or `npm run test:integration`');
+  if (!text)
+    throw new Error(
+      'CAPSTAN_TEST_CLUSTER is not set: run integration tests with `npm test` or `npm run test:integration`',
+    );
   return JSON.parse(text) as ClusterInfo;
 }
 
@@ -27,10 +30,22 @@ export async function freshNamespace(prefix: string): Promise<{ name: string; re
 
 /** Lets the restricted identity deploy into one namespace, and nothing else. */
 export async function grantRestricted(namespace: string): Promise<void> {
-  await kubectl(['create', 'rolebinding', 'capstan-deployer', `--clusterrole=${RESTRICTED_CLUSTER_ROLE}`, '--group=capstan:deployers', '-n', namespace]);
+  await kubectl([
+    'create',
+    'rolebinding',
+    'capstan-deployer',
+    `--clusterrole=${RESTRICTED_CLUSTER_ROLE}`,
+    '--group=capstan:deployers',
+    '-n',
+    namespace,
+  ]);
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined | false>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -42,7 +57,9 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
 }
 
 export async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {

@@ -58,15 +58,42 @@ function slowApp(namespace: string) {
 }
 
 async function grantOidcDeployers(namespace: string): Promise<void> {
-  await kubectl(['create', 'rolebinding', 'oidc-deployers', `--clusterrole=${RESTRICTED_CLUSTER_ROLE}`, `--group=${OIDC_PREFIX}${OIDC_DEPLOYERS}`, '-n', namespace]);
+  await kubectl([
+    'create',
+    'rolebinding',
+    'oidc-deployers',
+    `--clusterrole=${RESTRICTED_CLUSTER_ROLE}`,
+    `--group=${OIDC_PREFIX}${OIDC_DEPLOYERS}`,
+    '-n',
+    namespace,
+  ]);
 }
 
 async function grantServiceAccount(namespace: string, serviceAccount: string): Promise<void> {
   await kubectl(['create', 'serviceaccount', serviceAccount, '-n', namespace]);
-  await kubectl(['create', 'rolebinding', `${serviceAccount}-deployer`, `--clusterrole=${RESTRICTED_CLUSTER_ROLE}`, `--serviceaccount=${namespace}:${serviceAccount}`, '-n', namespace]);
+  await kubectl([
+    'create',
+    'rolebinding',
+    `${serviceAccount}-deployer`,
+    `--clusterrole=${RESTRICTED_CLUSTER_ROLE}`,
+    `--serviceaccount=${namespace}:${serviceAccount}`,
+    '-n',
+    namespace,
+  ]);
 }
 
-const DEPLOY = ['deploy', 'test', '--image', 'example.com/app:1', '--timeout', '3m', '--progress-deadline', '2m', '--output', 'json'];
+const DEPLOY = [
+  'deploy',
+  'test',
+  '--image',
+  'example.com/app:1',
+  '--timeout',
+  '3m',
+  '--progress-deadline',
+  '2m',
+  '--output',
+  'json',
+];
 
 interface Setup {
   readonly ns: string;
@@ -81,16 +108,29 @@ interface Setup {
  */
 async function assertCleanDeploy(run: CliRun, ns: string): Promise<void> {
   assert.equal(run.code, 0, run.stdout + run.stderr);
-  assert.deepEqual(run.events.filter((e) => e.type === 'warning').map((e) => e.message), []);
+  assert.deepEqual(
+    run.events.filter((e) => e.type === 'warning').map((e) => e.message),
+    [],
+  );
   const leases = await getJson<{ items: any[] }>(['get', 'leases', '-n', ns]);
   assert.ok(leases.items.length > 0, 'the deploy took its lock');
-  for (const lease of leases.items) assert.equal(lease.spec.holderIdentity, undefined, `lock ${lease.metadata.name} released`);
+  for (const lease of leases.items)
+    assert.equal(lease.spec.holderIdentity, undefined, `lock ${lease.metadata.name} released`);
 }
 
 /** A fresh namespace with `grant` applied, the slow app (or a quick one), a scratch folder; all removed afterwards. */
-async function withSetup(prefix: string, options: { grant: (ns: string) => Promise<void>; slow: boolean }, body: (setup: Setup) => Promise<void>): Promise<void> {
+async function withSetup(
+  prefix: string,
+  options: { grant: (ns: string) => Promise<void>; slow: boolean },
+  body: (setup: Setup) => Promise<void>,
+): Promise<void> {
   const ns = await freshNamespace(prefix);
-  const app = options.slow ? slowApp(ns.name) : writeApp({ '.deploy/capstan.yaml': capstanYaml('ident', ns.name), '.deploy/test/10-configuration/config.yaml': config });
+  const app = options.slow
+    ? slowApp(ns.name)
+    : writeApp({
+        '.deploy/capstan.yaml': capstanYaml('ident', ns.name),
+        '.deploy/test/10-configuration/config.yaml': config,
+      });
   const scratch = mkdtempSync(join(tmpdir(), 'capstan-ident-'));
   try {
     await options.grant(ns.name);
@@ -119,16 +159,25 @@ describe('identity', () => {
       const seconds = (Date.now() - started) / 1000;
       await assertCleanDeploy(run, ns);
       const runs = readFileSync(countFile, 'utf8').trim().split('\n').length;
-      console.log(`# exec plugin: deploy lasted ${seconds.toFixed(1)} s with ${TOKEN_SECONDS}-s tokens; plugin ran ${runs} times`);
+      console.log(
+        `# exec plugin: deploy lasted ${seconds.toFixed(1)} s with ${TOKEN_SECONDS}-s tokens; plugin ran ${runs} times`,
+      );
       // Credentials are obtained when a request needs them (Lease renewals every 20 s, the release at the end): at least once more.
-      assert.ok(runs >= 2, `the plugin ran ${runs} times during a deploy of ${READY_AFTER_SECONDS}+ s with ${TOKEN_SECONDS}-s tokens`);
+      assert.ok(
+        runs >= 2,
+        `the plugin ran ${runs} times during a deploy of ${READY_AFTER_SECONDS}+ s with ${TOKEN_SECONDS}-s tokens`,
+      );
     });
   });
 
   it(`deploys through auth-provider oidc for ${READY_AFTER_SECONDS / TOKEN_SECONDS}x the token lifetime, refreshing with the refresh token`, async () => {
     const cluster = testCluster();
     await withSetup('ident-oidc', { grant: grantOidcDeployers, slow: true }, async ({ ns, app, scratch }) => {
-      const tokens = await mintToken(cluster, { email: 'bob@example.com', groups: [OIDC_DEPLOYERS], lifetimeSeconds: TOKEN_SECONDS });
+      const tokens = await mintToken(cluster, {
+        email: 'bob@example.com',
+        groups: [OIDC_DEPLOYERS],
+        lifetimeSeconds: TOKEN_SECONDS,
+      });
       const kubeconfig = writeOidcKubeconfig(cluster, join(scratch, 'oidc.kubeconfig'), tokens);
       const before = await issuerStats(cluster);
       // The issuer's CA reaches the refresh only through idp-certificate-authority-data: no NODE_EXTRA_CA_CERTS.
@@ -138,7 +187,9 @@ describe('identity', () => {
       await assertCleanDeploy(run, ns);
       const after = await issuerStats(cluster);
       const refreshed = after.refreshed - before.refreshed;
-      console.log(`# auth-provider oidc: deploy lasted ${seconds.toFixed(1)} s with ${TOKEN_SECONDS}-s tokens; ${refreshed} refreshes, ${after.refusedRefresh - before.refusedRefresh} refused`);
+      console.log(
+        `# auth-provider oidc: deploy lasted ${seconds.toFixed(1)} s with ${TOKEN_SECONDS}-s tokens; ${refreshed} refreshes, ${after.refusedRefresh - before.refusedRefresh} refused`,
+      );
       assert.ok(refreshed >= 1, `refreshed ${refreshed} times`);
       assert.equal(after.refusedRefresh, before.refusedRefresh, 'no used refresh token was sent again');
     });
@@ -146,37 +197,65 @@ describe('identity', () => {
 
   it('deploys with a static bearer token', async () => {
     const cluster = testCluster();
-    await withSetup('ident-static', { grant: (ns) => grantServiceAccount(ns, 'capstan-bot'), slow: false }, async ({ ns, app, scratch }) => {
-      const token = await requestServiceAccountToken(cluster, { namespace: ns, serviceAccount: 'capstan-bot' });
-      const kubeconfig = writeTokenKubeconfig(cluster, join(scratch, 'token.kubeconfig'), token);
-      await assertCleanDeploy(await capstan(DEPLOY, { cwd: app.dir, kubeconfig, env: { HOME: scratch } }), ns);
-    });
+    await withSetup(
+      'ident-static',
+      { grant: (ns) => grantServiceAccount(ns, 'capstan-bot'), slow: false },
+      async ({ ns, app, scratch }) => {
+        const token = await requestServiceAccountToken(cluster, {
+          namespace: ns,
+          serviceAccount: 'capstan-bot',
+        });
+        const kubeconfig = writeTokenKubeconfig(cluster, join(scratch, 'token.kubeconfig'), token);
+        await assertCleanDeploy(
+          await capstan(DEPLOY, { cwd: app.dir, kubeconfig, env: { HOME: scratch } }),
+          ns,
+        );
+      },
+    );
   });
 
   it('survives a rotation of the in-cluster token file, the old token revoked mid-deploy', async () => {
     const cluster = testCluster();
-    await withSetup('ident-incluster', { grant: (ns) => grantServiceAccount(ns, 'capstan-ci'), slow: true }, async ({ ns, app, scratch }) => {
-      const identity = await writeInClusterIdentity(cluster, { dir: join(scratch, 'serviceaccount'), namespace: ns, serviceAccount: 'capstan-ci' });
-      const oldKubeconfig = writeTokenKubeconfig(cluster, join(scratch, 'old-token.kubeconfig'), readFileSync(join(identity.dir, 'token'), 'utf8'));
-      let finished = false;
-      const deploy = capstan(DEPLOY, { cwd: app.dir, kubeconfig: false, env: { HOME: scratch, ...identity.env } }).finally(() => (finished = true));
-      await waitFor('the deploy to create its Deployment', 60_000, async () => {
-        if (finished) assert.fail(`the deploy ended early: ${JSON.stringify(await deploy)}`);
-        return (await kubectl(['get', 'deployments', '-n', ns, '-o', 'name'])).includes('web');
-      });
-      await rotateInClusterToken(cluster, identity);
-      // The API server caches token reviews for a few seconds: wait until the old token is refused.
-      await waitFor('the old token to be refused', 60_000, async () => {
-        try {
-          await kubectl(['auth', 'whoami'], undefined, oldKubeconfig);
-          return false;
-        } catch (error) {
-          return /Unauthorized|must be logged in/i.test(String((error as { stderr?: string }).stderr ?? error));
-        }
-      });
-      assert.equal(finished, false, 'the deploy was still running when the old token stopped working');
-      await assertCleanDeploy(await deploy, ns);
-    });
+    await withSetup(
+      'ident-incluster',
+      { grant: (ns) => grantServiceAccount(ns, 'capstan-ci'), slow: true },
+      async ({ ns, app, scratch }) => {
+        const identity = await writeInClusterIdentity(cluster, {
+          dir: join(scratch, 'serviceaccount'),
+          namespace: ns,
+          serviceAccount: 'capstan-ci',
+        });
+        const oldKubeconfig = writeTokenKubeconfig(
+          cluster,
+          join(scratch, 'old-token.kubeconfig'),
+          readFileSync(join(identity.dir, 'token'), 'utf8'),
+        );
+        let finished = false;
+        const deploy = capstan(DEPLOY, {
+          cwd: app.dir,
+          kubeconfig: false,
+          env: { HOME: scratch, ...identity.env },
+        }).finally(() => (finished = true));
+        await waitFor('the deploy to create its Deployment', 60_000, async () => {
+          if (finished) assert.fail(`the deploy ended early: ${JSON.stringify(await deploy)}`);
+          return (await kubectl(['get', 'deployments', '-n', ns, '-o', 'name'])).includes('web');
+        });
+        await rotateInClusterToken(cluster, identity);
+        // The API server caches token reviews for a few seconds: wait until the old token is refused.
+        await waitFor('the old token to be refused', 60_000, async () => {
+          try {
+            await kubectl(['auth', 'whoami'], undefined, oldKubeconfig);
+            return false;
+          } catch (error) {
+            return /Unauthorized|must be logged in/i.test(
+              String((error as { stderr?: string }).stderr ?? error),
+            );
+          }
+        });
+        assert.equal(finished, false, 'the deploy was still running when the old token stopped working');
+        await assertCleanDeploy(await deploy, ns);
+      },
+    );
   });
 
   it('says who was refused what, where, and while doing what', async () => {
@@ -192,7 +271,10 @@ describe('identity', () => {
         (refused as Error).message,
         `cannot list secrets in namespace ${ns.name} as ${OIDC_PREFIX}alice@example.com (groups: ${OIDC_PREFIX}${OIDC_DEPLOYERS}): reading the release history`,
       );
-      assert.match((refused as { hint?: string }).hint ?? '', /Role rule: apiGroups: \[""\], resources: \["secrets"\], verbs: \["list"\]/);
+      assert.match(
+        (refused as { hint?: string }).hint ?? '',
+        /Role rule: apiGroups: \[""\], resources: \["secrets"\], verbs: \["list"\]/,
+      );
     } finally {
       client.close();
       await ns.remove();

@@ -17,7 +17,12 @@ interface WebOptions {
   readonly container?: string;
 }
 
-const web = ({ image = 'example.com/web:1', scenario, annotations = {}, container = '' }: WebOptions) => `apiVersion: apps/v1
+const web = ({
+  image = 'example.com/web:1',
+  scenario,
+  annotations = {},
+  container = '',
+}: WebOptions) => `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: web }
 spec:
@@ -38,7 +43,10 @@ function causeOf(output: string): string | undefined {
   return /^\s*Most likely cause: (.*)$/m.exec(output)?.[1];
 }
 
-async function deployFails(prefix: string, files: (ns: string) => Record<string, string>): Promise<{ output: string; ns: string }> {
+async function deployFails(
+  prefix: string,
+  files: (ns: string) => Record<string, string>,
+): Promise<{ output: string; ns: string }> {
   const ns = await freshNamespace(prefix);
   const app = writeApp({ '.deploy/capstan.yaml': capstanYaml(prefix, ns.name), ...files(ns.name) });
   try {
@@ -64,7 +72,10 @@ describe('capstan deploy meets the fake kubelet', () => {
       output,
     );
     // ImagePullBackOff too, should Capstan wait out a first failed pull: the cause line is the same.
-    assert.match(output, /web: (ErrImagePull - |ImagePullBackOff - Back-off pulling image "[^"]+": ErrImagePull: )rpc error: code = NotFound/);
+    assert.match(
+      output,
+      /web: (ErrImagePull - |ImagePullBackOff - Back-off pulling image "[^"]+": ErrImagePull: )rpc error: code = NotFound/,
+    );
   });
 
   it('ImagePullBackOff: names the image and the error the back-off carries', async () => {
@@ -82,10 +93,20 @@ describe('capstan deploy meets the fake kubelet', () => {
 
   it('CrashLoopBackOff after Running: the exit code and where to look', async () => {
     const { output } = await deployFails('kubelet-crash', () => ({
-      '.deploy/test/30-deployment/web.yaml': web({ scenario: 'crashloop', annotations: { 'capstan.test/exit-code': '3' } }),
+      '.deploy/test/30-deployment/web.yaml': web({
+        scenario: 'crashloop',
+        annotations: { 'capstan.test/exit-code': '3' },
+      }),
     }));
-    assert.equal(causeOf(output), 'container web keeps crashing (exit code 3); see its previous logs', output);
-    assert.match(output, /web: CrashLoopBackOff, 1 restart - back-off 10s restarting failed container=web pod=web-[a-z0-9-]+_kubelet-crash-[0-9a-f]+\([0-9a-f-]+\); last exit code 3 \(Error\)/);
+    assert.equal(
+      causeOf(output),
+      'container web keeps crashing (exit code 3); see its previous logs',
+      output,
+    );
+    assert.match(
+      output,
+      /web: CrashLoopBackOff, 1 restart - back-off 10s restarting failed container=web pod=web-[a-z0-9-]+_kubelet-crash-[0-9a-f]+\([0-9a-f-]+\); last exit code 3 \(Error\)/,
+    );
   });
 
   it('OOMKilled: the memory limit', async () => {
@@ -106,7 +127,11 @@ describe('capstan deploy meets the fake kubelet', () => {
         container: '          envFrom: [{ configMapRef: { name: web-config } }]\n',
       }),
     }));
-    assert.equal(causeOf(output), 'container web references a missing ConfigMap, Secret or key: configmap "web-config" not found', output);
+    assert.equal(
+      causeOf(output),
+      'container web references a missing ConfigMap, Secret or key: configmap "web-config" not found',
+      output,
+    );
   });
 
   it('CreateContainerConfigError: a missing key of a Secret', async () => {
@@ -114,10 +139,12 @@ describe('capstan deploy meets the fake kubelet', () => {
     const { output } = await deployFails('kubelet-key', (ns) => {
       namespace = ns;
       return {
-        '.deploy/test/10-configuration/db.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData: { USER: app }\n',
+        '.deploy/test/10-configuration/db.yaml':
+          'apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData: { USER: app }\n',
         '.deploy/test/30-deployment/web.yaml': web({
           scenario: 'config-error',
-          container: '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: PASSWORD } } }]\n',
+          container:
+            '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: PASSWORD } } }]\n',
         }),
       };
     });
@@ -130,16 +157,22 @@ describe('capstan deploy meets the fake kubelet', () => {
 });
 
 describe('no secret value is ever printed, even when a container logs it', () => {
-  it('redacts a Secret value from hook-Job logs and from a failed rollout\'s log tails', async () => {
+  it("redacts a Secret value from hook-Job logs and from a failed rollout's log tails", async () => {
     const password = 'hunter2-capstan-leak-canary-5150';
     const ns = await freshNamespace('kubelet-leak');
     const keys = generateKeyPair();
     const keydir = mkdtempSync(join(tmpdir(), 'capstan-keys-'));
     writeFileSync(join(keydir, keys.publicKey), keys.privateKey, { mode: 0o600 });
-    const secrets = encryptEjson(JSON.stringify({
-      _public_key: keys.publicKey,
-      kubernetes_secrets: { db: { _type: 'Opaque', data: { DB_PASSWORD: password } } },
-    }, null, 2) + '\n');
+    const secrets = encryptEjson(
+      JSON.stringify(
+        {
+          _public_key: keys.publicKey,
+          kubernetes_secrets: { db: { _type: 'Opaque', data: { DB_PASSWORD: password } } },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     const fromSecret = '[{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: DB_PASSWORD } } }]';
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('leaky', ns.name),
@@ -164,7 +197,10 @@ spec:
     try {
       const outputs: string[] = [];
       for (const format of [[], ['-o', 'json']]) {
-        const run = await capstan(['deploy', 'test', '--timeout', '2m', ...format], { cwd: app.dir, env: { EJSON_KEYDIR: keydir } });
+        const run = await capstan(['deploy', 'test', '--timeout', '2m', ...format], {
+          cwd: app.dir,
+          env: { EJSON_KEYDIR: keydir },
+        });
         const output = run.stdout + run.stderr;
         assert.equal(run.code, 1, output);
         outputs.push(output);
@@ -175,10 +211,26 @@ spec:
       }
       // Each channel did carry the container's line, redacted (else this test would prove nothing).
       const human = outputs[0] ?? '';
-      assert.match(human, /\[migrate-[^\]]+\] capstan fake container: DB_PASSWORD=\[redacted\]\n/, 'the hook Job\'s log');
-      assert.match(human, /previous container\):\n(\s+\| .*\n)*\s+\| capstan fake container: DB_PASSWORD=\[redacted\]\n/, 'the previous container\'s log tail');
-      assert.match(human, /current container\):\n(\s+\| .*\n)*\s+\| capstan fake container: DB_PASSWORD=\[redacted\]\n/, 'the current container\'s log tail');
-      assert.match(outputs[1] ?? '', /"line":"capstan fake container: DB_PASSWORD=\[redacted\]"/, 'the JSON log event');
+      assert.match(
+        human,
+        /\[migrate-[^\]]+\] capstan fake container: DB_PASSWORD=\[redacted\]\n/,
+        "the hook Job's log",
+      );
+      assert.match(
+        human,
+        /previous container\):\n(\s+\| .*\n)*\s+\| capstan fake container: DB_PASSWORD=\[redacted\]\n/,
+        "the previous container's log tail",
+      );
+      assert.match(
+        human,
+        /current container\):\n(\s+\| .*\n)*\s+\| capstan fake container: DB_PASSWORD=\[redacted\]\n/,
+        "the current container's log tail",
+      );
+      assert.match(
+        outputs[1] ?? '',
+        /"line":"capstan fake container: DB_PASSWORD=\[redacted\]"/,
+        'the JSON log event',
+      );
     } finally {
       app.cleanup();
       await ns.remove();
@@ -195,22 +247,32 @@ spec:
     const env = { EJSON_KEYDIR: keydir };
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('runner', ns.name),
-      '.deploy/test/10-configuration/secrets.ejson': encryptEjson(JSON.stringify({
-        _public_key: keys.publicKey,
-        kubernetes_secrets: { db: { _type: 'Opaque', data: { DB_PASSWORD: password } } },
-      }, null, 2) + '\n'),
+      '.deploy/test/10-configuration/secrets.ejson': encryptEjson(
+        JSON.stringify(
+          {
+            _public_key: keys.publicKey,
+            kubernetes_secrets: { db: { _type: 'Opaque', data: { DB_PASSWORD: password } } },
+          },
+          null,
+          2,
+        ) + '\n',
+      ),
       '.deploy/test/30-deployment/web.yaml': web({
         annotations: { 'capstan.test/log-env': 'DB_PASSWORD' },
-        container: '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: DB_PASSWORD } } }]\n',
+        container:
+          '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: DB_PASSWORD } } }]\n',
       }),
     });
     try {
       const deployed = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir, env });
       assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
-      const run = await capstan(['run', 'test', '--from', 'deployment/web', '--timeout', '2m', '--', 'true'], { cwd: app.dir, env });
+      const run = await capstan(
+        ['run', 'test', '--from', 'deployment/web', '--timeout', '2m', '--', 'true'],
+        { cwd: app.dir, env },
+      );
       const output = run.stdout + run.stderr;
       assert.equal(run.code, 0, output);
-      assert.match(output, /capstan fake container: DB_PASSWORD=/, 'the task\'s log was printed');
+      assert.match(output, /capstan fake container: DB_PASSWORD=/, "the task's log was printed");
       assert.ok(!output.includes(password), `a secret value was printed by capstan run:\n${output}`);
     } finally {
       app.cleanup();
@@ -228,15 +290,24 @@ spec:
       '.deploy/test/30-deployment/web.yaml': web({
         scenario: 'crashloop',
         annotations: { 'capstan.test/log-env': 'DB_PASSWORD' },
-        container: '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: external, key: DB_PASSWORD } } }]\n',
+        container:
+          '          env: [{ name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: external, key: DB_PASSWORD } } }]\n',
       }),
     });
     try {
-      await kubectl(['create', 'secret', 'generic', 'external', '-n', ns.name, `--from-literal=DB_PASSWORD=${password}`]);
+      await kubectl([
+        'create',
+        'secret',
+        'generic',
+        'external',
+        '-n',
+        ns.name,
+        `--from-literal=DB_PASSWORD=${password}`,
+      ]);
       const run = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       const output = run.stdout + run.stderr;
       assert.equal(run.code, 1, output);
-      assert.match(output, /capstan fake container: DB_PASSWORD=/, 'the container\'s log was shown');
+      assert.match(output, /capstan fake container: DB_PASSWORD=/, "the container's log was shown");
       assert.ok(!output.includes(password), `a secret value was printed:\n${output}`);
     } finally {
       app.cleanup();

@@ -44,7 +44,13 @@ spec:
             spec: { type: object, properties: { size: { type: integer, default: 1 }, color: { type: string } } }
 `;
 
-const workload = (kind: string, name: string, replicas: number, extra = '', podExtra = '') => `apiVersion: apps/v1
+const workload = (
+  kind: string,
+  name: string,
+  replicas: number,
+  extra = '',
+  podExtra = '',
+) => `apiVersion: apps/v1
 kind: ${kind}
 metadata: { name: ${name}, namespace: ${SHOP} }
 spec:
@@ -183,7 +189,8 @@ metadata: { name: ${CLASS} }
 provisioner: example.com/none
 volumeBindingMode: WaitForFirstConsumer`;
 
-const jobPod = (labels = '') => `{ metadata: { labels: { job: x${labels} } }, spec: { restartPolicy: Never, containers: [{ name: run, image: registry.example.com/shop/import:1.0 }] } }`;
+const jobPod = (labels = '') =>
+  `{ metadata: { labels: { job: x${labels} } }, spec: { restartPolicy: Never, containers: [{ name: run, image: registry.example.com/shop/import:1.0 }] } }`;
 const jobsMix = [
   `apiVersion: v1
 kind: Namespace
@@ -261,7 +268,8 @@ data: { MODE: live }`,
 
 const appFiles = {
   '.deploy/capstan.yaml': capstanYaml('storefront', APP),
-  '.deploy/test/10-configuration/config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: storefront-config }\ndata: { MODE: live }\n',
+  '.deploy/test/10-configuration/config.yaml':
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: storefront-config }\ndata: { MODE: live }\n',
   '.deploy/test/30-deployment/web.yaml.ejs': `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: storefront }
@@ -284,15 +292,40 @@ const bName = process.env.CAPSTAN_TEST_CLUSTER_B ?? `migrate-b-${process.pid}`;
 let b: ClusterInfo;
 let starting: Promise<ClusterInfo> | undefined;
 const inB = (args: string[], input?: string) => kubectlOf(b, args, input);
-const jsonInB = async <T = Record<string, any>>(args: string[]): Promise<T> => JSON.parse(await inB([...args, '-o', 'json'])) as T;
+const jsonInB = async <T = Record<string, any>>(args: string[]): Promise<T> =>
+  JSON.parse(await inB([...args, '-o', 'json'])) as T;
 
 function migrateJobs(...args: string[]): Promise<CliRun> {
-  return capstan(['migrate', '--from-kubeconfig', testCluster().readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, '-n', JOBS, '--health-timeout', '90s', ...args]);
+  return capstan([
+    'migrate',
+    '--from-kubeconfig',
+    testCluster().readOnlyKubeconfig,
+    '--to-kubeconfig',
+    b.kubeconfig,
+    '-n',
+    JOBS,
+    '--health-timeout',
+    '90s',
+    ...args,
+  ]);
 }
 
 function migrate(...args: string[]): Promise<CliRun> {
   const a = testCluster();
-  return capstan(['migrate', '--from-kubeconfig', a.readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, '-n', SHOP, '-n', APP, '--health-timeout', '90s', ...args]);
+  return capstan([
+    'migrate',
+    '--from-kubeconfig',
+    a.readOnlyKubeconfig,
+    '--to-kubeconfig',
+    b.kubeconfig,
+    '-n',
+    SHOP,
+    '-n',
+    APP,
+    '--health-timeout',
+    '90s',
+    ...args,
+  ]);
 }
 const eventOf = (run: CliRun, type: string) => run.events.find((e) => e.type === type) as Record<string, any>;
 const refText = (r: any) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
@@ -310,11 +343,22 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     await kubectl(['apply', '-f', '-'], jobsMix);
     const owner = await getJson(['get', 'configmap', 'owner', '-n', JOBS]);
     const ownerRef = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid };
-    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: JOBS, ownerReferences: [ownerRef] }, data: { role: 'owned' } }));
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'owned', namespace: JOBS, ownerReferences: [ownerRef] },
+        data: { role: 'owned' },
+      }),
+    );
     await kubectl(['wait', '--for=condition=Complete', `job/import-100`, '-n', JOBS, '--timeout=60s']);
     const app = writeApp(appFiles);
     try {
-      const deployed = await capstan(['deploy', 'test', '--image', 'example.com/storefront:1', '--timeout', '2m'], { cwd: app.dir });
+      const deployed = await capstan(
+        ['deploy', 'test', '--image', 'example.com/storefront:1', '--timeout', '2m'],
+        { cwd: app.dir },
+      );
       assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
     } finally {
       app.cleanup();
@@ -329,9 +373,32 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
 
   after(async () => {
     try {
-      await kubectl(['delete', 'namespace', SHOP, APP, JOBS, FRONT, BACK, '--wait=false', '--ignore-not-found']);
-      await kubectl(['delete', `pv/${VOLUME}`, `storageclass/${CLASS}`, '--wait=false', '--ignore-not-found']);
-      await kubectl(['delete', `crd/widgets.${GROUP}`, `clusterrole/${SHOP}-widget-reader`, `clusterrolebinding/${SHOP}-builder-widgets`, '--wait=false', '--ignore-not-found']);
+      await kubectl([
+        'delete',
+        'namespace',
+        SHOP,
+        APP,
+        JOBS,
+        FRONT,
+        BACK,
+        '--wait=false',
+        '--ignore-not-found',
+      ]);
+      await kubectl([
+        'delete',
+        `pv/${VOLUME}`,
+        `storageclass/${CLASS}`,
+        '--wait=false',
+        '--ignore-not-found',
+      ]);
+      await kubectl([
+        'delete',
+        `crd/widgets.${GROUP}`,
+        `clusterrole/${SHOP}-widget-reader`,
+        `clusterrolebinding/${SHOP}-builder-widgets`,
+        '--wait=false',
+        '--ignore-not-found',
+      ]);
     } finally {
       await starting?.catch(() => undefined);
       await stopCluster(bName);
@@ -352,16 +419,29 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     assert.match(skipped.get(`ConfigMap/${SHOP}/kube-root-ca.crt`)!, /every namespace/);
     assert.match(skipped.get(`Job/${SHOP}/nightly-manual`)!, /owned by CronJob\/nightly/);
     assert.match(skipped.get(`Endpoints/${SHOP}/web`)!, /endpoints controller/);
-    assert.ok([...skipped].some(([ref, reason]) => ref.startsWith('ReplicaSet/') && /owned by Deployment/.test(reason)));
+    assert.ok(
+      [...skipped].some(
+        ([ref, reason]) => ref.startsWith('ReplicaSet/') && /owned by Deployment/.test(reason),
+      ),
+    );
     assert.ok([...skipped].some(([ref, reason]) => ref.startsWith('Pod/') && /owned by/.test(reason)));
-    assert.ok(plan.skippedKinds.some((k: any) => k.kind === 'Lease' && /leader-election/.test(k.reason)), 'the deploy lock is not copied');
+    assert.ok(
+      plan.skippedKinds.some((k: any) => k.kind === 'Lease' && /leader-election/.test(k.reason)),
+      'the deploy lock is not copied',
+    );
     await assert.rejects(inB(['get', 'namespace', SHOP]), /NotFound|not found/);
 
     const human = await migrate('--dry-run', '--exclude-kinds', 'customresourcedefinitions');
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /KIND\s+COPY\s+IN B\s+SKIPPED/);
-    assert.match(human.stdout, new RegExp(`ConfigMap/${SHOP}/kube-root-ca.crt: published in every namespace`));
-    assert.match(human.stdout, new RegExp(`unsupported: Widget.${GROUP.replace(/\./g, '\\.')} \\(2 objects\\)`));
+    assert.match(
+      human.stdout,
+      new RegExp(`ConfigMap/${SHOP}/kube-root-ca.crt: published in every namespace`),
+    );
+    assert.match(
+      human.stdout,
+      new RegExp(`unsupported: Widget.${GROUP.replace(/\./g, '\\.')} \\(2 objects\\)`),
+    );
   });
 
   it('--verify-only before any copy reports every object missing and exits non-zero', async () => {
@@ -374,7 +454,14 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
 
   it('copies everything with a read-only identity in A; verification passes and workloads become available in B', async () => {
     const run = await migrate('-o', 'json');
-    assert.equal(run.code, 0, run.stdout.split('\n').filter((l) => /failed|verify-finished|warning/.test(l)).join('\n') + run.stderr);
+    assert.equal(
+      run.code,
+      0,
+      run.stdout
+        .split('\n')
+        .filter((l) => /failed|verify-finished|warning/.test(l))
+        .join('\n') + run.stderr,
+    );
     const applied = eventOf(run, 'apply-finished');
     assert.equal(applied.failed, 0);
     assert.equal(applied.created, eventOf(run, 'plan').total);
@@ -382,7 +469,11 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     assert.equal(eventOf(run, 'verify-finished').complete, true, 'no volume or running Job left out');
     assert.equal(eventOf(run, 'migrate-finished').outcome, 'succeeded');
 
-    for (const [kind, name, ns] of [['deployment', 'web', SHOP], ['deployment', 'worker', SHOP], ['deployment', 'storefront', APP]] as const) {
+    for (const [kind, name, ns] of [
+      ['deployment', 'web', SHOP],
+      ['deployment', 'worker', SHOP],
+      ['deployment', 'storefront', APP],
+    ] as const) {
       const live = await jsonInB(['get', kind, name, '-n', ns]);
       assert.equal(live.status.availableReplicas, live.spec.replicas, `${kind}/${name} available in B`);
     }
@@ -390,14 +481,28 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     const secret = await jsonInB(['get', 'secret', 'db-credentials', '-n', SHOP]);
     assert.equal(secret.data.password, b64(PASSWORD));
     const nodePort = await jsonInB(['get', 'service', 'web-nodeport', '-n', SHOP]);
-    assert.equal(nodePort.spec.ports.find((p: any) => p.name === 'admin').nodePort, NODE_PORT, 'an explicit nodePort is kept');
-    assert.match(nodePort.spec.clusterIP, /^10\.96\./, "B allocated its own cluster IP");
-    assert.deepEqual((await jsonInB(['get', 'serviceaccount', 'default', '-n', SHOP])).imagePullSecrets, [{ name: 'registry' }]);
+    assert.equal(
+      nodePort.spec.ports.find((p: any) => p.name === 'admin').nodePort,
+      NODE_PORT,
+      'an explicit nodePort is kept',
+    );
+    assert.match(nodePort.spec.clusterIP, /^10\.96\./, 'B allocated its own cluster IP');
+    assert.deepEqual((await jsonInB(['get', 'serviceaccount', 'default', '-n', SHOP])).imagePullSecrets, [
+      { name: 'registry' },
+    ]);
     assert.equal((await jsonInB(['get', `widgets.${GROUP}`, 'plain', '-n', SHOP])).spec.size, 1);
     const storefront = await jsonInB(['get', 'deployment', 'storefront', '-n', APP]);
     assert.equal(storefront.metadata.labels['app.kubernetes.io/managed-by'], 'capstan');
     // Nothing was written to A: no object there has the migration as a field manager.
-    const inA = await kubectl(['get', 'all,configmaps,secrets,serviceaccounts', '-n', SHOP, '-o', 'json', '--show-managed-fields']);
+    const inA = await kubectl([
+      'get',
+      'all,configmaps,secrets,serviceaccounts',
+      '-n',
+      SHOP,
+      '-o',
+      'json',
+      '--show-managed-fields',
+    ]);
     assert.ok(!inA.includes('capstan-migrate'));
   });
 
@@ -407,8 +512,16 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     assert.equal(nightly.metadata.annotations?.['capstan.dev/suspended-by-migrate'], 'false');
     const paused = await jsonInB(['get', 'cronjob', 'paused', '-n', SHOP]);
     assert.equal(paused.spec.suspend, true);
-    assert.equal(paused.metadata.annotations?.['capstan.dev/suspended-by-migrate'], undefined, 'suspended in A: no cutover may resume it');
-    assert.notEqual((await getJson(['get', 'cronjob', 'nightly', '-n', SHOP])).spec.suspend, true, "A's schedule still runs");
+    assert.equal(
+      paused.metadata.annotations?.['capstan.dev/suspended-by-migrate'],
+      undefined,
+      'suspended in A: no cutover may resume it',
+    );
+    assert.notEqual(
+      (await getJson(['get', 'cronjob', 'nightly', '-n', SHOP])).spec.suspend,
+      true,
+      "A's schedule still runs",
+    );
     const human = await migrate('--verify-only');
     assert.equal(human.code, 0, human.stdout + human.stderr);
     assert.match(human.stdout, /^verified: B matches A$/m);
@@ -424,26 +537,58 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
   });
 
   it('a change in A reaches B with the next run', async () => {
-    await kubectl(['patch', 'configmap', 'web-config', '-n', SHOP, '--type=merge', '-p', '{"data":{"GREETING":"hi"}}']);
-    await kubectl(['set', 'image', 'deployment/worker', '-n', SHOP, 'worker=registry.example.com/shop/worker:1.1']);
+    await kubectl([
+      'patch',
+      'configmap',
+      'web-config',
+      '-n',
+      SHOP,
+      '--type=merge',
+      '-p',
+      '{"data":{"GREETING":"hi"}}',
+    ]);
+    await kubectl([
+      'set',
+      'image',
+      'deployment/worker',
+      '-n',
+      SHOP,
+      'worker=registry.example.com/shop/worker:1.1',
+    ]);
     const run = await migrate('-o', 'json');
     assert.equal(run.code, 0, run.stderr);
-    const changed = run.events.filter((e) => e.type === 'object-applied' && e.action !== 'unchanged').map((e) => refText(e.object)).sort();
+    const changed = run.events
+      .filter((e) => e.type === 'object-applied' && e.action !== 'unchanged')
+      .map((e) => refText(e.object))
+      .sort();
     assert.deepEqual(changed, [`ConfigMap/${SHOP}/web-config`, `Deployment/${SHOP}/worker`]);
-    assert.deepEqual((await jsonInB(['get', 'configmap', 'web-config', '-n', SHOP])).data, { GREETING: 'hi', LOG_LEVEL: 'info' });
+    assert.deepEqual((await jsonInB(['get', 'configmap', 'web-config', '-n', SHOP])).data, {
+      GREETING: 'hi',
+      LOG_LEVEL: 'info',
+    });
     const worker = await jsonInB(['get', 'deployment', 'worker', '-n', SHOP]);
     assert.equal(worker.spec.template.spec.containers[0].image, 'registry.example.com/shop/worker:1.1');
   });
 
-  it("--verify-only finds what differs in B and names Secret keys, never their values", async () => {
-    await inB(['patch', 'secret', 'db-credentials', '-n', SHOP, '--type=merge', '-p', JSON.stringify({ stringData: { password: TAMPERED } })]);
+  it('--verify-only finds what differs in B and names Secret keys, never their values', async () => {
+    await inB([
+      'patch',
+      'secret',
+      'db-credentials',
+      '-n',
+      SHOP,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ stringData: { password: TAMPERED } }),
+    ]);
     await inB(['delete', 'configmap', 'web-config', '-n', SHOP]);
     await inB(['create', 'configmap', 'only-in-b', '-n', SHOP, '--from-literal=x=1']);
     await inB(['scale', 'deployment', 'worker', '-n', SHOP, '--replicas=3']);
     for (const output of [['-o', 'json'], []]) {
       const run = await migrate('--verify-only', ...output);
       assert.equal(run.code, 1, run.stderr);
-      for (const value of [PASSWORD, TAMPERED, b64(PASSWORD), b64(TAMPERED)]) assert.ok(!run.stdout.includes(value), `printed ${value}`);
+      for (const value of [PASSWORD, TAMPERED, b64(PASSWORD), b64(TAMPERED)])
+        assert.ok(!run.stdout.includes(value), `printed ${value}`);
       if (output.length === 0) {
         assert.match(run.stdout, new RegExp(`different: Secret/${SHOP}/db-credentials: data.password`));
         assert.match(run.stdout, /verification failed: 4 differences/);
@@ -452,17 +597,20 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
       const verified = eventOf(run, 'verify-finished');
       assert.deepEqual(verified.missing.map(refText), [`ConfigMap/${SHOP}/web-config`]);
       assert.deepEqual(verified.extra.map(refText), [`ConfigMap/${SHOP}/only-in-b`]);
-      assert.deepEqual(
-        verified.different.map((d: any) => `${refText(d.ref)} ${d.paths.join(',')}`).sort(),
-        [`Deployment/${SHOP}/worker spec.replicas`, `Secret/${SHOP}/db-credentials data.password`],
-      );
+      assert.deepEqual(verified.different.map((d: any) => `${refText(d.ref)} ${d.paths.join(',')}`).sort(), [
+        `Deployment/${SHOP}/worker spec.replicas`,
+        `Secret/${SHOP}/db-credentials data.password`,
+      ]);
     }
   });
 
   it('lets capstan deploy to B afterwards, taking its fields back from the migration', async () => {
     const app = writeApp(appFiles);
     try {
-      const deployed = await capstan(['deploy', 'test', '--image', 'example.com/storefront:2', '--timeout', '2m'], { cwd: app.dir, kubeconfig: b.kubeconfig });
+      const deployed = await capstan(
+        ['deploy', 'test', '--image', 'example.com/storefront:2', '--timeout', '2m'],
+        { cwd: app.dir, kubeconfig: b.kubeconfig },
+      );
       assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
       const storefront = await jsonInB(['get', 'deployment', 'storefront', '-n', APP]);
       assert.equal(storefront.spec.template.spec.containers[0].image, 'example.com/storefront:2');
@@ -477,26 +625,53 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     const verified = eventOf(run, 'verify-finished');
     assert.equal(verified.ok, true, JSON.stringify(verified));
     assert.equal(verified.complete, false);
-    assert.deepEqual(verified.leftOut.volumes.map((v: any) => `${refText(v.ref)} ${v.size}`), [`PersistentVolumeClaim/${JOBS}/uploads 1Gi`]);
+    assert.deepEqual(
+      verified.leftOut.volumes.map((v: any) => `${refText(v.ref)} ${v.size}`),
+      [`PersistentVolumeClaim/${JOBS}/uploads 1Gi`],
+    );
     assert.deepEqual(verified.leftOut.runningJobs.map(refText), [`Job/${JOBS}/import-123`]);
     const finished = eventOf(run, 'migrate-finished');
     assert.equal(finished.outcome, 'incomplete');
     assert.match(finished.message, /data NOT copied: 1 PersistentVolumeClaim .*--allow-empty-volumes/);
-    for (const job of ['import-123', 'import-100']) await assert.rejects(inB(['get', 'job', job, '-n', JOBS]), /NotFound|not found/, `Job ${job} is not in B`);
+    for (const job of ['import-123', 'import-100'])
+      await assert.rejects(
+        inB(['get', 'job', job, '-n', JOBS]),
+        /NotFound|not found/,
+        `Job ${job} is not in B`,
+      );
     const claim = await jsonInB(['get', 'pvc', 'uploads', '-n', JOBS]);
     assert.equal(claim.spec.volumeName, undefined, "B's claim gets a volume of its own");
-    const [owner, owned] = await Promise.all([jsonInB(['get', 'configmap', 'owner', '-n', JOBS]), jsonInB(['get', 'configmap', 'owned', '-n', JOBS])]);
-    assert.deepEqual(owned.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name} ${r.uid}`), [`ConfigMap/owner ${owner.metadata.uid}`], "the owner's UID in B");
+    const [owner, owned] = await Promise.all([
+      jsonInB(['get', 'configmap', 'owner', '-n', JOBS]),
+      jsonInB(['get', 'configmap', 'owned', '-n', JOBS]),
+    ]);
+    assert.deepEqual(
+      owned.metadata.ownerReferences.map((r: any) => `${r.kind}/${r.name} ${r.uid}`),
+      [`ConfigMap/owner ${owner.metadata.uid}`],
+      "the owner's UID in B",
+    );
 
     const human = await migrateJobs();
     assert.equal(human.code, 1, human.stdout + human.stderr);
-    assert.match(human.stdout, new RegExp(`^data NOT copied: 1 PersistentVolumeClaim \\(${JOBS}/uploads 1Gi\\), B has empty volumes$`, 'm'));
-    assert.match(human.stdout, new RegExp(`^not copied: 1 running Job ${JOBS}/import-123: it would run again in B$`, 'm'));
+    assert.match(
+      human.stdout,
+      new RegExp(
+        `^data NOT copied: 1 PersistentVolumeClaim \\(${JOBS}/uploads 1Gi\\), B has empty volumes$`,
+        'm',
+      ),
+    );
+    assert.match(
+      human.stdout,
+      new RegExp(`^not copied: 1 running Job ${JOBS}/import-123: it would run again in B$`, 'm'),
+    );
     assert.doesNotMatch(human.stdout, /verified/);
 
     const allowed = await migrateJobs('--allow-empty-volumes');
     assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
-    assert.match(allowed.stdout, /^verified: the \d+ copied objects in B match A; what is listed as not copied is not verified$/m);
+    assert.match(
+      allowed.stdout,
+      /^verified: the \d+ copied objects in B match A; what is listed as not copied is not verified$/m,
+    );
     assert.match(allowed.stdout, /^data NOT copied: 1 PersistentVolumeClaim/m);
     assert.doesNotMatch(allowed.stdout, /verified: B matches A/);
     const again = await jsonInB(['get', 'configmap', 'owned', '-n', JOBS]);
@@ -504,9 +679,31 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
   });
 
   it('--app copies a stack spanning two namespaces, with the account, RBAC and Secret it uses', async () => {
-    const run = await capstan(['migrate', '--from-kubeconfig', testCluster().readOnlyKubeconfig, '--to-kubeconfig', b.kubeconfig, '--app', STACK, '--health-timeout', '90s', '-o', 'json']);
-    assert.equal(run.code, 0, run.stdout.split('\n').filter((l) => /failed|verify-finished|warning|migrate-finished/.test(l)).join('\n') + run.stderr);
-    const copied = run.events.filter((e) => e.type === 'object-applied').map((e) => refText(e.object)).sort();
+    const run = await capstan([
+      'migrate',
+      '--from-kubeconfig',
+      testCluster().readOnlyKubeconfig,
+      '--to-kubeconfig',
+      b.kubeconfig,
+      '--app',
+      STACK,
+      '--health-timeout',
+      '90s',
+      '-o',
+      'json',
+    ]);
+    assert.equal(
+      run.code,
+      0,
+      run.stdout
+        .split('\n')
+        .filter((l) => /failed|verify-finished|warning|migrate-finished/.test(l))
+        .join('\n') + run.stderr,
+    );
+    const copied = run.events
+      .filter((e) => e.type === 'object-applied')
+      .map((e) => refText(e.object))
+      .sort();
     assert.deepEqual(copied, [
       `ConfigMap/${BACK}/api-config`,
       `Deployment/${FRONT}/web`,

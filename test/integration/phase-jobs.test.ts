@@ -71,23 +71,41 @@ describe('phase Jobs with plain names', () => {
     const ns = await freshNamespace('jobs-rerun');
     const app = shopApp(ns.name);
     try {
-      const first = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], { cwd: app.dir });
+      const first = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(first.code, 0, first.stdout + first.stderr);
       const migrate1 = await job(ns.name, 'db-migrate');
       const seeds1 = await job(ns.name, 'db-seeds');
       assert.equal(imageOf(migrate1), 'shop:v1');
 
-      const dry = await capstan(['deploy', 'test', '--image', 'shop:v2', '--dry-run', '-o', 'json'], { cwd: app.dir });
+      const dry = await capstan(['deploy', 'test', '--image', 'shop:v2', '--dry-run', '-o', 'json'], {
+        cwd: app.dir,
+      });
       assert.equal(dry.code, 0, dry.stdout + dry.stderr);
       assert.doesNotMatch(dry.stdout + dry.stderr, DUMP);
       const plan = dry.events.find((e) => e.type === 'plan')!;
-      assert.ok(plan.change.some((o: any) => o.name === 'db-migrate'), 'the dry run says the Job changes');
+      assert.ok(
+        plan.change.some((o: any) => o.name === 'db-migrate'),
+        'the dry run says the Job changes',
+      );
       const diff = await capstan(['diff', 'test', '--image', 'shop:v2'], { cwd: app.dir });
       assert.match(diff.stdout, /\+\s+- image: shop:v2/, diff.stdout + diff.stderr);
-      assert.doesNotMatch(diff.stdout, /db-migrate-[a-z0-9]{5}\b/, 'the scratch name of the validation does not show');
-      assert.equal((await job(ns.name, 'db-migrate')).metadata.uid, migrate1.metadata.uid, 'the dry run changed nothing');
+      assert.doesNotMatch(
+        diff.stdout,
+        /db-migrate-[a-z0-9]{5}\b/,
+        'the scratch name of the validation does not show',
+      );
+      assert.equal(
+        (await job(ns.name, 'db-migrate')).metadata.uid,
+        migrate1.metadata.uid,
+        'the dry run changed nothing',
+      );
 
-      const second = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m', '-o', 'json'], { cwd: app.dir });
+      const second = await capstan(
+        ['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m', '-o', 'json'],
+        { cwd: app.dir },
+      );
       assert.equal(second.code, 0, second.stdout + second.stderr);
       assert.doesNotMatch(second.stdout + second.stderr, DUMP);
       const migrate2 = await job(ns.name, 'db-migrate');
@@ -97,10 +115,27 @@ describe('phase Jobs with plain names', () => {
       assert.equal(imageOf(migrate2), 'shop:v2');
       assert.equal(imageOf(seeds2), 'shop:v2');
       assert.ok(migrate2.status.conditions.some((c: any) => c.type === 'Complete' && c.status === 'True'));
-      const oldPods = await getJson<{ items: any[] }>(['get', 'pods', '-n', ns.name, '-l', `controller-uid=${migrate1.metadata.uid}`]);
-      assert.equal(oldPods.items.filter((p) => !p.metadata.deletionTimestamp).length, 0, 'the old run\'s pods went with it');
-      const order = second.events.filter((e) => e.type === 'object-applied').map((e) => `${e.object.kind}/${e.object.name}:${e.action}`);
-      assert.ok(order.indexOf('Job/db-migrate:replaced') >= 0 && order.indexOf('Job/db-migrate:replaced') < order.indexOf('Deployment/web:configured'), order.join(', '));
+      const oldPods = await getJson<{ items: any[] }>([
+        'get',
+        'pods',
+        '-n',
+        ns.name,
+        '-l',
+        `controller-uid=${migrate1.metadata.uid}`,
+      ]);
+      assert.equal(
+        oldPods.items.filter((p) => !p.metadata.deletionTimestamp).length,
+        0,
+        "the old run's pods went with it",
+      );
+      const order = second.events
+        .filter((e) => e.type === 'object-applied')
+        .map((e) => `${e.object.kind}/${e.object.name}:${e.action}`);
+      assert.ok(
+        order.indexOf('Job/db-migrate:replaced') >= 0 &&
+          order.indexOf('Job/db-migrate:replaced') < order.indexOf('Deployment/web:configured'),
+        order.join(', '),
+      );
       assert.ok(order.includes('Job/db-seeds:replaced'), order.join(', '));
 
       // The old run's log is kept in the release record of the deploy that replaced it.
@@ -119,18 +154,37 @@ describe('phase Jobs with plain names', () => {
       }
 
       // Same image, same configuration: the Jobs are done, not run again.
-      const third = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m', '-o', 'json'], { cwd: app.dir });
+      const third = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m', '-o', 'json'], {
+        cwd: app.dir,
+      });
       assert.equal(third.code, 0, third.stdout + third.stderr);
-      assert.equal((await job(ns.name, 'db-migrate')).metadata.uid, migrate2.metadata.uid, 'an identical finished Job is not re-run');
+      assert.equal(
+        (await job(ns.name, 'db-migrate')).metadata.uid,
+        migrate2.metadata.uid,
+        'an identical finished Job is not re-run',
+      );
       assert.equal(third.events.filter((e) => e.type === 'log').length, 0, 'no old log printed again');
 
       // New configuration, same image: the ConfigMap's checksum changes the Job, which runs again.
-      app.write('.deploy/test/10-configuration/config.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shop-config }\ndata: { GREETING: bonjour }\n`);
-      const fourth = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m'], { cwd: app.dir });
+      app.write(
+        '.deploy/test/10-configuration/config.yaml',
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shop-config }\ndata: { GREETING: bonjour }\n`,
+      );
+      const fourth = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(fourth.code, 0, fourth.stdout + fourth.stderr);
       const migrate4 = await job(ns.name, 'db-migrate');
-      assert.notEqual(migrate4.metadata.uid, migrate2.metadata.uid, 'a configuration change re-runs the migration');
-      assert.equal((await job(ns.name, 'db-seeds')).metadata.uid, seeds2.metadata.uid, 'db-seeds does not read the ConfigMap: done');
+      assert.notEqual(
+        migrate4.metadata.uid,
+        migrate2.metadata.uid,
+        'a configuration change re-runs the migration',
+      );
+      assert.equal(
+        (await job(ns.name, 'db-seeds')).metadata.uid,
+        seeds2.metadata.uid,
+        'db-seeds does not read the ConfigMap: done',
+      );
     } finally {
       app.cleanup();
       await ns.remove();
@@ -144,7 +198,10 @@ describe('phase Jobs with plain names', () => {
       await grantRestricted(ns.name);
       const kubeconfig = testCluster().restrictedKubeconfig;
       for (const image of ['shop:v1', 'shop:v2']) {
-        const run = await capstan(['deploy', 'test', '--image', image, '--timeout', '2m'], { cwd: app.dir, kubeconfig });
+        const run = await capstan(['deploy', 'test', '--image', image, '--timeout', '2m'], {
+          cwd: app.dir,
+          kubeconfig,
+        });
         assert.equal(run.code, 0, run.stdout + run.stderr);
       }
       assert.equal(imageOf(await job(ns.name, 'db-migrate')), 'shop:v2');
@@ -158,19 +215,37 @@ describe('phase Jobs with plain names', () => {
     const ns = await freshNamespace('jobs-strict');
     const app = shopApp(ns.name);
     try {
-      const first = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], { cwd: app.dir });
+      const first = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(first.code, 0, first.stdout + first.stderr);
       const uid = (await job(ns.name, 'db-migrate')).metadata.uid;
       // Strict field validation of the new spec, not the live Job's immutable template.
-      app.write('.deploy/test/20-predeployment/db-migrate.job.yaml.ejs', MIGRATE.replace('backoffLimit: 0', 'backoffLimit: 0\n  completionz: 1'));
-      const unknown = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m'], { cwd: app.dir });
+      app.write(
+        '.deploy/test/20-predeployment/db-migrate.job.yaml.ejs',
+        MIGRATE.replace('backoffLimit: 0', 'backoffLimit: 0\n  completionz: 1'),
+      );
+      const unknown = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
-      assert.match(unknown.stderr, /db-migrate\.job\.yaml\.ejs: Job\/db-migrate: unknown field "spec\.completionz"\n/);
+      assert.match(
+        unknown.stderr,
+        /db-migrate\.job\.yaml\.ejs: Job\/db-migrate: unknown field "spec\.completionz"\n/,
+      );
       // Validation of the new values.
-      app.write('.deploy/test/20-predeployment/db-migrate.job.yaml.ejs', MIGRATE.replace('backoffLimit: 0', 'backoffLimit: -1'));
-      const invalid = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m'], { cwd: app.dir });
+      app.write(
+        '.deploy/test/20-predeployment/db-migrate.job.yaml.ejs',
+        MIGRATE.replace('backoffLimit: 0', 'backoffLimit: -1'),
+      );
+      const invalid = await capstan(['deploy', 'test', '--image', 'shop:v2', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(invalid.code, 2, invalid.stdout + invalid.stderr);
-      assert.match(invalid.stderr, /Job\/db-migrate: spec\.backoffLimit: Invalid value: -1: must be greater than or equal to 0\n/);
+      assert.match(
+        invalid.stderr,
+        /Job\/db-migrate: spec\.backoffLimit: Invalid value: -1: must be greater than or equal to 0\n/,
+      );
       for (const out of [unknown.stdout + unknown.stderr, invalid.stdout + invalid.stderr]) {
         assert.doesNotMatch(out, DUMP);
         assert.ok(longestLine(out) < 300, 'no dump of an object');
@@ -187,19 +262,48 @@ describe('phase Jobs with plain names', () => {
     const app = shopApp(ns.name);
     try {
       // A migration left running by a deploy that died: its pod never finishes.
-      await kubectl(['apply', '-n', ns.name, '-f', '-'], JSON.stringify({
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: { name: 'db-migrate', labels: { 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/app': 'shop', 'capstan.dev/env': 'test', 'capstan.dev/hook': 'db-migrate' } },
-        spec: { template: { metadata: { labels: { 'capstan.test/scenario': 'not-ready' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'shop:v0' }] } } },
-      }));
-      await waitFor('the old migration running', 20_000, async () => ((await job(ns.name, 'db-migrate')).status?.active ?? 0) > 0);
-      const run = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], { cwd: app.dir });
+      await kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: {
+            name: 'db-migrate',
+            labels: {
+              'app.kubernetes.io/managed-by': 'capstan',
+              'capstan.dev/app': 'shop',
+              'capstan.dev/env': 'test',
+              'capstan.dev/hook': 'db-migrate',
+            },
+          },
+          spec: {
+            template: {
+              metadata: { labels: { 'capstan.test/scenario': 'not-ready' } },
+              spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'shop:v0' }] },
+            },
+          },
+        }),
+      );
+      await waitFor(
+        'the old migration running',
+        20_000,
+        async () => ((await job(ns.name, 'db-migrate')).status?.active ?? 0) > 0,
+      );
+      const run = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], {
+        cwd: app.dir,
+      });
       assert.equal(run.code, 2, run.stdout + run.stderr);
       const out = run.stdout + run.stderr;
       assert.match(out, /Job\/db-migrate is still running \(started \d+s ago, 1 active pod\)/);
       assert.match(out, new RegExp(`kubectl delete job db-migrate -n ${ns.name}`));
-      const configMaps = await getJson<{ items: any[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'capstan.dev/app=shop']);
+      const configMaps = await getJson<{ items: any[] }>([
+        'get',
+        'configmaps',
+        '-n',
+        ns.name,
+        '-l',
+        'capstan.dev/app=shop',
+      ]);
       assert.equal(configMaps.items.length, 0, 'nothing was applied');
       assert.equal(imageOf(await job(ns.name, 'db-migrate')), 'shop:v0', 'the running Job was left alone');
     } finally {

@@ -53,11 +53,15 @@ function leakIn(text: string, value: string): boolean {
 function jsonStrings(value: unknown, path: readonly (string | number)[] = []): string[] {
   const last = String(path.at(-1));
   if (typeof value === 'string') {
-    const kept = path.length === 1 ? ['type', 'outcome', 'action', 'time', 'source', 'event', 'timestamp'] : ['action', 'change'];
+    const kept =
+      path.length === 1
+        ? ['type', 'outcome', 'action', 'time', 'source', 'event', 'timestamp']
+        : ['action', 'change'];
     return kept.includes(last) ? [] : [value];
   }
   if (Array.isArray(value)) return value.flatMap((v, i) => jsonStrings(v, [...path, i]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => jsonStrings(v, [...path, k]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => jsonStrings(v, [...path, k]));
   return [];
 }
 
@@ -66,7 +70,10 @@ function jsonOutput(stdout: string): unknown[] {
   try {
     return [JSON.parse(stdout)];
   } catch {
-    return stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    return stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
   }
 }
 
@@ -83,14 +90,20 @@ async function receiver(): Promise<{ url: string; bodies: string[]; close: () =>
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, bodies, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    bodies,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('ordinary secret values in a deploy', () => {
   it('deploys false, 5432, the env/app/namespace names and a PEM key, and prints none of them', async () => {
     const ns = await freshNamespace('redact');
     const hook = await receiver();
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const secrets = {
       FEATURE_X: 'false',
       DEBUG: 'true',
@@ -108,7 +121,10 @@ describe('ordinary secret values in a deploy', () => {
     const keys = generateKeyPair();
     const keydir = mkdtempSync(join(tmpdir(), 'capstan-keys-'));
     writeFileSync(join(keydir, keys.publicKey), keys.privateKey, { mode: 0o600 });
-    const doc = { _public_key: keys.publicKey, kubernetes_secrets: { 'app-secrets': { _type: 'Opaque', data: secrets } } };
+    const doc = {
+      _public_key: keys.publicKey,
+      kubernetes_secrets: { 'app-secrets': { _type: 'Opaque', data: secrets } },
+    };
     const app = writeApp({
       '.deploy/capstan.yaml': `app: shop\nenvironments:\n  production:\n    namespace: ${ns.name}\nnotifications:\n  - type: webhook\n    urlEnv: HOOK_URL\n`,
       '.deploy/production/10-configuration/secrets.ejson': encryptEjson(JSON.stringify(doc, null, 2) + '\n'),
@@ -128,24 +144,41 @@ describe('ordinary secret values in a deploy', () => {
       const first = await run(['deploy', 'production', '--image', 'shop:1', '-o', 'json']);
       assert.equal(first.code, 0, first.stdout + first.stderr);
       const stored = await getJson(['get', 'secret', 'app-secrets', '-n', ns.name]);
-      assert.equal(Buffer.from(stored.data.FEATURE_X, 'base64').toString(), 'false', 'the cluster has the real value');
+      assert.equal(
+        Buffer.from(stored.data.FEATURE_X, 'base64').toString(),
+        'false',
+        'the cluster has the real value',
+      );
 
       // The events' own fields are intact: booleans, numbers, names other than the values.
       const started = first.events.find((e) => e.type === 'deploy-started')!;
       assert.equal(started.dryRun, false);
       assert.deepEqual(started.phases, ['10-configuration', '20-predeployment', '30-deployment']);
       assert.ok(
-        first.events.some((e) => e.type === 'warning' && /Secret\/app-secrets key SHORT is shorter than 4 characters/.test(e.message)),
+        first.events.some(
+          (e) =>
+            e.type === 'warning' &&
+            /Secret\/app-secrets key SHORT is shorter than 4 characters/.test(e.message),
+        ),
         'a value too short to redact is named in a warning',
       );
       const logs = first.events.filter((e) => e.type === 'log');
-      assert.ok(logs.some((e) => e.line.includes(`capstan ${REDACTED}: log line`)), 'the hook Job log streamed, redacted');
+      assert.ok(
+        logs.some((e) => e.line.includes(`capstan ${REDACTED}: log line`)),
+        'the hook Job log streamed, redacted',
+      );
       const finished = first.events.find((e) => e.type === 'deploy-finished')!;
       assert.equal(finished.outcome, 'succeeded');
       assert.equal(finished.exitCode, 0);
       assert.equal(typeof finished.durationMs, 'number');
-      assert.ok(first.events.filter((e) => e.type === 'phase-finished').every((e) => Number.isFinite(e.durationMs)));
-      assert.ok(first.events.some((e) => e.type === 'object-applied' && e.object.kind === 'Deployment' && e.object.name === 'web'));
+      assert.ok(
+        first.events.filter((e) => e.type === 'phase-finished').every((e) => Number.isFinite(e.durationMs)),
+      );
+      assert.ok(
+        first.events.some(
+          (e) => e.type === 'object-applied' && e.object.kind === 'Deployment' && e.object.name === 'web',
+        ),
+      );
 
       const second = await run(['deploy', 'production', '--image', 'shop:2']);
       assert.equal(second.code, 0, second.stdout + second.stderr);
@@ -176,20 +209,30 @@ describe('ordinary secret values in a deploy', () => {
       // Each value long enough to redact, and each long enough line of the PEM key.
       const values = Object.values(secrets)
         .filter((v) => v.trim().length >= MIN_REDACTED_LENGTH)
-        .flatMap((v) => [v, ...v.split('\n').map((l) => l.trim()).filter((l) => l.length >= MIN_REDACTED_LENGTH)]);
+        .flatMap((v) => [
+          v,
+          ...v
+            .split('\n')
+            .map((l) => l.trim())
+            .filter((l) => l.length >= MIN_REDACTED_LENGTH),
+        ]);
       for (const { args, run: r } of runs) {
         const json = args.includes('-o');
         for (const value of values) {
           // JSON output is read as JSON: `false` the boolean and 5432 the number are fields, not the secret.
           const printed = json ? jsonOutput(r.stdout).flatMap((doc) => jsonStrings(doc)) : [r.stdout];
           for (const text of [...printed, r.stderr]) {
-            assert.ok(!leakIn(text, value), `capstan ${args.join(' ')} printed ${JSON.stringify(value)}: ${text.slice(0, 400)}`);
+            assert.ok(
+              !leakIn(text, value),
+              `capstan ${args.join(' ')} printed ${JSON.stringify(value)}: ${text.slice(0, 400)}`,
+            );
           }
         }
       }
       for (const body of hook.bodies) {
         for (const text of jsonStrings(JSON.parse(body))) {
-          for (const value of values) assert.ok(!leakIn(text, value), `a notification holds ${JSON.stringify(value)}: ${text}`);
+          for (const value of values)
+            assert.ok(!leakIn(text, value), `a notification holds ${JSON.stringify(value)}: ${text}`);
         }
       }
     } finally {

@@ -129,7 +129,10 @@ describe('deploy lock', () => {
       // An old renewTime proves nothing (clocks differ): the Lease is watched for its whole duration first.
       assert.equal(warnings.length, 2);
       assert.match(warnings[0], /shop\/test is locked by crashed@ci; watching the lock for up to 3s/);
-      assert.match(warnings[1], /took over the lock of shop\/test from crashed@ci .*nobody renewed it for 3s/);
+      assert.match(
+        warnings[1],
+        /took over the lock of shop\/test from crashed@ci .*nobody renewed it for 3s/,
+      );
       const lease = await getJson(['get', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
       assert.equal(lease.spec.holderIdentity, 'dave@ci');
       assert.equal(lease.spec.leaseTransitions, 1);

@@ -19,16 +19,22 @@ spec:
 `;
 
 describe('failures reported when certain', () => {
-  it('an image that does not exist: fails early with the registry\'s answer', async () => {
+  it("an image that does not exist: fails early with the registry's answer", async () => {
     const ns = await freshNamespace('fail-pull');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('pully', ns.name), '.deploy/test/30-deployment/web.yaml': web('{ app: web, capstan.test/scenario: image-pull }') });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('pully', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web('{ app: web, capstan.test/scenario: image-pull }'),
+    });
     try {
       // A deadline far away: the failure must come from the pull error, not from waiting it out.
       const run = await capstan(['deploy', 'test', '--timeout', '5m', '-o', 'json'], { cwd: app.dir });
       assert.equal(run.code, 1, run.stdout + run.stderr);
       const finished = run.events.at(-1);
       assert.equal(finished?.outcome, 'failed');
-      assert.match(String(finished?.message), /(ErrImagePull|ImagePullBackOff): .*(not found|manifest unknown)/);
+      assert.match(
+        String(finished?.message),
+        /(ErrImagePull|ImagePullBackOff): .*(not found|manifest unknown)/,
+      );
     } finally {
       app.cleanup();
       await ns.remove();
@@ -37,11 +43,17 @@ describe('failures reported when certain', () => {
 
   it('a registry that throttles: waits until the deadline, then says the kubelet keeps retrying', async () => {
     const ns = await freshNamespace('fail-throttle');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('throttled', ns.name), '.deploy/test/30-deployment/web.yaml': web('{ app: web, capstan.test/scenario: image-pull-throttled }') });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('throttled', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web('{ app: web, capstan.test/scenario: image-pull-throttled }'),
+    });
     try {
       const run = await capstan(['deploy', 'test', '--timeout', '8s'], { cwd: app.dir });
       assert.equal(run.code, 3, run.stdout + run.stderr);
-      assert.match(run.stdout, /Most likely cause: the image cannot be pulled: example\.com\/web:1 \(.*429 Too Many Requests.*\) - a registry or network error the kubelet keeps retrying/);
+      assert.match(
+        run.stdout,
+        /Most likely cause: the image cannot be pulled: example\.com\/web:1 \(.*429 Too Many Requests.*\) - a registry or network error the kubelet keeps retrying/,
+      );
     } finally {
       app.cleanup();
       await ns.remove();
@@ -51,13 +63,19 @@ describe('failures reported when certain', () => {
   it('pods refused by a full ResourceQuota: fails once the quota confirms it, with the quota named', async () => {
     const ns = await freshNamespace('fail-quota');
     await kubectl(['create', 'quota', 'compute', '--hard=pods=1', '-n', ns.name]);
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('crowded', ns.name), '.deploy/test/30-deployment/web.yaml': web('{ app: web }') });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('crowded', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web('{ app: web }'),
+    });
     try {
       const run = await capstan(['deploy', 'test', '--timeout', '5m', '-o', 'json'], { cwd: app.dir });
       assert.equal(run.code, 1, run.stdout + run.stderr);
       const finished = run.events.at(-1);
       assert.equal(finished?.outcome, 'failed', 'failed, not timed out');
-      assert.match(String(finished?.message), /a ResourceQuota refused the pods and ResourceQuota\/compute is still full \(pods: 1 used of 1, 1 more requested\)/);
+      assert.match(
+        String(finished?.message),
+        /a ResourceQuota refused the pods and ResourceQuota\/compute is still full \(pods: 1 used of 1, 1 more requested\)/,
+      );
     } finally {
       app.cleanup();
       await ns.remove();

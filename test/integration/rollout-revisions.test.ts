@@ -26,7 +26,9 @@ spec:
 // Surge: the controller keeps an old, unavailable pod until its replacement on the node is ready,
 // so the old revision's crashlooping pods are there to be misjudged while the new ones start.
 function daemonSet(crash: boolean): string {
-  const labels = crash ? '{ app: agent, capstan.test/scenario: crashloop }' : '{ app: agent, capstan.test/scenario: slow }';
+  const labels = crash
+    ? '{ app: agent, capstan.test/scenario: crashloop }'
+    : '{ app: agent, capstan.test/scenario: slow }';
   return `apiVersion: apps/v1
 kind: DaemonSet
 metadata: { name: agent }
@@ -47,13 +49,18 @@ interface PodList {
 
 async function revisions(ns: string, selector: string): Promise<string[]> {
   const pods = await getJson<PodList>(['get', 'pods', '-n', ns, '-l', selector]);
-  return pods.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels['controller-revision-hash'] ?? '?');
+  return pods.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => p.metadata.labels['controller-revision-hash'] ?? '?');
 }
 
 describe('rollouts by update revision', () => {
   it('a Parallel StatefulSet: the fix for a crash loop rolls out', async () => {
     const ns = await freshNamespace('rollout-sts-par');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('store', ns.name), '.deploy/test/30-deployment/db.yaml': statefulSet({ crash: true, policy: 'Parallel' }) });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('store', ns.name),
+      '.deploy/test/30-deployment/db.yaml': statefulSet({ crash: true, policy: 'Parallel' }),
+    });
     try {
       const broken = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       assert.equal(broken.code, 1, broken.stdout + broken.stderr);
@@ -61,8 +68,17 @@ describe('rollouts by update revision', () => {
       app.write('.deploy/test/30-deployment/db.yaml', statefulSet({ crash: false, policy: 'Parallel' }));
       const fixed = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-      const sts = await getJson<{ status: { updateRevision: string } }>(['get', 'statefulset', 'db', '-n', ns.name]);
-      assert.deepEqual(await revisions(ns.name, 'app=db'), [sts.status.updateRevision, sts.status.updateRevision]);
+      const sts = await getJson<{ status: { updateRevision: string } }>([
+        'get',
+        'statefulset',
+        'db',
+        '-n',
+        ns.name,
+      ]);
+      assert.deepEqual(await revisions(ns.name, 'app=db'), [
+        sts.status.updateRevision,
+        sts.status.updateRevision,
+      ]);
     } finally {
       app.cleanup();
       await ns.remove();
@@ -71,25 +87,45 @@ describe('rollouts by update revision', () => {
 
   it('an OrderedReady StatefulSet blocked by its old broken pod: the command, then --replace-broken-pods', async () => {
     const ns = await freshNamespace('rollout-sts');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('store', ns.name), '.deploy/test/30-deployment/db.yaml': statefulSet({ crash: true }) });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('store', ns.name),
+      '.deploy/test/30-deployment/db.yaml': statefulSet({ crash: true }),
+    });
     try {
       const broken = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       assert.equal(broken.code, 1, broken.stdout + broken.stderr);
       app.write('.deploy/test/30-deployment/db.yaml', statefulSet({ crash: false }));
       const blocked = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       assert.equal(blocked.code, 1, blocked.stdout + blocked.stderr);
-      assert.match(blocked.stdout, /Most likely cause: the rolling update to revision db-\w+ is blocked by pod db-0 of the earlier revision/);
+      assert.match(
+        blocked.stdout,
+        /Most likely cause: the rolling update to revision db-\w+ is blocked by pod db-0 of the earlier revision/,
+      );
       assert.ok(blocked.stdout.includes(`kubectl delete pod db-0 -n ${ns.name}`), blocked.stdout);
       assert.match(blocked.stdout, /--replace-broken-pods/);
 
-      const replaced = await capstan(['deploy', 'test', '--timeout', '2m', '--replace-broken-pods', '-o', 'json'], { cwd: app.dir });
+      const replaced = await capstan(
+        ['deploy', 'test', '--timeout', '2m', '--replace-broken-pods', '-o', 'json'],
+        { cwd: app.dir },
+      );
       assert.equal(replaced.code, 0, replaced.stdout + replaced.stderr);
       assert.ok(
-        replaced.events.some((e) => e.type === 'object-waiting' && /deleted pod db-0 .*earlier revision/.test(String(e.message))),
+        replaced.events.some(
+          (e) => e.type === 'object-waiting' && /deleted pod db-0 .*earlier revision/.test(String(e.message)),
+        ),
         'the deletion is reported',
       );
-      const sts = await getJson<{ status: { updateRevision: string } }>(['get', 'statefulset', 'db', '-n', ns.name]);
-      assert.deepEqual(await revisions(ns.name, 'app=db'), [sts.status.updateRevision, sts.status.updateRevision]);
+      const sts = await getJson<{ status: { updateRevision: string } }>([
+        'get',
+        'statefulset',
+        'db',
+        '-n',
+        ns.name,
+      ]);
+      assert.deepEqual(await revisions(ns.name, 'app=db'), [
+        sts.status.updateRevision,
+        sts.status.updateRevision,
+      ]);
     } finally {
       app.cleanup();
       await ns.remove();
@@ -98,7 +134,10 @@ describe('rollouts by update revision', () => {
 
   it('a DaemonSet: the fix for a crash loop rolls out while the old pods still crash', async () => {
     const ns = await freshNamespace('rollout-ds');
-    const app = writeApp({ '.deploy/capstan.yaml': capstanYaml('agents', ns.name), '.deploy/test/30-deployment/agent.yaml': daemonSet(true) });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('agents', ns.name),
+      '.deploy/test/30-deployment/agent.yaml': daemonSet(true),
+    });
     try {
       const broken = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       assert.equal(broken.code, 1, broken.stdout + broken.stderr);

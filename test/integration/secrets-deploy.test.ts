@@ -9,12 +9,18 @@ import { encryptEjson, generateKeyPair } from '../../src/secrets/index.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson } from './helpers.js';
 
-const PLAINTEXTS = ['s3cr3t-database-password-93', 'sk_live_capstan_api_key_7781', 'second-secret-value-4412'];
+const PLAINTEXTS = [
+  's3cr3t-database-password-93',
+  'sk_live_capstan_api_key_7781',
+  'second-secret-value-4412',
+];
 
 function ejsonFile(publicKey: string, secrets: Record<string, Record<string, string>>): string {
   const doc = {
     _public_key: publicKey,
-    kubernetes_secrets: Object.fromEntries(Object.entries(secrets).map(([name, data]) => [name, { _type: 'Opaque', data }])),
+    kubernetes_secrets: Object.fromEntries(
+      Object.entries(secrets).map(([name, data]) => [name, { _type: 'Opaque', data }]),
+    ),
   };
   return encryptEjson(JSON.stringify(doc, null, 2) + '\n');
 }
@@ -62,7 +68,8 @@ describe('secrets in a deploy', () => {
       const secret = await getJson(['get', 'secret', 'app-secrets', '-n', ns.name]);
       assert.equal(Buffer.from(secret.data.DATABASE_PASSWORD, 'base64').toString(), PLAINTEXTS[0]);
       assert.equal(secret.metadata.labels['app.kubernetes.io/managed-by'], 'capstan');
-      const checksum1 = (await getJson(['get', 'deployment', 'web', '-n', ns.name])).spec.template.metadata.annotations['capstan.dev/config-checksum'];
+      const checksum1 = (await getJson(['get', 'deployment', 'web', '-n', ns.name])).spec.template.metadata
+        .annotations['capstan.dev/config-checksum'];
       assert.ok(checksum1, 'the pod template carries the checksum of the Secret it uses');
 
       const rendered = await run(['render', 'test', '--image', 'x:1']);
@@ -70,17 +77,33 @@ describe('secrets in a deploy', () => {
       assert.match(rendered.stdout, /\[redacted\]/);
 
       // Change one value and drop the other Secret: pods roll, the dropped Secret is pruned.
-      app.write(secretsPath, ejsonFile(keys.publicKey, { 'app-secrets': { DATABASE_PASSWORD: 'rotated-password-5521', API_KEY: PLAINTEXTS[1] } }));
+      app.write(
+        secretsPath,
+        ejsonFile(keys.publicKey, {
+          'app-secrets': { DATABASE_PASSWORD: 'rotated-password-5521', API_KEY: PLAINTEXTS[1] },
+        }),
+      );
       PLAINTEXTS.push('rotated-password-5521');
       const second = await run(['deploy', 'test', '--image', 'x:1']);
       assert.equal(second.code, 0, second.stdout + second.stderr);
-      const checksum2 = (await getJson(['get', 'deployment', 'web', '-n', ns.name])).spec.template.metadata.annotations['capstan.dev/config-checksum'];
+      const checksum2 = (await getJson(['get', 'deployment', 'web', '-n', ns.name])).spec.template.metadata
+        .annotations['capstan.dev/config-checksum'];
       assert.notEqual(checksum2, checksum1);
       const secrets = await getJson<{ items: any[] }>(['get', 'secrets', '-n', ns.name]);
-      assert.equal(secrets.items.some((s) => s.metadata.name === 'other-secrets'), false, 'the removed Secret was pruned');
+      assert.equal(
+        secrets.items.some((s) => s.metadata.name === 'other-secrets'),
+        false,
+        'the removed Secret was pruned',
+      );
 
       // A crashing deploy prints diagnosis, events and logs: still no secret value.
-      app.write('.deploy/test/30-deployment/web.yaml.ejs', web.replace('labels: { app: web } }\n    spec', 'labels: { app: web, capstan.test/scenario: crashloop } }\n    spec'));
+      app.write(
+        '.deploy/test/30-deployment/web.yaml.ejs',
+        web.replace(
+          'labels: { app: web } }\n    spec',
+          'labels: { app: web, capstan.test/scenario: crashloop } }\n    spec',
+        ),
+      );
       const failing = await run(['deploy', 'test', '--image', 'x:1', '--timeout', '60s', '-o', 'json']);
       assert.equal(failing.code, 1, failing.stdout);
       assert.ok(failing.events.some((e) => e.type === 'object-failed' && e.diagnosis));
@@ -88,7 +111,10 @@ describe('secrets in a deploy', () => {
       for (const text of printed) {
         for (const value of PLAINTEXTS) {
           assert.ok(!text.includes(value), `a secret value was printed: ${value}`);
-          assert.ok(!text.includes(Buffer.from(value).toString('base64')), 'a base64 secret value was printed');
+          assert.ok(
+            !text.includes(Buffer.from(value).toString('base64')),
+            'a base64 secret value was printed',
+          );
         }
       }
     } finally {
@@ -100,25 +126,49 @@ describe('secrets in a deploy', () => {
   it('refuses a plaintext value and a missing key, applying nothing', async () => {
     const ns = await freshNamespace('secrets-bad');
     const keys = generateKeyPair();
-    const plain = JSON.stringify({ _public_key: keys.publicKey, kubernetes_secrets: { s: { _type: 'Opaque', data: { PASSWORD: 'not-encrypted-value' } } } }, null, 2);
+    const plain = JSON.stringify(
+      {
+        _public_key: keys.publicKey,
+        kubernetes_secrets: { s: { _type: 'Opaque', data: { PASSWORD: 'not-encrypted-value' } } },
+      },
+      null,
+      2,
+    );
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
       '.deploy/test/10-configuration/secrets.ejson': plain,
-      '.deploy/test/10-configuration/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { a: b }\n',
+      '.deploy/test/10-configuration/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { a: b }\n',
     });
     try {
-      const plaintext = await capstan(['deploy', 'test', '--image', 'x:1'], { cwd: app.dir, env: { EJSON_KEYDIR: '/nonexistent' } });
+      const plaintext = await capstan(['deploy', 'test', '--image', 'x:1'], {
+        cwd: app.dir,
+        env: { EJSON_KEYDIR: '/nonexistent' },
+      });
       assert.equal(plaintext.code, 2);
       assert.match(plaintext.stderr, /secrets\.ejson:\d+:\d+/);
       assert.ok(!plaintext.stderr.includes('not-encrypted-value'));
 
-      app.write('.deploy/test/10-configuration/secrets.ejson', ejsonFile(keys.publicKey, { s: { PASSWORD: 'x-value-1234' } }));
-      const missing = await capstan(['deploy', 'test', '--image', 'x:1'], { cwd: app.dir, env: { EJSON_KEYDIR: '/nonexistent' } });
+      app.write(
+        '.deploy/test/10-configuration/secrets.ejson',
+        ejsonFile(keys.publicKey, { s: { PASSWORD: 'x-value-1234' } }),
+      );
+      const missing = await capstan(['deploy', 'test', '--image', 'x:1'], {
+        cwd: app.dir,
+        env: { EJSON_KEYDIR: '/nonexistent' },
+      });
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, new RegExp(keys.publicKey));
       assert.match(missing.stderr, /\/nonexistent/);
       assert.match(missing.stderr, /ejson-keys/);
-      const cms = await getJson<{ items: any[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
+      const cms = await getJson<{ items: any[] }>([
+        'get',
+        'configmaps',
+        '-n',
+        ns.name,
+        '-l',
+        'app.kubernetes.io/managed-by=capstan',
+      ]);
       assert.equal(cms.items.length, 0);
     } finally {
       app.cleanup();

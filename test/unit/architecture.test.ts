@@ -26,13 +26,24 @@ export function runtimeImports(file: string, text: string): string[] {
       const clause = statement.importClause;
       if (clause?.isTypeOnly) continue;
       const bindings = clause?.namedBindings;
-      const onlyTypes = !clause?.name && bindings && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly);
+      const onlyTypes =
+        !clause?.name &&
+        bindings &&
+        ts.isNamedImports(bindings) &&
+        bindings.elements.length > 0 &&
+        bindings.elements.every((e) => e.isTypeOnly);
       if (onlyTypes) continue;
       specifier = statement.moduleSpecifier;
     } else if (ts.isExportDeclaration(statement)) {
       if (statement.isTypeOnly) continue;
       const clause = statement.exportClause;
-      if (clause && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly)) continue;
+      if (
+        clause &&
+        ts.isNamedExports(clause) &&
+        clause.elements.length > 0 &&
+        clause.elements.every((e) => e.isTypeOnly)
+      )
+        continue;
       specifier = statement.moduleSpecifier;
     }
     if (specifier && ts.isStringLiteral(specifier) && specifier.text.startsWith('.')) {
@@ -82,15 +93,44 @@ export function findCycles(graph: ReadonlyMap<string, readonly string[]>): strin
 
 describe('architecture', () => {
   it('finds a cycle when there is one, and none in a chain', () => {
-    assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])), [['a', 'b', 'c']]);
-    assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', ['c']], ['c', []]])), []);
-    assert.deepEqual(runtimeImports('/x/a.ts', "import type { T } from './t.js';\nimport { type U } from './u.js';\nimport { v } from './v.js';\nexport { w } from '../w.js';\nexport type { X } from './x.js';"), ['/x/v.ts', '/w.ts']);
+    assert.deepEqual(
+      findCycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+          ['d', ['a']],
+        ]),
+      ),
+      [['a', 'b', 'c']],
+    );
+    assert.deepEqual(
+      findCycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      runtimeImports(
+        '/x/a.ts',
+        "import type { T } from './t.js';\nimport { type U } from './u.js';\nimport { v } from './v.js';\nexport { w } from '../w.js';\nexport type { X } from './x.js';",
+      ),
+      ['/x/v.ts', '/w.ts'],
+    );
   });
 
   it('has no run-time import cycle in src/', () => {
     const files = sourceFiles(root);
     const graph = new Map(files.map((f) => [f, runtimeImports(f, readFileSync(f, 'utf8'))]));
     const cycles = findCycles(graph).map((c) => c.map((f) => relative(root, f)).join(' -> '));
-    assert.deepEqual(cycles, [], 'what several folders need belongs below them (DESIGN.md: dependency direction)');
+    assert.deepEqual(
+      cycles,
+      [],
+      'what several folders need belongs below them (DESIGN.md: dependency direction)',
+    );
   });
 });

@@ -4,7 +4,16 @@ import { it } from 'node:test';
 
 it('exports the library entry points', async () => {
   const capstan = await import('../../src/index.js');
-  for (const name of ['deploy', 'renderEnvironment', 'runTask', 'rollback', 'migrate', 'encryptEjson', 'KubeClient', 'CapstanError']) {
+  for (const name of [
+    'deploy',
+    'renderEnvironment',
+    'runTask',
+    'rollback',
+    'migrate',
+    'encryptEjson',
+    'KubeClient',
+    'CapstanError',
+  ]) {
     assert.equal(typeof (capstan as Record<string, unknown>)[name], 'function', name);
   }
 });

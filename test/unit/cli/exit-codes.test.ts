@@ -18,7 +18,12 @@ describe('reportError exit codes', () => {
   const scope = { app: 'shop', env: 'prod' };
 
   it('exits 4 for a lost lock, with its message and hint', () => {
-    const { code, text } = exitOf(new LockLostError({ ...scope, name: 'capstan-lock-shop-prod' }, 'it was removed or taken over by someone else'));
+    const { code, text } = exitOf(
+      new LockLostError(
+        { ...scope, name: 'capstan-lock-shop-prod' },
+        'it was removed or taken over by someone else',
+      ),
+    );
     assert.equal(code, 4);
     assert.match(text, /^error: lost the lock capstan-lock-shop-prod of shop\/prod: it was removed/);
     assert.match(text, /hint: another deploy may be running now/);
@@ -26,7 +31,13 @@ describe('reportError exit codes', () => {
 
   it('exits 4 for a held lock and 130 for an interrupted wait for it', () => {
     const state = { holder: 'alice', leaseSeconds: 60, namespaces: ['shop'] };
-    assert.equal(exitOf(new LockHeldError(scope, state, { remainingMs: 1000, now: new Date(0), renewed: true })).code, 4);
-    assert.equal(exitOf(new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted while waiting for the lock')).code, 130);
+    assert.equal(
+      exitOf(new LockHeldError(scope, state, { remainingMs: 1000, now: new Date(0), renewed: true })).code,
+      4,
+    );
+    assert.equal(
+      exitOf(new CapstanError('ERR_CAPSTAN_INTERRUPTED', 'interrupted while waiting for the lock')).code,
+      130,
+    );
   });
 });

@@ -35,8 +35,15 @@ describe('output into a pipe that closes early', () => {
   const app = mkdtempSync(join(tmpdir(), 'capstan-epipe-'));
   after(() => rmSync(app, { recursive: true, force: true }));
   mkdirSync(join(app, '.deploy', 'test', '10-config'), { recursive: true });
-  writeFileSync(join(app, '.deploy', 'capstan.yaml'), 'app: shop\nenvironments:\n  test:\n    namespace: shop-test\n');
-  const docs = Array.from({ length: 3000 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${i}}\ndata: {value: "${'x'.repeat(200)}"}\n`);
+  writeFileSync(
+    join(app, '.deploy', 'capstan.yaml'),
+    'app: shop\nenvironments:\n  test:\n    namespace: shop-test\n',
+  );
+  const docs = Array.from(
+    { length: 3000 },
+    (_, i) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${i}}\ndata: {value: "${'x'.repeat(200)}"}\n`,
+  );
   writeFileSync(join(app, '.deploy', 'test', '10-config', 'many.yaml'), docs.join('---\n'));
 
   it('ends quietly, like `capstan render staging | head`', async () => {

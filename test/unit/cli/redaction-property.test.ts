@@ -19,15 +19,63 @@ import { CapstanError } from '../../../src/shared/index.js';
 const APP = 'shop';
 const ENV = 'production';
 const NAMESPACE = 'shop-production';
-const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 /** Ordinary values people do put in secrets.ejson, and values that break serialized text. */
 const DICTIONARY = [
-  'false', 'true', 'null', '0', '1', '5432', '3000', '-1', '1.5', APP, ENV, NAMESPACE, 'web',
-  '"', '\\', '}', ']', '"}]\\', '","a":"', '\\"', '{"dryRun":false}', '[]', 'Deployment', 'ConfigMap',
-  'succeeded', 'warning', 'created', 'change', 'section', 'message', 'durationMs', 'phase', 'redacted', 'dact', '[redacted]',
-  '2026', '2026-12', 'pässwörd-ünïcödé', '密码密码', '🔑🔑🔑🔑', 'e\u0301e\u0301', '\u0000\u0001\u0002\u0003', 'tab\there',
-  'line one\nline two', 'crlf-value\r\n', 'ab\ncd', '\u0000\n\u{10000}', '  5432  ', PEM, PEM.trim(), PEM.replace(/\n/g, '\r\n'),
+  'false',
+  'true',
+  'null',
+  '0',
+  '1',
+  '5432',
+  '3000',
+  '-1',
+  '1.5',
+  APP,
+  ENV,
+  NAMESPACE,
+  'web',
+  '"',
+  '\\',
+  '}',
+  ']',
+  '"}]\\',
+  '","a":"',
+  '\\"',
+  '{"dryRun":false}',
+  '[]',
+  'Deployment',
+  'ConfigMap',
+  'succeeded',
+  'warning',
+  'created',
+  'change',
+  'section',
+  'message',
+  'durationMs',
+  'phase',
+  'redacted',
+  'dact',
+  '[redacted]',
+  '2026',
+  '2026-12',
+  'pässwörd-ünïcödé',
+  '密码密码',
+  '🔑🔑🔑🔑',
+  'e\u0301e\u0301',
+  '\u0000\u0001\u0002\u0003',
+  'tab\there',
+  'line one\nline two',
+  'crlf-value\r\n',
+  'ab\ncd',
+  '\u0000\n\u{10000}',
+  '  5432  ',
+  PEM,
+  PEM.trim(),
+  PEM.replace(/\n/g, '\r\n'),
 ];
 
 const randomValue = fc.oneof(
@@ -38,7 +86,9 @@ const randomValue = fc.oneof(
   fc.integer().map(String),
   fc.double({ noNaN: true }).map(String),
   fc.json({ maxDepth: 1 }),
-  fc.array(fc.string({ minLength: 4, maxLength: 30, unit: 'grapheme-ascii' }), { minLength: 2, maxLength: 4 }).map((l) => l.join('\n')),
+  fc
+    .array(fc.string({ minLength: 4, maxLength: 30, unit: 'grapheme-ascii' }), { minLength: 2, maxLength: 4 })
+    .map((l) => l.join('\n')),
 );
 
 function redactable(value: string): boolean {
@@ -52,7 +102,10 @@ function redactable(value: string): boolean {
  */
 function needles(value: string, streamed: boolean): string[] {
   if (!redactable(value)) return [];
-  const lines = value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_REDACTED_LENGTH);
+  const lines = value
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length >= MIN_REDACTED_LENGTH);
   const whole = !streamed || lines.length > 0 || !/\r?\n/.test(value);
   return [...(whole ? [value] : []), ...lines];
 }
@@ -67,21 +120,25 @@ type Path = readonly (string | number)[];
 const KEPT: Record<string, (path: Path) => boolean> = {
   event: (path) => path.length === 1 && ['type', 'outcome', 'action', 'time'].includes(String(path[0])),
   diff: (path) => ['action', 'change'].includes(String(path.at(-1))),
-  notification: (path) => path.at(-1) === 'type' || (path.length === 1 && ['source', 'event', 'timestamp'].includes(String(path[0]))),
+  notification: (path) =>
+    path.at(-1) === 'type' ||
+    (path.length === 1 && ['source', 'event', 'timestamp'].includes(String(path[0]))),
 };
 
 /** Every string of a JSON document (keys excluded) but those `keep` names. */
 function strings(value: unknown, keep: (path: Path) => boolean, path: Path = []): string[] {
   if (typeof value === 'string') return keep(path) ? [] : [value];
   if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, keep, [...path, i]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, keep, [...path, k]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => strings(v, keep, [...path, k]));
   return [];
 }
 
 /** Asserts that `after` is `before` with only string values changed (numbers, booleans, keys intact). */
 function assertSameShape(before: unknown, after: unknown, path = '$'): void {
   if (typeof before === 'string') return assert.equal(typeof after, 'string', `${path} stays a string`);
-  if (before === null || typeof before !== 'object') return assert.strictEqual(after, before, `${path} is unchanged`);
+  if (before === null || typeof before !== 'object')
+    return assert.strictEqual(after, before, `${path} is unchanged`);
   assert.equal(Array.isArray(after), Array.isArray(before), `${path} keeps its type`);
   const a = before as Record<string, unknown>;
   const b = after as Record<string, unknown>;
@@ -95,7 +152,16 @@ function deployEvents(value: string): DeployEvent[] {
   const job = { kind: 'Job', name: 'db-migrate', namespace: NAMESPACE };
   const logLines = ['migrating', ...value.split(/\r?\n/), `DATABASE_URL=postgres://app:${value}@db:5432/app`];
   return [
-    { type: 'deploy-started', app: APP, env: ENV, namespace: NAMESPACE, revision: '20261201072617-ab12', image: `example.com/${APP}:1.4`, phases: ['10-configuration', '20-predeployment', '30-deployment'], dryRun: false },
+    {
+      type: 'deploy-started',
+      app: APP,
+      env: ENV,
+      namespace: NAMESPACE,
+      revision: '20261201072617-ab12',
+      image: `example.com/${APP}:1.4`,
+      phases: ['10-configuration', '20-predeployment', '30-deployment'],
+      dryRun: false,
+    },
     { type: 'warning', message: `Secret/app-secrets key X: ${value}` },
     { type: 'validation-finished', objects: 5432, durationMs: 5432 },
     { type: 'phase-started', phase: '20-predeployment', objects: 1 },
@@ -113,15 +179,43 @@ function deployEvents(value: string): DeployEvent[] {
       message: `CrashLoopBackOff: ${value}`,
       diagnosis: {
         mostLikelyCause: `container web exits: ${value}`,
-        pods: [{ name: 'web-1', phase: 'Running', containers: [{ name: 'web', reason: 'CrashLoopBackOff', detail: value, restarts: 5432 }] }],
-        events: [{ type: 'Warning', reason: 'BackOff', object: 'Pod/web-1', message: value, count: 3, lastSeen: '2026-12-01T07:26:17Z' }],
+        pods: [
+          {
+            name: 'web-1',
+            phase: 'Running',
+            containers: [{ name: 'web', reason: 'CrashLoopBackOff', detail: value, restarts: 5432 }],
+          },
+        ],
+        events: [
+          {
+            type: 'Warning',
+            reason: 'BackOff',
+            object: 'Pod/web-1',
+            message: value,
+            count: 3,
+            lastSeen: '2026-12-01T07:26:17Z',
+          },
+        ],
         logs: [{ pod: 'web-1', container: 'web', previous: true, lines: value.split('\n') }],
       },
       diagnosisText: `Most likely cause: container web exits\nlast lines:\n${value}`,
     },
-    { type: 'object-pruned', object: { kind: 'ConfigMap', name: 'old', namespace: NAMESPACE }, dryRun: false },
+    {
+      type: 'object-pruned',
+      object: { kind: 'ConfigMap', name: 'old', namespace: NAMESPACE },
+      dryRun: false,
+    },
     { type: 'plan', create: [web], change: [job], unchanged: [], prune: [] },
-    { type: 'deploy-finished', outcome: 'failed', exitCode: 1, durationMs: 5432, revision: '20261201072617-ab12', message: `phase 30-deployment failed: ${value}`, applied: [web, job], notApplied: [] },
+    {
+      type: 'deploy-finished',
+      outcome: 'failed',
+      exitCode: 1,
+      durationMs: 5432,
+      revision: '20261201072617-ab12',
+      message: `phase 30-deployment failed: ${value}`,
+      applied: [web, job],
+      notApplied: [],
+    },
   ];
 }
 
@@ -140,7 +234,9 @@ function report(mode: OutputMode, events: readonly DeployEvent[], redactor: Reda
 }
 
 /** Everything each channel prints for a deploy with these secret values; JSON channels as their strings. */
-async function printed(values: readonly string[]): Promise<{ text: Record<string, string>; json: Record<string, string[]>; events: DeployEvent[][] }> {
+async function printed(
+  values: readonly string[],
+): Promise<{ text: Record<string, string>; json: Record<string, string[]>; events: DeployEvent[][] }> {
   const redactor = new Redactor();
   redactor.add(values);
   const raw = values.map(deployEvents);
@@ -152,24 +248,45 @@ async function printed(values: readonly string[]): Promise<{ text: Record<string
     plain: report('plain', all, redactor),
   };
   const json: Record<string, string[]> = {
-    'json lines': report('json', all, redactor).trim().split('\n').flatMap((line) => strings(JSON.parse(line), KEPT.event)),
+    'json lines': report('json', all, redactor)
+      .trim()
+      .split('\n')
+      .flatMap((line) => strings(JSON.parse(line), KEPT.event)),
   };
   // The error report, for an expected error and for a bug (with its stack).
   const errors = capture();
   for (const value of values) {
-    reportError(new CapstanError('ERR_CAPSTAN_APPLY', `apply failed: ConfigMap/c: ${value}`, { hint: `check ${value}` }), { stderr: errors.stream }, redactor);
+    reportError(
+      new CapstanError('ERR_CAPSTAN_APPLY', `apply failed: ConfigMap/c: ${value}`, {
+        hint: `check ${value}`,
+      }),
+      { stderr: errors.stream },
+      redactor,
+    );
     reportError(new Error(`boom ${value}`), { stderr: errors.stream }, redactor);
   }
   text['error report'] = errors.text();
   // `capstan run`: the log as it streams, one line at a time.
-  text['run log'] = values.flatMap((v) => [...v.split('\n'), `value=${v}`]).map((line) => `${redactor.text(line)}\n`).join('');
+  text['run log'] = values
+    .flatMap((v) => [...v.split('\n'), `value=${v}`])
+    .map((line) => `${redactor.text(line)}\n`)
+    .join('');
   // The diff, as text and as JSON, of a ConfigMap that repeats a secret value.
   const diffs: ObjectDiff[] = values.map((v, i) => ({
     action: 'change',
     object: { apiVersion: 'v1', kind: 'ConfigMap', name: `c${i}`, namespace: NAMESPACE },
-    text: `--- live\n+++ desired\n@@ -1 +1 @@\n-  A: old\n+  A: ${JSON.stringify(v)}\n${v.split('\n').map((l) => `+  ${l}`).join('\n')}\n`,
+    text: `--- live\n+++ desired\n@@ -1 +1 @@\n-  A: old\n+  A: ${JSON.stringify(v)}\n${v
+      .split('\n')
+      .map((l) => `+  ${l}`)
+      .join('\n')}\n`,
   }));
-  const document = { app: APP, env: ENV, namespace: NAMESPACE, diffs: redactDiffs(diffs, redactor.text), hasChanges: true };
+  const document = {
+    app: APP,
+    env: ENV,
+    namespace: NAMESPACE,
+    diffs: redactDiffs(diffs, redactor.text),
+    hasChanges: true,
+  };
   text.diff = redactor.text(formatDiff(document.diffs, { color: true }));
   json['diff json'] = strings(JSON.parse(JSON.stringify(redactDiffs(document, redactor.text))), KEPT.diff);
   // Notifications, Slack and webhook, of a failure whose summary holds the values.
@@ -179,9 +296,27 @@ async function printed(values: readonly string[]): Promise<{ text: Record<string
     return Promise.resolve(new Response('ok'));
   }) as unknown as typeof globalThis.fetch;
   await notify(
-    [{ type: 'slack', urlEnv: 'SLACK_URL' }, { type: 'webhook', urlEnv: 'HOOK_URL' }],
-    { kind: 'failed', app: APP, env: ENV, revision: 7, image: `example.com/${APP}:1.4`, durationMs: 5432, summary: values.join('\n'), user: values[0] },
-    { env: { SLACK_URL: 'https://hooks.example/s', HOOK_URL: 'https://hooks.example/w' }, fetch, redact: redactor.text, onWarning: () => {}, retries: 0 },
+    [
+      { type: 'slack', urlEnv: 'SLACK_URL' },
+      { type: 'webhook', urlEnv: 'HOOK_URL' },
+    ],
+    {
+      kind: 'failed',
+      app: APP,
+      env: ENV,
+      revision: 7,
+      image: `example.com/${APP}:1.4`,
+      durationMs: 5432,
+      summary: values.join('\n'),
+      user: values[0],
+    },
+    {
+      env: { SLACK_URL: 'https://hooks.example/s', HOOK_URL: 'https://hooks.example/w' },
+      fetch,
+      redact: redactor.text,
+      onWarning: () => {},
+      retries: 0,
+    },
   );
   json.notifications = bodies.flatMap((b) => strings(JSON.parse(b), KEPT.notification));
   return { text, json, events: raw.map((list, i) => list.map((_, j) => events[i][j])) };
@@ -190,7 +325,9 @@ async function printed(values: readonly string[]): Promise<{ text: Record<string
 let tried = 0;
 let redactableTried = 0;
 after(() => {
-  console.log(`redaction property: ${tried} values tried (${redactableTried} of redactable length), 8 channels`);
+  console.log(
+    `redaction property: ${tried} values tried (${redactableTried} of redactable length), 8 channels`,
+  );
 });
 
 async function check(values: string[]): Promise<void> {
@@ -204,7 +341,11 @@ async function check(values: string[]): Promise<void> {
       const parsed = JSON.parse(JSON.stringify(event)) as unknown;
       assertSameShape(JSON.parse(JSON.stringify(before[j])), parsed, before[j].type);
       for (const field of ['type', 'outcome', 'action'] as const) {
-        assert.equal((parsed as Record<string, unknown>)[field], (before[j] as Record<string, unknown>)[field], `${before[j].type}.${field} is kept`);
+        assert.equal(
+          (parsed as Record<string, unknown>)[field],
+          (before[j] as Record<string, unknown>)[field],
+          `${before[j].type}.${field} is kept`,
+        );
       }
     });
   });

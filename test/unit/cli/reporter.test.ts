@@ -21,9 +21,29 @@ const web = { kind: 'Deployment', name: 'web', namespace: 'shop' };
 const events: DeployEvent[] = [
   { type: 'phase-started', phase: '30-deployment', objects: 1 },
   { type: 'object-applied', phase: '30-deployment', object: web, action: 'configured' },
-  { type: 'object-waiting', phase: '30-deployment', object: web, message: '1 of 2 updated replicas available' },
-  { type: 'object-failed', phase: '30-deployment', object: web, message: 'CrashLoopBackOff', diagnosisText: 'Most likely cause: container web keeps crashing\nlast lines: password=hunter22' },
-  { type: 'deploy-finished', outcome: 'failed', exitCode: 1, durationMs: 1500, revision: 'r1', message: 'phase failed', applied: [web], notApplied: [] },
+  {
+    type: 'object-waiting',
+    phase: '30-deployment',
+    object: web,
+    message: '1 of 2 updated replicas available',
+  },
+  {
+    type: 'object-failed',
+    phase: '30-deployment',
+    object: web,
+    message: 'CrashLoopBackOff',
+    diagnosisText: 'Most likely cause: container web keeps crashing\nlast lines: password=hunter22',
+  },
+  {
+    type: 'deploy-finished',
+    outcome: 'failed',
+    exitCode: 1,
+    durationMs: 1500,
+    revision: 'r1',
+    message: 'phase failed',
+    applied: [web],
+    notApplied: [],
+  },
 ];
 
 describe('Reporter', () => {
@@ -31,7 +51,10 @@ describe('Reporter', () => {
     const text = draw('plain', events);
     assert.match(text, /▶ phase 30-deployment \(1 object\)\n/);
     assert.match(text, /waiting Deployment\/web: 1 of 2 updated replicas available\n/);
-    assert.match(text, /✗ Deployment\/web: CrashLoopBackOff\n {4}Most likely cause: container web keeps crashing\n/);
+    assert.match(
+      text,
+      /✗ Deployment\/web: CrashLoopBackOff\n {4}Most likely cause: container web keeps crashing\n/,
+    );
     assert.match(text, /✗ deploy failed: phase failed \(1\.5s, revision r1\)/);
     assert.ok(!text.includes('\u001b['), 'no escape codes without a terminal');
   });
@@ -40,7 +63,10 @@ describe('Reporter', () => {
     const lines = draw('json', events).trim().split('\n');
     assert.equal(lines.length, events.length);
     const parsed = lines.map((l) => JSON.parse(l) as { type: string; time: string });
-    assert.deepEqual(parsed.map((p) => p.type), events.map((e) => e.type));
+    assert.deepEqual(
+      parsed.map((p) => p.type),
+      events.map((e) => e.type),
+    );
     assert.ok(parsed.every((p) => !Number.isNaN(Date.parse(p.time))));
   });
 
@@ -58,11 +84,30 @@ describe('Reporter', () => {
 
 describe('Reporter and reportError with ordinary secret values', () => {
   const redactor = new Redactor(['false', '5432', 'production']);
-  const started: DeployEvent = { type: 'deploy-started', app: 'shop', env: 'production', namespace: 'shop', revision: 'r1', phases: ['30-deployment'], dryRun: false };
-  const finished: DeployEvent = { type: 'deploy-finished', outcome: 'succeeded', exitCode: 0, durationMs: 5432, revision: 'r1', applied: [], notApplied: [] };
+  const started: DeployEvent = {
+    type: 'deploy-started',
+    app: 'shop',
+    env: 'production',
+    namespace: 'shop',
+    revision: 'r1',
+    phases: ['30-deployment'],
+    dryRun: false,
+  };
+  const finished: DeployEvent = {
+    type: 'deploy-finished',
+    outcome: 'succeeded',
+    exitCode: 0,
+    durationMs: 5432,
+    revision: 'r1',
+    applied: [],
+    notApplied: [],
+  };
 
   it('keeps -o json lines valid JSON with their booleans and numbers', () => {
-    const [first, last] = draw('json', [started, finished], redactor).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [first, last] = draw('json', [started, finished], redactor)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(first.dryRun, false);
     assert.equal(first.env, '[redacted]');
     assert.equal(last.durationMs, 5432);
@@ -78,22 +123,40 @@ describe('Reporter and reportError with ordinary secret values', () => {
   });
 
   it('draws a rollback-started event, redacted, in every mode', () => {
-    const event: RollbackEvent = { type: 'rollback-started', app: 'shop', env: 'production', namespace: 'shop', revision: 4, target: 2, images: ['shop:1'] };
+    const event: RollbackEvent = {
+      type: 'rollback-started',
+      app: 'shop',
+      env: 'production',
+      namespace: 'shop',
+      revision: 4,
+      target: 2,
+      images: ['shop:1'],
+    };
     const out = new PassThrough();
     let text = '';
     out.on('data', (c: Buffer) => (text += c.toString()));
     new Reporter(out, 'plain', redactor).event(event);
     new Reporter(out, 'json', redactor).event(event);
     const [plain, json] = text.trim().split('\n');
-    assert.equal(plain, 'Rolling back shop in [redacted] (namespace shop) to release 2, as release 4, image shop:1');
-    assert.deepEqual({ ...(JSON.parse(json) as object), time: undefined }, { ...event, env: '[redacted]', time: undefined });
+    assert.equal(
+      plain,
+      'Rolling back shop in [redacted] (namespace shop) to release 2, as release 4, image shop:1',
+    );
+    assert.deepEqual(
+      { ...(JSON.parse(json) as object), time: undefined },
+      { ...event, env: '[redacted]', time: undefined },
+    );
   });
 
   it('reportError redacts the message, the hint and the stack', () => {
     const err = new PassThrough();
     let text = '';
     err.on('data', (c: Buffer) => (text += c.toString()));
-    const code = reportError(new CapstanError('ERR_X', 'port 5432 refused', { hint: 'set production' }), { stderr: err }, redactor);
+    const code = reportError(
+      new CapstanError('ERR_X', 'port 5432 refused', { hint: 'set production' }),
+      { stderr: err },
+      redactor,
+    );
     assert.equal(code, 1);
     reportError(new Error('bug with production'), { stderr: err }, redactor);
     assert.ok(!/5432|production/.test(text), text);

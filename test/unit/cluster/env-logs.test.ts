@@ -35,11 +35,14 @@ describe('env-logs: environment as a kubelet builds it', () => {
 
   it('writes one CRI line per text line', () => {
     const text = criLines(['a', 'b\nc'], new Date('2026-01-01T00:00:00Z'));
-    assert.equal(text, [
-      '2026-01-01T00:00:00.000000000Z stdout F a',
-      '2026-01-01T00:00:00.001000000Z stdout F b',
-      '2026-01-01T00:00:00.002000000Z stdout F c',
-      '',
-    ].join('\n'));
+    assert.equal(
+      text,
+      [
+        '2026-01-01T00:00:00.000000000Z stdout F a',
+        '2026-01-01T00:00:00.001000000Z stdout F b',
+        '2026-01-01T00:00:00.002000000Z stdout F c',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -12,10 +12,22 @@ const noGit = () => ({});
 describe('the commit and branch of a deploy', () => {
   it('takes flags first, then the CI variables, then git', () => {
     const git = () => ({ commit: 'fromgit', branch: 'gitbranch' });
-    assert.deepEqual(resolveBuildInfoFrom({ commit: 'abc', branch: 'flag' }, { GITHUB_SHA: 'gh' }, git), { commit: 'abc', branch: 'flag' });
-    assert.deepEqual(resolveBuildInfoFrom({}, { GITHUB_SHA: 'gh', GITHUB_REF_NAME: 'main' }, git), { commit: 'gh', branch: 'main' });
-    assert.deepEqual(resolveBuildInfoFrom({}, { CI_COMMIT_SHA: 'gl', CI_COMMIT_REF_NAME: 'release-1.2' }, git), { commit: 'gl', branch: 'release-1.2' });
-    assert.deepEqual(resolveBuildInfoFrom({}, { GIT_COMMIT: 'jk', GIT_BRANCH: 'origin/main' }, git), { commit: 'jk', branch: 'main' });
+    assert.deepEqual(resolveBuildInfoFrom({ commit: 'abc', branch: 'flag' }, { GITHUB_SHA: 'gh' }, git), {
+      commit: 'abc',
+      branch: 'flag',
+    });
+    assert.deepEqual(resolveBuildInfoFrom({}, { GITHUB_SHA: 'gh', GITHUB_REF_NAME: 'main' }, git), {
+      commit: 'gh',
+      branch: 'main',
+    });
+    assert.deepEqual(
+      resolveBuildInfoFrom({}, { CI_COMMIT_SHA: 'gl', CI_COMMIT_REF_NAME: 'release-1.2' }, git),
+      { commit: 'gl', branch: 'release-1.2' },
+    );
+    assert.deepEqual(resolveBuildInfoFrom({}, { GIT_COMMIT: 'jk', GIT_BRANCH: 'origin/main' }, git), {
+      commit: 'jk',
+      branch: 'main',
+    });
     assert.deepEqual(resolveBuildInfoFrom({}, { REVISION: 'krane' }, noGit), { commit: 'krane' });
     assert.deepEqual(resolveBuildInfoFrom({}, {}, git), { commit: 'fromgit', branch: 'gitbranch' });
     assert.deepEqual(resolveBuildInfoFrom({}, { GITHUB_SHA: '  ' }, noGit), {});
@@ -25,7 +37,20 @@ describe('the commit and branch of a deploy', () => {
     const dir = mkdtempSync(join(tmpdir(), 'capstan-git-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     assert.deepEqual(readGitBuildInfo(dir), {});
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } }).toString().trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: dir,
+        stdio: 'pipe',
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@e',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@e',
+        },
+      })
+        .toString()
+        .trim();
     git('init', '-q', '-b', 'feature/x.y');
     writeFileSync(join(dir, 'f'), 'x');
     git('add', 'f');
@@ -64,6 +89,11 @@ describe('commit and branch in templates', () => {
     assert.equal(issues.length, 1);
     assert.match(issues[0]?.message ?? '', /no commit known: pass --commit/);
     assert.equal(issues[0]?.file, 'staging/30-deployment/web.yaml.ejs');
-    await renderTree({ 'staging/30-deployment/a.yaml': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: a') }, {});
+    await renderTree(
+      {
+        'staging/30-deployment/a.yaml': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: a'),
+      },
+      {},
+    );
   });
 });

@@ -5,7 +5,11 @@ import { markHookJob } from '../../../src/deploy/validate.js';
 import { planHookCleanup } from '../../../src/tasks/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
-const labels = { 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/app': 'shop', 'capstan.dev/env': 'staging' };
+const labels = {
+  'app.kubernetes.io/managed-by': 'capstan',
+  'capstan.dev/app': 'shop',
+  'capstan.dev/env': 'staging',
+};
 const now = Date.parse('2026-12-01T08:00:00Z');
 
 function rendered(image: string, name = 'db-migrate'): KubeObject {
@@ -13,17 +17,35 @@ function rendered(image: string, name = 'db-migrate'): KubeObject {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace: 'shop-staging', labels },
-    spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image }] } } },
+    spec: {
+      backoffLimit: 0,
+      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image }] } },
+    },
   };
   return markHookJob({ object, source: { file: 'db-migrate.job.yaml.ejs', line: 1 } }, 'r1').object;
 }
 
-function live(from: KubeObject, status: Record<string, unknown>, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
-  return { ...from, metadata: { ...from.metadata, uid: 'u-1', creationTimestamp: '2026-12-01T07:50:00Z', ...extra }, status };
+function live(
+  from: KubeObject,
+  status: Record<string, unknown>,
+  extra: Partial<KubeObject['metadata']> = {},
+): KubeObject {
+  return {
+    ...from,
+    metadata: { ...from.metadata, uid: 'u-1', creationTimestamp: '2026-12-01T07:50:00Z', ...extra },
+    status,
+  };
 }
 
-const complete = { startTime: '2026-12-01T07:50:00Z', completionTime: '2026-12-01T07:51:00Z', conditions: [{ type: 'Complete', status: 'True' }] };
-const failedStatus = { startTime: '2026-12-01T07:50:00Z', conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] };
+const complete = {
+  startTime: '2026-12-01T07:50:00Z',
+  completionTime: '2026-12-01T07:51:00Z',
+  conditions: [{ type: 'Complete', status: 'True' }],
+};
+const failedStatus = {
+  startTime: '2026-12-01T07:50:00Z',
+  conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }],
+};
 const running = { startTime: '2026-12-01T07:55:48Z', active: 1 };
 
 describe('the spec hash of a hook Job', () => {
@@ -33,12 +55,23 @@ describe('the spec hash of a hook Job', () => {
     const reordered = { ...a, spec: Object.fromEntries(Object.entries(a.spec as object).reverse()) };
     assert.equal(specHashOf(reordered), specHashOf(a));
     assert.notEqual(specHashOf(rendered('shop:v2')), specHashOf(a));
-    const withChecksum = { ...a, spec: { ...(a.spec as object), template: { metadata: { annotations: { 'capstan.dev/config-checksum': 'abc' } }, spec: {} } } };
+    const withChecksum = {
+      ...a,
+      spec: {
+        ...(a.spec as object),
+        template: { metadata: { annotations: { 'capstan.dev/config-checksum': 'abc' } }, spec: {} },
+      },
+    };
     assert.notEqual(specHashOf(withChecksum), specHashOf(a));
   });
 
   it('keeps the hook label of names that embed the revision', () => {
-    const object: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate-20261201-ab12' }, spec: {} };
+    const object: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate-20261201-ab12' },
+      spec: {},
+    };
     const marked = markHookJob({ object, source: { file: 'f' } }, '20261201-ab12').object;
     assert.equal(marked.metadata.labels?.['capstan.dev/hook'], 'migrate');
     assert.ok(marked.metadata.annotations?.[SPEC_HASH_ANNOTATION]);
@@ -76,7 +109,11 @@ describe('planHookJob', () => {
 
   it('waits out a Job that is being deleted', () => {
     const job = rendered('shop:v1');
-    assert.equal(planHookJob(job, live(job, running, { deletionTimestamp: '2026-12-01T07:59:00Z' }), { labels, now }).action, 'replace');
+    assert.equal(
+      planHookJob(job, live(job, running, { deletionTimestamp: '2026-12-01T07:59:00Z' }), { labels, now })
+        .action,
+      'replace',
+    );
   });
 
   it('refuses a Job that still runs, with its age and the command that removes it', () => {
@@ -84,17 +121,29 @@ describe('planHookJob', () => {
     for (const old of [live(job, running), live(rendered('shop:v0'), running)]) {
       const plan = planHookJob(job, old, { labels, now });
       assert.equal(plan.action, 'refuse');
-      assert.match(plan.action === 'refuse' ? plan.message : '', /^Job\/db-migrate is still running \(started 4m 12s ago, 1 active pod\)/);
-      assert.match(plan.action === 'refuse' ? plan.message : '', /kubectl delete job db-migrate -n shop-staging --cascade=foreground$/);
+      assert.match(
+        plan.action === 'refuse' ? plan.message : '',
+        /^Job\/db-migrate is still running \(started 4m 12s ago, 1 active pod\)/,
+      );
+      assert.match(
+        plan.action === 'refuse' ? plan.message : '',
+        /kubectl delete job db-migrate -n shop-staging --cascade=foreground$/,
+      );
     }
   });
 
   it('refuses a Job of that name that Capstan did not create for this app and environment', () => {
     const job = rendered('shop:v1');
-    const foreign = live({ ...job, metadata: { ...job.metadata, labels: { 'capstan.dev/app': 'other' } } }, complete);
+    const foreign = live(
+      { ...job, metadata: { ...job.metadata, labels: { 'capstan.dev/app': 'other' } } },
+      complete,
+    );
     const plan = planHookJob(job, foreign, { labels, now });
     assert.equal(plan.action, 'refuse');
-    assert.match(plan.action === 'refuse' ? plan.message : '', /not created by Capstan for this app and environment/);
+    assert.match(
+      plan.action === 'refuse' ? plan.message : '',
+      /not created by Capstan for this app and environment/,
+    );
   });
 });
 
@@ -103,10 +152,20 @@ describe('keeping recent hook Jobs', () => {
     const at = (name: string, hook: string, minute: number): KubeObject => ({
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: { name, labels: { 'capstan.dev/hook': hook }, creationTimestamp: `2026-12-01T07:0${minute}:00Z` },
+      metadata: {
+        name,
+        labels: { 'capstan.dev/hook': hook },
+        creationTimestamp: `2026-12-01T07:0${minute}:00Z`,
+      },
       status: complete,
     });
-    const jobs = [at('db-migrate', 'db-migrate', 5), ...[1, 2, 3, 4].map((m) => at(`migrate-r${m}`, 'migrate', m))];
-    assert.deepEqual(planHookCleanup(jobs, 3).map((j) => j.metadata.name), ['migrate-r1']);
+    const jobs = [
+      at('db-migrate', 'db-migrate', 5),
+      ...[1, 2, 3, 4].map((m) => at(`migrate-r${m}`, 'migrate', m)),
+    ];
+    assert.deepEqual(
+      planHookCleanup(jobs, 3).map((j) => j.metadata.name),
+      ['migrate-r1'],
+    );
   });
 });

@@ -35,26 +35,55 @@ function emptyHome(): string {
 describe('kubeconfig source', () => {
   it('follows kubectl: --kubeconfig, then KUBECONFIG (a list), then ~/.kube/config', () => {
     const yes = () => true;
-    assert.deepEqual(resolveKubeconfigSource({ kubeconfig: '/a', env: { KUBECONFIG: '/b' } }, yes), { kind: 'files', files: ['/a'], origin: 'option' });
-    assert.deepEqual(resolveKubeconfigSource({ env: { KUBECONFIG: `/b${delimiter}${delimiter}/c` } }, yes), { kind: 'files', files: ['/b', '/c'], origin: 'KUBECONFIG' });
-    assert.deepEqual(resolveKubeconfigSource({ env: { HOME: '/h' } }, yes), { kind: 'files', files: ['/h/.kube/config'], origin: 'home' });
+    assert.deepEqual(resolveKubeconfigSource({ kubeconfig: '/a', env: { KUBECONFIG: '/b' } }, yes), {
+      kind: 'files',
+      files: ['/a'],
+      origin: 'option',
+    });
+    assert.deepEqual(resolveKubeconfigSource({ env: { KUBECONFIG: `/b${delimiter}${delimiter}/c` } }, yes), {
+      kind: 'files',
+      files: ['/b', '/c'],
+      origin: 'KUBECONFIG',
+    });
+    assert.deepEqual(resolveKubeconfigSource({ env: { HOME: '/h' } }, yes), {
+      kind: 'files',
+      files: ['/h/.kube/config'],
+      origin: 'home',
+    });
   });
 
   it('never falls back to an address: no file and no ServiceAccount is "none"', () => {
-    assert.deepEqual(resolveKubeconfigSource({ env: { HOME: '/h' } }, () => false), { kind: 'none', home: '/h/.kube/config' });
-    assert.deepEqual(resolveKubeconfigSource({ env: { HOME: '/h', KUBERNETES_SERVICE_HOST: '10.0.0.1' } }, () => false), { kind: 'none', home: '/h/.kube/config' });
-    assert.deepEqual(resolveKubeconfigSource({ env: { HOME: '/h', KUBERNETES_SERVICE_HOST: '10.0.0.1' } }, (p) => p.endsWith('/token')), { kind: 'in-cluster' });
+    assert.deepEqual(
+      resolveKubeconfigSource({ env: { HOME: '/h' } }, () => false),
+      { kind: 'none', home: '/h/.kube/config' },
+    );
+    assert.deepEqual(
+      resolveKubeconfigSource({ env: { HOME: '/h', KUBERNETES_SERVICE_HOST: '10.0.0.1' } }, () => false),
+      { kind: 'none', home: '/h/.kube/config' },
+    );
+    assert.deepEqual(
+      resolveKubeconfigSource({ env: { HOME: '/h', KUBERNETES_SERVICE_HOST: '10.0.0.1' } }, (p) =>
+        p.endsWith('/token'),
+      ),
+      { kind: 'in-cluster' },
+    );
   });
 });
 
 describe('loadConnection', () => {
   it('refuses to run without a kubeconfig, naming what it looked for', async () => {
-    await assert.rejects(loadConnection({ env: { HOME: emptyHome() } }), (error: Error & { code?: string; hint?: string }) => {
-      assert.equal(error.code, 'ERR_CAPSTAN_KUBECONFIG');
-      assert.equal(error.message, 'no kubeconfig found: KUBECONFIG is unset and ~/.kube/config does not exist');
-      assert.match(error.hint ?? '', /--kubeconfig/);
-      return true;
-    });
+    await assert.rejects(
+      loadConnection({ env: { HOME: emptyHome() } }),
+      (error: Error & { code?: string; hint?: string }) => {
+        assert.equal(error.code, 'ERR_CAPSTAN_KUBECONFIG');
+        assert.equal(
+          error.message,
+          'no kubeconfig found: KUBECONFIG is unset and ~/.kube/config does not exist',
+        );
+        assert.match(error.hint ?? '', /--kubeconfig/);
+        return true;
+      },
+    );
   });
 
   it('merges the files KUBECONFIG lists from the env option, the first one winning, never process.env', async () => {
@@ -85,20 +114,29 @@ describe('loadConnection', () => {
 
   it('names an unknown context and the known ones', async () => {
     const a = kubeconfig('known', 'https://127.0.0.1:5', 'known');
-    await assert.rejects(loadConnection({ kubeconfig: a, context: 'prod' }), (error: Error & { code?: string; hint?: string }) => {
-      assert.equal(error.code, 'ERR_CAPSTAN_KUBECONFIG');
-      assert.match(error.message, /kube context "prod" not found/);
-      assert.equal(error.hint, 'known contexts: known');
-      return true;
-    });
+    await assert.rejects(
+      loadConnection({ kubeconfig: a, context: 'prod' }),
+      (error: Error & { code?: string; hint?: string }) => {
+        assert.equal(error.code, 'ERR_CAPSTAN_KUBECONFIG');
+        assert.match(error.message, /kube context "prod" not found/);
+        assert.equal(error.hint, 'known contexts: known');
+        return true;
+      },
+    );
   });
 });
 
 describe('capstan deploy without a usable kubeconfig', () => {
   const app = mkdtempSync(join(dir, 'app-'));
   mkdirSync(join(app, '.deploy', 'test', '10-config'), { recursive: true });
-  writeFileSync(join(app, '.deploy', 'capstan.yaml'), 'app: shop\nenvironments:\n  test:\n    namespace: shop-test\n');
-  writeFileSync(join(app, '.deploy', 'test', '10-config', 'app.configmap.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n');
+  writeFileSync(
+    join(app, '.deploy', 'capstan.yaml'),
+    'app: shop\nenvironments:\n  test:\n    namespace: shop-test\n',
+  );
+  writeFileSync(
+    join(app, '.deploy', 'test', '10-config', 'app.configmap.yaml'),
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n',
+  );
 
   async function run(args: string[], env: NodeJS.ProcessEnv) {
     const out = new PassThrough();
@@ -107,27 +145,49 @@ describe('capstan deploy without a usable kubeconfig', () => {
     let stderr = '';
     out.on('data', (c: Buffer) => (stdout += c.toString()));
     err.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await runCli(['--cwd', app, ...args], { stdout: out, stderr: err, stdin: new PassThrough(), env, cwd: app, signal: new AbortController().signal });
+    const code = await runCli(['--cwd', app, ...args], {
+      stdout: out,
+      stderr: err,
+      stdin: new PassThrough(),
+      env,
+      cwd: app,
+      signal: new AbortController().signal,
+    });
     return { code, stdout, stderr };
   }
 
   it('exits 2 with one clear message when there is no kubeconfig at all', async () => {
-    const { code, stdout, stderr } = await run(['deploy', 'test', '--image', 'shop:1'], { HOME: emptyHome() });
+    const { code, stdout, stderr } = await run(['deploy', 'test', '--image', 'shop:1'], {
+      HOME: emptyHome(),
+    });
     assert.equal(code, 2);
     const all = stdout + stderr;
     assert.doesNotMatch(all, /unexpected error|this is a bug|at .*\.ts:\d+/);
-    assert.equal(all.split('no kubeconfig found: KUBECONFIG is unset and ~/.kube/config does not exist').length - 1, 1, all);
+    assert.equal(
+      all.split('no kubeconfig found: KUBECONFIG is unset and ~/.kube/config does not exist').length - 1,
+      1,
+      all,
+    );
     assert.match(stderr, /hint: pass --kubeconfig/);
   });
 
   it('exits 2 for an unreadable kubeconfig and for an unknown context', async () => {
     const broken = join(dir, 'broken.yaml');
     writeFileSync(broken, 'clusters: [unclosed\n');
-    const bad = await run(['--kubeconfig', broken, 'deploy', 'test', '--image', 'shop:1'], { HOME: emptyHome() });
+    const bad = await run(['--kubeconfig', broken, 'deploy', 'test', '--image', 'shop:1'], {
+      HOME: emptyHome(),
+    });
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
-    assert.equal((bad.stdout + bad.stderr).split('cannot read kubeconfig').length - 1, 1, bad.stdout + bad.stderr);
+    assert.equal(
+      (bad.stdout + bad.stderr).split('cannot read kubeconfig').length - 1,
+      1,
+      bad.stdout + bad.stderr,
+    );
     const good = kubeconfig('ctx', 'https://127.0.0.1:6', 'ctx');
-    const unknown = await run(['--kubeconfig', good, '--context', 'nope', 'deploy', 'test', '--image', 'shop:1'], { HOME: emptyHome() });
+    const unknown = await run(
+      ['--kubeconfig', good, '--context', 'nope', 'deploy', 'test', '--image', 'shop:1'],
+      { HOME: emptyHome() },
+    );
     assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
     assert.match(unknown.stderr, /kube context "nope" not found/);
   });

@@ -60,18 +60,31 @@ describe('RefreshingCredentials', () => {
     let serial = 0;
     const log: string[] = [];
     const fake = fakeKubeConfig(() => jwt({ n: ++serial, iat: now / 1000, exp: now / 1000 + 10 }), log);
-    const credentials = new RefreshingCredentials({ kubeConfig: fake.initial as never, rebuild: fake.rebuild as never, user: 'u', now: () => now });
+    const credentials = new RefreshingCredentials({
+      kubeConfig: fake.initial as never,
+      rebuild: fake.rebuild as never,
+      user: 'u',
+      now: () => now,
+    });
     const first = await credentials.headers();
     await Promise.all([credentials.headers(), credentials.headers()]);
     assert.equal(log.length, 1);
     now += 8_500;
     assert.equal(await credentials.headers(), first, 'still more than a tenth of the lifetime left');
     now += 600;
-    const [a, b, c] = await Promise.all([credentials.headers(), credentials.headers(), credentials.headers()]);
+    const [a, b, c] = await Promise.all([
+      credentials.headers(),
+      credentials.headers(),
+      credentials.headers(),
+    ]);
     assert.notEqual(a.Authorization, first.Authorization);
     assert.equal(a, b);
     assert.equal(b, c);
-    assert.deepEqual(log.map((l) => l.split(':')[0]), ['gen0', 'gen1'], 'one renewal, with a new authenticator generation');
+    assert.deepEqual(
+      log.map((l) => l.split(':')[0]),
+      ['gen0', 'gen1'],
+      'one renewal, with a new authenticator generation',
+    );
     // Many requests refused with the same token share one refresh; a refusal of an older token reuses the newer one.
     const [r1, r2] = await Promise.all([credentials.refresh(a), credentials.refresh(a)]);
     assert.equal(r1, r2);
@@ -85,7 +98,12 @@ describe('RefreshingCredentials', () => {
     const token = jwt({ iat: now / 1000, exp: now / 1000 + 10 });
     const log: string[] = [];
     const fake = fakeKubeConfig(() => token, log);
-    const credentials = new RefreshingCredentials({ kubeConfig: fake.initial as never, rebuild: fake.rebuild as never, user: 'u', now: () => now });
+    const credentials = new RefreshingCredentials({
+      kubeConfig: fake.initial as never,
+      rebuild: fake.rebuild as never,
+      user: 'u',
+      now: () => now,
+    });
     await credentials.headers();
     now += 9_500;
     await credentials.headers();
@@ -98,7 +116,12 @@ describe('RefreshingCredentials', () => {
     let now = 0;
     const log: string[] = [];
     const fake = fakeKubeConfig(() => 'opaque-token', log);
-    const credentials = new RefreshingCredentials({ kubeConfig: fake.initial as never, rebuild: fake.rebuild as never, user: 'u', now: () => now });
+    const credentials = new RefreshingCredentials({
+      kubeConfig: fake.initial as never,
+      rebuild: fake.rebuild as never,
+      user: 'u',
+      now: () => now,
+    });
     await credentials.headers();
     now += 29_000;
     await credentials.headers();
@@ -133,7 +156,11 @@ describe('KubeClient with an exec credential plugin', () => {
       state.requests.push(req.headers.authorization ?? '');
       const ok = req.headers.authorization === `Bearer ${state.accepted}`;
       res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' });
-      res.end(ok ? '{"gitVersion":"v1.36.1"}' : '{"kind":"Status","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
+      res.end(
+        ok
+          ? '{"gitVersion":"v1.36.1"}'
+          : '{"kind":"Status","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}',
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -141,7 +168,12 @@ describe('KubeClient with an exec credential plugin', () => {
   });
   after(() => server.close());
 
-  function kubeconfig(name: string, env: Record<string, string> = {}, command = process.execPath, args = [plugin]): string {
+  function kubeconfig(
+    name: string,
+    env: Record<string, string> = {},
+    command = process.execPath,
+    args = [plugin],
+  ): string {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(
       file,
@@ -150,7 +182,19 @@ describe('KubeClient with an exec credential plugin', () => {
         kind: 'Config',
         'current-context': 'c',
         clusters: [{ name: 'k', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-        users: [{ name: name, user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command, args, env: Object.entries(env).map(([n, value]) => ({ name: n, value })) } } }],
+        users: [
+          {
+            name: name,
+            user: {
+              exec: {
+                apiVersion: 'client.authentication.k8s.io/v1',
+                command,
+                args,
+                env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+              },
+            },
+          },
+        ],
         contexts: [{ name: 'c', context: { cluster: 'k', user: name } }],
       }),
     );
@@ -171,7 +215,10 @@ describe('KubeClient with an exec credential plugin', () => {
       // A credential the server keeps refusing is reported, after one retry only.
       state.accepted = 'never';
       state.requests.length = 0;
-      await assert.rejects(client.getPath('/version'), (error: unknown) => error instanceof KubeApiError && error.status === 401);
+      await assert.rejects(
+        client.getPath('/version'),
+        (error: unknown) => error instanceof KubeApiError && error.status === 401,
+      );
       assert.equal(state.requests.length, 2);
     } finally {
       client.close();
@@ -180,18 +227,24 @@ describe('KubeClient with an exec credential plugin', () => {
 
   it('names a failing plugin with its command and stderr', async () => {
     writeFileSync(counter, '0');
-    await assert.rejects(KubeClient.connect({ kubeconfig: kubeconfig('failing-user', { PLUGIN_FAIL: '1' }), env: {} }), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'ERR_CAPSTAN_KUBE_CREDENTIALS');
-      assert.match(error.message, /exec credential plugin of kubeconfig user "failing-user" failed/);
-      assert.ok(error.message.includes(plugin), error.message);
-      assert.match(error.message, /login required: run sso-login/);
-      return true;
-    });
+    await assert.rejects(
+      KubeClient.connect({ kubeconfig: kubeconfig('failing-user', { PLUGIN_FAIL: '1' }), env: {} }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'ERR_CAPSTAN_KUBE_CREDENTIALS');
+        assert.match(error.message, /exec credential plugin of kubeconfig user "failing-user" failed/);
+        assert.ok(error.message.includes(plugin), error.message);
+        assert.match(error.message, /login required: run sso-login/);
+        return true;
+      },
+    );
   });
 
   it('names a plugin that is not installed', async () => {
     const file = kubeconfig('m', {}, 'capstan-no-such-plugin', ['get-token']);
-    await assert.rejects(KubeClient.connect({ kubeconfig: file, env: {} }), /exec credential plugin of kubeconfig user "m" is not installed: capstan-no-such-plugin not found/);
+    await assert.rejects(
+      KubeClient.connect({ kubeconfig: file, env: {} }),
+      /exec credential plugin of kubeconfig user "m" is not installed: capstan-no-such-plugin not found/,
+    );
   });
 });
 
@@ -203,24 +256,59 @@ describe('OIDC refresh of an auth-provider oidc user', () => {
 
   before(async () => {
     const certDir = mkdtempSync(join(dir, 'tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '1', '-keyout', 'key.pem', '-out', 'cert.pem', '-subj', '/CN=issuer', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: certDir, stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-sha256',
+        '-days',
+        '1',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-subj',
+        '/CN=issuer',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { cwd: certDir, stdio: 'ignore' },
+    );
     ca = readFileSync(join(certDir, 'cert.pem')).toString('base64');
-    server = createHttpsServer({ cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')) }, (req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        res.setHeader('Content-Type', 'application/json');
-        if (req.url === '/.well-known/openid-configuration') {
-          res.end(JSON.stringify({ issuer, token_endpoint: `${issuer}/token` }));
-          return;
-        }
-        const form = new URLSearchParams(body);
-        seen.push(`${form.get('grant_type')} ${form.get('client_id')} ${form.get('refresh_token')}`);
-        const ok = form.get('refresh_token') === 'r1';
-        res.statusCode = ok ? 200 : 400;
-        res.end(JSON.stringify(ok ? { id_token: jwt({ exp: 2e9, iat: 1e9 }), refresh_token: 'r2', access_token: 'a', token_type: 'Bearer' } : { error: 'invalid_grant', error_description: 'refresh token already used' }));
-      });
-    });
+    server = createHttpsServer(
+      { cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')) },
+      (req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          res.setHeader('Content-Type', 'application/json');
+          if (req.url === '/.well-known/openid-configuration') {
+            res.end(JSON.stringify({ issuer, token_endpoint: `${issuer}/token` }));
+            return;
+          }
+          const form = new URLSearchParams(body);
+          seen.push(`${form.get('grant_type')} ${form.get('client_id')} ${form.get('refresh_token')}`);
+          const ok = form.get('refresh_token') === 'r1';
+          res.statusCode = ok ? 200 : 400;
+          res.end(
+            JSON.stringify(
+              ok
+                ? {
+                    id_token: jwt({ exp: 2e9, iat: 1e9 }),
+                    refresh_token: 'r2',
+                    access_token: 'a',
+                    token_type: 'Bearer',
+                  }
+                : { error: 'invalid_grant', error_description: 'refresh token already used' },
+            ),
+          );
+        });
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     issuer = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -234,11 +322,20 @@ describe('OIDC refresh of an auth-provider oidc user', () => {
     assert.equal(oidcNeedsRefresh({ ...base, 'id-token': token }, true, 150_000), true);
     assert.equal(oidcNeedsRefresh({ ...base, 'id-token': token }, false, 191_000), true);
     assert.equal(oidcNeedsRefresh({ ...base, 'id-token': 'opaque' }, false, 0), true);
-    assert.equal(oidcNeedsRefresh({ ...base, 'refresh-token': undefined, 'id-token': token }, true, 0), false);
+    assert.equal(
+      oidcNeedsRefresh({ ...base, 'refresh-token': undefined, 'id-token': token }, true, 0),
+      false,
+    );
   });
 
   it('uses the refresh token at the discovered token endpoint, trusting idp-certificate-authority-data, and updates the tokens in place', async () => {
-    const config: Record<string, string | undefined> = { 'idp-issuer-url': `${issuer}/`, 'client-id': 'kubernetes', 'refresh-token': 'r1', 'id-token': 'old', 'idp-certificate-authority-data': ca };
+    const config: Record<string, string | undefined> = {
+      'idp-issuer-url': `${issuer}/`,
+      'client-id': 'kubernetes',
+      'refresh-token': 'r1',
+      'id-token': 'old',
+      'idp-certificate-authority-data': ca,
+    };
     await refreshOidcTokens('me', config);
     assert.deepEqual(seen.at(-1), 'refresh_token kubernetes r1');
     assert.equal(config['refresh-token'], 'r2');
@@ -246,18 +343,32 @@ describe('OIDC refresh of an auth-provider oidc user', () => {
   });
 
   it('reports what the identity provider said, never the tokens', async () => {
-    const config = { 'idp-issuer-url': issuer, 'client-id': 'kubernetes', 'refresh-token': 'secret-refresh-value', 'idp-certificate-authority-data': ca };
-    await assert.rejects(refreshOidcTokens('me', config), (error: Error & { code?: string; hint?: string }) => {
-      assert.equal(error.code, 'ERR_CAPSTAN_KUBE_CREDENTIALS');
-      assert.match(error.message, /kubeconfig user "me".*HTTP 400 \(invalid_grant: refresh token already used\)/);
-      assert.doesNotMatch(error.message + (error.hint ?? ''), /secret-refresh-value/);
-      assert.match(error.hint ?? '', /log in again/);
-      return true;
-    });
+    const config = {
+      'idp-issuer-url': issuer,
+      'client-id': 'kubernetes',
+      'refresh-token': 'secret-refresh-value',
+      'idp-certificate-authority-data': ca,
+    };
+    await assert.rejects(
+      refreshOidcTokens('me', config),
+      (error: Error & { code?: string; hint?: string }) => {
+        assert.equal(error.code, 'ERR_CAPSTAN_KUBE_CREDENTIALS');
+        assert.match(
+          error.message,
+          /kubeconfig user "me".*HTTP 400 \(invalid_grant: refresh token already used\)/,
+        );
+        assert.doesNotMatch(error.message + (error.hint ?? ''), /secret-refresh-value/);
+        assert.match(error.hint ?? '', /log in again/);
+        return true;
+      },
+    );
   });
 
   it('refuses an issuer whose certificate is not trusted', async () => {
-    await assert.rejects(refreshOidcTokens('me', { 'idp-issuer-url': issuer, 'client-id': 'k', 'refresh-token': 'r1' }), /cannot refresh the OIDC token.*(self-signed|certificate)/);
+    await assert.rejects(
+      refreshOidcTokens('me', { 'idp-issuer-url': issuer, 'client-id': 'k', 'refresh-token': 'r1' }),
+      /cannot refresh the OIDC token.*(self-signed|certificate)/,
+    );
   });
 });
 
@@ -267,14 +378,23 @@ describe('in-cluster credentials', () => {
     writeFileSync(join(sa, 'token'), 'first-token');
     writeFileSync(join(sa, 'namespace'), 'ci\n');
     writeFileSync(join(sa, 'ca.crt'), '');
-    const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '6443', CAPSTAN_SERVICE_ACCOUNT_DIR: sa, HOME: mkdtempSync(join(dir, 'home-')) };
+    const env = {
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '6443',
+      CAPSTAN_SERVICE_ACCOUNT_DIR: sa,
+      HOME: mkdtempSync(join(dir, 'home-')),
+    };
     const connection = await loadConnection({ env });
     assert.equal(connection.server, 'https://10.96.0.1:6443');
     assert.equal(connection.namespace, 'ci');
     const first = await connection.credentials.headers();
     assert.equal(first.Authorization, 'Bearer first-token');
     writeFileSync(join(sa, 'token'), 'rotated-token'); // the kubelet rotated it
-    assert.equal((await connection.credentials.headers()).Authorization, 'Bearer first-token', 'cached until refused');
+    assert.equal(
+      (await connection.credentials.headers()).Authorization,
+      'Bearer first-token',
+      'cached until refused',
+    );
     assert.equal((await connection.credentials.refresh(first)).Authorization, 'Bearer rotated-token');
   });
 });

@@ -22,13 +22,23 @@ const job: KubeObject = {
   apiVersion: 'batch/v1',
   kind: 'Job',
   metadata: { name: 'db-migrate', namespace: 'shop' },
-  spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'shop:v2' }] } } },
+  spec: {
+    backoffLimit: 0,
+    template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'shop:v2' }] } },
+  },
 };
-const source = { object: job, source: { file: '.deploy/test/20-predeployment/db-migrate.job.yaml.ejs', line: 1 }, lineOf: (path: readonly string[]) => path.length + 1 };
+const source = {
+  object: job,
+  source: { file: '.deploy/test/20-predeployment/db-migrate.job.yaml.ejs', line: 1 },
+  lineOf: (path: readonly string[]) => path.length + 1,
+};
 
 function messagesOf(name: string): string[] {
   const { status, body } = recorded(name);
-  return issuesFromApplyError(source, statusError(status, body, { method: 'PATCH', path: '/apis/batch/v1/namespaces/shop/jobs/db-migrate' })).map((i) => i.message);
+  return issuesFromApplyError(
+    source,
+    statusError(status, body, { method: 'PATCH', path: '/apis/batch/v1/namespaces/shop/jobs/db-migrate' }),
+  ).map((i) => i.message);
 }
 
 describe('API refusals recorded from kube-apiserver', () => {
@@ -38,19 +48,27 @@ describe('API refusals recorded from kube-apiserver', () => {
 
   it('an immutable template: the field and the reason', () => {
     assert.ok(recorded('job-template-immutable').body.length > 2000, 'the recording holds the dump');
-    assert.deepEqual(messagesOf('job-template-immutable'), ['Job/db-migrate: spec.template: field is immutable']);
+    assert.deepEqual(messagesOf('job-template-immutable'), [
+      'Job/db-migrate: spec.template: field is immutable',
+    ]);
   });
 
   it('an invalid value: short values stay, they say what was wrong', () => {
-    assert.deepEqual(messagesOf('job-invalid-value'), ['Job/db-migrate: spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0']);
+    assert.deepEqual(messagesOf('job-invalid-value'), [
+      'Job/db-migrate: spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0',
+    ]);
   });
 
   it('an unknown field under strict validation', () => {
-    assert.deepEqual(messagesOf('job-unknown-field'), ['Job/db-migrate: spec.completionz: field not declared in schema']);
+    assert.deepEqual(messagesOf('job-unknown-field'), [
+      'Job/db-migrate: spec.completionz: field not declared in schema',
+    ]);
   });
 
   it('an unknown field in a dry-run create (how a replaced Job is validated), on the line of the field', () => {
-    assert.deepEqual(messagesOf('job-create-unknown-field'), ['Job/db-migrate: unknown field "spec.completionz"']);
+    assert.deepEqual(messagesOf('job-create-unknown-field'), [
+      'Job/db-migrate: unknown field "spec.completionz"',
+    ]);
     const { status, body } = recorded('job-create-unknown-field');
     const [issue] = issuesFromApplyError(source, statusError(status, body, { method: 'POST', path: '/x' }));
     assert.equal(issue.line, 3, 'lineOf(["spec", "completionz"])');
@@ -65,16 +83,38 @@ describe('API refusals recorded from kube-apiserver', () => {
 
 describe('trimApiMessage', () => {
   it('drops composite and long Go values, keeps short scalar ones', () => {
-    assert.equal(trimApiMessage('spec.template: Invalid value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{Name:"a: b", Labels:map[string]string{"x":"}"}}, Spec:core.PodSpec{}}: field is immutable'), 'spec.template: field is immutable');
-    assert.equal(trimApiMessage('spec.replicas: Invalid value: -1: must be greater than or equal to 0'), 'spec.replicas: Invalid value: -1: must be greater than or equal to 0');
-    assert.equal(trimApiMessage('spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never"'), 'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never"');
+    assert.equal(
+      trimApiMessage(
+        'spec.template: Invalid value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{Name:"a: b", Labels:map[string]string{"x":"}"}}, Spec:core.PodSpec{}}: field is immutable',
+      ),
+      'spec.template: field is immutable',
+    );
+    assert.equal(
+      trimApiMessage('spec.replicas: Invalid value: -1: must be greater than or equal to 0'),
+      'spec.replicas: Invalid value: -1: must be greater than or equal to 0',
+    );
+    assert.equal(
+      trimApiMessage(
+        'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never"',
+      ),
+      'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never"',
+    );
     assert.equal(trimApiMessage(`data: Invalid value: "${'x'.repeat(200)}": too long`), 'data: too long');
-    assert.equal(trimApiMessage('spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"a":"b"}}'), 'spec.selector: Invalid value');
+    assert.equal(
+      trimApiMessage(
+        'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"a":"b"}}',
+      ),
+      'spec.selector: Invalid value',
+    );
   });
 
   it('trims every error of an aggregate', () => {
-    const text = 'Job.batch "x" is invalid: [spec.template: Invalid value: core.PodTemplateSpec{Spec:core.PodSpec{Containers:[]core.Container{core.Container{Name:"a"}}}}: field is immutable, spec.selector: Invalid value: v1.LabelSelector{}, spec.completions: Invalid value: 2: field is immutable]';
-    assert.equal(trimApiMessage(text), 'Job.batch "x" is invalid: [spec.template: field is immutable, spec.selector: Invalid value, spec.completions: Invalid value: 2: field is immutable]');
+    const text =
+      'Job.batch "x" is invalid: [spec.template: Invalid value: core.PodTemplateSpec{Spec:core.PodSpec{Containers:[]core.Container{core.Container{Name:"a"}}}}: field is immutable, spec.selector: Invalid value: v1.LabelSelector{}, spec.completions: Invalid value: 2: field is immutable]';
+    assert.equal(
+      trimApiMessage(text),
+      'Job.batch "x" is invalid: [spec.template: field is immutable, spec.selector: Invalid value, spec.completions: Invalid value: 2: field is immutable]',
+    );
   });
 
   it('bounds whatever else an API server says', () => {

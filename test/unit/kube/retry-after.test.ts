@@ -6,7 +6,9 @@ import { HttpTransport } from '../../../src/kube/http.js';
 import { MAX_RETRY_AFTER_MS, MAX_THROTTLED_SENDS, retryAfterMs } from '../../../src/kube/retry-after.js';
 
 /** A server that answers each path's first `throttle` requests with 429 and `Retry-After: 0`. */
-async function throttlingServer(throttle: number): Promise<{ server: Server; url: string; seen: Map<string, string[]> }> {
+async function throttlingServer(
+  throttle: number,
+): Promise<{ server: Server; url: string; seen: Map<string, string[]> }> {
   const seen = new Map<string, string[]>();
   const server = createServer((req: IncomingMessage, res) => {
     let body = '';
@@ -17,11 +19,21 @@ async function throttlingServer(throttle: number): Promise<{ server: Server; url
       seen.set(key, bodies);
       if (bodies.length <= throttle) {
         res.writeHead(429, { 'Retry-After': '0', 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'Status', reason: 'TooManyRequests', message: 'Too many requests, please try again later.' }));
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            reason: 'TooManyRequests',
+            message: 'Too many requests, please try again later.',
+          }),
+        );
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(req.url?.includes('watch=1') ? '{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n' : JSON.stringify({ ok: key, body }));
+      res.end(
+        req.url?.includes('watch=1')
+          ? '{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n'
+          : JSON.stringify({ ok: key, body }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -31,7 +43,11 @@ async function throttlingServer(throttle: number): Promise<{ server: Server; url
 
 function transport(url: string): HttpTransport {
   const none = () => Promise.resolve({});
-  return new HttpTransport({ server: url, requestOptions: {}, credentials: { headers: none, refresh: none } });
+  return new HttpTransport({
+    server: url,
+    requestOptions: {},
+    credentials: { headers: none, refresh: none },
+  });
 }
 
 describe('retryAfterMs', () => {
@@ -52,9 +68,20 @@ describe('HttpTransport and 429', () => {
     const { server, url, seen } = await throttlingServer(2);
     const http = transport(url);
     try {
-      assert.deepEqual(await http.json({ method: 'GET', path: '/api/v1/namespaces/a/pods/p' }), { ok: 'GET /api/v1/namespaces/a/pods/p', body: '' });
-      assert.deepEqual(await http.json({ method: 'GET', path: '/api/v1/pods', query: { limit: 500 } }), { ok: 'GET /api/v1/pods', body: '' });
-      const applied = await http.json<{ body: string }>({ method: 'PATCH', path: '/apis/apps/v1/x', body: { kind: 'Deployment' }, contentType: 'application/apply-patch+yaml' });
+      assert.deepEqual(await http.json({ method: 'GET', path: '/api/v1/namespaces/a/pods/p' }), {
+        ok: 'GET /api/v1/namespaces/a/pods/p',
+        body: '',
+      });
+      assert.deepEqual(await http.json({ method: 'GET', path: '/api/v1/pods', query: { limit: 500 } }), {
+        ok: 'GET /api/v1/pods',
+        body: '',
+      });
+      const applied = await http.json<{ body: string }>({
+        method: 'PATCH',
+        path: '/apis/apps/v1/x',
+        body: { kind: 'Deployment' },
+        contentType: 'application/apply-patch+yaml',
+      });
       assert.equal(applied.body, '{"kind":"Deployment"}');
       await http.json({ method: 'POST', path: '/api/v1/y', body: { kind: 'ConfigMap' } });
       await http.json({ method: 'DELETE', path: '/api/v1/z' });
@@ -75,7 +102,10 @@ describe('HttpTransport and 429', () => {
     const { server, url, seen } = await throttlingServer(1000);
     const http = transport(url);
     try {
-      await assert.rejects(http.json({ method: 'GET', path: '/api/v1/p' }), (error: { status?: number; transient?: boolean }) => error.status === 429 && error.transient === true);
+      await assert.rejects(
+        http.json({ method: 'GET', path: '/api/v1/p' }),
+        (error: { status?: number; transient?: boolean }) => error.status === 429 && error.transient === true,
+      );
       assert.equal(seen.get('GET /api/v1/p')?.length, MAX_THROTTLED_SENDS);
     } finally {
       http.close();

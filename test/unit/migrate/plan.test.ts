@@ -29,7 +29,12 @@ const TYPES: Array<[string, string, string, boolean]> = [
   ['apps', 'Deployment', 'deployments', true],
   ['apps', 'ReplicaSet', 'replicasets', true],
   ['networking.k8s.io', 'Ingress', 'ingresses', true],
-  ['admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false],
+  [
+    'admissionregistration.k8s.io',
+    'ValidatingWebhookConfiguration',
+    'validatingwebhookconfigurations',
+    false,
+  ],
   ['apiextensions.k8s.io', 'CustomResourceDefinition', 'customresourcedefinitions', false],
   [RBAC, 'ClusterRole', 'clusterroles', false],
   [RBAC, 'ClusterRoleBinding', 'clusterrolebindings', false],
@@ -47,26 +52,37 @@ const TYPES: Array<[string, string, string, boolean]> = [
 ];
 
 function served(withCustom: boolean): ServedTypes {
-  const types: ResourceType[] = TYPES.filter(([group]) => withCustom || !group.includes('example.com')).map(([group, kind, resource, namespaced]) => ({
-    group,
-    version: 'v1',
-    apiVersion: group ? `${group}/v1` : 'v1',
-    kind,
-    resource,
-    namespaced,
-    verbs: ['create', 'get', 'list', 'patch'],
-  }));
+  const types: ResourceType[] = TYPES.filter(([group]) => withCustom || !group.includes('example.com')).map(
+    ([group, kind, resource, namespaced]) => ({
+      group,
+      version: 'v1',
+      apiVersion: group ? `${group}/v1` : 'v1',
+      kind,
+      resource,
+      namespaced,
+      verbs: ['create', 'get', 'list', 'patch'],
+    }),
+  );
   return { types, preferred: new Map(types.map((t) => [t.group, 'v1'])) };
 }
 
-const o = (apiVersion: string, kind: string, name: string, namespace?: string, rest: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): KubeObject => ({
+const o = (
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+  rest: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+): KubeObject => ({
   apiVersion,
   kind,
   ...rest,
   metadata: { name, ...(namespace ? { namespace } : {}), uid: `uid-${name}`, resourceVersion: '1', ...meta },
 });
 
-const crd = o('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.com', undefined, { spec: { group: 'example.com', names: { kind: 'Widget' } } });
+const crd = o('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.com', undefined, {
+  spec: { group: 'example.com', names: { kind: 'Widget' } },
+});
 const SOURCE: KubeObject[] = [
   o('v1', 'Namespace', 'shop'),
   o('v1', 'Namespace', 'blog'),
@@ -78,17 +94,52 @@ const SOURCE: KubeObject[] = [
   o('v1', 'Secret', 'db', 'shop', { data: { password: 'cw==' } }, { labels: { app: 'web' } }),
   o('v1', 'ServiceAccount', 'default', 'shop', { imagePullSecrets: [{ name: 'registry' }] }),
   o('v1', 'ResourceQuota', 'compute', 'shop'),
-  o('apps/v1', 'Deployment', 'web', 'shop', { spec: { template: { spec: { priorityClassName: 'shop-high' } } } }, { labels: { app: 'web' } }),
-  o('apps/v1', 'ReplicaSet', 'web-1', 'shop', {}, { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true }] }),
+  o(
+    'apps/v1',
+    'Deployment',
+    'web',
+    'shop',
+    { spec: { template: { spec: { priorityClassName: 'shop-high' } } } },
+    { labels: { app: 'web' } },
+  ),
+  o(
+    'apps/v1',
+    'ReplicaSet',
+    'web-1',
+    'shop',
+    {},
+    {
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true },
+      ],
+    },
+  ),
   o('networking.k8s.io/v1', 'Ingress', 'web', 'shop', {}, { labels: { app: 'web' } }),
   o('example.com/v1', 'Widget', 'blue', 'shop', { spec: { size: 3 } }, { labels: { app: 'web' } }),
   o('legacy.example.com/v1', 'Gizmo', 'old', 'shop', {}, { labels: { app: 'web' } }),
-  o(`${RBAC}/v1`, 'RoleBinding', 'view', 'shop', { roleRef: { kind: 'ClusterRole', name: 'shop-reader' } }, { labels: { app: 'web' } }),
+  o(
+    `${RBAC}/v1`,
+    'RoleBinding',
+    'view',
+    'shop',
+    { roleRef: { kind: 'ClusterRole', name: 'shop-reader' } },
+    { labels: { app: 'web' } },
+  ),
   o(`${RBAC}/v1`, 'RoleBinding', 'admin', 'shop', { roleRef: { kind: 'ClusterRole', name: 'admin' } }),
   o(`${RBAC}/v1`, 'ClusterRole', 'shop-reader'),
-  o(`${RBAC}/v1`, 'ClusterRole', 'admin', undefined, {}, { labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } }),
+  o(
+    `${RBAC}/v1`,
+    'ClusterRole',
+    'admin',
+    undefined,
+    {},
+    { labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } },
+  ),
   o(`${RBAC}/v1`, 'ClusterRole', 'unrelated'),
-  o(`${RBAC}/v1`, 'ClusterRoleBinding', 'shop-ci', undefined, { roleRef: { kind: 'ClusterRole', name: 'ci' }, subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'shop' }] }),
+  o(`${RBAC}/v1`, 'ClusterRoleBinding', 'shop-ci', undefined, {
+    roleRef: { kind: 'ClusterRole', name: 'ci' },
+    subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: 'shop' }],
+  }),
   o(`${RBAC}/v1`, 'ClusterRole', 'ci'),
   o('scheduling.k8s.io/v1', 'PriorityClass', 'shop-high'),
   o('scheduling.k8s.io/v1', 'PriorityClass', 'other'),
@@ -138,17 +189,35 @@ describe('planMigration: one namespace', () => {
     const skipped = Object.fromEntries(p.skipped.map((s) => [formatRef(s.ref), s.reason]));
     assert.match(skipped['ConfigMap/shop/kube-root-ca.crt'], /every namespace/);
     assert.match(skipped['ReplicaSet.apps/shop/web-1'], /owned by Deployment\/web/);
-    assert.equal(skipped['RoleBinding.rbac.authorization.k8s.io/shop/admin'], undefined, 'a binding to a bootstrap role is copied');
+    assert.equal(
+      skipped['RoleBinding.rbac.authorization.k8s.io/shop/admin'],
+      undefined,
+      'a binding to a bootstrap role is copied',
+    );
     assert.match(skipped['ClusterRole.rbac.authorization.k8s.io/admin'], /bootstrap RBAC/);
-    for (const absent of ['ConfigMap/blog/blog', 'ClusterRole.rbac.authorization.k8s.io/unrelated', 'PriorityClass.scheduling.k8s.io/other', 'StorageClass.storage.k8s.io/fast']) {
+    for (const absent of [
+      'ConfigMap/blog/blog',
+      'ClusterRole.rbac.authorization.k8s.io/unrelated',
+      'PriorityClass.scheduling.k8s.io/other',
+      'StorageClass.storage.k8s.io/fast',
+    ]) {
       assert.ok(!refs(p).includes(absent) && !(absent in skipped), absent);
     }
   });
 
   it('reports custom kinds B cannot serve, with the number of objects', () => {
-    assert.deepEqual(p.unsupported.map((u) => [u.kind, u.objects]), [['Gizmo', 1]]);
-    assert.match(p.skipped.find((s) => s.ref.kind === 'Gizmo')!.reason, /B does not serve Gizmo.legacy.example.com/);
-    assert.deepEqual(p.unsupported.map((u) => u.reason), ['B does not serve Gizmo.legacy.example.com']);
+    assert.deepEqual(
+      p.unsupported.map((u) => [u.kind, u.objects]),
+      [['Gizmo', 1]],
+    );
+    assert.match(
+      p.skipped.find((s) => s.ref.kind === 'Gizmo')!.reason,
+      /B does not serve Gizmo.legacy.example.com/,
+    );
+    assert.deepEqual(
+      p.unsupported.map((u) => u.reason),
+      ['B does not serve Gizmo.legacy.example.com'],
+    );
   });
 
   it('strips what it copies', () => {
@@ -160,15 +229,22 @@ describe('planMigration: one namespace', () => {
   it('counts per kind: copied, already in B, skipped', () => {
     const row = (kind: string) => p.counts.find((c) => c.kind === kind);
     assert.deepEqual(row('ConfigMap'), { kind: 'ConfigMap', planned: 1, inTarget: 0, skipped: 1 });
-    assert.deepEqual(row('ReplicaSet.apps'), { kind: 'ReplicaSet.apps', planned: 0, inTarget: 0, skipped: 1 });
+    assert.deepEqual(row('ReplicaSet.apps'), {
+      kind: 'ReplicaSet.apps',
+      planned: 0,
+      inTarget: 0,
+      skipped: 1,
+    });
     assert.equal(p.counts[0].kind, 'CustomResourceDefinition.apiextensions.k8s.io');
   });
 });
 
 describe('planMigration: against what B holds', () => {
-  it('marks objects B already has and merges pull secrets into B\'s default ServiceAccount', () => {
+  it("marks objects B already has and merges pull secrets into B's default ServiceAccount", () => {
     const bConfig = o('v1', 'ConfigMap', 'web', 'shop', { data: { a: '0' } });
-    const bAccount = o('v1', 'ServiceAccount', 'default', 'shop', { imagePullSecrets: [{ name: 'b-mirror' }, { name: 'registry' }] });
+    const bAccount = o('v1', 'ServiceAccount', 'default', 'shop', {
+      imagePullSecrets: [{ name: 'b-mirror' }, { name: 'registry' }],
+    });
     const p = plan({ namespaces: ['shop'] }, [bConfig, bAccount]);
     assert.equal(p.objects.find((x) => x.ref.kind === 'ConfigMap')!.current, bConfig);
     const account = p.objects.find((x) => x.ref.kind === 'ServiceAccount')!.object;
@@ -185,21 +261,39 @@ describe('planMigration: against what B holds', () => {
     const p = plan({ namespaces: ['shop'], excludeKinds: ['customresourcedefinitions'] }, [], true);
     assert.ok(refs(p).includes('Widget.example.com/shop/blue'));
     assert.deepEqual(p.unsupported, []);
-    assert.deepEqual(p.skippedKinds.filter((k) => k.reason.includes('exclude')).map((k) => k.kind), ['CustomResourceDefinition']);
+    assert.deepEqual(
+      p.skippedKinds.filter((k) => k.reason.includes('exclude')).map((k) => k.kind),
+      ['CustomResourceDefinition'],
+    );
   });
 });
 
 describe('planMigration: all namespaces, kinds and selectors', () => {
   it('copies every namespace but the system ones, and the cluster-scoped objects', () => {
     const r = refs(plan({}));
-    for (const expected of ['Namespace/blog', 'ConfigMap/blog/blog', 'ClusterRole.rbac.authorization.k8s.io/unrelated', 'StorageClass.storage.k8s.io/fast']) assert.ok(r.includes(expected), expected);
+    for (const expected of [
+      'Namespace/blog',
+      'ConfigMap/blog/blog',
+      'ClusterRole.rbac.authorization.k8s.io/unrelated',
+      'StorageClass.storage.k8s.io/fast',
+    ])
+      assert.ok(r.includes(expected), expected);
     assert.ok(!r.includes('ConfigMap/kube-system/coredns'));
-    assert.equal(r.at(-1), 'ValidatingWebhookConfiguration.admissionregistration.k8s.io/policy', 'admission webhooks come last');
+    assert.equal(
+      r.at(-1),
+      'ValidatingWebhookConfiguration.admissionregistration.k8s.io/policy',
+      'admission webhooks come last',
+    );
   });
 
   it('with --include-kinds copies those kinds plus the Namespaces and CRDs they need', () => {
     const p = plan({ namespaces: ['shop'], includeKinds: ['Widget', 'configmaps'] });
-    assert.deepEqual(refs(p), ['CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com', 'Namespace/shop', 'ConfigMap/shop/web', 'Widget.example.com/shop/blue']);
+    assert.deepEqual(refs(p), [
+      'CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com',
+      'Namespace/shop',
+      'ConfigMap/shop/web',
+      'Widget.example.com/shop/blue',
+    ]);
     assert.ok(p.skippedKinds.some((k) => k.kind === 'Deployment' && /include-kinds/.test(k.reason)));
   });
 
@@ -212,7 +306,10 @@ describe('planMigration: all namespaces, kinds and selectors', () => {
     const r = refs(plan({ selector: 'app=web' }));
     assert.ok(r.includes('Namespace/shop') && !r.includes('Namespace/blog'));
     assert.ok(r.includes('ConfigMap/shop/web') && !r.includes('ConfigMap/blog/blog'));
-    assert.ok(r.includes('ClusterRole.rbac.authorization.k8s.io/shop-reader'), 'needed by a selected RoleBinding');
+    assert.ok(
+      r.includes('ClusterRole.rbac.authorization.k8s.io/shop-reader'),
+      'needed by a selected RoleBinding',
+    );
     assert.ok(!r.includes('ResourceQuota/shop/compute'));
   });
 });
@@ -234,7 +331,10 @@ describe('waves', () => {
       ['admissionregistration.k8s.io', 'MutatingWebhookConfiguration'],
     ] as const;
     const waves = order.map(([g, k]) => waveOf(g, k));
-    assert.deepEqual(waves, [...waves].sort((a, b) => a - b));
+    assert.deepEqual(
+      waves,
+      [...waves].sort((a, b) => a - b),
+    );
     assert.equal(new Set(waves).size, waves.length);
     assert.equal(waveOf('', 'ServiceAccount'), waveOf(RBAC, 'RoleBinding'));
     assert.equal(waveOf('', 'ConfigMap'), waveOf('', 'Secret'));
@@ -243,25 +343,71 @@ describe('waves', () => {
   it('splits a plan into its waves, in order', () => {
     const waves = planWaves(plan({ namespaces: ['shop'] }).objects);
     assert.equal(waves.length, 9);
-    assert.deepEqual(waves[0].map((x) => x.ref.kind), ['CustomResourceDefinition']);
+    assert.deepEqual(
+      waves[0].map((x) => x.ref.kind),
+      ['CustomResourceDefinition'],
+    );
     assert.ok(waves.every((w, i) => i === 0 || w[0].wave > waves[i - 1][0].wave));
   });
 });
 
 describe('planMigration: no double effects in B', () => {
-  const job = (name: string, status: Record<string, unknown>, spec: Record<string, unknown> = {}) => o('batch/v1', 'Job', name, 'shop', { spec, status });
+  const job = (name: string, status: Record<string, unknown>, spec: Record<string, unknown> = {}) =>
+    o('batch/v1', 'Job', name, 'shop', { spec, status });
   const source = [
     o('v1', 'Namespace', 'shop'),
     o('batch/v1', 'CronJob', 'billing', 'shop', { spec: { schedule: '0 3 * * *', jobTemplate: {} } }),
-    o('batch/v1', 'CronJob', 'paused', 'shop', { spec: { schedule: '0 4 * * *', suspend: true, jobTemplate: {} } }),
+    o('batch/v1', 'CronJob', 'paused', 'shop', {
+      spec: { schedule: '0 4 * * *', suspend: true, jobTemplate: {} },
+    }),
     job('import-123', { active: 1 }),
     job('import-100', { completionTime: '2026-11-30T00:00:00Z', succeeded: 1 }),
     job('held', {}, { suspend: true }),
-    o('batch/v1', 'Job', 'billing-29000', 'shop', { status: { active: 1 } }, { ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'billing', uid: 'uid-billing', controller: true }] }),
+    o(
+      'batch/v1',
+      'Job',
+      'billing-29000',
+      'shop',
+      { status: { active: 1 } },
+      {
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'CronJob', name: 'billing', uid: 'uid-billing', controller: true },
+        ],
+      },
+    ),
     o('v1', 'ConfigMap', 'owner', 'shop'),
-    o('v1', 'ConfigMap', 'owned', 'shop', {}, { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-owner', blockOwnerDeletion: true }] }),
-    o('v1', 'ConfigMap', 'stale-owner', 'shop', {}, { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-of-an-older-owner' }] }),
-    o('v1', 'ConfigMap', 'owner-not-copied', 'shop', {}, { ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'gone', uid: 'uid-gone' }] }),
+    o(
+      'v1',
+      'ConfigMap',
+      'owned',
+      'shop',
+      {},
+      {
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-owner', blockOwnerDeletion: true },
+        ],
+      },
+    ),
+    o(
+      'v1',
+      'ConfigMap',
+      'stale-owner',
+      'shop',
+      {},
+      {
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-of-an-older-owner' },
+        ],
+      },
+    ),
+    o(
+      'v1',
+      'ConfigMap',
+      'owner-not-copied',
+      'shop',
+      {},
+      { ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 'gone', uid: 'uid-gone' }] },
+    ),
   ];
   const p = plan({ namespaces: ['shop'] }, [], false, source);
   const planned = (name: string) => p.objects.find((x) => x.ref.name === name);
@@ -285,32 +431,84 @@ describe('planMigration: no double effects in B', () => {
   });
 
   it('keeps non-controller owners that are copied, by key, to be rewritten to their UIDs in B', () => {
-    assert.deepEqual(planned('owned')!.owners, [{ key: 'ConfigMap/shop/owner', apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', blockOwnerDeletion: true }]);
+    assert.deepEqual(planned('owned')!.owners, [
+      {
+        key: 'ConfigMap/shop/owner',
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        name: 'owner',
+        blockOwnerDeletion: true,
+      },
+    ]);
     assert.equal(planned('owned')!.object.metadata.ownerReferences, undefined, "A's UIDs never reach B");
-    assert.equal(planned('stale-owner')!.owners, undefined, 'a reference to another object of the same name is dropped');
+    assert.equal(
+      planned('stale-owner')!.owners,
+      undefined,
+      'a reference to another object of the same name is dropped',
+    );
     assert.equal(planned('owner-not-copied')!.owners, undefined);
   });
 
   it('leaves nothing out when there are no volumes and no running Jobs', () => {
-    const quiet = plan({ namespaces: ['shop'] }, [], false, source.filter((x) => x.metadata.name !== 'import-123'));
+    const quiet = plan(
+      { namespaces: ['shop'] },
+      [],
+      false,
+      source.filter((x) => x.metadata.name !== 'import-123'),
+    );
     assert.deepEqual(quiet.leftOut, { volumes: [], runningJobs: [] });
   });
 });
 
 describe('planMigration: volumes whose data stays in A', () => {
-  const claim = (name: string, spec: Record<string, unknown>, status: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) =>
-    o('v1', 'PersistentVolumeClaim', name, 'shop', { spec: { resources: { requests: { storage: '10Gi' } }, ...spec }, status }, meta);
+  const claim = (
+    name: string,
+    spec: Record<string, unknown>,
+    status: Record<string, unknown> = {},
+    meta: Record<string, unknown> = {},
+  ) =>
+    o(
+      'v1',
+      'PersistentVolumeClaim',
+      name,
+      'shop',
+      { spec: { resources: { requests: { storage: '10Gi' } }, ...spec }, status },
+      meta,
+    );
   const source = [
     o('v1', 'Namespace', 'shop'),
-    o('apps/v1', 'StatefulSet', 'pg', 'shop', { spec: { volumeClaimTemplates: [{ metadata: { name: 'data' } }] } }),
+    o('apps/v1', 'StatefulSet', 'pg', 'shop', {
+      spec: { volumeClaimTemplates: [{ metadata: { name: 'data' } }] },
+    }),
     claim('data-pg-0', { volumeName: 'pvc-0' }, { phase: 'Bound', capacity: { storage: '50Gi' } }),
     claim('data-pg-1', { volumeName: 'pvc-1' }, { phase: 'Bound', capacity: { storage: '50Gi' } }),
     claim('uploads', { volumeName: 'pvc-2' }, { phase: 'Bound' }),
     claim('never-bound', {}, { phase: 'Pending' }),
     claim('on-nfs', { volumeName: 'nfs-share' }, { phase: 'Bound' }),
-    o('v1', 'PersistentVolume', 'pvc-0', undefined, { spec: { claimRef: { namespace: 'shop', name: 'data-pg-0' } } }, { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } }),
-    o('v1', 'PersistentVolume', 'pvc-2', undefined, { spec: { claimRef: { namespace: 'shop', name: 'uploads' } } }, { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } }),
-    o('v1', 'PersistentVolume', 'released', undefined, { spec: { capacity: { storage: '5Gi' }, claimRef: { namespace: 'shop', name: 'old' } } }, { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } }),
+    o(
+      'v1',
+      'PersistentVolume',
+      'pvc-0',
+      undefined,
+      { spec: { claimRef: { namespace: 'shop', name: 'data-pg-0' } } },
+      { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } },
+    ),
+    o(
+      'v1',
+      'PersistentVolume',
+      'pvc-2',
+      undefined,
+      { spec: { claimRef: { namespace: 'shop', name: 'uploads' } } },
+      { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } },
+    ),
+    o(
+      'v1',
+      'PersistentVolume',
+      'released',
+      undefined,
+      { spec: { capacity: { storage: '5Gi' }, claimRef: { namespace: 'shop', name: 'old' } } },
+      { annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs' } },
+    ),
     o('v1', 'PersistentVolume', 'nfs-share', undefined, { spec: { nfs: { server: 'nfs', path: '/x' } } }),
   ];
 
@@ -328,8 +526,13 @@ describe('planMigration: volumes whose data stays in A', () => {
 
   it('counts dynamically provisioned volumes without a counted claim when the whole cluster is copied', () => {
     const p = plan({}, [], false, source);
-    assert.ok(p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/released' && v.size === '5Gi'));
-    assert.ok(!p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/pvc-0'), 'counted once, as its claim');
+    assert.ok(
+      p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/released' && v.size === '5Gi'),
+    );
+    assert.ok(
+      !p.leftOut.volumes.some((v) => formatRef(v.ref) === 'PersistentVolume/pvc-0'),
+      'counted once, as its claim',
+    );
   });
 });
 
@@ -342,8 +545,17 @@ describe('planMigration: --app, a stack across namespaces', () => {
         spec: {
           serviceAccountName: 'web',
           imagePullSecrets: [{ name: 'pull' }],
-          volumes: [{ name: 'tls', secret: { secretName: 'tls' } }, { name: 'cfg', configMap: { name: 'web-config' } }],
-          containers: [{ name: 'web', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'p' } } }], envFrom: [{ configMapRef: { name: 'env' } }] }],
+          volumes: [
+            { name: 'tls', secret: { secretName: 'tls' } },
+            { name: 'cfg', configMap: { name: 'web-config' } },
+          ],
+          containers: [
+            {
+              name: 'web',
+              env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'p' } } }],
+              envFrom: [{ configMapRef: { name: 'env' } }],
+            },
+          ],
           ...extra,
         },
       },
@@ -354,7 +566,14 @@ describe('planMigration: --app, a stack across namespaces', () => {
     o('v1', 'Namespace', 'back'),
     o('v1', 'Namespace', 'other'),
     o('apps/v1', 'Deployment', 'web', 'front', pod({}), app('shop')),
-    o('apps/v1', 'Deployment', 'api', 'back', { spec: { template: { spec: { containers: [{ name: 'api' }] } } } }, partOf('shop')),
+    o(
+      'apps/v1',
+      'Deployment',
+      'api',
+      'back',
+      { spec: { template: { spec: { containers: [{ name: 'api' }] } } } },
+      partOf('shop'),
+    ),
     o('apps/v1', 'Deployment', 'blog', 'front', {}, app('blog')),
     o('v1', 'ServiceAccount', 'web', 'front', { imagePullSecrets: [{ name: 'sa-pull' }] }),
     o('v1', 'ServiceAccount', 'default', 'back', { imagePullSecrets: [{ name: 'registry' }] }),
@@ -364,14 +583,30 @@ describe('planMigration: --app, a stack across namespaces', () => {
     o('v1', 'ConfigMap', 'web-config', 'front'),
     o('v1', 'ConfigMap', 'env', 'front'),
     o('v1', 'ConfigMap', 'unrelated', 'front'),
-    o(`${RBAC}/v1`, 'RoleBinding', 'web-reads', 'front', { roleRef: { kind: 'Role', name: 'reader' }, subjects: [{ kind: 'ServiceAccount', name: 'web' }] }),
+    o(`${RBAC}/v1`, 'RoleBinding', 'web-reads', 'front', {
+      roleRef: { kind: 'Role', name: 'reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'web' }],
+    }),
     o(`${RBAC}/v1`, 'Role', 'reader', 'front'),
-    o(`${RBAC}/v1`, 'RoleBinding', 'blog-reads', 'front', { roleRef: { kind: 'Role', name: 'blog-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'blog' }] }),
+    o(`${RBAC}/v1`, 'RoleBinding', 'blog-reads', 'front', {
+      roleRef: { kind: 'Role', name: 'blog-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'blog' }],
+    }),
     o(`${RBAC}/v1`, 'Role', 'blog-reader', 'front'),
-    o(`${RBAC}/v1`, 'ClusterRoleBinding', 'api-nodes', undefined, { roleRef: { kind: 'ClusterRole', name: 'node-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'back' }] }),
+    o(`${RBAC}/v1`, 'ClusterRoleBinding', 'api-nodes', undefined, {
+      roleRef: { kind: 'ClusterRole', name: 'node-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'back' }],
+    }),
     o(`${RBAC}/v1`, 'ClusterRole', 'node-reader'),
     o(`${RBAC}/v1`, 'ClusterRole', 'unrelated'),
-    o('networking.k8s.io/v1', 'Ingress', 'web', 'front', { spec: { tls: [{ secretName: 'tls' }] } }, app('shop')),
+    o(
+      'networking.k8s.io/v1',
+      'Ingress',
+      'web',
+      'front',
+      { spec: { tls: [{ secretName: 'tls' }] } },
+      app('shop'),
+    ),
   ];
 
   it('copies the labelled objects of every namespace and what they use, nothing else', () => {
@@ -401,7 +636,9 @@ describe('planMigration: --app, a stack across namespaces', () => {
   it('judges extra objects in B by the labels only', () => {
     const p = plan({ app: 'shop' }, [], false, source);
     assert.ok(p.objects.length > 0);
-    const selection = selectKinds(chooseKinds(served(true), served(false), new Set()).chosen, { app: 'shop' });
+    const selection = selectKinds(chooseKinds(served(true), served(false), new Set()).chosen, {
+      app: 'shop',
+    });
     const inScope = scopePredicate({ app: 'shop' }, selection);
     assert.equal(inScope(o('v1', 'ConfigMap', 'x', 'anywhere', {}, partOf('shop'))), true);
     assert.equal(inScope(o('v1', 'ConfigMap', 'x', 'front')), false);

@@ -57,12 +57,24 @@ describe('stripForCopy: Service', () => {
   const service = (spec: Record<string, unknown>, fieldsV1: Record<string, unknown> = {}): KubeObject => ({
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'web', namespace: 'shop', managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1 }] },
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1 }],
+    },
     spec,
   });
 
   it('drops clusterIP and clusterIPs, and the allocated IP families', () => {
-    const s = stripForCopy(service({ clusterIP: '10.96.1.2', clusterIPs: ['10.96.1.2'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', ports: [] }));
+    const s = stripForCopy(
+      service({
+        clusterIP: '10.96.1.2',
+        clusterIPs: ['10.96.1.2'],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        ports: [],
+      }),
+    );
     assert.deepEqual(s.spec, { ports: [] });
   });
   it('keeps a headless Service headless', () => {
@@ -70,7 +82,14 @@ describe('stripForCopy: Service', () => {
     assert.deepEqual(s.spec, { clusterIP: 'None', clusterIPs: ['None'] });
   });
   it('keeps nodePorts someone set and drops the allocated ones', () => {
-    const owned = { 'f:spec': { 'f:ports': { 'k:{"port":81,"protocol":"TCP"}': { 'f:nodePort': {} }, 'k:{"port":80,"protocol":"TCP"}': { 'f:port': {} } } } };
+    const owned = {
+      'f:spec': {
+        'f:ports': {
+          'k:{"port":81,"protocol":"TCP"}': { 'f:nodePort': {} },
+          'k:{"port":80,"protocol":"TCP"}': { 'f:port': {} },
+        },
+      },
+    };
     const s = stripForCopy(
       service(
         {
@@ -92,7 +111,12 @@ describe('stripForCopy: Service', () => {
     });
   });
   it('keeps an IP family policy someone chose', () => {
-    const s = stripForCopy(service({ ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4'] }, { 'f:spec': { 'f:ipFamilyPolicy': {} } }));
+    const s = stripForCopy(
+      service(
+        { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4'] },
+        { 'f:spec': { 'f:ipFamilyPolicy': {} } },
+      ),
+    );
     assert.deepEqual(s.spec, { ipFamilyPolicy: 'PreferDualStack' });
   });
 });
@@ -103,10 +127,16 @@ describe('stripForCopy: workloads', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'web', annotations: { 'deployment.kubernetes.io/revision': '3' } },
-      spec: { template: { metadata: { creationTimestamp: null, annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } },
+      spec: {
+        template: {
+          metadata: { creationTimestamp: null, annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } },
+        },
+      },
     });
     assert.equal(s.metadata.annotations, undefined);
-    assert.deepEqual(s.spec, { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } });
+    assert.deepEqual(s.spec, {
+      template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } },
+    });
   });
 
   it("drops a Job's generated selector and controller-uid labels, keeps job-name", () => {
@@ -115,25 +145,41 @@ describe('stripForCopy: workloads', () => {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: 'once', labels: { ...uid, 'job-name': 'once' } },
-      spec: { selector: { matchLabels: uid }, template: { metadata: { labels: { ...uid, 'job-name': 'once', app: 'x' } } } },
+      spec: {
+        selector: { matchLabels: uid },
+        template: { metadata: { labels: { ...uid, 'job-name': 'once', app: 'x' } } },
+      },
     });
     assert.deepEqual(s.metadata.labels, { 'job-name': 'once' });
     assert.deepEqual(s.spec, { template: { metadata: { labels: { 'job-name': 'once', app: 'x' } } } });
   });
 
   it('keeps the selector of a Job with manualSelector', () => {
-    const s = stripForCopy({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { manualSelector: true, selector: { matchLabels: { a: 'b' } } } });
+    const s = stripForCopy({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'j' },
+      spec: { manualSelector: true, selector: { matchLabels: { a: 'b' } } },
+    });
     assert.deepEqual(s.spec, { manualSelector: true, selector: { matchLabels: { a: 'b' } } });
   });
 
   it("drops the DaemonSet's template generation and a StatefulSet's claim template status", () => {
-    const ds = stripForCopy({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'd', annotations: { 'deprecated.daemonset.template.generation': '2' } } });
+    const ds = stripForCopy({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'd', annotations: { 'deprecated.daemonset.template.generation': '2' } },
+    });
     assert.equal(ds.metadata.annotations, undefined);
     const sts = stripForCopy({
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: { name: 'db' },
-      spec: { volumeClaimTemplates: [{ metadata: { name: 'data', creationTimestamp: null }, spec: {}, status: { phase: 'Pending' } }] },
+      spec: {
+        volumeClaimTemplates: [
+          { metadata: { name: 'data', creationTimestamp: null }, spec: {}, status: { phase: 'Pending' } },
+        ],
+      },
     });
     assert.deepEqual(sts.spec, { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: {} }] });
   });
@@ -150,7 +196,15 @@ describe('stripForCopy: workloads', () => {
         serviceAccount: 'default',
         serviceAccountName: 'default',
         volumes: [{ name: 'kube-api-access-abcde' }, { name: 'data' }],
-        containers: [{ name: 'c', volumeMounts: [{ name: 'kube-api-access-abcde', mountPath: '/var/run' }, { name: 'data', mountPath: '/data' }] }],
+        containers: [
+          {
+            name: 'c',
+            volumeMounts: [
+              { name: 'kube-api-access-abcde', mountPath: '/var/run' },
+              { name: 'data', mountPath: '/data' },
+            ],
+          },
+        ],
       },
     });
     assert.deepEqual(s.metadata.labels, { app: 'a' });
@@ -168,21 +222,38 @@ describe('stripForCopy: storage, accounts, namespaces', () => {
     const claim: KubeObject = {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: 'data', annotations: { 'pv.kubernetes.io/bind-completed': 'yes', 'volume.kubernetes.io/selected-node': 'n1' } },
+      metadata: {
+        name: 'data',
+        annotations: { 'pv.kubernetes.io/bind-completed': 'yes', 'volume.kubernetes.io/selected-node': 'n1' },
+      },
       spec: { volumeName: 'pv-1', storageClassName: 'fast' },
     };
     assert.deepEqual(stripForCopy(claim).spec, { storageClassName: 'fast' });
     assert.equal(stripForCopy(claim).metadata.annotations, undefined);
-    assert.deepEqual(stripForCopy(claim, { copiedVolumes: new Set(['pv-1']) }).spec, { volumeName: 'pv-1', storageClassName: 'fast' });
+    assert.deepEqual(stripForCopy(claim, { copiedVolumes: new Set(['pv-1']) }).spec, {
+      volumeName: 'pv-1',
+      storageClassName: 'fast',
+    });
   });
 
   it("drops a static volume's claim uid and resourceVersion", () => {
-    const s = stripForCopy({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv-1' }, spec: { claimRef: { name: 'data', namespace: 'shop', uid: 'u', resourceVersion: '1' } } });
+    const s = stripForCopy({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pv-1' },
+      spec: { claimRef: { name: 'data', namespace: 'shop', uid: 'u', resourceVersion: '1' } },
+    });
     assert.deepEqual(s.spec, { claimRef: { name: 'data', namespace: 'shop' } });
   });
 
   it('drops token Secret references of a ServiceAccount', () => {
-    const s = stripForCopy({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ci' }, secrets: [{ name: 'ci-token-abcde' }, { name: 'extra' }], imagePullSecrets: [{ name: 'r' }] });
+    const s = stripForCopy({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'ci' },
+      secrets: [{ name: 'ci-token-abcde' }, { name: 'extra' }],
+      imagePullSecrets: [{ name: 'r' }],
+    });
     assert.deepEqual(s.secrets, [{ name: 'extra' }]);
     assert.deepEqual(s.imagePullSecrets, [{ name: 'r' }]);
   });
@@ -192,20 +263,43 @@ describe('stripForCopy: storage, accounts, namespaces', () => {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/service-account-token',
-      metadata: { name: 'ci-long', annotations: { 'kubernetes.io/service-account.name': 'ci', 'kubernetes.io/service-account.uid': 'u' }, labels: { 'kubernetes.io/legacy-token-last-used': '2026-01-01' } },
+      metadata: {
+        name: 'ci-long',
+        annotations: { 'kubernetes.io/service-account.name': 'ci', 'kubernetes.io/service-account.uid': 'u' },
+        labels: { 'kubernetes.io/legacy-token-last-used': '2026-01-01' },
+      },
       data: { token: 'dG9r', 'ca.crt': 'Y2E=', namespace: 'c2hvcA==', extra: 'eA==' },
     });
-    assert.deepEqual(s.metadata, { name: 'ci-long', annotations: { 'kubernetes.io/service-account.name': 'ci' } });
+    assert.deepEqual(s.metadata, {
+      name: 'ci-long',
+      annotations: { 'kubernetes.io/service-account.name': 'ci' },
+    });
     assert.deepEqual(s.data, { extra: 'eA==' });
   });
 
   it("drops a Namespace's spec and its automatic name label", () => {
-    const s = stripForCopy({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop', team: 'a' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
-    assert.deepEqual(s, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'a' } } });
+    const s = stripForCopy({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop', team: 'a' } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+    assert.deepEqual(s, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shop', labels: { team: 'a' } },
+    });
   });
 
   it('drops the rules of an aggregated ClusterRole (the controller fills them)', () => {
-    const s = stripForCopy({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, aggregationRule: { clusterRoleSelectors: [] }, rules: [{ verbs: ['get'] }] });
+    const s = stripForCopy({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'r' },
+      aggregationRule: { clusterRoleSelectors: [] },
+      rules: [{ verbs: ['get'] }],
+    });
     assert.equal(s.rules, undefined);
   });
 });
@@ -215,7 +309,11 @@ describe('stripForCopy: CronJobs in B', () => {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: { name: 'billing', namespace: 'shop', ...(annotations ? { annotations } : {}) },
-    spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { containers: [] } } } }, ...spec },
+    spec: {
+      schedule: '0 3 * * *',
+      jobTemplate: { spec: { template: { spec: { containers: [] } } } },
+      ...spec,
+    },
   });
 
   it('suspends a running CronJob and marks it with its suspend state in A', () => {
@@ -227,7 +325,9 @@ describe('stripForCopy: CronJobs in B', () => {
   });
 
   it('keeps a CronJob suspended in A suspended and unmarked, so that no cutover resumes it', () => {
-    const b = stripForCopy(cron({ suspend: true }, { [SUSPENDED_BY_MIGRATE]: 'false' }), { suspendCronJobs: true });
+    const b = stripForCopy(cron({ suspend: true }, { [SUSPENDED_BY_MIGRATE]: 'false' }), {
+      suspendCronJobs: true,
+    });
     assert.equal((b.spec as { suspend?: boolean }).suspend, true);
     assert.equal(b.metadata.annotations, undefined);
   });

@@ -211,14 +211,32 @@ describe('notify', () => {
     const { fetch, calls } = fakeFetch([200]);
     // 'shop to prod' spans two fields and the words between them; '<b&c>' is escaped for Slack.
     const redact = new Redactor(['shop to prod', 'x<b&c>']).text;
-    const event: NotifyEvent = { kind: 'failed', app: 'shop', env: 'prod', revision: 2, summary: 'bad x<b&c>\nsecond line' };
+    const event: NotifyEvent = {
+      kind: 'failed',
+      app: 'shop',
+      env: 'prod',
+      revision: 2,
+      summary: 'bad x<b&c>\nsecond line',
+    };
     await notify([slack, hook], event, { env, fetch, redact, onWarning: () => {}, ...fast });
-    const [slackBody, hookBody] = [calls.find((c) => c.url === env.SLACK_URL)!.body, calls.find((c) => c.url === env.HOOK_URL)!.body];
+    const [slackBody, hookBody] = [
+      calls.find((c) => c.url === env.SLACK_URL)!.body,
+      calls.find((c) => c.url === env.HOOK_URL)!.body,
+    ];
     for (const body of [slackBody, hookBody]) {
       const text = JSON.stringify(body);
-      assert.ok(!text.includes('shop to prod') && !text.includes('x<b&c>') && !text.includes('x&lt;b&amp;c&gt;'), text);
+      assert.ok(
+        !text.includes('shop to prod') && !text.includes('x<b&c>') && !text.includes('x&lt;b&amp;c&gt;'),
+        text,
+      );
     }
-    assert.deepEqual(slackBody.blocks.map((b: any) => [b.type, b.text.type]), [['section', 'mrkdwn'], ['section', 'mrkdwn']]);
+    assert.deepEqual(
+      slackBody.blocks.map((b: any) => [b.type, b.text.type]),
+      [
+        ['section', 'mrkdwn'],
+        ['section', 'mrkdwn'],
+      ],
+    );
     assert.equal(hookBody.source, 'capstan');
     assert.equal(hookBody.event, 'failed');
     assert.equal(hookBody.revision, 2);

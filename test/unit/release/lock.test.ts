@@ -36,7 +36,12 @@ describe('decideLock and observeLease', () => {
   // The holder's clock runs 10 minutes behind ours: its renewTime looks long expired from here.
   const skewed = new Date(Date.now() - 10 * 60_000);
   const held = (renewTime: Date, rv = '1') => ({
-    ...lease({ holderIdentity: 'alice@laptop', leaseDurationSeconds: 60, acquireTime: microTime(renewTime), renewTime: microTime(renewTime) }),
+    ...lease({
+      holderIdentity: 'alice@laptop',
+      leaseDurationSeconds: 60,
+      acquireTime: microTime(renewTime),
+      renewTime: microTime(renewTime),
+    }),
     metadata: { name: 'l', resourceVersion: rv, annotations: { 'capstan.dev/lock-id': 'other' } },
   });
 
@@ -71,7 +76,10 @@ describe('decideLock and observeLease', () => {
     const seen = observeLease(undefined, first, 0);
     const renewed = held(new Date(skewed.getTime() + 5_000), '2');
     const again = observeLease(seen, renewed, 5_000);
-    assert.deepEqual(again && { observedAt: again.observedAt, changed: again.changed }, { observedAt: 5_000, changed: true });
+    assert.deepEqual(again && { observedAt: again.observedAt, changed: again.changed }, {
+      observedAt: 5_000,
+      changed: true,
+    });
     const decision = decideLock(renewed, again, 7_000);
     assert.equal(decision.action, 'held');
     assert.equal(decision.action === 'held' && decision.remainingMs, 58_000);
@@ -84,7 +92,7 @@ describe('decideLock and observeLease', () => {
   });
 
   it('takes back its own Lease (a write whose answer was lost)', () => {
-    const mine = lease({ ...((held(skewed) as { spec?: object }).spec) }, 'mine');
+    const mine = lease({ ...(held(skewed) as { spec?: object }).spec }, 'mine');
     assert.deepEqual(decideLock(mine, observeLease(undefined, mine, 0), 0, 'mine'), { action: 'acquire' });
   });
 
@@ -132,7 +140,8 @@ class FakeLeases {
         return Promise.resolve(this.store(o));
       },
       replace: (o: KubeObject) => {
-        if (this.unreachable) return Promise.reject(new KubeApiError(503, 'ServiceUnavailable', 'the server is unavailable'));
+        if (this.unreachable)
+          return Promise.reject(new KubeApiError(503, 'ServiceUnavailable', 'the server is unavailable'));
         const current = this.objects.get(o.metadata.name!);
         if (!current) return Promise.reject(new KubeApiError(404, 'NotFound', 'not found'));
         if (current.metadata.resourceVersion !== o.metadata.resourceVersion)
@@ -167,7 +176,11 @@ describe('acquireLock', () => {
 
   it('refuses a holder that renews while watched, naming it and saying when the lock becomes takeable', async () => {
     const fake = new FakeLeases();
-    const first = await acquireLock(fake.client(), { ...scope, holder: 'alice@laptop (pid 1)', now: () => t0 });
+    const first = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice@laptop (pid 1)',
+      now: () => t0,
+    });
     assert.equal(specIn(fake).holderIdentity, 'alice@laptop (pid 1)');
     assert.equal(specIn(fake).leaseDurationSeconds, 60);
     // Alice renews 6 s after Bob first looked (by Bob's monotonic clock).
@@ -176,13 +189,23 @@ describe('acquireLock', () => {
     });
     const warnings: string[] = [];
     await assert.rejects(
-      acquireLock(fake.client(), { ...scope, holder: 'bob@ci', now: () => at(20), ...clock, onWarning: (m) => warnings.push(m) }),
+      acquireLock(fake.client(), {
+        ...scope,
+        holder: 'bob@ci',
+        now: () => at(20),
+        ...clock,
+        onWarning: (m) => warnings.push(m),
+      }),
       (error: unknown) => {
         assert.ok(error instanceof LockHeldError);
         assert.equal(error.code, 'ERR_CAPSTAN_LOCKED');
         assert.equal(error.holder, 'alice@laptop (pid 1)');
         assert.match(error.message, /locked by alice@laptop \(pid 1\) since 2024-05-01T10:00:00\.000000Z/);
-        assert.equal(error.takeableAt, at(80).toISOString(), 'a full lease duration after the renewal seen here');
+        assert.equal(
+          error.takeableAt,
+          at(80).toISOString(),
+          'a full lease duration after the renewal seen here',
+        );
         assert.match(error.hint ?? '', /taken over from 2024-05-01T10:01:20\.000Z .*capstan unlock prod/);
         assert.match(error.message, /; the lock expires in 60s; or run capstan unlock prod$/);
         return true;
@@ -193,12 +216,20 @@ describe('acquireLock', () => {
     await first.release();
     assert.equal(specIn(fake).holderIdentity, undefined);
     const released: string[] = [];
-    const second = await acquireLock(fake.client(), { ...scope, holder: 'bob@ci', ...testClock(), onWarning: (m) => released.push(m) });
+    const second = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'bob@ci',
+      ...testClock(),
+      onWarning: (m) => released.push(m),
+    });
     assert.deepEqual(released, [], 'a released lock is taken at once, without a warning');
     await second.release();
   });
 
-  for (const [skew, offsetMs] of [['behind', -600_000], ['ahead', 3_600_000]] as const) {
+  for (const [skew, offsetMs] of [
+    ['behind', -600_000],
+    ['ahead', 3_600_000],
+  ] as const) {
     it(`takes over a Lease nobody renews only after watching it for its whole duration (holder's clock ${skew})`, async () => {
       const fake = new FakeLeases();
       const renewed = microTime(new Date(Date.now() + offsetMs));
@@ -206,11 +237,22 @@ describe('acquireLock', () => {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name: NAME, namespace: 'shop', annotations: { 'capstan.dev/lock-id': 'crashed' } },
-        spec: { holderIdentity: 'alice', leaseDurationSeconds: 30, acquireTime: renewed, renewTime: renewed, leaseTransitions: 0 },
+        spec: {
+          holderIdentity: 'alice',
+          leaseDurationSeconds: 30,
+          acquireTime: renewed,
+          renewTime: renewed,
+          leaseTransitions: 0,
+        },
       });
       const clock = testClock();
       const warnings: string[] = [];
-      const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob', ...clock, onWarning: (m) => warnings.push(m) });
+      const lock = await acquireLock(fake.client(), {
+        ...scope,
+        holder: 'bob',
+        ...clock,
+        onWarning: (m) => warnings.push(m),
+      });
       assert.equal(clock.elapsed(), 30_000, 'watched for exactly the lease duration on its own clock');
       assert.equal(warnings.length, 2);
       assert.match(warnings[1], /took over the lock of shop\/prod from alice .*nobody renewed it for 30s/);
@@ -224,18 +266,38 @@ describe('acquireLock', () => {
   it('says that the holder died when its process no longer runs on this machine, and hands its deploy id to the taker', async () => {
     const fake = new FakeLeases();
     const alice = { host: 'laptop', pid: 4242, alive: () => true };
-    const dead = await acquireLock(fake.client(), { ...scope, holder: 'alice@laptop (pid 4242)', deployId: 'd-alice', process: alice, now: () => t0, ...testClock() });
+    const dead = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice@laptop (pid 4242)',
+      deployId: 'd-alice',
+      process: alice,
+      now: () => t0,
+      ...testClock(),
+    });
     assert.equal(fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/holder-process'], 'laptop/4242');
     assert.equal(dead.takenOver, undefined);
     (dead as unknown as { stop(): void }).stop(); // SIGKILLed: it never renews nor releases again
     const clock = testClock();
     const warnings: string[] = [];
     const bob = { host: 'laptop', pid: 77, alive: (pid: number) => pid !== 4242 };
-    const lock = await acquireLock(fake.client(), { ...scope, holder: 'bob@laptop (pid 77)', process: bob, ...clock, onWarning: (m) => warnings.push(m) });
-    assert.match(warnings[0], /locked by alice@laptop \(pid 4242\); process 4242 no longer runs on this machine \(laptop\), so that deploy died; watching the lock for up to 60s: .*\(expires in 60s; or run capstan unlock prod\)/);
+    const lock = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'bob@laptop (pid 77)',
+      process: bob,
+      ...clock,
+      onWarning: (m) => warnings.push(m),
+    });
+    assert.match(
+      warnings[0],
+      /locked by alice@laptop \(pid 4242\); process 4242 no longer runs on this machine \(laptop\), so that deploy died; watching the lock for up to 60s: .*\(expires in 60s; or run capstan unlock prod\)/,
+    );
     assert.equal(lock.takenOver?.deployId, 'd-alice');
     assert.equal(lock.takenOver?.renewedAt, microTime(t0));
-    assert.equal(fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/deploy-id'], undefined, 'the new holder named no deploy');
+    assert.equal(
+      fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/deploy-id'],
+      undefined,
+      'the new holder named no deploy',
+    );
     await lock.release();
   });
 
@@ -246,15 +308,26 @@ describe('acquireLock', () => {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: NAME, namespace: 'shop', annotations: { 'capstan.dev/lock-id': 'other-tool' } },
-      spec: { holderIdentity: 'other-tool', leaseDurationSeconds: 3600, acquireTime: renewed, renewTime: renewed },
+      spec: {
+        holderIdentity: 'other-tool',
+        leaseDurationSeconds: 3600,
+        acquireTime: renewed,
+        renewTime: renewed,
+      },
     });
     const clock = testClock();
-    await assert.rejects(acquireLock(fake.client(), { ...scope, holder: 'bob', now: () => t0, ...clock }), (error: unknown) => {
-      assert.ok(error instanceof LockHeldError);
-      assert.match(error.message, /locked by other-tool since .*; its lease of 3600s is longer than Capstan waits/);
-      assert.equal(error.takeableAt, at(3600).toISOString());
-      return true;
-    });
+    await assert.rejects(
+      acquireLock(fake.client(), { ...scope, holder: 'bob', now: () => t0, ...clock }),
+      (error: unknown) => {
+        assert.ok(error instanceof LockHeldError);
+        assert.match(
+          error.message,
+          /locked by other-tool since .*; its lease of 3600s is longer than Capstan waits/,
+        );
+        assert.equal(error.takeableAt, at(3600).toISOString());
+        return true;
+      },
+    );
     assert.equal(clock.elapsed(), 0, 'no wait without a deadline');
   });
 
@@ -274,7 +347,12 @@ describe('acquireLock', () => {
 
   it('records the namespaces it covers on the Lease', async () => {
     const fake = new FakeLeases();
-    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', namespaces: ['monitoring'], ...testClock() });
+    const lock = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice',
+      namespaces: ['monitoring'],
+      ...testClock(),
+    });
     assert.equal(fake.objects.get(NAME)!.metadata.annotations?.['capstan.dev/namespaces'], 'shop,monitoring');
     assert.deepEqual(lockStateOf(fake.objects.get(NAME))?.namespaces, ['shop', 'monitoring']);
     await lock.release();
@@ -288,7 +366,10 @@ describe('acquireLock', () => {
     await assert.rejects(lock.ensureHeld(), (error: unknown) => {
       assert.ok(error instanceof LockLostError);
       assert.equal(error.code, 'ERR_CAPSTAN_LOCK_LOST');
-      assert.match(error.message, /lost the lock capstan-lock-shop-prod of shop\/prod: it was removed or taken over by someone else/);
+      assert.match(
+        error.message,
+        /lost the lock capstan-lock-shop-prod of shop\/prod: it was removed or taken over by someone else/,
+      );
       return true;
     });
     assert.equal(lock.lost, true);
@@ -308,7 +389,12 @@ describe('acquireLock', () => {
     const fake = new FakeLeases();
     const clock = testClock();
     const warnings: string[] = [];
-    const lock = await acquireLock(fake.client(), { ...scope, holder: 'alice', ...clock, onWarning: (m) => warnings.push(m) });
+    const lock = await acquireLock(fake.client(), {
+      ...scope,
+      holder: 'alice',
+      ...clock,
+      onWarning: (m) => warnings.push(m),
+    });
     fake.unreachable = true;
     clock.advance(39_000);
     await lock.ensureHeld();
@@ -316,7 +402,10 @@ describe('acquireLock', () => {
     clock.advance(2_000);
     await assert.rejects(lock.ensureHeld(), (error: unknown) => {
       assert.ok(error instanceof LockLostError);
-      assert.match(error.message, /could not be renewed for 41s \(the server is unavailable\), and another deploy may take it over 60s after its last renewal/);
+      assert.match(
+        error.message,
+        /could not be renewed for 41s \(the server is unavailable\), and another deploy may take it over 60s after its last renewal/,
+      );
       return true;
     });
     fake.unreachable = false;
@@ -348,13 +437,29 @@ describe('acquireLock', () => {
 });
 
 describe('holderProcessNote and parseHolderProcess', () => {
-  const state = (process?: { host: string; pid: number }) => ({ holder: 'alice', leaseSeconds: 60, namespaces: [], ...(process ? { process } : {}) });
+  const state = (process?: { host: string; pid: number }) => ({
+    holder: 'alice',
+    leaseSeconds: 60,
+    namespaces: [],
+    ...(process ? { process } : {}),
+  });
   const here = (alive: boolean) => ({ host: 'laptop', pid: 1, alive: () => alive });
 
   it('speaks only of a process of this machine that no longer runs', () => {
-    assert.match(holderProcessNote(state({ host: 'laptop', pid: 42 }), here(false)) ?? '', /^process 42 no longer runs on this machine \(laptop\)/);
-    assert.equal(holderProcessNote(state({ host: 'laptop', pid: 42 }), here(true)), undefined, 'still running');
-    assert.equal(holderProcessNote(state({ host: 'ci-runner', pid: 42 }), here(false)), undefined, 'another machine');
+    assert.match(
+      holderProcessNote(state({ host: 'laptop', pid: 42 }), here(false)) ?? '',
+      /^process 42 no longer runs on this machine \(laptop\)/,
+    );
+    assert.equal(
+      holderProcessNote(state({ host: 'laptop', pid: 42 }), here(true)),
+      undefined,
+      'still running',
+    );
+    assert.equal(
+      holderProcessNote(state({ host: 'ci-runner', pid: 42 }), here(false)),
+      undefined,
+      'another machine',
+    );
     assert.equal(holderProcessNote(state(), here(false)), undefined, 'no process recorded');
     assert.equal(holderProcessNote(state({ host: 'laptop', pid: 42 }), undefined), undefined, 'no probe');
   });
@@ -369,22 +474,44 @@ describe('holderProcessNote and parseHolderProcess', () => {
 
 describe('interruptedRecord', () => {
   const record: ReleaseRecord = {
-    app: 'shop', env: 'prod', namespace: 'shop', revision: 3, deployId: 'd-alice', images: [], user: 'alice', host: 'laptop',
-    startedAt: '2024-05-01T10:00:00.000Z', outcome: 'running', inventory: [], manifests: [], hookJobs: [],
-    phases: [{ name: '10-config', startedAt: '2024-05-01T10:00:01.000Z', finishedAt: '2024-05-01T10:00:02.000Z', outcome: 'succeeded' }, { name: '30-deploy', startedAt: '2024-05-01T10:00:02.000Z', outcome: 'running' }],
+    app: 'shop',
+    env: 'prod',
+    namespace: 'shop',
+    revision: 3,
+    deployId: 'd-alice',
+    images: [],
+    user: 'alice',
+    host: 'laptop',
+    startedAt: '2024-05-01T10:00:00.000Z',
+    outcome: 'running',
+    inventory: [],
+    manifests: [],
+    hookJobs: [],
+    phases: [
+      {
+        name: '10-config',
+        startedAt: '2024-05-01T10:00:01.000Z',
+        finishedAt: '2024-05-01T10:00:02.000Z',
+        outcome: 'succeeded',
+      },
+      { name: '30-deploy', startedAt: '2024-05-01T10:00:02.000Z', outcome: 'running' },
+    ],
   };
   const takeover = { deployId: 'd-alice', renewedAt: '2024-05-01T10:00:30.000000Z', by: 'bob', at: at(120) };
 
-  it('completes the dead deploy\'s running record as interrupted, saying when its lock was last renewed', () => {
+  it("completes the dead deploy's running record as interrupted, saying when its lock was last renewed", () => {
     const marked = interruptedRecord(record, takeover)!;
     assert.equal(marked.outcome, 'interrupted');
     assert.equal(marked.finishedAt, at(120).toISOString());
     assert.equal(marked.lockRenewedAt, '2024-05-01T10:00:30.000000Z');
     assert.equal(marked.interruptedBy, 'bob');
-    assert.deepEqual(marked.phases.map((p) => [p.name, p.outcome, p.finishedAt]), [
-      ['10-config', 'succeeded', '2024-05-01T10:00:02.000Z'],
-      ['30-deploy', 'interrupted', at(120).toISOString()],
-    ]);
+    assert.deepEqual(
+      marked.phases.map((p) => [p.name, p.outcome, p.finishedAt]),
+      [
+        ['10-config', 'succeeded', '2024-05-01T10:00:02.000Z'],
+        ['30-deploy', 'interrupted', at(120).toISOString()],
+      ],
+    );
   });
 
   it('leaves other deploys and finished records alone', () => {

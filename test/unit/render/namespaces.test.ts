@@ -37,7 +37,8 @@ const HELM_OUTPUT = lines(
   '  name: podinfo-redis',
 );
 
-const config = (extra = '') => lines('app: podinfo', 'environments:', `  staging: { namespace: podinfo-other${extra} }`);
+const config = (extra = '') =>
+  lines('app: podinfo', 'environments:', `  staging: { namespace: podinfo-other${extra} }`);
 
 describe('objects in other namespaces', () => {
   it('refuses each object naming another namespace, at the line of its namespace field, with one hint', async () => {
@@ -47,23 +48,33 @@ describe('objects in other namespaces', () => {
     } catch (error) {
       assert.ok(error instanceof ConfigError);
       assert.deepEqual(
-        error.issues.map((i) => ({ file: i.file.replace(/^.*\/\.deploy\//, ''), line: i.line, path: i.path, message: i.message })),
+        error.issues.map((i) => ({
+          file: i.file.replace(/^.*\/\.deploy\//, ''),
+          line: i.line,
+          path: i.path,
+          message: i.message,
+        })),
         [
           {
             file: 'staging/30-deployment/podinfo.yaml',
             line: 7,
             path: 'metadata.namespace',
-            message: 'Service/podinfo names namespace "default", but environment "staging" deploys to "podinfo-other"',
+            message:
+              'Service/podinfo names namespace "default", but environment "staging" deploys to "podinfo-other"',
           },
           {
             file: 'staging/30-deployment/podinfo.yaml',
             line: 16,
             path: 'metadata.namespace',
-            message: 'Deployment/podinfo names namespace "default", but environment "staging" deploys to "podinfo-other"',
+            message:
+              'Deployment/podinfo names namespace "default", but environment "staging" deploys to "podinfo-other"',
           },
         ],
       );
-      assert.match(error.hint ?? '', /drop the `namespace:` line .*`helm template -n podinfo-other`.*environments\.staging\.extraNamespaces/);
+      assert.match(
+        error.hint ?? '',
+        /drop the `namespace:` line .*`helm template -n podinfo-other`.*environments\.staging\.extraNamespaces/,
+      );
     }
   });
 
@@ -108,10 +119,20 @@ describe('objects in other namespaces', () => {
   it('leaves objects without a namespace and cluster-scoped ones alone (pure check)', () => {
     const env = { name: 'staging', namespace: 'shop', extraNamespaces: [] };
     const site = { file: 'f.yaml', line: 1 };
-    assert.equal(checkNamespace({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }, site, env), undefined);
-    assert.equal(checkNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } }, site, env), undefined);
     assert.equal(
-      checkNamespace({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' } }, site, env)?.line,
+      checkNamespace({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }, site, env),
+      undefined,
+    );
+    assert.equal(
+      checkNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } }, site, env),
+      undefined,
+    );
+    assert.equal(
+      checkNamespace(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' } },
+        site,
+        env,
+      )?.line,
       1,
     );
   });

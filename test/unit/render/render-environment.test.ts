@@ -107,7 +107,11 @@ describe('renderEnvironment: phases and files', () => {
 describe('renderEnvironment: objects', () => {
   it('defaults namespaces of namespaced kinds only, and keeps explicit ones it may deploy to', async () => {
     const { phases } = await renderTree({
-      'capstan.yaml': lines('app: shop', 'environments:', '  staging: { namespace: shop-staging, extraNamespaces: [shared] }'),
+      'capstan.yaml': lines(
+        'app: shop',
+        'environments:',
+        '  staging: { namespace: shop-staging, extraNamespaces: [shared] }',
+      ),
       'staging/10-a/objects.yaml': lines(
         'apiVersion: v1',
         'kind: ConfigMap',
@@ -196,7 +200,11 @@ describe('renderEnvironment: objects', () => {
 
   it('reports the same kind/namespace/name twice, across phases, naming both files', async () => {
     const issues = await renderTreeIssues({
-      'capstan.yaml': lines('app: shop', 'environments:', '  staging: { namespace: shop-staging, extraNamespaces: [elsewhere] }'),
+      'capstan.yaml': lines(
+        'app: shop',
+        'environments:',
+        '  staging: { namespace: shop-staging, extraNamespaces: [elsewhere] }',
+      ),
       'staging/10-a/one.yaml': cm('app'),
       'staging/20-b/two.yaml.ejs': cm('<%= "app" %>'),
       'staging/20-b/three.yaml': cm('app', 'data: {}').replace('app\n', 'app\n  namespace: elsewhere\n'),

@@ -235,10 +235,20 @@ describe('most likely cause', () => {
   }
 
   it('ImagePullBackOff with the pull error in its own message, as kubelet 1.36 words it', () => {
-    const pod = structuredClone(one('pods', 'imagePullBackOff')) as KubeObject & { status: { containerStatuses: Array<{ state: { waiting: { message: string } } }> } };
-    const error = 'rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/web:nope": failed to resolve reference "registry.example.com/shop/web:nope": registry.example.com/shop/web:nope: not found';
+    const pod = structuredClone(one('pods', 'imagePullBackOff')) as KubeObject & {
+      status: { containerStatuses: Array<{ state: { waiting: { message: string } } }> };
+    };
+    const error =
+      'rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/web:nope": failed to resolve reference "registry.example.com/shop/web:nope": registry.example.com/shop/web:nope: not found';
     pod.status.containerStatuses[0].state.waiting.message = `Back-off pulling image "registry.example.com/shop/web:nope": ErrImagePull: ${error}`;
-    const cause = diagnose({ object: web, pods: [pod], replicaSets, events: [], logs: {}, since }).mostLikelyCause;
+    const cause = diagnose({
+      object: web,
+      pods: [pod],
+      replicaSets,
+      events: [],
+      logs: {},
+      since,
+    }).mostLikelyCause;
     assert.equal(cause, `the image cannot be pulled: registry.example.com/shop/web:nope (${error})`);
   });
 });

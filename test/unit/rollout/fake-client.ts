@@ -33,14 +33,20 @@ export class FakeClient {
     return this as unknown as KubeClient;
   }
 
-  async list(_apiVersion: string, kind: string, options: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+  async list(
+    _apiVersion: string,
+    kind: string,
+    options: ListOptions = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     this.calls.push(`list ${kind}`);
     this.listed.add(kind);
     const entry = this.options.lists[kind] ?? [];
     const answer = typeof entry === 'function' ? entry() : entry;
     if (answer === 'hang') {
       return new Promise((_resolve, reject) => {
-        options.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), { once: true });
+        options.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), {
+          once: true,
+        });
       });
     }
     await Promise.resolve();
@@ -48,7 +54,11 @@ export class FakeClient {
     return { items: structuredClone(answer), resourceVersion: String(this.rv++) };
   }
 
-  async *watch(_apiVersion: string, kind: string, options: ListOptions & { resourceVersion: string }): AsyncGenerator<WatchEvent> {
+  async *watch(
+    _apiVersion: string,
+    kind: string,
+    options: ListOptions & { resourceVersion: string },
+  ): AsyncGenerator<WatchEvent> {
     this.calls.push(`watch ${kind}`);
     const stream: Stream = { kind, namespace: options.namespace, queue: [], wake: () => {} };
     this.streams.add(stream);

@@ -118,7 +118,11 @@ describe('formatDiagnosis: Warning events that differ only by pod name', () => {
   });
 
   it('counts the correlator\'s "combined from similar events" in the same line', () => {
-    const combined = { ...quota(1, 20), message: `(combined from similar events): ${quota(1, 20).message}`, count: 4 };
+    const combined = {
+      ...quota(1, 20),
+      message: `(combined from similar events): ${quota(1, 20).message}`,
+      count: 4,
+    };
     const lines = formatDiagnosis('Deployment/web', { ...base, events: [quota(0, 0), combined] }).split('\n');
     assert.deepEqual(lines.slice(2), [
       '  ReplicaSet/web-6f7c9d8b4 FailedCreate x5 (07:59:02-07:59:22): Error creating: pods "web-6f7c9d8b4-*" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2',
@@ -126,11 +130,24 @@ describe('formatDiagnosis: Warning events that differ only by pod name', () => {
   });
 
   it('collapses the same event of several pods, naming how many, and keeps different messages apart', () => {
-    const backOff = (pod: string, count: number, at: string) => ({ type: 'Warning', reason: 'BackOff', object: `Pod/${pod}`, message: 'Back-off restarting failed container app', count, lastSeen: at });
+    const backOff = (pod: string, count: number, at: string) => ({
+      type: 'Warning',
+      reason: 'BackOff',
+      object: `Pod/${pod}`,
+      message: 'Back-off restarting failed container app',
+      count,
+      lastSeen: at,
+    });
     const events = [
       backOff('web-6f7c9d8b4-7kq2x', 3, '2026-12-01T08:00:01.000Z'),
       backOff('web-6f7c9d8b4-8rt4z', 2, '2026-12-01T08:00:09.000Z'),
-      { type: 'Warning', reason: 'BackOff', object: 'Pod/web-6f7c9d8b4-8rt4z', message: 'Back-off pulling image', count: 1 },
+      {
+        type: 'Warning',
+        reason: 'BackOff',
+        object: 'Pod/web-6f7c9d8b4-8rt4z',
+        message: 'Back-off pulling image',
+        count: 1,
+      },
     ];
     const lines = formatDiagnosis('Deployment/web', { ...base, events }).split('\n');
     assert.deepEqual(lines.slice(2), [

@@ -12,14 +12,23 @@ const deployment: KubeObject = {
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: 'web', namespace: 'shop', uid: 'd-1', generation: 1 },
-  spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } } } },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } } },
+  },
 };
 const available = {
   ...deployment,
   status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 },
 };
 
-const refused = () => new KubeApiError(0, 'Unreachable', 'cannot reach the Kubernetes API (GET /apis/apps/v1): connect ECONNREFUSED 127.0.0.1:6443');
+const refused = () =>
+  new KubeApiError(
+    0,
+    'Unreachable',
+    'cannot reach the Kubernetes API (GET /apis/apps/v1): connect ECONNREFUSED 127.0.0.1:6443',
+  );
 
 function options(client: FakeClient, extra: Partial<WaitOptions> = {}): WaitOptions {
   return {
@@ -35,7 +44,9 @@ function options(client: FakeClient, extra: Partial<WaitOptions> = {}): WaitOpti
 
 describe('waitForObjects with an API server away', () => {
   it('connections refused from the first list: retries, then times out saying since when', async () => {
-    const client = new FakeClient({ lists: { Deployment: refused(), Pod: refused(), Event: refused(), ReplicaSet: refused() } });
+    const client = new FakeClient({
+      lists: { Deployment: refused(), Pod: refused(), Event: refused(), ReplicaSet: refused() },
+    });
     const updates: Readiness[] = [];
     const before = Date.now();
     const result = await waitForObjects(options(client, { onUpdate: (_o, r) => updates.push(r) }));
@@ -45,12 +56,17 @@ describe('waitForObjects with an API server away', () => {
     assert.ok(result.unreachable.retries >= 2, `retried (${result.unreachable.retries} failures)`);
     assert.match(result.unreachable.lastError ?? '', /ECONNREFUSED/);
     assert.ok(client.calls.filter((c) => c === 'list Deployment').length >= 2, 'the list was retried');
-    assert.match(updates.at(-1)?.message ?? '', /^waiting for the API server \(no answer since \d{4}-\d\d-\d\dT/);
+    assert.match(
+      updates.at(-1)?.message ?? '',
+      /^waiting for the API server \(no answer since \d{4}-\d\d-\d\dT/,
+    );
     assert.equal(result.failed.length, 1, 'the pending object still gets a diagnosis');
   });
 
   it('a first list that never answers still ends at the deadline', async () => {
-    const client = new FakeClient({ lists: { Deployment: 'hang', Pod: 'hang', Event: 'hang', ReplicaSet: 'hang' } });
+    const client = new FakeClient({
+      lists: { Deployment: 'hang', Pod: 'hang', Event: 'hang', ReplicaSet: 'hang' },
+    });
     const result = await waitForObjects(options(client, { deadline: Date.now() + 300 }));
     assert.equal(result.outcome, 'timed-out');
     assert.ok(result.unreachable);
@@ -60,7 +76,9 @@ describe('waitForObjects with an API server away', () => {
 
   it('the progress deadline counts the time spent listing', async () => {
     const client = new FakeClient({ lists: { Deployment: 'hang', Pod: [], Event: [], ReplicaSet: [] } });
-    const result = await waitForObjects(options(client, { deadline: Date.now() + 60_000, progressDeadlineMs: 300 }));
+    const result = await waitForObjects(
+      options(client, { deadline: Date.now() + 60_000, progressDeadlineMs: 300 }),
+    );
     assert.equal(result.outcome, 'no-progress');
     assert.ok(result.unreachable);
   });
@@ -81,20 +99,28 @@ describe('waitForObjects with an API server away', () => {
   });
 
   it('a refusal retrying cannot cure (403) ends the wait with that error', async () => {
-    const forbidden = new KubeApiError(403, 'Forbidden', 'deployments.apps is forbidden: User "ci" cannot list resource "deployments"');
+    const forbidden = new KubeApiError(
+      403,
+      'Forbidden',
+      'deployments.apps is forbidden: User "ci" cannot list resource "deployments"',
+    );
     const client = new FakeClient({ lists: { Deployment: forbidden, Pod: [], Event: [], ReplicaSet: [] } });
     await assert.rejects(waitForObjects(options(client, { deadline: Date.now() + 20_000 })), /forbidden/);
   });
 
   it('events that may not be read only sharpen judgments: the wait goes on without them', async () => {
     const forbidden = new KubeApiError(403, 'Forbidden', 'events is forbidden');
-    const client = new FakeClient({ lists: { Deployment: [available], Pod: [], Event: forbidden, ReplicaSet: [] } });
+    const client = new FakeClient({
+      lists: { Deployment: [available], Pod: [], Event: forbidden, ReplicaSet: [] },
+    });
     const result = await waitForObjects(options(client, { deadline: Date.now() + 20_000 }));
     assert.equal(result.outcome, 'ready');
   });
 
   it('an interruption during the first list ends the wait at once', async () => {
-    const client = new FakeClient({ lists: { Deployment: 'hang', Pod: 'hang', Event: 'hang', ReplicaSet: 'hang' } });
+    const client = new FakeClient({
+      lists: { Deployment: 'hang', Pod: 'hang', Event: 'hang', ReplicaSet: 'hang' },
+    });
     const abort = new AbortController();
     const waiting = waitForObjects(options(client, { signal: abort.signal, deadline: Date.now() + 60_000 }));
     await until(() => client.calls.includes('list Deployment'), 'the first list');
@@ -138,13 +164,25 @@ describe('Informer health', () => {
     let answer: Error | KubeObject[] = [available];
     const client = new FakeClient({ lists: { Deployment: () => answer } });
     const abort = new AbortController();
-    const informer = new Informer(client, { apiVersion: 'apps/v1', kind: 'Deployment', signal: abort.signal, onChange: () => {}, now: () => clock });
+    const informer = new Informer(client, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      signal: abort.signal,
+      onChange: () => {},
+      now: () => clock,
+    });
     try {
       await informer.synced;
       await until(() => client.watching('Deployment'), 'the watch');
       clock = 2_000;
       answer = refused();
-      client.push('ERROR', { apiVersion: 'v1', kind: 'Deployment', metadata: {}, code: 500, message: 'internal error' });
+      client.push('ERROR', {
+        apiVersion: 'v1',
+        kind: 'Deployment',
+        metadata: {},
+        code: 500,
+        message: 'internal error',
+      });
       await until(() => informer.health.failures >= 1, 'the watch failure');
       assert.equal(informer.health.troubleSince, 2_000);
       answer = [available];
@@ -158,7 +196,12 @@ describe('Informer health', () => {
   it('a refused first list rejects `synced` and is remembered', async () => {
     const client = new FakeClient({ lists: { Deployment: new KubeApiError(403, 'Forbidden', 'forbidden') } });
     const abort = new AbortController();
-    const informer = new Informer(client, { apiVersion: 'apps/v1', kind: 'Deployment', signal: abort.signal, onChange: () => {} });
+    const informer = new Informer(client, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      signal: abort.signal,
+      onChange: () => {},
+    });
     try {
       await assert.rejects(informer.synced, /forbidden/);
       assert.match(String(informer.health.refused), /forbidden/);

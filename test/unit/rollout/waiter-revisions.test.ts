@@ -29,12 +29,23 @@ const indexOf = (test: (object: KubeObject, type: string) => boolean): number =>
   assert.ok(index >= 0);
   return index;
 };
-const deletionOfDb0 = indexOf((o) => o.kind === 'Pod' && o.metadata.name === 'db-0' && !!o.metadata.deletionTimestamp);
+const deletionOfDb0 = indexOf(
+  (o) => o.kind === 'Pod' && o.metadata.name === 'db-0' && !!o.metadata.deletionTimestamp,
+);
 
-function start(targets: KubeObject[], replaceBrokenPods = false): { client: FakeClient; result: Promise<WaitResult> } {
+function start(
+  targets: KubeObject[],
+  replaceBrokenPods = false,
+): { client: FakeClient; result: Promise<WaitResult> } {
   const client = new FakeClient({
     // What the waiter lists right after the apply: the new generation, not yet observed.
-    lists: { StatefulSet: [applied('StatefulSet')], DaemonSet: [applied('DaemonSet')], Pod: ofKind('Pod'), Event: [], ReplicaSet: [] },
+    lists: {
+      StatefulSet: [applied('StatefulSet')],
+      DaemonSet: [applied('DaemonSet')],
+      Pod: ofKind('Pod'),
+      Event: [],
+      ReplicaSet: [],
+    },
   });
   const result = waitForObjects({
     client: client.client,
@@ -49,7 +60,12 @@ function start(targets: KubeObject[], replaceBrokenPods = false): { client: Fake
 }
 
 /** Pushes events one at a time, letting the waiter judge each state; stops early once it has decided. */
-async function replay(client: FakeClient, settled: () => boolean, from: number, to = events.length): Promise<void> {
+async function replay(
+  client: FakeClient,
+  settled: () => boolean,
+  from: number,
+  to = events.length,
+): Promise<void> {
   const kinds = new Set(['Pod', ...client.listed]);
   await until(() => [...kinds].every((k) => client.watching(k) || k === 'Event') || settled(), 'the watches');
   for (const { type, object } of events.slice(from, to)) {
@@ -66,7 +82,7 @@ function track(result: Promise<WaitResult>): () => boolean {
 }
 
 describe('waiting on a recorded fix of crashlooping pods', () => {
-  it('DaemonSet: the old revision\'s crashing pods are not judged; the fix becomes ready', async () => {
+  it("DaemonSet: the old revision's crashing pods are not judged; the fix becomes ready", async () => {
     const { client, result } = start([applied('DaemonSet')]);
     await replay(client, track(result), 0);
     const outcome = await result;
@@ -84,7 +100,10 @@ describe('waiting on a recorded fix of crashlooping pods', () => {
       failed.readiness.message,
       'rolling update blocked by broken pod db-0 (container db: CrashLoopBackOff (exit code 1, 2 restarts)) of an earlier revision; to unblock: kubectl delete pod db-0 -n shop',
     );
-    assert.match(failed.diagnosis.mostLikelyCause, /^the rolling update to revision db-7b86d46c8 is blocked by pod db-0 of the earlier revision db-699cbcb4f6 .*OrderedReady.*kubectl delete pod db-0 -n shop \(or deploy again with --replace-broken-pods\)$/);
+    assert.match(
+      failed.diagnosis.mostLikelyCause,
+      /^the rolling update to revision db-7b86d46c8 is blocked by pod db-0 of the earlier revision db-699cbcb4f6 .*OrderedReady.*kubectl delete pod db-0 -n shop \(or deploy again with --replace-broken-pods\)$/,
+    );
     assert.deepEqual(client.deleted, []);
   });
 

@@ -25,13 +25,24 @@ function options(client: FakeClient, targets: KubeObject[], extra: Partial<WaitO
 }
 
 describe('a Job whose pod restarts OnFailure, replayed', () => {
-  const recording = read<{ initial: KubeObject[]; events: Array<{ type: WatchEvent['type']; object: KubeObject }> }>('recorded-job-onfailure');
+  const recording = read<{
+    initial: KubeObject[];
+    events: Array<{ type: WatchEvent['type']; object: KubeObject }>;
+  }>('recorded-job-onfailure');
 
-  it('keeps waiting through the crash loop and fails with the Job\'s own reason', async () => {
-    const client = new FakeClient({ lists: { Job: recording.initial.filter((o) => o.kind === 'Job'), Pod: recording.initial.filter((o) => o.kind === 'Pod'), Event: [] } });
+  it("keeps waiting through the crash loop and fails with the Job's own reason", async () => {
+    const client = new FakeClient({
+      lists: {
+        Job: recording.initial.filter((o) => o.kind === 'Job'),
+        Pod: recording.initial.filter((o) => o.kind === 'Pod'),
+        Event: [],
+      },
+    });
     const updates: Readiness[] = [];
     let done = false;
-    const waiting = waitForObjects(options(client, [recording.initial[1]], { onUpdate: (_o, r) => updates.push(r) })).finally(() => (done = true));
+    const waiting = waitForObjects(
+      options(client, [recording.initial[1]], { onUpdate: (_o, r) => updates.push(r) }),
+    ).finally(() => (done = true));
     await until(() => client.watching('Job') && client.watching('Pod'), 'the watches');
     for (const { type, object } of recording.events) {
       if (done) break;
@@ -40,47 +51,97 @@ describe('a Job whose pod restarts OnFailure, replayed', () => {
     }
     const result = await waiting;
     assert.equal(result.outcome, 'failed');
-    assert.equal(result.failed[0]?.readiness.message, 'BackoffLimitExceeded: Job has reached the specified backoff limit');
+    assert.equal(
+      result.failed[0]?.readiness.message,
+      'BackoffLimitExceeded: Job has reached the specified backoff limit',
+    );
     assert.ok(!updates.some((u) => /CrashLoopBackOff/.test(u.message) && u.status === 'failed'));
   });
 });
 
 describe('a quota refusal', () => {
-  const recorded = read<{ quota: KubeObject; objects: KubeObject[]; pods: KubeObject[]; events: KubeObject[] }>('recorded-quota');
+  const recorded = read<{
+    quota: KubeObject;
+    objects: KubeObject[];
+    pods: KubeObject[];
+    events: KubeObject[];
+  }>('recorded-quota');
   const byKind = (kind: string) => recorded.objects.filter((o) => o.kind === kind);
-  const lists = { Deployment: byKind('Deployment'), ReplicaSet: byKind('ReplicaSet'), Job: byKind('Job'), Pod: recorded.pods, Event: recorded.events };
+  const lists = {
+    Deployment: byKind('Deployment'),
+    ReplicaSet: byKind('ReplicaSet'),
+    Job: byKind('Job'),
+    Pod: recorded.pods,
+    Event: recorded.events,
+  };
 
   it('fails as soon as the quota is read still full', async () => {
-    const client = new FakeClient({ lists, get: (kind, name) => (kind === 'ResourceQuota' && name === 'compute' ? recorded.quota : undefined) });
+    const client = new FakeClient({
+      lists,
+      get: (kind, name) => (kind === 'ResourceQuota' && name === 'compute' ? recorded.quota : undefined),
+    });
     const result = await waitForObjects(options(client, [...byKind('Deployment'), ...byKind('Job')]));
     assert.equal(result.outcome, 'failed');
     assert.ok(client.calls.includes('get ResourceQuota/compute'));
     for (const failed of result.failed) {
-      assert.match(failed.readiness.message, /^a ResourceQuota refused the pods and ResourceQuota\/compute is still full \(pods: 2 used of 2, 1 more requested\)/);
+      assert.match(
+        failed.readiness.message,
+        /^a ResourceQuota refused the pods and ResourceQuota\/compute is still full \(pods: 2 used of 2, 1 more requested\)/,
+      );
     }
   });
 
   it('a quota that may not be read: waits until the deadline, then names the refusal', async () => {
-    const client = new FakeClient({ lists, get: () => new KubeApiError(403, 'Forbidden', 'resourcequotas "compute" is forbidden') });
-    const result = await waitForObjects(options(client, byKind('Deployment'), { deadline: Date.now() + 600 }));
+    const client = new FakeClient({
+      lists,
+      get: () => new KubeApiError(403, 'Forbidden', 'resourcequotas "compute" is forbidden'),
+    });
+    const result = await waitForObjects(
+      options(client, byKind('Deployment'), { deadline: Date.now() + 600 }),
+    );
     assert.equal(result.outcome, 'timed-out');
-    assert.match(result.failed[0]?.diagnosis.mostLikelyCause ?? '', /^a ResourceQuota refused the pods: .*exceeded quota: compute/);
-    assert.equal(client.calls.filter((c) => c.startsWith('get ResourceQuota')).length, 1, 'a refusal to read is remembered');
+    assert.match(
+      result.failed[0]?.diagnosis.mostLikelyCause ?? '',
+      /^a ResourceQuota refused the pods: .*exceeded quota: compute/,
+    );
+    assert.equal(
+      client.calls.filter((c) => c.startsWith('get ResourceQuota')).length,
+      1,
+      'a refusal to read is remembered',
+    );
   });
 });
 
 describe('Services with nothing to serve', () => {
-  const service: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', uid: 's' }, spec: { selector: { app: 'web' } } };
+  const service: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'shop', uid: 's' },
+    spec: { selector: { app: 'web' } },
+  };
   const deployment = (replicas: number): KubeObject => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', namespace: 'shop', uid: 'd', generation: 1 },
-    spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } } },
+    },
     status: { observedGeneration: 1, replicas, updatedReplicas: replicas, availableReplicas: replicas },
   });
 
   it('its workload scaled to zero: both ready, no endpoints awaited', async () => {
-    const client = new FakeClient({ lists: { Service: [service], Deployment: [deployment(0)], EndpointSlice: [], Pod: [], Event: [], ReplicaSet: [] } });
+    const client = new FakeClient({
+      lists: {
+        Service: [service],
+        Deployment: [deployment(0)],
+        EndpointSlice: [],
+        Pod: [],
+        Event: [],
+        ReplicaSet: [],
+      },
+    });
     const result = await waitForObjects(options(client, [service, deployment(0)]));
     assert.equal(result.outcome, 'ready');
   });
@@ -90,13 +151,30 @@ describe('Services with nothing to serve', () => {
     const updates: Readiness[] = [];
     const result = await waitForObjects(options(client, [service], { onUpdate: (_o, r) => updates.push(r) }));
     assert.equal(result.outcome, 'ready');
-    assert.equal(updates.at(-1)?.message, 'endpoints not awaited: no workload of this phase runs the pods it selects');
+    assert.equal(
+      updates.at(-1)?.message,
+      'endpoints not awaited: no workload of this phase runs the pods it selects',
+    );
   });
 
   it('its workload has replicas: endpoints awaited', async () => {
-    const client = new FakeClient({ lists: { Service: [service], Deployment: [deployment(2)], EndpointSlice: [], Pod: [], Event: [], ReplicaSet: [] } });
-    const result = await waitForObjects(options(client, [service, deployment(2)], { deadline: Date.now() + 300 }));
+    const client = new FakeClient({
+      lists: {
+        Service: [service],
+        Deployment: [deployment(2)],
+        EndpointSlice: [],
+        Pod: [],
+        Event: [],
+        ReplicaSet: [],
+      },
+    });
+    const result = await waitForObjects(
+      options(client, [service, deployment(2)], { deadline: Date.now() + 300 }),
+    );
     assert.equal(result.outcome, 'timed-out');
-    assert.deepEqual(result.failed.map((f) => f.object.kind), ['Service']);
+    assert.deepEqual(
+      result.failed.map((f) => f.object.kind),
+      ['Service'],
+    );
   });
 });

@@ -1,7 +1,14 @@
 // The redactor and the values-free Secret diff.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRedactor, REDACTED, Redactor, secretValues, summarizeSecretDiff, unredactedSecretKeys } from '../../../src/secrets/index.js';
+import {
+  createRedactor,
+  REDACTED,
+  Redactor,
+  secretValues,
+  summarizeSecretDiff,
+  unredactedSecretKeys,
+} from '../../../src/secrets/index.js';
 import { mapStrings, type KubeObject } from '../../../src/shared/index.js';
 
 describe('createRedactor', () => {
@@ -83,7 +90,14 @@ describe('summarizeSecretDiff', () => {
 describe('Redactor', () => {
   it('redacts string values only, never keys, numbers, booleans or null', () => {
     const redactor = new Redactor(['false', '5432', 'production']);
-    const doc = { dryRun: false, port: 5432, none: null, env: 'production', false: 'is false', list: ['5432', 15432] };
+    const doc = {
+      dryRun: false,
+      port: 5432,
+      none: null,
+      env: 'production',
+      false: 'is false',
+      list: ['5432', 15432],
+    };
     assert.deepEqual(redactor.value(doc), {
       dryRun: false,
       port: 5432,
@@ -96,7 +110,12 @@ describe('Redactor', () => {
 
   it("keeps an event's type, outcome and action, Capstan's own names", () => {
     const redactor = new Redactor(['deploy-finished', 'succeeded', 'created']);
-    const event = { type: 'deploy-finished', outcome: 'succeeded', action: 'created', message: 'succeeded and created' };
+    const event = {
+      type: 'deploy-finished',
+      outcome: 'succeeded',
+      action: 'created',
+      message: 'succeeded and created',
+    };
     assert.deepEqual(redactor.event(event), { ...event, message: `${REDACTED} and ${REDACTED}` });
   });
 
@@ -107,7 +126,8 @@ describe('Redactor', () => {
   });
 
   it('redacts each long enough line of a multi-line value on its own, as a streamed log shows it', () => {
-    const pem = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n  AASCBKcwggSjAgEAAoIBAQC7  \nab\n-----END KEY-----\n';
+    const pem =
+      '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n  AASCBKcwggSjAgEAAoIBAQC7  \nab\n-----END KEY-----\n';
     const redactor = new Redactor([pem]);
     assert.equal(redactor.text('line: MIIEvQIBADANBgkqhkiG9w0BAQEF'), `line: ${REDACTED}`);
     assert.equal(redactor.text('AASCBKcwggSjAgEAAoIBAQC7'), REDACTED, 'a line is matched trimmed');
@@ -135,7 +155,11 @@ describe('Redactor', () => {
 describe('mapStrings', () => {
   it('reads values with toJSON as JSON does, and keeps the paths it is told to', () => {
     const when = new Date('2026-12-01T00:00:00.000Z');
-    const out = mapStrings({ when, keep: { me: 'x' }, other: 'x' }, (t) => t.toUpperCase(), (path) => path.join('.') === 'keep.me');
+    const out = mapStrings(
+      { when, keep: { me: 'x' }, other: 'x' },
+      (t) => t.toUpperCase(),
+      (path) => path.join('.') === 'keep.me',
+    );
     assert.deepEqual(out, { when: '2026-12-01T00:00:00.000Z'.toUpperCase(), keep: { me: 'x' }, other: 'X' });
   });
 });

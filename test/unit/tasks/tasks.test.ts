@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { containerImageOf, findDeployment, LogCursor, planHookCleanup, planTaskJob, podProblem, referencedSecrets, taskLockName, taskNameOf, terminatedExitCode } from '../../../src/tasks/index.js';
+import {
+  containerImageOf,
+  findDeployment,
+  LogCursor,
+  planHookCleanup,
+  planTaskJob,
+  podProblem,
+  referencedSecrets,
+  taskLockName,
+  taskNameOf,
+  terminatedExitCode,
+} from '../../../src/tasks/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 const deployment: KubeObject = {
@@ -10,7 +21,10 @@ const deployment: KubeObject = {
   spec: {
     selector: { matchLabels: { app: 'web' } },
     template: {
-      metadata: { labels: { app: 'web', tier: 'front' }, annotations: { 'capstan.dev/config-checksum': 'abc' } },
+      metadata: {
+        labels: { app: 'web', tier: 'front' },
+        annotations: { 'capstan.dev/config-checksum': 'abc' },
+      },
       spec: {
         serviceAccountName: 'web',
         nodeSelector: { pool: 'apps' },
@@ -38,7 +52,14 @@ const deployment: KubeObject = {
 };
 
 describe('planTaskJob', () => {
-  const job = planTaskJob({ from: deployment, name: 'shop-task-rake-1', taskName: 'rake', command: ['rake', 'db:seed'], env: ['A=2', 'B=3'], labels: { 'capstan.dev/app': 'shop' } }) as any;
+  const job = planTaskJob({
+    from: deployment,
+    name: 'shop-task-rake-1',
+    taskName: 'rake',
+    command: ['rake', 'db:seed'],
+    env: ['A=2', 'B=3'],
+    labels: { 'capstan.dev/app': 'shop' },
+  }) as any;
   const spec = job.spec.template.spec;
 
   it('copies what a task needs and replaces the command', () => {
@@ -55,7 +76,10 @@ describe('planTaskJob', () => {
     assert.deepEqual(c.command, ['rake', 'db:seed']);
     assert.equal(c.args, undefined);
     assert.equal(c.image, 'shop:1');
-    assert.deepEqual(c.env, [{ name: 'A', value: '2' }, { name: 'B', value: '3' }]);
+    assert.deepEqual(c.env, [
+      { name: 'A', value: '2' },
+      { name: 'B', value: '3' },
+    ]);
     assert.equal(c.envFrom[0].configMapRef.name, 'web-config');
     assert.equal(c.volumeMounts[0].mountPath, '/cfg');
     assert.equal(c.resources.requests.cpu, '100m');
@@ -68,7 +92,7 @@ describe('planTaskJob', () => {
     assert.equal(spec.initContainers, undefined);
   });
 
-  it('keeps the task pod out of the Deployment\'s selector', () => {
+  it("keeps the task pod out of the Deployment's selector", () => {
     const labels = job.spec.template.metadata.labels;
     assert.equal(labels.app, undefined);
     assert.equal(labels.tier, 'front');
@@ -76,11 +100,44 @@ describe('planTaskJob', () => {
   });
 
   it('picks a container and an image, and refuses unknown ones or no command', () => {
-    const other = planTaskJob({ from: deployment, name: 'x', taskName: 'x', command: ['sh'], container: 'sidecar', image: 'proxy:2', labels: {} }) as any;
+    const other = planTaskJob({
+      from: deployment,
+      name: 'x',
+      taskName: 'x',
+      command: ['sh'],
+      container: 'sidecar',
+      image: 'proxy:2',
+      labels: {},
+    }) as any;
     assert.equal(other.spec.template.spec.containers[0].image, 'proxy:2');
-    assert.throws(() => planTaskJob({ from: deployment, name: 'x', taskName: 'x', command: ['sh'], container: 'nope', labels: {} }), /no container "nope"/);
-    assert.throws(() => planTaskJob({ from: deployment, name: 'x', taskName: 'x', command: [], labels: {} }), /no command/);
-    assert.throws(() => planTaskJob({ from: deployment, name: 'x', taskName: 'x', command: ['sh'], env: ['NOEQUALS'], labels: {} }), /KEY=VALUE/);
+    assert.throws(
+      () =>
+        planTaskJob({
+          from: deployment,
+          name: 'x',
+          taskName: 'x',
+          command: ['sh'],
+          container: 'nope',
+          labels: {},
+        }),
+      /no container "nope"/,
+    );
+    assert.throws(
+      () => planTaskJob({ from: deployment, name: 'x', taskName: 'x', command: [], labels: {} }),
+      /no command/,
+    );
+    assert.throws(
+      () =>
+        planTaskJob({
+          from: deployment,
+          name: 'x',
+          taskName: 'x',
+          command: ['sh'],
+          env: ['NOEQUALS'],
+          labels: {},
+        }),
+      /KEY=VALUE/,
+    );
   });
 
   it('names tasks after the command', () => {
@@ -110,17 +167,51 @@ describe('LogCursor', () => {
 });
 
 describe('pod outcomes', () => {
-  const pod = (status: unknown): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'img:1' }] }, status });
+  const pod = (status: unknown): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p' },
+    spec: { containers: [{ name: 'c', image: 'img:1' }] },
+    status,
+  });
 
   it('reports hopeless waiting reasons and unschedulable pods', () => {
-    assert.match(podProblem(pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ImagePullBackOff' } } }] }))!.message, /img:1 cannot be pulled/);
-    assert.equal(podProblem(pod({ conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/6 nodes are available' }] }))!.kind, 'unschedulable');
+    assert.match(
+      podProblem(
+        pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ImagePullBackOff' } } }] }),
+      )!.message,
+      /img:1 cannot be pulled/,
+    );
+    assert.equal(
+      podProblem(
+        pod({
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: '0/6 nodes are available',
+            },
+          ],
+        }),
+      )!.kind,
+      'unschedulable',
+    );
     assert.equal(podProblem(pod({ phase: 'Running' })), undefined);
   });
 
   it('reads the exit code of a finished container', () => {
-    assert.equal(terminatedExitCode(pod({ containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 3 } } }] }), 'c'), 3);
-    assert.equal(terminatedExitCode(pod({ containerStatuses: [{ name: 'c', state: { running: {} } }] }), 'c'), undefined);
+    assert.equal(
+      terminatedExitCode(
+        pod({ containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 3 } } }] }),
+        'c',
+      ),
+      3,
+    );
+    assert.equal(
+      terminatedExitCode(pod({ containerStatuses: [{ name: 'c', state: { running: {} } }] }), 'c'),
+      undefined,
+    );
   });
 });
 
@@ -128,13 +219,27 @@ describe('planHookCleanup', () => {
   const job = (name: string, hook: string, minute: number, finished = true): KubeObject => ({
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, labels: { 'capstan.dev/hook': hook }, creationTimestamp: `2026-01-01T00:${String(minute).padStart(2, '0')}:00Z` },
+    metadata: {
+      name,
+      labels: { 'capstan.dev/hook': hook },
+      creationTimestamp: `2026-01-01T00:${String(minute).padStart(2, '0')}:00Z`,
+    },
     status: { conditions: finished ? [{ type: 'Complete', status: 'True' }] : [] },
   });
 
   it('keeps the newest runs of each hook and never removes a running one', () => {
-    const jobs = [job('m1', 'migrate', 1), job('m2', 'migrate', 2), job('m3', 'migrate', 3), job('m4', 'migrate', 4), job('s1', 'seeds', 1), job('m0', 'migrate', 0, false)];
-    assert.deepEqual(planHookCleanup(jobs, 3).map((j) => j.metadata.name), ['m1']);
+    const jobs = [
+      job('m1', 'migrate', 1),
+      job('m2', 'migrate', 2),
+      job('m3', 'migrate', 3),
+      job('m4', 'migrate', 4),
+      job('s1', 'seeds', 1),
+      job('m0', 'migrate', 0, false),
+    ];
+    assert.deepEqual(
+      planHookCleanup(jobs, 3).map((j) => j.metadata.name),
+      ['m1'],
+    );
   });
 });
 
@@ -143,9 +248,20 @@ describe('referencedSecrets', () => {
     const spec = {
       initContainers: [{ name: 'init', envFrom: [{ secretRef: { name: 'init-secrets' } }] }],
       containers: [
-        { name: 'web', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }, { name: 'B', value: 'x' }], envFrom: [{ configMapRef: { name: 'cm' } }, { secretRef: { name: 'app' } }] },
+        {
+          name: 'web',
+          env: [
+            { name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+            { name: 'B', value: 'x' },
+          ],
+          envFrom: [{ configMapRef: { name: 'cm' } }, { secretRef: { name: 'app' } }],
+        },
       ],
-      volumes: [{ secret: { secretName: 'tls' } }, { projected: { sources: [{ secret: { name: 'token' } }, { configMap: { name: 'cm' } }] } }, { emptyDir: {} }],
+      volumes: [
+        { secret: { secretName: 'tls' } },
+        { projected: { sources: [{ secret: { name: 'token' } }, { configMap: { name: 'cm' } }] } },
+        { emptyDir: {} },
+      ],
     };
     assert.deepEqual(referencedSecrets(spec), ['app', 'db', 'init-secrets', 'tls', 'token']);
     assert.deepEqual(referencedSecrets(undefined), []);
@@ -165,7 +281,11 @@ describe('the image a task runs by default', () => {
     assert.equal(findDeployment(released)?.metadata.name, 'web', 'the first Deployment when none is named');
     assert.equal(findDeployment(released, 'worker'), worker);
     assert.equal(findDeployment(released, 'nope'), undefined);
-    assert.equal(containerImageOf(findDeployment(released)), 'shop:1', 'the first container when none is named');
+    assert.equal(
+      containerImageOf(findDeployment(released)),
+      'shop:1',
+      'the first container when none is named',
+    );
     assert.equal(containerImageOf(findDeployment(released), 'sidecar'), 'proxy:1');
     assert.equal(containerImageOf(findDeployment(released, 'worker')), 'shop:0');
   });
@@ -173,7 +293,13 @@ describe('the image a task runs by default', () => {
   it('is unknown when the container or the Deployment is not there', () => {
     assert.equal(containerImageOf(deployment, 'nope'), undefined);
     assert.equal(containerImageOf(undefined), undefined);
-    assert.equal(containerImageOf({ ...worker, spec: { template: { spec: { containers: [{ name: 'w', image: '' }] } } } }), undefined);
+    assert.equal(
+      containerImageOf({
+        ...worker,
+        spec: { template: { spec: { containers: [{ name: 'w', image: '' }] } } },
+      }),
+      undefined,
+    );
   });
 });
 
