@@ -1,7 +1,7 @@
 // What a deploy would change in one object, as a readable unified diff without server noise (pure).
 import { stringify } from 'yaml';
 import { summarizeSecretDiff, type SecretKeyDiff } from '../secrets/index.js';
-import { mapStrings, objectRef, type KubeObject } from '../shared/index.js';
+import { isRecord, mapStrings, objectRef, type KubeObject } from '../shared/index.js';
 import { managedFieldSet, mergeFieldSets, pickFields, type FieldSet } from './field-set.js';
 import { unifiedDiff } from './text-diff.js';
 
@@ -37,10 +37,6 @@ const NOISY_ANNOTATIONS = [
 ];
 const HIDDEN = '(hidden)';
 const HIDDEN_CHANGED = '(hidden, changed)';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function identity(object: KubeObject): ObjectDiff['object'] {
   const { apiVersion, kind, metadata } = object;

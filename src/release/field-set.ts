@@ -1,6 +1,7 @@
 // Server-side apply field sets (managedFields fieldsV1): which fields a manager set, and picking them (pure).
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../shared/index.js';
+import { isRecord } from '../shared/index.js';
 
 /** A fieldsV1 tree: `f:name` fields, `k:{json}` list items by key, `v:json` set items, `i:n` by index, `.` the node itself. */
 export interface FieldSet {
@@ -31,10 +32,6 @@ export function mergeFieldSets(a: FieldSet, b: FieldSet): FieldSet {
   const out: FieldSet = { ...a };
   for (const [key, child] of Object.entries(b)) out[key] = out[key] ? mergeFieldSets(out[key], child) : child;
   return out;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function matchesItem(key: string, item: unknown, index: number): boolean {

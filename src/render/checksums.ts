@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../shared/index.js';
+import { isRecord } from '../shared/index.js';
 
 export const CHECKSUM_ANNOTATION = 'capstan.dev/config-checksum';
 
 type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function list(value: unknown): Json[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import type { Issue } from '../shared/index.js';
 import { TemplateFailure } from './ejs-template.js';
+import { isRecord } from '../shared/index.js';
 
 let capstanResolved = false;
 
@@ -53,10 +54,6 @@ export async function runModuleFile(
     return { values: [], issues: [{ file, message }] };
   }
   return { values: flatten(result), issues: [] };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Lists may nest and hold `null`, `undefined` or `false` for objects left out by a condition. */

@@ -1,4 +1,5 @@
 import type { Issue, KubeObject } from '../shared/index.js';
+import { isRecord } from '../shared/index.js';
 
 /** Kinds that live outside namespaces; any other kind, custom ones included, is taken as namespaced. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
@@ -42,10 +43,6 @@ export interface ObjectSite {
   readonly lineOf?: (path: readonly string[]) => number;
   /** Prefix for messages when lines are not those of the file (e.g. "document 2: "). */
   readonly label?: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Check that `value` looks like a Kubernetes object; issues say which field is wrong and where. */

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
-import type { KubeObject } from '../shared/index.js';
+import { REDACTED, type KubeObject } from '../shared/index.js';
 
-export const REDACTED = '[redacted]';
+export { REDACTED };
 
 /** A copy of `objects` where every value of a Secret's data and stringData reads `[redacted]`. */
 export function maskSecrets(objects: readonly KubeObject[]): KubeObject[] {

@@ -1,7 +1,7 @@
 // Keeping secret values out of everything Capstan prints: a redactor and a values-free Secret diff.
-import { mapStrings, type KubeObject } from '../shared/index.js';
+import { mapStrings, REDACTED, type KubeObject } from '../shared/index.js';
 
-export const REDACTED = '[redacted]';
+export { REDACTED };
 /**
  * Shorter values are not redacted: they would erase ordinary words and numbers all over the output
  * (every `0`, `on`, `yes`), and such a value is no secret anyway (docs/redaction.md).

@@ -3,10 +3,10 @@ export { CapstanError, ConfigError, formatIssue, isCapstanError, isInputError } 
 export type { CapstanErrorOptions, Issue } from './errors.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export { objectKey, objectRef } from './types.js';
+export { objectKey, objectRef, REDACTED } from './types.js';
 export type { KubeObject, ObjectMeta, SourceLocation } from './types.js';
 export { mapLimit, settleLimit, sleep } from './concurrency.js';
-export { at, list, num, record, sortKeys, str } from './json.js';
+export { at, isRecord, list, num, record, sortKeys, str } from './json.js';
 export type { Json } from './json.js';
 export { mapStrings } from './map-strings.js';
 export type { ValuePath } from './map-strings.js';

@@ -3,6 +3,11 @@
 
 export type Json = Record<string, unknown>;
 
+/** Whether a value is a plain JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function record(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 }

@@ -44,3 +44,6 @@ export function objectKey(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadat
 export function objectRef(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
   return `${obj.kind}/${obj.metadata.name ?? '?'}`;
 }
+
+/** What Capstan prints in place of a secret value, everywhere. */
+export const REDACTED = '[redacted]';
