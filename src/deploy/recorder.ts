@@ -85,6 +85,13 @@ export class DeployRecorder {
   constructor(private readonly options: RecorderOptions) {}
 
   /** Takes the lock (throws LockHeldError), writes the `running` record, notifies. */
+  /** A 403 becomes a message naming the identity, the missing permission and what Capstan was doing. */
+  private refused(doing: string): (error: unknown) => Promise<never> {
+    return async (error) => {
+      throw await this.options.client.explainRefusal(error, doing, this.options.signal);
+    };
+  }
+
   async start(): Promise<void> {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
@@ -97,8 +104,10 @@ export class DeployRecorder {
         process: this.options.process,
         signal: this.options.signal,
         onWarning: this.options.warn,
-      }),
-      nextRevisionNumber(client, scope),
+      }).catch(this.refused('the deploy lock needs it')),
+      nextRevisionNumber(client, scope).catch(
+        this.refused('numbering the release needs the release history'),
+      ),
     ]);
     this.lock = lock;
     await recordTakeover(
