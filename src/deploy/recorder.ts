@@ -84,7 +84,6 @@ export class DeployRecorder {
 
   constructor(private readonly options: RecorderOptions) {}
 
-  /** Takes the lock (throws LockHeldError), writes the `running` record, notifies. */
   /** A 403 becomes a message naming the identity, the missing permission and what Capstan was doing. */
   private refused(doing: string): (error: unknown) => Promise<never> {
     return async (error) => {
@@ -92,6 +91,7 @@ export class DeployRecorder {
     };
   }
 
+  /** Takes the lock (throws LockHeldError), writes the `running` record, notifies. */
   async start(): Promise<void> {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
