@@ -63,8 +63,8 @@ function clientCert(dir: string, name: string, subject: string, server: boolean,
   ]);
 }
 
-/** Creates the PKI in `dir` (which must exist). */
-export function createPki(dir: string): void {
+/** A self-signed CA: `${name}.key` and `${name}.crt` in `dir`. */
+function certificateAuthority(dir: string, name: string, commonName: string): void {
   openssl(dir, [
     'req',
     '-x509',
@@ -75,16 +75,21 @@ export function createPki(dir: string): void {
     '-days',
     '3650',
     '-keyout',
-    'ca.key',
+    `${name}.key`,
     '-out',
-    'ca.crt',
+    `${name}.crt`,
     '-subj',
-    '/CN=capstan-test-ca',
+    `/CN=${commonName}`,
     '-addext',
     'basicConstraints=critical,CA:TRUE',
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
   ]);
+}
+
+/** Creates the PKI in `dir` (which must exist). */
+export function createPki(dir: string): void {
+  certificateAuthority(dir, 'ca', 'capstan-test-ca');
   clientCert(dir, 'admin', '/O=system:masters/CN=capstan-test-admin', true);
   clientCert(dir, 'deployer', '/O=capstan:deployers/CN=capstan-deployer', false);
   clientCert(dir, 'reader', '/O=capstan:readers/CN=capstan-reader', false);
@@ -97,26 +102,7 @@ export function createPki(dir: string): void {
  * the issuer's serving cert (127.0.0.1), and the RSA key it signs ID tokens with.
  */
 export function createIssuerPki(dir: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-sha256',
-    '-days',
-    '3650',
-    '-keyout',
-    'oidc-ca.key',
-    '-out',
-    'oidc-ca.crt',
-    '-subj',
-    '/CN=capstan-test-oidc-ca',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-  ]);
+  certificateAuthority(dir, 'oidc-ca', 'capstan-test-oidc-ca');
   clientCert(dir, 'oidc-serving', '/CN=capstan-test-oidc-issuer', true, 'oidc-ca');
   openssl(dir, [
     'genpkey',
