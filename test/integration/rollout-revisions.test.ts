@@ -54,6 +54,21 @@ async function revisions(ns: string, selector: string): Promise<string[]> {
     .map((p) => p.metadata.labels['controller-revision-hash'] ?? '?');
 }
 
+/** Both pods of StatefulSet `db` run its update revision: the fix rolled out everywhere. */
+async function assertBothPodsOnUpdateRevision(namespace: string): Promise<void> {
+  const sts = await getJson<{ status: { updateRevision: string } }>([
+    'get',
+    'statefulset',
+    'db',
+    '-n',
+    namespace,
+  ]);
+  assert.deepEqual(await revisions(namespace, 'app=db'), [
+    sts.status.updateRevision,
+    sts.status.updateRevision,
+  ]);
+}
+
 describe('rollouts by update revision', () => {
   it('a Parallel StatefulSet: the fix for a crash loop rolls out', async () => {
     const ns = await freshNamespace('rollout-sts-par');
@@ -68,17 +83,7 @@ describe('rollouts by update revision', () => {
       app.write('.deploy/test/30-deployment/db.yaml', statefulSet({ crash: false, policy: 'Parallel' }));
       const fixed = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-      const sts = await getJson<{ status: { updateRevision: string } }>([
-        'get',
-        'statefulset',
-        'db',
-        '-n',
-        ns.name,
-      ]);
-      assert.deepEqual(await revisions(ns.name, 'app=db'), [
-        sts.status.updateRevision,
-        sts.status.updateRevision,
-      ]);
+      await assertBothPodsOnUpdateRevision(ns.name);
     } finally {
       app.cleanup();
       await ns.remove();
@@ -115,17 +120,7 @@ describe('rollouts by update revision', () => {
         ),
         'the deletion is reported',
       );
-      const sts = await getJson<{ status: { updateRevision: string } }>([
-        'get',
-        'statefulset',
-        'db',
-        '-n',
-        ns.name,
-      ]);
-      assert.deepEqual(await revisions(ns.name, 'app=db'), [
-        sts.status.updateRevision,
-        sts.status.updateRevision,
-      ]);
+      await assertBothPodsOnUpdateRevision(ns.name);
     } finally {
       app.cleanup();
       await ns.remove();
