@@ -1,5 +1,7 @@
 // Shared by integration tests: the run's local cluster, fresh namespaces, kubectl.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { kubectl as kubectlOf, RESTRICTED_CLUSTER_ROLE, type ClusterInfo } from '../cluster/cluster.js';
 
 export function testCluster(): ClusterInfo {
@@ -64,4 +66,38 @@ export async function waitFor<T>(
 
 export async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {
   return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
+}
+
+/**
+ * A webhook receiver on loopback answering with `statuses` in turn (the last one repeats). It keeps
+ * each request body as sent (`texts`, to scan bytes) and parsed as JSON where it is JSON (`bodies`).
+ */
+export async function webhookReceiver(
+  statuses: readonly number[] = [200],
+): Promise<{ url: string; texts: string[]; bodies: any[]; close: () => Promise<void> }> {
+  const texts: string[] = [];
+  const bodies: any[] = [];
+  let i = 0;
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      texts.push(text);
+      try {
+        bodies.push(JSON.parse(text));
+      } catch {
+        bodies.push(undefined);
+      }
+      res.statusCode = statuses[Math.min(i++, statuses.length - 1)]!;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    texts,
+    bodies,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

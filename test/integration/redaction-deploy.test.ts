@@ -5,14 +5,12 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encryptEjson, generateKeyPair, MIN_REDACTED_LENGTH, REDACTED } from '../../src/secrets/index.js';
 import { capstan, writeApp, type CliRun } from './cli-helpers.js';
-import { freshNamespace, getJson } from './helpers.js';
+import { freshNamespace, getJson, webhookReceiver } from './helpers.js';
 
 const migrate = `apiVersion: batch/v1
 kind: Job
@@ -77,30 +75,10 @@ function jsonOutput(stdout: string): unknown[] {
   }
 }
 
-/** Loopback receiver of webhook notifications. */
-async function receiver(): Promise<{ url: string; bodies: string[]; close: () => Promise<void> }> {
-  const bodies: string[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    req.on('end', () => {
-      bodies.push(text);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    bodies,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 describe('ordinary secret values in a deploy', () => {
   it('deploys false, 5432, the env/app/namespace names and a PEM key, and prints none of them', async () => {
     const ns = await freshNamespace('redact');
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
@@ -204,7 +182,7 @@ describe('ordinary secret values in a deploy', () => {
       const historyJson = await run(['history', 'production', '-o', 'json']);
       assert.equal(historyJson.code, 0, historyJson.stderr);
       assert.equal(JSON.parse(historyJson.stdout)[0].outcome, 'rolled-back');
-      assert.ok(hook.bodies.length >= 4, `notifications were sent (${hook.bodies.length})`);
+      assert.ok(hook.texts.length >= 4, `notifications were sent (${hook.texts.length})`);
 
       // Each value long enough to redact, and each long enough line of the PEM key.
       const values = Object.values(secrets)
@@ -229,7 +207,7 @@ describe('ordinary secret values in a deploy', () => {
           }
         }
       }
-      for (const body of hook.bodies) {
+      for (const body of hook.texts) {
         for (const text of jsonStrings(JSON.parse(body))) {
           for (const value of values)
             assert.ok(!leakIn(text, value), `a notification holds ${JSON.stringify(value)}: ${text}`);

@@ -2,8 +2,6 @@
 // notifications to a loopback HTTP server, diff against live objects, history and rollback.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, resolveEnvironment } from '../../src/config/index.js';
 import { listLabelled, prunableTypes, selectorOf } from '../../src/deploy/index.js';
@@ -20,7 +18,7 @@ import {
 } from '../../src/release/index.js';
 import type { KubeObject } from '../../src/shared/index.js';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
-import { freshNamespace, getJson, kubectl, testCluster } from './helpers.js';
+import { freshNamespace, getJson, kubectl, testCluster, webhookReceiver } from './helpers.js';
 
 let client: KubeClient;
 before(async () => {
@@ -46,30 +44,6 @@ function record(namespace: string, revision: number, extra: Partial<ReleaseRecor
     manifests: [],
     hookJobs: [],
     ...extra,
-  };
-}
-
-/** An HTTP server on loopback answering with `statuses` in turn (the last one repeats), recording bodies. */
-async function receiver(
-  statuses: number[],
-): Promise<{ url: string; bodies: any[]; close: () => Promise<void> }> {
-  const bodies: any[] = [];
-  let i = 0;
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    req.on('end', () => {
-      bodies.push(JSON.parse(text));
-      res.statusCode = statuses[Math.min(i++, statuses.length - 1)]!;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    bodies,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -250,9 +224,9 @@ describe('release records', () => {
 
 describe('notifications', () => {
   it('posts to a loopback server; a failing endpoint is a warning, never a throw', async () => {
-    const good = await receiver([200]);
-    const bad = await receiver([500]);
-    const closed = await receiver([200]);
+    const good = await webhookReceiver([200]);
+    const bad = await webhookReceiver([500]);
+    const closed = await webhookReceiver([200]);
     await closed.close(); // nothing listens on its port any more
     try {
       const warnings: string[] = [];
@@ -314,7 +288,7 @@ spec:
 describe('diff, history and rollback', () => {
   it('diffs against live objects, rolls back to an earlier manifest set, prunes, records and notifies', async () => {
     const ns = await freshNamespace('rel-rollback');
-    const hook = await receiver([200]);
+    const hook = await webhookReceiver([200]);
     const env = { HOOK_URL: hook.url };
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml(
