@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Redactor } from '../secrets/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { registerDeployCommands } from './deploy-commands.js';
+import { registerCutoverCommand } from './cutover-command.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
@@ -42,6 +43,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerTasksCommands(program, io, result);
   registerReleaseCommands(program, io, result);
   registerMigrateCommands(program, io, result);
+  registerCutoverCommand(program, io, result);
   registerSecretsCommands(program, io);
   return program;
 }

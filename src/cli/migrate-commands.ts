@@ -5,14 +5,17 @@ import {
   formatRef,
   formatVerification,
   migrate,
+  type ClusterAccess,
   type MigrateEvent,
+  type MigrationScope,
 } from '../migrate/index.js';
 import { CapstanError } from '../shared/index.js';
 import { outputMode } from './session.js';
 import type { CliIo, CommandResult } from './options.js';
 import { durationOption, integerOption, type GlobalOptions } from './options.js';
 
-interface MigrateFlags {
+/** Which clusters and objects: the options `migrate` and `cutover` share. */
+export interface SelectionFlags {
   from?: string;
   to?: string;
   fromKubeconfig?: string;
@@ -23,6 +26,9 @@ interface MigrateFlags {
   selector?: string;
   includeKinds?: string[];
   excludeKinds?: string[];
+}
+
+interface MigrateFlags extends SelectionFlags {
   dryRun?: boolean;
   verifyOnly?: boolean;
   verify: boolean;
@@ -47,7 +53,8 @@ function usage(message: string, hint?: string): CapstanError {
   return new CapstanError('ERR_CAPSTAN_USAGE', message, { hint });
 }
 
-function validate(flags: MigrateFlags): void {
+/** Usage errors in the cluster and scope options (exit 2). */
+export function validateSelection(flags: SelectionFlags): void {
   if (!flags.from && !flags.fromKubeconfig)
     throw usage('say which cluster to copy from', 'pass --from CONTEXT or --from-kubeconfig FILE');
   if (!flags.to && !flags.toKubeconfig)
@@ -70,6 +77,10 @@ function validate(flags: MigrateFlags): void {
       '--app and --selector exclude each other',
       '--app chooses objects by their capstan.dev/app and app.kubernetes.io/part-of labels',
     );
+}
+
+function validate(flags: MigrateFlags): void {
+  validateSelection(flags);
   if (flags.dryRun && flags.verifyOnly) throw usage('--dry-run and --verify-only exclude each other');
   if (flags.verifyOnly && !flags.verify) throw usage('--verify-only and --no-verify exclude each other');
   if (flags.concurrency !== undefined && !(flags.concurrency >= 1))
@@ -128,13 +139,10 @@ function humanPrinter(
   };
 }
 
-export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
-  program
-    .command('migrate')
-    .description(
-      'copy namespaces or an application stack (minus what clusters generate, volume data and running Jobs) from cluster A to cluster B, then verify',
-    )
-    .option('--from <context>', 'kube context of cluster A, the source (only read)')
+/** The cluster and scope options of `migrate` and `cutover`. */
+export function selectionOptions(command: Command, sourceIs = 'the source (only read)'): Command {
+  return command
+    .option('--from <context>', `kube context of cluster A, ${sourceIs}`)
     .option('--to <context>', 'kube context of cluster B, the target')
     .option(
       '--from-kubeconfig <file>',
@@ -156,7 +164,39 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
       'only these kinds, e.g. Deployment,ConfigMap (plus the Namespaces and CRDs they need)',
       collectList,
     )
-    .option('--exclude-kinds <kinds>', 'never these kinds', collectList)
+    .option('--exclude-kinds <kinds>', 'never these kinds', collectList);
+}
+
+/** The clusters and the scope the options name. */
+export function selectionOf(
+  flags: SelectionFlags,
+  globals: GlobalOptions,
+): {
+  from: ClusterAccess;
+  to: ClusterAccess;
+  scope: MigrationScope;
+} {
+  return {
+    from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },
+    to: { kubeconfig: flags.toKubeconfig ?? globals.kubeconfig, context: flags.to },
+    scope: {
+      namespaces: flags.allNamespaces || flags.app !== undefined ? undefined : flags.namespace,
+      app: flags.app,
+      selector: flags.selector,
+      includeKinds: flags.includeKinds,
+      excludeKinds: flags.excludeKinds,
+    },
+  };
+}
+
+export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
+  selectionOptions(
+    program
+      .command('migrate')
+      .description(
+        'copy namespaces or an application stack (minus what clusters generate, volume data and running Jobs) from cluster A to cluster B, then verify',
+      ),
+  )
     .option('--dry-run', 'print the plan (counts per kind, every skipped object and why); change nothing')
     .option('--verify-only', 'compare B with A without copying')
     .option('--no-verify', 'copy without verifying afterwards')
@@ -180,15 +220,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
             io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
         : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
       const outcome = await migrate({
-        from: { kubeconfig: flags.fromKubeconfig ?? globals.kubeconfig, context: flags.from },
-        to: { kubeconfig: flags.toKubeconfig ?? globals.kubeconfig, context: flags.to },
-        scope: {
-          namespaces: flags.allNamespaces || flags.app !== undefined ? undefined : flags.namespace,
-          app: flags.app,
-          selector: flags.selector,
-          includeKinds: flags.includeKinds,
-          excludeKinds: flags.excludeKinds,
-        },
+        ...selectionOf(flags, globals),
         mode: flags.dryRun ? 'dry-run' : flags.verifyOnly ? 'verify-only' : 'migrate',
         verify: flags.verify,
         concurrency: flags.concurrency,

@@ -1,5 +1,31 @@
 // Cluster-to-cluster copy and verification: plan (pure), apply to B with server-side apply, verify.
-export { migrate, summarizePlan, MIGRATE_EXIT } from './migrate.js';
+export { connectCluster, migrate, summarizePlan, MIGRATE_EXIT } from './migrate.js';
+export { cutover } from './cutover.js';
+export type { CutoverEvent, CutoverOptions, CutoverOutcome, CutoverResult } from './cutover.js';
+export {
+  CUTOVER_NAMESPACE,
+  CUTOVER_RECORD_LABEL,
+  cutoverRecordName,
+  decide,
+  describeStep,
+  newestRecord,
+  parseCutoverRecord,
+  pendingSteps,
+  planCutover,
+  SOURCE_LIVE_STATES,
+  stepPatch,
+  withStep,
+} from './cutover-plan.js';
+export type {
+  CutoverDecision,
+  CutoverDirection,
+  CutoverRecord,
+  CutoverState,
+  CutoverStep,
+  HookResult,
+} from './cutover-plan.js';
+export { CUTOVER_FIELD_MANAGER, readRecord, refuseLiveTarget, writeRecord } from './cutover-store.js';
+export type { RecordLocation } from './cutover-store.js';
 export type { ClusterAccess, MigrateOptions, MigrateResult } from './migrate.js';
 export { APP_LABELS, planMigration, planWaves, scopePredicate, selectKinds } from './plan.js';
 export type { KindSelection, PlanInput } from './plan.js';

@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { KubeClient, type KubeConnectionOptions } from '../kube/index.js';
 import { CapstanError, objectKey, type KubeObject } from '../shared/index.js';
 import { applyPlan } from './apply.js';
+import { refuseLiveTarget } from './cutover-store.js';
 import { at, groupKind, str } from './json.js';
 import { chooseKinds, type KindChoice } from './kinds.js';
 import { planMigration, scopePredicate, selectKinds, type KindSelection } from './plan.js';
@@ -68,7 +69,7 @@ function crdKinds(crds: readonly KubeObject[]): Set<string> {
   );
 }
 
-async function connect(
+export async function connectCluster(
   access: ClusterAccess,
   env: NodeJS.ProcessEnv | undefined,
   side: string,
@@ -95,8 +96,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   // Every request in flight listens to the signal: hundreds at once are expected.
   if (signal) setMaxListeners(0, signal);
   const connected = await Promise.allSettled([
-    connect(options.from, options.env, 'A'),
-    connect(options.to, options.env, 'B'),
+    connectCluster(options.from, options.env, 'A'),
+    connectCluster(options.to, options.env, 'B'),
   ]);
   const failed = connected.find((c) => c.status === 'rejected');
   if (failed) {
@@ -132,6 +133,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         },
       );
     }
+    // After a cutover B is live: copying into it again would undo the cutover (docs/migrate.md).
+    if (mode === 'migrate') await refuseLiveTarget(target, signal);
     emit({ type: 'migrate-started', from: source.connection.server, to: target.connection.server, mode });
     const [servedA, servedB, crds] = await Promise.all([
       discoverTypes(source, signal),

@@ -1,5 +1,6 @@
 // Which objects a migration never copies, and why: what every cluster generates for itself.
 import type { KubeObject } from '../shared/index.js';
+import { CUTOVER_RECORD_LABEL } from './cutover-plan.js';
 import { at, groupOf, list, record, str } from './json.js';
 
 export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set([
@@ -86,6 +87,7 @@ function kindRule(o: KubeObject, index: ClusterIndex): string | undefined {
     case 'Namespace':
       return name === 'default' ? 'created by every cluster (its contents are copied)' : undefined;
     case 'ConfigMap':
+      if (labels[CUTOVER_RECORD_LABEL] !== undefined) return 'a cutover record: each cluster keeps its own';
       return name === 'kube-root-ca.crt' ? "published in every namespace by B's controllers" : undefined;
     case 'ServiceAccount':
       return name === 'default' && !hasSomethingToMerge(o)
