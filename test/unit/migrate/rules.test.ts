@@ -35,6 +35,20 @@ describe('objectSkipReason', () => {
   const table: Array<[string, KubeObject, RegExp | undefined]> = [
     ['a user ConfigMap', obj('v1', 'ConfigMap', 'app', 'shop'), undefined],
     ['kube-root-ca.crt', obj('v1', 'ConfigMap', 'kube-root-ca.crt', 'shop'), /every namespace/],
+    [
+      'a cutover record',
+      obj(
+        'v1',
+        'ConfigMap',
+        'cutover-0123456789ab',
+        'capstan-system',
+        {},
+        {
+          labels: { 'capstan.dev/cutover-record': 'true' },
+        },
+      ),
+      /each cluster keeps its own/,
+    ],
     ['system namespaces', obj('v1', 'Namespace', 'kube-system'), /system namespace/],
     [
       'objects in system namespaces',
