@@ -4,7 +4,8 @@
 // clusters, interleaved; B's namespaces are deleted between runs. A floor shows what B's API server
 // allows: the same objects server-side applied in process, 32 at a time, nothing else.
 // Prints objects per second and the ratios.
-//   node --import tsx bench/migrate.bench.ts        (env: RUNS=3, OBJECTS=5000)
+//   node --import tsx bench/migrate.bench.ts        (env: RUNS=3, OBJECTS=5000,
+//   BENCH_CLUSTERS=bench-mig-a,bench-mig-b: the two clusters' names, one pair per person on a shared machine)
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ const runs = Number(process.env.RUNS ?? 3);
 const total = Number(process.env.OBJECTS ?? 5000);
 const namespaces = ['bench-a', 'bench-b', 'bench-c', 'bench-d'];
 const root = fileURLToPath(new URL('..', import.meta.url));
+const [nameA, nameB] = (process.env.BENCH_CLUSTERS ?? 'bench-mig-a,bench-mig-b').split(',');
 
 /** Runs a command with optional stdin and returns its stdout; fails on a non-zero exit. */
 function run(command: string, args: readonly string[], input?: string): Promise<string> {
@@ -165,8 +167,8 @@ async function clearB(b: ClusterInfo): Promise<void> {
 const binDir = ensureBinaries((line) => console.log(line));
 const cli = compileCli();
 const [a, b] = await Promise.all([
-  startCluster({ name: 'bench-mig-a', binDir }),
-  startCluster({ name: 'bench-mig-b', binDir }),
+  startCluster({ name: nameA, binDir }),
+  startCluster({ name: nameB, binDir }),
 ]);
 try {
   await populate(a);
@@ -266,6 +268,6 @@ try {
       .join(' ')} after the runs`,
   );
 } finally {
-  await Promise.all([stopCluster('bench-mig-a'), stopCluster('bench-mig-b')]);
+  await Promise.all([stopCluster(nameA), stopCluster(nameB)]);
   cli.cleanup();
 }
