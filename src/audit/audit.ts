@@ -63,7 +63,11 @@ export function auditObjects(
     findings.push({
       check: finding.check,
       severity,
-      object: { kind, name: metadata.name ?? '', ...(metadata.namespace ? { namespace: metadata.namespace } : {}) },
+      object: {
+        kind,
+        name: metadata.name ?? '',
+        ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
+      },
       file: where.file,
       line: where.line,
       message: finding.message,
@@ -71,7 +75,9 @@ export function auditObjects(
       ...(finding.blocking && severity === 'error' ? { blocking: true as const } : {}),
     });
   }
-  findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.check < b.check ? -1 : 1)));
+  findings.sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.check < b.check ? -1 : 1),
+  );
   const skips: SkippedCheck[] = [...skipped]
     .filter(([check]) => config.checks[check] !== 'off')
     .map(([check, reason]) => ({ check, reason }));
@@ -89,7 +95,12 @@ function locate(target: RenderedObject, path: readonly string[]): { file: string
 }
 
 function matchesName(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(name);
 }
 
@@ -111,12 +122,18 @@ function readIgnoreAnnotations(rendered: readonly RenderedObject[]): Map<Rendere
   const issues: Issue[] = [];
   for (const target of rendered) {
     const places: string[][] = [['metadata', 'annotations']];
-    for (const podPath of [['spec', 'template'], ['spec', 'jobTemplate', 'spec', 'template']])
+    for (const podPath of [
+      ['spec', 'template'],
+      ['spec', 'jobTemplate', 'spec', 'template'],
+    ])
       places.push([...podPath, 'metadata', 'annotations']);
     for (const place of places) {
       const value = strings(dig(target.object, place))[IGNORE_ANNOTATION];
       if (value === undefined) continue;
-      for (const id of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      for (const id of value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')) {
         if (isCheckId(id)) {
           const set = out.get(target) ?? new Set<CheckId>();
           set.add(id);
@@ -133,8 +150,7 @@ function readIgnoreAnnotations(rendered: readonly RenderedObject[]): Map<Rendere
       }
     }
   }
-  if (issues.length > 0)
-    throw new ConfigError(issues, { hint: `known checks: ${CHECK_IDS.join(', ')}` });
+  if (issues.length > 0) throw new ConfigError(issues, { hint: `known checks: ${CHECK_IDS.join(', ')}` });
   return out;
 }
 
@@ -149,6 +165,9 @@ export function resolveAuditConfig(audit: {
       checks[id] = severity as 'error' | 'warning' | 'info' | 'off';
   return {
     checks,
-    ignore: audit.ignore.map((rule) => ({ objects: [...rule.objects], checks: rule.checks.filter(isCheckId) })),
+    ignore: audit.ignore.map((rule) => ({
+      objects: [...rule.objects],
+      checks: rule.checks.filter(isCheckId),
+    })),
   };
 }

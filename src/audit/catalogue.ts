@@ -103,7 +103,8 @@ export const CHECKS: Readonly<Record<CheckId, CheckInfo>> = Object.freeze({
   'zone-spread': {
     id: 'zone-spread',
     severity: 'warning',
-    summary: "A multi-replica workload is not spread over zones, or asks for more zones than the cluster's nodes carry.",
+    summary:
+      "A multi-replica workload is not spread over zones, or asks for more zones than the cluster's nodes carry.",
     cluster: true,
   },
   'pvc-zone-binding': {

@@ -53,15 +53,22 @@ export function checkService(context: AuditContext, service: RenderedObject): Ra
   const selector = strings(dig(service.object, ['spec', 'selector']));
   if (Object.keys(selector).length === 0) return [];
   const ns = nsOf(context, service);
-  const rendered = context.workloads.some((w) => nsOf(context, w.rendered) === ns && matchesLabels(selector, w.labels));
+  const rendered = context.workloads.some(
+    (w) => nsOf(context, w.rendered) === ns && matchesLabels(selector, w.labels),
+  );
   if (rendered) return [];
   const unknown = liveUnknown(context);
   if (unknown) {
-    context.skip('service-selects-nothing', `${unknown}: Services that select no rendered pod were not checked against live pods`);
+    context.skip(
+      'service-selects-nothing',
+      `${unknown}: Services that select no rendered pod were not checked against live pods`,
+    );
     return [];
   }
   if (context.snapshot?.live?.podLabels.some((labels) => matchesLabels(selector, labels))) return [];
-  const text = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+  const text = Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return [
     {
       check: 'service-selects-nothing',
@@ -106,7 +113,8 @@ export function checkIngress(context: AuditContext, ingress: RenderedObject): Ra
   const out: RawFinding[] = [];
   for (const backend of backendsOf(ingress)) {
     const rendered = context.objects.find(
-      (o) => o.object.kind === 'Service' && o.object.metadata.name === backend.service && nsOf(context, o) === ns,
+      (o) =>
+        o.object.kind === 'Service' && o.object.metadata.name === backend.service && nsOf(context, o) === ns,
     );
     let ports: { name?: string; port: number }[] | undefined;
     if (rendered)
@@ -117,10 +125,15 @@ export function checkIngress(context: AuditContext, ingress: RenderedObject): Ra
     else {
       const unknown = liveUnknown(context);
       if (unknown) {
-        context.skip('ingress-backend-missing', `${unknown}: backends that are not rendered were not looked up`);
+        context.skip(
+          'ingress-backend-missing',
+          `${unknown}: backends that are not rendered were not looked up`,
+        );
         continue;
       }
-      ports = context.snapshot?.live?.services.find((s) => s.name === backend.service)?.ports.map((p) => ({ ...p }));
+      ports = context.snapshot?.live?.services
+        .find((s) => s.name === backend.service)
+        ?.ports.map((p) => ({ ...p }));
     }
     const name = ingress.object.metadata.name ?? '';
     if (!ports) {
@@ -169,12 +182,30 @@ export function referencesOf(workload: Workload): Reference[] {
     const cname = str(container['name']) ?? '?';
     array(container['env']).forEach((env, i) => {
       const at = [...path, 'env', String(i), 'valueFrom'];
-      add('ConfigMap', dig(env, ['valueFrom', 'configMapKeyRef']), 'name', [...at, 'configMapKeyRef'], `container ${cname}'s env`);
-      add('Secret', dig(env, ['valueFrom', 'secretKeyRef']), 'name', [...at, 'secretKeyRef'], `container ${cname}'s env`);
+      add(
+        'ConfigMap',
+        dig(env, ['valueFrom', 'configMapKeyRef']),
+        'name',
+        [...at, 'configMapKeyRef'],
+        `container ${cname}'s env`,
+      );
+      add(
+        'Secret',
+        dig(env, ['valueFrom', 'secretKeyRef']),
+        'name',
+        [...at, 'secretKeyRef'],
+        `container ${cname}'s env`,
+      );
     });
     array(container['envFrom']).forEach((from, i) => {
       const at = [...path, 'envFrom', String(i)];
-      add('ConfigMap', dig(from, ['configMapRef']), 'name', [...at, 'configMapRef'], `container ${cname}'s envFrom`);
+      add(
+        'ConfigMap',
+        dig(from, ['configMapRef']),
+        'name',
+        [...at, 'configMapRef'],
+        `container ${cname}'s envFrom`,
+      );
       add('Secret', dig(from, ['secretRef']), 'name', [...at, 'secretRef'], `container ${cname}'s envFrom`);
     });
   }
@@ -183,7 +214,13 @@ export function referencesOf(workload: Workload): Reference[] {
     const vname = `volume ${str(dig(volume, ['name'])) ?? i}`;
     add('ConfigMap', dig(volume, ['configMap']), 'name', [...at, 'configMap'], vname);
     add('Secret', dig(volume, ['secret']), 'secretName', [...at, 'secret'], vname);
-    add('PersistentVolumeClaim', dig(volume, ['persistentVolumeClaim']), 'claimName', [...at, 'persistentVolumeClaim'], vname);
+    add(
+      'PersistentVolumeClaim',
+      dig(volume, ['persistentVolumeClaim']),
+      'claimName',
+      [...at, 'persistentVolumeClaim'],
+      vname,
+    );
     array(dig(volume, ['projected', 'sources'])).forEach((source, j) => {
       const sat = [...at, 'projected', 'sources', String(j)];
       add('ConfigMap', dig(source, ['configMap']), 'name', [...sat, 'configMap'], vname);
@@ -192,13 +229,20 @@ export function referencesOf(workload: Workload): Reference[] {
   });
   const account = str(workload.spec['serviceAccountName']);
   if (account && account !== 'default')
-    refs.push({ kind: 'ServiceAccount', name: account, path: [...spec, 'serviceAccountName'], what: 'the pod' });
+    refs.push({
+      kind: 'ServiceAccount',
+      name: account,
+      path: [...spec, 'serviceAccountName'],
+      what: 'the pod',
+    });
   array(workload.spec['imagePullSecrets']).forEach((ref, i) =>
     add('Secret', ref, 'name', [...spec, 'imagePullSecrets', String(i)], 'imagePullSecrets'),
   );
   // StatefulSet claims made from volumeClaimTemplates exist once the pods do.
   const templates = new Set(
-    array(dig(workload.object, ['spec', 'volumeClaimTemplates'])).map((t) => str(dig(t, ['metadata', 'name']))),
+    array(dig(workload.object, ['spec', 'volumeClaimTemplates'])).map((t) =>
+      str(dig(t, ['metadata', 'name'])),
+    ),
   );
   return refs.filter((r) => !(r.kind === 'PersistentVolumeClaim' && templates.has(r.name)));
 }
@@ -221,7 +265,10 @@ export function checkReferences(context: AuditContext, workload: Workload): RawF
     if (rendered) continue;
     const unknown = liveUnknown(context);
     if (unknown || ns !== context.namespace) {
-      context.skip('reference-missing', `${unknown ?? `namespace ${ns} was not read`}: references to objects that are not rendered were not looked up`);
+      context.skip(
+        'reference-missing',
+        `${unknown ?? `namespace ${ns} was not read`}: references to objects that are not rendered were not looked up`,
+      );
       continue;
     }
     if (context.snapshot?.live?.[LIVE_FIELD[ref.kind]].includes(ref.name)) continue;

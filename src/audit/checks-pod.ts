@@ -17,7 +17,9 @@ const RUNTIME_SOCKETS = [
 
 function isRuntimeSocket(path: string): boolean {
   const clean = path.replace(/\/+$/, '') || '/';
-  return RUNTIME_SOCKETS.some((socket) => socket === clean || socket.startsWith(clean === '/' ? '/' : `${clean}/`));
+  return RUNTIME_SOCKETS.some(
+    (socket) => socket === clean || socket.startsWith(clean === '/' ? '/' : `${clean}/`),
+  );
 }
 
 /** `name:tag`, `name@sha256:...`: the tag, undefined without one, null when pinned by digest. */
@@ -49,22 +51,24 @@ export function checkPod(workload: Workload, served: boolean): RawFinding[] {
       hint: `remove ${field} unless this is a node agent that needs it (then ignore the check for it)`,
     });
   }
-  (Array.isArray(workload.spec['volumes']) ? (workload.spec['volumes'] as unknown[]) : []).forEach((volume, index) => {
-    const path = str(dig(volume, ['hostPath', 'path']));
-    if (path === undefined) return;
-    const socket = isRuntimeSocket(path);
-    add({
-      check: 'host-path',
-      path: [...podSpec, 'volumes', String(index), 'hostPath', 'path'],
-      ...(socket ? { severity: 'error' as const, blocking: true } : {}),
-      message: socket
-        ? `volume ${str(dig(volume, ['name'])) ?? index} mounts the container runtime's socket (${path}): whoever runs in the pod controls every container on the node`
-        : `volume ${str(dig(volume, ['name'])) ?? index} mounts ${path} of the node: the pod depends on that node's files and can change them`,
-      hint: socket
-        ? 'read what you need through the Kubernetes API or a log/metrics agent that does not need the runtime socket'
-        : 'use an emptyDir, a ConfigMap or a PersistentVolumeClaim instead of a node path',
-    });
-  });
+  (Array.isArray(workload.spec['volumes']) ? (workload.spec['volumes'] as unknown[]) : []).forEach(
+    (volume, index) => {
+      const path = str(dig(volume, ['hostPath', 'path']));
+      if (path === undefined) return;
+      const socket = isRuntimeSocket(path);
+      add({
+        check: 'host-path',
+        path: [...podSpec, 'volumes', String(index), 'hostPath', 'path'],
+        ...(socket ? { severity: 'error' as const, blocking: true } : {}),
+        message: socket
+          ? `volume ${str(dig(volume, ['name'])) ?? index} mounts the container runtime's socket (${path}): whoever runs in the pod controls every container on the node`
+          : `volume ${str(dig(volume, ['name'])) ?? index} mounts ${path} of the node: the pod depends on that node's files and can change them`,
+        hint: socket
+          ? 'read what you need through the Kubernetes API or a log/metrics agent that does not need the runtime socket'
+          : 'use an emptyDir, a ConfigMap or a PersistentVolumeClaim instead of a node path',
+      });
+    },
+  );
 
   for (const { container, path, init } of containersOf(workload)) {
     const name = str(container['name']) ?? '?';
@@ -97,7 +101,10 @@ export function checkPod(workload: Workload, served: boolean): RawFinding[] {
     if (runAsUser === 0) {
       add({
         check: 'run-as-root',
-        path: security['runAsUser'] === 0 ? [...path, 'securityContext', 'runAsUser'] : [...podSpec, 'securityContext', 'runAsUser'],
+        path:
+          security['runAsUser'] === 0
+            ? [...path, 'securityContext', 'runAsUser']
+            : [...podSpec, 'securityContext', 'runAsUser'],
         message: `container ${name} runs as root (runAsUser: 0): a breakout from it starts as root on the node`,
         hint: 'run as an unprivileged user (runAsUser > 0, runAsNonRoot: true)',
       });
@@ -119,11 +126,18 @@ export function checkPod(workload: Workload, served: boolean): RawFinding[] {
     if (security['allowPrivilegeEscalation'] !== false)
       add({
         check: 'privilege-escalation',
-        path: security['allowPrivilegeEscalation'] === true ? [...path, 'securityContext', 'allowPrivilegeEscalation'] : [...path, 'name'],
+        path:
+          security['allowPrivilegeEscalation'] === true
+            ? [...path, 'securityContext', 'allowPrivilegeEscalation']
+            : [...path, 'name'],
         message: `container ${name} allows privilege escalation: a setuid binary in it can gain more privileges than the process started with`,
         hint: 'set securityContext.allowPrivilegeEscalation: false',
       });
-    const added = (Array.isArray(dig(security, ['capabilities', 'add'])) ? (dig(security, ['capabilities', 'add']) as unknown[]) : []).map(String);
+    const added = (
+      Array.isArray(dig(security, ['capabilities', 'add']))
+        ? (dig(security, ['capabilities', 'add']) as unknown[])
+        : []
+    ).map(String);
     if (added.length > 0)
       add({
         check: 'capabilities-added',
@@ -151,7 +165,10 @@ export function checkPod(workload: Workload, served: boolean): RawFinding[] {
             policy === 'Never'
               ? `container ${name} has imagePullPolicy: Never: it starts only on nodes that already hold ${image}`
               : `container ${name} pulls ${image} IfNotPresent: each node keeps running whichever image it pulled first under that tag`,
-          hint: policy === 'Never' ? 'remove imagePullPolicy (or set IfNotPresent with a pinned tag)' : 'pin the tag, or set imagePullPolicy: Always',
+          hint:
+            policy === 'Never'
+              ? 'remove imagePullPolicy (or set IfNotPresent with a pinned tag)'
+              : 'pin the tag, or set imagePullPolicy: Always',
         });
     }
     const seen = new Set<string>();

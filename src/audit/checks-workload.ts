@@ -84,7 +84,13 @@ export function zoneRules(workload: Workload): ZoneRule[] {
     if (!isRecord(term) || !ZONE_KEYS.has(str(term['topologyKey']) ?? '')) return;
     const selector = selectorOf(term['labelSelector']);
     rules.push({
-      path: [...spec, 'affinity', 'podAntiAffinity', 'requiredDuringSchedulingIgnoredDuringExecution', String(index)],
+      path: [
+        ...spec,
+        'affinity',
+        'podAntiAffinity',
+        'requiredDuringSchedulingIgnoredDuringExecution',
+        String(index),
+      ],
       hard: selector !== undefined && matchesSelector(selector, workload.labels),
       perZone: 1,
       antiAffinity: true,
@@ -93,7 +99,13 @@ export function zoneRules(workload: Workload): ZoneRule[] {
   array(dig(anti, ['preferredDuringSchedulingIgnoredDuringExecution'])).forEach((term, index) => {
     if (!ZONE_KEYS.has(str(dig(term, ['podAffinityTerm', 'topologyKey'])) ?? '')) return;
     rules.push({
-      path: [...spec, 'affinity', 'podAntiAffinity', 'preferredDuringSchedulingIgnoredDuringExecution', String(index)],
+      path: [
+        ...spec,
+        'affinity',
+        'podAntiAffinity',
+        'preferredDuringSchedulingIgnoredDuringExecution',
+        String(index),
+      ],
       hard: false,
       perZone: 1,
       antiAffinity: true,
@@ -123,7 +135,10 @@ export function checkZoneSpread(context: AuditContext, workload: Workload): RawF
   const rules = zoneRules(workload);
   const zones = zonesFor(context, workload);
   if (zones === undefined)
-    context.skip('zone-spread', context.snapshot?.unavailable?.nodes ?? 'no cluster access: the nodes\' zones are unknown');
+    context.skip(
+      'zone-spread',
+      context.snapshot?.unavailable?.nodes ?? "no cluster access: the nodes' zones are unknown",
+    );
   if (rules.length === 0) {
     // Nothing to spread over: one zone (or none) in the cluster.
     if (zones !== undefined && zones.length < 2) return [];
@@ -141,12 +156,18 @@ export function checkZoneSpread(context: AuditContext, workload: Workload): RawF
   const out: RawFinding[] = [];
   for (const rule of rules) {
     if (!rule.hard) continue;
-    const nodeSelector = Object.keys(strings(workload.spec['nodeSelector'])).length > 0 ? ' matching its nodeSelector' : '';
+    const nodeSelector =
+      Object.keys(strings(workload.spec['nodeSelector'])).length > 0 ? ' matching its nodeSelector' : '';
     let problem: string | undefined;
     if (zones.length === 0) problem = `no node${nodeSelector} carries ${ZONE_LABEL}, so no pod can be placed`;
     else if (rule.antiAffinity && replicas > zones.length)
       problem = `required anti-affinity allows one pod per zone, and the nodes${nodeSelector} carry ${zones.length} zone(s) (${zones.join(', ')}): ${replicas - zones.length} of ${replicas} pods can never be placed`;
-    else if (!rule.antiAffinity && rule.minDomains !== undefined && rule.minDomains > zones.length && replicas > rule.perZone * zones.length)
+    else if (
+      !rule.antiAffinity &&
+      rule.minDomains !== undefined &&
+      rule.minDomains > zones.length &&
+      replicas > rule.perZone * zones.length
+    )
       problem = `minDomains: ${rule.minDomains} asks for more zones than the nodes${nodeSelector} carry (${zones.length}: ${zones.join(', ')}), so each zone takes at most maxSkew (${rule.perZone}) pods: ${replicas - rule.perZone * zones.length} of ${replicas} pods can never be placed`;
     if (problem)
       out.push({
@@ -172,14 +193,19 @@ export function checkVolumeZones(context: AuditContext, workload: Workload): Raw
     claims.push({
       path: ['spec', 'volumeClaimTemplates', String(index)],
       claim: str(dig(template, ['metadata', 'name'])) ?? String(index),
-      ...(str(dig(template, ['spec', 'storageClassName'])) ? { className: str(dig(template, ['spec', 'storageClassName'])) } : {}),
+      ...(str(dig(template, ['spec', 'storageClassName']))
+        ? { className: str(dig(template, ['spec', 'storageClassName'])) }
+        : {}),
     });
   });
   array(workload.spec['volumes']).forEach((volume, index) => {
     const claimName = str(dig(volume, ['persistentVolumeClaim', 'claimName']));
     if (!claimName) return;
     const pvc = context.objects.find(
-      (o) => o.object.kind === 'PersistentVolumeClaim' && o.object.metadata.name === claimName && nsOf(context, o) === ns,
+      (o) =>
+        o.object.kind === 'PersistentVolumeClaim' &&
+        o.object.metadata.name === claimName &&
+        nsOf(context, o) === ns,
     );
     if (!pvc) return; // an existing claim is already bound (or not ours to judge)
     const className = str(dig(pvc.object, ['spec', 'storageClassName']));
@@ -193,7 +219,10 @@ export function checkVolumeZones(context: AuditContext, workload: Workload): Raw
   for (const claim of claims) {
     const mode = bindingMode(context, claim.className);
     if (mode === 'unknown') {
-      context.skip('pvc-zone-binding', context.snapshot?.unavailable?.storageClasses ?? 'no cluster access: the StorageClasses are unknown');
+      context.skip(
+        'pvc-zone-binding',
+        context.snapshot?.unavailable?.storageClasses ?? 'no cluster access: the StorageClasses are unknown',
+      );
       continue;
     }
     if (mode === undefined || mode.mode === 'WaitForFirstConsumer') continue;
@@ -209,7 +238,10 @@ export function checkVolumeZones(context: AuditContext, workload: Workload): Raw
 }
 
 /** The binding mode of a class (the default class when unnamed); 'unknown' when the classes could not be read. */
-function bindingMode(context: AuditContext, className: string | undefined): { name: string; mode: string } | undefined | 'unknown' {
+function bindingMode(
+  context: AuditContext,
+  className: string | undefined,
+): { name: string; mode: string } | undefined | 'unknown' {
   const rendered = context.objects
     .filter((o) => o.object.kind === 'StorageClass')
     .map((o) => ({
@@ -218,7 +250,8 @@ function bindingMode(context: AuditContext, className: string | undefined): { na
       isDefault: o.object.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
     }));
   const classes = [...rendered, ...(context.snapshot?.storageClasses ?? [])];
-  const found = className === undefined ? classes.find((c) => c.isDefault) : classes.find((c) => c.name === className);
+  const found =
+    className === undefined ? classes.find((c) => c.isDefault) : classes.find((c) => c.name === className);
   if (!found) return context.snapshot?.storageClasses ? undefined : 'unknown';
   return { name: found.name, mode: found.volumeBindingMode ?? 'Immediate' };
 }

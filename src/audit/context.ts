@@ -42,5 +42,7 @@ export function servicesOf(context: AuditContext, workload: Workload): RenderedO
 /** Why the live part of the namespace is unknown (no snapshot, or it could not be read). */
 export function liveUnknown(context: AuditContext): string | undefined {
   if (!context.snapshot) return 'no cluster access';
-  return context.snapshot.live ? undefined : (context.snapshot.unavailable?.live ?? 'the namespace could not be read');
+  return context.snapshot.live
+    ? undefined
+    : (context.snapshot.unavailable?.live ?? 'the namespace could not be read');
 }

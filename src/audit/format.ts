@@ -23,7 +23,8 @@ function shown(file: string, cwd: string | undefined): string {
 export function formatAuditText(result: AuditResult, options: { cwd?: string } = {}): string {
   const lines: string[] = [];
   const byFile = new Map<string, Finding[]>();
-  for (const finding of result.findings) byFile.set(finding.file, [...(byFile.get(finding.file) ?? []), finding]);
+  for (const finding of result.findings)
+    byFile.set(finding.file, [...(byFile.get(finding.file) ?? []), finding]);
   for (const [file, findings] of byFile) {
     lines.push(shown(file, options.cwd));
     for (const f of findings) {
@@ -63,7 +64,10 @@ export function formatAuditJson(result: AuditResult, options: { cwd?: string } =
 const SARIF_LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
 
 /** A SARIF 2.1.0 log: one rule per check id, one result per finding at its file and line. */
-export function formatAuditSarif(result: AuditResult, options: { cwd?: string; version?: string } = {}): string {
+export function formatAuditSarif(
+  result: AuditResult,
+  options: { cwd?: string; version?: string } = {},
+): string {
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -92,7 +96,11 @@ export function formatAuditSarif(result: AuditResult, options: { cwd?: string; v
                 region: { startLine: f.line },
               },
               logicalLocations: [
-                { name: f.object.name, kind: 'resource', fullyQualifiedName: `${f.object.namespace ?? ''}/${objectName(f)}` },
+                {
+                  name: f.object.name,
+                  kind: 'resource',
+                  fullyQualifiedName: `${f.object.namespace ?? ''}/${objectName(f)}`,
+                },
               ],
             },
           ],

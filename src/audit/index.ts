@@ -5,6 +5,7 @@ export { CHECK_IDS, CHECKS, isCheckId } from './catalogue.js';
 export type { CheckId, CheckInfo, Severity } from './catalogue.js';
 export { formatAuditJson, formatAuditSarif, formatAuditText, withObject } from './format.js';
 export { readClusterSnapshot } from './read-snapshot.js';
+export { refuseBrokenObjects } from './deploy-gate.js';
 export { runAudit } from './run-audit.js';
 export type { RunAuditOptions, RunAuditResult } from './run-audit.js';
 export type {

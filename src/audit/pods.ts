@@ -94,7 +94,8 @@ export interface LabelSelector {
 
 /** Kubernetes label selector semantics; an empty selector matches everything. */
 export function matchesSelector(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    if (labels[key] !== value) return false;
   for (const expression of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, expression.key);
     const values = expression.values ?? [];
@@ -119,7 +120,10 @@ export function matchesSelector(selector: LabelSelector, labels: Readonly<Record
 }
 
 /** A Service-style selector (plain labels): matches when every pair is present; empty matches nothing. */
-export function matchesLabels(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+export function matchesLabels(
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   const entries = Object.entries(selector);
   return entries.length > 0 && entries.every(([key, value]) => labels[key] === value);
 }

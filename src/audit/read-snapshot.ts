@@ -36,7 +36,10 @@ export async function readClusterSnapshot(
   const names = (objects: KubeObject[]) => objects.map((o) => o.metadata.name ?? '');
   const [nodes, classes, live] = await Promise.all([
     attempt('nodes', async () =>
-      (await items('v1', 'Node')).map((n) => ({ name: n.metadata.name ?? '', labels: { ...(n.metadata.labels ?? {}) } })),
+      (await items('v1', 'Node')).map((n) => ({
+        name: n.metadata.name ?? '',
+        labels: { ...(n.metadata.labels ?? {}) },
+      })),
     ),
     attempt('storageclasses.storage.k8s.io', async () =>
       (await items('storage.k8s.io/v1', 'StorageClass')).map((c) => ({
@@ -72,7 +75,9 @@ export async function readClusterSnapshot(
         })),
         podLabels: [
           ...pods.map((p) => ({ ...(p.metadata.labels ?? {}) })),
-          ...[...deployments, ...statefulSets, ...daemonSets].map((w) => strings(dig(w, ['spec', 'template', 'metadata', 'labels']))),
+          ...[...deployments, ...statefulSets, ...daemonSets].map((w) =>
+            strings(dig(w, ['spec', 'template', 'metadata', 'labels'])),
+          ),
         ],
       };
     }),

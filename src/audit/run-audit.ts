@@ -52,9 +52,7 @@ export async function runAudit(options: RunAuditOptions): Promise<RunAuditResult
     },
   });
   const rendered = phases.flatMap((p) => p.objects);
-  const snapshot = options.offline
-    ? undefined
-    : await snapshotOrReason(options, env.context, env.namespace);
+  const snapshot = options.offline ? undefined : await snapshotOrReason(options, env.context, env.namespace);
   const result = auditObjects(rendered, {
     namespace: env.namespace,
     config: resolveAuditConfig(env.audit),
@@ -80,7 +78,10 @@ async function snapshotOrReason(
     return { namespace, unavailable: { nodes: reason, storageClasses: reason, live: reason } };
   }
   try {
-    return await readClusterSnapshot(client, { namespace, ...(options.signal ? { signal: options.signal } : {}) });
+    return await readClusterSnapshot(client, {
+      namespace,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } finally {
     client.close();
   }

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { formatAuditJson, formatAuditSarif, formatAuditText, runAudit, withObject, type Finding } from '../audit/index.js';
+import {
+  formatAuditJson,
+  formatAuditSarif,
+  formatAuditText,
+  runAudit,
+  withObject,
+  type Finding,
+} from '../audit/index.js';
 import { resolveBuildInfo } from '../config/index.js';
 import { CapstanError } from '../shared/index.js';
 import { ciOf, formatAnnotation, workspacePath } from './ci.js';
@@ -56,7 +63,8 @@ export function registerAuditCommands(program: Command, io: CliIo, result: Comma
       if (format === 'json')
         for (const skip of audit.skipped) io.stderr.write(`skipped: ${skip.check}: ${skip.reason}\n`);
       if (ciOf(io.env) === 'github')
-        for (const line of auditAnnotations(audit.findings, io.env)) io.stderr.write(`${result.redactor.text(line)}\n`);
+        for (const line of auditAnnotations(audit.findings, io.env))
+          io.stderr.write(`${result.redactor.text(line)}\n`);
       result.exitCode = audit.findings.some((f) => f.severity === 'error') ? 1 : 0;
     });
 }
@@ -64,10 +72,10 @@ export function registerAuditCommands(program: Command, io: CliIo, result: Comma
 /** One workflow command per finding: errors as `::error`, warnings as `::warning`, info as `::notice`. */
 export function auditAnnotations(findings: readonly Finding[], env: NodeJS.ProcessEnv): string[] {
   return findings.map((f) =>
-    formatAnnotation(
-      f.severity === 'info' ? 'notice' : f.severity,
-      `${withObject(f)}\nfix: ${f.hint}`,
-      { file: workspacePath(f.file, env), line: f.line, title: `capstan audit: ${f.check}` },
-    ),
+    formatAnnotation(f.severity === 'info' ? 'notice' : f.severity, `${withObject(f)}\nfix: ${f.hint}`, {
+      file: workspacePath(f.file, env),
+      line: f.line,
+      title: `capstan audit: ${f.check}`,
+    }),
   );
 }
