@@ -22,15 +22,16 @@ export interface AuditOptions {
 /** A finding as auditObjects returns it: `blocking` marks what a deploy refuses (see blockingFindings). */
 export type AuditFinding = Finding & { readonly blocking?: true };
 
+export interface AuditObjectsResult extends AuditResult {
+  readonly findings: readonly AuditFinding[];
+}
+
 /**
  * Every finding of every check on the rendered objects, located at the offending field's source
  * line, with the config's overrides and ignores and the objects' ignore annotations applied.
  * Throws a ConfigError when an ignore annotation names an unknown check.
  */
-export function auditObjects(
-  rendered: readonly RenderedObject[],
-  options: AuditOptions,
-): AuditResult & { readonly findings: readonly AuditFinding[] } {
+export function auditObjects(rendered: readonly RenderedObject[], options: AuditOptions): AuditObjectsResult {
   const skipped = new Map<CheckId, string>();
   const context = createContext(rendered, options.namespace, options.snapshot, (check, reason) => {
     if (!skipped.has(check)) skipped.set(check, reason);

@@ -1,6 +1,6 @@
 // Best-practice checks and the scheduling preflight (pure: rendered objects + a cluster snapshot).
 export { auditObjects, blockingFindings, IGNORE_ANNOTATION, resolveAuditConfig } from './audit.js';
-export type { AuditFinding, AuditOptions } from './audit.js';
+export type { AuditFinding, AuditObjectsResult, AuditOptions } from './audit.js';
 export { CHECK_IDS, CHECKS, isCheckId } from './catalogue.js';
 export type { CheckId, CheckInfo, Severity } from './catalogue.js';
 export { formatAuditJson, formatAuditSarif, formatAuditText, withObject } from './format.js';

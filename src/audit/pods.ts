@@ -129,7 +129,7 @@ export function matchesLabels(
 }
 
 export function selectorOf(value: unknown): LabelSelector | undefined {
-  return isRecord(value) ? (value as LabelSelector) : undefined;
+  return isRecord(value) ? value : undefined;
 }
 
 export function namespaceOf(object: KubeObject, fallback: string): string {

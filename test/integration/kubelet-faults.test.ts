@@ -310,7 +310,7 @@ spec:
         ns.name,
         `--from-literal=DB_PASSWORD=${password}`,
       ]);
-      const run = await capstan(['deploy', 'test', '--timeout', '2m', ...extraArgs], { cwd: app.dir });
+      const run = await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir });
       const output = run.stdout + run.stderr;
       assert.equal(run.code, 1, output);
       assert.match(output, /capstan fake container: DB_PASSWORD=/, "the container's log was shown");

@@ -39,7 +39,6 @@ describe('EJS templates: rendered fields map back to template lines', () => {
     );
     const web = phases[0].objects[0];
     const file = `${root}/.deploy/staging/30-deployment/web.yaml.ejs`;
-    const partial = `${root}/.deploy/templates/container.yaml.ejs`;
     const at = (...path: string[]) => web.locate?.(path);
     assert.deepEqual(at('apiVersion'), { file, line: 3 });
     assert.deepEqual(at('metadata', 'name'), { file, line: 6 });
