@@ -21,6 +21,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--timeout <duration>', 'give up after this long (e.g. 10m)', durationOption)
     .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
     .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
+    .option('--skip-audit', "do not stop on the audit's certainly-broken findings (capstan audit lists them)")
     .option('--no-prune', 'keep objects that are no longer rendered')
     .option('--force-conflicts', 'take over fields owned by another field manager')
     .option(
@@ -55,6 +56,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         timeoutMs: opts.timeout as number | undefined,
         progressDeadlineMs: opts.progressDeadline as number | undefined,
         dryRun: !!opts.dryRun,
+        skipAudit: !!opts.skipAudit,
         prune: opts.prune as boolean,
         forceConflicts: !!opts.forceConflicts,
         replaceBrokenPods: !!opts.replaceBrokenPods,

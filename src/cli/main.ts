@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { Redactor } from '../secrets/index.js';
 import type { CliIo, CommandResult } from './options.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerCutoverCommand } from './cutover-command.js';
 import { registerMigrateCommands } from './migrate-commands.js';
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
     })
     .exitOverride();
   registerDeployCommands(program, io, result);
+  registerAuditCommands(program, io, result);
   registerTasksCommands(program, io, result);
   registerReleaseCommands(program, io, result);
   registerMigrateCommands(program, io, result);

@@ -14,6 +14,7 @@ export {
   resolveEnvironment,
 } from './resolve-environment.js';
 export type {
+  AuditConfig,
   CapstanConfig,
   EnvironmentConfig,
   LoadedConfig,

@@ -62,6 +62,10 @@ export function resolveEnvironment(
     timeoutMs: parseDuration(timeout),
     concurrency: config.deploy?.concurrency ?? DEFAULT_CONCURRENCY,
     tasks: deepFreeze(structuredClone(config.tasks ?? {})),
+    audit: deepFreeze({
+      checks: { ...config.audit?.checks, ...envConfig.audit?.checks },
+      ignore: structuredClone([...(config.audit?.ignore ?? []), ...(envConfig.audit?.ignore ?? [])]),
+    }),
   });
 }
 

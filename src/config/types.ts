@@ -7,8 +7,17 @@ export interface NotificationConfig {
   events?: string[];
 }
 
+/** `audit:` of capstan.yaml (top level or per environment); check ids are checked by the schema. */
+export interface AuditConfig {
+  /** Severity per check id (`error`, `warning`, `info`), or `off`. */
+  checks?: Record<string, 'error' | 'warning' | 'info' | 'off'>;
+  /** Findings to drop: the listed checks on the listed objects (`Kind/name`). */
+  ignore?: { checks: string[]; objects: string[]; reason: string }[];
+}
+
 export interface EnvironmentConfig {
   context?: string;
+  audit?: AuditConfig;
   namespace: string;
   /** Other namespaces the environment's objects may name; any other one is refused. */
   extraNamespaces?: string[];
@@ -31,6 +40,7 @@ export interface CapstanConfig {
   releases?: { keep?: number };
   deploy?: { timeout?: string; concurrency?: number };
   tasks?: Record<string, TaskConfig>;
+  audit?: AuditConfig;
 }
 
 export interface LoadedConfig {
@@ -59,6 +69,8 @@ export interface ResolvedEnvironment {
   readonly releasesKeep: number;
   readonly timeoutMs: number;
   readonly concurrency: number;
+  /** capstan.yaml `audit`: the environment's checks over the top-level ones, both lists of ignores. */
+  readonly audit: Readonly<Required<AuditConfig>>;
   /** capstan.yaml `tasks`, by task name. */
   readonly tasks: Readonly<Record<string, Readonly<TaskConfig>>>;
 }

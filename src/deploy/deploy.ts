@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
+import { refuseBrokenObjects, resolveAuditConfig } from '../audit/index.js';
 import { KubeClient } from '../kube/index.js';
 import {
   groupByKindOrder,
@@ -45,6 +46,8 @@ export interface DeployOptions {
   /** Fail when no object changes state for this long. */
   readonly progressDeadlineMs?: number;
   readonly dryRun?: boolean;
+  /** Do not stop on the audit's certainly-broken findings (missing references, impossible zones, runtime sockets). */
+  readonly skipAudit?: boolean;
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
   /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */
@@ -275,6 +278,14 @@ async function deployRendered(
     objects: validation.validated.length,
     durationMs: Date.now() - validationStart,
   });
+  // The audit's certainly-broken findings (a reference to nothing, impossible zones, a runtime socket): exit 2.
+  if (!options.skipAudit)
+    await refuseBrokenObjects(client, {
+      namespace: env.namespace,
+      rendered: renderedPhases.flatMap((p) => p.objects),
+      config: resolveAuditConfig(env.audit),
+      signal,
+    });
 
   if (options.dryRun) {
     const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));

@@ -18,16 +18,34 @@ export class TemplateFailure extends Error {
 }
 
 type Locals = Record<string, unknown>;
-type ClientFn = (
-  locals: Locals,
-  escape: (v: unknown) => string,
-  include: unknown,
-  rethrow: unknown,
-) => string;
+type ClientFn = (locals: Locals, escape: EscapeFn, include: unknown, rethrow: unknown) => string;
+
+/** Our escape function; `at` receives the marks the instrumented template source sends (see markAppends). */
+type EscapeFn = ((v: unknown) => string) & {
+  at: (offset: number, line: number, literal: number) => void;
+};
+
+/** A template line a piece of rendered output came from. */
+export interface TemplateOrigin {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** Rendered text and where each part of it came from. */
+export interface MappedText {
+  readonly text: string;
+  /**
+   * The template line that produced the character at `offset`: literal text maps line for line;
+   * a tag's output maps to the tag's line, or, for an include's output and `deep`, into the partial.
+   */
+  readonly originAt: (offset: number, deep?: boolean) => TemplateOrigin;
+}
 
 export interface TemplateEngine {
   /** Render one `*.yaml.ejs` file with `locals`; throws TemplateFailure. */
   renderFile(file: string, locals: Locals): string;
+  /** renderFile, with the origin of every part of the output. */
+  renderFileMapped(file: string, locals: Locals): MappedText;
   /** Render the partial `name` of the templates folder with `locals` plus `vars`; throws TemplateFailure. */
   renderPartial(name: string, locals: Locals, vars?: Locals): string;
 }
@@ -78,8 +96,14 @@ export function createTemplateEngine(options: { templatesDir: string }): Templat
     return fn;
   };
 
+  // Renders in progress (an include runs inside its caller): each collects the includes it ran.
+  const active: MappedText[][] = [];
+
   const engine: TemplateEngine = {
     renderFile(file, locals) {
+      return engine.renderFileMapped(file, locals).text;
+    },
+    renderFileMapped(file, locals) {
       const fn = compileFile(file);
       const own = extendLocals(locals, {
         include: (name: string, vars?: Locals) => engine.renderPartial(name, own, vars),
@@ -92,7 +116,23 @@ export function createTemplateEngine(options: { templatesDir: string }): Templat
         const message = error instanceof Error ? error.message : String(error);
         throw new TemplateFailure(file, line, message, { cause: error });
       };
-      return fn(own, printValue, own['include'], rethrow);
+      const marks: Mark[] = [];
+      const escape: EscapeFn = Object.assign((value: unknown) => printValue(value), {
+        at: (offset: number, line: number, literal: number) => {
+          marks.push({ offset, line, literal: literal === 1 });
+        },
+      });
+      const includes: MappedText[] = [];
+      active.push(includes);
+      let text: string;
+      try {
+        text = fn(own, escape, own['include'], rethrow);
+      } finally {
+        active.pop();
+      }
+      const mapped = mapOutput(file, text, marks, includes);
+      active.at(-1)?.push(mapped);
+      return mapped;
     },
     renderPartial(name, locals, vars = {}) {
       return engine.renderFile(resolvePartial(templatesDir, name), extendLocals(locals, vars));
@@ -113,9 +153,101 @@ function resolvePartial(templatesDir: string, name: string): string {
 
 const COMPILE_OPTIONS = { client: true, compileDebug: true, strict: false } as const;
 
+/** Where one `__append` of the template function starts in the output, and the template line it comes from. */
+interface Mark {
+  readonly offset: number;
+  readonly line: number;
+  /** Literal text (lines counted inside it), else a tag's output (all of it on the tag's line). */
+  readonly literal: boolean;
+  include?: MappedText;
+}
+
+const LINE_MARKER = /^ {4}; __line = (\d+)$/;
+const LITERAL_APPEND = /^ {4}; __append\("(.*)"\)$/;
+
+/**
+ * EJS (3.x, compileDebug) writes one statement per line: `; __append("literal")`, `;
+ * __append(escapeFn(expr))` or `; __append(expr)` for output, and `; __line = N` after every token
+ * that holds newlines (N: the template line after it). Before each append this adds a call that
+ * records the output's length and the template line the appended text starts on: a literal
+ * followed by a marker starts N minus its own newlines lines up (which also covers the newline a
+ * `-%>` trims), anything else on the line of the last marker. Limits: a tag's output (a value
+ * printed over several lines, an include) is attributed to the tag's line, and code that calls
+ * `__append` itself is not tracked.
+ */
+export function markAppends(source: string): string {
+  const lines = source.split('\n');
+  const out: string[] = [];
+  let current = 1;
+  for (const [index, line] of lines.entries()) {
+    const marker = LINE_MARKER.exec(line);
+    if (marker) current = Number(marker[1]);
+    else if (line.startsWith('    ; __append(')) {
+      const literal = LITERAL_APPEND.exec(line);
+      let start = current;
+      const next = literal ? LINE_MARKER.exec(lines[index + 1] ?? '') : null;
+      if (literal && next) start = Number(next[1]) - escapedNewlines(literal[1]);
+      out.push(`    ; escapeFn.at && escapeFn.at(__output.length, ${start}, ${literal ? 1 : 0})`);
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** `\n` escapes in the body of a JavaScript string literal (an escaped backslash is not one). */
+function escapedNewlines(body: string): number {
+  let count = 0;
+  for (const match of body.matchAll(/\\(.)/g)) if (match[1] === 'n') count++;
+  return count;
+}
+
+function mapOutput(file: string, text: string, marks: Mark[], includes: readonly MappedText[]): MappedText {
+  // An include's output is the whole output of one tag: match them in order.
+  let next = 0;
+  for (const [index, mark] of marks.entries()) {
+    if (mark.literal || next >= includes.length) continue;
+    const end = marks[index + 1]?.offset ?? text.length;
+    if (text.slice(mark.offset, end) === includes[next].text) mark.include = includes[next++];
+  }
+  const originAt = (offset: number, deep = true): TemplateOrigin => {
+    let low = 0;
+    let high = marks.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if (marks[mid].offset <= offset) {
+        found = mid;
+        low = mid + 1;
+      } else high = mid - 1;
+    }
+    // Several marks may share an offset (empty output): the last of them produced the text.
+    const mark = marks[found];
+    if (!mark) return { file, line: 1 };
+    if (mark.literal) return { file, line: mark.line + countNewlines(text, mark.offset, offset) };
+    if (mark.include && deep) return mark.include.originAt(offset - mark.offset, deep);
+    return { file, line: mark.line };
+  };
+  return { text, originAt };
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
 function compileTemplate(file: string, text: string): ClientFn {
   try {
-    return ejs.compile(text, { ...COMPILE_OPTIONS, filename: file }) as unknown as ClientFn;
+    const template = new ejs.Template(text, { ...COMPILE_OPTIONS, filename: file }) as ejs.Template & {
+      generateSource(): void;
+      source: string;
+    };
+    const generate = template.generateSource.bind(template);
+    template.generateSource = () => {
+      generate();
+      template.source = markAppends(template.source);
+    };
+    return template.compile() as unknown as ClientFn;
   } catch (error) {
     if (error instanceof SyntaxError) {
       const located = locateSyntaxError(text);

@@ -39,8 +39,10 @@ export function managedLabels(app: string, env: string): Record<string, string> 
 export interface ObjectSite {
   readonly file: string;
   readonly line?: number;
-  /** Line of the deepest existing node along a path, when the value came from a YAML file. */
+  /** Line of the deepest existing node along a path, when the value came from a YAML file or template. */
   readonly lineOf?: (path: readonly string[]) => number;
+  /** Where a field came from, partials included (RenderedObject.locate). */
+  readonly locate?: (path: readonly string[]) => { readonly file: string; readonly line: number };
   /** Prefix for messages when lines are not those of the file (e.g. "document 2: "). */
   readonly label?: string;
 }

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CapstanError, ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
 import { applyConfigChecksums } from './checksums.js';
-import { createTemplateEngine, TemplateFailure, type TemplateEngine } from './ejs-template.js';
+import {
+  createTemplateEngine,
+  TemplateFailure,
+  type MappedText,
+  type TemplateEngine,
+} from './ejs-template.js';
 import { runModuleFile } from './module-file.js';
 import {
   checkNamespace,
@@ -14,7 +19,7 @@ import {
 } from './objects.js';
 import { listPhaseFiles, listPhases, type PhaseFile } from './phases.js';
 import type { RenderedObject, RenderedPhase, RenderOptions, TemplateContext } from './types.js';
-import { parseYamlStream } from './yaml-documents.js';
+import { parseYamlStream, type YamlDocument } from './yaml-documents.js';
 
 export const TEMPLATES_DIR_NAME = 'templates';
 
@@ -51,6 +56,7 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
             object,
             source: sourceOf(produced.site),
             ...(produced.site.lineOf ? { lineOf: produced.site.lineOf } : {}),
+            ...(produced.site.locate ? { locate: produced.site.locate } : {}),
           });
       }
     }
@@ -120,17 +126,23 @@ async function renderFile(
   if (file.kind === 'module') {
     const result = await runModuleFile(file.path, context);
     issues.push(...result.issues);
+    const at = { file: file.path, line: await defaultExportLine(file.path) };
     return result.values.map((value, index) => ({
       value,
-      site: { file: file.path, label: result.values.length > 1 ? `object ${index + 1}: ` : '' },
+      site: {
+        file: file.path,
+        label: result.values.length > 1 ? `object ${index + 1}: ` : '',
+        locate: () => at,
+      },
     }));
   }
   let text: string;
+  let mapped: MappedText | undefined;
   try {
-    text =
-      file.kind === 'template'
-        ? engine.renderFile(file.path, context as unknown as Record<string, unknown>)
-        : await readFile(file.path, 'utf8');
+    if (file.kind === 'template') {
+      mapped = engine.renderFileMapped(file.path, context as unknown as Record<string, unknown>);
+      text = mapped.text;
+    } else text = await readFile(file.path, 'utf8');
   } catch (error) {
     issues.push(templateIssue(file.path, error));
     return [];
@@ -154,11 +166,33 @@ async function renderFile(
   }
   return documents.flatMap((doc, index) => {
     const items = isList(doc.value) ? (doc.value as { items: unknown[] }).items : [doc.value];
-    const site: ObjectSite = rendered
-      ? { file: file.path, label: documents.length > 1 ? `rendered document ${index + 1}: ` : '' }
-      : { file: file.path, line: doc.line, lineOf: doc.lineOf };
+    const site: ObjectSite = mapped
+      ? templateSite(file.path, mapped, doc, documents.length > 1 ? `rendered document ${index + 1}: ` : '')
+      : {
+          file: file.path,
+          line: doc.line,
+          lineOf: doc.lineOf,
+          locate: (path) => ({ file: file.path, line: doc.lineOf(path) }),
+        };
     return items.map((value) => ({ value, site }));
   });
+}
+
+/** A rendered template's document: fields map back to the template lines that printed them. */
+function templateSite(file: string, mapped: MappedText, doc: YamlDocument, label: string): ObjectSite {
+  return {
+    file,
+    label,
+    lineOf: (path) => mapped.originAt(doc.offsetOf(path), false).line,
+    locate: (path) => mapped.originAt(doc.offsetOf(path)),
+  };
+}
+
+/** The line of a module's `export default` (1 when it cannot be found). */
+async function defaultExportLine(file: string): Promise<number> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const index = text.search(/^export default\b/m);
+  return index < 0 ? 1 : text.slice(0, index).split('\n').length;
 }
 
 /** `kind: List` (what `kubectl get -o yaml` prints) is unwrapped into its items. */

@@ -6,8 +6,17 @@ export interface RenderedObject {
   readonly object: KubeObject;
   /** File the object came from; `line` only where it is a line of that file (plain YAML). */
   readonly source: SourceLocation;
-  /** Line of a field inside the object's source (plain YAML only), for errors the API server reports by field path. */
+  /**
+   * Line of a field inside the object's source file, for errors the API server reports by field
+   * path: plain YAML, and `*.yaml.ejs` templates (the template line that printed the field; for an
+   * include's output, the line of the include).
+   */
   readonly lineOf?: (path: readonly string[]) => number;
+  /**
+   * Where a field came from, as precisely as Capstan can tell: like lineOf, but inside the partial
+   * for an included template's output; for a module, its default export's line.
+   */
+  readonly locate?: (path: readonly string[]) => { readonly file: string; readonly line: number };
 }
 
 export interface RenderedPhase {

@@ -7,6 +7,8 @@ export interface YamlDocument {
   readonly line: number;
   /** Line of the deepest existing node along `path` (e.g. `['metadata', 'name']`). */
   readonly lineOf: (path: readonly string[]) => number;
+  /** Offset in the text of the deepest existing node along `path` (its key for the last segment). */
+  readonly offsetOf: (path: readonly string[]) => number;
 }
 
 export interface YamlProblem {
@@ -39,6 +41,7 @@ export function parseYamlStream(text: string): { documents: YamlDocument[]; prob
       value,
       line: lineOfOffset(doc.contents.range?.[0] ?? 0),
       lineOf: (path) => lineOfOffset(offsetOf(doc, path)),
+      offsetOf: (path) => offsetOf(doc, path),
     });
   }
   return { documents, problems };

@@ -231,7 +231,7 @@ describe('phase Jobs with plain names', () => {
       assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
       assert.match(
         unknown.stderr,
-        /db-migrate\.job\.yaml\.ejs: Job\/db-migrate: unknown field "spec\.completionz"\n/,
+        /db-migrate\.job\.yaml\.ejs:6: Job\/db-migrate: unknown field "spec\.completionz"\n/,
       );
       // Validation of the new values.
       app.write(

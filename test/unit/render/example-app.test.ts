@@ -30,7 +30,14 @@ describe('examples/demo-app', () => {
           ['20-predeployment', ['Job/db-migrate-abc123']],
           [
             '30-deployment',
-            ['Deployment/web', 'Ingress/web', 'PodDisruptionBudget/web', 'Service/web', 'Deployment/worker'],
+            [
+              'Deployment/web',
+              'Ingress/web',
+              'PodDisruptionBudget/web',
+              'Service/web',
+              'Deployment/worker',
+              'PodDisruptionBudget/worker',
+            ],
           ],
           ['40-postdeployment', ['Job/seeds-abc123']],
         ],

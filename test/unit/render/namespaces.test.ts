@@ -109,6 +109,7 @@ describe('objects in other namespaces', () => {
     assert.deepEqual(issues, [
       {
         file: 'staging/30-deployment/a.yaml.ejs',
+        line: 3,
         path: 'metadata.namespace',
         message:
           'rendered document 2: ConfigMap/b names namespace "kube-system", but environment "staging" deploys to "podinfo-other" (or monitoring)',

@@ -1,0 +1,88 @@
+/** `capstan audit ENV` as a library call: render the environment, read the cluster if it can, audit. */
+import { readFile } from 'node:fs/promises';
+import { loadConfig, resolveEnvironment } from '../config/index.js';
+import { KubeClient } from '../kube/index.js';
+import { managedLabels, renderEnvironment, type RenderedObject } from '../render/index.js';
+import { planSecretsFromEjson } from '../secrets/index.js';
+import { auditObjects, resolveAuditConfig, type AuditFinding } from './audit.js';
+import { readClusterSnapshot } from './read-snapshot.js';
+import type { AuditResult, ClusterSnapshot } from './types.js';
+
+/** Stands in for `--image` when none is given: the image a deploy gets is not the audit's to judge. */
+export const PLACEHOLDER_IMAGE = 'image.invalid/given-at-deploy:audit';
+
+export interface RunAuditOptions {
+  readonly cwd: string;
+  readonly env: string;
+  readonly image?: string;
+  readonly set?: readonly string[];
+  readonly commit?: string;
+  readonly branch?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  /** Environment variables (KUBECONFIG); the library reads no globals. */
+  readonly envVars?: NodeJS.ProcessEnv;
+  /** Leave the cluster alone: the cluster-aware checks say they were skipped. */
+  readonly offline?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunAuditResult extends AuditResult {
+  readonly findings: readonly AuditFinding[];
+  readonly rendered: readonly RenderedObject[];
+  readonly namespace: string;
+}
+
+/**
+ * Renders the environment (Secrets from ejson by name only: the audit needs no secret value, so no
+ * key), reads a snapshot of the cluster when it can reach it, and audits the objects.
+ */
+export async function runAudit(options: RunAuditOptions): Promise<RunAuditResult> {
+  const loaded = await loadConfig({ cwd: options.cwd });
+  const env = resolveEnvironment(loaded, options.env, { set: options.set });
+  const phases = await renderEnvironment({
+    env,
+    image: options.image ?? env.image ?? PLACEHOLDER_IMAGE,
+    revision: 'audit',
+    commit: options.commit,
+    branch: options.branch,
+    renderSecrets: async (file, namespace) => {
+      const doc = JSON.parse(await readFile(file, 'utf8')) as unknown;
+      return planSecretsFromEjson(doc, { file, namespace, labels: managedLabels(env.app, env.name) });
+    },
+  });
+  const rendered = phases.flatMap((p) => p.objects);
+  const snapshot = options.offline ? undefined : await snapshotOrReason(options, env.context, env.namespace);
+  const result = auditObjects(rendered, {
+    namespace: env.namespace,
+    config: resolveAuditConfig(env.audit),
+    ...(snapshot ? { snapshot } : {}),
+  });
+  return { ...result, rendered, namespace: env.namespace };
+}
+
+async function snapshotOrReason(
+  options: RunAuditOptions,
+  context: string | undefined,
+  namespace: string,
+): Promise<ClusterSnapshot> {
+  let client: KubeClient;
+  try {
+    client = await KubeClient.connect({
+      kubeconfig: options.kubeconfig,
+      context: options.context ?? context,
+      env: options.envVars,
+    });
+  } catch (error) {
+    const reason = `no cluster access (${(error as Error).message.split('\n')[0]})`;
+    return { namespace, unavailable: { nodes: reason, storageClasses: reason, live: reason } };
+  }
+  try {
+    return await readClusterSnapshot(client, {
+      namespace,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    client.close();
+  }
+}
