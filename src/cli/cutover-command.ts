@@ -9,7 +9,13 @@ import {
 } from '../migrate/index.js';
 import { CapstanError } from '../shared/index.js';
 import { runHook } from './cutover-hook.js';
-import { selectionOf, selectionOptions, validateSelection, type SelectionFlags } from './migrate-commands.js';
+import {
+  jsonLines,
+  selectionOf,
+  selectionOptions,
+  validateSelection,
+  type SelectionFlags,
+} from './migrate-commands.js';
 import type { CliIo, CommandResult, GlobalOptions } from './options.js';
 import { durationDefault, durationOption, integerOption } from './options.js';
 import { currentActor, outputMode } from './session.js';
@@ -120,8 +126,7 @@ export function registerCutoverCommand(program: Command, io: CliIo, result: Comm
       validate(flags);
       const json = outputMode(io, flags.output) === 'json';
       const print = json
-        ? (event: CutoverEvent) =>
-            io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
+        ? jsonLines<CutoverEvent>(io)
         : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
       const selection = selectionOf(flags, globals);
       const actor = currentActor(io);

@@ -189,6 +189,11 @@ export function selectionOf(
   };
 }
 
+/** `-o json` of migrate and cutover: one event a line, with the time. */
+export function jsonLines<E extends object>(io: CliIo): (event: E) => void {
+  return (event) => io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+}
+
 export function registerMigrateCommands(program: Command, io: CliIo, result: CommandResult): void {
   selectionOptions(
     program
@@ -216,8 +221,7 @@ export function registerMigrateCommands(program: Command, io: CliIo, result: Com
       validate(flags);
       const json = outputMode(io, flags.output) === 'json';
       const print = json
-        ? (event: MigrateEvent) =>
-            io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`)
+        ? jsonLines<MigrateEvent>(io)
         : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
       const outcome = await migrate({
         ...selectionOf(flags, globals),

@@ -21,8 +21,8 @@ import {
   type HookResult,
 } from './cutover-plan.js';
 import { readRecord, writeRecord, type RecordLocation } from './cutover-store.js';
-import { connectCluster, migrate, type ClusterAccess } from './migrate.js';
-import type { MigrateEvent, MigrationScope } from './types.js';
+import { connectCluster, migrate, type MigrateOptions } from './migrate.js';
+import type { MigrateEvent } from './types.js';
 
 export type CutoverOutcome =
   'cut-over' | 'reversed' | 'unchanged' | 'refused' | 'rolled-back' | 'failed' | 'interrupted';
@@ -60,10 +60,11 @@ export type CutoverEvent =
       readonly message?: string;
     };
 
-export interface CutoverOptions {
-  readonly from: ClusterAccess;
-  readonly to: ClusterAccess;
-  readonly scope: MigrationScope;
+/** Clusters, scope, verification and I/O as for `migrate`; the rest is the cutover's own. */
+export interface CutoverOptions extends Pick<
+  MigrateOptions,
+  'from' | 'to' | 'scope' | 'allowEmptyVolumes' | 'healthTimeoutMs' | 'concurrency' | 'env' | 'signal'
+> {
   /** `back` reverses what the record says the last cutover did. */
   readonly direction: CutoverDirection;
   readonly scaleDownSource?: boolean;
@@ -75,13 +76,8 @@ export interface CutoverOptions {
     direction: CutoverDirection,
     servers: { readonly from: string; readonly to: string },
   ) => Promise<HookResult>;
-  readonly allowEmptyVolumes?: boolean;
-  readonly healthTimeoutMs?: number;
-  readonly concurrency?: number;
   /** Who runs it, besides the identity A knows (e.g. `alice@laptop`). */
   readonly actor?: string;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly signal?: AbortSignal;
   readonly onEvent?: (event: CutoverEvent) => void;
 }
 
