@@ -4,6 +4,7 @@ import { Redactor } from '../secrets/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
+import { registerRbacCommands } from './rbac-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
@@ -42,6 +43,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerTasksCommands(program, io, result);
   registerReleaseCommands(program, io, result);
   registerMigrateCommands(program, io, result);
+  registerRbacCommands(program, io, result);
   registerSecretsCommands(program, io);
   return program;
 }
