@@ -152,11 +152,12 @@ export function mergeRules(needs: readonly Need[]): RbacRule[] {
     for (const why of entry.why) if (!rule.why.includes(why)) rule.why.push(why);
     rules.set(key, rule);
   }
+  for (const rule of rules.values()) rule.resources.sort();
   return [...rules.values()]
     .sort((a, b) => a.group.localeCompare(b.group) || a.resources[0].localeCompare(b.resources[0]))
     .map((r) => ({
       apiGroups: [r.group],
-      resources: r.resources.sort(),
+      resources: r.resources,
       verbs: r.verbs,
       why: r.why.join('; '),
     }));
