@@ -237,7 +237,7 @@ export function rbacObjects(plan: RbacPlan, subject?: RbacSubject): KubeObject[]
       kind: 'Role',
       metadata,
       rules: role.rules.map(ruleObject),
-    } as KubeObject);
+    });
     if (subject)
       objects.push({
         apiVersion: RBAC,
@@ -245,7 +245,7 @@ export function rbacObjects(plan: RbacPlan, subject?: RbacSubject): KubeObject[]
         metadata,
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: plan.name },
         subjects: [subjectObject(subject)],
-      } as KubeObject);
+      });
   }
   if (plan.clusterRules.length > 0) {
     const metadata = { name: plan.name, annotations: GENERATED };
@@ -254,7 +254,7 @@ export function rbacObjects(plan: RbacPlan, subject?: RbacSubject): KubeObject[]
       kind: 'ClusterRole',
       metadata,
       rules: plan.clusterRules.map(ruleObject),
-    } as KubeObject);
+    });
     if (subject)
       objects.push({
         apiVersion: RBAC,
@@ -262,7 +262,7 @@ export function rbacObjects(plan: RbacPlan, subject?: RbacSubject): KubeObject[]
         metadata,
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: plan.name },
         subjects: [subjectObject(subject)],
-      } as KubeObject);
+      });
   }
   return objects;
 }

@@ -116,24 +116,100 @@ describe('capstan rbac', () => {
     await expect(['unlock', 'staging']);
   });
 
+  /** The Role as printed, changed by `change`, applied; the command's run; the full Role again. */
+  async function withoutRule(
+    change: (rules: Rule[]) => Rule[],
+    args: string[],
+  ): Promise<{ code: number; stderr: string; stdout: string }> {
+    const role = parseAllDocuments(setup.rbacYaml)
+      .map((d) => d.toJS() as Record<string, any>)
+      .find((d) => d.kind === 'Role')!;
+    await kubectl(['apply', '-f', '-'], JSON.stringify({ ...role, rules: change(role.rules as Rule[]) }));
+    try {
+      return await capstan(args, { cwd: setup.app, kubeconfig: setup.kubeconfig });
+    } finally {
+      await kubectl(['apply', '-f', '-'], setup.rbacYaml);
+    }
+  }
+
+  const without = (resource: string, verb?: string) => (rules: Rule[]) =>
+    rules.flatMap((r) =>
+      !r.resources.includes(resource)
+        ? [r]
+        : verb
+          ? [{ ...r, verbs: r.verbs.filter((v) => v !== verb) }]
+          : r.resources.length > 1
+            ? [{ ...r, resources: r.resources.filter((x) => x !== resource) }]
+            : [],
+    );
+
+  /** `cannot VERB RESOURCE in namespace NS as oidc:EMAIL (groups: oidc:GROUP): DOING` */
+  function refusal(verb: string, resource: string, doing: string): RegExp {
+    const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    return new RegExp(
+      esc(
+        `cannot ${verb} ${resource} in namespace ${setup.ns} as ${OIDC_PREFIX}${setup.email} (groups: ${OIDC_PREFIX}${setup.group}): `,
+      ) + doing,
+    );
+  }
+
   it('without the rule for Leases, the deploy names identity, verb, resource, namespace and the lock', async () => {
-    const docs = parseAllDocuments(setup.rbacYaml).map((d) => d.toJS() as Record<string, any>);
-    const role = docs.find((d) => d.kind === 'Role')!;
-    role.rules = (role.rules as Array<{ resources: string[] }>).filter(
-      (r) => !r.resources.includes('leases'),
-    );
-    await kubectl(['apply', '-f', '-'], JSON.stringify(role));
-    const run = await capstan(DEPLOY, { cwd: setup.app, kubeconfig: setup.kubeconfig });
-    assert.equal(run.code, 1, run.stdout + run.stderr);
-    assert.match(
-      run.stderr,
-      new RegExp(
-        `cannot get leases\\.coordination\\.k8s\\.io in namespace ${setup.ns} as ${OIDC_PREFIX}${setup.email} \\(groups: ${OIDC_PREFIX}${setup.group}\\): the deploy lock needs it`,
-      ),
-    );
+    const run = await withoutRule(without('leases'), DEPLOY);
+    assert.notEqual(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stderr, refusal('get', 'leases.coordination.k8s.io', 'the deploy lock needs it'));
     assert.match(
       run.stderr,
       /apiGroups: \["coordination\.k8s\.io"\], resources: \["leases"\], verbs: \["get"\]/,
     );
   });
+
+  it('each other missing permission is named with what Capstan was doing', async () => {
+    const cases: Array<[change: (rules: Rule[]) => Rule[], args: string[], expected: RegExp]> = [
+      [
+        without('configmaps', 'patch'),
+        DEPLOY,
+        refusal(
+          'patch',
+          'configmaps',
+          'the server-side dry run of ConfigMap/demo-config \\(.*app\\.configmap\\.yaml\\.ejs\\) needs it',
+        ),
+      ],
+      [
+        without('jobs', 'get'),
+        DEPLOY,
+        refusal('get', 'jobs.batch', 'checking whether hook Job/db-migrate-[\\w-]+ ran before needs it'),
+      ],
+      [
+        without('secrets', 'list'),
+        ['history', 'staging'],
+        refusal('list', 'secrets', 'reading the release history \\(its Secrets\\) needs it'),
+      ],
+      [
+        without('leases', 'delete'),
+        ['unlock', 'staging'],
+        refusal(
+          'delete',
+          'leases.coordination.k8s.io',
+          'removing the deploy lock \\(capstan unlock\\) needs it',
+        ),
+      ],
+      [
+        without('jobs', 'create'),
+        ['run', 'staging', '--image', IMAGE, '--', 'true'],
+        refusal('create', 'jobs.batch', "starting the task's Job/demo-task-true-\\w+ needs it"),
+      ],
+      [
+        without('secrets', 'patch'),
+        ['rollback', 'staging', '--to', '1'],
+        refusal('patch', 'secrets', 'recording release \\d+ \\(its Secrets\\) needs it'),
+      ],
+    ];
+    for (const [change, args, expected] of cases) {
+      const run = await withoutRule(change, args);
+      assert.notEqual(run.code, 0, `capstan ${args.join(' ')}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stdout + run.stderr, expected, `capstan ${args.join(' ')}`);
+    }
+  });
 });
+
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };

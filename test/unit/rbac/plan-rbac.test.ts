@@ -132,7 +132,7 @@ describe('parseSubject', () => {
       name: 'jenkins',
     });
     assert.deepEqual(
-      rbacObjects(planRbac({ ...base, objects: [] }), parseSubject('serviceaccount:ci/jenkins'))[1]!.subjects,
+      rbacObjects(planRbac({ ...base, objects: [] }), parseSubject('serviceaccount:ci/jenkins'))[1].subjects,
       [{ kind: 'ServiceAccount', name: 'jenkins', namespace: 'ci' }],
     );
   });
