@@ -49,6 +49,16 @@ export { notify } from './notify/index.js';
 export type { NotifyEvent } from './notify/index.js';
 export { migrate } from './migrate/index.js';
 export type { MigrateOptions, MigrateResult } from './migrate/index.js';
+export { computeEnvironmentRbac, formatRbacYaml, parseSubject, planRbac, rbacObjects } from './rbac/index.js';
+export type {
+  EnvironmentRbac,
+  EnvironmentRbacOptions,
+  RbacPlan,
+  RbacPlanInput,
+  RbacResource,
+  RbacRule,
+  RbacSubject,
+} from './rbac/index.js';
 export {
   createRedactor,
   decryptEjson,

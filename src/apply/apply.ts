@@ -1,4 +1,4 @@
-import { KubeApiError, withRetry, type KubeClient, type StatusCause } from '../kube/index.js';
+import { during, KubeApiError, withRetry, type KubeClient, type StatusCause } from '../kube/index.js';
 import type { RenderedObject } from '../render/index.js';
 import { settleLimit, objectRef, type Issue, type KubeObject } from '../shared/index.js';
 
@@ -30,8 +30,14 @@ export async function applyAll(
 ): Promise<ApplyOutcome[]> {
   const results = await settleLimit(objects, options.concurrency, async (source) => {
     if (options.signal?.aborted) throw new Error('interrupted');
-    if (options.dryRun && options.asNew?.(source)) return dryRunCreate(client, source.object, options.signal);
-    return applyWithRetry(client, source.object, options);
+    const what = `${objectRef(source.object)} (${source.source.file})`;
+    return during(
+      options.dryRun ? `the server-side dry run of ${what} needs it` : `applying ${what} needs it`,
+      () =>
+        options.dryRun && options.asNew?.(source)
+          ? dryRunCreate(client, source.object, options.signal)
+          : applyWithRetry(client, source.object, options),
+    );
   });
   return results.map((r, i) =>
     r.ok ? { source: objects[i], live: r.value } : { source: objects[i], error: r.error },

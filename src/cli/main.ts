@@ -6,6 +6,7 @@ import { registerAuditCommands } from './audit-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerCutoverCommand } from './cutover-command.js';
 import { registerMigrateCommands } from './migrate-commands.js';
+import { registerRbacCommands } from './rbac-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
@@ -46,6 +47,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerReleaseCommands(program, io, result);
   registerMigrateCommands(program, io, result);
   registerCutoverCommand(program, io, result);
+  registerRbacCommands(program, io, result);
   registerSecretsCommands(program, io);
   return program;
 }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { refuseBrokenObjects, resolveAuditConfig } from '../audit/index.js';
-import { KubeClient } from '../kube/index.js';
+import { during, KubeClient } from '../kube/index.js';
 import {
   groupByKindOrder,
   renderEnvironment,
@@ -510,14 +510,16 @@ async function deployRendered(
   if (lost) return finish('lock-lost', EXIT.locked, lost);
   for (const object of toPrune) {
     try {
-      await client.delete(
-        {
-          apiVersion: object.apiVersion,
-          kind: object.kind,
-          name: object.metadata.name ?? '',
-          namespace: object.metadata.namespace,
-        },
-        { propagationPolicy: 'Background', signal },
+      await during(`pruning ${objectRef(object)}, no longer rendered, needs it`, () =>
+        client.delete(
+          {
+            apiVersion: object.apiVersion,
+            kind: object.kind,
+            name: object.metadata.name ?? '',
+            namespace: object.metadata.namespace,
+          },
+          { propagationPolicy: 'Background', signal },
+        ),
       );
       emit({ type: 'object-pruned', object: eventObject(object), dryRun: false });
     } catch (error) {

@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { createSecretsRenderer, newRevision, selectorOf } from '../apply/index.js';
-import { KubeClient, withRetry } from '../kube/index.js';
+import { during, KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { settleLimit, type KubeObject } from '../shared/index.js';
@@ -63,13 +63,15 @@ export async function collectDiffs(
 ): Promise<ObjectDiff[]> {
   const results = await settleLimit(options.desired, options.concurrency ?? 8, async (desired) => {
     const { apiVersion, kind, metadata } = desired;
-    const live = await withRetry(
-      () =>
-        client.get(
-          { apiVersion, kind, name: metadata.name ?? '', namespace: metadata.namespace },
-          options.signal,
-        ),
-      { signal: options.signal },
+    const live = await during(`reading the live ${kind}/${metadata.name ?? ''} to compare needs it`, () =>
+      withRetry(
+        () =>
+          client.get(
+            { apiVersion, kind, name: metadata.name ?? '', namespace: metadata.namespace },
+            options.signal,
+          ),
+        { signal: options.signal },
+      ),
     );
     return computeObjectDiff(live, desired);
   });

@@ -3,7 +3,7 @@
 // another spec is replaced (its log kept in the release record first), an identical completed
 // one is done, and one that has not finished stops the deploy before anything is applied.
 import { createHash } from 'node:crypto';
-import { KubeApiError, type KubeClient, type ObjectId } from '../kube/index.js';
+import { during, KubeApiError, type KubeClient, type ObjectId } from '../kube/index.js';
 import { formatDuration } from '../notify/index.js';
 import type { ReplacedJobRecord } from '../release/index.js';
 import type { RenderedObject } from '../render/index.js';
@@ -165,6 +165,17 @@ export interface ReplaceJobOptions {
  * Returns undefined once the name is free, else why not.
  */
 export async function replaceFinishedJob(
+  client: KubeClient,
+  live: KubeObject,
+  options: ReplaceJobOptions,
+): Promise<ReplaceFailure | undefined> {
+  return during(
+    `replacing the finished hook ${objectRef(live)} (a Job's template cannot change) needs it`,
+    () => replaceJob(client, live, options),
+  );
+}
+
+async function replaceJob(
   client: KubeClient,
   live: KubeObject,
   options: ReplaceJobOptions,

@@ -1,7 +1,7 @@
 // The read-only first half of a deploy, shared by `deploy` and `diff`: prepare the phases,
 // dry-run every object, and find what exists and what would be pruned.
 import type { ResolvedEnvironment } from '../config/index.js';
-import { KubeApiError, type KubeClient } from '../kube/index.js';
+import { during, KubeApiError, type KubeClient } from '../kube/index.js';
 import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
 import { ConfigError, mapLimit, objectKey, type Issue, type KubeObject } from '../shared/index.js';
 import { HOOK_LABEL } from '../tasks/index.js';
@@ -90,9 +90,11 @@ async function planHookJobs(
   const issues: Issue[] = [];
   await mapLimit(jobs, options.concurrency, async (o) => {
     const { metadata } = o.object;
-    const live = await client.get(
-      { apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace },
-      options.signal,
+    const live = await during(`checking whether hook Job/${metadata.name ?? ''} ran before needs it`, () =>
+      client.get(
+        { apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace },
+        options.signal,
+      ),
     );
     const plan = planHookJob(o.object, live, { labels: options.labels, now });
     if (plan.action === 'refuse')

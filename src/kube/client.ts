@@ -1,9 +1,10 @@
 import type { KubeObject } from '../shared/index.js';
 import { loadConnection, type KubeConnection, type KubeConnectionOptions } from './config.js';
+import { currentActivity } from './activity.js';
 import { Discovery, basePath, type ResourceType } from './discovery.js';
 import { KubeApiError } from './errors.js';
-import { explainRefusal, type Identity } from './forbidden.js';
-import { HttpTransport, readAll, statusError } from './http.js';
+import { explainRefusal, RefusalError, type Identity } from './forbidden.js';
+import { HttpTransport, readAll, statusError, type HttpRequest } from './http.js';
 
 export interface ObjectId {
   readonly apiVersion: string;
@@ -111,6 +112,20 @@ export class KubeClient {
     return explainRefusal(error, { identity: await this.whoAmI(signal), doing });
   }
 
+  /** A 403 retold with the identity and the current activity; other errors unchanged. */
+  private async explained(error: unknown): Promise<unknown> {
+    if (!(error instanceof KubeApiError) || !error.forbidden || error instanceof RefusalError) return error;
+    return explainRefusal(error, { identity: await this.whoAmI(), doing: currentActivity() });
+  }
+
+  private async request<T>(req: HttpRequest): Promise<T> {
+    try {
+      return await this.http.json<T>(req);
+    } catch (error) {
+      throw await this.explained(error);
+    }
+  }
+
   async pathOf(
     apiVersion: string,
     kind: string,
@@ -128,7 +143,7 @@ export class KubeClient {
   async get(id: ObjectId, signal?: AbortSignal): Promise<KubeObject | undefined> {
     const { path } = await this.pathOf(id.apiVersion, id.kind, id.namespace, id.name);
     try {
-      return await this.http.json<KubeObject>({ method: 'GET', path, signal });
+      return await this.request<KubeObject>({ method: 'GET', path, signal });
     } catch (error) {
       if (error instanceof KubeApiError && error.notFound) return undefined;
       throw error;
@@ -151,7 +166,7 @@ export class KubeClient {
     let token: string | undefined;
     let resourceVersion = '';
     do {
-      const page = await this.http.json<{
+      const page = await this.request<{
         items: KubeObject[];
         metadata: { continue?: string; resourceVersion: string };
       }>({
@@ -180,7 +195,7 @@ export class KubeClient {
       object.metadata.namespace,
       object.metadata.name ?? '',
     );
-    return this.http.json<KubeObject>({
+    return this.request<KubeObject>({
       method: 'PATCH',
       path,
       query: {
@@ -205,7 +220,7 @@ export class KubeClient {
     } = {},
   ): Promise<KubeObject> {
     const { path } = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace);
-    return this.http.json<KubeObject>({
+    return this.request<KubeObject>({
       method: 'POST',
       path,
       query: {
@@ -224,7 +239,7 @@ export class KubeClient {
     options: { subresource?: string; signal?: AbortSignal } = {},
   ): Promise<KubeObject> {
     const { path } = await this.pathOf(id.apiVersion, id.kind, id.namespace, id.name);
-    return this.http.json<KubeObject>({
+    return this.request<KubeObject>({
       method: 'PATCH',
       path: options.subresource ? `${path}/${options.subresource}` : path,
       body: patch,
@@ -240,14 +255,14 @@ export class KubeClient {
       object.metadata.namespace,
       object.metadata.name ?? '',
     );
-    return this.http.json<KubeObject>({ method: 'PUT', path, body: object, signal });
+    return this.request<KubeObject>({ method: 'PUT', path, body: object, signal });
   }
 
   /** Deletes; true when it existed. */
   async delete(id: ObjectId, options: DeleteOptions = {}): Promise<boolean> {
     const { path } = await this.pathOf(id.apiVersion, id.kind, id.namespace, id.name);
     try {
-      await this.http.json({
+      await this.request({
         method: 'DELETE',
         path,
         query: { propagationPolicy: options.propagationPolicy, dryRun: options.dryRun ? 'All' : undefined },
@@ -296,7 +311,9 @@ export class KubeClient {
       signal: options.signal,
     });
     if ((res.statusCode ?? 0) >= 300)
-      throw statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path });
+      throw await this.explained(
+        statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path }),
+      );
     let buffer = '';
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -342,7 +359,7 @@ export class KubeClient {
       if ((res.statusCode ?? 0) >= 300) {
         const error = statusError(res.statusCode ?? 0, text, { method: 'GET', path: 'pods/log' });
         if (error.status === 400 || error.notFound) return undefined;
-        throw error;
+        throw await this.explained(error);
       }
       return text;
     } catch (error) {
@@ -366,7 +383,9 @@ export class KubeClient {
       signal: options.signal,
     });
     if ((res.statusCode ?? 0) >= 300)
-      throw statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path: 'pods/log' });
+      throw await this.explained(
+        statusError(res.statusCode ?? 0, await readAll(res), { method: 'GET', path: 'pods/log' }),
+      );
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) yield chunk.toString('utf8');
     } catch (error) {
@@ -379,6 +398,6 @@ export class KubeClient {
 
   /** A raw GET, for paths such as /readyz or /version. */
   async getPath<T>(path: string, signal?: AbortSignal): Promise<T> {
-    return this.http.json<T>({ method: 'GET', path, signal });
+    return this.request<T>({ method: 'GET', path, signal });
   }
 }

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CapstanError } from '../shared/index.js';
 import { RefreshingCredentials, type KubeCredentials } from './credentials.js';
+import { resolveProxy, type ProxySetting } from './proxy.js';
 import { oidcNeedsRefresh, refreshOidcTokens, type OidcProviderConfig } from './oidc-refresh.js';
 
 export interface KubeConnectionOptions {
@@ -24,6 +25,8 @@ export interface KubeConnection {
   readonly requestOptions: RequestOptions;
   /** Fresh auth headers before each request and after a 401 (exec plugins, OIDC refresh, token files). */
   readonly credentials: KubeCredentials;
+  /** The HTTP proxy requests tunnel through: the cluster's `proxy-url`, else HTTPS_PROXY unless NO_PROXY exempts the server. */
+  readonly proxy?: ProxySetting;
 }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -211,8 +214,11 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
   delete requestOptions.headers;
   delete requestOptions.auth;
   const context = kc.getContextObject(kc.getCurrentContext());
+  const server = cluster.server.replace(/\/+$/, '');
+  const proxy = resolveProxy(new URL(server), { proxyUrl: cluster.proxyUrl, env: options.env });
   return {
-    server: cluster.server.replace(/\/+$/, ''),
+    server,
+    ...(proxy ? { proxy } : {}),
     context: kc.getCurrentContext(),
     namespace: context?.namespace ?? 'default',
     user,

@@ -65,6 +65,14 @@ export function explainRefusal(
   options: { identity?: Identity; doing?: string } = {},
 ): unknown {
   if (!(error instanceof KubeApiError) || !error.forbidden) return error;
+  // Already retold (by the client, with what it knew): the caller's account of what it was doing wins.
+  if (error instanceof RefusalError)
+    return options.doing
+      ? new RefusalError(error.original, error.refusal, {
+          ...options,
+          identity: options.identity ?? error.identity,
+        })
+      : error;
   const refusal = parseRefusal(error.message);
   if (!refusal) return error;
   return new RefusalError(error, refusal, options);
@@ -74,10 +82,18 @@ export function explainRefusal(
 export class RefusalError extends KubeApiError {
   override readonly hint: string;
   readonly refusal: Refusal;
+  readonly identity?: Identity;
+  readonly doing?: string;
 
-  constructor(original: KubeApiError, refusal: Refusal, options: { identity?: Identity; doing?: string }) {
+  constructor(
+    readonly original: KubeApiError,
+    refusal: Refusal,
+    options: { identity?: Identity; doing?: string },
+  ) {
     super(original.status, original.reason, formatRefusal(refusal, options), original.causes, original);
     this.refusal = refusal;
+    this.identity = options.identity;
+    this.doing = options.doing;
     this.hint = `a cluster admin can grant it with a ${refusal.namespace ? 'Role' : 'ClusterRole'} rule: ${missingRule(refusal)}`;
   }
 }

@@ -3,7 +3,9 @@ import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConnection } from './config.js';
 import type { KubeCredentials } from './credentials.js';
+import { CapstanError } from '../shared/index.js';
 import { KubeApiError, type StatusCause } from './errors.js';
+import { TunnelAgent } from './proxy.js';
 import { sendHonouringRetryAfter } from './retry-after.js';
 
 export interface HttpRequest {
@@ -35,16 +37,26 @@ export class HttpTransport {
   private readonly credentials: KubeCredentials;
 
   constructor(
-    connection: Pick<KubeConnection, 'server' | 'requestOptions' | 'credentials'>,
+    connection: Pick<KubeConnection, 'server' | 'requestOptions' | 'credentials' | 'proxy'>,
     maxSockets = 64,
   ) {
     this.url = new URL(connection.server);
     this.base = connection.requestOptions;
     this.credentials = connection.credentials;
     const secure = this.url.protocol === 'https:';
-    this.agent = secure
-      ? new Agent({ keepAlive: true, maxSockets, ...pickTls(this.base) })
-      : new HttpAgent({ keepAlive: true, maxSockets });
+    const { proxy } = connection;
+    if (proxy && !secure)
+      throw new CapstanError(
+        'ERR_CAPSTAN_KUBECONFIG',
+        `${proxy.from} is set, but ${connection.server} is not an https:// server: only TLS connections tunnel through a proxy`,
+        { hint: 'reach the API server over https, or exempt it with NO_PROXY' },
+      );
+    const options = { keepAlive: true, maxSockets, ...pickTls(this.base) };
+    this.agent = proxy
+      ? new TunnelAgent(proxy, options)
+      : secure
+        ? new Agent(options)
+        : new HttpAgent({ keepAlive: true, maxSockets });
   }
 
   close(): void {

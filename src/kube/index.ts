@@ -1,4 +1,5 @@
 // The only importer of @kubernetes/client-node: connection, apply, dry run, get/list/watch, logs.
+export { during } from './activity.js';
 export { KubeClient } from './client.js';
 export type {
   ApplyOptions,

@@ -1,6 +1,6 @@
 // The migration as one call: read A and B, plan, apply to B wave by wave, verify. A is only read.
 import { setMaxListeners } from 'node:events';
-import { KubeClient, type KubeConnectionOptions } from '../kube/index.js';
+import { during, KubeClient, type KubeConnectionOptions } from '../kube/index.js';
 import { CapstanError, objectKey, type KubeObject } from '../shared/index.js';
 import { applyPlan } from './apply.js';
 import { refuseLiveTarget } from './cutover-store.js';
@@ -147,12 +147,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     const selected: KindSelection = { ...selection, skipped: [...choices.skipped, ...selection.skipped] };
     const servedByB = new Set(servedB.types.map((t) => `${t.apiVersion}/${t.kind}`));
     const [readA, readB] = await Promise.all([
-      readObjects(source, selected.read, scope, { concurrency, signal }),
-      readObjects(target, selected.read, scope, {
-        concurrency,
-        signal,
-        served: (c: KindChoice) => servedByB.has(`${c.type.apiVersion}/${c.type.kind}`),
-      }),
+      during('reading what to copy from cluster A needs it', () =>
+        readObjects(source, selected.read, scope, { concurrency, signal }),
+      ),
+      during('reading what cluster B already holds needs it', () =>
+        readObjects(target, selected.read, scope, {
+          concurrency,
+          signal,
+          served: (c: KindChoice) => servedByB.has(`${c.type.apiVersion}/${c.type.kind}`),
+        }),
+      ),
     ]);
     readErrors.push(...readA.errors.map((e) => `A: ${e}`), ...readB.errors.map((e) => `B: ${e}`));
     if (scope.namespaces && selected.read.some((c) => c.group === '' && c.kind === 'Namespace')) {
@@ -178,7 +182,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
 
     let apply: ApplySummary | undefined;
     if (mode === 'migrate') {
-      apply = await applyPlan(target, plan, { concurrency, signal, onEvent: emit });
+      apply = await during('writing the copy into cluster B needs it', () =>
+        applyPlan(target, plan, { concurrency, signal, onEvent: emit }),
+      );
       const seconds = Math.max(apply.durationMs, 1) / 1000;
       emit({
         type: 'apply-finished',

@@ -4,7 +4,7 @@
 // never compared with our wall clock, so clock skew between machines cannot cause an early takeover.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { KubeApiError, withRetry, type KubeClient } from '../kube/index.js';
+import { during, KubeApiError, withRetry, type KubeClient } from '../kube/index.js';
 import { CapstanError, sleep as sleepFor, type KubeObject } from '../shared/index.js';
 
 export const DEFAULT_LEASE_SECONDS = 60;
@@ -306,7 +306,14 @@ interface LockRuntime {
  * throws LockHeldError; unchanged for its whole duration (seen from here), it is taken over with a
  * warning; released meanwhile, it is taken.
  */
-export async function acquireLock(client: KubeClient, options: AcquireLockOptions): Promise<DeployLock> {
+export function acquireLock(client: KubeClient, options: AcquireLockOptions): Promise<DeployLock> {
+  // Renewals started here keep saying so: timers run in the context they were set in.
+  return during(options.name ? `the task lock ${options.name} needs it` : 'the deploy lock needs it', () =>
+    takeLock(client, options),
+  );
+}
+
+async function takeLock(client: KubeClient, options: AcquireLockOptions): Promise<DeployLock> {
   const runtime: LockRuntime = {
     leaseSeconds: options.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
     lockId: randomBytes(8).toString('hex'),
@@ -593,8 +600,8 @@ export async function readLock(
   client: KubeClient,
   scope: { namespace: string; app: string; env: string; signal?: AbortSignal },
 ): Promise<LockState | undefined> {
-  return lockStateOf(
-    await withRetry(() => client.get(leaseId(scope), scope.signal), { signal: scope.signal }),
+  return during('reading the deploy lock needs it', async () =>
+    lockStateOf(await withRetry(() => client.get(leaseId(scope), scope.signal), { signal: scope.signal })),
   );
 }
 
@@ -603,5 +610,7 @@ export async function forceUnlock(
   client: KubeClient,
   scope: { namespace: string; app: string; env: string; signal?: AbortSignal },
 ): Promise<boolean> {
-  return withRetry(() => client.delete(leaseId(scope), { signal: scope.signal }), { signal: scope.signal });
+  return during('removing the deploy lock (capstan unlock) needs it', () =>
+    withRetry(() => client.delete(leaseId(scope), { signal: scope.signal }), { signal: scope.signal }),
+  );
 }

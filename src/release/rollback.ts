@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
 import { eventObject, newRevision, selectorOf } from '../apply/index.js';
 import type { DeployEvent, DeployOutcome } from '../deploy/index.js';
-import type { KubeClient } from '../kube/index.js';
+import { during, type KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
@@ -75,7 +75,14 @@ const EXIT_OF: Record<DeployOutcome, number> = {
 };
 
 /** Takes the lock, re-applies release `to` (server-side apply, forced), waits, prunes and records a 'rolled-back' release. */
-export async function rollback(client: KubeClient, options: RollbackOptions): Promise<RollbackResult> {
+export function rollback(client: KubeClient, options: RollbackOptions): Promise<RollbackResult> {
+  return during(
+    `rolling back ${options.app}/${options.env}${options.to ? ` to release ${options.to}` : ''} needs it`,
+    () => rollBack(client, options),
+  );
+}
+
+async function rollBack(client: KubeClient, options: RollbackOptions): Promise<RollbackResult> {
   const sink = options.onEvent ?? (() => {});
   // As in deploy: once the target's Secrets are known, no event field carries one of their values.
   const redactor = options.redactor ?? new Redactor();

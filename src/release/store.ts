@@ -1,5 +1,5 @@
 // Reading and writing release records in the cluster, and keeping only the newest N.
-import { withRetry, type KubeClient } from '../kube/index.js';
+import { during, withRetry, type KubeClient } from '../kube/index.js';
 import type { KubeObject } from '../shared/index.js';
 import {
   chunkOf,
@@ -44,9 +44,11 @@ async function listReleaseSecrets(
   extraSelector = '',
 ): Promise<KubeObject[]> {
   const labelSelector = releaseSelector(scope) + (extraSelector ? `,${extraSelector}` : '');
-  const list = await withRetry(
-    () => client.list('v1', 'Secret', { namespace: scope.namespace, labelSelector, signal: scope.signal }),
-    { signal: scope.signal },
+  const list = await during('reading the release history (its Secrets) needs it', () =>
+    withRetry(
+      () => client.list('v1', 'Secret', { namespace: scope.namespace, labelSelector, signal: scope.signal }),
+      { signal: scope.signal },
+    ),
   );
   return list.items;
 }
@@ -92,6 +94,16 @@ export async function nextRevisionNumber(client: KubeClient, scope: ReleaseScope
  * and carries the checksum, so readers never take a half-written record for a good one.
  */
 export async function writeRelease(
+  client: KubeClient,
+  record: ReleaseRecord,
+  options: WriteReleaseOptions,
+): Promise<void> {
+  return during(`recording release ${record.revision} (its Secrets) needs it`, () =>
+    writeReleaseSecrets(client, record, options),
+  );
+}
+
+async function writeReleaseSecrets(
   client: KubeClient,
   record: ReleaseRecord,
   options: WriteReleaseOptions,

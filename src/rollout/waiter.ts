@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeClient } from '../kube/index.js';
-import { isKubeApiError } from '../kube/index.js';
-import type { KubeObject } from '../shared/index.js';
+import { during, isKubeApiError } from '../kube/index.js';
+import { objectRef, type KubeObject } from '../shared/index.js';
 import { diagnose, diagnosisPods } from './diagnosis.js';
 import { judgeRollout } from './early-failure.js';
 import { summarizeEvents } from './events.js';
@@ -66,7 +66,14 @@ function keyOf(object: KubeObject): string {
 type State = { object: KubeObject; readiness: Readiness };
 
 /** Waits, by watches, until every target is ready, one fails, or a deadline passes. */
-export async function waitForObjects(options: WaitOptions): Promise<WaitResult> {
+export function waitForObjects(options: WaitOptions): Promise<WaitResult> {
+  const names = options.targets.filter((t) => needsWatch(t.kind)).map(objectRef);
+  const shown =
+    names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  return during(`waiting for ${shown} to be ready needs it`, () => waitUntilReady(options));
+}
+
+async function waitUntilReady(options: WaitOptions): Promise<WaitResult> {
   const now = options.now ?? Date.now;
   // Both deadlines count from here: listing what to watch is part of the wait.
   const startedAt = now();
@@ -404,6 +411,18 @@ export async function collectDiagnosis(
   options: Pick<WaitOptions, 'client' | 'since'>,
   timedOut: boolean,
   offline = false,
+): Promise<Diagnosis> {
+  return during(`saying why ${objectRef(object)} is not ready (its pods, events and logs) needs it`, () =>
+    diagnoseObject(object, watches, options, timedOut, offline),
+  );
+}
+
+async function diagnoseObject(
+  object: KubeObject,
+  watches: WatchSet | undefined,
+  options: Pick<WaitOptions, 'client' | 'since'>,
+  timedOut: boolean,
+  offline: boolean,
 ): Promise<Diagnosis> {
   const client = options.client;
   const ns = nsOf(object);

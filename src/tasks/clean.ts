@@ -1,4 +1,4 @@
-import type { KubeClient } from '../kube/index.js';
+import { during, type KubeClient } from '../kube/index.js';
 import type { KubeObject } from '../shared/index.js';
 import { HOOK_LABEL } from './plan-task.js';
 import { isJobFinished } from './run-task.js';
@@ -13,16 +13,22 @@ export async function cleanJobs(
   options: { namespace: string; selector: string; olderThanMs: number; now?: number; dryRun?: boolean },
 ): Promise<string[]> {
   const now = options.now ?? Date.now();
-  const jobs = await client.list('batch/v1', 'Job', {
-    namespace: options.namespace,
-    labelSelector: options.selector,
-  });
+  const jobs = await during('finding finished Jobs to clean needs it', () =>
+    client.list('batch/v1', 'Job', { namespace: options.namespace, labelSelector: options.selector }),
+  );
   const old = jobs.items.filter((j) => isJobFinished(j) && now - createdAt(j) >= options.olderThanMs);
   for (const job of old) {
     if (!options.dryRun) {
-      await client.delete(
-        { apiVersion: 'batch/v1', kind: 'Job', namespace: options.namespace, name: job.metadata.name ?? '' },
-        { propagationPolicy: 'Background' },
+      await during(`cleaning finished Job/${job.metadata.name ?? ''} needs it`, () =>
+        client.delete(
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            namespace: options.namespace,
+            name: job.metadata.name ?? '',
+          },
+          { propagationPolicy: 'Background' },
+        ),
       );
     }
   }

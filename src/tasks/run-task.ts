@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { createSecretsRenderer, selectorOf } from '../apply/index.js';
-import { Informer, KubeApiError, KubeClient } from '../kube/index.js';
+import { during, Informer, KubeApiError, KubeClient } from '../kube/index.js';
 import {
   acquireLock,
   LockHeldError,
@@ -321,7 +321,9 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
     .replace(/-+$/, '');
   let lock: DeployLock | undefined;
   try {
-    const deployment = await sourceDeployment(client, env, options, redactor);
+    const deployment = await during('reading the Deployment the task copies needs it', () =>
+      sourceDeployment(client, env, options, redactor),
+    );
     const job = planTaskJob({
       from: { ...deployment, metadata: { ...deployment.metadata, namespace: env.namespace } },
       name: jobName,
@@ -339,10 +341,12 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
       const taken = await takeTaskLock(client, env, taskName, options);
       if (!('release' in taken)) return { jobName, namespace: env.namespace, ...taken };
       lock = taken;
-      const jobs = await client.list('batch/v1', 'Job', {
-        namespace: env.namespace,
-        labelSelector: `${TASK_LABEL}=${taskName},${selectorOf(env.app, env.name)}`,
-      });
+      const jobs = await during(`finding running Jobs of task "${taskName}" needs it`, () =>
+        client.list('batch/v1', 'Job', {
+          namespace: env.namespace,
+          labelSelector: `${TASK_LABEL}=${taskName},${selectorOf(env.app, env.name)}`,
+        }),
+      );
       const running = jobs.items.find((j) => !isJobFinished(j));
       if (running) {
         return {
@@ -354,14 +358,18 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
         };
       }
     }
-    await client.create(job, { fieldManager: 'capstan' });
+    await during(`starting the task's Job/${jobName} needs it`, () =>
+      client.create(job, { fieldManager: 'capstan' }),
+    );
     options.onStatus(`started Job/${jobName} in namespace ${env.namespace}`);
     if (options.detach) return { jobName, namespace: env.namespace, exitCode: 0, outcome: 'detached' };
-    const followed = await followTask(client, env.namespace, jobName, job, {
-      ...options,
-      onLine: (line) => options.onLine(redactor.text(line)),
-      onStatus: (message) => options.onStatus(redactor.text(message)),
-    });
+    const followed = await during(`following the task's Job/${jobName}, its pods and log needs it`, () =>
+      followTask(client, env.namespace, jobName, job, {
+        ...options,
+        onLine: (line) => options.onLine(redactor.text(line)),
+        onStatus: (message) => options.onStatus(redactor.text(message)),
+      }),
+    );
     return followed.message === undefined
       ? followed
       : { ...followed, message: redactor.text(followed.message) };

@@ -3,8 +3,12 @@
 // are planned, copied, verified, copied again without changes, changed in A, and tampered with in B.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { kubectl as kubectlOf, startCluster, stopCluster, type ClusterInfo } from '../cluster/cluster.js';
+import { mintToken, OIDC_PREFIX, writeTokenKubeconfig } from '../cluster/identity.js';
 import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
 import { getJson, kubectl, testCluster, waitFor } from './helpers.js';
 
@@ -718,5 +722,71 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
     await assert.rejects(inB(['get', 'configmap', 'not-in-stack', '-n', FRONT]), /NotFound|not found/);
     const web = await jsonInB(['get', 'deployment', 'web', '-n', FRONT]);
     assert.equal(web.status.availableReplicas, 1);
+  });
+
+  it('copies an app with OIDC identities on both sides: read-only in A, in B reads and the `capstan rbac` Role', async () => {
+    const group = `mig-${id}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'capstan-mig-oidc-'));
+    const app = writeApp(appFiles);
+    try {
+      // A: an OIDC group that may only read (capstan:reader), like the certificate reader.
+      await kubectl([
+        'create',
+        'clusterrolebinding',
+        `${group}-reader`,
+        '--clusterrole=capstan:reader',
+        `--group=${OIDC_PREFIX}${group}-readers`,
+      ]);
+      const readerToken = await mintToken(testCluster(), {
+        email: `reader-${id}@example.com`,
+        groups: [`${group}-readers`],
+        lifetimeSeconds: 600,
+      });
+      const fromA = writeTokenKubeconfig(testCluster(), join(scratch, 'a.kubeconfig'), readerToken.id_token);
+      // B: B's own issuer; the deployer group holds only what `capstan rbac` prints for the app.
+      await inB(['create', 'namespace', APP]).catch(() => '');
+      const rbac = await capstan(['rbac', 'test', '--subject', `group:${OIDC_PREFIX}${group}-deployers`], {
+        cwd: app.dir,
+        kubeconfig: b.kubeconfig,
+      });
+      assert.equal(rbac.code, 0, rbac.stderr);
+      await inB(['apply', '-f', '-'], rbac.stdout);
+      // The grant is the platform's, not the app's: left out of the copy and the comparison.
+      // Comparing B with A reads every kind there: the deployer may read B, and write only what the Role allows.
+      await inB([
+        'create',
+        'clusterrolebinding',
+        `${group}-reader`,
+        '--clusterrole=capstan:reader',
+        `--group=${OIDC_PREFIX}${group}-deployers`,
+      ]);
+      const deployerToken = await mintToken(b, {
+        email: `deployer-${id}@example.com`,
+        groups: [`${group}-deployers`],
+        lifetimeSeconds: 600,
+      });
+      const toB = writeTokenKubeconfig(b, join(scratch, 'b.kubeconfig'), deployerToken.id_token);
+      const run = await capstan([
+        'migrate',
+        '--from-kubeconfig',
+        fromA,
+        '--to-kubeconfig',
+        toB,
+        '-n',
+        APP,
+        '--exclude-kinds',
+        'Namespace,Role,RoleBinding',
+        '--health-timeout',
+        '90s',
+      ]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.doesNotMatch(run.stdout + run.stderr, /cannot /);
+      const storefront = await jsonInB(['get', 'deployment', 'storefront', '-n', APP]);
+      assert.equal(storefront.spec.replicas, 2);
+    } finally {
+      app.cleanup();
+      rmSync(scratch, { recursive: true, force: true });
+      await kubectl(['delete', 'clusterrolebinding', `${group}-reader`, '--ignore-not-found']);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { currentActivity, during } from '../../../src/kube/activity.js';
 import { KubeApiError } from '../../../src/kube/errors.js';
 import { explainRefusal, formatRefusal, parseRefusal, RefusalError } from '../../../src/kube/forbidden.js';
 
@@ -76,5 +77,45 @@ describe('403 refusals', () => {
     assert.equal(explained.cause, original);
     const other = new KubeApiError(404, 'NotFound', 'not found');
     assert.equal(explainRefusal(other, { doing: 'x' }), other);
+  });
+
+  it("retold again, the caller's account of what it was doing wins and the identity stays", () => {
+    const identity = { username: 'oidc:alice@example.com', groups: ['oidc:deployers'] };
+    const original = new KubeApiError(403, 'Forbidden', messages.lease);
+    const first = explainRefusal(original, { identity, doing: 'waiting needs it' }) as RefusalError;
+    const again = explainRefusal(first, { doing: 'the deploy lock needs it' }) as RefusalError;
+    assert.equal(
+      again.message,
+      'cannot get leases.coordination.k8s.io in namespace shop-staging as oidc:alice@example.com (groups: oidc:deployers): the deploy lock needs it',
+    );
+    assert.equal(again.cause, original);
+    assert.equal(explainRefusal(first), first, 'nothing new to say: unchanged');
+  });
+});
+
+describe('during', () => {
+  it('says what Capstan is doing for everything awaited inside, the innermost winning', async () => {
+    assert.equal(currentActivity(), undefined);
+    const seen: Array<string | undefined> = [];
+    await during('the deploy lock needs it', async () => {
+      seen.push(currentActivity());
+      await during('reading the release history needs it', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        seen.push(currentActivity());
+      });
+      // Timers set inside (Lease renewals) keep the activity they were set in.
+      await new Promise<void>((resolve) =>
+        setTimeout(() => {
+          seen.push(currentActivity());
+          resolve();
+        }, 1),
+      );
+    });
+    assert.deepEqual(seen, [
+      'the deploy lock needs it',
+      'reading the release history needs it',
+      'the deploy lock needs it',
+    ]);
+    assert.equal(currentActivity(), undefined);
   });
 });
