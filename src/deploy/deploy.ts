@@ -31,6 +31,7 @@ import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
+import { checkScheduling } from './scheduling-step.js';
 import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
@@ -47,6 +48,8 @@ export interface DeployOptions {
   readonly dryRun?: boolean;
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
+  /** Skip the scheduling preflight (will every pod and surge pod find a node). */
+  readonly skipPreflight?: boolean;
   /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */
   readonly replaceBrokenPods?: boolean;
   readonly concurrency?: number;
@@ -275,6 +278,8 @@ async function deployRendered(
     objects: validation.validated.length,
     durationMs: Date.now() - validationStart,
   });
+  const unschedulable = await checkScheduling(client, validation, { namespace: env.namespace, skip: options.skipPreflight, signal, emit });
+  if (unschedulable) return finish('invalid', EXIT.invalid, unschedulable);
 
   if (options.dryRun) {
     const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));
