@@ -278,7 +278,12 @@ async function deployRendered(
     objects: validation.validated.length,
     durationMs: Date.now() - validationStart,
   });
-  const unschedulable = await checkScheduling(client, validation, { namespace: env.namespace, skip: options.skipPreflight, signal, emit });
+  const unschedulable = await checkScheduling(client, validation, {
+    namespace: env.namespace,
+    skip: options.skipPreflight,
+    signal,
+    emit,
+  });
   if (unschedulable) return finish('invalid', EXIT.invalid, unschedulable);
 
   if (options.dryRun) {

@@ -151,7 +151,11 @@ export function caseObjects(c: DifferentialCase, id: string, namespace: string) 
     spec: {
       nodeSelector: { [CASE_LABEL]: id, ...(w.nodeSelector ? { disk: w.nodeSelector } : {}) },
       ...(w.tolerate
-        ? { tolerations: [w.tolerate === '*' ? { operator: 'Exists' } : { key: w.tolerate, operator: 'Exists' }] }
+        ? {
+            tolerations: [
+              w.tolerate === '*' ? { operator: 'Exists' } : { key: w.tolerate, operator: 'Exists' },
+            ],
+          }
         : {}),
       ...(Object.keys(affinity).length ? { affinity } : {}),
       ...(w.spread
@@ -162,7 +166,9 @@ export function caseObjects(c: DifferentialCase, id: string, namespace: string) 
                 maxSkew: w.spread.maxSkew,
                 whenUnsatisfiable: w.spread.when,
                 labelSelector: { matchLabels: { app: 'web' } },
-                ...(w.spread.minDomains && w.spread.when === 'DoNotSchedule' ? { minDomains: w.spread.minDomains } : {}),
+                ...(w.spread.minDomains && w.spread.when === 'DoNotSchedule'
+                  ? { minDomains: w.spread.minDomains }
+                  : {}),
               },
             ],
           }
@@ -206,17 +212,24 @@ async function runCase(client: KubeClient, c: DifferentialCase, id: string) {
     await until('nodes ready', 30_000, async () => {
       const live = (await client.list('v1', 'Node', { labelSelector: `${CASE_LABEL}=${id}` })).items;
       const ready = live.filter((n) => {
-        const s = n as { status?: { conditions?: { type: string; status: string }[] }; spec?: { taints?: { key: string }[] } };
+        const s = n as {
+          status?: { conditions?: { type: string; status: string }[] };
+          spec?: { taints?: { key: string }[] };
+        };
         return (
           s.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') &&
-          !(s.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/') && t.key !== 'node.kubernetes.io/unschedulable')
+          !(s.spec?.taints ?? []).some(
+            (t) => t.key.startsWith('node.kubernetes.io/') && t.key !== 'node.kubernetes.io/unschedulable',
+          )
         );
       });
       return ready.length === nodes.length ? true : undefined;
     });
     // The ServiceAccount admission wants the namespace's default ServiceAccount.
     await until('default ServiceAccount', 30_000, async () =>
-      (await client.get({ apiVersion: 'v1', kind: 'ServiceAccount', name: 'default', namespace })) ? true : undefined,
+      (await client.get({ apiVersion: 'v1', kind: 'ServiceAccount', name: 'default', namespace }))
+        ? true
+        : undefined,
     );
     await Promise.all(running.map((p) => client.create(p)));
     await until('running pods seen', 30_000, async () => {
@@ -237,7 +250,9 @@ async function runCase(client: KubeClient, c: DifferentialCase, id: string) {
       const decided = live.map((p) => {
         if (p.spec?.nodeName) return { name: p.metadata.name, fits: true as const };
         const cond = p.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'False');
-        return cond?.message ? { name: p.metadata.name, fits: false as const, message: cond.message } : undefined;
+        return cond?.message
+          ? { name: p.metadata.name, fits: false as const, message: cond.message }
+          : undefined;
       });
       if (live.length < pods.length || decided.some((d) => d === undefined)) return undefined;
       return pods.map((p) => {
@@ -249,7 +264,9 @@ async function runCase(client: KubeClient, c: DifferentialCase, id: string) {
   } finally {
     await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }).catch(() => false);
     await Promise.all(
-      nodes.map((n) => client.delete({ apiVersion: 'v1', kind: 'Node', name: n.metadata.name ?? '' }).catch(() => false)),
+      nodes.map((n) =>
+        client.delete({ apiVersion: 'v1', kind: 'Node', name: n.metadata.name ?? '' }).catch(() => false),
+      ),
     );
   }
 }

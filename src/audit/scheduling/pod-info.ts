@@ -131,7 +131,10 @@ export function containerResources(
   container: Json,
   defaults: ContainerDefaults = {},
 ): { requests: Json; limits: Json } {
-  const limits: Json = { ...(record(defaults.defaultLimit) ?? {}), ...(record(at(container, 'resources', 'limits')) ?? {}) };
+  const limits: Json = {
+    ...(record(defaults.defaultLimit) ?? {}),
+    ...(record(at(container, 'resources', 'limits')) ?? {}),
+  };
   const own = record(at(container, 'resources', 'requests')) ?? {};
   const ownLimits = record(at(container, 'resources', 'limits')) ?? {};
   // Defaulting (requests from the container's own limits) happens before the LimitRanger.
@@ -222,7 +225,9 @@ function withLabelKeys(
 function terms(value: unknown, namespace: string, labels: Record<string, string>): AffinityTerm[] {
   return list(value).map((t) => {
     const nsSelector = record(t.namespaceSelector);
-    const namespaces = Array.isArray(t.namespaces) ? t.namespaces.filter((n): n is string => typeof n === 'string') : [];
+    const namespaces = Array.isArray(t.namespaces)
+      ? t.namespaces.filter((n): n is string => typeof n === 'string')
+      : [];
     const emptyNsSelector =
       nsSelector !== undefined &&
       Object.keys(record(nsSelector.matchLabels) ?? {}).length === 0 &&
@@ -238,7 +243,10 @@ function terms(value: unknown, namespace: string, labels: Record<string, string>
 }
 
 function hostPortsOf(spec: Json): HostPort[] {
-  const containers = [...list(spec.containers), ...list(spec.initContainers).filter((c) => c.restartPolicy === 'Always')];
+  const containers = [
+    ...list(spec.containers),
+    ...list(spec.initContainers).filter((c) => c.restartPolicy === 'Always'),
+  ];
   return containers.flatMap((c) =>
     list(c.ports)
       .filter((p) => typeof p.hostPort === 'number' && p.hostPort > 0)
@@ -271,7 +279,8 @@ export function podInfo(
   const req = (c: Json) => containerResources(c, defaults).requests;
   const lim = (c: Json) => containerResources(c, defaults).limits;
   const affinity = record(spec.affinity) ?? {};
-  const owner = list(metadata.ownerReferences).find((o) => o.controller === true) ?? list(metadata.ownerReferences)[0];
+  const owner =
+    list(metadata.ownerReferences).find((o) => o.controller === true) ?? list(metadata.ownerReferences)[0];
   const spread = list(spec.topologySpreadConstraints).map((c) => ({
     maxSkew: typeof c.maxSkew === 'number' ? c.maxSkew : 1,
     topologyKey: str(c.topologyKey) ?? '',
@@ -298,7 +307,11 @@ export function podInfo(
       value: str(t.value),
       effect: str(t.effect),
     })),
-    affinityTerms: terms(at(affinity, 'podAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'), namespace, labels),
+    affinityTerms: terms(
+      at(affinity, 'podAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'),
+      namespace,
+      labels,
+    ),
     antiAffinityTerms: terms(
       at(affinity, 'podAntiAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'),
       namespace,
@@ -312,7 +325,10 @@ export function podInfo(
 }
 
 /** Whether labels satisfy a label selector (matchLabels and matchExpressions ANDed). */
-export function matchesSelector(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+export function matchesSelector(
+  selector: LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   if (!selector) return false;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {

@@ -6,7 +6,13 @@ import { ClusterState, nodeState } from './cluster-state.js';
 import { podInfo, selectorOf, type ContainerDefaults, type LabelSelector, type PodInfo } from './pod-info.js';
 import { QuotaLedger } from './quota.js';
 import { defaultScore } from './score.js';
-import { matchesNodeAffinity, scheduleOne, tolerates, type NodeRejection, type ScoreFn } from './schedule-pod.js';
+import {
+  matchesNodeAffinity,
+  scheduleOne,
+  tolerates,
+  type NodeRejection,
+  type ScoreFn,
+} from './schedule-pod.js';
 
 /** What the cluster holds now: the inputs of the preflight, read by read-snapshot.ts. */
 export interface ClusterSnapshot {
@@ -109,15 +115,24 @@ function templateKey(template: unknown): string {
 export function scaledValue(value: unknown, total: number, roundUp: boolean, fallback: string): number {
   const v = value ?? fallback;
   if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(String(v));
+  if (typeof v !== 'string') return 0;
+  const m = /^(\d+)%$/.exec(v);
   if (!m) return Number(v) || 0;
   const exact = (Number(m[1]) * total) / 100;
   return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
 
 /** Pods the rollout creates, one template: every one a fresh PodInfo. */
-function podFactory(ctx: Context, workload: Json, namespace: string, extraLabels: Record<string, string> = {}) {
-  const template = record(at(workload, 'spec', 'template')) ?? record(at(workload, 'spec', 'jobTemplate', 'spec', 'template')) ?? {};
+function podFactory(
+  ctx: Context,
+  workload: Json,
+  namespace: string,
+  extraLabels: Record<string, string> = {},
+) {
+  const template =
+    record(at(workload, 'spec', 'template')) ??
+    record(at(workload, 'spec', 'jobTemplate', 'spec', 'template')) ??
+    {};
   const defaults = limitDefaults(ctx.snapshot, namespace);
   const { kind, name } = meta(workload);
   let n = 0;
@@ -137,11 +152,15 @@ function podFactory(ctx: Context, workload: Json, namespace: string, extraLabels
 }
 
 /** Places one pod: quota first (the API server refuses the pod), then the scheduler. */
-function place(ctx: Context, pod: PodInfo): { placed: boolean; created: boolean; reason?: string; rejections?: ReadonlyMap<string, NodeRejection> } {
+function place(
+  ctx: Context,
+  pod: PodInfo,
+): { placed: boolean; created: boolean; reason?: string; rejections?: ReadonlyMap<string, NodeRejection> } {
   const refusal = quotaOf(ctx, pod.namespace).admit(pod);
   if (refusal) return { placed: false, created: false, reason: refusal };
   const result = scheduleOne(pod, ctx.state, ctx.score);
-  if (result.node === undefined) return { placed: false, created: true, reason: result.message, rejections: result.rejections };
+  if (result.node === undefined)
+    return { placed: false, created: true, reason: result.message, rejections: result.rejections };
   ctx.state.bind(pod, result.node);
   return { placed: true, created: true };
 }
@@ -161,7 +180,14 @@ interface Stuck {
 }
 
 /** The Deployment controller's rolling update, step by step, until done or stuck. */
-function rollDeployment(ctx: Context, old: PodInfo[], make: () => PodInfo, replicas: number, surge: number, unavailable: number): Stuck | undefined {
+function rollDeployment(
+  ctx: Context,
+  old: PodInfo[],
+  make: () => PodInfo,
+  replicas: number,
+  surge: number,
+  unavailable: number,
+): Stuck | undefined {
   const oldPods = [...old];
   const placed: PodInfo[] = [];
   const pending: PodInfo[] = [];
@@ -209,9 +235,9 @@ function rollDeployment(ctx: Context, old: PodInfo[], make: () => PodInfo, repli
     if (!progress) break;
     if (refusedAt !== undefined && down <= 0) break;
   }
-  const missing = replicas - placed.length;
   return {
-    pending: missing,
+    pending:
+      oldPods.length > 0 ? pending.length + (refusedAt === undefined ? 0 : 1) : replicas - placed.length,
     total: replicas,
     surge: oldPods.length > 0,
     reason: last?.reason ?? 'the rollout does not progress',
@@ -225,7 +251,8 @@ function pickVictim(pods: PodInfo[]): PodInfo {
   const perNode = new Map<string, number>();
   for (const p of pods) perNode.set(p.nodeName ?? '', (perNode.get(p.nodeName ?? '') ?? 0) + 1);
   let best = pods.length - 1;
-  for (let i = pods.length - 1; i >= 0; i--) if ((perNode.get(pods[i].nodeName ?? '') ?? 0) > (perNode.get(pods[best].nodeName ?? '') ?? 0)) best = i;
+  for (let i = pods.length - 1; i >= 0; i--)
+    if ((perNode.get(pods[i].nodeName ?? '') ?? 0) > (perNode.get(pods[best].nodeName ?? '') ?? 0)) best = i;
   return pods.splice(best, 1)[0];
 }
 
@@ -237,7 +264,14 @@ function placeAll(ctx: Context, pods: PodInfo[], ordered = true): Stuck | undefi
     const r = place(ctx, pod);
     if (r.placed) continue;
     failed++;
-    first ??= { pending: 0, total: pods.length, surge: false, reason: r.reason!, pod, rejections: r.rejections };
+    first ??= {
+      pending: 0,
+      total: pods.length,
+      surge: false,
+      reason: r.reason!,
+      pod,
+      rejections: r.rejections,
+    };
     if (ordered) {
       failed = pods.length - pods.indexOf(pod);
       break;
@@ -249,12 +283,20 @@ function placeAll(ctx: Context, pods: PodInfo[], ordered = true): Stuck | undefi
 function currentPods(ctx: Context, kind: string, name: string, namespace: string): PodInfo[] {
   const owners =
     kind === 'Deployment'
-      ? new Set(ctx.snapshot.replicaSets.filter((rs) => rs.metadata.namespace === namespace && ownedBy(rs, 'Deployment', name)).map((rs) => rs.metadata.name))
+      ? new Set(
+          ctx.snapshot.replicaSets
+            .filter((rs) => rs.metadata.namespace === namespace && ownedBy(rs, 'Deployment', name))
+            .map((rs) => rs.metadata.name),
+        )
       : undefined;
   return ctx.state
     .pods()
     .filter((p) => p.namespace === namespace && p.owner !== undefined)
-    .filter((p) => (owners ? p.owner!.kind === 'ReplicaSet' && owners.has(p.owner!.name) : p.owner!.kind === kind && p.owner!.name === name));
+    .filter((p) =>
+      owners
+        ? p.owner!.kind === 'ReplicaSet' && owners.has(p.owner!.name)
+        : p.owner!.kind === kind && p.owner!.name === name,
+    );
 }
 
 const DAEMON_TOLERATIONS = [
@@ -269,7 +311,9 @@ const DAEMON_TOLERATIONS = [
 function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined {
   const { kind, name, namespace } = meta(workload);
   const spec = record((workload as Json).spec) ?? {};
-  const live = ctx.snapshot.workloads.find((w) => w.kind === kind && w.metadata.name === name && w.metadata.namespace === namespace);
+  const live = ctx.snapshot.workloads.find(
+    (w) => w.kind === kind && w.metadata.name === name && w.metadata.namespace === namespace,
+  );
   const changed = !live || templateKey(at(live, 'spec', 'template')) !== templateKey(spec.template);
   const old = live ? currentPods(ctx, kind, name, namespace) : [];
   const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
@@ -279,11 +323,19 @@ function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined
       if (!changed) {
         // Same template: only a change of scale.
         for (const p of old.slice(replicas)) remove(ctx, p);
-        return placeAll(ctx, Array.from({ length: Math.max(0, replicas - old.length) }, () => make()), false);
+        return placeAll(
+          ctx,
+          Array.from({ length: Math.max(0, replicas - old.length) }, () => make()),
+          false,
+        );
       }
       if (at(spec, 'strategy', 'type') === 'Recreate') {
         for (const p of old) remove(ctx, p);
-        return placeAll(ctx, Array.from({ length: replicas }, () => make()), false);
+        return placeAll(
+          ctx,
+          Array.from({ length: replicas }, () => make()),
+          false,
+        );
       }
       const rolling = record(at(spec, 'strategy', 'rollingUpdate')) ?? {};
       const surge = scaledValue(rolling.maxSurge, replicas, true, '25%');
@@ -309,7 +361,15 @@ function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined
         remove(ctx, p);
         const pod = make(undefined, `${name}-${i}`);
         const r = place(ctx, pod);
-        if (!r.placed) return { pending: i - partition + 1, total: replicas, surge: false, reason: r.reason!, pod, rejections: r.rejections };
+        if (!r.placed)
+          return {
+            pending: i - partition + 1,
+            total: replicas,
+            surge: false,
+            reason: r.reason!,
+            pod,
+            rejections: r.rejections,
+          };
       }
       return undefined;
     }
@@ -323,7 +383,12 @@ function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined
       let first: Stuck | undefined;
       const nodes = ctx.state.nodes.filter((n) => {
         const probe = make({ ...podSpec, tolerations });
-        return matchesNodeAffinity(probe, n) && n.taints.every((t) => (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') || tolerates(probe.tolerations, t));
+        return (
+          matchesNodeAffinity(probe, n) &&
+          n.taints.every(
+            (t) => (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') || tolerates(probe.tolerations, t),
+          )
+        );
       });
       for (const node of nodes) {
         const own = old.find((p) => p.nodeName === node.name);
@@ -333,7 +398,9 @@ function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined
           ...record(podSpec.affinity),
           nodeAffinity: {
             requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node.name] }] }],
+              nodeSelectorTerms: [
+                { matchFields: [{ key: 'metadata.name', operator: 'In', values: [node.name] }] },
+              ],
             },
           },
         };
@@ -342,7 +409,14 @@ function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined
         if (own && surge > 0) remove(ctx, own);
         if (r.placed) continue;
         failed++;
-        first ??= { pending: 0, total: nodes.length, surge: false, reason: r.reason!, pod, rejections: r.rejections };
+        first ??= {
+          pending: 0,
+          total: nodes.length,
+          surge: false,
+          reason: r.reason!,
+          pod,
+          rejections: r.rejections,
+        };
       }
       return first && { ...first, pending: failed };
     }
@@ -357,8 +431,9 @@ function simulateWorkload(ctx: Context, workload: KubeObject): Stuck | undefined
       return stuck;
     }
     case 'Pod': {
-      if (live || ctx.state.pods().some((p) => p.namespace === namespace && p.name === name)) return undefined;
-      const pod = podInfo(workload as Json, { namespace, defaults: limitDefaults(ctx.snapshot, namespace) });
+      if (live || ctx.state.pods().some((p) => p.namespace === namespace && p.name === name))
+        return undefined;
+      const pod = podInfo(workload, { namespace, defaults: limitDefaults(ctx.snapshot, namespace) });
       if (pod.nodeName !== undefined) return undefined;
       return placeAll(ctx, [pod]);
     }
@@ -378,16 +453,36 @@ function memory(bytes: number): string {
 /** `Free: 0.5 cpu per node; each pod requests 7.` for the resource the scheduler found short. */
 function freeText(ctx: Context, stuck: Stuck): string | undefined {
   const reasons = new Set([...(stuck.rejections?.values() ?? [])].flatMap((r) => r.reasons));
-  const nodes = [...(stuck.rejections ?? new Map<string, NodeRejection>())].filter(([, r]) => r.plugin === 'NodeResourcesFit').map(([n]) => ctx.state.node(n)!);
-  const pick = (label: string, free: (n: (typeof nodes)[number]) => number, want: number, fmt: (v: number) => string) => {
+  const nodes = [...(stuck.rejections ?? new Map<string, NodeRejection>())]
+    .filter(([, r]) => r.plugin === 'NodeResourcesFit')
+    .map(([n]) => ctx.state.node(n)!);
+  const pick = (
+    label: string,
+    free: (n: (typeof nodes)[number]) => number,
+    want: number,
+    fmt: (v: number) => string,
+  ) => {
     const values = [...new Set(nodes.map((n) => fmt(free(n))))];
-    const where = values.length === 1 ? `${values[0]} ${label} per node` : `at most ${fmt(Math.max(...nodes.map(free)))} ${label} on a node`;
+    const where =
+      values.length === 1
+        ? `${values[0]} ${label} per node`
+        : `at most ${fmt(Math.max(...nodes.map(free)))} ${label} on a node`;
     return `Free: ${where}; each pod requests ${fmt(want)}.`;
   };
   if (reasons.has('Insufficient cpu'))
-    return pick('cpu', (n) => n.allocatable.milliCpu - n.requested.milliCpu, stuck.pod.requests.milliCpu, cpu);
+    return pick(
+      'cpu',
+      (n) => n.allocatable.milliCpu - n.requested.milliCpu,
+      stuck.pod.requests.milliCpu,
+      cpu,
+    );
   if (reasons.has('Insufficient memory'))
-    return pick('memory', (n) => n.allocatable.memory - n.requested.memory, stuck.pod.requests.memory, memory);
+    return pick(
+      'memory',
+      (n) => n.allocatable.memory - n.requested.memory,
+      stuck.pod.requests.memory,
+      memory,
+    );
   return undefined;
 }
 
@@ -398,17 +493,22 @@ function freeText(ctx: Context, stuck: Stuck): string | undefined {
 export function planPreflight(objects: readonly KubeObject[], snapshot: ClusterSnapshot): WorkloadVerdict[] {
   const base = new ClusterState(
     snapshot.nodes.map(nodeState),
-    new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name ?? '', (n.metadata.labels ?? {}) as Record<string, string>])),
+    new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name ?? '', n.metadata.labels ?? {}])),
   );
   for (const p of snapshot.pods) {
-    const info = podInfo(p as Json);
+    const info = podInfo(p);
     if (info.nodeName) base.bind(info, info.nodeName);
   }
   const workloads = objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
-  const ctx: Context = { state: base, quotas: new Map(), snapshot, score: defaultScore(defaultSpreadSelector(workloads)) };
+  const ctx: Context = {
+    state: base,
+    quotas: new Map(),
+    snapshot,
+    score: defaultScore(defaultSpreadSelector(workloads)),
+  };
   const verdicts: WorkloadVerdict[] = [];
   for (const w of workloads) {
-    const { kind, name, namespace } = meta(w as Json);
+    const { kind, name, namespace } = meta(w);
     const object = { kind, name, namespace };
     const before = ctx.state.clone();
     const quotasBefore = new Map([...ctx.quotas].map(([k, v]) => [k, v.clone()]));
@@ -422,7 +522,9 @@ export function planPreflight(objects: readonly KubeObject[], snapshot: ClusterS
       ? `${stuck.pending} surge pod${stuck.pending === 1 ? '' : 's'} of the rolling update would not schedule`
       : `${stuck.pending} of ${stuck.total} pod${stuck.total === 1 ? '' : 's'} would not schedule`;
     const free = freeText(ctx, stuck);
-    const hint = stuck.surge ? surgeHint(before, quotasBefore, snapshot, w, stuck) : 'add capacity, or lower the requests or replicas';
+    const hint = stuck.surge
+      ? surgeHint(before, quotasBefore, snapshot, w, stuck)
+      : 'add capacity, or lower the requests or replicas';
     verdicts.push({
       object,
       fits: false,
@@ -448,26 +550,37 @@ function surgeHint(
   const spec = record((w as Json).spec) ?? {};
   const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
   for (let u = 1; u <= replicas; u++) {
-    const ctx: Context = { state: state.clone(), quotas: new Map([...quotas].map(([k, v]) => [k, v.clone()])), snapshot, score: defaultScore() };
-    const { name, namespace } = meta(w as Json);
+    const ctx: Context = {
+      state: state.clone(),
+      quotas: new Map([...quotas].map(([k, v]) => [k, v.clone()])),
+      snapshot,
+      score: defaultScore(),
+    };
+    const { name, namespace } = meta(w);
     const rolling = record(at(spec, 'strategy', 'rollingUpdate')) ?? {};
     const surge = scaledValue(rolling.maxSurge, replicas, true, '25%');
     const make = podFactory(ctx, w, namespace, { 'pod-template-hash': 'capstan-preflight' });
-    if (!rollDeployment(ctx, currentPods(ctx, 'Deployment', name, namespace), () => make(), replicas, surge, u))
+    if (
+      !rollDeployment(ctx, currentPods(ctx, 'Deployment', name, namespace), () => make(), replicas, surge, u)
+    )
       return `Set maxUnavailable >= ${u}, or add capacity.`;
   }
   return stuck.pending > 0 ? 'add capacity, or lower the requests or replicas' : '';
 }
 
 /** Selectors of the deploy's own workloads: what the system default spreading counts pods by. */
-function defaultSpreadSelector(workloads: readonly KubeObject[]): (pod: PodInfo) => LabelSelector | undefined {
+function defaultSpreadSelector(
+  workloads: readonly KubeObject[],
+): (pod: PodInfo) => LabelSelector | undefined {
   return (pod) => {
     if (!pod.owner) return undefined;
     const w = workloads.find((o) => o.kind === pod.owner!.kind && o.metadata.name === pod.owner!.name);
     const selector = selectorOf(at(w, 'spec', 'selector'));
     if (!selector) return undefined;
     const hash = pod.labels['pod-template-hash'];
-    return hash ? { ...selector, matchLabels: { ...selector.matchLabels, 'pod-template-hash': hash } } : selector;
+    return hash
+      ? { ...selector, matchLabels: { ...selector.matchLabels, 'pod-template-hash': hash } }
+      : selector;
   };
 }
 
@@ -475,5 +588,10 @@ function defaultSpreadSelector(workloads: readonly KubeObject[]): (pod: PodInfo)
 export function schedulingProblems(verdicts: readonly WorkloadVerdict[]): SchedulingProblem[] {
   return verdicts
     .filter((v) => !v.fits)
-    .map((v) => ({ object: v.object, severity: 'error' as const, message: v.message ?? '', hint: v.hint ?? '' }));
+    .map((v) => ({
+      object: v.object,
+      severity: 'error' as const,
+      message: v.message ?? '',
+      hint: v.hint ?? '',
+    }));
 }

@@ -92,7 +92,10 @@ export class QuotaLedger {
         if (resource !== 'cpu' && resource !== 'memory') continue;
         const field = key.startsWith('limits.') ? 'limits' : 'requests';
         for (const c of list(pod.spec.containers)) {
-          if (record(at(c, 'resources', field))?.[resource] === undefined && (field === 'limits' || at(c, 'resources', 'limits', resource) === undefined)) {
+          if (
+            record(at(c, 'resources', field))?.[resource] === undefined &&
+            (field === 'limits' || at(c, 'resources', 'limits', resource) === undefined)
+          ) {
             const k = key.includes('.') ? key : `requests.${key}`;
             missing.set(k, [...(missing.get(k) ?? []), str(c.name) ?? '']);
           }
@@ -111,7 +114,8 @@ export class QuotaLedger {
         return `exceeded quota: ${q.name}, requested: ${print(pick(use))}, used: ${print(pick(q.used))}, limited: ${print(pick(q.hard))}`;
       }
     }
-    for (const q of this.quotas) for (const k of q.hard.keys()) q.used.set(k, (q.used.get(k) ?? 0) + (use.get(k) ?? 0));
+    for (const q of this.quotas)
+      for (const k of q.hard.keys()) q.used.set(k, (q.used.get(k) ?? 0) + (use.get(k) ?? 0));
     return undefined;
   }
 

@@ -1,7 +1,13 @@
 // The I/O edge of the preflight: what the cluster holds now, read with Capstan's kube client.
 import { KubeApiError, type KubeClient } from '../../kube/index.js';
 import type { KubeObject } from '../../shared/index.js';
-import { planPreflight, schedulingProblems, type ClusterSnapshot, type SchedulingProblem, type WorkloadVerdict } from './preflight.js';
+import {
+  planPreflight,
+  schedulingProblems,
+  type ClusterSnapshot,
+  type SchedulingProblem,
+  type WorkloadVerdict,
+} from './preflight.js';
 
 export interface ReadSnapshotOptions {
   /** The deploy's namespace: its quotas, limit ranges, workloads and ReplicaSets. */
@@ -54,7 +60,11 @@ export async function readSnapshot(
     };
   } catch (error) {
     if (error instanceof KubeApiError && error.forbidden) {
-      const refusal = await client.explainRefusal(error, 'the scheduling preflight reads the nodes and their pods', signal);
+      const refusal = await client.explainRefusal(
+        error,
+        'the scheduling preflight reads the nodes and their pods',
+        signal,
+      );
       return { skipped: `scheduling preflight skipped: ${(refusal as Error).message}` };
     }
     throw error;

@@ -90,18 +90,24 @@ export function matchesTerm(term: Json, node: NodeState): boolean {
 export function matchesNodeAffinity(pod: PodInfo, node: NodeState): boolean {
   for (const [k, v] of Object.entries(record(pod.spec.nodeSelector) ?? {}))
     if (node.labels[k] !== v) return false;
-  const required = record(at(pod.spec, 'affinity', 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'));
+  const required = record(
+    at(pod.spec, 'affinity', 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'),
+  );
   if (!required) return true;
   return list(required.nodeSelectorTerms).some((t) => matchesTerm(t, node));
 }
 
 /** Node names a required affinity on `metadata.name` narrows to (NodeAffinity's PreFilterResult). */
 function nodeNamesFromAffinity(pod: PodInfo): Set<string> | undefined {
-  const required = record(at(pod.spec, 'affinity', 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'));
+  const required = record(
+    at(pod.spec, 'affinity', 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'),
+  );
   if (!required) return undefined;
   let names: Set<string> | undefined;
   for (const term of list(required.nodeSelectorTerms)) {
-    const fields = list(term.matchFields).filter((f) => str(f.key) === 'metadata.name' && f.operator === 'In');
+    const fields = list(term.matchFields).filter(
+      (f) => str(f.key) === 'metadata.name' && f.operator === 'In',
+    );
     // A term without a name requirement can match any node: no narrowing at all.
     if (fields.length === 0) return undefined;
     let termNames: Set<string> | undefined;
@@ -179,8 +185,9 @@ interface PreFilterState {
 const pair = (key: string, value: string) => `${key}\u0000${value}`;
 
 function countsSpread(pod: PodInfo, c: SpreadConstraint, node: NodeState): number {
-  return node.pods.filter((p) => !p.terminating && p.namespace === pod.namespace && matchesSelector(c.selector, p.labels))
-    .length;
+  return node.pods.filter(
+    (p) => !p.terminating && p.namespace === pod.namespace && matchesSelector(c.selector, p.labels),
+  ).length;
 }
 
 function eligibleForSpread(pod: PodInfo, node: NodeState, c: SpreadConstraint): boolean {
@@ -210,24 +217,28 @@ function preFilter(pod: PodInfo, state: ClusterState): PreFilterState {
   const existingAntiCounts = new Map<string, number>();
   for (const node of state.nodes) {
     for (const existing of node.pods) {
-      if (
-        pod.affinityTerms.length > 0 &&
-        pod.affinityTerms.every((t) => termMatches(t, state, existing))
-      ) {
+      if (pod.affinityTerms.length > 0 && pod.affinityTerms.every((t) => termMatches(t, state, existing))) {
         for (const t of pod.affinityTerms) {
           const v = node.labels[t.topologyKey];
-          if (v !== undefined) affinityCounts.set(pair(t.topologyKey, v), (affinityCounts.get(pair(t.topologyKey, v)) ?? 0) + 1);
+          if (v !== undefined)
+            affinityCounts.set(pair(t.topologyKey, v), (affinityCounts.get(pair(t.topologyKey, v)) ?? 0) + 1);
         }
       }
       for (const t of pod.antiAffinityTerms) {
         const v = node.labels[t.topologyKey];
         if (v !== undefined && termMatches(t, state, existing))
-          antiAffinityCounts.set(pair(t.topologyKey, v), (antiAffinityCounts.get(pair(t.topologyKey, v)) ?? 0) + 1);
+          antiAffinityCounts.set(
+            pair(t.topologyKey, v),
+            (antiAffinityCounts.get(pair(t.topologyKey, v)) ?? 0) + 1,
+          );
       }
       for (const t of existing.antiAffinityTerms) {
         const v = node.labels[t.topologyKey];
         if (v !== undefined && termMatches(t, state, pod))
-          existingAntiCounts.set(pair(t.topologyKey, v), (existingAntiCounts.get(pair(t.topologyKey, v)) ?? 0) + 1);
+          existingAntiCounts.set(
+            pair(t.topologyKey, v),
+            (existingAntiCounts.get(pair(t.topologyKey, v)) ?? 0) + 1,
+          );
       }
     }
   }
@@ -242,12 +253,18 @@ function preFilter(pod: PodInfo, state: ClusterState): PreFilterState {
   };
 }
 
-function interPodAffinity(pod: PodInfo, node: NodeState, pre: PreFilterState, state: ClusterState): NodeRejection | undefined {
+function interPodAffinity(
+  pod: PodInfo,
+  node: NodeState,
+  pre: PreFilterState,
+  state: ClusterState,
+): NodeRejection | undefined {
   if (pod.affinityTerms.length > 0) {
     let exist = true;
     for (const t of pod.affinityTerms) {
       const v = node.labels[t.topologyKey];
-      if (v === undefined) return { plugin: 'InterPodAffinity', reasons: [REASON.affinity], resolvable: false };
+      if (v === undefined)
+        return { plugin: 'InterPodAffinity', reasons: [REASON.affinity], resolvable: false };
       if ((pre.affinityCounts.get(pair(t.topologyKey, v)) ?? 0) <= 0) exist = false;
     }
     // The first pod of a group that must be near its own kind may go anywhere.
@@ -271,7 +288,8 @@ function topologySpread(pod: PodInfo, node: NodeState, pre: PreFilterState): Nod
   for (let i = 0; i < pre.spread.length; i++) {
     const c = pre.spread[i];
     const value = node.labels[c.topologyKey];
-    if (value === undefined) return { plugin: 'PodTopologySpread', reasons: [REASON.spreadLabel], resolvable: false };
+    if (value === undefined)
+      return { plugin: 'PodTopologySpread', reasons: [REASON.spreadLabel], resolvable: false };
     const selfMatch = matchesSelector(c.selector, pod.labels) ? 1 : 0;
     const skew = (pre.spreadCounts[i].get(value) ?? 0) + selfMatch - pre.spreadMin[i];
     if (skew > c.maxSkew) return { plugin: 'PodTopologySpread', reasons: [REASON.spread], resolvable: true };
@@ -286,11 +304,15 @@ export function filterNode(
   state: ClusterState,
   pre: PreFilterState = preFilter(pod, state),
 ): NodeRejection | undefined {
-  if (node.unschedulable && !tolerates(pod.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }))
+  if (
+    node.unschedulable &&
+    !tolerates(pod.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
+  )
     return { plugin: 'NodeUnschedulable', reasons: [REASON.unschedulable], resolvable: false };
   if (pod.nodeName !== undefined && pod.nodeName !== node.name)
     return { plugin: 'NodeName', reasons: [REASON.nodeName], resolvable: false };
-  if (untoleratedTaint(pod, node)) return { plugin: 'TaintToleration', reasons: [REASON.taint], resolvable: false };
+  if (untoleratedTaint(pod, node))
+    return { plugin: 'TaintToleration', reasons: [REASON.taint], resolvable: false };
   if (!matchesNodeAffinity(pod, node))
     return { plugin: 'NodeAffinity', reasons: [REASON.nodeAffinity], resolvable: false };
   if (portsConflict(pod, node)) return { plugin: 'NodePorts', reasons: [REASON.ports], resolvable: true };
@@ -313,7 +335,11 @@ export function histogram(reasons: Iterable<string>): string {
  * The FitError text: filter reasons, then the PostFilter plugins' messages (DynamicResources has
  * no claims to free; DefaultPreemption finds no lower-priority victims).
  */
-export function fitMessage(pod: PodInfo, state: ClusterState, rejections: ReadonlyMap<string, NodeRejection>): string {
+export function fitMessage(
+  pod: PodInfo,
+  state: ClusterState,
+  rejections: ReadonlyMap<string, NodeRejection>,
+): string {
   const n = state.nodes.length;
   const filterMsg = histogram([...rejections.values()].flatMap((r) => r.reasons));
   const preemption = state.nodes.map((node) => {

@@ -16,8 +16,10 @@ function leastAllocated(pod: PodInfo, node: NodeState): number {
     return Math.floor(((alloc - used) * MAX) / alloc);
   };
   const parts: number[] = [];
-  if (node.allocatable.milliCpu > 0) parts.push(one(node.allocatable.milliCpu, node.nonZero.milliCpu + pod.nonZero.milliCpu));
-  if (node.allocatable.memory > 0) parts.push(one(node.allocatable.memory, node.nonZero.memory + pod.nonZero.memory));
+  if (node.allocatable.milliCpu > 0)
+    parts.push(one(node.allocatable.milliCpu, node.nonZero.milliCpu + pod.nonZero.milliCpu));
+  if (node.allocatable.memory > 0)
+    parts.push(one(node.allocatable.memory, node.nonZero.memory + pod.nonZero.memory));
   return parts.length === 0 ? 0 : Math.floor(parts.reduce((a, b) => a + b, 0) / parts.length);
 }
 
@@ -32,7 +34,8 @@ function balanced(pod: PodInfo, node: NodeState): number {
   };
   const without = balance(node.requested.milliCpu, node.requested.memory) * MAX;
   const withPod =
-    balance(node.requested.milliCpu + pod.requests.milliCpu, node.requested.memory + pod.requests.memory) * MAX;
+    balance(node.requested.milliCpu + pod.requests.milliCpu, node.requested.memory + pod.requests.memory) *
+    MAX;
   return Math.trunc(50 + (50 + withPod - without) / 2);
 }
 
@@ -45,7 +48,9 @@ function taintScores(pod: PodInfo, nodes: readonly NodeState[]): number[] {
 }
 
 function nodeAffinityScores(pod: PodInfo, nodes: readonly NodeState[]): number[] {
-  const preferred = list(at(pod.spec, 'affinity', 'nodeAffinity', 'preferredDuringSchedulingIgnoredDuringExecution'));
+  const preferred = list(
+    at(pod.spec, 'affinity', 'nodeAffinity', 'preferredDuringSchedulingIgnoredDuringExecution'),
+  );
   const raw = nodes.map((n) =>
     preferred.reduce((sum, p) => {
       const term = record(p.preference);
@@ -67,7 +72,13 @@ function spreadScores(
   const systemDefaulted = pod.spread.length === 0;
   if (systemDefaulted) {
     if (!defaultSelector) return undefined;
-    const base = { whenUnsatisfiable: 'ScheduleAnyway', selector: defaultSelector, minDomains: 1, nodeAffinityPolicy: 'Honor', nodeTaintsPolicy: 'Ignore' };
+    const base = {
+      whenUnsatisfiable: 'ScheduleAnyway',
+      selector: defaultSelector,
+      minDomains: 1,
+      nodeAffinityPolicy: 'Honor',
+      nodeTaintsPolicy: 'Ignore',
+    };
     constraints = [
       { ...base, topologyKey: HOSTNAME, maxSkew: 3 },
       { ...base, topologyKey: 'topology.kubernetes.io/zone', maxSkew: 5 },
@@ -87,7 +98,9 @@ function spreadScores(
     });
   }
   const count = (n: NodeState, c: SpreadConstraint) =>
-    n.pods.filter((p) => !p.terminating && p.namespace === pod.namespace && matchesSelector(c.selector, p.labels)).length;
+    n.pods.filter(
+      (p) => !p.terminating && p.namespace === pod.namespace && matchesSelector(c.selector, p.labels),
+    ).length;
   for (const n of state.nodes) {
     if (requireAll && !hasAll(n)) continue;
     constraints.forEach((c, i) => {
@@ -118,7 +131,9 @@ function spreadScores(
 }
 
 /** Weighted sum of the plugins' normalised scores, per feasible node. */
-export function defaultScore(defaultSelector: (pod: PodInfo) => LabelSelector | undefined = () => undefined): ScoreFn {
+export function defaultScore(
+  defaultSelector: (pod: PodInfo) => LabelSelector | undefined = () => undefined,
+): ScoreFn {
   return (pod, nodes, state) => {
     const taints = taintScores(pod, nodes);
     const affinity = nodeAffinityScores(pod, nodes);
