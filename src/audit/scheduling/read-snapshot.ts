@@ -62,7 +62,7 @@ export async function readSnapshot(
     if (error instanceof KubeApiError && error.forbidden) {
       const refusal = await client.explainRefusal(
         error,
-        'the scheduling preflight reads the nodes and their pods',
+        'the scheduling preflight reads nodes, pods, quotas and limit ranges',
         signal,
       );
       return { skipped: `scheduling preflight skipped: ${(refusal as Error).message}` };

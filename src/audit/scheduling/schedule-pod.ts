@@ -139,6 +139,17 @@ function portsConflict(pod: PodInfo, node: NodeState): boolean {
   return false;
 }
 
+/** A request larger than the node's whole allocatable: no eviction can help (UnschedulableAndUnresolvable). */
+function beyondAllocatable(pod: PodInfo, node: NodeState): boolean {
+  const r = pod.requests;
+  return (
+    r.milliCpu > node.allocatable.milliCpu ||
+    r.memory > node.allocatable.memory ||
+    r.ephemeralStorage > node.allocatable.ephemeralStorage ||
+    Object.entries(r.scalar).some(([name, amount]) => amount > (node.allocatable.scalar[name] ?? 0))
+  );
+}
+
 function insufficient(pod: PodInfo, node: NodeState): string[] {
   const reasons: string[] = [];
   if (node.pods.length + 1 > node.allowedPods) reasons.push(REASON.tooManyPods);
@@ -317,7 +328,8 @@ export function filterNode(
     return { plugin: 'NodeAffinity', reasons: [REASON.nodeAffinity], resolvable: false };
   if (portsConflict(pod, node)) return { plugin: 'NodePorts', reasons: [REASON.ports], resolvable: true };
   const short = insufficient(pod, node);
-  if (short.length > 0) return { plugin: 'NodeResourcesFit', reasons: short, resolvable: true };
+  if (short.length > 0)
+    return { plugin: 'NodeResourcesFit', reasons: short, resolvable: !beyondAllocatable(pod, node) };
   return topologySpread(pod, node, pre) ?? interPodAffinity(pod, node, pre, state);
 }
 
@@ -344,10 +356,9 @@ export function fitMessage(
   const filterMsg = histogram([...rejections.values()].flatMap((r) => r.reasons));
   const preemption = state.nodes.map((node) => {
     const r = rejections.get(node.name);
-    // Preemption looks for victims on nodes that failed a resolvable filter and hold pods; none of
-    // equal or higher priority qualifies (lower-priority victims are not simulated).
-    if (!r || !r.resolvable || node.pods.length === 0) return REASON.notHelpful;
-    return REASON.noVictims;
+    // Preemption looks for victims on nodes that failed a resolvable filter; pods of equal or higher
+    // priority never qualify (evicting lower-priority pods is not simulated).
+    return r?.resolvable ? REASON.noVictims : REASON.notHelpful;
   });
   const post =
     pod.preemptionPolicy === 'Never'

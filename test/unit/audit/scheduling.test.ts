@@ -138,20 +138,53 @@ describe("scheduling preflight: the scheduler's verdict", () => {
     const [v] = planPreflight([w], snapshot({ nodes, pods }));
     assert.equal(
       v.reason,
-      '0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods.' + suffix(1, 1),
+      '0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods.' + suffix(1),
     );
   });
 
-  // Regression (differential seed 20261201, cases 1, 3, 6, 8, 9): DefaultPreemption reports "No
-  // preemption victims found" for a node that failed a resolvable filter and holds pods, and "not
-  // helpful" for an empty one.
-  it('tells nodes with pods from empty nodes in the preemption message', () => {
-    const nodes = [node('n0', { cpu: '1' }), node('n1', { cpu: '1' })];
+  // Regressions (differential seeds 20261201 and 1, 75 cases, all in the preemption part): a node
+  // short of a resource the pod asks for more of than the node's whole allocatable is
+  // UnschedulableAndUnresolvable ("Preemption is not helpful"); a node merely full, or with a host
+  // port taken, is searched for victims and none of equal priority is found, pods or not.
+  it('tells nodes no eviction could help from full ones in the preemption message', () => {
+    const nodes = [node('small', { cpu: '1500m' }), node('full', { cpu: '4' }), node('empty', { cpu: '1' })];
+    const pods = [pod('p', 'full', { cpu: '1', namespace: 'other' })];
     const [v] = planPreflight(
-      [deployment('web', { cpu: '2' })],
-      snapshot({ nodes, pods: [pod('p', 'n0', { cpu: '100m' })] }),
+      [
+        deployment('web', {
+          cpu: '3',
+          spec: { initContainers: [{ name: 'i', image: 'x', resources: { requests: { cpu: '4' } } }] },
+        }),
+      ],
+      snapshot({ nodes, pods }),
     );
-    assert.equal(v.reason, '0/2 nodes are available: 2 Insufficient cpu.' + suffix(2, 1));
+    assert.equal(v.reason, '0/3 nodes are available: 3 Insufficient cpu.' + suffix(3, 1));
+    const [w] = planPreflight(
+      [deployment('web', { cpu: '1' })],
+      snapshot({
+        nodes: [node('a', { cpu: '2' })],
+        pods: [pod('p', 'a', { cpu: '1500m', namespace: 'other' })],
+      }),
+    );
+    assert.equal(w.reason, '0/1 nodes are available: 1 Insufficient cpu.' + suffix(1, 1));
+  });
+
+  it('searches nodes with a taken host port for victims', () => {
+    const nodes = [node('n0', { cpu: '1' }), node('n1', { cpu: '1' }), node('n2', { cpu: '1500m' })];
+    const pods = [
+      pod('p', 'n1', {
+        cpu: '1',
+        namespace: 'other',
+        spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 1, hostPort: 8080 }] }] },
+      }),
+    ];
+    const w = deployment('web', { cpu: '4', container: { ports: [{ containerPort: 80, hostPort: 8080 }] } });
+    const [v] = planPreflight([w], snapshot({ nodes, pods }));
+    assert.equal(
+      v.reason,
+      "0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 2 Insufficient cpu." +
+        suffix(3, 1),
+    );
   });
 
   it('matches nodeSelector and required node affinity', () => {
@@ -220,7 +253,7 @@ describe("scheduling preflight: the scheduler's verdict", () => {
     assert.equal(a.unschedulable, 1);
     assert.equal(
       a.reason,
-      "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules." + suffix(3, 2),
+      "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules." + suffix(3, 3),
     );
     const spread = deployment('web', {
       replicas: 2,
