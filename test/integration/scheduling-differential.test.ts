@@ -6,7 +6,7 @@
 // in both verdicts and changes nothing else (spread domains honour node affinity by default).
 //   CAPSTAN_DIFFERENTIAL_CASES=500 CAPSTAN_DIFFERENTIAL_SEED=1 ... this file
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { planPreflight, readSnapshot } from '../../src/audit/scheduling/index.js';
@@ -111,11 +111,19 @@ describe('scheduling preflight against the real kube-scheduler', () => {
     const client = await KubeClient.connect({ kubeconfig: info.kubeconfig });
     const cases = fc.sample(caseArb, { seed: SEED, numRuns: CASES });
     const disagreements: unknown[] = [];
+    const progress = `/tmp/capstan-differential-${SEED}.jsonl`;
+    writeFileSync(progress, '');
     try {
       for (let i = 0; i < cases.length; i++) {
         const id = `dc-${SEED % 100000}-${i}`;
         const { expected, real } = await runCase(client, cases[i], id);
-        if (!agree(expected, real)) disagreements.push({ index: i, case: cases[i], expected, real });
+        const same = agree(expected, real);
+        if (!same) disagreements.push({ index: i, case: cases[i], expected, real });
+        // One line per case, so a long run can be read while it goes.
+        appendFileSync(
+          progress,
+          JSON.stringify({ index: i, agree: same, ...(same ? {} : { expected, real }) }) + '\n',
+        );
       }
     } finally {
       client.close();
