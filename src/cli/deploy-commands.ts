@@ -29,6 +29,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       "delete broken pods of a StatefulSet's earlier revision that block its rolling update",
     )
     .option('--concurrency <n>', 'parallel API requests', integerOption())
+    .option('--skip-preflight', 'do not check that every pod and surge pod finds a node')
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
     .option('-o, --output <format>', 'json: one JSON event per line')
@@ -60,6 +61,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         prune: opts.prune as boolean,
         forceConflicts: !!opts.forceConflicts,
         replaceBrokenPods: !!opts.replaceBrokenPods,
+        skipPreflight: !!opts.skipPreflight,
         concurrency: opts.concurrency as number | undefined,
         signal: io.signal,
         envVars: io.env,

@@ -407,6 +407,11 @@ export class Reporter {
           ),
         );
         break;
+      case 'preflight-finished':
+        // Refusals are told once, by deploy-finished.
+        if (event.problems.length === 0)
+          this.line(c.dim(`scheduling preflight: ${countWord(event.workloads, 'workload')} fit`));
+        break;
       case 'log':
         this.line(`  ${c.dim(`[${event.object.name}]`)} ${event.line}`);
         break;

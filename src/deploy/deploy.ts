@@ -32,6 +32,7 @@ import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
+import { checkScheduling } from './scheduling-step.js';
 import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
@@ -50,6 +51,8 @@ export interface DeployOptions {
   readonly skipAudit?: boolean;
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
+  /** Skip the scheduling preflight (will every pod and surge pod find a node). */
+  readonly skipPreflight?: boolean;
   /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */
   readonly replaceBrokenPods?: boolean;
   readonly concurrency?: number;
@@ -286,6 +289,13 @@ async function deployRendered(
       config: resolveAuditConfig(env.audit),
       signal,
     });
+  const unschedulable = await checkScheduling(client, validation, {
+    namespace: env.namespace,
+    skip: options.skipPreflight,
+    signal,
+    emit,
+  });
+  if (unschedulable) return finish('invalid', EXIT.invalid, unschedulable);
 
   if (options.dryRun) {
     const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));

@@ -27,6 +27,18 @@ export type DeployEvent =
       dryRun: boolean;
     }
   | { type: 'validation-finished'; objects: number; durationMs: number }
+  | {
+      type: 'preflight-finished';
+      workloads: number;
+      /** Workloads that cannot be placed, in `capstan audit`'s finding shape (check `scheduling`). */
+      problems: {
+        object: EventObject;
+        severity: 'error' | 'warning' | 'info';
+        message: string;
+        hint: string;
+      }[];
+      durationMs: number;
+    }
   | { type: 'phase-started'; phase: string; objects: number }
   | {
       type: 'object-applied';

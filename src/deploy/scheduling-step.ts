@@ -1,0 +1,35 @@
+// Deploy step 3's scheduling preflight: after the server-side dry run, before any write.
+import { runPreflight } from '../audit/scheduling/index.js';
+import type { KubeClient } from '../kube/index.js';
+import type { DeployEvent } from './events.js';
+import type { Validation } from './validate.js';
+
+/**
+ * Judges the dry-run objects against the live cluster and reports it; returns the refusal (every
+ * workload that cannot be placed, one per line) or undefined. A 403 on the nodes is a warning.
+ */
+export async function checkScheduling(
+  client: KubeClient,
+  validation: Pick<Validation, 'validated'>,
+  options: { namespace: string; skip?: boolean; signal?: AbortSignal; emit: (event: DeployEvent) => void },
+): Promise<string | undefined> {
+  if (options.skip) return undefined;
+  const started = Date.now();
+  const outcome = await runPreflight(
+    client,
+    validation.validated.map((v) => v.desired),
+    { namespace: options.namespace, signal: options.signal },
+  );
+  if (outcome.skipped) {
+    options.emit({ type: 'warning', message: outcome.skipped });
+    return undefined;
+  }
+  options.emit({
+    type: 'preflight-finished',
+    workloads: outcome.verdicts.length,
+    problems: outcome.problems.map((p) => ({ ...p, object: { ...p.object } })),
+    durationMs: Date.now() - started,
+  });
+  if (outcome.problems.length === 0) return undefined;
+  return `scheduling preflight: ${outcome.problems.map((p) => `${p.message} ${p.hint}`.trim()).join('\n')}\nNothing was applied; --skip-preflight deploys anyway.`;
+}
