@@ -3,7 +3,16 @@
 // private folder of its own, so that it never swaps what `bin/capstan.js` runs for others working
 // in the same checkout. CAPSTAN_USE_SOURCE=1 runs the TypeScript sources through tsx instead.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -99,4 +108,46 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
     env,
     description: `compiled CLI (tsc of src/ into ${join(build, 'dist')}, run through its bin/capstan.js)`,
   };
+}
+
+/**
+ * The floor compiled as Capstan is (tsc, one module per file, no tsx at run time): bench/floor-apply.ts
+ * and the src/ modules it imports, into a private folder; recompiled when bench/ or src/ changed.
+ * Returns the script to run with node.
+ */
+export function prepareFloorScript(root: string, log: (line: string) => void): string {
+  const build = `${process.env.CAPSTAN_BENCH_BUILD_DIR ?? join(tmpdir(), 'capstan-bench-build')}-floor`;
+  const script = join(build, 'bench', 'floor-apply.js');
+  const changed = Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'bench')));
+  if (existsSync(script) && statSync(script).mtimeMs >= changed) return script;
+  log(`compiling bench/floor-apply.ts into ${build}`);
+  rmSync(build, { recursive: true, force: true });
+  mkdirSync(build, { recursive: true });
+  const tsconfig = join(build, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: { rootDir: root, outDir: build, declaration: false, sourceMap: false },
+      files: [join(root, 'bench', 'floor-apply.ts')],
+      include: [],
+    }),
+  );
+  try {
+    execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', tsconfig], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
+  } catch (error) {
+    if (!existsSync(script))
+      throw new Error(
+        `compiling the floor failed:\n${((error as { stdout?: string }).stdout ?? '').slice(0, 3000)}`,
+        {
+          cause: error,
+        },
+      );
+  }
+  copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(build, 'node_modules'));
+  return script;
 }

@@ -1,5 +1,6 @@
 // The deploy benchmark's application: N apps of one ConfigMap, one Service and one Deployment each,
-// written once as a Capstan app (.deploy tree) and once as plain manifests for kubectl and the floor.
+// written as a Capstan app (.deploy tree), as plain manifests for kubectl and the floor, and as a
+// Helm chart (the same documents as templates; Helm sets the namespace).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -96,4 +97,13 @@ export function writePlainManifests(dir: string, count: number, image: string, n
   );
   for (let i = 0; i < count; i++)
     writeFileSync(join(dir, `${appName(i)}.yaml`), appYaml(i, image, namespace));
+}
+
+/** Writes a Helm chart of the same objects: one template per app, no values, namespace from `-n`. */
+export function writeChart(dir: string, count: number, image: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'templates'), { recursive: true });
+  writeFileSync(join(dir, 'Chart.yaml'), `apiVersion: v2\nname: ${BENCH_APP}\nversion: 0.1.0\n`);
+  for (let i = 0; i < count; i++)
+    writeFileSync(join(dir, 'templates', `${appName(i)}.yaml`), appYaml(i, image, undefined));
 }

@@ -1,7 +1,8 @@
 // The deploy benchmark's floor: the least a deployer must do. Server-side apply of every object in
 // a folder of plain manifests (Namespaces first, the rest 32 at a time), then one watch on
 // Deployments until all are available. No validation, no diagnosis, no prune, no output.
-// Run: node --import tsx bench/floor-apply.ts --kubeconfig FILE [--concurrency 32] [--order file|kind]
+// Run: node --import tsx bench/floor-apply.ts (the benchmark runs it compiled: prepareFloorScript)
+//      --kubeconfig FILE [--concurrency 32] [--order file|kind]
 //      [--timeout SECONDS] [--report FILE] DIR
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -26,7 +27,8 @@ if (!dir || !values.kubeconfig || (values.order !== 'file' && values.order !== '
 }
 
 const objects = readManifests(dir);
-const client = await KubeClient.connect({ kubeconfig: values.kubeconfig });
+// Its own user agent: the benchmark counts each tool's requests in the API server's audit log.
+const client = await KubeClient.connect({ kubeconfig: values.kubeconfig, userAgent: 'bench-floor' });
 const connectedAt = Date.now();
 try {
   const times = await floorApply(client, objects, {

@@ -71,9 +71,11 @@ export class KubeClient {
     this.discovery = new Discovery(http);
   }
 
-  static async connect(options: KubeConnectionOptions & { maxSockets?: number } = {}): Promise<KubeClient> {
+  static async connect(
+    options: KubeConnectionOptions & { maxSockets?: number; userAgent?: string } = {},
+  ): Promise<KubeClient> {
     const connection = await loadConnection(options);
-    return new KubeClient(connection, new HttpTransport(connection, options.maxSockets));
+    return new KubeClient(connection, new HttpTransport(connection, options.maxSockets, options.userAgent));
   }
 
   close(): void {

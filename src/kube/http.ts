@@ -29,6 +29,8 @@ export function buildPath(path: string, query?: HttpRequest['query']): string {
   return text ? `${path}?${text}` : path;
 }
 
+export const DEFAULT_USER_AGENT = 'capstan';
+
 /** A small HTTP transport to one API server, with a shared keep-alive pool. */
 export class HttpTransport {
   private readonly url: URL;
@@ -39,6 +41,8 @@ export class HttpTransport {
   constructor(
     connection: Pick<KubeConnection, 'server' | 'requestOptions' | 'credentials' | 'proxy'>,
     maxSockets = 64,
+    /** Names the client in the API server's audit log and metrics, as kubectl's does. */
+    private readonly userAgent = DEFAULT_USER_AGENT,
   ) {
     this.url = new URL(connection.server);
     this.base = connection.requestOptions;
@@ -89,7 +93,11 @@ export class HttpTransport {
     body: string | undefined,
     auth: Readonly<Record<string, string>>,
   ): Promise<IncomingMessage> {
-    const headers: Record<string, string | number> = { Accept: 'application/json', ...auth };
+    const headers: Record<string, string | number> = {
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+      ...auth,
+    };
     if (body !== undefined) {
       headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(body);

@@ -1,7 +1,8 @@
 // Commands for people and scripts: start a local cluster and print its kubeconfig path; stop it.
-//   node --import tsx test/cluster/cli.ts start [--name NAME] [--json]
+//   node --import tsx test/cluster/cli.ts start [--name NAME] [--json] [--audit-log FILE]
 //   node --import tsx test/cluster/cli.ts stop [--name NAME]
 //   node --import tsx test/cluster/cli.ts build
+import { resolve } from 'node:path';
 import { ensureBinaries, readClusterInfo, startCluster, stopCluster } from './cluster.js';
 
 const [command, ...rest] = process.argv.slice(2);
@@ -23,7 +24,8 @@ async function main(): Promise<number> {
     }
     case 'start': {
       const started = Date.now();
-      const info = await startCluster({ name, log });
+      const auditLog = option('--audit-log', '');
+      const info = await startCluster({ name, log, auditLog: auditLog ? resolve(auditLog) : undefined });
       log(`started in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       if (flag('--json')) console.log(JSON.stringify(info));
       else {
@@ -49,7 +51,7 @@ async function main(): Promise<number> {
     }
     default:
       console.error(
-        'usage: cli.ts build | start [--name NAME] [--json] | stop [--name NAME] | info [--name NAME]',
+        'usage: cli.ts build | start [--name NAME] [--json] [--audit-log FILE] | stop [--name NAME] | info [--name NAME]',
       );
       return 2;
   }

@@ -157,9 +157,9 @@ async function waitUntil(
   );
 }
 
-function nodesYaml(): string {
+function nodesYaml(from = 0, to = NODE_COUNT): string {
   const docs: string[] = [];
-  for (let i = 0; i < NODE_COUNT; i++) {
+  for (let i = from; i < to; i++) {
     const zone = ZONES[i % ZONES.length];
     docs.push(`apiVersion: v1
 kind: Node
@@ -251,6 +251,11 @@ export async function kubectl(
   return stdout;
 }
 
+/** Adds fake nodes (same shape, zones in turn) until the cluster has `count`: benchmarks at scale need room for every pod. */
+export async function addFakeNodes(info: ClusterInfo, count: number): Promise<void> {
+  if (count > NODE_COUNT) await kubectl(info, ['apply', '-f', '-'], nodesYaml(NODE_COUNT, count));
+}
+
 export function readClusterInfo(name: string): ClusterInfo | undefined {
   const file = join(runDirOf(name), 'cluster.json');
   if (!existsSync(file)) return undefined;
@@ -262,6 +267,26 @@ export interface StartClusterOptions {
   readonly binDir?: string;
   readonly log?: (line: string) => void;
   readonly readyTimeoutMs?: number;
+  /**
+   * Opt-in: kube-apiserver writes an audit log (one JSON line per request, at the Metadata level,
+   * stage ResponseComplete) to this file; the benchmarks count requests by user agent with it.
+   */
+  readonly auditLog?: string;
+}
+
+/** Every request once, without bodies: who (user agent), what (verb, resource), no secret values. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted, Panic]
+rules:
+  - level: Metadata
+`;
+
+function auditArgs(runDir: string, auditLog: string | undefined): string[] {
+  if (!auditLog) return [];
+  const policy = join(runDir, 'audit-policy.yaml');
+  writeFileSync(policy, AUDIT_POLICY);
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`];
 }
 
 /**
@@ -379,6 +404,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
         '--max-requests-inflight=1000',
         '--max-mutating-requests-inflight=500',
         `--authentication-config=${identity.authenticationConfig}`,
+        ...auditArgs(runDir, options.auditLog),
       ],
     });
     await waitUntil(
