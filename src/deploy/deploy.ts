@@ -165,11 +165,14 @@ async function runDeploy(options: DeployOptions, revision: string, state: RunSta
   const env = resolveEnvironment(loaded, options.env, { set: options.set });
   const image = options.image ?? env.image;
   state.image = image;
-  const client = await KubeClient.connect({
+  // The client (a large library to load, then the kubeconfig) comes up while the templates render.
+  const connecting = KubeClient.connect({
     kubeconfig: options.kubeconfig,
     context: options.context ?? env.context,
     env: options.envVars,
   });
+  connecting.catch(() => {});
+  let client: KubeClient | undefined;
   try {
     const renderSecrets =
       options.renderSecrets ??
@@ -185,8 +188,9 @@ async function runDeploy(options: DeployOptions, revision: string, state: RunSta
       revision,
       commit: options.commit,
       branch: options.branch,
-      renderSecrets: (file, ns) => renderSecrets(file, ns, client),
+      renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
     });
+    client = await connecting;
     state.rendered = phases.flatMap((p) => [...p.objects]);
     const rendered = state.rendered.map((o) => o.object);
     state.redactor.add(secretValues(rendered));
@@ -228,7 +232,12 @@ async function runDeploy(options: DeployOptions, revision: string, state: RunSta
     });
     return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
   } finally {
-    client.close();
+    if (client) client.close();
+    else
+      void connecting.then(
+        (c) => c.close(),
+        () => {},
+      );
   }
 }
 

@@ -1,6 +1,5 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import type { Issue } from '../shared/index.js';
 import { TemplateFailure } from './ejs-template.js';
 import { isRecord } from '../shared/index.js';
@@ -32,6 +31,8 @@ export async function runModuleFile(
   let exported: unknown;
   resolveCapstanToItself();
   try {
+    // Loaded on first use: most deploys render no module templates, and tsx takes a third of a second to load.
+    const { tsImport } = await import('tsx/esm/api');
     const namespace = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
     exported = namespace['default'];
     // A module read as CommonJS (no "type": "module" above it) puts the ES default one level down.
