@@ -179,16 +179,20 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0];
   const cli = prepareCapstanCli(root, log);
   const floorScript = prepareFloorScript(root, log);
-  const peers = preparePeers(root, log);
+  const wanted = (key: CaseKey) => PICKED.length === 0 || PICKED.includes(key);
+  const peers = preparePeers(
+    root,
+    log,
+    (['helm4', 'helm3'] as const).filter((h) => wanted(h) || wanted(`${h}qps`)),
+  );
   const revision = sourceRevision(root);
   console.log(
     `deploy benchmark: ${SIZES.map((a) => `${a * 3} objects`).join(' and ')}; ${RUNS} runs per case, interleaved`,
   );
   console.log(`capstan runs as: ${cli.description}, ${revision}`);
   console.log(`floor runs as: node ${floorScript} (tsc output, no tsx)`);
-  console.log(
-    `helm 4: ${peers.helm4} (${helmVersion(peers.helm4)}); helm 3: ${peers.helm3} (${helmVersion(peers.helm3)})`,
-  );
+  for (const [name, bin] of Object.entries(peers) as [string, string][])
+    console.log(`${name}: ${bin} (${helmVersion(bin)})`);
   const measureMemory = process.platform === 'linux' && existsSync('/usr/bin/time');
   if (!measureMemory)
     console.log('note: /usr/bin/time (GNU time) is missing, so peak memory is not measured');
@@ -374,13 +378,13 @@ async function main(): Promise<void> {
           };
         },
       );
-      const helm = (key: CaseKey, bin: string, qps: boolean) =>
+      const helm = (key: CaseKey, bin: string | undefined, qps: boolean) =>
         makeCase(
           key,
           () => {},
           (_i, ns) =>
             timeCommand(
-              bin,
+              bin ?? 'helm',
               [
                 'install',
                 'bench',
@@ -409,7 +413,7 @@ async function main(): Promise<void> {
       ];
       const cases = all.filter(
         ([key]) =>
-          (PICKED.length === 0 || PICKED.includes(key) || key === 'capstan') &&
+          (wanted(key) || key === 'capstan') &&
           ((key !== 'helm4' && key !== 'helm3') || apps <= HELM_DEFAULTS_UP_TO),
       );
       await compare(

@@ -87,7 +87,7 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
 
 async function main(): Promise<void> {
   const cli = prepareCapstanCli(root, log);
-  const peers = preparePeers(root, log);
+  const peers = preparePeers(root, log, ['helm4']);
   const work = mkdtempSync(join(tmpdir(), 'capstan-bench-failure-'));
   const clusterName = process.env.BENCH_CLUSTER ?? 'bench-failure';
   console.log(
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       },
       [`helm 4 install --wait --timeout ${PEER_TIMEOUT}`]: (ns) =>
         run(
-          peers.helm4,
+          peers.helm4 ?? 'helm',
           [
             'install',
             'bench',
