@@ -1,7 +1,7 @@
 /** Checks of what objects name: Services' pods, Ingress backends, pods' references, scrape ports. */
 import type { RenderedObject } from '../render/index.js';
 import { isRecord, list, str } from '../shared/index.js';
-import { liveUnknown, nsOf, type AuditContext } from './context.js';
+import { liveUnknown, nsOf, renderedNamed, type AuditContext } from './context.js';
 import { containersOf, dig, matchesLabels, strings, type Workload } from './pods.js';
 import type { RawFinding } from './raw.js';
 
@@ -112,10 +112,7 @@ export function checkIngress(context: AuditContext, ingress: RenderedObject): Ra
   const ns = nsOf(context, ingress);
   const out: RawFinding[] = [];
   for (const backend of backendsOf(ingress)) {
-    const rendered = context.objects.find(
-      (o) =>
-        o.object.kind === 'Service' && o.object.metadata.name === backend.service && nsOf(context, o) === ns,
-    );
+    const rendered = renderedNamed(context, 'Service', ns, backend.service);
     let ports: { name?: string; port: number }[] | undefined;
     if (rendered)
       ports = list(dig(rendered.object, ['spec', 'ports'])).map((p) => ({
@@ -259,10 +256,7 @@ export function checkReferences(context: AuditContext, workload: Workload): RawF
   const out: RawFinding[] = [];
   const name = `${workload.object.kind}/${workload.object.metadata.name ?? ''}`;
   for (const ref of referencesOf(workload)) {
-    const rendered = context.objects.some(
-      (o) => o.object.kind === ref.kind && o.object.metadata.name === ref.name && nsOf(context, o) === ns,
-    );
-    if (rendered) continue;
+    if (renderedNamed(context, ref.kind, ns, ref.name)) continue;
     const unknown = liveUnknown(context);
     if (unknown || ns !== context.namespace) {
       context.skip(

@@ -1,6 +1,6 @@
 /** Checks of replicated workloads: replicas behind Services, disruption budgets, zones, zonal volumes. */
 import { isRecord, num, str } from '../shared/index.js';
-import { nsOf, servicesOf, type AuditContext } from './context.js';
+import { nsOf, renderedNamed, servicesOf, type AuditContext } from './context.js';
 import { dig, matchesSelector, selectorOf, strings, type Json, type Workload } from './pods.js';
 import type { RawFinding } from './raw.js';
 
@@ -12,9 +12,8 @@ function array(value: unknown): unknown[] {
 }
 
 function hasHpa(context: AuditContext, workload: Workload): boolean {
-  return context.objects.some(
+  return (context.byKind.get('HorizontalPodAutoscaler') ?? []).some(
     (o) =>
-      o.object.kind === 'HorizontalPodAutoscaler' &&
       dig(o.object, ['spec', 'scaleTargetRef', 'kind']) === workload.object.kind &&
       dig(o.object, ['spec', 'scaleTargetRef', 'name']) === workload.object.metadata.name,
   );
@@ -37,8 +36,8 @@ export function checkReplicas(context: AuditContext, workload: Workload): RawFin
     });
   if (replicas >= 2 && (object.kind === 'Deployment' || object.kind === 'StatefulSet')) {
     const ns = nsOf(context, workload.rendered);
-    const budget = context.objects.some((o) => {
-      if (o.object.kind !== 'PodDisruptionBudget' || nsOf(context, o) !== ns) return false;
+    const budget = (context.byKind.get('PodDisruptionBudget') ?? []).some((o) => {
+      if (nsOf(context, o) !== ns) return false;
       const selector = selectorOf(dig(o.object, ['spec', 'selector']));
       return selector !== undefined && matchesSelector(selector, workload.labels);
     });
@@ -201,12 +200,7 @@ export function checkVolumeZones(context: AuditContext, workload: Workload): Raw
   array(workload.spec['volumes']).forEach((volume, index) => {
     const claimName = str(dig(volume, ['persistentVolumeClaim', 'claimName']));
     if (!claimName) return;
-    const pvc = context.objects.find(
-      (o) =>
-        o.object.kind === 'PersistentVolumeClaim' &&
-        o.object.metadata.name === claimName &&
-        nsOf(context, o) === ns,
-    );
+    const pvc = renderedNamed(context, 'PersistentVolumeClaim', ns, claimName);
     if (!pvc) return; // an existing claim is already bound (or not ours to judge)
     const className = str(dig(pvc.object, ['spec', 'storageClassName']));
     claims.push({
@@ -242,13 +236,11 @@ function bindingMode(
   context: AuditContext,
   className: string | undefined,
 ): { name: string; mode: string } | undefined | 'unknown' {
-  const rendered = context.objects
-    .filter((o) => o.object.kind === 'StorageClass')
-    .map((o) => ({
-      name: o.object.metadata.name ?? '',
-      volumeBindingMode: str((o.object as Json)['volumeBindingMode']),
-      isDefault: o.object.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
-    }));
+  const rendered = (context.byKind.get('StorageClass') ?? []).map((o) => ({
+    name: o.object.metadata.name ?? '',
+    volumeBindingMode: str((o.object as Json)['volumeBindingMode']),
+    isDefault: o.object.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+  }));
   const classes = [...rendered, ...(context.snapshot?.storageClasses ?? [])];
   const found =
     className === undefined ? classes.find((c) => c.isDefault) : classes.find((c) => c.name === className);
