@@ -105,7 +105,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       const phases = await renderEnvironment({
         env,
         image: (opts.image as string | undefined) ?? env.image,
-        revision: 'render',
+        deployId: 'render',
         ...buildInfo(io, globals.cwd, opts),
         renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
       });

@@ -13,7 +13,7 @@ export {
   RELEASE_SECRET_TYPE,
   releaseSecretName,
   releaseSelector,
-  REVISION_LABEL,
+  RELEASE_NUMBER_LABEL,
 } from './record.js';
 export type {
   InventoryEntry,
@@ -23,7 +23,7 @@ export type {
   ReplacedJobRecord,
   Takeover,
 } from './record.js';
-export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
+export { nextReleaseNumber, readRelease, readReleases, releasesBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
 export {
   acquireLock,
