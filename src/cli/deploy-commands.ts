@@ -30,7 +30,10 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--concurrency <n>', 'parallel API requests', integerOption())
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
-    .option('-o, --output <format>', 'json: one JSON event per line')
+    .option(
+      '-o, --output <format>',
+      'json: one JSON event per line; plain: one line per event, also on a terminal',
+    )
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const reporter = createReporter(io, outputMode(io, opts.output as string | undefined), result.redactor);
@@ -71,7 +74,9 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         process: localProcess(),
         diff: !!opts.diff,
         confirm: async (diffs) => {
-          const text = result.redactor.text(formatDiff(diffs, { color: outputMode(io) === 'tty' }));
+          const text = result.redactor.text(
+            formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
+          );
           io.stdout.write(text.endsWith('\n') ? text : text + '\n');
           if (!hasChanges(diffs)) {
             io.stdout.write('no changes\n');

@@ -158,7 +158,10 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .option('--to <release>', 'release number to re-apply (see `capstan history`)', releaseOption)
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 10m)', durationOption)
     .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
-    .option('-o, --output <format>', 'json: one JSON event per line')
+    .option(
+      '-o, --output <format>',
+      'json: one JSON event per line; plain: one line per event, also on a terminal',
+    )
     .action(
       async (
         envName: string,

@@ -83,7 +83,7 @@ export class Reporter {
     private readonly redactor: Pick<Redactor, 'text' | 'event'> = new Redactor(),
     private readonly options: ReporterOptions = {},
   ) {
-    this.c = color(mode === 'tty');
+    this.c = color(mode === 'tty' && !options.env?.NO_COLOR);
     this.ci = ciOf(options.env ?? {});
     this.now = options.now ?? Date.now;
   }
