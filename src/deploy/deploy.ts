@@ -7,7 +7,7 @@ import {
   type RenderedObject,
   type RenderedPhase,
 } from '../render/index.js';
-import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
+import { describeUnreachable, formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
 import {
   isInputError,
   objectKey,
@@ -460,11 +460,10 @@ async function deployRendered(
       });
     }
     if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
-      const { since, retries, lastError } = result.unreachable;
       return finish(
         'timed-out',
         3,
-        `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''}); stopped waiting in phase ${phase.name}`,
+        `${describeUnreachable(result.unreachable)}; stopped waiting in phase ${phase.name}`,
       );
     }
     switch (result.outcome) {

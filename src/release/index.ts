@@ -66,7 +66,7 @@ export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';
 export { markInterrupted, recordTakeover } from './takeover.js';
 export { rollback } from './rollback.js';
-export { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
+export { chooseRollbackTarget, planRollbackPrune, rollbackWaitEnd } from './rollback-plan.js';
 export type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';
 export { formatHistory, historyJson } from './history.js';
 export type { HistoryEntry } from './history.js';

@@ -1,5 +1,7 @@
-// Rollback's pure decisions: which release to re-apply, and what to delete afterwards.
-import { CapstanError, objectKey } from '../shared/index.js';
+// Rollback's pure decisions: which release to re-apply, what its wait's end means, and what to delete afterwards.
+import type { DeployOutcome } from '../deploy/index.js';
+import { describeUnreachable, type WaitResult } from '../rollout/index.js';
+import { CapstanError, objectKey, objectRef } from '../shared/index.js';
 import type { InventoryEntry, ReleaseRecord } from './record.js';
 
 /** Kinds rollback never deletes; Jobs are hooks (migrations): re-running an old one is never wanted. */
@@ -50,4 +52,23 @@ export function planRollbackPrune(
       if (!keep.has(keyOf(entry)) && !NEVER_PRUNED.has(entry.kind)) out.set(keyOf(entry), entry);
   }
   return [...out.values()];
+}
+
+/**
+ * How a rollback's wait that did not end ready ends the rollback. An API server that stopped
+ * answering is reported as a deploy reports it (timed out, exit 3, since when), not as a plain timeout.
+ */
+export function rollbackWaitEnd(
+  wait: Pick<WaitResult, 'outcome' | 'failed' | 'unreachable'>,
+  target: number,
+): { outcome: DeployOutcome; message: string } {
+  if (wait.unreachable && (wait.outcome === 'timed-out' || wait.outcome === 'no-progress'))
+    return {
+      outcome: 'timed-out',
+      message: `${describeUnreachable(wait.unreachable)}; stopped waiting for the rollback to release ${target}`,
+    };
+  const outcome: DeployOutcome =
+    wait.outcome === 'interrupted' ? 'interrupted' : wait.outcome === 'failed' ? 'failed' : 'timed-out';
+  const failed = wait.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ');
+  return { outcome, message: `rollback to release ${target} ${outcome}: ${failed || wait.outcome}` };
 }

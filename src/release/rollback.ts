@@ -10,7 +10,7 @@ import { CapstanError, objectRef } from '../shared/index.js';
 import { acquireLock, lockLostReason, type LocalProcess } from './lock.js';
 import { recordTakeover } from './takeover.js';
 import type { ReleaseRecord } from './record.js';
-import { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
+import { chooseRollbackTarget, planRollbackPrune, rollbackWaitEnd } from './rollback-plan.js';
 import { applyManifests, finishedEvent, pruneAfterRollback, recordOutcome } from './rollback-steps.js';
 import { nextReleaseNumber, readReleases, writeRelease } from './store.js';
 
@@ -209,12 +209,8 @@ export async function rollback(client: KubeClient, options: RollbackOptions): Pr
       });
     }
     if (wait.outcome !== 'ready') {
-      const outcome: DeployOutcome =
-        wait.outcome === 'interrupted' ? 'interrupted' : wait.outcome === 'failed' ? 'failed' : 'timed-out';
-      return finish(
-        outcome,
-        `rollback to release ${target.release} ${outcome}: ${wait.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ') || wait.outcome}`,
-      );
+      const end = rollbackWaitEnd(wait, target.release);
+      return finish(end.outcome, end.message);
     }
     const lostBeforePrune = await lockLostReason(lock);
     if (lostBeforePrune) return finish('lock-lost', lostBeforePrune);

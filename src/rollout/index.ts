@@ -5,6 +5,7 @@ export { currentReplicaSets, formatLabelSelector, podSelectorOf, podsOwnedBy } f
 export { diagnose, formatDiagnosis, LOG_TAIL_LINES } from './diagnosis.js';
 export { summarizeEvents } from './events.js';
 export { collectDiagnosis, waitForObjects } from './waiter.js';
+export { describeUnreachable } from './watch-set.js';
 export type {
   Diagnosis,
   DiagnosisContainer,

@@ -6,6 +6,7 @@ import {
   formatHistory,
   historyJson,
   planRollbackPrune,
+  rollbackWaitEnd,
   type ReleaseRecord,
 } from '../../../src/release/index.js';
 import { CapstanError } from '../../../src/shared/index.js';
@@ -139,5 +140,34 @@ describe('history', () => {
     assert.equal(entry.manifestCount, 1);
     assert.equal(entry.durationMs, 65_000);
     assert.ok(!JSON.stringify(entry).includes('aHVudGVyMjI='));
+  });
+});
+
+describe('rollbackWaitEnd', () => {
+  const since = new Date('2026-12-01T10:00:00.000Z');
+  it('reports an unreachable API server as a deploy does: timed out (exit 3), since when', () => {
+    for (const outcome of ['timed-out', 'no-progress'] as const) {
+      const end = rollbackWaitEnd(
+        { outcome, failed: [], unreachable: { since, retries: 7, lastError: 'connect ECONNREFUSED' } },
+        2,
+      );
+      assert.equal(end.outcome, 'timed-out');
+      assert.equal(
+        end.message,
+        'API server unreachable since 2026-12-01T10:00:00.000Z (7 retries, last: connect ECONNREFUSED); stopped waiting for the rollback to release 2',
+      );
+    }
+  });
+
+  it('says timed out, failed or interrupted otherwise', () => {
+    assert.deepEqual(rollbackWaitEnd({ outcome: 'timed-out', failed: [] }, 2), {
+      outcome: 'timed-out',
+      message: 'rollback to release 2 timed-out: timed-out',
+    });
+    assert.equal(rollbackWaitEnd({ outcome: 'interrupted', failed: [] }, 2).outcome, 'interrupted');
+    assert.equal(
+      rollbackWaitEnd({ outcome: 'interrupted', failed: [], unreachable: { since, retries: 1 } }, 2).outcome,
+      'interrupted',
+    );
   });
 });
