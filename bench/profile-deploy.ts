@@ -104,7 +104,7 @@ async function main(): Promise<void> {
         const env = resolveEnvironment(await loadConfig({ cwd: appDir }), BENCH_ENV, {});
         const configMs = performance.now() - t;
         t = performance.now();
-        await renderEnvironment({ env, image: IMAGE, revision: 'profile' });
+        await renderEnvironment({ env, image: IMAGE, deployId: 'profile' });
         const renderMs = performance.now() - t;
         t = performance.now();
         (await KubeClient.connect({ kubeconfig: cluster.kubeconfig })).close();

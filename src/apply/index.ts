@@ -1,4 +1,4 @@
 // Below deploy, release and tasks: server-side apply and dry runs, the Secrets renderer, shared names.
 export { FIELD_MANAGER, applyAll, issuesFromApplyError } from './apply.js';
-export { eventObject, newRevision, selectorOf } from './names.js';
+export { eventObject, newDeployId, selectorOf } from './names.js';
 export { createSecretsRenderer, namespaceKeyProvider, EJSON_KEYS_SECRET } from './secrets.js';

@@ -5,7 +5,7 @@ import { managedLabels } from '../render/index.js';
 import type { KubeObject } from '../shared/index.js';
 
 /** The id of one deploy (not the release number): a UTC time stamp and 4 random hex digits. */
-export function newRevision(now = new Date()): string {
+export function newDeployId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
 import { loadConfig, resolveBuildInfo, resolveEnvironment, type BuildInfo } from '../config/index.js';
-import { maskSecrets, renderEnvironment, toYaml } from '../render/index.js';
+import { maskSecrets, renderEnvironment, toYaml, type RenderedPhase } from '../render/index.js';
+import { secretValues, type Redactor } from '../secrets/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, integerOption, type GlobalOptions } from './options.js';
 import { createReporter } from './reporter.js';
@@ -32,7 +33,10 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--skip-preflight', 'do not check that every pod and surge pod finds a node')
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
-    .option('-o, --output <format>', 'json: one JSON event per line')
+    .option(
+      '-o, --output <format>',
+      'json: one JSON event per line; plain: one line per event, also on a terminal',
+    )
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const reporter = createReporter(io, outputMode(io, opts.output as string | undefined), result.redactor);
@@ -75,7 +79,9 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         process: localProcess(),
         diff: !!opts.diff,
         confirm: async (diffs) => {
-          const text = result.redactor.text(formatDiff(diffs, { color: outputMode(io) === 'tty' }));
+          const text = result.redactor.text(
+            formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
+          );
           io.stdout.write(text.endsWith('\n') ? text : text + '\n');
           if (!hasChanges(diffs)) {
             io.stdout.write('no changes\n');
@@ -109,17 +115,32 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       const phases = await renderEnvironment({
         env,
         image: (opts.image as string | undefined) ?? env.image,
-        revision: 'render',
+        deployId: 'render',
         ...buildInfo(io, globals.cwd, opts),
         renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
       });
-      for (const phase of phases) {
-        const objects = phase.objects.map((o) => o.object);
-        io.stdout.write(`# phase ${phase.name}\n`);
-        io.stdout.write(toYaml(opts.showSecrets ? objects : maskSecrets(objects)));
-      }
+      io.stdout.write(renderedYaml(phases, opts.showSecrets ? undefined : result.redactor));
       result.exitCode = EXIT.ok;
     });
+}
+
+/**
+ * `capstan render`'s output. With a redactor (unless `--show-secrets`), Secrets' data is masked
+ * and every other string value that repeats a secret value is redacted, as in every other output.
+ */
+export function renderedYaml(
+  phases: readonly RenderedPhase[],
+  redactor?: Pick<Redactor, 'add' | 'value' | 'text'>,
+): string {
+  const all = phases.flatMap((p) => p.objects.map((o) => o.object));
+  redactor?.add(secretValues(all));
+  return phases
+    .map((phase) => {
+      const objects = phase.objects.map((o) => o.object);
+      const shown = redactor ? redactor.value(maskSecrets(objects)) : objects;
+      return `# phase ${redactor ? redactor.text(phase.name) : phase.name}\n${toYaml(shown)}`;
+    })
+    .join('');
 }
 
 /** `--commit`/`--branch`, else the CI's variables, else git in the application folder. */

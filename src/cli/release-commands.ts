@@ -27,7 +27,7 @@ function redactHistory<T>(entries: T, redactor: Redactor): T {
   return mapStrings(entries, redactor.text, (path) => path.length === 2 && path[1] === 'outcome');
 }
 
-function revisionOption(value: string): number {
+function releaseOption(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1)
     throw new CapstanError('ERR_CAPSTAN_USAGE', `--to "${value}" is not a release number`);
@@ -155,10 +155,13 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .command('rollback')
     .description('re-apply an earlier release (default: the last succeeded one before the current)')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .option('--to <revision>', 'release number to re-apply (see `capstan history`)', revisionOption)
+    .option('--to <release>', 'release number to re-apply (see `capstan history`)', releaseOption)
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 10m)', durationOption)
     .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
-    .option('-o, --output <format>', 'json: one JSON event per line')
+    .option(
+      '-o, --output <format>',
+      'json: one JSON event per line; plain: one line per event, also on a terminal',
+    )
     .action(
       async (
         envName: string,

@@ -34,6 +34,11 @@ export function refOf(o: EventObject): string {
 }
 
 /** At most this many objects in the live block of what still waits. */
+/** How the end of a deploy names it: its release number when one was recorded, and its id. */
+function deployIdOf(event: Extract<DeployEvent, { type: 'deploy-finished' }>): string {
+  return `${event.release === undefined ? '' : `release ${event.release}, `}deploy ${event.deployId}`;
+}
+
 const MAX_WAITING_SHOWN = 20;
 /** How often the live line redraws on a terminal (its elapsed seconds, the counts gathered since). */
 const REDRAW_MS = 150;
@@ -78,7 +83,7 @@ export class Reporter {
     private readonly redactor: Pick<Redactor, 'text' | 'event'> = new Redactor(),
     private readonly options: ReporterOptions = {},
   ) {
-    this.c = color(mode === 'tty');
+    this.c = color(mode === 'tty' && !options.env?.NO_COLOR);
     this.ci = ciOf(options.env ?? {});
     this.now = options.now ?? Date.now;
   }
@@ -197,7 +202,7 @@ export class Reporter {
         ? { ...row, outcome: event.outcome, durationMs: this.now() - row.startedAt }
         : row,
     );
-    const result = `${ok ? '✓' : '✗'} ${ok ? (event.message ?? 'deploy succeeded') : `deploy ${event.outcome}${event.message ? `: ${event.message}` : ''}`} (${formatSeconds(event.durationMs)}, revision ${event.revision})`;
+    const result = `${ok ? '✓' : '✗'} ${ok ? (event.message ?? 'deploy succeeded') : `deploy ${event.outcome}${event.message ? `: ${event.message}` : ''}`} (${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`;
     try {
       this.options.appendFile(
         path,
@@ -372,7 +377,7 @@ export class Reporter {
     const head = ok
       ? c.green(`✓ ${event.message ?? 'deploy succeeded'}`)
       : c.red(`✗ deploy ${event.outcome}: ${why}`);
-    this.write(`${head} ${c.dim(`(${formatSeconds(event.durationMs)}, revision ${event.revision})`)}`);
+    this.write(`${head} ${c.dim(`(${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`)}`);
     if (!ok && event.notApplied.length > 0 && event.applied.length > 0) {
       this.write(
         c.dim(
@@ -389,14 +394,14 @@ export class Reporter {
       case 'rollback-started':
         this.line(
           c.bold(
-            `Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.revision}${event.images.length ? `, image ${event.images.join(', ')}` : ''}`,
+            `Rolling back ${event.app} in ${event.env} (namespace ${event.namespace}) to release ${event.target}, as release ${event.release}${event.images.length ? `, image ${event.images.join(', ')}` : ''}`,
           ),
         );
         break;
       case 'deploy-started':
         this.line(
           c.bold(
-            `${event.dryRun ? 'Dry run of' : 'Deploying'} ${event.app} to ${event.env} (namespace ${event.namespace}), revision ${event.revision}${event.image ? `, image ${event.image}` : ''}`,
+            `${event.dryRun ? 'Dry run of' : 'Deploying'} ${event.app} to ${event.env} (namespace ${event.namespace}), deploy ${event.deployId}${event.image ? `, image ${event.image}` : ''}`,
           ),
         );
         break;

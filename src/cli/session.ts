@@ -6,7 +6,11 @@ import type { OutputMode } from './reporter.js';
 
 export function outputMode(io: CliIo, output?: string): OutputMode {
   if (output === 'json') return 'json';
-  return io.stdout.isTTY && !io.env.CI ? 'tty' : 'plain';
+  if (output === 'plain') return 'plain';
+  // A terminal gets the live view whether or not CI is set (`CI=true` is often exported in shells
+  // and set on runners with a real terminal); a dumb terminal cannot redraw lines. NO_COLOR only
+  // takes the colours away (the reporter reads it).
+  return io.stdout.isTTY && io.env.TERM !== 'dumb' ? 'tty' : 'plain';
 }
 
 /** Who is deploying, for release records and the lock: CI variables first, then the local user. */

@@ -8,7 +8,7 @@ import {
   type RenderedObject,
   type RenderedPhase,
 } from '../render/index.js';
-import { formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
+import { describeUnreachable, formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
 import {
   isInputError,
   objectKey,
@@ -23,7 +23,7 @@ import {
   createSecretsRenderer,
   eventObject,
   issuesFromApplyError,
-  newRevision,
+  newDeployId,
   selectorOf,
 } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
@@ -60,7 +60,7 @@ export interface DeployOptions {
   readonly onEvent?: DeployEventSink;
   /** Environment variables (KUBECONFIG, secrets keys); the library reads no globals. */
   readonly envVars?: NodeJS.ProcessEnv;
-  readonly revision?: string;
+  readonly deployId?: string;
   /** The commit and branch deployed, for templates (`commit`, `branch`) and the release record. */
   readonly commit?: string;
   readonly branch?: string;
@@ -91,7 +91,7 @@ export interface DeployOptions {
 export interface DeployResult {
   readonly outcome: DeployOutcome;
   readonly exitCode: number;
-  readonly revision: string;
+  readonly deployId: string;
   readonly message?: string;
   readonly applied: readonly KubeObject[];
 }
@@ -102,7 +102,7 @@ export const EXIT = { ok: 0, failed: 1, invalid: 2, timeout: 3, locked: 4, inter
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const started = Date.now();
   const sink = options.onEvent ?? (() => {});
-  const revision = options.revision ?? newRevision();
+  const deployId = options.deployId ?? newDeployId();
   const applied: KubeObject[] = [];
   // Every event passes through the redactor, field by field, once the secret values are known.
   const redactor = options.redactor ?? new Redactor();
@@ -133,19 +133,20 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       outcome,
       exitCode,
       durationMs: Date.now() - started,
-      revision,
+      deployId,
+      ...(state.recorder?.releaseNumber === undefined ? {} : { release: state.recorder.releaseNumber }),
       message,
       applied: applied.map(eventObject),
       notApplied: state.rendered
         .filter((o) => !appliedKeys.has(objectKey(o.object)))
         .map((o) => eventObject(o.object)),
     });
-    return { outcome, exitCode, revision, message, applied };
+    return { outcome, exitCode, deployId, message, applied };
   };
   state.finish = finish;
 
   try {
-    return await runDeploy(options, revision, state);
+    return await runDeploy(options, deployId, state);
   } catch (error) {
     // The event stream always ends with deploy-finished; the record is completed and the lock released.
     const invalid = isInputError(error);
@@ -158,7 +159,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   }
 }
 
-async function runDeploy(options: DeployOptions, revision: string, state: RunState): Promise<DeployResult> {
+async function runDeploy(options: DeployOptions, deployId: string, state: RunState): Promise<DeployResult> {
   const { emit } = state;
   // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
   const loaded = await loadConfig({ cwd: options.cwd });
@@ -185,7 +186,7 @@ async function runDeploy(options: DeployOptions, revision: string, state: RunSta
     const phases = await renderEnvironment({
       env,
       image,
-      revision,
+      deployId,
       commit: options.commit,
       branch: options.branch,
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
@@ -225,12 +226,12 @@ async function runDeploy(options: DeployOptions, revision: string, state: RunSta
       app: env.app,
       env: env.name,
       namespace: env.namespace,
-      revision,
+      deployId,
       image,
       phases: phases.map((p) => p.name),
       dryRun: !!options.dryRun,
     });
-    return await deployRendered(client, env, phases, { ...options, revision }, state, state.redactor.text);
+    return await deployRendered(client, env, phases, { ...options, deployId }, state, state.redactor.text);
   } finally {
     if (client) client.close();
     else
@@ -258,7 +259,7 @@ async function deployRendered(
   client: KubeClient,
   env: ResolvedEnvironment,
   renderedPhases: readonly RenderedPhase[],
-  options: DeployOptions & { revision: string },
+  options: DeployOptions & { deployId: string },
   state: RunState,
   redact: (text: string) => string,
 ): Promise<DeployResult> {
@@ -274,7 +275,7 @@ async function deployRendered(
   // 2. Server-side dry run of every object, and what exists now (for the plan and prune).
   const validationStart = Date.now();
   const validation = await validateDeploy(client, env, renderedPhases, {
-    revision: options.revision,
+    deployId: options.deployId,
     selector,
     concurrency,
     forceConflicts: options.forceConflicts,
@@ -346,8 +347,8 @@ async function deployRendered(
     const recorder = new DeployRecorder({
       client,
       env,
-      deployId: options.revision,
-      actor: options.actor ?? { user: 'unknown', host: 'unknown', holder: `capstan-${options.revision}` },
+      deployId: options.deployId,
+      actor: options.actor ?? { user: 'unknown', host: 'unknown', holder: `capstan-${options.deployId}` },
       manifests: phases.flatMap((p) => p.objects.map((o) => o.object)),
       envVars: options.envVars ?? {},
       redact,
@@ -489,11 +490,10 @@ async function deployRendered(
       });
     }
     if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
-      const { since, retries, lastError } = result.unreachable;
       return finish(
         'timed-out',
         3,
-        `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''}); stopped waiting in phase ${phase.name}`,
+        `${describeUnreachable(result.unreachable)}; stopped waiting in phase ${phase.name}`,
       );
     }
     switch (result.outcome) {

@@ -1,7 +1,7 @@
 // `capstan diff`: render an environment, dry-run every object, compare with the live objects.
 import { setMaxListeners } from 'node:events';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
-import { createSecretsRenderer, newRevision, selectorOf } from '../apply/index.js';
+import { createSecretsRenderer, newDeployId, selectorOf } from '../apply/index.js';
 import { during, KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
@@ -97,11 +97,11 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
     const renderSecrets =
       options.renderSecrets ??
       createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars ?? {}, warn });
-    const revision = newRevision();
+    const deployId = newDeployId();
     const phases = await renderEnvironment({
       env,
       image: options.image ?? env.image,
-      revision,
+      deployId,
       commit: options.commit,
       branch: options.branch,
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
@@ -114,7 +114,7 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
     setMaxListeners(0, signal);
     // The same validation a deploy makes, so the diff shows exactly what a deploy would do.
     const validation = await validateDeploy(client, env, phases, {
-      revision,
+      deployId,
       selector: selectorOf(env.app, env.name),
       concurrency,
       forceConflicts: options.forceConflicts,

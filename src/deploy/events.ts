@@ -21,7 +21,7 @@ export type DeployEvent =
       app: string;
       env: string;
       namespace: string;
-      revision: string;
+      deployId: string;
       image?: string;
       phases: string[];
       dryRun: boolean;
@@ -74,7 +74,9 @@ export type DeployEvent =
       outcome: DeployOutcome;
       exitCode: number;
       durationMs: number;
-      revision: string;
+      deployId: string;
+      /** The release number recorded for this deploy; absent when nothing was recorded. */
+      release?: number;
       message?: string;
       applied: EventObject[];
       notApplied: EventObject[];

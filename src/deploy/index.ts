@@ -12,7 +12,7 @@ export {
   eventObject,
   issuesFromApplyError,
   namespaceKeyProvider,
-  newRevision,
+  newDeployId,
   selectorOf,
 } from '../apply/index.js';
 export { listLabelled, prunableTypes } from './prune.js';

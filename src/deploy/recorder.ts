@@ -5,7 +5,7 @@ import {
   acquireLock,
   inventoryEntry,
   lockLostReason,
-  nextRevisionNumber,
+  nextReleaseNumber,
   recordTakeover,
   writeRelease,
   type DeployLock,
@@ -95,7 +95,7 @@ export class DeployRecorder {
   async start(): Promise<void> {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
-    const [lock, revision] = await Promise.all([
+    const [lock, release] = await Promise.all([
       acquireLock(client, {
         ...scope,
         holder: this.options.actor.holder,
@@ -105,9 +105,7 @@ export class DeployRecorder {
         signal: this.options.signal,
         onWarning: this.options.warn,
       }).catch(this.refused('the deploy lock needs it')),
-      nextRevisionNumber(client, scope).catch(
-        this.refused('numbering the release needs the release history'),
-      ),
+      nextReleaseNumber(client, scope).catch(this.refused('numbering the release needs the release history')),
     ]);
     this.lock = lock;
     await recordTakeover(
@@ -118,7 +116,7 @@ export class DeployRecorder {
     );
     this.record = {
       ...scope,
-      revision,
+      release,
       deployId: this.options.deployId,
       images: imagesOf(this.options.manifests),
       gitCommit: this.options.actor.gitCommit,
@@ -141,8 +139,8 @@ export class DeployRecorder {
     return this.lock ? lockLostReason(this.lock) : Promise.resolve(undefined);
   }
 
-  get revisionNumber(): number | undefined {
-    return this.record?.revision;
+  get releaseNumber(): number | undefined {
+    return this.record?.release;
   }
 
   phaseStarted(name: string): void {
@@ -224,7 +222,8 @@ export class DeployRecorder {
       {
         app: env.app,
         env: env.name,
-        revision: this.record?.revision ?? this.options.deployId,
+        deployId: this.options.deployId,
+        ...(this.record ? { release: this.record.release } : {}),
         user: this.options.actor.user,
         commit: this.options.actor.gitCommit,
         branch: this.options.actor.gitBranch,

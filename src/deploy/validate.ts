@@ -12,7 +12,7 @@ import { findExisting } from './prune.js';
 export type PreparedPhase = RenderedPhase & { objects: RenderedObject[] };
 
 export interface ValidateOptions {
-  readonly revision: string;
+  readonly deployId: string;
   readonly selector: string;
   readonly concurrency: number;
   readonly forceConflicts?: boolean;
@@ -57,13 +57,13 @@ async function namespaceExists(client: KubeClient, name: string, signal: AbortSi
 }
 
 /**
- * Jobs of a phase are hooks: labelled by name without the revision, kept for a while after they
+ * Jobs of a phase are hooks: labelled by name without the deploy id, kept for a while after they
  * finish, and annotated with the hash of their spec (whether a later deploy must run them again).
  */
-export function markHookJob(rendered: RenderedObject, revision: string): RenderedObject {
+export function markHookJob(rendered: RenderedObject, deployId: string): RenderedObject {
   if (rendered.object.kind !== 'Job') return rendered;
   const name = rendered.object.metadata.name ?? '';
-  const hook = name.replace(revision, '').replace(/-{2,}/g, '-').replace(/^-|-$/g, '') || name;
+  const hook = name.replace(deployId, '').replace(/-{2,}/g, '-').replace(/^-|-$/g, '') || name;
   const spec = (rendered.object as { spec?: Record<string, unknown> }).spec ?? {};
   return {
     ...rendered,
@@ -144,7 +144,7 @@ export async function validateDeploy(
 ): Promise<Validation> {
   const phases: PreparedPhase[] = rendered.map((p) => ({
     ...p,
-    objects: p.objects.map((o) => markHookJob(o, options.revision)),
+    objects: p.objects.map((o) => markHookJob(o, options.deployId)),
   }));
   const { signal } = options;
 

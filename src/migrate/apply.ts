@@ -1,7 +1,7 @@
 // Writing to B: server-side apply wave by wave, in parallel within a wave, with retries; CRDs are
 // waited for until Established before anything that needs them.
 import { KubeApiError, type KubeClient } from '../kube/index.js';
-import { CapstanError, settleLimit, sleep, type KubeObject } from '../shared/index.js';
+import { CapstanError, retry, settleLimit, sleep, type KubeObject } from '../shared/index.js';
 import { list } from './json.js';
 import { CRD_WAVE, isBuiltInGroup } from './kinds.js';
 import { diffPaths, normalizeForCompare } from './normalize.js';
@@ -52,9 +52,9 @@ export async function applyOne(
   planned: PlannedObject,
   options: { dryRun?: boolean; signal?: AbortSignal },
 ): Promise<KubeObject> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await withOwnSignal(options.signal, (signal) =>
+  return retry(
+    () =>
+      withOwnSignal(options.signal, (signal) =>
         client.apply(planned.object, {
           fieldManager: MIGRATE_FIELD_MANAGER,
           force: true,
@@ -62,12 +62,14 @@ export async function applyOne(
           fieldValidation: 'Strict',
           signal,
         }),
-      );
-    } catch (error) {
-      if (attempt >= RETRIES || options.signal?.aborted || !retryable(error, planned)) throw error;
-      await sleep(200 * 2 ** attempt, options.signal);
-    }
-  }
+      ),
+    {
+      retries: RETRIES,
+      retryIf: (error) => retryable(error, planned),
+      firstDelayMs: 200,
+      signal: options.signal,
+    },
+  );
 }
 
 /** Whether an apply created or changed the object; status updates by B's controllers do not count. */

@@ -1,6 +1,6 @@
 // Sending notifications: bounded retries with back-off, a deadline per request, never a throw.
 import type { NotificationConfig } from '../config/index.js';
-import { sleep } from '../shared/index.js';
+import { retry } from '../shared/index.js';
 import {
   redactEvent,
   redactPayload,
@@ -74,37 +74,58 @@ async function sendOne(
   const timeoutMs = options.timeoutMs ?? 5000;
   // The URL is a secret (a Slack webhook URL is a credential): it never appears in a warning.
   const hide = (text: string) => text.split(url).join(`$${config.urlEnv}`);
-  let problem = '';
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    let delay = Math.min((options.backoffMs ?? 500) * 2 ** attempt, MAX_BACKOFF_MS);
+  const attempt = async (): Promise<void> => {
     // A referenced timer (unlike AbortSignal.timeout) keeps the process alive until the answer or the deadline.
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
       timeoutMs,
     );
+    let res: Response;
     try {
-      const res = await send(url, {
+      res = await send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'capstan' },
         body,
         signal: controller.signal,
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return;
-      problem = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-      // Other client errors (bad URL, revoked hook) will not fix themselves.
-      if (res.status < 500 && res.status !== 408 && res.status !== 429) break;
-      const retryAfter = Number(res.headers.get('retry-after'));
-      if (res.status === 429 && retryAfter > 0) delay = Math.min(retryAfter * 1000, MAX_BACKOFF_MS);
     } catch (error) {
-      problem = describeFailure(error, timeoutMs);
+      throw new SendFailure(describeFailure(error, timeoutMs), true);
     } finally {
       clearTimeout(timer);
     }
-    if (attempt < retries) await sleep(delay);
+    if (res.ok) return;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new SendFailure(
+      `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+      // Other client errors (bad URL, revoked hook) will not fix themselves.
+      res.status >= 500 || res.status === 408 || res.status === 429,
+      res.status === 429 && retryAfter > 0 ? retryAfter * 1000 : undefined,
+    );
+  };
+  try {
+    await retry(attempt, {
+      retries,
+      retryIf: (error) => (error as SendFailure).retryable,
+      firstDelayMs: options.backoffMs ?? 500,
+      maxDelayMs: MAX_BACKOFF_MS,
+      delayOf: (error) => (error as SendFailure).retryAfterMs,
+    });
+  } catch (error) {
+    warn(hide(`${label} failed: ${(error as SendFailure).problem}; the deploy itself is not affected`));
   }
-  warn(hide(`${label} failed: ${problem}; the deploy itself is not affected`));
+}
+
+/** Why one attempt failed, and whether another may succeed. */
+class SendFailure extends Error {
+  constructor(
+    readonly problem: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(problem);
+  }
 }
 
 function describeFailure(error: unknown, timeoutMs: number): string {

@@ -8,8 +8,10 @@ export interface NotifyEvent {
   kind: NotifyKind;
   app: string;
   env: string;
-  /** The release revision (a deploy id before a release number is known). */
-  revision: number | string;
+  /** The id of the deploy (or rollback) that sends it. */
+  deployId: string;
+  /** Its release number, once recorded. */
+  release?: number;
   image?: string;
   durationMs?: number;
   /** For failures: the diagnosis summary. */
@@ -32,7 +34,8 @@ export interface WebhookPayload {
   event: NotifyKind;
   app: string;
   env: string;
-  revision: number | string;
+  deployId: string;
+  release?: number;
   text: string;
   image?: string;
   durationMs?: number;
@@ -87,7 +90,9 @@ export function redactPayload<T extends SlackPayload | WebhookPayload>(
 export function describeEvent(event: NotifyEvent): string {
   const target = `${event.app} to ${event.env}`;
   const details = [
-    `revision ${event.revision}`,
+    event.release === undefined
+      ? `deploy ${event.deployId}`
+      : `${event.kind === 'rolled-back' ? 'as ' : ''}release ${event.release}`,
     event.image ? `image ${event.image}` : '',
     sourceOf(event),
     event.user ? `by ${event.user}` : '',

@@ -1,7 +1,7 @@
 // What a deploy would change in one object, as a readable unified diff without server noise (pure).
 import { stringify } from 'yaml';
 import { summarizeSecretDiff, type SecretKeyDiff } from '../secrets/index.js';
-import { isRecord, mapStrings, objectRef, type KubeObject } from '../shared/index.js';
+import { isRecord, mapStrings, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
 import { managedFieldSet, mergeFieldSets, pickFields, type FieldSet } from './field-set.js';
 import { unifiedDiff } from './text-diff.js';
 
@@ -48,21 +48,6 @@ function identity(object: KubeObject): ObjectDiff['object'] {
   };
 }
 
-/** Keys sorted for stable output, apiVersion/kind/metadata and name/namespace first as people expect. */
-function sortKeys(value: unknown, first: readonly string[] = []): unknown {
-  if (Array.isArray(value)) return value.map((v) => sortKeys(v));
-  if (!isRecord(value)) return value;
-  const keys = Object.keys(value).sort((a, b) => {
-    const ia = first.indexOf(a);
-    const ib = first.indexOf(b);
-    if (ia !== -1 || ib !== -1) return (ia === -1 ? first.length : ia) - (ib === -1 ? first.length : ib);
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
-  return Object.fromEntries(
-    keys.map((k) => [k, sortKeys(value[k], k === 'metadata' ? ['name', 'namespace'] : [])]),
-  );
-}
-
 /** The comparable view of an object: only `set`'s fields when known, identity kept, noise and status removed. */
 function viewOf(object: KubeObject, set: FieldSet | undefined): Record<string, unknown> {
   const picked = (set ? pickFields(object, set) : structuredClone(object)) as Record<string, unknown>;
@@ -106,10 +91,17 @@ function fieldNames(set: FieldSet | undefined): string[] {
 
 function toText(view: Record<string, unknown> | undefined): string {
   return view
-    ? stringify(sortKeys(view, ['apiVersion', 'kind', 'metadata']), {
-        aliasDuplicateObjects: false,
-        lineWidth: 0,
-      })
+    ? // apiVersion/kind/metadata and name/namespace first, as people expect.
+      stringify(
+        sortKeys(view, {
+          first: ['apiVersion', 'kind', 'metadata'],
+          firstUnder: { metadata: ['name', 'namespace'] },
+        }),
+        {
+          aliasDuplicateObjects: false,
+          lineWidth: 0,
+        },
+      )
     : '';
 }
 

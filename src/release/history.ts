@@ -20,7 +20,7 @@ export function historyJson(records: readonly ReleaseRecord[]): HistoryEntry[] {
 export function formatHistory(records: readonly ReleaseRecord[]): string {
   if (records.length === 0) return 'no releases recorded\n';
   const rows = historyJson(records).map((r) => [
-    String(r.revision),
+    String(r.release),
     r.outcome,
     r.startedAt.replace(/\.\d+Z$/, 'Z'),
     r.durationMs === undefined ? '-' : formatDuration(r.durationMs),

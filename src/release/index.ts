@@ -13,7 +13,7 @@ export {
   RELEASE_SECRET_TYPE,
   releaseSecretName,
   releaseSelector,
-  REVISION_LABEL,
+  RELEASE_NUMBER_LABEL,
 } from './record.js';
 export type {
   InventoryEntry,
@@ -23,7 +23,7 @@ export type {
   ReplacedJobRecord,
   Takeover,
 } from './record.js';
-export { nextRevisionNumber, readRelease, readReleases, revisionsBeyondKeep, writeRelease } from './store.js';
+export { nextReleaseNumber, readRelease, readReleases, releasesBeyondKeep, writeRelease } from './store.js';
 export type { ReadReleasesOptions, ReleaseScope, WriteReleaseOptions } from './store.js';
 export {
   acquireLock,
@@ -66,7 +66,7 @@ export { diffLines, unifiedDiff } from './text-diff.js';
 export type { LineEdit } from './text-diff.js';
 export { markInterrupted, recordTakeover } from './takeover.js';
 export { rollback } from './rollback.js';
-export { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
+export { chooseRollbackTarget, planRollbackPrune, rollbackWaitEnd } from './rollback-plan.js';
 export type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';
 export { formatHistory, historyJson } from './history.js';
 export type { HistoryEntry } from './history.js';

@@ -23,7 +23,7 @@ export interface ReleaseRecord {
   app: string;
   env: string;
   namespace: string;
-  revision: number;
+  release: number;
   deployId: string;
   images: string[];
   gitCommit?: string;
@@ -61,7 +61,8 @@ export interface ReplacedJobRecord {
 export const RELEASE_LABEL = 'capstan.dev/release';
 export const APP_LABEL = 'capstan.dev/app';
 export const ENV_LABEL = 'capstan.dev/env';
-export const REVISION_LABEL = 'capstan.dev/revision';
+/** The release number. The label keeps its first name so that records written before the rename still list. */
+export const RELEASE_NUMBER_LABEL = 'capstan.dev/revision';
 export const CHUNK_LABEL = 'capstan.dev/release-chunk';
 export const OUTCOME_LABEL = 'capstan.dev/release-outcome';
 const CHUNKS_ANNOTATION = 'capstan.dev/release-chunks';
@@ -81,26 +82,26 @@ const OUTCOMES: ReadonlySet<string> = new Set([
 
 /** Raised when a record cannot be read back; names its Secrets so a person can inspect or delete them. */
 export class DamagedReleaseError extends CapstanError {
-  readonly revision: number;
+  readonly release: number;
   readonly secrets: readonly string[];
 
   constructor(
     scope: { app: string; env: string; namespace: string },
-    revision: number,
+    release: number,
     secrets: readonly string[],
     reason: string,
     cause?: unknown,
   ) {
     super(
       'ERR_CAPSTAN_RELEASE_DAMAGED',
-      `release record ${revision} of ${scope.app}/${scope.env} (Secret ${secrets.join(', ') || '?'} in ${scope.namespace}) is damaged: ${reason}`,
+      `release record ${release} of ${scope.app}/${scope.env} (Secret ${secrets.join(', ') || '?'} in ${scope.namespace}) is damaged: ${reason}`,
       {
         cause,
-        hint: `inspect it, or delete it with: kubectl delete secret -n ${scope.namespace} -l ${releaseSelector(scope)},${REVISION_LABEL}=${revision}`,
+        hint: `inspect it, or delete it with: kubectl delete secret -n ${scope.namespace} -l ${releaseSelector(scope)},${RELEASE_NUMBER_LABEL}=${release}`,
       },
     );
     this.name = 'DamagedReleaseError';
-    this.revision = revision;
+    this.release = release;
     this.secrets = secrets;
   }
 }
@@ -119,17 +120,18 @@ function dnsName(text: string): string {
 
 export function releaseSecretName(
   scope: { app: string; env: string },
-  revision: number,
+  release: number,
   chunk: number,
 ): string {
-  const base = `capstan-release-${dnsName(scope.app)}-${dnsName(scope.env)}-v${revision}`;
+  const base = `capstan-release-${dnsName(scope.app)}-${dnsName(scope.env)}-v${release}`;
   return chunk === 0 ? base : `${base}-${chunk}`;
 }
 
 /** The Secrets holding one record: gzip of its JSON, split in `chunkBytes` pieces, each carrying count and checksum. */
 export function encodeRelease(record: ReleaseRecord, options: { chunkBytes?: number } = {}): KubeObject[] {
   const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-  const payload = gzipSync(JSON.stringify(record));
+  // `revision` repeats `release` for Capstan versions before the rename, which read only that field.
+  const payload = gzipSync(JSON.stringify({ ...record, revision: record.release }));
   const sha = createHash('sha256').update(payload).digest('hex');
   const count = Math.max(1, Math.ceil(payload.length / chunkBytes));
   return Array.from({ length: count }, (_, i) => ({
@@ -137,13 +139,13 @@ export function encodeRelease(record: ReleaseRecord, options: { chunkBytes?: num
     kind: 'Secret',
     type: RELEASE_SECRET_TYPE,
     metadata: {
-      name: releaseSecretName(record, record.revision, i),
+      name: releaseSecretName(record, record.release, i),
       namespace: record.namespace,
       labels: {
         [RELEASE_LABEL]: 'true',
         [APP_LABEL]: record.app,
         [ENV_LABEL]: record.env,
-        [REVISION_LABEL]: String(record.revision),
+        [RELEASE_NUMBER_LABEL]: String(record.release),
         [CHUNK_LABEL]: String(i),
         [OUTCOME_LABEL]: record.outcome,
       },
@@ -153,8 +155,8 @@ export function encodeRelease(record: ReleaseRecord, options: { chunkBytes?: num
   }));
 }
 
-export function revisionOf(secret: KubeObject): number | undefined {
-  const text = secret.metadata.labels?.[REVISION_LABEL];
+export function releaseNumberOf(secret: KubeObject): number | undefined {
+  const text = secret.metadata.labels?.[RELEASE_NUMBER_LABEL];
   const n = text === undefined ? NaN : Number(text);
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
@@ -163,13 +165,13 @@ export function chunkOf(secret: KubeObject): number {
   return Number(secret.metadata.labels?.[CHUNK_LABEL] ?? '0');
 }
 
-/** Release Secrets by revision; Secrets without a valid revision label are ignored. */
-export function groupByRevision(secrets: readonly KubeObject[]): Map<number, KubeObject[]> {
+/** Release Secrets by release number; Secrets without a valid release number label are ignored. */
+export function groupByRelease(secrets: readonly KubeObject[]): Map<number, KubeObject[]> {
   const groups = new Map<number, KubeObject[]>();
   for (const secret of secrets) {
-    const revision = revisionOf(secret);
-    if (revision === undefined) continue;
-    groups.set(revision, [...(groups.get(revision) ?? []), secret]);
+    const release = releaseNumberOf(secret);
+    if (release === undefined) continue;
+    groups.set(release, [...(groups.get(release) ?? []), secret]);
   }
   return groups;
 }
@@ -181,9 +183,9 @@ export function decodeRelease(
 ): ReleaseRecord {
   const sorted = [...secrets].sort((a, b) => chunkOf(a) - chunkOf(b));
   const names = sorted.map((s) => s.metadata.name ?? '?');
-  const revision = sorted.length > 0 ? (revisionOf(sorted[0]) ?? 0) : 0;
+  const release = sorted.length > 0 ? (releaseNumberOf(sorted[0]) ?? 0) : 0;
   const fail = (reason: string, cause?: unknown): never => {
-    throw new DamagedReleaseError(scope, revision, names, reason, cause);
+    throw new DamagedReleaseError(scope, release, names, reason, cause);
   };
   const annotations = sorted[0]?.metadata.annotations ?? {};
   const count = Number(annotations[CHUNKS_ANNOTATION]);
@@ -195,7 +197,7 @@ export function decodeRelease(
     const secret = sorted.find((s) => chunkOf(s) === i);
     if (!secret) fail(`chunk ${i} of ${count} is missing`);
     if (secret!.metadata.annotations?.[SHA_ANNOTATION] !== sha)
-      fail(`chunk ${i} belongs to another write of this revision`);
+      fail(`chunk ${i} belongs to another write of this release`);
     const data = (secret as { data?: Record<string, string> }).data?.release;
     if (typeof data !== 'string') fail(`chunk ${i} has no data`);
     parts.push(Buffer.from(data!, 'base64'));
@@ -209,11 +211,23 @@ export function decodeRelease(
   } catch (error) {
     fail('its content is not gzip-compressed JSON', error);
   }
-  const problem = checkRecord(value);
+  const upgraded = upgradeRecord(value);
+  const problem = checkRecord(upgraded);
   if (problem) fail(problem);
-  const record = value as ReleaseRecord;
-  if (record.revision !== revision) fail(`it holds revision ${record.revision}, its labels say ${revision}`);
+  const record = upgraded as ReleaseRecord;
+  if (record.release !== release) fail(`it holds release ${record.release}, its labels say ${release}`);
   return record;
+}
+
+/**
+ * A decoded record in today's shape: records written before the rename carry the release number
+ * as `revision` only; newer ones carry both, and `revision` is dropped either way.
+ */
+export function upgradeRecord(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('revision' in value))
+    return value;
+  const { revision, ...rest } = value as Record<string, unknown>;
+  return 'release' in rest ? rest : { ...rest, release: revision };
 }
 
 /** What is wrong with a decoded value, or undefined when it has the shape of a ReleaseRecord. */
@@ -223,8 +237,8 @@ export function checkRecord(value: unknown): string | undefined {
   for (const field of ['app', 'env', 'namespace', 'deployId', 'user', 'host', 'startedAt']) {
     if (typeof r[field] !== 'string') return `field ${field} is missing or not a string`;
   }
-  if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 1)
-    return 'field revision is not a positive integer';
+  if (!Number.isSafeInteger(r.release) || (r.release as number) < 1)
+    return 'field release is not a positive integer';
   if (typeof r.outcome !== 'string' || !OUTCOMES.has(r.outcome))
     return `unknown outcome ${JSON.stringify(r.outcome)}`;
   for (const field of ['images', 'phases', 'inventory', 'manifests', 'hookJobs']) {

@@ -129,7 +129,7 @@ export async function recordOutcome(
   } catch (error) {
     emit({
       type: 'warning',
-      message: `could not record release ${record.revision}: ${(error as Error).message}`,
+      message: `could not record release ${record.release}: ${(error as Error).message}`,
     });
   }
   await notify(
@@ -138,7 +138,8 @@ export async function recordOutcome(
       kind: result.outcome === 'succeeded' ? 'rolled-back' : 'failed',
       app: options.app,
       env: options.env,
-      revision: record.revision,
+      deployId: record.deployId,
+      release: record.release,
       rolledBackTo: record.rolledBackTo,
       user: options.user,
       ...(record.images[0] ? { image: record.images[0] } : {}),
@@ -169,7 +170,8 @@ export function finishedEvent(
     outcome: result.outcome,
     exitCode: result.exitCode,
     durationMs,
-    revision: String(result.revision),
+    deployId: record.deployId,
+    release: record.release,
     ...(result.message ? { message: result.message } : {}),
     applied,
     notApplied: [],

@@ -1,7 +1,7 @@
 // Rollback: re-apply an earlier release's manifests, wait like a deploy, prune, record, notify.
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
-import { eventObject, newRevision, selectorOf } from '../apply/index.js';
+import { eventObject, newDeployId, selectorOf } from '../apply/index.js';
 import type { DeployEvent, DeployOutcome } from '../deploy/index.js';
 import { during, type KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
@@ -10,9 +10,9 @@ import { CapstanError, objectRef } from '../shared/index.js';
 import { acquireLock, lockLostReason, type LocalProcess } from './lock.js';
 import { recordTakeover } from './takeover.js';
 import type { ReleaseRecord } from './record.js';
-import { chooseRollbackTarget, planRollbackPrune } from './rollback-plan.js';
+import { chooseRollbackTarget, planRollbackPrune, rollbackWaitEnd } from './rollback-plan.js';
 import { applyManifests, finishedEvent, pruneAfterRollback, recordOutcome } from './rollback-steps.js';
-import { nextRevisionNumber, readReleases, writeRelease } from './store.js';
+import { nextReleaseNumber, readReleases, writeRelease } from './store.js';
 
 export type RollbackEvent =
   | DeployEvent
@@ -21,7 +21,7 @@ export type RollbackEvent =
       app: string;
       env: string;
       namespace: string;
-      revision: number;
+      release: number;
       target: number;
       images: string[];
     };
@@ -30,7 +30,7 @@ export interface RollbackOptions {
   readonly namespace: string;
   readonly app: string;
   readonly env: string;
-  /** Revision to re-apply; default: the newest succeeded release before the current one. */
+  /** Release to re-apply; default: the newest succeeded release before the current one. */
   readonly to?: number;
   readonly timeoutMs: number;
   readonly progressDeadlineMs?: number;
@@ -57,7 +57,7 @@ export interface RollbackOptions {
 export interface RollbackResult {
   readonly outcome: DeployOutcome;
   readonly exitCode: number;
-  readonly revision: number;
+  readonly release: number;
   readonly target: number;
   /** Hook Jobs (migrations…) that ran in releases after the target: not undone. */
   readonly hookJobs: readonly string[];
@@ -92,7 +92,7 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
   // Every in-flight request listens to the signal; dozens at once are expected.
   setMaxListeners(0, signal);
   const scope = { namespace: options.namespace, app: options.app, env: options.env, signal };
-  const deployId = newRevision(now());
+  const deployId = newDeployId(now());
   const lock = await acquireLock(client, {
     ...scope,
     holder: options.holder ?? `${options.user}@${options.host}`,
@@ -119,15 +119,15 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       );
     const target = chooseRollbackTarget(releases, options.to);
     redactor.add(secretValues(target.manifests));
-    const revision = await nextRevisionNumber(client, scope);
+    const release = await nextReleaseNumber(client, scope);
     const hookJobs = releases
-      .filter((r) => r.revision > target.revision)
-      .flatMap((r) => r.hookJobs.map((job) => `${job} (release ${r.revision})`));
+      .filter((r) => r.release > target.release)
+      .flatMap((r) => r.hookJobs.map((job) => `${job} (release ${r.release})`));
     record = {
       app: options.app,
       env: options.env,
       namespace: options.namespace,
-      revision,
+      release,
       deployId,
       images: target.images,
       ...(target.gitCommit ? { gitCommit: target.gitCommit } : {}),
@@ -136,7 +136,7 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       startedAt: started.toISOString(),
       phases: [{ name: 'rollback', startedAt: started.toISOString(), outcome: 'running' }],
       outcome: 'running',
-      rolledBackTo: target.revision,
+      rolledBackTo: target.release,
       inventory: [],
       manifests: target.manifests,
       hookJobs: [],
@@ -147,24 +147,24 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       app: options.app,
       env: options.env,
       namespace: options.namespace,
-      revision,
-      target: target.revision,
+      release,
+      target: target.release,
       images: target.images,
     });
     if (hookJobs.length > 0) {
       emit({
         type: 'warning',
-        message: `hook Jobs are not undone by a rollback; these ran after release ${target.revision}: ${hookJobs.join(', ')}`,
+        message: `hook Jobs are not undone by a rollback; these ran after release ${target.release}: ${hookJobs.join(', ')}`,
       });
     }
     if (target.outcome !== 'succeeded' && target.outcome !== 'rolled-back')
-      emit({ type: 'warning', message: `release ${target.revision} ended as ${target.outcome}` });
+      emit({ type: 'warning', message: `release ${target.release} ended as ${target.outcome}` });
     const finish = (outcome: DeployOutcome, message?: string): RollbackResult =>
       (result = {
         outcome,
         exitCode: EXIT_OF[outcome],
-        revision,
-        target: target.revision,
+        release,
+        target: target.release,
         hookJobs,
         ...(message ? { message } : {}),
       });
@@ -216,23 +216,19 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       });
     }
     if (wait.outcome !== 'ready') {
-      const outcome: DeployOutcome =
-        wait.outcome === 'interrupted' ? 'interrupted' : wait.outcome === 'failed' ? 'failed' : 'timed-out';
-      return finish(
-        outcome,
-        `rollback to release ${target.revision} ${outcome}: ${wait.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ') || wait.outcome}`,
-      );
+      const end = rollbackWaitEnd(wait, target.release);
+      return finish(end.outcome, end.message);
     }
     const lostBeforePrune = await lockLostReason(lock);
     if (lostBeforePrune) return finish('lock-lost', lostBeforePrune);
     await pruneAfterRollback(client, planRollbackPrune(releases, target), options, signal, emit);
-    return finish('succeeded', `rolled back to release ${target.revision}`);
+    return finish('succeeded', `rolled back to release ${target.release}`);
   } catch (error) {
     if (record)
       result = {
         outcome: 'failed',
         exitCode: 1,
-        revision: record.revision,
+        release: record.release,
         target: record.rolledBackTo ?? 0,
         hookJobs: [],
         message: (error as Error).message,

@@ -6,11 +6,11 @@ import {
   DamagedReleaseError,
   decodeRelease,
   encodeRelease,
-  groupByRevision,
+  groupByRelease,
   OUTCOME_LABEL,
   releaseSelector,
-  REVISION_LABEL,
-  revisionOf,
+  RELEASE_NUMBER_LABEL,
+  releaseNumberOf,
   type ReleaseRecord,
 } from './record.js';
 
@@ -58,11 +58,11 @@ export async function readReleases(
   client: KubeClient,
   options: ReadReleasesOptions,
 ): Promise<ReleaseRecord[]> {
-  const groups = groupByRevision(await listReleaseSecrets(client, options));
+  const groups = groupByRelease(await listReleaseSecrets(client, options));
   const records: ReleaseRecord[] = [];
-  for (const revision of [...groups.keys()].sort((a, b) => b - a)) {
+  for (const release of [...groups.keys()].sort((a, b) => b - a)) {
     try {
-      records.push(decodeRelease(groups.get(revision)!, options));
+      records.push(decodeRelease(groups.get(release)!, options));
     } catch (error) {
       if (!(error instanceof DamagedReleaseError) || !options.onDamaged) throw error;
       options.onDamaged(error);
@@ -71,26 +71,26 @@ export async function readReleases(
   return records;
 }
 
-/** One record, or undefined when there is none with that revision. */
+/** One record, or undefined when there is none with that release. */
 export async function readRelease(
   client: KubeClient,
-  options: ReleaseScope & { revision: number },
+  options: ReleaseScope & { release: number },
 ): Promise<ReleaseRecord | undefined> {
-  const secrets = await listReleaseSecrets(client, options, `${REVISION_LABEL}=${options.revision}`);
+  const secrets = await listReleaseSecrets(client, options, `${RELEASE_NUMBER_LABEL}=${options.release}`);
   return secrets.length === 0 ? undefined : decodeRelease(secrets, options);
 }
 
-/** The revision the next record should carry: one more than the highest one stored (damaged ones count). */
-export async function nextRevisionNumber(client: KubeClient, scope: ReleaseScope): Promise<number> {
-  const revisions = (await listReleaseSecrets(client, scope))
-    .map(revisionOf)
+/** The release the next record should carry: one more than the highest one stored (damaged ones count). */
+export async function nextReleaseNumber(client: KubeClient, scope: ReleaseScope): Promise<number> {
+  const releases = (await listReleaseSecrets(client, scope))
+    .map(releaseNumberOf)
     .filter((r): r is number => r !== undefined);
-  return Math.max(0, ...revisions) + 1;
+  return Math.max(0, ...releases) + 1;
 }
 
 /**
  * Writes (or overwrites) a record: its Secrets are applied, chunks left from a longer earlier write
- * of the same revision are deleted, then records beyond `keep` are deleted. Chunk 0 is written last
+ * of the same release are deleted, then records beyond `keep` are deleted. Chunk 0 is written last
  * and carries the checksum, so readers never take a half-written record for a good one.
  */
 export async function writeRelease(
@@ -118,9 +118,9 @@ async function writeReleaseSecrets(
   }
   const scope = { ...record, signal: options.signal };
   const all = await listReleaseSecrets(client, scope);
-  const stale = all.filter((s) => revisionOf(s) === record.revision && chunkOf(s) >= secrets.length);
-  const doomed = new Set(revisionsBeyondKeep(all, options.keep, record.revision));
-  for (const secret of [...stale, ...all.filter((s) => doomed.has(revisionOf(s) ?? 0))]) {
+  const stale = all.filter((s) => releaseNumberOf(s) === record.release && chunkOf(s) >= secrets.length);
+  const doomed = new Set(releasesBeyondKeep(all, options.keep, record.release));
+  for (const secret of [...stale, ...all.filter((s) => doomed.has(releaseNumberOf(s) ?? 0))]) {
     await withRetry(
       () =>
         client.delete(
@@ -136,13 +136,13 @@ async function writeReleaseSecrets(
  * Revisions to delete so that `keep` remain: the oldest go first, but never the one just written
  * nor the newest succeeded one (rollback's default target and the previous inventory).
  */
-export function revisionsBeyondKeep(secrets: readonly KubeObject[], keep: number, written: number): number[] {
+export function releasesBeyondKeep(secrets: readonly KubeObject[], keep: number, written: number): number[] {
   const outcomes = new Map<number, string>();
   for (const s of secrets) {
-    const revision = revisionOf(s);
-    if (revision !== undefined && chunkOf(s) === 0)
-      outcomes.set(revision, s.metadata.labels?.[OUTCOME_LABEL] ?? '');
-    else if (revision !== undefined && !outcomes.has(revision)) outcomes.set(revision, '');
+    const release = releaseNumberOf(s);
+    if (release !== undefined && chunkOf(s) === 0)
+      outcomes.set(release, s.metadata.labels?.[OUTCOME_LABEL] ?? '');
+    else if (release !== undefined && !outcomes.has(release)) outcomes.set(release, '');
   }
   const newestFirst = [...outcomes.keys()].sort((a, b) => b - a);
   const newestSucceeded = newestFirst.find((r) => outcomes.get(r) === 'succeeded');

@@ -6,7 +6,7 @@ import { readReleases, writeRelease, type ReleaseScope } from './store.js';
 
 /**
  * Completes the `running` record of the deploy whose expired lock was taken over: outcome
- * `interrupted`, with when its lock was last renewed. Returns the revision marked, if any.
+ * `interrupted`, with when its lock was last renewed. Returns the release marked, if any.
  */
 export async function markInterrupted(
   client: KubeClient,
@@ -19,7 +19,7 @@ export async function markInterrupted(
     const marked = interruptedRecord(record, takeover);
     if (!marked) continue;
     await writeRelease(client, marked, { keep: scope.keep, signal: scope.signal });
-    return marked.revision;
+    return marked.release;
   }
   return undefined;
 }
@@ -38,15 +38,15 @@ export async function recordTakeover(
   const dead = lock.takenOver;
   if (!dead?.deployId) return;
   try {
-    const revision = await markInterrupted(client, scope, {
+    const release = await markInterrupted(client, scope, {
       deployId: dead.deployId,
       renewedAt: dead.renewedAt,
       by: lock.holder,
       at: now(),
     });
-    if (revision !== undefined)
+    if (release !== undefined)
       warn(
-        `release ${revision} of ${scope.app}/${scope.env} (${dead.holder}) is marked interrupted: its lock was last renewed at ${dead.renewedAt ?? 'an unknown time'} (by its clock)`,
+        `release ${release} of ${scope.app}/${scope.env} (${dead.holder}) is marked interrupted: its lock was last renewed at ${dead.renewedAt ?? 'an unknown time'} (by its clock)`,
       );
   } catch (error) {
     warn(`could not mark the release of ${dead.holder} interrupted: ${(error as Error).message}`);

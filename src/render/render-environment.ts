@@ -82,13 +82,15 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
 }
 
 function templateContext(options: RenderOptions, engine: TemplateEngine): TemplateContext {
-  const { env, revision } = options;
+  const { env, deployId } = options;
   const image = options.image ?? env.image;
   const context = {
     app: env.app,
     env: env.name,
     namespace: env.namespace,
-    revision,
+    deployId,
+    // Deprecated alias of deployId (its name before the release number took the word `release`).
+    revision: deployId,
     values: env.values,
     include: (name: string, vars?: Record<string, unknown>): string =>
       engine.renderPartial(name, context, vars),

@@ -34,7 +34,8 @@ export interface RenderOptions {
   env: ResolvedEnvironment;
   /** `--image`; overrides the image of the configuration. */
   image?: string;
-  revision: string;
+  /** This deploy's id (`deployId` in templates). */
+  deployId: string;
   /** The commit and branch the deploy is built from (flags, CI variables or git); stable across redeploys of one build. */
   commit?: string;
   branch?: string;
@@ -50,6 +51,8 @@ export interface TemplateContext<Values extends object = Readonly<Record<string,
   /** Throws a clear error when no image was given, so a template that needs one says so. */
   readonly image: string;
   /** Unique id of this deploy: new on every deploy, so never put it where a change rolls pods. */
+  readonly deployId: string;
+  /** @deprecated The old name of `deployId`, kept so that existing templates still render. */
   readonly revision: string;
   /** The commit being deployed (krane's `current_sha`); throws when none is known, so a template that needs it says so. */
   readonly commit: string;

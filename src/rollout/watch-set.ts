@@ -23,6 +23,12 @@ export interface Unreachable {
   readonly lastError?: string;
 }
 
+/** `API server unreachable since <time> (N retries, last: <error>)`: how every command words it. */
+export function describeUnreachable(unreachable: Unreachable): string {
+  const { since, retries, lastError } = unreachable;
+  return `API server unreachable since ${since.toISOString()} (${retries} retries${lastError ? `, last: ${lastError}` : ''})`;
+}
+
 export interface WatchSetOptions {
   readonly signal: AbortSignal;
   readonly onChange: () => void;

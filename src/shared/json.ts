@@ -35,15 +35,28 @@ export function list(value: unknown): Json[] {
   return Array.isArray(value) ? value.map(record).filter((item): item is Json => item !== undefined) : [];
 }
 
-/** The value with every object's keys in sorted order, for stable serialisation and hashing. */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+export interface SortKeysOptions {
+  /** Keys of the outermost object that come first, in this order (`apiVersion`, `kind`…). */
+  readonly first?: readonly string[];
+  /** Keys that come first in every object held under this key, at any depth (`metadata`: `name`…). */
+  readonly firstUnder?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * The value with every object's keys in sorted order, for stable serialisation and hashing; keys
+ * named in `options` come before the others, for people reading it.
+ */
+export function sortKeys(value: unknown, options: SortKeysOptions = {}): unknown {
+  const under = options.firstUnder ?? {};
+  const nested = (k: string): SortKeysOptions => ({
+    first: Object.hasOwn(under, k) ? under[k] : [],
+    firstUnder: under,
+  });
+  if (Array.isArray(value)) return value.map((v) => sortKeys(v, { firstUnder: under }));
   const object = record(value);
-  return object
-    ? Object.fromEntries(
-        Object.keys(object)
-          .sort()
-          .map((k) => [k, sortKeys(object[k])]),
-      )
-    : value;
+  if (!object) return value;
+  const first = options.first ?? [];
+  const rank = (k: string) => (first.includes(k) ? first.indexOf(k) : first.length);
+  const keys = Object.keys(object).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(keys.map((k) => [k, sortKeys(object[k], nested(k))]));
 }

@@ -1,5 +1,5 @@
 import type { KubeClient } from '../kube/index.js';
-import { sleep } from '../shared/index.js';
+import { retry } from '../shared/index.js';
 
 /**
  * Splits timestamped log text into lines and drops the ones already seen, so a resumed stream
@@ -64,7 +64,7 @@ export interface StreamLogsOptions {
 /** Follows a container's log until it ends, resuming dropped streams without repeating lines. */
 export async function streamLogs(options: StreamLogsOptions): Promise<void> {
   const cursor = new LogCursor();
-  for (let attempt = 0; attempt < 20 && !options.signal.aborted; attempt++) {
+  const follow = async (attempt: number): Promise<void> => {
     // A stream of a finished container may stay open (some runtimes keep following):
     // end it shortly after the container is known to have finished.
     const attemptController = new AbortController();
@@ -87,12 +87,21 @@ export async function streamLogs(options: StreamLogsOptions): Promise<void> {
       }
       for (const line of cursor.flush()) options.onLine(line);
     } catch {
-      // dropped: resumed below while the container runs
+      // dropped: resumed by the retry below while the container runs
     } finally {
       clearInterval(ticker);
       options.signal.removeEventListener('abort', onAbort);
     }
     if (options.signal.aborted || !options.stillRunning()) return;
-    await sleep(500, options.signal);
-  }
+    throw new StreamEnded();
+  };
+  // Up to 20 streams, 500 ms apart; when the container still runs after the last, its log is left there.
+  await retry(follow, { retries: 19, firstDelayMs: 500, maxDelayMs: 500, signal: options.signal }).catch(
+    (error: unknown) => {
+      if (!(error instanceof StreamEnded)) throw error;
+    },
+  );
 }
+
+/** The log stream ended (or dropped) while the container still runs: resume it. */
+class StreamEnded extends Error {}

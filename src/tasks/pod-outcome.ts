@@ -1,3 +1,4 @@
+import { containerStates, hopelessReason } from '../rollout/index.js';
 import type { KubeObject } from '../shared/index.js';
 
 interface ContainerStatus {
@@ -13,27 +14,19 @@ interface PodStatus {
   containerStatuses?: ContainerStatus[];
 }
 
-const HOPELESS = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-]);
-
-/** Why a task's pod cannot get anywhere, if it cannot (pure). */
+/**
+ * Why a task's pod cannot get anywhere, if it cannot (pure). Which waiting container is hopeless is
+ * the rollout's judgment, the one a deploy uses; a crash loop is not, as the Job's backoffLimit decides.
+ */
 export function podProblem(
   pod: KubeObject,
 ): { kind: 'hopeless' | 'unschedulable'; message: string } | undefined {
   const status = (pod as { status?: PodStatus }).status ?? {};
-  for (const c of status.containerStatuses ?? []) {
-    const waiting = c.state?.waiting;
-    if (waiting?.reason && HOPELESS.has(waiting.reason)) {
-      const image = (
-        pod as { spec?: { containers?: Array<{ name: string; image?: string }> } }
-      ).spec?.containers?.find((x) => x.name === c.name)?.image;
+  for (const c of containerStates(pod)) {
+    const waiting = c.waiting;
+    if (waiting?.reason && hopelessReason(c, { crashLoopIsFinal: false }) !== undefined) {
       const what = waiting.reason.includes('Image')
-        ? `the image ${image ?? ''} cannot be pulled`
+        ? `the image ${c.image ?? ''} cannot be pulled`
         : 'the container cannot be created';
       return {
         kind: 'hopeless',

@@ -254,7 +254,7 @@ async function sourceDeployment(
   const phases = await renderEnvironment({
     env,
     image,
-    revision: 'task',
+    deployId: 'task',
     ...build,
     renderSecrets: (file, ns) => renderSecrets(file, ns, client),
   });

@@ -64,7 +64,7 @@ describe('deploys with release records', () => {
       assert.equal(history.code, 0, history.stderr);
       const records = JSON.parse(history.stdout) as Array<Record<string, any>>;
       assert.deepEqual(
-        records.map((r) => [r.revision, r.outcome]),
+        records.map((r) => [r.release, r.outcome]),
         [
           [2, 'failed'],
           [1, 'succeeded'],

@@ -72,7 +72,7 @@ describe('capstan deploy', () => {
       '.deploy/test/10-configuration/config.yaml': configMaps('hello', 'default'),
       '.deploy/test/20-predeployment/migrate.yaml.ejs': `apiVersion: batch/v1
 kind: Job
-metadata: { name: db-migrate-<%= revision %> }
+metadata: { name: db-migrate-<%= deployId %> }
 spec:
   backoffLimit: 0
   template:
@@ -83,7 +83,7 @@ spec:
       '.deploy/test/30-deployment/web.yaml.ejs': web(),
       '.deploy/test/40-postdeployment/seeds.yaml.ejs': `apiVersion: batch/v1
 kind: Job
-metadata: { name: seeds-<%= revision %> }
+metadata: { name: seeds-<%= deployId %> }
 spec:
   template:
     spec:

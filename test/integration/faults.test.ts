@@ -254,7 +254,7 @@ spec:
       assert.match(output(run), /took over the lock of killed\/test from killed-user/);
       const records = await history(app.dir);
       assert.deepEqual(
-        records.map((r) => [r.revision, r.outcome]),
+        records.map((r) => [r.release, r.outcome]),
         [
           [2, 'succeeded'],
           [1, 'interrupted'],

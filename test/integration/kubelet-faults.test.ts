@@ -185,7 +185,7 @@ describe('no secret value is ever printed, even when a container logs it', () =>
       '.deploy/test/10-configuration/secrets.ejson': secrets,
       '.deploy/test/20-predeployment/migrate.yaml.ejs': `apiVersion: batch/v1
 kind: Job
-metadata: { name: migrate-<%= revision %> }
+metadata: { name: migrate-<%= deployId %> }
 spec:
   backoffLimit: 0
   template:

@@ -142,7 +142,7 @@ describe('phase Jobs with plain names', () => {
       const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
       try {
         const releases = await readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' });
-        const latest = releases.sort((a, b) => b.revision - a.revision)[0];
+        const latest = releases.sort((a, b) => b.release - a.release)[0];
         const replaced = latest.replacedJobs ?? [];
         assert.deepEqual(replaced.map((r) => r.name).sort(), ['db-migrate', 'db-seeds']);
         const migrateRecord = replaced.find((r) => r.name === 'db-migrate')!;

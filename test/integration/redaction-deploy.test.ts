@@ -14,7 +14,7 @@ import { freshNamespace, getJson, webhookReceiver } from './helpers.js';
 
 const migrate = `apiVersion: batch/v1
 kind: Job
-metadata: { name: db-migrate-<%= revision %> }
+metadata: { name: db-migrate-<%= deployId %> }
 spec:
   backoffLimit: 0
   template:

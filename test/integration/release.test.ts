@@ -26,14 +26,14 @@ before(async () => {
 });
 after(() => client.close());
 
-function record(namespace: string, revision: number, extra: Partial<ReleaseRecord> = {}): ReleaseRecord {
+function record(namespace: string, release: number, extra: Partial<ReleaseRecord> = {}): ReleaseRecord {
   return {
     app: 'shop',
     env: 'test',
     namespace,
-    revision,
-    deployId: `d-${revision}`,
-    images: [`example.com/shop:${revision}`],
+    release,
+    deployId: `d-${release}`,
+    images: [`example.com/shop:${release}`],
     user: 'tester',
     host: 'ci',
     startedAt: new Date().toISOString(),
@@ -158,7 +158,7 @@ describe('release records', () => {
         [],
         'release records are not prunable objects',
       );
-      // Overwritten by a smaller record of the same revision: its extra chunks go away.
+      // Overwritten by a smaller record of the same release: its extra chunks go away.
       await writeRelease(client, { ...big, manifests: [] }, { keep: 10 });
       const after = await getJson<{ items: any[] }>([
         'get',
@@ -184,7 +184,7 @@ describe('release records', () => {
       for (let r = 1; r <= 5; r++) await writeRelease(client, record(ns.name, r), { keep: 3 });
       const kept = await readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' });
       assert.deepEqual(
-        kept.map((r) => r.revision),
+        kept.map((r) => r.release),
         [5, 4, 3],
       );
 
@@ -234,7 +234,8 @@ describe('notifications', () => {
         kind: 'failed' as const,
         app: 'shop',
         env: 'test',
-        revision: 7,
+        deployId: 'd-7',
+        release: 7,
         summary: 'Deployment/web: CrashLoopBackOff, password hunter2222',
       };
       await notify(
@@ -256,7 +257,7 @@ describe('notifications', () => {
       assert.equal(good.bodies.length, 1);
       assert.match(
         good.bodies[0].text,
-        /^:x: Deploy of shop to test failed \(revision 7\): Deployment\/web: CrashLoopBackOff, password \[redacted\]$/,
+        /^:x: Deploy of shop to test failed \(release 7\): Deployment\/web: CrashLoopBackOff, password \[redacted\]$/,
       );
       assert.equal(bad.bodies.length, 3, 'one attempt and two retries');
       assert.equal(warnings.length, 2);
@@ -301,7 +302,7 @@ describe('diff, history and rollback', () => {
       '.deploy/test/30-deployment/web.yaml.ejs': web,
     });
     /** Deploys with the CLI, then records what was rendered, as deploy will once it records releases. */
-    const deployAndRecord = async (revision: number, image: string, extra: Partial<ReleaseRecord> = {}) => {
+    const deployAndRecord = async (release: number, image: string, extra: Partial<ReleaseRecord> = {}) => {
       const run = await capstan(['deploy', 'test', '--image', image, '--timeout', '2m'], {
         cwd: app.dir,
         env,
@@ -309,11 +310,11 @@ describe('diff, history and rollback', () => {
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const resolved = resolveEnvironment(await loadConfig({ cwd: app.dir }), 'test');
       const manifests: KubeObject[] = (
-        await renderEnvironment({ env: resolved, image, revision: String(revision) })
+        await renderEnvironment({ env: resolved, image, deployId: String(release) })
       ).flatMap((p) => p.objects.map((o) => o.object));
       await writeRelease(
         client,
-        record(ns.name, revision, {
+        record(ns.name, release, {
           images: [image],
           manifests,
           inventory: manifests.map(inventoryEntry),
@@ -367,7 +368,7 @@ describe('diff, history and rollback', () => {
 
       const run = await capstan(['rollback', 'test', '--timeout', '2m', '-o', 'json'], { cwd: app.dir, env });
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.deepEqual(run.events[0], { ...run.events[0], type: 'rollback-started', revision: 3, target: 1 });
+      assert.deepEqual(run.events[0], { ...run.events[0], type: 'rollback-started', release: 3, target: 1 });
       assert.ok(run.events.some((e) => e.type === 'object-ready' && e.object.kind === 'Deployment'));
       assert.ok(run.events.some((e) => e.type === 'object-pruned' && e.object.name === 'extra'));
       assert.ok(
@@ -389,7 +390,7 @@ describe('diff, history and rollback', () => {
       const history = await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir });
       const entries = JSON.parse(history.stdout) as any[];
       assert.deepEqual(
-        entries.map((e) => [e.revision, e.outcome, e.rolledBackTo]),
+        entries.map((e) => [e.release, e.outcome, e.rolledBackTo]),
         [
           [3, 'rolled-back', 1],
           [2, 'succeeded', undefined],
@@ -403,7 +404,7 @@ describe('diff, history and rollback', () => {
       const lease = await getJson(['get', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
       assert.equal(lease.spec.holderIdentity, undefined);
       assert.ok(
-        hook.bodies.some((b) => b.event === 'rolled-back' && b.rolledBackTo === 1 && b.revision === 3),
+        hook.bodies.some((b) => b.event === 'rolled-back' && b.rolledBackTo === 1 && b.release === 3),
         JSON.stringify(hook.bodies),
       );
 

@@ -312,7 +312,7 @@ describe('hook Jobs in a deploy', () => {
       '.deploy/capstan.yaml': capstanYaml('hooks', ns.name),
       '.deploy/test/20-predeployment/migrate.yaml.ejs': `apiVersion: batch/v1
 kind: Job
-metadata: { name: migrate-<%= revision %> }
+metadata: { name: migrate-<%= deployId %> }
 spec:
   backoffLimit: 0
   template:
@@ -344,7 +344,7 @@ spec:
       '.deploy/capstan.yaml': capstanYaml('keeper', ns.name),
       '.deploy/test/20-predeployment/migrate.yaml.ejs': `apiVersion: batch/v1
 kind: Job
-metadata: { name: migrate-<%= revision %> }
+metadata: { name: migrate-<%= deployId %> }
 spec:
   template:
     spec: { restartPolicy: Never, containers: [{ name: migrate, image: <%= image %> }] }

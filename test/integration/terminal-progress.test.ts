@@ -81,7 +81,7 @@ describe('terminal progress in a pseudo-terminal', () => {
         '  applied 100 Services: 100 created',
         '  applied 100 Deployments: 100 created',
       ]);
-      assert.match(tail[5], /^✓ .* \(\d+\.\ds, revision /);
+      assert.match(tail[5], /^✓ .* \(\d+\.\ds, release \d+, deploy /);
       assert.ok(
         !screen.some((line) => line.includes('applied ConfigMap/')),
         'no per-object lines on a terminal',

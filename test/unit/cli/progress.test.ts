@@ -116,7 +116,7 @@ describe('Reporter on a terminal', () => {
       outcome: 'succeeded',
       exitCode: 0,
       durationMs: 3000,
-      revision: 'r1',
+      deployId: 'r1',
       applied: [],
       notApplied: [],
     },
@@ -132,7 +132,7 @@ describe('Reporter on a terminal', () => {
     const final = text.slice(text.lastIndexOf('\u001b[0J') + 4);
     assert.equal(
       final,
-      '✓ 30-deployment  2 ConfigMaps · 2 Deployments ready in 2.3s\n  applied 2 ConfigMaps: 1 changed, 1 unchanged\n  applied 2 Deployments: 2 created\n✓ deploy succeeded (3.0s, revision r1)\n',
+      '✓ 30-deployment  2 ConfigMaps · 2 Deployments ready in 2.3s\n  applied 2 ConfigMaps: 1 changed, 1 unchanged\n  applied 2 Deployments: 2 created\n✓ deploy succeeded (3.0s, deploy r1)\n',
     );
     assert.ok(!text.includes('applied ConfigMap/app-0'), 'no per-object lines on a terminal');
   });
@@ -166,7 +166,7 @@ describe('Reporter on a terminal', () => {
         outcome: 'failed',
         exitCode: 1,
         durationMs: 1000,
-        revision: 'r1',
+        deployId: 'r1',
         applied: [],
         notApplied: [],
       },

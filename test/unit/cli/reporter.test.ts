@@ -39,7 +39,7 @@ const events: DeployEvent[] = [
     outcome: 'failed',
     exitCode: 1,
     durationMs: 1500,
-    revision: 'r1',
+    deployId: 'r1',
     message: 'phase failed',
     applied: [web],
     notApplied: [],
@@ -55,7 +55,7 @@ describe('Reporter', () => {
       text,
       /✗ Deployment\/web: CrashLoopBackOff\n {4}Most likely cause: container web keeps crashing\n/,
     );
-    assert.match(text, /✗ deploy failed: phase failed \(1\.5s, revision r1\)/);
+    assert.match(text, /✗ deploy failed: phase failed \(1\.5s, deploy r1\)/);
     assert.ok(!text.includes('\u001b['), 'no escape codes without a terminal');
   });
 
@@ -89,7 +89,7 @@ describe('Reporter and reportError with ordinary secret values', () => {
     app: 'shop',
     env: 'production',
     namespace: 'shop',
-    revision: 'r1',
+    deployId: 'r1',
     phases: ['30-deployment'],
     dryRun: false,
   };
@@ -98,7 +98,7 @@ describe('Reporter and reportError with ordinary secret values', () => {
     outcome: 'succeeded',
     exitCode: 0,
     durationMs: 5432,
-    revision: 'r1',
+    deployId: 'r1',
     applied: [],
     notApplied: [],
   };
@@ -128,7 +128,7 @@ describe('Reporter and reportError with ordinary secret values', () => {
       app: 'shop',
       env: 'production',
       namespace: 'shop',
-      revision: 4,
+      release: 4,
       target: 2,
       images: ['shop:1'],
     };

@@ -77,8 +77,8 @@ describe('commit and branch in templates', () => {
   };
 
   it('renders the commit a template embeds, the same on every redeploy of one build', async () => {
-    const first = await renderTree(tree, { commit: '3f2c1a9', branch: 'main', revision: 'r1' });
-    const second = await renderTree(tree, { commit: '3f2c1a9', branch: 'main', revision: 'r2' });
+    const first = await renderTree(tree, { commit: '3f2c1a9', branch: 'main', deployId: 'r1' });
+    const second = await renderTree(tree, { commit: '3f2c1a9', branch: 'main', deployId: 'r2' });
     const data = (phases: typeof first.phases) => (phases[0]?.objects[0]?.object as { data?: unknown }).data;
     assert.deepEqual(data(first.phases), { commit: '3f2c1a9', branch: 'main' });
     assert.deepEqual(data(second.phases), data(first.phases));

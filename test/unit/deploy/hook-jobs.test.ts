@@ -65,7 +65,7 @@ describe('the spec hash of a hook Job', () => {
     assert.notEqual(specHashOf(withChecksum), specHashOf(a));
   });
 
-  it('keeps the hook label of names that embed the revision', () => {
+  it('keeps the hook label of names that embed the deploy id', () => {
     const object: KubeObject = {
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -148,7 +148,7 @@ describe('planHookJob', () => {
 });
 
 describe('keeping recent hook Jobs', () => {
-  it('never removes the single Job of a plain-named hook, and keeps 3 runs of revision-named ones', () => {
+  it('never removes the single Job of a plain-named hook, and keeps 3 runs of deploy-id-named ones', () => {
     const at = (name: string, hook: string, minute: number): KubeObject => ({
       apiVersion: 'batch/v1',
       kind: 'Job',

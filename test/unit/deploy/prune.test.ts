@@ -13,11 +13,11 @@ import type { KubeObject } from '../../../src/shared/index.js';
 
 const scope = { namespace: 'shop', app: 'shop', env: 'prod' };
 
-function record(revision: number, inventory: ReleaseRecord['inventory']): ReleaseRecord {
+function record(release: number, inventory: ReleaseRecord['inventory']): ReleaseRecord {
   return {
     ...scope,
-    revision,
-    deployId: `d${revision}`,
+    release,
+    deployId: `d${release}`,
     images: [],
     user: 'alice',
     host: 'laptop',
@@ -95,7 +95,7 @@ describe('readPruneHistory', () => {
     const secrets = [...encodeRelease(record(1, [entry('a')])), ...encodeRelease(record(2, [entry('b')]))];
     const history = await readPruneHistory(secretsClient(secrets), scope);
     assert.equal(history.readable, true);
-    assert.deepEqual(history.readable && history.records.map((r) => r.revision), [2, 1]);
+    assert.deepEqual(history.readable && history.records.map((r) => r.release), [2, 1]);
   });
 
   it('is unreadable when one record is damaged, naming it', async () => {

@@ -9,7 +9,8 @@ const succeeded: NotifyEvent = {
   kind: 'succeeded',
   app: 'shop',
   env: 'production',
-  revision: 12,
+  deployId: 'd12',
+  release: 12,
   image: 'example.com/shop:1.4',
   durationMs: 83_000,
   user: 'alice',
@@ -47,11 +48,11 @@ const env = { SLACK_URL, HOOK_URL: 'http://127.0.0.1:9/hook' };
 const fast = { retries: 2, backoffMs: 1, timeoutMs: 200 };
 
 describe('payloads', () => {
-  it('Slack: a text with the revision, image and duration, escaped for mrkdwn', () => {
+  it('Slack: a text with the release number, image and duration, escaped for mrkdwn', () => {
     const payload = slackPayload(succeeded);
     assert.equal(
       payload.text,
-      ':white_check_mark: Deployed shop to production (revision 12, image example.com/shop:1.4, by alice, in 1m 23s)',
+      ':white_check_mark: Deployed shop to production (release 12, image example.com/shop:1.4, by alice, in 1m 23s)',
     );
     assert.deepEqual(payload.blocks, [{ type: 'section', text: { type: 'mrkdwn', text: payload.text } }]);
     assert.match(slackPayload({ ...succeeded, app: 'a<b>&c' }).text, /a&lt;b&gt;&amp;c/);
@@ -62,12 +63,13 @@ describe('payloads', () => {
       kind: 'failed',
       app: 'shop',
       env: 'prod',
-      revision: 3,
+      deployId: 'd3',
+      release: 3,
       summary: 'Deployment/web: CrashLoopBackOff\n  last log: boom',
     });
     assert.match(
       payload.text,
-      /^:x: Deploy of shop to prod failed \(revision 3\): Deployment\/web: CrashLoopBackOff$/,
+      /^:x: Deploy of shop to prod failed \(release 3\): Deployment\/web: CrashLoopBackOff$/,
     );
     assert.match(
       JSON.stringify(payload.blocks![1]),
@@ -77,12 +79,24 @@ describe('payloads', () => {
 
   it('Slack: started and rolled-back', () => {
     assert.match(
-      slackPayload({ kind: 'started', app: 'shop', env: 'prod', revision: 4 }).text,
-      /^:rocket: Deploying shop to prod \(revision 4\)$/,
+      slackPayload({ kind: 'started', app: 'shop', env: 'prod', deployId: 'd4', release: 4 }).text,
+      /^:rocket: Deploying shop to prod \(release 4\)$/,
+    );
+    // Before a release number is known (no record), the deploy's id names it.
+    assert.match(
+      slackPayload({ kind: 'started', app: 'shop', env: 'prod', deployId: '20261201-ab12' }).text,
+      /^:rocket: Deploying shop to prod \(deploy 20261201-ab12\)$/,
     );
     assert.match(
-      slackPayload({ kind: 'rolled-back', app: 'shop', env: 'prod', revision: 9, rolledBackTo: 7 }).text,
-      /Rolled back shop in prod to release 7 \(revision 9\)/,
+      slackPayload({
+        kind: 'rolled-back',
+        app: 'shop',
+        env: 'prod',
+        deployId: 'd9',
+        release: 9,
+        rolledBackTo: 7,
+      }).text,
+      /Rolled back shop in prod to release 7 \(as release 9\)/,
     );
   });
 
@@ -92,11 +106,12 @@ describe('payloads', () => {
       event: 'succeeded',
       app: 'shop',
       env: 'production',
-      revision: 12,
+      deployId: 'd12',
+      release: 12,
       image: 'example.com/shop:1.4',
       durationMs: 83_000,
       user: 'alice',
-      text: 'Deployed shop to production (revision 12, image example.com/shop:1.4, by alice, in 1m 23s)',
+      text: 'Deployed shop to production (release 12, image example.com/shop:1.4, by alice, in 1m 23s)',
       timestamp: '2024-05-01T10:00:00.000Z',
     });
   });
@@ -191,7 +206,8 @@ describe('notify', () => {
       kind: 'failed',
       app: 'shop',
       env: 'prod',
-      revision: 2,
+      deployId: 'd2',
+      release: 2,
       summary: 'env DB_PASSWORD=hunter22 rejected',
     };
     await notify([slack, hook], event, {
@@ -215,7 +231,8 @@ describe('notify', () => {
       kind: 'failed',
       app: 'shop',
       env: 'prod',
-      revision: 2,
+      deployId: 'd2',
+      release: 2,
       summary: 'bad x<b&c>\nsecond line',
     };
     await notify([slack, hook], event, { env, fetch, redact, onWarning: () => {}, ...fast });
@@ -239,6 +256,6 @@ describe('notify', () => {
     );
     assert.equal(hookBody.source, 'capstan');
     assert.equal(hookBody.event, 'failed');
-    assert.equal(hookBody.revision, 2);
+    assert.equal(hookBody.release, 2);
   });
 });

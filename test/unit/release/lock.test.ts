@@ -477,7 +477,7 @@ describe('interruptedRecord', () => {
     app: 'shop',
     env: 'prod',
     namespace: 'shop',
-    revision: 3,
+    release: 3,
     deployId: 'd-alice',
     images: [],
     user: 'alice',

@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DamagedReleaseError,
   decodeRelease,
   encodeRelease,
   releaseSelector,
-  revisionsBeyondKeep,
+  releasesBeyondKeep,
   type ReleaseRecord,
 } from '../../../src/release/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
@@ -18,7 +18,7 @@ const scope = { app: 'shop', env: 'staging', namespace: 'shop-staging' };
 function sampleRecord(overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
   return {
     ...scope,
-    revision: 3,
+    release: 3,
     deployId: '20240501101010-abcd',
     images: ['example.com/shop:3'],
     gitCommit: 'deadbeef',
@@ -126,7 +126,7 @@ describe('damaged records', () => {
       (error: unknown) => {
         assert.ok(error instanceof DamagedReleaseError);
         assert.equal(error.code, 'ERR_CAPSTAN_RELEASE_DAMAGED');
-        assert.equal(error.revision, 3);
+        assert.equal(error.release, 3);
         assert.match(
           error.message,
           /release record 3 of shop\/staging \(Secret capstan-release-shop-staging-v\d/,
@@ -152,7 +152,7 @@ describe('damaged records', () => {
     damaged(secrets, /checksum does not match/);
   });
 
-  it('a chunk from another write of the same revision', () => {
+  it('a chunk from another write of the same release', () => {
     const mixed = [
       ...split().slice(0, 1),
       ...encodeRelease(sampleRecord({ user: 'bob' }), { chunkBytes: 100 }).slice(1),
@@ -176,27 +176,46 @@ describe('damaged records', () => {
 
   it('JSON without the fields of a record', () => {
     const [secret] = encodeRelease(sampleRecord());
-    const payload = gzipSync(JSON.stringify({ app: 'shop', revision: 3 }));
+    const payload = gzipSync(JSON.stringify({ app: 'shop', release: 3 }));
     setData(secret, payload.toString('base64'));
     secret.metadata.annotations!['capstan.dev/release-sha256'] = sha256(payload);
     damaged([secret], /field env is missing/);
   });
 
-  it('a record whose revision disagrees with its labels', () => {
-    const secrets = encodeRelease(sampleRecord({ revision: 4 }));
+  it('reads a record written before the rename, which names its release number `revision`', () => {
+    const [secret] = encodeRelease(sampleRecord());
+    const { release, ...old } = sampleRecord();
+    const payload = gzipSync(JSON.stringify({ ...old, revision: release }));
+    setData(secret, payload.toString('base64'));
+    secret.metadata.annotations!['capstan.dev/release-sha256'] = sha256(payload);
+    const read = decodeRelease([secret], scope);
+    assert.deepEqual(read, sampleRecord());
+    assert.ok(!('revision' in read));
+  });
+
+  it('writes the release number under both names, so that versions before the rename read it too', () => {
+    const [secret] = encodeRelease(sampleRecord());
+    const stored = JSON.parse(gunzipSync(Buffer.from(dataOf(secret), 'base64')).toString('utf8'));
+    assert.equal(stored.release, 3);
+    assert.equal(stored.revision, 3);
+    assert.equal(secret.metadata.labels!['capstan.dev/revision'], '3');
+  });
+
+  it('a record whose release disagrees with its labels', () => {
+    const secrets = encodeRelease(sampleRecord({ release: 4 }));
     secrets[0].metadata.labels!['capstan.dev/revision'] = '3';
-    damaged(secrets, /holds revision 4, its labels say 3/);
+    damaged(secrets, /holds release 4, its labels say 3/);
   });
 });
 
-describe('revisionsBeyondKeep', () => {
-  const chunk = (revision: number, outcome: string): KubeObject => ({
+describe('releasesBeyondKeep', () => {
+  const chunk = (release: number, outcome: string): KubeObject => ({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: `r${revision}`,
+      name: `r${release}`,
       labels: {
-        'capstan.dev/revision': String(revision),
+        'capstan.dev/revision': String(release),
         'capstan.dev/release-chunk': '0',
         'capstan.dev/release-outcome': outcome,
       },
@@ -205,7 +224,7 @@ describe('revisionsBeyondKeep', () => {
 
   it('deletes the oldest beyond keep', () => {
     const secrets = [1, 2, 3, 4, 5].map((r) => chunk(r, 'succeeded'));
-    assert.deepEqual(revisionsBeyondKeep(secrets, 3, 5), [2, 1]);
+    assert.deepEqual(releasesBeyondKeep(secrets, 3, 5), [2, 1]);
   });
 
   it('keeps the newest succeeded record even when older than keep', () => {
@@ -216,12 +235,12 @@ describe('revisionsBeyondKeep', () => {
       chunk(4, 'failed'),
       chunk(5, 'failed'),
     ];
-    assert.deepEqual(revisionsBeyondKeep(secrets, 2, 5), [3, 1]);
+    assert.deepEqual(releasesBeyondKeep(secrets, 2, 5), [3, 1]);
   });
 
   it('never deletes the record just written', () => {
     assert.deepEqual(
-      revisionsBeyondKeep([chunk(7, 'running'), chunk(9, 'failed'), chunk(8, 'failed')], 1, 7),
+      releasesBeyondKeep([chunk(7, 'running'), chunk(9, 'failed'), chunk(8, 'failed')], 1, 7),
       [8],
     );
   });

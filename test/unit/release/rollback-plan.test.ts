@@ -6,6 +6,7 @@ import {
   formatHistory,
   historyJson,
   planRollbackPrune,
+  rollbackWaitEnd,
   type ReleaseRecord,
 } from '../../../src/release/index.js';
 import { CapstanError } from '../../../src/shared/index.js';
@@ -18,7 +19,7 @@ const obj = (kind: string, name: string) => ({
 });
 
 function release(
-  revision: number,
+  release: number,
   outcome: ReleaseRecord['outcome'],
   names: string[],
   extra: Partial<ReleaseRecord> = {},
@@ -31,13 +32,13 @@ function release(
     app: 'shop',
     env: 'prod',
     namespace: 'shop',
-    revision,
-    deployId: `d${revision}`,
-    images: [`shop:${revision}`],
+    release,
+    deployId: `d${release}`,
+    images: [`shop:${release}`],
     user: 'alice',
     host: 'laptop',
-    startedAt: `2024-05-0${revision}T10:00:00.000Z`,
-    finishedAt: `2024-05-0${revision}T10:01:05.000Z`,
+    startedAt: `2024-05-0${release}T10:00:00.000Z`,
+    finishedAt: `2024-05-0${release}T10:01:05.000Z`,
     phases: [],
     outcome,
     inventory,
@@ -66,15 +67,15 @@ const releases = [
 
 describe('chooseRollbackTarget', () => {
   it('defaults to the newest succeeded release before the current one', () => {
-    assert.equal(chooseRollbackTarget(releases).revision, 3);
-    assert.equal(chooseRollbackTarget(releases.slice(1)).revision, 2);
+    assert.equal(chooseRollbackTarget(releases).release, 3);
+    assert.equal(chooseRollbackTarget(releases.slice(1)).release, 2);
   });
 
-  it('takes the revision asked for', () => {
-    assert.equal(chooseRollbackTarget(releases, 2).revision, 2);
+  it('takes the release asked for', () => {
+    assert.equal(chooseRollbackTarget(releases, 2).release, 2);
   });
 
-  it('refuses a revision that does not exist, listing those that do', () => {
+  it('refuses a release that does not exist, listing those that do', () => {
     assert.throws(
       () => chooseRollbackTarget(releases, 9),
       (error: unknown) => {
@@ -88,10 +89,7 @@ describe('chooseRollbackTarget', () => {
   });
 
   it('refuses when nothing succeeded before the current release', () => {
-    assert.throws(
-      () => chooseRollbackTarget([releases[0], releases[3]]),
-      /no succeeded release before revision 4/,
-    );
+    assert.throws(() => chooseRollbackTarget([releases[0], releases[3]]), /no succeeded release before 4/);
   });
 
   it('refuses a release without manifests', () => {
@@ -107,7 +105,7 @@ describe('planRollbackPrune', () => {
     const names = (target: number) =>
       planRollbackPrune(
         releases,
-        releases.find((r) => r.revision === target)!,
+        releases.find((r) => r.release === target)!,
       )
         .map((e) => `${e.kind}/${e.name}`)
         .sort();
@@ -142,5 +140,34 @@ describe('history', () => {
     assert.equal(entry.manifestCount, 1);
     assert.equal(entry.durationMs, 65_000);
     assert.ok(!JSON.stringify(entry).includes('aHVudGVyMjI='));
+  });
+});
+
+describe('rollbackWaitEnd', () => {
+  const since = new Date('2026-12-01T10:00:00.000Z');
+  it('reports an unreachable API server as a deploy does: timed out (exit 3), since when', () => {
+    for (const outcome of ['timed-out', 'no-progress'] as const) {
+      const end = rollbackWaitEnd(
+        { outcome, failed: [], unreachable: { since, retries: 7, lastError: 'connect ECONNREFUSED' } },
+        2,
+      );
+      assert.equal(end.outcome, 'timed-out');
+      assert.equal(
+        end.message,
+        'API server unreachable since 2026-12-01T10:00:00.000Z (7 retries, last: connect ECONNREFUSED); stopped waiting for the rollback to release 2',
+      );
+    }
+  });
+
+  it('says timed out, failed or interrupted otherwise', () => {
+    assert.deepEqual(rollbackWaitEnd({ outcome: 'timed-out', failed: [] }, 2), {
+      outcome: 'timed-out',
+      message: 'rollback to release 2 timed-out: timed-out',
+    });
+    assert.equal(rollbackWaitEnd({ outcome: 'interrupted', failed: [] }, 2).outcome, 'interrupted');
+    assert.equal(
+      rollbackWaitEnd({ outcome: 'interrupted', failed: [], unreachable: { since, retries: 1 } }, 2).outcome,
+      'interrupted',
+    );
   });
 });

@@ -13,7 +13,7 @@ async function renderExample(
   image?: string,
 ): Promise<{ phases: Awaited<ReturnType<typeof renderEnvironment>> }> {
   const env = resolveEnvironment(await loadConfig({ cwd: APP_DIR }), envName);
-  return { phases: await renderEnvironment({ env, revision: 'abc123', ...(image ? { image } : {}) }) };
+  return { phases: await renderEnvironment({ env, deployId: 'abc123', ...(image ? { image } : {}) }) };
 }
 
 describe('examples/demo-app', () => {

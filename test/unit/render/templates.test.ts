@@ -20,6 +20,7 @@ const CONFIGMAP = lines(
   '  app: <%= app %>',
   '  env: <%= env %>',
   '  namespace: <%= namespace %>',
+  '  deployId: <%= deployId %>',
   '  revision: <%= revision %>',
   '  replicas: "<%= values.replicas %>"',
   '  image: <%= image %>',
@@ -27,7 +28,7 @@ const CONFIGMAP = lines(
 );
 
 describe('*.yaml.ejs templates', () => {
-  it('see app, env, namespace, image, revision and values; include partials with vars', async () => {
+  it('see app, env, namespace, image, deployId (and its deprecated alias revision) and values; include partials with vars', async () => {
     const [direct, viaInclude, full] = await objects(
       {
         'templates/config.yaml.ejs': CONFIGMAP,
@@ -39,12 +40,13 @@ describe('*.yaml.ejs templates', () => {
           '<%- include("nested/inner.yaml.ejs", { name: "x" }) %>',
         ),
       },
-      { image: 'registry.example/shop:2', revision: 'rev7', set: ['replicas=4'] },
+      { image: 'registry.example/shop:2', deployId: 'rev7', set: ['replicas=4'] },
     );
     assert.deepEqual(direct?.['data'], {
       app: 'shop',
       env: 'staging',
       namespace: 'shop-staging',
+      deployId: 'rev7',
       revision: 'rev7',
       replicas: '4',
       image: 'registry.example/shop:2',

@@ -176,12 +176,25 @@ describe('pod outcomes', () => {
   });
 
   it('reports hopeless waiting reasons and unschedulable pods', () => {
+    const waiting = (reason: string, message?: string) =>
+      pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason, message } } }] });
     assert.match(
-      podProblem(
-        pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ImagePullBackOff' } } }] }),
-      )!.message,
-      /img:1 cannot be pulled/,
+      podProblem(waiting('ErrImagePull', 'rpc error: code = NotFound desc = manifest unknown'))!.message,
+      /img:1 cannot be pulled: ErrImagePull \(rpc error: code = NotFound/,
     );
+    // The same judgment as a deploy's (rollout's hopelessReason): a throttled pull or a cache still
+    // syncing may clear up; a crash loop is the Job's backoffLimit's to judge.
+    assert.equal(podProblem(waiting('ErrImagePull', 'toomanyrequests: 429 Too Many Requests')), undefined);
+    assert.equal(podProblem(waiting('ImagePullBackOff')), undefined);
+    assert.equal(
+      podProblem(waiting('CreateContainerConfigError', 'failed to sync configmap cache: timed out')),
+      undefined,
+    );
+    assert.match(
+      podProblem(waiting('CreateContainerConfigError', 'secret "db" not found'))!.message,
+      /container cannot be created: CreateContainerConfigError \(secret "db" not found\)/,
+    );
+    assert.equal(podProblem(waiting('CrashLoopBackOff')), undefined);
     assert.equal(
       podProblem(
         pod({
