@@ -43,7 +43,7 @@ export async function runAudit(options: RunAuditOptions): Promise<RunAuditResult
   const phases = await renderEnvironment({
     env,
     image: options.image ?? env.image ?? PLACEHOLDER_IMAGE,
-    revision: 'audit',
+    deployId: 'audit',
     commit: options.commit,
     branch: options.branch,
     renderSecrets: async (file, namespace) => {

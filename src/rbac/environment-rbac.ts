@@ -60,7 +60,7 @@ export async function computeEnvironmentRbac(options: EnvironmentRbacOptions): P
   const phases = await renderEnvironment({
     env,
     image: options.image ?? env.image ?? 'rbac.invalid/image',
-    revision: 'rbac',
+    deployId: 'rbac',
     renderSecrets: (_file, namespace) =>
       Promise.resolve([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ejson', namespace } }]),
   });

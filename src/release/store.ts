@@ -98,7 +98,7 @@ export async function writeRelease(
   record: ReleaseRecord,
   options: WriteReleaseOptions,
 ): Promise<void> {
-  return during(`recording release ${record.revision} (its Secrets) needs it`, () =>
+  return during(`recording release ${record.release} (its Secrets) needs it`, () =>
     writeReleaseSecrets(client, record, options),
   );
 }
