@@ -17,8 +17,7 @@ function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 /**
  * Whether NO_PROXY exempts the host: `*`, a host name (also matching its subdomains, with or
- * without a leading dot), an IP address, each optionally with `:port`. Unlike Go's clients,
- * loopback addresses are not exempt by themselves: NO_PROXY says so, or the proxy is used.
+ * without a leading dot), an IP address, each optionally with `:port`.
  */
 export function bypassesProxy(server: URL, noProxy: string | undefined): boolean {
   const host = server.hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -41,8 +40,20 @@ export function bypassesProxy(server: URL, noProxy: string | undefined): boolean
 }
 
 /**
+ * Whether the server is this machine (`localhost`, 127.0.0.0/8, ::1): as in kubectl (Go's
+ * ProxyFromEnvironment), a proxy from the environment is never used for it; a `proxy-url` is.
+ */
+export function isLoopbackServer(server: URL): boolean {
+  const host = server.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
+/**
  * The proxy for requests to `server`, as kubectl chooses it: the cluster's `proxy-url`, else
- * HTTPS_PROXY (HTTP_PROXY for an http server) unless NO_PROXY exempts the server; none otherwise.
+ * HTTPS_PROXY (HTTP_PROXY for an http server) unless the server is loopback or NO_PROXY exempts
+ * it; none otherwise.
  */
 export function resolveProxy(
   server: URL,
@@ -51,7 +62,7 @@ export function resolveProxy(
   const env = options.env ?? {};
   const chosen: (Omit<ProxySetting, 'url'> & { text: string }) | undefined = options.proxyUrl
     ? { text: options.proxyUrl, from: 'proxy-url' }
-    : bypassesProxy(server, envValue(env, 'NO_PROXY'))
+    : isLoopbackServer(server) || bypassesProxy(server, envValue(env, 'NO_PROXY'))
       ? undefined
       : server.protocol === 'https:'
         ? withText(envValue(env, 'HTTPS_PROXY'), 'HTTPS_PROXY')

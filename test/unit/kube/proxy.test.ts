@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bypassesProxy, resolveProxy } from '../../../src/kube/proxy.js';
+import { bypassesProxy, isLoopbackServer, resolveProxy } from '../../../src/kube/proxy.js';
 
 const server = new URL('https://api.shop.example.com:6443');
 
@@ -53,4 +53,24 @@ describe('bypassesProxy', () => {
     it(`${url} with NO_PROXY="${noProxy}": ${expected ? 'direct' : 'proxied'}`, () => {
       assert.equal(bypassesProxy(new URL(url), noProxy), expected);
     });
+});
+
+describe('a loopback server', () => {
+  for (const [url, expected] of [
+    ['https://127.0.0.1:6443', true],
+    ['https://127.8.9.10', true],
+    ['https://localhost:6443', true],
+    ['https://[::1]:6443', true],
+    ['https://128.0.0.1', false],
+    ['https://kubernetes:6443', false],
+    ['https://localhost.example.com', false],
+  ] as const)
+    it(`${url} is ${expected ? '' : 'not '}loopback`, () =>
+      assert.equal(isLoopbackServer(new URL(url)), expected));
+
+  it('never goes through a proxy from the environment, as in kubectl; a proxy-url still applies', () => {
+    const local = new URL('https://127.0.0.1:6443');
+    assert.equal(resolveProxy(local, { env: { HTTPS_PROXY: 'http://p:8080' } }), undefined);
+    assert.equal(resolveProxy(local, { proxyUrl: 'http://p:8080' })?.from, 'proxy-url');
+  });
 });
