@@ -8,6 +8,7 @@ import { checkReplicas, checkVolumeZones, checkZoneSpread } from './checks-workl
 import { createContext, servicesOf } from './context.js';
 import { dig, strings } from './pods.js';
 import type { RawFinding } from './raw.js';
+import type { SchedulingProblem } from './scheduling/index.js';
 import type { AuditResult, ClusterSnapshot, Finding, ResolvedAuditConfig, SkippedCheck } from './types.js';
 
 export const IGNORE_ANNOTATION = 'capstan.dev/audit-ignore';
@@ -17,6 +18,10 @@ export interface AuditOptions {
   readonly namespace: string;
   readonly snapshot?: ClusterSnapshot;
   readonly config?: ResolvedAuditConfig;
+  /** The scheduling preflight's problems (check `scheduling`), when it ran. */
+  readonly scheduling?: readonly SchedulingProblem[];
+  /** Why the scheduling preflight did not run (offline, no right to list nodes). */
+  readonly schedulingSkipped?: string;
 }
 
 /** A finding as auditObjects returns it: `blocking` marks what a deploy refuses (see blockingFindings). */
@@ -49,6 +54,24 @@ export function auditObjects(rendered: readonly RenderedObject[], options: Audit
   for (const object of rendered) {
     if (object.object.kind === 'Service') raw.push(...checkService(context, object));
     if (object.object.kind === 'Ingress') raw.push(...checkIngress(context, object));
+  }
+  if (options.schedulingSkipped) skipped.set('scheduling', options.schedulingSkipped);
+  for (const problem of options.scheduling ?? []) {
+    const target = rendered.find(
+      ({ object }) =>
+        object.kind === problem.object.kind &&
+        object.metadata.name === problem.object.name &&
+        (object.metadata.namespace ?? options.namespace) === (problem.object.namespace ?? options.namespace),
+    );
+    if (target)
+      raw.push({
+        check: 'scheduling',
+        target,
+        path: ['spec'],
+        message: problem.message,
+        hint: problem.hint,
+        severity: problem.severity,
+      });
   }
   const ignores = readIgnoreAnnotations(rendered);
   const config = options.config ?? { checks: {}, ignore: [] };

@@ -24,6 +24,7 @@ export const CHECK_IDS = [
   'reference-missing',
   'env-duplicate',
   'cronjob-deadline',
+  'scheduling',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -146,6 +147,11 @@ export const CHECKS: Readonly<Record<CheckId, CheckInfo>> = Object.freeze({
     id: 'cronjob-deadline',
     severity: 'warning',
     summary: 'A CronJob has no startingDeadlineSeconds.',
+  },
+  scheduling: {
+    id: 'scheduling',
+    severity: 'error',
+    summary: "Pods (or a rolling update's surge pods) would find no node: the scheduling preflight.",
   },
 });
 

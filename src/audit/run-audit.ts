@@ -6,6 +6,7 @@ import { managedLabels, renderEnvironment, type RenderedObject } from '../render
 import { planSecretsFromEjson } from '../secrets/index.js';
 import { auditObjects, resolveAuditConfig, type AuditFinding } from './audit.js';
 import { readClusterSnapshot } from './read-snapshot.js';
+import { runPreflight, type SchedulingProblem } from './scheduling/index.js';
 import type { AuditResult, ClusterSnapshot } from './types.js';
 
 /** Stands in for `--image` when none is given: the image a deploy gets is not the audit's to judge. */
@@ -52,20 +53,30 @@ export async function runAudit(options: RunAuditOptions): Promise<RunAuditResult
     },
   });
   const rendered = phases.flatMap((p) => p.objects);
-  const snapshot = options.offline ? undefined : await snapshotOrReason(options, env.context, env.namespace);
+  const cluster = options.offline
+    ? { schedulingSkipped: 'offline: the cluster was not read' }
+    : await readCluster(options, env.context, env.namespace, rendered);
   const result = auditObjects(rendered, {
     namespace: env.namespace,
     config: resolveAuditConfig(env.audit),
-    ...(snapshot ? { snapshot } : {}),
+    ...cluster,
   });
   return { ...result, rendered, namespace: env.namespace };
 }
 
-async function snapshotOrReason(
+interface ClusterView {
+  readonly snapshot?: ClusterSnapshot;
+  readonly scheduling?: readonly SchedulingProblem[];
+  readonly schedulingSkipped?: string;
+}
+
+/** The audit's snapshot and the scheduling preflight, read over one connection. */
+async function readCluster(
   options: RunAuditOptions,
   context: string | undefined,
   namespace: string,
-): Promise<ClusterSnapshot> {
+  rendered: readonly RenderedObject[],
+): Promise<ClusterView> {
   let client: KubeClient;
   try {
     client = await KubeClient.connect({
@@ -75,13 +86,28 @@ async function snapshotOrReason(
     });
   } catch (error) {
     const reason = `no cluster access (${(error as Error).message.split('\n')[0]})`;
-    return { namespace, unavailable: { nodes: reason, storageClasses: reason, live: reason } };
+    return {
+      snapshot: { namespace, unavailable: { nodes: reason, storageClasses: reason, live: reason } },
+      schedulingSkipped: reason,
+    };
   }
   try {
-    return await readClusterSnapshot(client, {
-      namespace,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const signal = options.signal ? { signal: options.signal } : {};
+    const snapshot = await readClusterSnapshot(client, { namespace, ...signal });
+    let preflight: ClusterView;
+    try {
+      const outcome = await runPreflight(
+        client,
+        rendered.map((r) => r.object),
+        { namespace, ...signal },
+      );
+      preflight = outcome.skipped ? { schedulingSkipped: outcome.skipped } : { scheduling: outcome.problems };
+    } catch (error) {
+      preflight = {
+        schedulingSkipped: `the cluster could not be read (${(error as Error).message.split('\n')[0]})`,
+      };
+    }
+    return { snapshot, ...preflight };
   } finally {
     client.close();
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditObjects, CHECK_IDS, type CheckId, type ClusterSnapshot } from '../../../src/audit/index.js';
+import { planPreflight, schedulingProblems } from '../../../src/audit/scheduling/index.js';
 import { deployment, PROBES, renderedYaml, service } from './fixtures.js';
 
 const ZONES = (n: number): ClusterSnapshot['nodes'] =>
@@ -49,7 +50,11 @@ const replicated = (o: Parameters<typeof deployment>[0] = {}) =>
   [deployment({ replicas: 3, pod: SPREAD, ...o }), PDB].join('---\n');
 
 /** For each check: a fixture on which it fires, and the fixed version on which it stays quiet. */
-const CASES: Record<CheckId, { bad: string; good: string; snapshot?: ClusterSnapshot }> = {
+/** `scheduling` comes from the preflight (its own tests, and one below), not from a fixture alone. */
+const CASES: Record<
+  Exclude<CheckId, 'scheduling'>,
+  { bad: string; good: string; snapshot?: ClusterSnapshot }
+> = {
   'probes-missing': {
     bad: deployment({ container: '          ports: [{ containerPort: 8080 }]\n' }),
     good: deployment({ container: '          ports: [{ containerPort: 8080 }]\n' + PROBES }),
@@ -200,6 +205,7 @@ spec:
 
 describe('every check fires on a small fixture and stays quiet once it is fixed', () => {
   for (const id of CHECK_IDS) {
+    if (id === 'scheduling') continue;
     it(id, () => {
       const { bad, good } = CASES[id];
       const snap = 'snapshot' in CASES[id] ? CASES[id].snapshot : snapshot();
@@ -295,5 +301,66 @@ describe('severities and the certainly broken', () => {
         reason: 'not allowed to list pods: references to objects that are not rendered were not looked up',
       },
     ]);
+  });
+});
+
+describe('the scheduling preflight in the audit', () => {
+  const alloc = { cpu: '2', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+  const nodes = ['n1', 'n2'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    spec: {},
+    status: { allocatable: alloc, capacity: alloc },
+  }));
+  const cluster = { nodes, pods: [], resourceQuotas: [], limitRanges: [], workloads: [], replicaSets: [] };
+  const problemsOf = (yaml: string) =>
+    schedulingProblems(
+      planPreflight(
+        renderedYaml(yaml).map((r) => r.object),
+        cluster,
+      ),
+    );
+
+  it('a workload that finds no node is a `scheduling` error at its source line; one that fits is quiet', () => {
+    const big = deployment().replace(/cpu: [^,}]+/, 'cpu: "7"');
+    const rendered = renderedYaml(big);
+    const findings = auditObjects(rendered, {
+      namespace: 'shop',
+      scheduling: problemsOf(big),
+    }).findings.filter((f) => f.check === 'scheduling');
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0].severity, 'error');
+    assert.match(findings[0].message, /0\/2 nodes are available: 2 Insufficient cpu/);
+    assert.ok(findings[0].line >= 1);
+    const fits = auditObjects(renderedYaml(deployment()), {
+      namespace: 'shop',
+      scheduling: problemsOf(deployment()),
+    }).findings;
+    assert.deepEqual(
+      fits.filter((f) => f.check === 'scheduling'),
+      [],
+    );
+  });
+
+  it('says when the preflight was skipped, and the config can turn it off', () => {
+    const skipped = auditObjects(renderedYaml(deployment()), {
+      namespace: 'shop',
+      schedulingSkipped: 'not allowed to list nodes',
+    }).skipped;
+    assert.deepEqual(
+      skipped.filter((s) => s.check === 'scheduling'),
+      [{ check: 'scheduling', reason: 'not allowed to list nodes' }],
+    );
+    const big = deployment().replace(/cpu: [^,}]+/, 'cpu: "7"');
+    const off = auditObjects(renderedYaml(big), {
+      namespace: 'shop',
+      scheduling: problemsOf(big),
+      config: { checks: { scheduling: 'off' }, ignore: [] },
+    }).findings;
+    assert.deepEqual(
+      off.filter((f) => f.check === 'scheduling'),
+      [],
+    );
   });
 });
