@@ -92,21 +92,29 @@ async function readCluster(
     };
   }
   try {
-    const signal = options.signal ? { signal: options.signal } : {};
-    const snapshot = await readClusterSnapshot(client, { namespace, ...signal });
+    const snapshot = await readClusterSnapshot(client, {
+      namespace,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    // Without the nodes there is nothing to place pods on; an unreachable server must not hold the audit up.
+    const noNodes = snapshot.unavailable?.nodes;
     let preflight: ClusterView;
-    try {
-      const outcome = await runPreflight(
-        client,
-        rendered.map((r) => r.object),
-        { namespace, ...signal },
-      );
-      preflight = outcome.skipped ? { schedulingSkipped: outcome.skipped } : { scheduling: outcome.problems };
-    } catch (error) {
-      preflight = {
-        schedulingSkipped: `the cluster could not be read (${(error as Error).message.split('\n')[0]})`,
-      };
-    }
+    if (noNodes) preflight = { schedulingSkipped: noNodes };
+    else
+      try {
+        const deadline = AbortSignal.timeout(15_000);
+        const outcome = await runPreflight(
+          client,
+          rendered.map((r) => r.object),
+          { namespace, signal: options.signal ? AbortSignal.any([options.signal, deadline]) : deadline },
+        );
+        preflight = outcome.skipped
+          ? { schedulingSkipped: outcome.skipped }
+          : { scheduling: outcome.problems };
+      } catch (error) {
+        const reason = (error as Error).message.split('\n')[0];
+        preflight = { schedulingSkipped: `the cluster could not be read (${reason})` };
+      }
     return { snapshot, ...preflight };
   } finally {
     client.close();
