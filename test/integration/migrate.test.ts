@@ -766,6 +766,16 @@ describe('capstan migrate', { timeout: 480_000 }, () => {
         lifetimeSeconds: 600,
       });
       const toB = writeTokenKubeconfig(b, join(scratch, 'b.kubeconfig'), deployerToken.id_token);
+      // The deploy to B of an earlier test recorded a release A never had: B would differ by it.
+      await inB([
+        'delete',
+        'secret',
+        '-n',
+        APP,
+        '-l',
+        'capstan.dev/release=true,capstan.dev/revision=2',
+        '--ignore-not-found',
+      ]);
       const run = await capstan([
         'migrate',
         '--from-kubeconfig',
