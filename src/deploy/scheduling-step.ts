@@ -31,5 +31,12 @@ export async function checkScheduling(
     durationMs: Date.now() - started,
   });
   if (outcome.problems.length === 0) return undefined;
-  return `scheduling preflight: ${outcome.problems.map((p) => `${p.message} ${p.hint}`.trim()).join('\n')}\nNothing was applied; --skip-preflight deploys anyway.`;
+  return `scheduling preflight: ${outcome.problems.map((p) => sentence(p.message, p.hint)).join('\n')}\nNothing was applied; --skip-preflight deploys anyway.`;
+}
+
+/** A problem and its hint as one readable line: `... pods=1. Add capacity, or ...`. */
+function sentence(message: string, hint: string): string {
+  if (!hint) return message;
+  const ended = /[.!?]$/.test(message) ? message : `${message}.`;
+  return `${ended} ${hint.charAt(0).toUpperCase()}${hint.slice(1)}`;
 }

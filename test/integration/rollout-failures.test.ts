@@ -68,7 +68,14 @@ describe('failures reported when certain', () => {
       '.deploy/test/30-deployment/web.yaml': web('{ app: web }'),
     });
     try {
-      const run = await capstan(['deploy', 'test', '--timeout', '5m', '-o', 'json'], { cwd: app.dir });
+      // The scheduling preflight sees the full quota first and applies nothing...
+      const refused = await capstan(['deploy', 'test', '--timeout', '5m', '-o', 'json'], { cwd: app.dir });
+      assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+      assert.match(String(refused.events.at(-1)?.message), /exceeded quota: compute, requested: pods=1/);
+      // ...and past it, the rollout names the quota that refused the pods.
+      const run = await capstan(['deploy', 'test', '--timeout', '5m', '--skip-preflight', '-o', 'json'], {
+        cwd: app.dir,
+      });
       assert.equal(run.code, 1, run.stdout + run.stderr);
       const finished = run.events.at(-1);
       assert.equal(finished?.outcome, 'failed', 'failed, not timed out');
