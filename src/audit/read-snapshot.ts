@@ -1,4 +1,5 @@
 /** The audit's I/O edge: what the cluster-aware checks need, read with list calls only. */
+import { setMaxListeners } from 'node:events';
 import { isKubeApiError, type KubeClient } from '../kube/index.js';
 import { list, str, type KubeObject } from '../shared/index.js';
 import { dig, strings } from './pods.js';
@@ -31,6 +32,8 @@ export async function readClusterSnapshot(
   // An unreachable server must not hold the audit up: every list gives up after 15 s.
   const deadline = AbortSignal.timeout(options.timeoutMs ?? 15_000);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  // A dozen lists at once listen to it: more than Node's default of 10 is expected, not a leak.
+  setMaxListeners(0, signal);
   const items = async (apiVersion: string, kind: string, ns?: string): Promise<KubeObject[]> =>
     (await client.list(apiVersion, kind, { ...(ns ? { namespace: ns } : {}), signal })).items;
   const names = (objects: KubeObject[]) => objects.map((o) => o.metadata.name ?? '');

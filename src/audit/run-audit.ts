@@ -1,4 +1,5 @@
 /** `capstan audit ENV` as a library call: render the environment, read the cluster if it can, audit. */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, resolveEnvironment } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
@@ -103,10 +104,12 @@ async function readCluster(
     else
       try {
         const deadline = AbortSignal.timeout(15_000);
+        const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+        setMaxListeners(0, signal);
         const outcome = await runPreflight(
           client,
           rendered.map((r) => r.object),
-          { namespace, signal: options.signal ? AbortSignal.any([options.signal, deadline]) : deadline },
+          { namespace, signal },
         );
         preflight = outcome.skipped
           ? { schedulingSkipped: outcome.skipped }

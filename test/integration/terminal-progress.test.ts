@@ -70,18 +70,19 @@ describe('terminal progress in a pseudo-terminal', () => {
       assert.ok(new Set(redraws).size >= 2, 'the counts or the seconds change between frames');
 
       const screen = replay(output);
-      const tail = screen.slice(-6);
+      const tail = screen.slice(-7);
       assert.match(tail[0], /validated 300 objects with a server-side dry run/);
+      assert.equal(tail[1], 'scheduling preflight: 100 workloads fit');
       assert.match(
-        tail[1],
+        tail[2],
         /^✓ 30-deployment {2}100 ConfigMaps · 100 Services · 100 Deployments ready in \d+\.\ds$/,
       );
-      assert.deepEqual(tail.slice(2, 5), [
+      assert.deepEqual(tail.slice(3, 6), [
         '  applied 100 ConfigMaps: 100 created',
         '  applied 100 Services: 100 created',
         '  applied 100 Deployments: 100 created',
       ]);
-      assert.match(tail[5], /^✓ .* \(\d+\.\ds, release \d+, deploy /);
+      assert.match(tail[6], /^✓ .* \(\d+\.\ds, release \d+, deploy /);
       assert.ok(
         !screen.some((line) => line.includes('applied ConfigMap/')),
         'no per-object lines on a terminal',
