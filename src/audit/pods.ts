@@ -1,6 +1,6 @@
 /** Pod templates of the rendered objects, label selectors, and the small readers the checks share. */
 import type { RenderedObject } from '../render/index.js';
-import { isRecord, type Json, type KubeObject } from '../shared/index.js';
+import { isRecord, type Json, type KubeObject, type LabelSelector } from '../shared/index.js';
 
 export type { Json };
 
@@ -87,37 +87,8 @@ export function containersOf(workload: Workload): ContainerAt[] {
   return out;
 }
 
-export interface LabelSelector {
-  readonly matchLabels?: Readonly<Record<string, string>>;
-  readonly matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
-}
-
-/** Kubernetes label selector semantics; an empty selector matches everything. */
-export function matchesSelector(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
-    if (labels[key] !== value) return false;
-  for (const expression of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, expression.key);
-    const values = expression.values ?? [];
-    switch (expression.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[expression.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[expression.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
+export { matchesSelector } from '../shared/index.js';
+export type { LabelSelector };
 
 /** A Service-style selector (plain labels): matches when every pair is present; empty matches nothing. */
 export function matchesLabels(

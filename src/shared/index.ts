@@ -13,3 +13,5 @@ export type { Json, SortKeysOptions } from './json.js';
 export { mapStrings } from './map-strings.js';
 export type { ValuePath } from './map-strings.js';
 export { parseQuantity } from './quantity.js';
+export { matchesSelector } from './label-selector.js';
+export type { LabelSelector } from './label-selector.js';

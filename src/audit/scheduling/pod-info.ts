@@ -1,6 +1,15 @@
 // A pod as the scheduler sees it: requests summed the way NodeResourcesFit sums them, host ports,
 // tolerations, affinity terms and spread constraints read once from the raw pod spec.
-import { at, list, parseQuantity, record, str, type Json } from '../../shared/index.js';
+import {
+  at,
+  list,
+  matchesSelector as matchesLabelSelector,
+  parseQuantity,
+  record,
+  str,
+  type Json,
+  type LabelSelector,
+} from '../../shared/index.js';
 
 export interface Resources {
   milliCpu: number;
@@ -14,11 +23,6 @@ export interface HostPort {
   readonly hostIP: string;
   readonly protocol: string;
   readonly port: number;
-}
-
-export interface LabelSelector {
-  readonly matchLabels?: Readonly<Record<string, string>>;
-  readonly matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
 }
 
 export interface AffinityTerm {
@@ -324,32 +328,12 @@ export function podInfo(
   };
 }
 
-/** Whether labels satisfy a label selector (matchLabels and matchExpressions ANDed). */
+export type { LabelSelector };
+
+/** Whether labels satisfy a label selector; a missing (null) selector matches nothing, as the scheduler reads it. */
 export function matchesSelector(
   selector: LabelSelector | undefined,
   labels: Readonly<Record<string, string>>,
 ): boolean {
-  if (!selector) return false;
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = e.key in labels;
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return selector !== undefined && matchesLabelSelector(selector, labels);
 }
