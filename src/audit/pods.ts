@@ -1,5 +1,5 @@
 /** Pod templates of the rendered objects, label selectors, and the small readers the checks share. */
-import type { RenderedObject } from '../render/index.js';
+import { TEMPLATE_PATHS, type RenderedObject } from '../render/index.js';
 import { isRecord, type Json, type KubeObject, type LabelSelector } from '../shared/index.js';
 
 export type { Json };
@@ -17,16 +17,8 @@ export interface Workload {
   readonly replicas?: number;
 }
 
-const POD_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+/** A bare Pod is its own template. */
+const POD_PATHS: Readonly<Record<string, readonly string[]>> = { Pod: [], ...TEMPLATE_PATHS };
 
 const REPLICATED = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController']);
 

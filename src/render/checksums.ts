@@ -20,7 +20,8 @@ function dig(value: unknown, path: readonly string[]): unknown {
   return current;
 }
 
-const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+/** Where each workload kind keeps its pod template. */
+export const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
   Deployment: ['spec', 'template'],
   StatefulSet: ['spec', 'template'],
   DaemonSet: ['spec', 'template'],

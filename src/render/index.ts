@@ -1,5 +1,11 @@
 // Turns phase folders into Kubernetes objects; orders them by kind and hashes their configuration.
-export { applyConfigChecksums, CHECKSUM_ANNOTATION, podTemplateOf, referencedConfig } from './checksums.js';
+export {
+  applyConfigChecksums,
+  CHECKSUM_ANNOTATION,
+  podTemplateOf,
+  referencedConfig,
+  TEMPLATE_PATHS,
+} from './checksums.js';
 export { groupByKindOrder, kindOrder } from './kind-order.js';
 export { CLUSTER_SCOPED_KINDS, isClusterScoped, managedLabels } from './objects.js';
 export { maskSecrets, REDACTED, toYaml } from './output.js';
