@@ -15,6 +15,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const LOG_ENV_ANNOTATION = 'capstan.test/log-env';
+export const LOGS_SERVED_ANNOTATION = 'capstan.test/logs-served';
 const NEVER_STARTED = new Set(['image-pull', 'image-pull-backoff', 'config-error']);
 const neverStarts = (pod: Json): boolean =>
   NEVER_STARTED.has(String(pod.metadata?.labels?.['capstan.test/scenario'] ?? ''));
@@ -22,7 +23,12 @@ const neverStarts = (pod: Json): boolean =>
 type Json = Record<string, any>;
 
 interface Api {
-  (method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
+  (
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ): Promise<{ status: number; body: string }>;
   stream(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<number>;
 }
 
@@ -32,7 +38,7 @@ function apiOf(server: string, pki: string): Api {
     cert: readFileSync(join(pki, 'admin.crt')),
     key: readFileSync(join(pki, 'admin.key')),
   };
-  const call = (method: string, path: string, body?: unknown) =>
+  const call = (method: string, path: string, body?: unknown, contentType = 'application/json') =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
@@ -42,7 +48,7 @@ function apiOf(server: string, pki: string): Api {
           method,
           timeout: 10_000,
           headers: payload
-            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
             : {},
         },
         (res) => {
@@ -188,6 +194,19 @@ async function main(): Promise<void> {
     }
     if (res.status >= 300)
       throw new Error(`creating Logs ${namespace}/${name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    if (pod.metadata.annotations?.[LOG_ENV_ANNOTATION]) {
+      // The kwok stages hold such a pod in Pending until this annotation says its log is served.
+      const served = await api(
+        'PATCH',
+        `/api/v1/namespaces/${namespace}/pods/${name}`,
+        { metadata: { annotations: { [LOGS_SERVED_ANNOTATION]: 'true' } } },
+        'application/merge-patch+json',
+      );
+      if (served.status >= 300 && served.status !== 404)
+        throw new Error(
+          `annotating pod ${namespace}/${name}: HTTP ${served.status} ${served.body.slice(0, 300)}`,
+        );
+    }
     log(
       neverStarts(pod)
         ? `no logs for pod ${namespace}/${name}`

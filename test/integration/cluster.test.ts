@@ -395,10 +395,14 @@ describe('local control plane', () => {
       );
       const expected =
         /DB_PASSWORD=pa55-from-secret\n.*GREETING=hello\n.*APP_MODE=from-configmap\n.*MISSING is not set\n/;
-      const current = await waitFor('env-logs served', 30_000, async () => {
-        const out = await kubectl(['logs', '-n', ns.name, 'talker']);
-        return expected.test(out) ? out : undefined;
+      // The container starts only once its log is served: read once, the moment it leaves Pending.
+      await waitFor('talker started', 30_000, async () => {
+        const phase = JSON.parse(await kubectl(['get', 'pod', '-n', ns.name, 'talker', '-o', 'json'])).status
+          ?.phase;
+        return phase && phase !== 'Pending' ? phase : undefined;
       });
+      const current = await kubectl(['logs', '-n', ns.name, 'talker']);
+      assert.match(current, expected);
       assert.match(current, /^capstan fake container: starting\n/);
       assert.match(await kubectl(['logs', '-n', ns.name, 'talker', '--previous']), expected);
     } finally {
