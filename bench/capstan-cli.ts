@@ -62,12 +62,12 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
     newestMtime(join(root, 'tsconfig.json')),
     newestMtime(join(root, 'tsconfig.build.json')),
   );
-  const dist = join(root, 'dist', 'cli', 'run.js');
+  const dist = join(root, 'dist', 'bundle', 'capstan.js');
   if (existsSync(dist) && statSync(dist).mtimeMs >= sourcesChanged) {
     return {
       script: join(root, 'bin', 'capstan.js'),
       env,
-      description: `compiled CLI from ${join(root, 'dist')}`,
+      description: `compiled and bundled CLI from ${join(root, 'dist')} (npm run build)`,
     };
   }
 
@@ -97,6 +97,11 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
         `note: src/ has type errors; the emitted JavaScript is benchmarked anyway:\n${out.split('\n').slice(0, 5).join('\n')}`,
       );
     }
+    execFileSync(process.execPath, [
+      join(root, 'scripts', 'bundle.mjs'),
+      join(build, 'dist', 'cli', 'run.js'),
+      join(build, 'dist', 'bundle'),
+    ]);
     copyFileSync(join(root, 'bin', 'capstan.js'), join(build, 'bin', 'capstan.js'));
     copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
     for (const link of ['schema', 'node_modules']) {
@@ -106,20 +111,21 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
   return {
     script: join(build, 'bin', 'capstan.js'),
     env,
-    description: `compiled CLI (tsc of src/ into ${join(build, 'dist')}, run through its bin/capstan.js)`,
+    description: `compiled and bundled CLI (tsc and scripts/bundle.mjs of src/ into ${join(build, 'dist')}, run through its bin/capstan.js)`,
   };
 }
 
 /**
- * The floor compiled as Capstan is (tsc, one module per file, no tsx at run time): bench/floor-apply.ts
+ * The floor compiled and bundled as Capstan is (tsc, then scripts/bundle.mjs; no tsx at run time): bench/floor-apply.ts
  * and the src/ modules it imports, into a private folder; recompiled when bench/ or src/ changed.
  * Returns the script to run with node.
  */
 export function prepareFloorScript(root: string, log: (line: string) => void): string {
   const build = `${process.env.CAPSTAN_BENCH_BUILD_DIR ?? join(tmpdir(), 'capstan-bench-build')}-floor`;
   const script = join(build, 'bench', 'floor-apply.js');
+  const bundled = join(build, 'bundle', 'floor-apply.js');
   const changed = Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'bench')));
-  if (existsSync(script) && statSync(script).mtimeMs >= changed) return script;
+  if (existsSync(bundled) && statSync(bundled).mtimeMs >= changed) return bundled;
   log(`compiling bench/floor-apply.ts into ${build}`);
   rmSync(build, { recursive: true, force: true });
   mkdirSync(build, { recursive: true });
@@ -149,5 +155,7 @@ export function prepareFloorScript(root: string, log: (line: string) => void): s
   }
   copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
   symlinkSync(join(root, 'node_modules'), join(build, 'node_modules'));
-  return script;
+  // Bundled as bin/capstan.js runs Capstan's own bundle (scripts/bundle.mjs).
+  execFileSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), script, join(build, 'bundle')]);
+  return join(build, 'bundle', 'floor-apply.js');
 }

@@ -2,7 +2,7 @@
 // to the local control plane and waits until every Deployment is available, with Capstan and the
 // tools people would pick instead, interleaved, each run into a fresh namespace:
 //   capstan deploy (compiled, a separate process, -o json),
-//   the floor: bench/floor-apply.ts compiled (server-side apply, 32 at a time, one watch),
+//   the floor: bench/floor-apply.ts compiled and bundled as Capstan is (server-side apply, 32 at a time, one watch),
 //   kubectl apply -f DIR, then ONE kubectl wait --for=condition=Available deployment --all,
 //   Helm 4 and Helm 3 (built from their Go modules, bench/build-peers.sh): helm install --wait with
 //   their defaults, and with --qps 100 (client-side throttling lifted); the same objects as a chart.

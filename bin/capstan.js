@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// The capstan command: runs the compiled CLI, or the TypeScript sources through tsx in a checkout.
+// The capstan command: runs the bundled CLI (scripts/bundle.mjs), else the compiled one, or the
+// TypeScript sources through tsx in a checkout (CAPSTAN_USE_SOURCE=1, or nothing built).
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/cli/run.js', import.meta.url);
-if (existsSync(compiled) && !process.env.CAPSTAN_USE_SOURCE) {
-  await import(compiled.href);
+const built = [
+  new URL('../dist/bundle/capstan.js', import.meta.url),
+  new URL('../dist/cli/run.js', import.meta.url),
+];
+const entry = process.env.CAPSTAN_USE_SOURCE ? undefined : built.find((url) => existsSync(url));
+if (entry) {
+  await import(entry.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -153,7 +153,7 @@ export async function loadConnection(options: KubeConnectionOptions = {}): Promi
     );
   }
   // Loaded on first use: the client library is large and most commands start without it.
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubeConfig } = await import('./kubeconfig-class.js');
   const kc = new KubeConfig();
   const file = source.kind === 'files' ? source.files.join(delimiter) : undefined;
   try {
