@@ -28,19 +28,28 @@ export async function applyAll(
   objects: readonly RenderedObject[],
   options: ApplyAllOptions,
 ): Promise<ApplyOutcome[]> {
-  const results = await settleLimit(objects, options.concurrency, async (source) => {
-    if (options.signal?.aborted) throw new Error('interrupted');
-    const what = `${objectRef(source.object)} (${source.source.file})`;
-    return during(
-      options.dryRun ? `the server-side dry run of ${what} needs it` : `applying ${what} needs it`,
-      () =>
-        options.dryRun && options.asNew?.(source)
-          ? dryRunCreate(client, source.object, options.signal)
-          : applyWithRetry(client, source.object, options),
-    );
-  });
+  const results = await settleLimit(objects, options.concurrency, (source) =>
+    applyOne(client, source, options),
+  );
   return results.map((r, i) =>
     r.ok ? { source: objects[i], live: r.value } : { source: objects[i], error: r.error },
+  );
+}
+
+/** Applies (or dry-runs) one object, retrying what is transient; throws what the server refused. */
+export function applyOne(
+  client: KubeClient,
+  source: RenderedObject,
+  options: Omit<ApplyAllOptions, 'concurrency'>,
+): Promise<KubeObject> {
+  if (options.signal?.aborted) return Promise.reject(new Error('interrupted'));
+  const what = `${objectRef(source.object)} (${source.source.file})`;
+  return during(
+    options.dryRun ? `the server-side dry run of ${what} needs it` : `applying ${what} needs it`,
+    () =>
+      options.dryRun && options.asNew?.(source)
+        ? dryRunCreate(client, source.object, options.signal)
+        : applyWithRetry(client, source.object, options),
   );
 }
 

@@ -20,11 +20,14 @@ import {
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import {
   applyAll,
+  applyScheduled,
   createSecretsRenderer,
   eventObject,
   issuesFromApplyError,
   newDeployId,
+  planApplyOrder,
   selectorOf,
+  type ApplyOutcome,
 } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
 import { LockHeldError, type LocalProcess, type ObjectDiff } from '../release/index.js';
@@ -383,25 +386,39 @@ async function deployRendered(
     });
     if (jobs.failure) return finish(jobs.failure.outcome, jobs.failure.exitCode, jobs.failure.message);
     const liveObjects: KubeObject[] = [];
-    for (const group of groupByKindOrder(phase.objects)) {
+    const recordApplied = (r: ApplyOutcome) => {
+      if (!r.live) return;
+      applied.push(r.live);
+      liveObjects.push(r.live);
+      const before = existingRv.get(objectKey(r.live));
+      const action = jobs.replaced.has(objectKey(r.live))
+        ? 'replaced'
+        : before === undefined
+          ? 'created'
+          : before === r.live.metadata.resourceVersion
+            ? 'unchanged'
+            : 'configured';
+      emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
+    };
+    // Each object goes once what it needs is applied (docs/apply-order.md); a phase that defines
+    // CRDs keeps whole kind groups, so that its custom resources wait until the API serves them.
+    const scheduled = !phase.objects.some((o) => o.object.kind === 'CustomResourceDefinition');
+    for (const group of scheduled ? [phase.objects] : groupByKindOrder(phase.objects)) {
       const lost = await state.recorder?.lockLost();
       if (lost) return finish('lock-lost', EXIT.locked, lost);
-      const results = await applyAll(client, group, { concurrency, force: options.forceConflicts, signal });
+      const applyOptions = { concurrency, force: options.forceConflicts, signal };
+      const results = scheduled
+        ? await applyScheduled(client, group, {
+            ...applyOptions,
+            dependencies: planApplyOrder(
+              group.map((o) => o.object),
+              env.namespace,
+            ),
+            onOutcome: recordApplied,
+          })
+        : await applyAll(client, group, applyOptions);
+      if (!scheduled) results.forEach(recordApplied);
       const failures = results.filter((r) => r.error !== undefined);
-      for (const r of results) {
-        if (!r.live) continue;
-        applied.push(r.live);
-        liveObjects.push(r.live);
-        const before = existingRv.get(objectKey(r.live));
-        const action = jobs.replaced.has(objectKey(r.live))
-          ? 'replaced'
-          : before === undefined
-            ? 'created'
-            : before === r.live.metadata.resourceVersion
-              ? 'unchanged'
-              : 'configured';
-        emit({ type: 'object-applied', phase: phase.name, object: eventObject(r.live), action });
-      }
       if (failures.length > 0) {
         if (signal.aborted) return finish('interrupted', 130, 'interrupted while applying');
         const lines = failures.flatMap((f) => issuesFromApplyError(f.source, f.error)).map((i) => i.message);

@@ -1,0 +1,117 @@
+// Applies a phase's objects as soon as what each depends on is applied (planApplyOrder), with
+// bounded concurrency: no kind group waits for the slowest object of the group before it.
+import type { KubeClient } from '../kube/index.js';
+import type { RenderedObject } from '../render/index.js';
+import { applyOne, type ApplyAllOptions, type ApplyOutcome } from './apply.js';
+
+export interface ScheduledApplyOptions extends ApplyAllOptions {
+  /** For each object, the indices of the objects it must follow (planApplyOrder). */
+  readonly dependencies: readonly (readonly number[])[];
+  /** Told of each outcome as it arrives, in completion order. */
+  readonly onOutcome?: (outcome: ApplyOutcome) => void;
+}
+
+/**
+ * The order in which `applyScheduled` may start objects with one worker: each after its
+ * dependencies, the earliest ready one first (render order). Pure; for tests and the docs.
+ */
+export function scheduleOrder(dependencies: readonly (readonly number[])[]): number[] {
+  const order: number[] = [];
+  const scheduler = new Scheduler(dependencies);
+  for (let next = scheduler.take(); next !== undefined; next = scheduler.take()) {
+    order.push(next);
+    scheduler.done(next);
+  }
+  return order;
+}
+
+/** Which object may start next: the lowest index whose dependencies are all done. */
+class Scheduler {
+  private readonly waitingOn: number[];
+  private readonly dependents: number[][];
+  private readonly ready: number[] = [];
+  private started = 0;
+
+  constructor(private readonly dependencies: readonly (readonly number[])[]) {
+    this.waitingOn = dependencies.map((d) => d.length);
+    this.dependents = dependencies.map(() => []);
+    dependencies.forEach((deps, i) => deps.forEach((d) => this.dependents[d].push(i)));
+    dependencies.forEach((deps, i) => {
+      if (deps.length === 0) this.ready.push(i);
+    });
+  }
+
+  get remaining(): number {
+    return this.dependencies.length - this.started;
+  }
+
+  /** The next object to start, or undefined when none is ready (or none is left). */
+  take(): number | undefined {
+    if (this.ready.length === 0) return undefined;
+    let best = 0;
+    for (let i = 1; i < this.ready.length; i++) if (this.ready[i] < this.ready[best]) best = i;
+    const [next] = this.ready.splice(best, 1);
+    this.started++;
+    return next;
+  }
+
+  done(index: number): void {
+    for (const d of this.dependents[index]) if (--this.waitingOn[d] === 0) this.ready.push(d);
+  }
+
+  /** A cycle no rule should make: start the earliest object not started rather than hang. */
+  unblock(): void {
+    const next = this.waitingOn.findIndex((n) => n > 0);
+    if (next >= 0) {
+      this.waitingOn[next] = 0;
+      this.ready.push(next);
+    }
+  }
+}
+
+/**
+ * Applies each object once its dependencies are applied, `concurrency` at a time, earliest ready
+ * first. After a failure nothing new starts; what is in flight finishes. Never throws: the outcomes
+ * of the objects that were started, in the objects' order.
+ */
+export async function applyScheduled(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  options: ScheduledApplyOptions,
+): Promise<ApplyOutcome[]> {
+  const scheduler = new Scheduler(options.dependencies);
+  const outcomes: (ApplyOutcome | undefined)[] = objects.map(() => undefined);
+  let failed = false;
+  let running = 0;
+  return new Promise((resolve) => {
+    const finish = () => resolve(outcomes.filter((o): o is ApplyOutcome => o !== undefined));
+    const pump = () => {
+      while (!failed && running < options.concurrency) {
+        const next = scheduler.take();
+        if (next === undefined) break;
+        running++;
+        const source = objects[next];
+        applyOne(client, source, options).then(
+          (live) => settle(next, { source, live }),
+          (error: unknown) => settle(next, { source, error }),
+        );
+      }
+      if (running === 0) {
+        if (!failed && scheduler.remaining > 0) {
+          scheduler.unblock();
+          return pump();
+        }
+        finish();
+      }
+    };
+    const settle = (index: number, outcome: ApplyOutcome) => {
+      running--;
+      outcomes[index] = outcome;
+      if (outcome.error !== undefined) failed = true;
+      else scheduler.done(index);
+      options.onOutcome?.(outcome);
+      pump();
+    };
+    pump();
+  });
+}
