@@ -1,4 +1,5 @@
 import { Agent, request, type RequestOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConnection } from './config.js';
@@ -45,7 +46,16 @@ export class HttpTransport {
     private readonly userAgent = DEFAULT_USER_AGENT,
   ) {
     this.url = new URL(connection.server);
-    this.base = connection.requestOptions;
+    // One TLS context for every connection: else each new socket parses the CA and key again.
+    const tls = pickTls(connection.requestOptions);
+    const secureContext =
+      'ca' in tls || 'cert' in tls || 'key' in tls || 'pfx' in tls
+        ? createSecureContext(tls)
+        : undefined;
+    // (node passes secureContext through to tls.connect; its RequestOptions type does not list it.)
+    this.base = secureContext
+      ? ({ ...connection.requestOptions, secureContext } as RequestOptions)
+      : connection.requestOptions;
     this.credentials = connection.credentials;
     const secure = this.url.protocol === 'https:';
     const { proxy } = connection;
@@ -55,7 +65,7 @@ export class HttpTransport {
         `${proxy.from} is set, but ${connection.server} is not an https:// server: only TLS connections tunnel through a proxy`,
         { hint: 'reach the API server over https, or exempt it with NO_PROXY' },
       );
-    const options = { keepAlive: true, maxSockets, ...pickTls(this.base) };
+    const options = { keepAlive: true, maxSockets, ...tls, ...(secureContext ? { secureContext } : {}) };
     this.agent = proxy
       ? new TunnelAgent(proxy, options)
       : secure
