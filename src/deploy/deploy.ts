@@ -35,7 +35,7 @@ import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
-import { checkScheduling } from './scheduling-step.js';
+import { checkScheduling, readPreflightSnapshot } from './scheduling-step.js';
 import { dryRunAll, validateDeploy } from './validate.js';
 
 export interface DeployOptions {
@@ -275,7 +275,23 @@ async function deployRendered(
   setMaxListeners(0, signal);
   const selector = selectorOf(env.app, env.name);
 
-  // 2. Server-side dry run of every object, and what exists now (for the plan and prune).
+  // 2. Server-side dry run of every object, and what exists now (for the plan and prune). The
+  // audit's certainly-broken findings (a reference to nothing, impossible zones, a runtime socket)
+  // are looked for meanwhile: they read the cluster, never write. Either refusal is exit 2.
+  const audit = options.skipAudit
+    ? undefined
+    : refuseBrokenObjects(client, {
+        namespace: env.namespace,
+        rendered: renderedPhases.flatMap((p) => p.objects),
+        config: resolveAuditConfig(env.audit),
+        signal,
+      });
+  audit?.catch(() => {}); // awaited below, once the dry run passed
+  const snapshot = readPreflightSnapshot(client, {
+    namespace: env.namespace,
+    skip: options.skipPreflight,
+    signal,
+  });
   const validationStart = Date.now();
   const validation = await validateDeploy(client, env, renderedPhases, {
     deployId: options.deployId,
@@ -294,19 +310,13 @@ async function deployRendered(
     objects: validation.validated.length,
     durationMs: Date.now() - validationStart,
   });
-  // The audit's certainly-broken findings (a reference to nothing, impossible zones, a runtime socket): exit 2.
-  if (!options.skipAudit)
-    await refuseBrokenObjects(client, {
-      namespace: env.namespace,
-      rendered: renderedPhases.flatMap((p) => p.objects),
-      config: resolveAuditConfig(env.audit),
-      signal,
-    });
+  await audit;
   const unschedulable = await checkScheduling(client, validation, {
     namespace: env.namespace,
     skip: options.skipPreflight,
     signal,
     emit,
+    snapshot,
   });
   if (unschedulable) return finish('invalid', EXIT.invalid, unschedulable);
 

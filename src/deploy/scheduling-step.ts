@@ -1,5 +1,5 @@
 // Deploy step 3's scheduling preflight: after the server-side dry run, before any write.
-import { runPreflight } from '../audit/scheduling/index.js';
+import { readSnapshot, runPreflight } from '../audit/scheduling/index.js';
 import type { KubeClient } from '../kube/index.js';
 import type { DeployEvent } from './events.js';
 import type { Validation } from './validate.js';
@@ -11,14 +11,21 @@ import type { Validation } from './validate.js';
 export async function checkScheduling(
   client: KubeClient,
   validation: Pick<Validation, 'validated'>,
-  options: { namespace: string; skip?: boolean; signal?: AbortSignal; emit: (event: DeployEvent) => void },
+  options: {
+    namespace: string;
+    skip?: boolean;
+    signal?: AbortSignal;
+    emit: (event: DeployEvent) => void;
+    /** The cluster read started beforehand (readPreflightSnapshot), if any. */
+    snapshot?: ReturnType<typeof readSnapshot>;
+  },
 ): Promise<string | undefined> {
   if (options.skip) return undefined;
   const started = Date.now();
   const outcome = await runPreflight(
     client,
     validation.validated.map((v) => v.desired),
-    { namespace: options.namespace, signal: options.signal },
+    { namespace: options.namespace, signal: options.signal, snapshot: options.snapshot },
   );
   if (outcome.skipped) {
     options.emit({ type: 'warning', message: outcome.skipped });
@@ -32,6 +39,20 @@ export async function checkScheduling(
   });
   if (outcome.problems.length === 0) return undefined;
   return `scheduling preflight: ${outcome.problems.map((p) => sentence(p.message, p.hint)).join('\n')}\nNothing was applied; --skip-preflight deploys anyway.`;
+}
+
+/**
+ * Starts the preflight's read of the cluster (nodes, pods, quotas, workloads) so that it runs beside
+ * the dry run; checkScheduling judges against it. Undefined when the preflight is skipped.
+ */
+export function readPreflightSnapshot(
+  client: KubeClient,
+  options: { namespace: string; skip?: boolean; signal?: AbortSignal },
+): ReturnType<typeof readSnapshot> | undefined {
+  if (options.skip) return undefined;
+  const read = readSnapshot(client, { namespace: options.namespace, signal: options.signal });
+  read.catch(() => {}); // awaited by checkScheduling
+  return read;
 }
 
 /** A problem and its hint as one readable line: `... pods=1. Add capacity, or ...`. */

@@ -82,9 +82,12 @@ export interface PreflightOutcome {
 export async function runPreflight(
   client: KubeClient,
   objects: readonly KubeObject[],
-  options: ReadSnapshotOptions,
+  options: ReadSnapshotOptions & {
+    /** A read already under way (the deploy starts it beside its dry run). */
+    readonly snapshot?: ReturnType<typeof readSnapshot>;
+  },
 ): Promise<PreflightOutcome> {
-  const read = await readSnapshot(client, options);
+  const read = await (options.snapshot ?? readSnapshot(client, options));
   if ('skipped' in read) return { verdicts: [], problems: [], skipped: read.skipped };
   const verdicts = planPreflight(objects, read.snapshot);
   return { verdicts, problems: schedulingProblems(verdicts) };
