@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { Issue } from '../shared/index.js';
+import { schemaValidator } from './schema-validator.js';
 import type { CapstanConfig } from './types.js';
 
 /** Parsed and schema-checked capstan.yaml text: `config` is set only when there are no issues. */
@@ -13,19 +13,6 @@ export interface ParsedConfig {
 interface Located {
   node?: Node;
   key?: Node;
-}
-
-const SCHEMA_URL = new URL('../../schema/capstan.schema.json', import.meta.url);
-let validator: ValidateFunction | undefined;
-
-function schemaValidator(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-    // Understood by VS Code and yaml-language-server; for us, an annotation read from parentSchema.
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object);
-  }
-  return validator;
 }
 
 /** Parse capstan.yaml text and validate it against schema/capstan.schema.json, collecting every issue. */
