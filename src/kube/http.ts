@@ -49,9 +49,7 @@ export class HttpTransport {
     // One TLS context for every connection: else each new socket parses the CA and key again.
     const tls = pickTls(connection.requestOptions);
     const secureContext =
-      'ca' in tls || 'cert' in tls || 'key' in tls || 'pfx' in tls
-        ? createSecureContext(tls)
-        : undefined;
+      'ca' in tls || 'cert' in tls || 'key' in tls || 'pfx' in tls ? createSecureContext(tls) : undefined;
     // (node passes secureContext through to tls.connect; its RequestOptions type does not list it.)
     this.base = secureContext
       ? ({ ...connection.requestOptions, secureContext } as RequestOptions)

@@ -31,17 +31,32 @@ export function parseYamlStream(text: string): { documents: YamlDocument[]; prob
   }
   if (problems.length > 0) return { documents: [], problems };
 
+  // Positions are asked for rarely (a refusal, an audit finding) but the parsed documents are many
+  // times the size of their values: they are not kept, the text is parsed again on first ask.
+  let again: { docs: Document[]; lineCounter: LineCounter } | undefined;
+  const reparsed = () => {
+    if (!again) {
+      const counter = new LineCounter();
+      const docs = parseAllDocuments(text, { lineCounter: counter, merge: true, uniqueKeys: true });
+      again = { docs: Array.isArray(docs) ? docs : [], lineCounter: counter };
+    }
+    return again;
+  };
   const documents: YamlDocument[] = [];
-  for (const doc of docs) {
+  for (const [index, doc] of docs.entries()) {
     if (doc.contents === null) continue;
-    const lineOfOffset = (offset: number): number => lineCounter.linePos(offset).line;
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
+    const at = (path: readonly string[]): number => {
+      const { docs: parsed } = reparsed();
+      const same = parsed[index];
+      return same ? offsetOf(same, path) : 0;
+    };
     documents.push({
       value,
-      line: lineOfOffset(doc.contents.range?.[0] ?? 0),
-      lineOf: (path) => lineOfOffset(offsetOf(doc, path)),
-      offsetOf: (path) => offsetOf(doc, path),
+      line: lineCounter.linePos(doc.contents.range?.[0] ?? 0).line,
+      lineOf: (path) => reparsed().lineCounter.linePos(at(path)).line,
+      offsetOf: at,
     });
   }
   return { documents, problems };
