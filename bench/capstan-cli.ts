@@ -97,16 +97,21 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
         `note: src/ has type errors; the emitted JavaScript is benchmarked anyway:\n${out.split('\n').slice(0, 5).join('\n')}`,
       );
     }
-    execFileSync(process.execPath, [
-      join(root, 'scripts', 'bundle.mjs'),
-      join(build, 'dist', 'cli', 'run.js'),
-      join(build, 'dist', 'bundle'),
-    ]);
     copyFileSync(join(root, 'bin', 'capstan.js'), join(build, 'bin', 'capstan.js'));
     copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
     for (const link of ['schema', 'node_modules']) {
       if (!existsSync(join(build, link))) symlinkSync(join(root, link), join(build, link));
     }
+    // The rest of `npm run build`: the prebuilt schema validator, then the bundle bin/capstan.js runs.
+    execFileSync(process.execPath, [
+      join(root, 'scripts', 'build-schema-validator.mjs'),
+      join(build, 'dist'),
+    ]);
+    execFileSync(process.execPath, [
+      join(root, 'scripts', 'bundle.mjs'),
+      join(build, 'dist', 'cli', 'run.js'),
+      join(build, 'dist', 'bundle'),
+    ]);
   }
   return {
     script: join(build, 'bin', 'capstan.js'),

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // Writes dist/config/capstan-schema-validator.cjs: schema/capstan.schema.json compiled by ajv into
 // standalone code, with the digest of the schema text it was made from (src/config/schema-validator.ts
-// uses it only when that digest matches the schema it finds). Runs after tsc, in `npm run build`.
+// uses it only when that digest matches the schema it finds). Runs after tsc, in `npm run build`;
+// `node scripts/build-schema-validator.mjs DIST` writes into another compiled tree (the benchmarks').
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
-const root = new URL('..', import.meta.url);
+const dist = process.argv[2]
+  ? pathToFileURL(`${resolve(process.argv[2])}/`)
+  : new URL('../dist/', import.meta.url);
 const { schemaAjv, schemaDigest, SCHEMA_URL, PREBUILT_URL } = await import(
-  new URL('dist/config/schema-validator.js', root).href
+  new URL('config/schema-validator.js', dist).href
 );
 const text = readFileSync(SCHEMA_URL, 'utf8');
 const ajv = schemaAjv({ source: true });

@@ -1,7 +1,7 @@
 // Which objects of a phase must be applied before which: each object waits only for what it
 // needs (docs/apply-order.md), instead of every object of the kind groups before its own.
 import { kindOrder } from '../render/index.js';
-import { at, isRecord, list, record, str, type KubeObject } from '../shared/index.js';
+import { at, list, str, type KubeObject } from '../shared/index.js';
 
 /** Kinds whose objects run pods: they wait for what their pod template names. */
 const POD_TEMPLATE_PATH: Readonly<Record<string, readonly string[]>> = {
@@ -26,13 +26,6 @@ const CLUSTER_SCOPED = new Set(['StorageClass', 'ClusterRole', 'PersistentVolume
 
 function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-}
-
-function podTemplateLabels(object: KubeObject): Record<string, unknown> | undefined {
-  const path = POD_TEMPLATE_PATH[object.kind];
-  if (!path) return undefined;
-  const labels = at(object, ...path.slice(0, -1), 'metadata', 'labels');
-  return isRecord(labels) ? labels : undefined;
 }
 
 /** `Kind/name` of everything a pod spec names: ConfigMaps, Secrets, PVCs, its ServiceAccount. */
@@ -70,21 +63,12 @@ export function podSpecReferences(spec: unknown): string[] {
   return [...refs];
 }
 
-/** Whether a Service's selector picks the pods of a template with these labels. */
-function selects(service: KubeObject, labels: Record<string, unknown> | undefined): boolean {
-  const entries = Object.entries(record(at(service, 'spec', 'selector')) ?? {});
-  return labels !== undefined && entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
-}
-
-/** `Kind/name` (and the Services selecting its pods) that one object waits for, besides its rank's rule. */
-function references(object: KubeObject, services: readonly KubeObject[]): string[] {
+/** `Kind/name` that one object waits for, besides its rank's rule. */
+function references(object: KubeObject): string[] {
   const refs: string[] = [];
   const path = POD_TEMPLATE_PATH[object.kind];
   if (path) {
     refs.push(...podSpecReferences(at(object, ...path)));
-    const labels = podTemplateLabels(object);
-    for (const service of services)
-      if (selects(service, labels)) refs.push(`Service/${service.metadata.name ?? ''}`);
     const governing = str(at(object, 'spec', 'serviceName'));
     if (object.kind === 'StatefulSet' && governing) refs.push(`Service/${governing}`);
     for (const claim of list(at(object, 'spec', 'volumeClaimTemplates')))
@@ -130,8 +114,9 @@ function references(object: KubeObject, services: readonly KubeObject[]): string
  * - Namespaces, then CustomResourceDefinitions (before the objects of their group), then quotas,
  *   limits, priority and runtime classes: everything after them in kind order waits for them;
  * - a workload waits for every ServiceAccount, Role and binding of the list, and for the ConfigMaps,
- *   Secrets, PVCs, StorageClasses and Services (those selecting its pods, a StatefulSet's governing
- *   one) that it names and the list holds;
+ *   Secrets, PVCs and StorageClasses it names (and a StatefulSet's governing Service) that the list
+ *   holds; not for the Services that select its pods (nothing a pod needs at start comes from them
+ *   but the `<NAME>_SERVICE_HOST` variables: docs/apply-order.md);
  * - a binding waits for its role, a PVC or PV for its StorageClass, an Ingress for its Services and
  *   TLS Secrets, an HPA for its target, a PodDisruptionBudget for nothing more;
  * - anything else of the last kind group (NetworkPolicies, custom resources, unknown kinds) waits
@@ -156,10 +141,6 @@ export function planApplyOrder(objects: readonly KubeObject[], defaultNamespace 
     const group = str(at(o, 'spec', 'group')) ?? '';
     crdGroups.set(group, [...(crdGroups.get(group) ?? []), i]);
   });
-  const services = objects.filter((o) => o.kind === 'Service');
-  const servicesByNamespace = new Map<string, KubeObject[]>();
-  for (const s of services)
-    servicesByNamespace.set(nsOf(s), [...(servicesByNamespace.get(nsOf(s)) ?? []), s]);
 
   return objects.map((object, i) => {
     const rank = ranks[i];
@@ -171,10 +152,22 @@ export function planApplyOrder(objects: readonly KubeObject[], defaultNamespace 
     if (rank > RANK.workload && !REFERENCING.has(object.kind)) {
       for (const [j, other] of ranks.entries()) if (other < rank) deps.add(j);
     }
-    for (const ref of references(object, servicesByNamespace.get(nsOf(object)) ?? [])) {
+    for (const ref of references(object)) {
       const found = index.get(`${nsOf(object)}|${ref}`) ?? index.get(`|${ref}`);
       if (found !== undefined && found !== i) deps.add(found);
     }
     return [...deps].sort((a, b) => a - b);
   });
+}
+
+/**
+ * Which of the objects that may go goes first (lower first, then render order): workloads, whose
+ * readiness takes longest, then what another object waits for, then the rest (Services, budgets).
+ */
+export function applyPriorities(
+  objects: readonly KubeObject[],
+  dependencies: readonly (readonly number[])[],
+): number[] {
+  const needed = new Set(dependencies.flat());
+  return objects.map((o, i) => (kindOrder(o.kind) === RANK.workload ? 0 : needed.has(i) ? 1 : 2));
 }

@@ -7,6 +7,8 @@ import { applyOne, type ApplyAllOptions, type ApplyOutcome } from './apply.js';
 export interface ScheduledApplyOptions extends ApplyAllOptions {
   /** For each object, the indices of the objects it must follow (planApplyOrder). */
   readonly dependencies: readonly (readonly number[])[];
+  /** Among the objects that may go, lower goes first (applyPriorities); default: render order only. */
+  readonly priorities?: readonly number[];
   /** Told of each outcome as it arrives, in completion order. */
   readonly onOutcome?: (outcome: ApplyOutcome) => void;
 }
@@ -15,9 +17,12 @@ export interface ScheduledApplyOptions extends ApplyAllOptions {
  * The order in which `applyScheduled` may start objects with one worker: each after its
  * dependencies, the earliest ready one first (render order). Pure; for tests and the docs.
  */
-export function scheduleOrder(dependencies: readonly (readonly number[])[]): number[] {
+export function scheduleOrder(
+  dependencies: readonly (readonly number[])[],
+  priorities?: readonly number[],
+): number[] {
   const order: number[] = [];
-  const scheduler = new Scheduler(dependencies);
+  const scheduler = new Scheduler(dependencies, priorities);
   for (let next = scheduler.take(); next !== undefined; next = scheduler.take()) {
     order.push(next);
     scheduler.done(next);
@@ -25,14 +30,17 @@ export function scheduleOrder(dependencies: readonly (readonly number[])[]): num
   return order;
 }
 
-/** Which object may start next: the lowest index whose dependencies are all done. */
+/** Which object may start next: of those whose dependencies are all done, the lowest priority, then index. */
 class Scheduler {
   private readonly waitingOn: number[];
   private readonly dependents: number[][];
   private readonly ready: number[] = [];
   private started = 0;
 
-  constructor(private readonly dependencies: readonly (readonly number[])[]) {
+  constructor(
+    private readonly dependencies: readonly (readonly number[])[],
+    private readonly priorities: readonly number[] = [],
+  ) {
     this.waitingOn = dependencies.map((d) => d.length);
     this.dependents = dependencies.map(() => []);
     dependencies.forEach((deps, i) => deps.forEach((d) => this.dependents[d].push(i)));
@@ -49,7 +57,12 @@ class Scheduler {
   take(): number | undefined {
     if (this.ready.length === 0) return undefined;
     let best = 0;
-    for (let i = 1; i < this.ready.length; i++) if (this.ready[i] < this.ready[best]) best = i;
+    const before = (a: number, b: number) => {
+      const pa = this.priorities[a] ?? 0;
+      const pb = this.priorities[b] ?? 0;
+      return pa !== pb ? pa < pb : a < b;
+    };
+    for (let i = 1; i < this.ready.length; i++) if (before(this.ready[i], this.ready[best])) best = i;
     const [next] = this.ready.splice(best, 1);
     this.started++;
     return next;
@@ -70,8 +83,8 @@ class Scheduler {
 }
 
 /**
- * Applies each object once its dependencies are applied, `concurrency` at a time, earliest ready
- * first. After a failure nothing new starts; what is in flight finishes. Never throws: the outcomes
+ * Applies each object once its dependencies are applied, `concurrency` at a time, by priority
+ * then render order among those ready. After a failure nothing new starts; what is in flight finishes. Never throws: the outcomes
  * of the objects that were started, in the objects' order.
  */
 export async function applyScheduled(
@@ -79,7 +92,7 @@ export async function applyScheduled(
   objects: readonly RenderedObject[],
   options: ScheduledApplyOptions,
 ): Promise<ApplyOutcome[]> {
-  const scheduler = new Scheduler(options.dependencies);
+  const scheduler = new Scheduler(options.dependencies, options.priorities);
   const outcomes: (ApplyOutcome | undefined)[] = objects.map(() => undefined);
   let failed = false;
   let running = 0;

@@ -20,6 +20,7 @@ import {
 import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
 import {
   applyAll,
+  applyPriorities,
   applyScheduled,
   createSecretsRenderer,
   eventObject,
@@ -419,13 +420,13 @@ async function deployRendered(
       const lost = await state.recorder?.lockLost();
       if (lost) return finish('lock-lost', EXIT.locked, lost);
       const applyOptions = { concurrency, force: options.forceConflicts, signal };
+      const objects = group.map((o) => o.object);
+      const dependencies = scheduled ? planApplyOrder(objects, env.namespace) : [];
       const results = scheduled
         ? await applyScheduled(client, group, {
             ...applyOptions,
-            dependencies: planApplyOrder(
-              group.map((o) => o.object),
-              env.namespace,
-            ),
+            dependencies,
+            priorities: applyPriorities(objects, dependencies),
             onOutcome: recordApplied,
           })
         : await applyAll(client, group, applyOptions);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planApplyOrder, scheduleOrder } from '../../../src/apply/index.js';
+import { applyPriorities, planApplyOrder, scheduleOrder } from '../../../src/apply/index.js';
 import { kindOrder } from '../../../src/render/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
@@ -38,7 +38,7 @@ function named(objects: KubeObject[]): Record<string, string[]> {
 }
 
 describe('planApplyOrder', () => {
-  it('a Deployment waits for its own ConfigMap and Service, not for every ConfigMap and Service', () => {
+  it('a Deployment waits for its own ConfigMap, not for every ConfigMap nor for the Service selecting it', () => {
     const objects = [0, 1].flatMap((i) => [
       obj('ConfigMap', `app-${i}`),
       service(`app-${i}`),
@@ -49,13 +49,17 @@ describe('planApplyOrder', () => {
     assert.deepEqual(named(objects), {
       'ConfigMap/app-0': [],
       'Service/app-0': [],
-      'Deployment/app-0': ['ConfigMap/app-0', 'Service/app-0'],
+      'Deployment/app-0': ['ConfigMap/app-0'],
       'ConfigMap/app-1': [],
       'Service/app-1': [],
-      'Deployment/app-1': ['ConfigMap/app-1', 'Service/app-1'],
+      'Deployment/app-1': ['ConfigMap/app-1'],
     });
-    // One worker starts them in render order: app-0's Deployment before app-1's ConfigMap.
-    assert.deepEqual(scheduleOrder(planApplyOrder(objects, 'ns')), [0, 1, 2, 3, 4, 5]);
+    // One worker in render order alone: app-0's Deployment before app-1's ConfigMap.
+    const deps = planApplyOrder(objects, 'ns');
+    assert.deepEqual(scheduleOrder(deps), [0, 1, 2, 3, 4, 5]);
+    // By priority: a Deployment as soon as its ConfigMap is in, the Services (nothing waits for them) last.
+    assert.deepEqual(applyPriorities(objects, deps), [1, 2, 0, 1, 2, 0]);
+    assert.deepEqual(scheduleOrder(deps, applyPriorities(objects, deps)), [0, 2, 3, 5, 1, 4]);
   });
 
   it('finds every ConfigMap, Secret, PVC and ServiceAccount a pod template names', () => {
@@ -176,7 +180,7 @@ describe('planApplyOrder', () => {
     const deps = named(objects);
     assert.deepEqual(deps['Ingress/web'], ['Service/web', 'Secret/tls']);
     assert.deepEqual(deps['HorizontalPodAutoscaler/worker'], ['Deployment/worker']);
-    assert.deepEqual(deps['Deployment/web'], ['Service/web']);
+    assert.deepEqual(deps['Deployment/web'], []);
     assert.deepEqual(deps['Deployment/worker'], []);
   });
 
