@@ -37,7 +37,7 @@ import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../ta
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
 import { replacePhaseJobs } from './hook-jobs.js';
 import { checkScheduling, readPreflightSnapshot } from './scheduling-step.js';
-import { dryRunAll, validateDeploy } from './validate.js';
+import { dryRunAll, validateDeploy, type Validation } from './validate.js';
 
 export interface DeployOptions {
   readonly cwd: string;
@@ -289,23 +289,24 @@ async function deployRendered(
         signal,
       });
   audit?.catch(() => {}); // awaited below, once the dry run passed
-  const snapshot = readPreflightSnapshot(client, {
+  let snapshot = readPreflightSnapshot(client, {
     namespace: env.namespace,
     skip: options.skipPreflight,
     signal,
   });
   const validationStart = Date.now();
-  const validation = await validateDeploy(client, env, renderedPhases, {
+  let validation: Validation | undefined = await validateDeploy(client, env, renderedPhases, {
     deployId: options.deployId,
     selector,
     concurrency,
     forceConflicts: options.forceConflicts,
     listExisting: options.prune !== false || !!options.dryRun || !!options.diff,
+    keepManagedFields: !!options.diff,
     readHistory: options.record !== false,
     signal,
     warn: (message) => emit({ type: 'warning', message }),
   });
-  const { phases, existing } = validation;
+  const { phases, hookJobs, deferred, createsNamespace } = validation;
   const toPrune = options.prune === false ? [] : validation.toPrune;
   emit({
     type: 'validation-finished',
@@ -323,7 +324,7 @@ async function deployRendered(
   if (unschedulable) return finish('invalid', EXIT.invalid, unschedulable);
 
   if (options.dryRun) {
-    const existingByKey = new Map(existing.map((o) => [objectKey(o), o]));
+    const existingByKey = new Map(validation.existing.map((o) => [objectKey(o), o]));
     const plan = { create: [] as EventObject[], change: [] as EventObject[], unchanged: [] as EventObject[] };
     for (const { desired } of validation.validated) {
       const live = existingByKey.get(objectKey(desired));
@@ -347,8 +348,14 @@ async function deployRendered(
     if (!proceed) return finish('interrupted', 130, 'not confirmed: nothing was changed');
   }
 
+  // What the rest needs of the validation; the dry-run results, the objects listed for the plan and
+  // the preflight's snapshot of the cluster (thousands of objects on a large app) are let go.
+  const existingRv = new Map(validation.existing.map((o) => [objectKey(o), o.metadata.resourceVersion]));
+  validation = undefined;
+  snapshot = undefined;
+
   // 3. The lock, the release record and the notifications: from here on, the cluster changes.
-  if (validation.createsNamespace) {
+  if (createsNamespace) {
     const ns = phases[0].objects[0];
     const created = await applyAll(client, [ns], { concurrency: 1, signal });
     if (created[0]?.error)
@@ -383,14 +390,13 @@ async function deployRendered(
     }
   }
   // 4. Phase by phase: apply by kind groups, then wait for the phase's objects.
-  const existingRv = new Map(existing.map((o) => [objectKey(o), o.metadata.resourceVersion]));
   for (const phase of phases) {
     if (signal.aborted) return finish('interrupted', 130, 'interrupted before phase ' + phase.name);
     const phaseStart = Date.now();
     state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
     // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
-    const jobs = await replacePhaseJobs(client, phase.objects, validation.hookJobs, {
+    const jobs = await replacePhaseJobs(client, phase.objects, hookJobs, {
       concurrency,
       signal,
       deadline,
@@ -467,7 +473,7 @@ async function deployRendered(
           );
         client.discovery.invalidate();
         const groups = new Set(crds.map((c) => (c as { spec?: { group?: string } }).spec?.group));
-        const ready = validation.deferred.filter((o) => groups.has(o.object.apiVersion.split('/')[0]));
+        const ready = deferred.filter((o) => groups.has(o.object.apiVersion.split('/')[0]));
         await dryRunAll(client, ready, {
           concurrency,
           force: options.forceConflicts,
@@ -479,7 +485,7 @@ async function deployRendered(
     // Hook Jobs' logs stream to the output while the phase waits.
     const logStop = new AbortController();
     const followers = liveObjects
-      .filter((o) => o.kind === 'Job' && validation.hookJobs.get(objectKey(o))?.action !== 'done')
+      .filter((o) => o.kind === 'Job' && hookJobs.get(objectKey(o))?.action !== 'done')
       .map((job) =>
         followJobLogs({
           client,

@@ -18,6 +18,8 @@ export interface ValidateOptions {
   readonly forceConflicts?: boolean;
   /** Whether the objects to prune are wanted (deploy --no-prune without a plan skips the listing). */
   readonly listExisting: boolean;
+  /** Keep the dry-run results' managedFields (a diff reads them); else each is dropped on arrival. */
+  readonly keepManagedFields?: boolean;
   /** Whether release records are read (they narrow what is listed and what may be pruned). */
   readonly readHistory: boolean;
   readonly signal: AbortSignal;
@@ -119,6 +121,7 @@ export async function dryRunAll(
     hint: string;
     asNew?: (source: RenderedObject) => boolean;
     issues?: readonly Issue[];
+    keepManagedFields?: boolean;
   },
 ): Promise<KubeObject[]> {
   const results = await applyAll(client, objects, {
@@ -127,6 +130,7 @@ export async function dryRunAll(
     signal: options.signal,
     dryRun: true,
     asNew: options.asNew,
+    ...(options.keepManagedFields === false ? { dropManagedFields: true } : {}),
   });
   const issues: Issue[] = [
     ...(options.issues ?? []),
@@ -213,6 +217,7 @@ export async function validateDeploy(
       hint,
       asNew: (o) => ['replace', 'refuse'].includes(hookJobs.plans.get(objectKey(o.object))?.action ?? ''),
       issues: hookJobs.issues,
+      keepManagedFields: options.keepManagedFields ?? true,
     }),
     !options.listExisting || nsMissing
       ? { existing: [], toPrune: [] }

@@ -18,6 +18,8 @@ export interface ListOptions {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly signal?: AbortSignal;
+  /** Keeps only what the caller reads of each item, page by page (a cluster's pods are many). */
+  readonly trim?: (item: KubeObject) => KubeObject;
 }
 
 export interface ObjectList {
@@ -182,7 +184,10 @@ export class KubeClient {
         },
         signal: options.signal,
       });
-      for (const item of page.items) items.push({ ...item, apiVersion: type.apiVersion, kind: type.kind });
+      for (const item of page.items) {
+        const typed = { ...item, apiVersion: type.apiVersion, kind: type.kind };
+        items.push(options.trim ? options.trim(typed) : typed);
+      }
       token = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (token);

@@ -24,15 +24,21 @@ export async function readSnapshot(
   options: ReadSnapshotOptions,
 ): Promise<{ snapshot: ClusterSnapshot } | { skipped: string }> {
   const { namespace, signal } = options;
-  const all = async (apiVersion: string, kind: string, extra: { fieldSelector?: string } = {}) =>
-    (await client.list(apiVersion, kind, { allNamespaces: true, signal, ...extra })).items;
+  const all = async (
+    apiVersion: string,
+    kind: string,
+    extra: { fieldSelector?: string; trim?: (item: KubeObject) => KubeObject } = {},
+  ) => (await client.list(apiVersion, kind, { allNamespaces: true, signal, ...extra })).items;
   const inNamespace = async (apiVersion: string, kind: string) =>
     (await client.list(apiVersion, kind, { namespace, signal })).items;
   try {
     const [nodes, pods, resourceQuotas, limitRanges, deployments, statefulSets, daemonSets, replicaSets] =
       await Promise.all([
         all('v1', 'Node'),
-        all('v1', 'Pod', { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+        all('v1', 'Pod', {
+          fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+          trim: podForPlacement,
+        }),
         inNamespace('v1', 'ResourceQuota'),
         inNamespace('v1', 'LimitRange'),
         inNamespace('apps/v1', 'Deployment'),
@@ -91,4 +97,14 @@ export async function runPreflight(
   if ('skipped' in read) return { verdicts: [], problems: [], skipped: read.skipped };
   const verdicts = planPreflight(objects, read.snapshot);
   return { verdicts, problems: schedulingProblems(verdicts) };
+}
+
+/**
+ * What the preflight reads of a running pod (its metadata, spec and node), without its status and
+ * managedFields: on a cluster of thousands of pods those are most of the snapshot's memory.
+ */
+export function podForPlacement(pod: KubeObject): KubeObject {
+  const { status: _status, ...rest } = pod as KubeObject & { status?: unknown };
+  const { managedFields: _managed, ...metadata } = pod.metadata;
+  return { ...rest, metadata };
 }

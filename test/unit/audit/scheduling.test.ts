@@ -7,6 +7,7 @@ import {
   type ClusterSnapshot,
 } from '../../../src/audit/scheduling/index.js';
 import { podRequests } from '../../../src/audit/scheduling/pod-info.js';
+import { podForPlacement } from '../../../src/audit/scheduling/read-snapshot.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
 const NS = 'shop';
@@ -296,6 +297,27 @@ describe('scheduling preflight: rollouts', () => {
     );
     return { d, rs, pods };
   };
+
+  it('judges the same from pods trimmed for placement (no status, no managedFields) as from whole pods', () => {
+    const { d, rs, pods } = live(6, '7500m');
+    const whole = pods.map((p) => ({
+      ...p,
+      metadata: { ...p.metadata, managedFields: [{ manager: 'kubelet', operation: 'Update' }] },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], hostIP: '10.0.0.1' },
+    })) as KubeObject[];
+    const trimmed = whole.map(podForPlacement);
+    assert.ok(trimmed.every((p) => !('status' in p) && !('managedFields' in p.metadata)));
+    for (const cpu of ['7', '500m']) {
+      const next = deployment('web', {
+        replicas: 6,
+        cpu,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } },
+      });
+      const judge = (list: KubeObject[]) =>
+        planPreflight([next], snapshot({ nodes: SIX, pods: list, workloads: [d], replicaSets: [rs] }));
+      assert.deepEqual(judge(trimmed), judge(whole));
+    }
+  });
 
   it("refuses surge pods that do not fit while the old pods run (the issue's case)", () => {
     const { d, rs, pods } = live(6, '7500m');
