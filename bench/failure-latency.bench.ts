@@ -130,7 +130,8 @@ async function main(): Promise<void> {
             BENCH_ENV,
             '--image',
             IMAGE,
-            '--no-color',
+            '-o',
+            'plain',
           ],
           cli.env,
         );
