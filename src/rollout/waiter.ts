@@ -452,25 +452,40 @@ async function diagnoseObject(
       names.has((e as { involvedObject?: { name?: string } }).involvedObject?.name),
     );
     const shown = offline ? [] : diagnosisPods({ object, pods, replicaSets }).pods;
-    for (const pod of shown.slice(0, 3)) {
-      const name = pod.metadata.name ?? '';
-      const statuses =
-        (
-          pod as {
-            status?: { containerStatuses?: Array<{ name: string; restartCount?: number; ready?: boolean }> };
-          }
-        ).status?.containerStatuses ?? [];
-      const entries: PodLogs[] = [];
-      for (const c of statuses) {
-        if (c.ready) continue;
-        const current = await client.logs(ns, name, { container: c.name, tailLines: 20, signal });
-        const previous =
-          (c.restartCount ?? 0) > 0
-            ? await client.logs(ns, name, { container: c.name, tailLines: 20, previous: true, signal })
-            : undefined;
-        entries.push({ container: c.name, current: splitLines(current), previous: splitLines(previous) });
-      }
-      if (entries.length) logs[name] = entries;
+    // Every log tail at once, current and previous: the failure is reported as soon as they are in.
+    const tail = (name: string, container: string, previous: boolean) =>
+      client
+        .logs(ns, name, { container, tailLines: 20, signal, ...(previous ? { previous: true } : {}) })
+        .catch(() => undefined);
+    const gathered = await Promise.all(
+      shown.slice(0, 3).map(async (pod) => {
+        const name = pod.metadata.name ?? '';
+        const statuses =
+          (
+            pod as {
+              status?: {
+                containerStatuses?: Array<{ name: string; restartCount?: number; ready?: boolean }>;
+              };
+            }
+          ).status?.containerStatuses ?? [];
+        const entries = await Promise.all(
+          statuses
+            .filter((c) => !c.ready)
+            .map(async (c): Promise<PodLogs> => {
+              const [current, previous] = await Promise.all([
+                tail(name, c.name, false),
+                (c.restartCount ?? 0) > 0 ? tail(name, c.name, true) : undefined,
+              ]);
+              return { container: c.name, current: splitLines(current), previous: splitLines(previous) };
+            }),
+        );
+        return [name, entries] as const;
+      }),
+    );
+    // A container whose log cannot be read (one that never started answers 400) shows none.
+    for (const [name, entries] of gathered) {
+      const readable = entries.filter((e) => e.current !== undefined);
+      if (readable.length) logs[name] = readable;
     }
   } catch {
     // Diagnosis is best effort: what was gathered is still worth showing.
