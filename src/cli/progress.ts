@@ -1,6 +1,7 @@
 // What a phase's progress reads like on a terminal: counts by kind, the apply summarised per kind,
 // the objects that still wait. Pure: the reporter decides when to draw it.
 import type { EventObject } from '../deploy/index.js';
+import { kindOrder } from '../render/index.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'replaced';
 
@@ -64,6 +65,13 @@ export class PhaseProgress {
     return k;
   }
 
+  /** Kinds in the order a phase's kind groups go (ConfigMaps, Services, Deployments...), not the order first applied. */
+  private kindsInOrder(): [string, KindProgress][] {
+    return [...this.kinds.entries()].sort(
+      ([a], [b]) => kindOrder(a) - kindOrder(b) || (a < b ? -1 : a > b ? 1 : 0),
+    );
+  }
+
   applied(object: EventObject, action: ApplyAction): void {
     const k = this.kind(object.kind);
     k.applied++;
@@ -86,9 +94,9 @@ export class PhaseProgress {
     this.waiting.delete(ref);
   }
 
-  /** `applied 100 ConfigMaps: 3 changed, 97 unchanged`, one per kind in apply order. */
+  /** `applied 100 ConfigMaps: 3 changed, 97 unchanged`, one per kind in kind order. */
   appliedLines(): string[] {
-    return [...this.kinds.entries()]
+    return this.kindsInOrder()
       .filter(([, k]) => k.applied > 0)
       .map(([kind, k]) => {
         const parts = ACTION_WORDS.filter(([action]) => k.actions.has(action)).map(
@@ -103,7 +111,7 @@ export class PhaseProgress {
    * `applying 120/300` while the apply goes on.
    */
   summary(now: number): string {
-    const kinds = [...this.kinds.entries()].filter(([, k]) => k.applied > 0);
+    const kinds = this.kindsInOrder().filter(([, k]) => k.applied > 0);
     const order = [
       ...kinds.filter(([, k]) => k.ready < k.applied),
       ...kinds.filter(([, k]) => k.ready >= k.applied),
@@ -120,7 +128,7 @@ export class PhaseProgress {
 
   /** `100 Deployments · 100 Services ready in 12.4s`: the line a finished phase leaves. */
   finished(durationMs: number): string {
-    const kinds = [...this.kinds.entries()]
+    const kinds = this.kindsInOrder()
       .filter(([, k]) => k.applied > 0)
       .map(([kind, k]) => countOf(k.applied, kind));
     return `${kinds.length > 0 ? kinds.join(' · ') : countWord(this.objects, 'object')} ready in ${formatSeconds(durationMs)}`;

@@ -41,16 +41,22 @@ export class KubeApiError extends CapstanError {
   }
   /** Worth retrying: the API server is restarting, overloaded or briefly unreachable. */
   get transient(): boolean {
-    // 500 is left out: the API server answers schema errors of an apply with it.
+    // A 500 in general is left out: the API server answers schema errors of an apply with it. One
+    // that passes on etcd being away (restarting, electing a leader, timing out) is worth a retry.
     return (
       this.status === 0 ||
       this.status === 429 ||
       this.status === 502 ||
       this.status === 503 ||
-      this.status === 504
+      this.status === 504 ||
+      (this.status === 500 && ETCD_AWAY.test(this.message))
     );
   }
 }
+
+/** How the API server passes on a storage backend that is briefly away (gRPC Unavailable, etcd's own words). */
+const ETCD_AWAY =
+  /rpc error: code = (Unavailable|DeadlineExceeded)\b|etcdserver: (request timed out|leader changed|no leader|too many requests)/;
 
 export function isKubeApiError(error: unknown): error is KubeApiError {
   return error instanceof KubeApiError;

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { issuesFromApplyError } from '../../../src/apply/apply.js';
-import { trimApiMessage } from '../../../src/kube/errors.js';
+import { KubeApiError, trimApiMessage } from '../../../src/kube/errors.js';
 import { statusError } from '../../../src/kube/http.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
@@ -120,5 +120,27 @@ describe('trimApiMessage', () => {
   it('bounds whatever else an API server says', () => {
     assert.ok(trimApiMessage('x'.repeat(5000)).length <= 1000);
     assert.equal(trimApiMessage('namespaces "nope" not found'), 'namespaces "nope" not found');
+  });
+});
+
+describe('which API errors are worth a retry', () => {
+  it('retries a 500 that passes on etcd being away, not a 500 about the object', () => {
+    const away = [
+      'rpc error: code = Unavailable desc = error reading from server: read tcp 127.0.0.1:42878->127.0.0.1:44841: read: connection reset by peer',
+      'rpc error: code = DeadlineExceeded desc = context deadline exceeded',
+      'etcdserver: request timed out',
+      'etcdserver: leader changed',
+    ];
+    for (const message of away)
+      assert.equal(new KubeApiError(500, 'InternalError', message).transient, true, message);
+    const real = [
+      'failed to create typed patch object (/v1, Kind=ConfigMap) shop/web: .data.x: expected string, got &value.valueUnstructured{Value:5432}',
+      'Internal error occurred: failed calling webhook "validate.example.com": connection refused',
+      'rpc error: code = InvalidArgument desc = bad request',
+    ];
+    for (const message of real)
+      assert.equal(new KubeApiError(500, 'InternalError', message).transient, false, message);
+    assert.equal(new KubeApiError(503, 'ServiceUnavailable', 'x').transient, true);
+    assert.equal(new KubeApiError(422, 'Invalid', 'rpc error: code = Unavailable').transient, false);
   });
 });
