@@ -107,13 +107,15 @@ export class PhaseProgress {
   }
 
   /**
-   * `Deployments 37/100 ready · Services 100/100 · 12.4s`: kinds with objects still to come first,
+   * `Deployments 37/100 ready · Services 100/100 · 12.4s`: kinds with objects still to come first
+   * (workloads before Services before ConfigMaps),
    * `applying 120/300` while the apply goes on.
    */
   summary(now: number): string {
     const kinds = this.kindsInOrder().filter(([, k]) => k.applied > 0);
+    // Still waiting first, the slowest kinds (workloads) leading; then the kinds already ready.
     const order = [
-      ...kinds.filter(([, k]) => k.ready < k.applied),
+      ...kinds.filter(([, k]) => k.ready < k.applied).reverse(),
       ...kinds.filter(([, k]) => k.ready >= k.applied),
     ];
     const counts = order.map(
