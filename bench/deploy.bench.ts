@@ -30,7 +30,7 @@ import {
   writePlainManifests,
 } from './deploy-fixture.js';
 import { watchUntilAvailable } from './deployment-availability.js';
-import { compare, median, timeCommand, type Case, type Measured } from './harness.js';
+import { compare, deleteNamespaceAndWait, median, timeCommand, type Case, type Measured } from './harness.js';
 import { helmVersion, preparePeers } from './peers.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
 
     for (const apps of SIZES) {
       const names = appNames(apps);
-      // Every pod fits, with room for the namespaces of earlier runs still being deleted.
+      // Every pod fits, with room to spare.
       const nodes = Math.max(6, Math.ceil((apps * 3) / 100));
       await addFakeNodes(info, nodes);
       console.log(`\n=== ${apps} apps: ${apps * 3} objects, ${nodes} fake nodes of 110 pods ===`);
@@ -271,13 +271,8 @@ async function main(): Promise<void> {
           record.lastAvailableAt = await observers.get(key)!.lastAvailable();
           after?.(i, record);
           (records[key] ??= []).push(record);
-          // Not waited for: the namespace controller cleans up while the next case runs.
-          await kube
-            .delete(
-              { apiVersion: 'v1', kind: 'Namespace', name: namespaceOf(key, i) },
-              { propagationPolicy: 'Background' },
-            )
-            .catch(() => undefined);
+          // Waited for, off the clock: the next case starts on a quiet cluster.
+          await deleteNamespaceAndWait(kube, namespaceOf(key, i));
         },
       });
 

@@ -1,6 +1,7 @@
 // Benchmark harness: runs a subject and a baseline in the same run, alternating, and prints
 // medians and the ratio subject/baseline. Never used by tests; wall clock belongs here only.
 import { spawn } from 'node:child_process';
+import type { KubeClient } from '../src/kube/index.js';
 
 export interface Measured {
   readonly ms: number;
@@ -88,4 +89,26 @@ export async function compare(title: string, cases: readonly Case[], runs: numbe
   for (const [name, ratio] of Object.entries(ratios))
     console.log(`  ratio ${subject} / ${name}: ${ratio.toFixed(2)}`);
   return { name: title, medians, ratios, maxRssKib: rss };
+}
+
+/**
+ * Deletes a namespace and waits until the namespace controller has removed it and everything in
+ * it, so that the next case runs on a quiet cluster rather than beside a cleanup of 1,500 objects
+ * (which slowed whichever case came next by half). Outside every clock; gives up after `deadlineMs`
+ * and says so, since a cleanup that never ends must not stall the benchmark.
+ */
+export async function deleteNamespaceAndWait(
+  client: KubeClient,
+  name: string,
+  deadlineMs = 180_000,
+): Promise<void> {
+  const id = { apiVersion: 'v1', kind: 'Namespace', name };
+  await client.delete(id, { propagationPolicy: 'Background' }).catch(() => undefined);
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const live = await client.get(id).catch(() => null);
+    if (live === undefined) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  console.log(`  namespace ${name} still being deleted after ${deadlineMs / 1000} s; going on`);
 }

@@ -171,3 +171,13 @@ export function applyPriorities(
   const needed = new Set(dependencies.flat());
   return objects.map((o, i) => (kindOrder(o.kind) === RANK.workload ? 0 : needed.has(i) ? 1 : 2));
 }
+
+/**
+ * Objects whose creation the API server serializes: a Service takes its cluster IP from one
+ * allocator, one request at a time (about 11 ms each on the test control plane, whatever the
+ * concurrency, where a ConfigMap takes 3). The scheduler keeps a few of them in flight from the
+ * start of the phase (SERIAL_IN_FLIGHT).
+ */
+export function serialLane(objects: readonly KubeObject[]): boolean[] {
+  return objects.map((o) => o.kind === 'Service' && groupOf(o.apiVersion) === '');
+}

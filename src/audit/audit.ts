@@ -22,6 +22,11 @@ export interface AuditOptions {
   readonly scheduling?: readonly SchedulingProblem[];
   /** Why the scheduling preflight did not run (offline, no right to list nodes). */
   readonly schedulingSkipped?: string;
+  /**
+   * Only the findings a deploy refuses (blockingFindings): the rest are not located, which would
+   * parse every template's output again for its lines (half a second at 300 objects).
+   */
+  readonly blockingOnly?: boolean;
 }
 
 /** A finding as auditObjects returns it: `blocking` marks what a deploy refuses (see blockingFindings). */
@@ -77,11 +82,13 @@ export function auditObjects(rendered: readonly RenderedObject[], options: Audit
   const config = options.config ?? { checks: {}, ignore: [] };
   const findings: AuditFinding[] = [];
   for (const finding of raw) {
+    if (options.blockingOnly && !finding.blocking) continue;
     if (ignores.get(finding.target)?.has(finding.check)) continue;
     if (ignoredByConfig(config, finding)) continue;
     const override = config.checks[finding.check];
     if (override === 'off') continue;
     const severity = override ?? finding.severity ?? CHECKS[finding.check].severity;
+    if (options.blockingOnly && severity !== 'error') continue;
     const { kind, metadata } = finding.target.object;
     const where = locate(finding.target, finding.path);
     findings.push({

@@ -30,6 +30,7 @@ export async function refuseBrokenObjects(
     namespace: options.namespace,
     snapshot,
     config: options.config,
+    blockingOnly: true,
   });
   const blocking = blockingFindings(findings);
   if (blocking.length === 0) return;

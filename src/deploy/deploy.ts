@@ -28,6 +28,7 @@ import {
   newDeployId,
   planApplyOrder,
   selectorOf,
+  serialLane,
   type ApplyOutcome,
 } from '../apply/index.js';
 import { DeployRecorder, type Actor } from './recorder.js';
@@ -433,6 +434,7 @@ async function deployRendered(
             ...applyOptions,
             dependencies,
             priorities: applyPriorities(objects, dependencies),
+            serial: serialLane(objects),
             onOutcome: recordApplied,
           })
         : await applyAll(client, group, applyOptions);

@@ -213,6 +213,27 @@ export interface ServiceBackends {
   readonly replicas: number;
 }
 
+/**
+ * The workloads by each `key=value` of their pod labels: a Service's candidates are those carrying
+ * its selector's first pair (every match does), so a wait on hundreds of Services does not test
+ * every Service against every workload on each evaluation.
+ */
+export function podLabelIndex(workloads: readonly KubeObject[]): (service: KubeObject) => KubeObject[] {
+  const index = new Map<string, KubeObject[]>();
+  for (const w of workloads) {
+    for (const [key, value] of Object.entries(podLabelsOf(w) ?? {})) {
+      const pair = `${key}=${String(value)}`;
+      const found = index.get(pair);
+      if (found) found.push(w);
+      else index.set(pair, [w]);
+    }
+  }
+  return (service) => {
+    const first = Object.entries(record(at(service, 'spec', 'selector')) ?? {})[0];
+    return first === undefined ? [] : (index.get(`${first[0]}=${String(first[1])}`) ?? []);
+  };
+}
+
 /** Which of the given workloads run pods a Service's selector matches, and how many. */
 export function serviceBackends(service: KubeObject, workloads: readonly KubeObject[]): ServiceBackends {
   const selector = record(at(service, 'spec', 'selector')) ?? {};

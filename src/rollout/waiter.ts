@@ -6,7 +6,7 @@ import { diagnose, diagnosisPods } from './diagnosis.js';
 import { judgeRollout } from './early-failure.js';
 import { summarizeEvents } from './events.js';
 import { unobservedGeneration } from './object-access.js';
-import { ownedPods, serviceBackends } from './ownership.js';
+import { ownedPods, podLabelIndex, serviceBackends } from './ownership.js';
 import { quotaMayFreeUp } from './quota.js';
 import { assessReadiness, needsWatch } from './readiness.js';
 import type { Diagnosis, DiagnosisEvent, PodLogs, Readiness, ReadinessContext } from './types.js';
@@ -286,7 +286,10 @@ class Round {
     });
     return {
       endpoints: byService.get(live.metadata.name ?? '') ?? [],
-      backends: serviceBackends(live, this.workloads(ns)),
+      backends: serviceBackends(
+        live,
+        this.once(`labels|${ns}`, () => podLabelIndex(this.workloads(ns)))(live),
+      ),
     };
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyScheduled } from '../../../src/apply/index.js';
+import { applyScheduled, scheduleOrder, serialLane } from '../../../src/apply/index.js';
+import { SERIAL_IN_FLIGHT } from '../../../src/apply/schedule.js';
 import type { KubeClient } from '../../../src/kube/index.js';
 import type { RenderedObject } from '../../../src/render/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
@@ -76,5 +77,74 @@ describe('applyScheduled', () => {
     });
     assert.deepEqual(fake.started, ['a']);
     assert.equal(outcomes.length, 1);
+  });
+
+  it('keeps the serial lane (Services) busy from the start, never more than SERIAL_IN_FLIGHT while others wait', async () => {
+    const kinds = [
+      'Service',
+      'Service',
+      'Service',
+      'Service',
+      'ConfigMap',
+      'ConfigMap',
+      'ConfigMap',
+      'ConfigMap',
+    ];
+    const objects: RenderedObject[] = kinds.map((kind, i) => ({
+      object: {
+        apiVersion: 'v1',
+        kind,
+        metadata: { name: `${kind === 'Service' ? 's' : 'c'}${i}`, namespace: 'ns' },
+      },
+      source: { file: `${i}.yaml` },
+    }));
+    const started: string[] = [];
+    const inFlight = new Set<string>();
+    const serialWhileOthersWaited: number[] = [];
+    const client = {
+      apply: async (object: KubeObject) => {
+        const name = object.metadata.name ?? '';
+        started.push(name);
+        inFlight.add(name);
+        const configMapsLeft = objects.some(
+          (o) => o.object.kind === 'ConfigMap' && !started.includes(o.object.metadata.name ?? ''),
+        );
+        if (configMapsLeft)
+          serialWhileOthersWaited.push([...inFlight].filter((n) => n.startsWith('s')).length);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight.delete(name);
+        return { ...object, metadata: { ...object.metadata, resourceVersion: '1' } };
+      },
+    } as unknown as KubeClient;
+    const serial = serialLane(objects.map((o) => o.object));
+    assert.deepEqual(serial, [true, true, true, true, false, false, false, false]);
+    const outcomes = await applyScheduled(client, objects, {
+      concurrency: 3,
+      dependencies: objects.map(() => []),
+      // Priorities alone would put every ConfigMap first.
+      priorities: kinds.map((k) => (k === 'Service' ? 2 : 1)),
+      serial,
+    });
+    assert.equal(outcomes.length, 8);
+    assert.deepEqual(started.slice(0, 3), ['s0', 's1', 'c4']);
+    assert.ok(Math.max(...serialWhileOthersWaited) <= SERIAL_IN_FLIGHT);
+    // One worker: the lane first, in render order, then the rest by priority.
+    assert.deepEqual(
+      scheduleOrder(
+        objects.map(() => []),
+        [2, 2, 2, 2, 1, 1, 1, 1],
+        serial,
+      ),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+  });
+
+  it('the serial lane is the core Service only, not a custom kind of the same name', () => {
+    const svc = (apiVersion: string): KubeObject => ({
+      apiVersion,
+      kind: 'Service',
+      metadata: { name: 'x' },
+    });
+    assert.deepEqual(serialLane([svc('v1'), svc('serving.knative.dev/v1')]), [true, false]);
   });
 });

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { auditObjects, CHECK_IDS, resolveAuditConfig, runAudit } from '../../../src/audit/index.js';
+import {
+  auditObjects,
+  blockingFindings,
+  CHECK_IDS,
+  resolveAuditConfig,
+  runAudit,
+} from '../../../src/audit/index.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { ConfigError } from '../../../src/shared/index.js';
 import { deployment, renderedYaml } from './fixtures.js';
@@ -85,6 +91,21 @@ describe('ignores and severity overrides', () => {
     const [relaxed] = auditObjects(renderedYaml(socket), { namespace: 'shop', config }).findings;
     assert.equal(relaxed.severity, 'warning');
     assert.equal(relaxed.blocking, undefined);
+    // The deploy gate asks only for what blocks: the same findings, the rest never located.
+    const mixed =
+      socket +
+      '---\n' +
+      deployment({ name: 'logs', pod: '      volumes: [{ name: s, hostPath: { path: /var/log } }]\n' });
+    const all = auditObjects(renderedYaml(mixed), { namespace: 'shop' }).findings;
+    assert.ok(all.length > blockingFindings(all).length);
+    assert.deepEqual(
+      auditObjects(renderedYaml(mixed), { namespace: 'shop', blockingOnly: true }).findings,
+      blockingFindings(all),
+    );
+    assert.deepEqual(
+      auditObjects(renderedYaml(socket), { namespace: 'shop', config, blockingOnly: true }).findings,
+      [],
+    );
   });
 
   it('capstan.yaml: unknown check ids and severities are config errors with file, line and field', () => {
