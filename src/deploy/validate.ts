@@ -3,7 +3,7 @@
 import type { ResolvedEnvironment } from '../config/index.js';
 import { during, KubeApiError, type KubeClient } from '../kube/index.js';
 import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
-import { ConfigError, mapLimit, objectKey, type Issue, type KubeObject } from '../shared/index.js';
+import { ConfigError, objectKey, settleLimit, type Issue, type KubeObject } from '../shared/index.js';
 import { HOOK_LABEL } from '../tasks/index.js';
 import { applyAll, issuesFromApplyError } from '../apply/index.js';
 import { planHookJob, withSpecHash, type HookJobPlan } from './hook-jobs.js';
@@ -90,7 +90,9 @@ async function planHookJobs(
   const now = Date.now();
   const plans = new Map<string, HookJobPlan>();
   const issues: Issue[] = [];
-  await mapLimit(jobs, options.concurrency, async (o) => {
+  // Every Job is asked; a refusal is reported for the first Job in render order, whichever
+  // answer came first, so that the same deploy always fails with the same message.
+  const outcomes = await settleLimit(jobs, options.concurrency, async (o) => {
     const { metadata } = o.object;
     const live = await during(`checking whether hook Job/${metadata.name ?? ''} ran before needs it`, () =>
       client.get(
@@ -103,6 +105,8 @@ async function planHookJobs(
       issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
     if (plan.action !== 'create') plans.set(objectKey(o.object), plan);
   });
+  const refused = outcomes.find((r) => !r.ok);
+  if (refused && !refused.ok) throw refused.error;
   return { plans, issues };
 }
 
