@@ -8,7 +8,13 @@ import {
   type RenderedObject,
   type RenderedPhase,
 } from '../render/index.js';
-import { describeUnreachable, formatDiagnosis, waitForObjects, type Readiness } from '../rollout/index.js';
+import {
+  describeUnreachable,
+  formatDiagnosis,
+  startWaitWatches,
+  waitForObjects,
+  type Readiness,
+} from '../rollout/index.js';
 import {
   isInputError,
   objectKey,
@@ -423,140 +429,160 @@ async function deployRendered(
     // Each object goes once what it needs is applied (docs/apply-order.md); a phase that defines
     // CRDs keeps whole kind groups, so that its custom resources wait until the API serves them.
     const scheduled = !phase.objects.some((o) => o.object.kind === 'CustomResourceDefinition');
-    for (const group of scheduled ? [phase.objects] : groupByKindOrder(phase.objects)) {
-      const lost = await state.recorder?.lockLost();
-      if (lost) return finish('lock-lost', EXIT.locked, lost);
-      const applyOptions = { concurrency, force: options.forceConflicts, signal };
-      const objects = group.map((o) => o.object);
-      const dependencies = scheduled ? planApplyOrder(objects, env.namespace) : [];
-      const results = scheduled
-        ? await applyScheduled(client, group, {
-            ...applyOptions,
-            dependencies,
-            priorities: applyPriorities(objects, dependencies),
-            serial: serialLane(objects),
-            onOutcome: recordApplied,
-          })
-        : await applyAll(client, group, applyOptions);
-      if (!scheduled) results.forEach(recordApplied);
-      const failures = results.filter((r) => r.error !== undefined);
-      if (failures.length > 0) {
-        if (signal.aborted) return finish('interrupted', 130, 'interrupted while applying');
-        const lines = failures.flatMap((f) => issuesFromApplyError(f.source, f.error)).map((i) => i.message);
-        for (const f of failures) {
-          emit({
-            type: 'object-failed',
-            phase: phase.name,
-            object: eventObject(f.source.object),
-            message: issuesFromApplyError(f.source, f.error)
-              .map((i) => i.message)
-              .join('; '),
-            source: f.source.source,
+    // The wait's watches list while the phase applies (kinds a CRD of the phase defines are not
+    // served yet, so such a phase lists once applied); stopped when the phase is over.
+    const stopWatches = new AbortController();
+    const stopOnAbort = () => stopWatches.abort();
+    signal.addEventListener('abort', stopOnAbort, { once: true });
+    const watches = scheduled
+      ? startWaitWatches(
+          client,
+          phase.objects.map((o) => o.object),
+          { selector, signal: stopWatches.signal },
+        )
+      : undefined;
+    try {
+      for (const group of scheduled ? [phase.objects] : groupByKindOrder(phase.objects)) {
+        const lost = await state.recorder?.lockLost();
+        if (lost) return finish('lock-lost', EXIT.locked, lost);
+        const applyOptions = { concurrency, force: options.forceConflicts, signal };
+        const objects = group.map((o) => o.object);
+        const dependencies = scheduled ? planApplyOrder(objects, env.namespace) : [];
+        const results = scheduled
+          ? await applyScheduled(client, group, {
+              ...applyOptions,
+              dependencies,
+              priorities: applyPriorities(objects, dependencies),
+              serial: serialLane(objects),
+              onOutcome: recordApplied,
+            })
+          : await applyAll(client, group, applyOptions);
+        if (!scheduled) results.forEach(recordApplied);
+        const failures = results.filter((r) => r.error !== undefined);
+        if (failures.length > 0) {
+          if (signal.aborted) return finish('interrupted', 130, 'interrupted while applying');
+          const lines = failures
+            .flatMap((f) => issuesFromApplyError(f.source, f.error))
+            .map((i) => i.message);
+          for (const f of failures) {
+            emit({
+              type: 'object-failed',
+              phase: phase.name,
+              object: eventObject(f.source.object),
+              message: issuesFromApplyError(f.source, f.error)
+                .map((i) => i.message)
+                .join('; '),
+              source: f.source.source,
+            });
+          }
+          return finish('failed', 1, `apply failed in phase ${phase.name}:\n  ${lines.join('\n  ')}`);
+        }
+        // Custom resources may follow their CRD in the same phase: wait until the API serves them.
+        const crds = results.filter((r) => r.live?.kind === 'CustomResourceDefinition').map((r) => r.live!);
+        if (crds.length > 0) {
+          const established = await waitForObjects({
+            client,
+            targets: crds,
+            signal,
+            deadline,
+            progressDeadlineMs: 60_000,
+            since: new Date(state.started),
+          });
+          if (established.outcome !== 'ready')
+            return finish(
+              'failed',
+              1,
+              `CustomResourceDefinitions not established: ${crds.map(objectRef).join(', ')}`,
+            );
+          client.discovery.invalidate();
+          const groups = new Set(crds.map((c) => (c as { spec?: { group?: string } }).spec?.group));
+          const ready = deferred.filter((o) => groups.has(o.object.apiVersion.split('/')[0]));
+          await dryRunAll(client, ready, {
+            concurrency,
+            force: options.forceConflicts,
+            signal,
+            hint: 'custom resources were refused once their CustomResourceDefinition existed',
           });
         }
-        return finish('failed', 1, `apply failed in phase ${phase.name}:\n  ${lines.join('\n  ')}`);
       }
-      // Custom resources may follow their CRD in the same phase: wait until the API serves them.
-      const crds = results.filter((r) => r.live?.kind === 'CustomResourceDefinition').map((r) => r.live!);
-      if (crds.length > 0) {
-        const established = await waitForObjects({
-          client,
-          targets: crds,
-          signal,
-          deadline,
-          progressDeadlineMs: 60_000,
-          since: new Date(state.started),
+      // Hook Jobs' logs stream to the output while the phase waits.
+      const logStop = new AbortController();
+      const followers = liveObjects
+        .filter((o) => o.kind === 'Job' && hookJobs.get(objectKey(o))?.action !== 'done')
+        .map((job) =>
+          followJobLogs({
+            client,
+            namespace: job.metadata.namespace ?? env.namespace,
+            jobName: job.metadata.name ?? '',
+            signal: logStop.signal,
+            onLine: (line) => emit({ type: 'log', phase: phase.name, object: eventObject(job), line }),
+          }),
+        );
+      const result = await waitForObjects({
+        client,
+        targets: liveObjects,
+        watches,
+        selector,
+        signal,
+        deadline,
+        progressDeadlineMs: options.progressDeadlineMs ?? Math.min(timeoutMs, 5 * 60_000),
+        since: new Date(state.started - 1000),
+        replaceBrokenPods: options.replaceBrokenPods,
+        onUpdate: (object: KubeObject, readiness: Readiness) => {
+          const obj = eventObject(object);
+          if (readiness.status === 'ready')
+            emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
+          else if (readiness.status === 'pending')
+            emit({ type: 'object-waiting', phase: phase.name, object: obj, message: readiness.message });
+        },
+      });
+      await Promise.all(followers.map((f) => f.drained()));
+      logStop.abort();
+      for (const f of result.failed) {
+        emit({
+          type: 'object-failed',
+          phase: phase.name,
+          object: eventObject(f.object),
+          message: f.readiness.message,
+          diagnosis: f.diagnosis,
+          diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
+          ...sourceOf(phase.objects, f.object),
         });
-        if (established.outcome !== 'ready')
+      }
+      if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
+        return finish(
+          'timed-out',
+          3,
+          `${describeUnreachable(result.unreachable)}; stopped waiting in phase ${phase.name}`,
+        );
+      }
+      switch (result.outcome) {
+        case 'ready':
+          break;
+        case 'failed':
           return finish(
             'failed',
             1,
-            `CustomResourceDefinitions not established: ${crds.map(objectRef).join(', ')}`,
+            `phase ${phase.name} failed: ${result.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ')}`,
           );
-        client.discovery.invalidate();
-        const groups = new Set(crds.map((c) => (c as { spec?: { group?: string } }).spec?.group));
-        const ready = deferred.filter((o) => groups.has(o.object.apiVersion.split('/')[0]));
-        await dryRunAll(client, ready, {
-          concurrency,
-          force: options.forceConflicts,
-          signal,
-          hint: 'custom resources were refused once their CustomResourceDefinition existed',
-        });
+        case 'interrupted':
+          return finish('interrupted', 130, `interrupted while waiting in phase ${phase.name}`);
+        case 'timed-out':
+          return finish(
+            'timed-out',
+            3,
+            `timed out after ${Math.round(timeoutMs / 1000)}s waiting in phase ${phase.name}`,
+          );
+        case 'no-progress':
+          return finish(
+            'timed-out',
+            3,
+            `no progress for ${Math.round((options.progressDeadlineMs ?? 300_000) / 1000)}s in phase ${phase.name}`,
+          );
       }
-    }
-    // Hook Jobs' logs stream to the output while the phase waits.
-    const logStop = new AbortController();
-    const followers = liveObjects
-      .filter((o) => o.kind === 'Job' && hookJobs.get(objectKey(o))?.action !== 'done')
-      .map((job) =>
-        followJobLogs({
-          client,
-          namespace: job.metadata.namespace ?? env.namespace,
-          jobName: job.metadata.name ?? '',
-          signal: logStop.signal,
-          onLine: (line) => emit({ type: 'log', phase: phase.name, object: eventObject(job), line }),
-        }),
-      );
-    const result = await waitForObjects({
-      client,
-      targets: liveObjects,
-      selector,
-      signal,
-      deadline,
-      progressDeadlineMs: options.progressDeadlineMs ?? Math.min(timeoutMs, 5 * 60_000),
-      since: new Date(state.started - 1000),
-      replaceBrokenPods: options.replaceBrokenPods,
-      onUpdate: (object: KubeObject, readiness: Readiness) => {
-        const obj = eventObject(object);
-        if (readiness.status === 'ready')
-          emit({ type: 'object-ready', phase: phase.name, object: obj, message: readiness.message });
-        else if (readiness.status === 'pending')
-          emit({ type: 'object-waiting', phase: phase.name, object: obj, message: readiness.message });
-      },
-    });
-    await Promise.all(followers.map((f) => f.drained()));
-    logStop.abort();
-    for (const f of result.failed) {
-      emit({
-        type: 'object-failed',
-        phase: phase.name,
-        object: eventObject(f.object),
-        message: f.readiness.message,
-        diagnosis: f.diagnosis,
-        diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
-        ...sourceOf(phase.objects, f.object),
-      });
-    }
-    if (result.unreachable && (result.outcome === 'timed-out' || result.outcome === 'no-progress')) {
-      return finish(
-        'timed-out',
-        3,
-        `${describeUnreachable(result.unreachable)}; stopped waiting in phase ${phase.name}`,
-      );
-    }
-    switch (result.outcome) {
-      case 'ready':
-        break;
-      case 'failed':
-        return finish(
-          'failed',
-          1,
-          `phase ${phase.name} failed: ${result.failed.map((f) => `${objectRef(f.object)}: ${f.readiness.message}`).join('; ')}`,
-        );
-      case 'interrupted':
-        return finish('interrupted', 130, `interrupted while waiting in phase ${phase.name}`);
-      case 'timed-out':
-        return finish(
-          'timed-out',
-          3,
-          `timed out after ${Math.round(timeoutMs / 1000)}s waiting in phase ${phase.name}`,
-        );
-      case 'no-progress':
-        return finish(
-          'timed-out',
-          3,
-          `no progress for ${Math.round((options.progressDeadlineMs ?? 300_000) / 1000)}s in phase ${phase.name}`,
-        );
+    } finally {
+      signal.removeEventListener('abort', stopOnAbort);
+      stopWatches.abort();
     }
     state.recorder?.phaseFinished(phase.name, 'succeeded');
     emit({ type: 'phase-finished', phase: phase.name, durationMs: Date.now() - phaseStart });

@@ -4,7 +4,7 @@ export { containerStates, earlyFailure, hopelessReason } from './pod-state.js';
 export { currentReplicaSets, formatLabelSelector, podSelectorOf, podsOwnedBy } from './ownership.js';
 export { diagnose, formatDiagnosis, LOG_TAIL_LINES } from './diagnosis.js';
 export { summarizeEvents } from './events.js';
-export { collectDiagnosis, waitForObjects } from './waiter.js';
+export { collectDiagnosis, startWaitWatches, waitForObjects } from './waiter.js';
 export { describeUnreachable } from './watch-set.js';
 export type {
   Diagnosis,

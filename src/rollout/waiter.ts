@@ -33,6 +33,12 @@ export interface WaitOptions {
    * such a rollout fails with the command that unblocks it.
    */
   readonly replaceBrokenPods?: boolean;
+  /**
+   * Watches started before the targets were applied (startWaitWatches), so that the wait need not
+   * list everything again once the apply is done. Their copies of a target count only once they
+   * are at least as new as the target as applied. The caller stops them (its signal).
+   */
+  readonly watches?: WatchSet;
 }
 
 export interface FailedObject {
@@ -64,6 +70,28 @@ function keyOf(object: KubeObject): string {
 }
 
 type State = { object: KubeObject; readiness: Readiness };
+
+/**
+ * The watches a wait on these objects will read, started now, before they are applied: their lists
+ * are done by the time the apply is, and the wait (given them as `watches`) judges at once.
+ */
+export function startWaitWatches(
+  client: KubeClient,
+  objects: readonly KubeObject[],
+  options: { readonly selector?: string; readonly signal: AbortSignal },
+): WatchSet {
+  const watches = new WatchSet(client, {
+    signal: options.signal,
+    onChange: () => {},
+    selector: options.selector,
+    now: Date.now,
+  });
+  watches.watchTargets(
+    objects.filter((o) => needsWatch(o.kind)),
+    WORKLOADS,
+  );
+  return watches;
+}
 
 /** Waits, by watches, until every target is ready, one fails, or a deadline passes. */
 export function waitForObjects(options: WaitOptions): Promise<WaitResult> {
@@ -97,25 +125,19 @@ async function waitUntilReady(options: WaitOptions): Promise<WaitResult> {
   options.signal.addEventListener('abort', stop, { once: true });
   let wake: () => void = () => {};
   const poke = () => wake();
-  const watches = new WatchSet(options.client, {
-    signal: controller.signal,
-    onChange: poke,
-    selector: options.selector,
-    now,
-  });
+  const watches =
+    options.watches ??
+    new WatchSet(options.client, {
+      signal: controller.signal,
+      onChange: poke,
+      selector: options.selector,
+      now,
+    });
+  watches.onChange(poke);
   const side = new SideEffects(options, controller.signal, poke, now);
 
   try {
-    for (const t of watched) watches.watchTarget(t);
-    for (const ns of new Set(watched.map(nsOf))) {
-      const kinds = new Set(watched.filter((t) => nsOf(t) === ns).map((t) => t.kind));
-      if ([...kinds].some((k) => WORKLOADS.has(k))) {
-        watches.watch('pods', ns);
-        watches.watch('events', ns);
-      }
-      if (kinds.has('Deployment')) watches.watch('replicaSets', ns);
-      if (kinds.has('Service')) watches.watch('slices', ns);
-    }
+    watches.watchTargets(watched, WORKLOADS);
 
     let lastProgress = startedAt;
     for (;;) {

@@ -37,6 +37,23 @@ export interface WatchSetOptions {
   readonly now: () => number;
 }
 
+/**
+ * Orders two resourceVersions of one resource, as Kubernetes allows since 1.35 (KEP-5504: positive
+ * integers without leading zeros, compared as numbers); undefined when either is not such an integer
+ * (an aggregated API's own versions), which only equality can compare.
+ */
+export function compareResourceVersions(
+  a: string | undefined,
+  b: string | undefined,
+): -1 | 0 | 1 | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  if (a === b) return 0;
+  const integer = /^[1-9][0-9]*$/;
+  if (!integer.test(a) || !integer.test(b)) return undefined;
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : 1;
+}
+
 function nsOf(object: KubeObject): string {
   return object.metadata.namespace ?? '';
 }
@@ -47,11 +64,37 @@ function isTransient(error: unknown): boolean {
 
 export class WatchSet {
   private readonly informers = new Map<string, { informer: Informer; optional: boolean }>();
+  private listener: () => void;
 
   constructor(
     private readonly client: InformerClient,
     private readonly options: WatchSetOptions,
-  ) {}
+  ) {
+    this.listener = options.onChange;
+  }
+
+  /** Who is told of changes from now on (a wait taking over watches started before the apply). */
+  onChange(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /**
+   * Everything a wait on these targets (those that need a watch) reads: their own kinds, and per
+   * namespace pods and Warning events for workloads, ReplicaSets for Deployments, EndpointSlices
+   * for Services. Adding what is already watched changes nothing.
+   */
+  watchTargets(watched: readonly KubeObject[], workloadKinds: ReadonlySet<string>): void {
+    for (const t of watched) this.watchTarget(t);
+    for (const ns of new Set(watched.map(nsOf))) {
+      const kinds = new Set(watched.filter((t) => nsOf(t) === ns).map((t) => t.kind));
+      if ([...kinds].some((k) => workloadKinds.has(k))) {
+        this.watch('pods', ns);
+        this.watch('events', ns);
+      }
+      if (kinds.has('Deployment')) this.watch('replicaSets', ns);
+      if (kinds.has('Service')) this.watch('slices', ns);
+    }
+  }
 
   private add(
     key: string,
@@ -73,11 +116,14 @@ export class WatchSet {
       labelSelector: spec.labelSelector,
       fieldSelector: spec.fieldSelector,
       signal: this.options.signal,
-      onChange: this.options.onChange,
-      onError: this.options.onChange,
+      onChange: () => this.listener(),
+      onError: () => this.listener(),
       now: this.options.now,
     });
-    informer.synced.then(this.options.onChange, this.options.onChange);
+    informer.synced.then(
+      () => this.listener(),
+      () => this.listener(),
+    );
     this.informers.set(key, { informer, optional: spec.optional ?? false });
     return informer;
   }
@@ -96,11 +142,17 @@ export class WatchSet {
     this.add(`${role}|${namespace}`, { ...ROLES[role], namespace });
   }
 
-  /** The live copy of a target, once listed. */
+  /**
+   * The live copy of a target, once listed and at least as new as the target (the object as
+   * applied): watches started before the apply may still hold the copy from before it.
+   */
   live(target: KubeObject): KubeObject | undefined {
-    return this.informers
+    const live = this.informers
       .get(`target|${target.apiVersion}|${target.kind}|${nsOf(target)}`)
       ?.informer.get(target.metadata.namespace, target.metadata.name ?? '');
+    const applied = target.metadata.resourceVersion;
+    if (live === undefined || applied === undefined) return live;
+    return (compareResourceVersions(live.metadata.resourceVersion, applied) ?? 0) < 0 ? undefined : live;
   }
 
   /** A namespace's objects of one role; undefined when not watched (or, if optional, refused). */

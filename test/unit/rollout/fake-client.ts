@@ -26,6 +26,18 @@ export class FakeClient {
   private readonly streams = new Set<Stream>();
   private rv = 100;
 
+  /**
+   * The next resourceVersion: as etcd's, above every version seen so far (listed or pushed), so
+   * that a pushed copy is newer than the object it updates, as on a real API server.
+   */
+  private nextRv(...seen: Array<string | undefined>): string {
+    for (const v of seen) {
+      const n = Number(v);
+      if (Number.isSafeInteger(n) && n >= this.rv) this.rv = n + 1;
+    }
+    return String(this.rv++);
+  }
+
   constructor(private readonly options: FakeClientOptions) {}
 
   /** The fake as the waiter's parameter type. */
@@ -51,7 +63,8 @@ export class FakeClient {
     }
     await Promise.resolve();
     if (answer instanceof Error) throw answer;
-    return { items: structuredClone(answer), resourceVersion: String(this.rv++) };
+    const items = structuredClone(answer);
+    return { items, resourceVersion: this.nextRv(...items.map((i) => i.metadata.resourceVersion)) };
   }
 
   async *watch(
@@ -82,7 +95,7 @@ export class FakeClient {
   /** Delivers a watch event to every open watch of that kind. */
   push(type: WatchEvent['type'], object: KubeObject): void {
     const copy = structuredClone(object);
-    copy.metadata.resourceVersion = String(this.rv++);
+    copy.metadata.resourceVersion = this.nextRv(object.metadata.resourceVersion);
     for (const stream of this.streams) {
       if (stream.kind !== object.kind) continue;
       stream.queue.push({ type, object: copy });
