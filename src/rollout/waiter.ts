@@ -151,7 +151,10 @@ async function waitUntilReady(options: WaitOptions): Promise<WaitResult> {
         const state = states.get(key)!;
         if (state.readiness.status !== 'pending') continue;
         const live = watches.synced ? watches.live(t) : undefined;
-        const readiness = watches.synced ? judge(live, round) : waitingForApi(watches, state.readiness);
+        // What is still pending while the API server does not answer waits for it, whether the
+        // watches had listed before it went (they start with the apply) or not.
+        const judged = watches.synced ? judge(live, round) : state.readiness;
+        const readiness = judged.status === 'pending' ? waitingForApi(watches, judged) : judged;
         if (readiness.status !== state.readiness.status || readiness.message !== state.readiness.message) {
           states.set(key, { object: live ?? t, readiness });
           options.onUpdate?.(live ?? t, readiness);

@@ -1,5 +1,6 @@
-// A phase's wait when the API server is gone before its first list: retries, then exit 3 with
-// "API server unreachable since <time>" at the deadline, never a hang.
+// A phase's wait when the API server goes away during the apply (its watches, started with the
+// apply, lose it): says it waits for the API server, retries, then exits 3 with "API server
+// unreachable since <time>" at the deadline, never a hang.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { restartProcess } from '../cluster/processes.js';
@@ -39,7 +40,7 @@ describe('a phase waiting on an API server that went away', () => {
         // No lock or release record: their own retries are not what this test is about.
         record: false,
         onEvent: (event) => {
-          // Synchronously, between the apply and the wait: the waiter's first list finds nobody.
+          // Synchronously, between the apply and the wait: the wait's watches find nobody.
           if (event.type === 'object-applied' && event.object.kind === 'Deployment' && !restarting) {
             restarting = restartProcess(cluster.runDir, 'kube-apiserver', 25_000);
           }
