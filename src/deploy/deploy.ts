@@ -432,6 +432,7 @@ async function deployRendered(
     // The wait's watches list while the phase applies (kinds a CRD of the phase defines are not
     // served yet, so such a phase lists once applied); stopped when the phase is over.
     const stopWatches = new AbortController();
+    setMaxListeners(0, stopWatches.signal);
     const stopOnAbort = () => stopWatches.abort();
     signal.addEventListener('abort', stopOnAbort, { once: true });
     const watches = scheduled

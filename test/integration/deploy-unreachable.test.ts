@@ -16,7 +16,9 @@ spec:
   replicas: 1
   selector: { matchLabels: { app: web } }
   template:
-    metadata: { labels: { app: web } }
+    # Ready only long after the deadline: whatever the load, the wait cannot end ready before the
+    # API server is gone (a watch may still deliver what it saw just before).
+    metadata: { labels: { app: web, capstan.test/scenario: slow }, annotations: { capstan.test/ready-after: '300' } }
     spec: { containers: [{ name: web, image: example.com/web:1 }] }
 `;
 
@@ -40,7 +42,7 @@ describe('a phase waiting on an API server that went away', () => {
         // No lock or release record: their own retries are not what this test is about.
         record: false,
         onEvent: (event) => {
-          // Synchronously, between the apply and the wait: the wait's watches find nobody.
+          // Synchronously, as the Deployment is applied: its watches lose the API server.
           if (event.type === 'object-applied' && event.object.kind === 'Deployment' && !restarting) {
             restarting = restartProcess(cluster.runDir, 'kube-apiserver', 25_000);
           }
