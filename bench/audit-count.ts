@@ -19,12 +19,25 @@ export interface RequestCount {
   readonly byVerb: Record<string, number>;
 }
 
+/**
+ * A file's lines, decoded one at a time: an audit log of runs at 1,500 objects can pass the longest
+ * string V8 makes (about 512 MiB), which reading it as one string would.
+ */
+function* lines(bytes: Buffer): Generator<string> {
+  for (let start = 0; start < bytes.length;) {
+    const end = bytes.indexOf(10, start);
+    const stop = end === -1 ? bytes.length : end;
+    yield bytes.toString('utf8', start, stop);
+    start = stop + 1;
+  }
+}
+
 /** Requests received within [fromMs, toMs] from every user agent that is not the control plane's. */
 export function countRequests(file: string, fromMs: number, toMs: number): RequestCount {
   const byAgent: Record<string, number> = {};
   const byVerb: Record<string, number> = {};
   let total = 0;
-  for (const text of readFileSync(file, 'utf8').split('\n')) {
+  for (const text of lines(readFileSync(file))) {
     if (!text.startsWith('{')) continue;
     const line = JSON.parse(text) as AuditLine;
     const at = Date.parse(line.requestReceivedTimestamp ?? '');
