@@ -153,7 +153,11 @@ async function waitUntilReady(options: WaitOptions): Promise<WaitResult> {
         const live = watches.synced ? watches.live(t) : undefined;
         // What is still pending while the API server does not answer waits for it, whether the
         // watches had listed before it went (they start with the apply) or not.
-        const judged = watches.synced ? judge(live, round) : state.readiness;
+        const judged = !watches.synced
+          ? state.readiness
+          : live === undefined && watches.holdsOlderCopy(t)
+            ? APPLIED_NOT_SEEN
+            : judge(live, round);
         const readiness = judged.status === 'pending' ? waitingForApi(watches, judged) : judged;
         if (readiness.status !== state.readiness.status || readiness.message !== state.readiness.message) {
           states.set(key, { object: live ?? t, readiness });
@@ -205,6 +209,12 @@ function waitingForApi(watches: WatchSet, previous: Readiness): Readiness {
     message: `waiting for the API server (no answer since ${unreachable.since.toISOString()}, retrying)`,
   };
 }
+
+/** A watch started before the apply holds the copy from before it, not yet the applied one. */
+const APPLIED_NOT_SEEN: Readiness = {
+  status: 'pending',
+  message: 'waiting for the watch to deliver the object as applied',
+};
 
 /** One target's readiness from the live state of everything watched. */
 function judge(live: KubeObject | undefined, round: Round): Readiness {

@@ -147,12 +147,26 @@ export class WatchSet {
    * applied): watches started before the apply may still hold the copy from before it.
    */
   live(target: KubeObject): KubeObject | undefined {
-    const live = this.informers
+    const live = this.copyOf(target);
+    return live !== undefined && this.isOlder(live, target) ? undefined : live;
+  }
+
+  /** Whether the watch holds only a copy of the target older than the object as applied. */
+  holdsOlderCopy(target: KubeObject): boolean {
+    const copy = this.copyOf(target);
+    return copy !== undefined && this.isOlder(copy, target);
+  }
+
+  private copyOf(target: KubeObject): KubeObject | undefined {
+    return this.informers
       .get(`target|${target.apiVersion}|${target.kind}|${nsOf(target)}`)
       ?.informer.get(target.metadata.namespace, target.metadata.name ?? '');
+  }
+
+  private isOlder(copy: KubeObject, target: KubeObject): boolean {
     const applied = target.metadata.resourceVersion;
-    if (live === undefined || applied === undefined) return live;
-    return (compareResourceVersions(live.metadata.resourceVersion, applied) ?? 0) < 0 ? undefined : live;
+    if (applied === undefined) return false;
+    return (compareResourceVersions(copy.metadata.resourceVersion, applied) ?? 0) < 0;
   }
 
   /** A namespace's objects of one role; undefined when not watched (or, if optional, refused). */

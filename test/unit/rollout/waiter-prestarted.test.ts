@@ -70,6 +70,10 @@ describe('a wait on watches started before the apply', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(done, false);
     assert.ok(updates.every((u) => u.status === 'pending'));
+    assert.deepEqual(
+      updates.map((u) => u.message),
+      ['waiting for the watch to deliver the object as applied'],
+    );
     // The watch delivers the applied object, then the controller's status for it.
     client.push('MODIFIED', applied);
     await new Promise((resolve) => setTimeout(resolve, 20));
