@@ -150,7 +150,8 @@ async function renderFile(
     return [];
   }
   const rendered = file.kind === 'template';
-  const { documents, problems } = parseYamlStream(text);
+  // A rendered template's positions are asked for only when something is refused (see templateSite).
+  const { documents, problems } = parseYamlStream(text, { lines: rendered ? 'lazy' : 'eager' });
   for (const problem of problems) {
     issues.push(
       rendered
