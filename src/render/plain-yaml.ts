@@ -61,8 +61,15 @@ const CORE_AS_THE_YAML_LIBRARY_READS_IT = FAILSAFE_SCHEMA.extend({
  * a quoted string, say) costs only time.
  */
 const LEFT_TO_THE_YAML_LIBRARY: readonly RegExp[] = [
-  // Directives: `%YAML 1.1` changes the schema.
+  // Directives: `%YAML 1.1` changes the schema. Byte-order marks (the yaml library drops one
+  // anywhere a document may start; js-yaml only at the very beginning).
   /^%/m,
+  /\uFEFF/,
+  // Anything after a `---` or `...` marker on its line (`---x` is a scalar to one, a marker to the
+  // other); a carriage return not followed by a line feed; `\U` escapes (js-yaml takes out-of-range ones).
+  /^(?:---|\.\.\.)(?![ \t]*\r?$)/m,
+  /\r(?!\n)/,
+  /\\U/,
   // Tags (`!!binary`, `!local`), anchors and aliases (with their alias-count limit), explicit keys.
   /(?:^|[\s[\]{},:])[!&*?]/,
   // Merge keys.
@@ -91,7 +98,7 @@ const LEFT_TO_THE_YAML_LIBRARY: readonly RegExp[] = [
  * says what is wrong, with its line and column).
  */
 export function readPlainYaml(text: string): unknown[] | undefined {
-  if (LEFT_TO_THE_YAML_LIBRARY.some((pattern) => pattern.test(text)) || quoteMayContinue(text))
+  if (LEFT_TO_THE_YAML_LIBRARY.some((pattern) => pattern.test(text)) || mayContinueOnNextLine(text))
     return undefined;
   try {
     return loadAll(text, undefined, { schema: CORE_AS_THE_YAML_LIBRARY_READS_IT });
@@ -101,22 +108,60 @@ export function readPlainYaml(text: string): unknown[] | undefined {
 }
 
 /**
- * A line with an odd number of single or of double quotes: a quoted scalar may go on to the next
- * line, where the two libraries' rules for its indentation differ. Escaped and doubled quotes are
- * counted too (an apostrophe in a plain scalar sends its stream to the yaml library, which is fine).
+ * Whether some line may leave a quoted scalar or a flow collection open for the next one: the two
+ * libraries' rules for how such a continuation must be indented differ (a shifted `]` in a
+ * multi-line list is an error to the yaml library, not to js-yaml). Declined when a line has an
+ * odd number of single quotes, or of double quotes not escaped by a backslash; when a quoted
+ * scalar that starts a node is not closed on its line; or when the line's brackets, counted
+ * naively (in quotes and comments too), go below zero or do not return to zero. False alarms only
+ * cost time.
  */
-function quoteMayContinue(text: string): boolean {
-  let single = 0;
-  let double = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 39) single++;
-    else if (c === 34) double++;
-    else if (c === 10 || Number.isNaN(c)) {
-      if (single % 2 === 1 || double % 2 === 1) return true;
-      single = 0;
-      double = 0;
+function mayContinueOnNextLine(text: string): boolean {
+  for (const line of text.split('\n')) {
+    let single = 0;
+    let double = 0;
+    let depth = 0;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (c === "'") single++;
+      else if (c === '"' && !escapedAt(line, i)) double++;
+      else if (c === '[' || c === '{') depth++;
+      else if (c === ']' || c === '}') {
+        if (--depth < 0) return true;
+      }
+      if ((c === "'" || c === '"') && startsNode(line, i) && closingQuote(line, i) < 0) return true;
     }
+    if (single % 2 === 1 || double % 2 === 1 || depth !== 0) return true;
   }
   return false;
+}
+
+/** A quote preceded by an odd number of backslashes. */
+function escapedAt(line: string, at: number): boolean {
+  let n = 0;
+  for (let i = at - 1; i >= 0 && line[i] === '\\'; i--) n++;
+  return n % 2 === 1;
+}
+
+/** Whether the character at `at` begins a node: first on its line, or after `- `, `: `, `[`, `{`, `,`. */
+function startsNode(line: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && line[i] === ' ') i--;
+  if (i < 0) return true;
+  const before = line[i];
+  if (before === '[' || before === '{' || before === ',') return true;
+  return (before === '-' || before === ':') && i < at - 1;
+}
+
+/** Index of the quote that closes the quoted scalar opened at `at`, or -1 if not on this line. */
+function closingQuote(line: string, at: number): number {
+  const quote = line[at];
+  for (let i = at + 1; i < line.length; i++) {
+    if (quote === '"' && line[i] === '\\') i++;
+    else if (line[i] === quote) {
+      if (quote === "'" && line[i + 1] === "'") i++;
+      else return i;
+    }
+  }
+  return -1;
 }
