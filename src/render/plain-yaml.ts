@@ -69,6 +69,8 @@ const LEFT_TO_THE_YAML_LIBRARY: readonly RegExp[] = [
   // other); a carriage return not followed by a line feed; `\U` escapes (js-yaml takes out-of-range ones).
   /^(?:---|\.\.\.)(?![ \t]*\r?$)/m,
   /\r(?!\n)/,
+  // A stream ending in a line of spaces: js-yaml keeps one more line break in a `|+` scalar there.
+  /\n[ ]+$/,
   /\\U/,
   // Tags (`!!binary`, `!local`), anchors and aliases (with their alias-count limit), explicit keys.
   /(?:^|[\s[\]{},:])[!&*?]/,
@@ -113,7 +115,7 @@ export function readPlainYaml(text: string): unknown[] | undefined {
  * multi-line list is an error to the yaml library, not to js-yaml). Declined when a line has an
  * odd number of single quotes, or of double quotes not escaped by a backslash; when a quoted
  * scalar that starts a node is not closed on its line; or when the line's brackets, counted
- * naively (in quotes and comments too), go below zero or do not return to zero. False alarms only
+ * outside such scalars (in comments and plain scalars too), go below zero or do not return to zero. False alarms only
  * cost time.
  */
 function mayContinueOnNextLine(text: string): boolean {
@@ -123,13 +125,19 @@ function mayContinueOnNextLine(text: string): boolean {
     let depth = 0;
     for (let i = 0; i < line.length; i++) {
       const c = line[i];
+      // A quoted scalar that starts a node must close on this line; what it holds is not counted.
+      if ((c === "'" || c === '"') && startsNode(line, i)) {
+        const end = closingQuote(line, i);
+        if (end < 0) return true;
+        i = end;
+        continue;
+      }
       if (c === "'") single++;
       else if (c === '"' && !escapedAt(line, i)) double++;
       else if (c === '[' || c === '{') depth++;
       else if (c === ']' || c === '}') {
         if (--depth < 0) return true;
       }
-      if ((c === "'" || c === '"') && startsNode(line, i) && closingQuote(line, i) < 0) return true;
     }
     if (single % 2 === 1 || double % 2 === 1 || depth !== 0) return true;
   }
@@ -143,14 +151,15 @@ function escapedAt(line: string, at: number): boolean {
   return n % 2 === 1;
 }
 
-/** Whether the character at `at` begins a node: first on its line, or after `- `, `: `, `[`, `{`, `,`. */
+/** Whether the character at `at` begins a node: first on its line, or after `- `, `:`, `[`, `{`, `,`. */
 function startsNode(line: string, at: number): boolean {
   let i = at - 1;
   while (i >= 0 && line[i] === ' ') i--;
   if (i < 0) return true;
   const before = line[i];
   if (before === '[' || before === '{' || before === ',') return true;
-  return (before === '-' || before === ':') && i < at - 1;
+  // `"a":"b"` (JSON style) starts one right after the colon.
+  return before === ':' || (before === '-' && i < at - 1);
 }
 
 /** Index of the quote that closes the quoted scalar opened at `at`, or -1 if not on this line. */

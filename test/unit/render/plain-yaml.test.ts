@@ -178,6 +178,10 @@ describe('the fast YAML reader', () => {
       'command: [sh,\n  -c]\n',
       "it's: 'multi\nline' # don't\n",
       'a: "x\\"\ny\\"z"\n',
+      // Second review: a keep-chomped scalar before a last line of spaces; brackets in quotes.
+      'a: |+\n  x\n  ',
+      'x:\n  y: [a, "b]c",\n  "d[e"]\n',
+      'x:\n  y: {\'a"]\':"b\n  c[" } # "\n',
     ];
     for (const s of left) assert.equal(readPlainYaml(s), undefined, JSON.stringify(s));
   });
