@@ -1,4 +1,4 @@
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isMap, isSeq, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { readPlainYaml } from './plain-yaml.js';
 
 /** One document of a YAML stream with the positions needed for messages. */
@@ -52,9 +52,13 @@ export function parseYamlStream(
     try {
       value = toValue(doc);
     } catch (error) {
-      // An alias without its anchor, or aliases that would multiply past the limit.
-      const pos = lineCounter.linePos(doc.contents.range?.[0] ?? 0);
-      const message = `in the document starting here: ${(error as Error).message}`;
+      // An alias without its anchor (named at the alias), or aliases multiplying past the limit.
+      const at = unresolvedAlias(doc);
+      const pos = lineCounter.linePos(at ?? doc.contents.range?.[0] ?? 0);
+      const message =
+        at === undefined
+          ? `in the document starting here: ${(error as Error).message}`
+          : (error as Error).message;
       return { documents: [], problems: [{ line: pos.line, column: pos.col, message }] };
     }
     if (value === null || value === undefined) continue;
@@ -69,6 +73,19 @@ export function parseYamlStream(
 }
 
 const YAML_OPTIONS = { merge: true, uniqueKeys: true } as const;
+
+/** Offset of the first alias in `doc` whose anchor is not set before it. */
+function unresolvedAlias(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return undefined;
+      offset = alias.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
 
 function toValue(doc: Document): unknown {
   return doc.toJS({ maxAliasCount: 100 });

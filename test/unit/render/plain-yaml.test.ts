@@ -346,7 +346,7 @@ describe('YAML aliases the yaml library cannot resolve', () => {
   it('are syntax problems with a line, not a thrown error', () => {
     const unresolved = parseYamlStream('kind: ConfigMap\ndata:\n  a: *missing\n');
     assert.equal(unresolved.documents.length, 0);
-    assert.equal(unresolved.problems[0]?.line, 1);
+    assert.equal(unresolved.problems[0]?.line, 3);
     assert.match(unresolved.problems[0].message, /Unresolved alias/);
     const row = (name: string, of: string) => `${name}: &${name} [${Array(10).fill(`*${of}`).join(', ')}]`;
     const bomb = [
