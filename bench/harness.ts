@@ -7,6 +7,8 @@ export interface Measured {
   readonly ms: number;
   /** Peak resident memory of the child process in KiB, when measured through /usr/bin/time. */
   readonly maxRssKib?: number;
+  /** CPU time (user + system) of the child process in ms, when measured through /usr/bin/time. */
+  readonly cpuMs?: number;
 }
 
 export interface Case {
@@ -23,7 +25,7 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Times a shell-free command; with `measureMemory`, through GNU time for the peak RSS. */
+/** Times a shell-free command; with `measureMemory`, through GNU time for the peak RSS and CPU time. */
 export function timeCommand(
   command: string,
   args: readonly string[],
@@ -31,7 +33,7 @@ export function timeCommand(
 ): Promise<Measured> {
   const useTime = options.measureMemory && process.platform === 'linux';
   const [cmd, argv] = useTime
-    ? ['/usr/bin/time', ['-f', 'CAPSTAN_BENCH_RSS=%M', command, ...args]]
+    ? ['/usr/bin/time', ['-f', 'CAPSTAN_BENCH_RSS=%M CAPSTAN_BENCH_CPU=%U+%S', command, ...args]]
     : [command, [...args]];
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -48,7 +50,12 @@ export function timeCommand(
       if (code !== 0)
         return reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${stderr.slice(-2000)}`));
       const rss = /CAPSTAN_BENCH_RSS=(\d+)/.exec(stderr);
-      resolve({ ms, maxRssKib: rss ? Number(rss[1]) : undefined });
+      const cpu = /CAPSTAN_BENCH_CPU=([\d.]+)\+([\d.]+)/.exec(stderr);
+      resolve({
+        ms,
+        maxRssKib: rss ? Number(rss[1]) : undefined,
+        cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : undefined,
+      });
     });
   });
 }
