@@ -75,6 +75,8 @@ export class Reporter {
   private timer: NodeJS.Timeout | undefined;
   private section: string | undefined;
   private title = 'capstan';
+  /** What the closing line names: a rollback's outcome is not a deploy's. */
+  private operation: 'deploy' | 'rollback' = 'deploy';
   private readonly rows: Array<PhaseRow & { startedAt: number }> = [];
 
   constructor(
@@ -202,7 +204,7 @@ export class Reporter {
         ? { ...row, outcome: event.outcome, durationMs: this.now() - row.startedAt }
         : row,
     );
-    const result = `${ok ? '✓' : '✗'} ${ok ? (event.message ?? 'deploy succeeded') : `deploy ${event.outcome}${event.message ? `: ${event.message}` : ''}`} (${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`;
+    const result = `${ok ? '✓' : '✗'} ${ok ? (event.message ?? `${this.operation} succeeded`) : `${this.operation} ${event.outcome}${event.message ? `: ${event.message}` : ''}`} (${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`;
     try {
       this.options.appendFile(
         path,
@@ -241,6 +243,7 @@ export class Reporter {
         break;
       case 'rollback-started':
         this.title = `capstan rollback of ${event.app} in ${event.env} to release ${event.target}`;
+        this.operation = 'rollback';
         break;
       case 'phase-started': {
         const row = { phase: event.phase, objects: event.objects, outcome: 'running', startedAt: this.now() };
@@ -267,7 +270,10 @@ export class Reporter {
       case 'deploy-finished':
         // Invalid input is annotated issue by issue, at its file and line, by reportError.
         if (event.outcome !== 'succeeded' && event.outcome !== 'invalid')
-          this.annotate(event.message ?? `deploy ${event.outcome}`, `capstan deploy ${event.outcome}`);
+          this.annotate(
+            event.message ?? `${this.operation} ${event.outcome}`,
+            `capstan ${this.operation} ${event.outcome}`,
+          );
         this.writeStepSummary(event);
         break;
       default:
@@ -375,8 +381,8 @@ export class Reporter {
     // Invalid input is explained on standard error, issue by issue; this line only closes the deploy.
     const why = event.outcome === 'invalid' ? 'nothing was applied' : (event.message ?? '');
     const head = ok
-      ? c.green(`✓ ${event.message ?? 'deploy succeeded'}`)
-      : c.red(`✗ deploy ${event.outcome}: ${why}`);
+      ? c.green(`✓ ${event.message ?? `${this.operation} succeeded`}`)
+      : c.red(`✗ ${this.operation} ${event.outcome}: ${why}`);
     this.write(`${head} ${c.dim(`(${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`)}`);
     if (!ok && event.notApplied.length > 0 && event.applied.length > 0) {
       this.write(

@@ -8,7 +8,7 @@ import type { RollbackEvent } from '../../../src/release/index.js';
 import { Redactor } from '../../../src/secrets/index.js';
 import { CapstanError } from '../../../src/shared/index.js';
 
-function draw(mode: OutputMode, events: DeployEvent[], redactor?: Redactor): string {
+function draw(mode: OutputMode, events: Array<DeployEvent | RollbackEvent>, redactor?: Redactor): string {
   const out = new PassThrough();
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
@@ -57,6 +57,26 @@ describe('Reporter', () => {
     );
     assert.match(text, /✗ deploy failed: phase failed \(1\.5s, deploy r1\)/);
     assert.ok(!text.includes('\u001b['), 'no escape codes without a terminal');
+  });
+
+  it('closes a rollback as a rollback, not as a deploy', () => {
+    const started: RollbackEvent = {
+      type: 'rollback-started',
+      app: 'shop',
+      env: 'staging',
+      namespace: 'shop',
+      release: 5,
+      target: 3,
+      images: [],
+    };
+    const finished = events.at(-1) as Extract<DeployEvent, { type: 'deploy-finished' }>;
+    const text = draw('plain', [started, finished]);
+    assert.match(text, /✗ rollback failed: phase failed \(1\.5s, deploy r1\)/);
+    assert.ok(!text.includes('deploy failed'), text);
+    assert.match(
+      draw('plain', [started, { ...finished, outcome: 'succeeded', message: undefined }]),
+      /✓ rollback succeeded/,
+    );
   });
 
   it('writes one JSON object per line with -o json', () => {
