@@ -46,9 +46,10 @@ function collectLogs(logs: Record<string, PodLogs[]>, pods: KubeObject[]): Diagn
     return (ia === -1 ? order.length : ia) - (ib === -1 ? order.length : ib);
   });
   return names.flatMap((pod) =>
-    (logs[pod] ?? []).flatMap(({ container, previous, current }) => [
+    (logs[pod] ?? []).flatMap(({ container, previous, current, unreadable }) => [
       ...(previous ? [{ pod, container, previous: true, lines: tail(previous) }] : []),
       ...(current ? [{ pod, container, previous: false, lines: tail(current) }] : []),
+      ...(unreadable ? [{ pod, container, previous: false, lines: [], unreadable }] : []),
     ]),
   );
 }
@@ -98,6 +99,10 @@ export function formatDiagnosis(ref: string, diagnosis: Diagnosis): string {
   }
   if (diagnosis.logs.length > 0) out.push('Logs:');
   for (const log of diagnosis.logs) {
+    if (log.unreadable !== undefined) {
+      out.push(`  could not read the logs of ${log.pod}/${log.container}: ${log.unreadable}`);
+      continue;
+    }
     const where = `${log.pod}/${log.container} (${log.previous ? 'previous' : 'current'} container)`;
     if (log.lines.length === 0) {
       out.push(`  no log lines from ${where}`);

@@ -27,6 +27,8 @@ export interface PodLogs {
   container: string;
   current?: string[];
   previous?: string[];
+  /** Why a log could not be read (refused, timed out), when it exists but did not come. */
+  unreadable?: string;
 }
 
 export interface DiagnosisInput {
@@ -69,6 +71,8 @@ export interface DiagnosisLog {
   container: string;
   previous: boolean;
   lines: string[];
+  /** Set when the log could not be read: why (its `lines` are then empty). */
+  unreadable?: string;
 }
 
 export interface Diagnosis {

@@ -491,10 +491,18 @@ async function diagnoseObject(
     );
     const shown = offline ? [] : diagnosisPods({ object, pods, replicaSets }).pods;
     // Every log tail at once, current and previous: the failure is reported as soon as they are in.
-    const tail = (name: string, container: string, previous: boolean) =>
+    // A log that exists but does not come (refused, timed out) is named with why, not left out.
+    const tail = (
+      name: string,
+      container: string,
+      previous: boolean,
+    ): Promise<{ text?: string; unreadable?: string }> =>
       client
         .logs(ns, name, { container, tailLines: 20, signal, ...(previous ? { previous: true } : {}) })
-        .catch(() => undefined);
+        .then(
+          (text) => ({ text }),
+          (error: unknown) => ({ unreadable: firstLine(error) }),
+        );
     const gathered = await Promise.all(
       shown.slice(0, 3).map(async (pod) => {
         const name = pod.metadata.name ?? '';
@@ -514,21 +522,33 @@ async function diagnoseObject(
                 tail(name, c.name, false),
                 (c.restartCount ?? 0) > 0 ? tail(name, c.name, true) : undefined,
               ]);
-              return { container: c.name, current: splitLines(current), previous: splitLines(previous) };
+              const unreadable = current.unreadable ?? previous?.unreadable;
+              return {
+                container: c.name,
+                current: splitLines(current.text),
+                previous: splitLines(previous?.text),
+                ...(unreadable === undefined ? {} : { unreadable }),
+              };
             }),
         );
         return [name, entries] as const;
       }),
     );
-    // A container whose log cannot be read (one that never started answers 400) shows none.
+    // A container that never started has no log (the API server answers 400): it shows none.
     for (const [name, entries] of gathered) {
-      const readable = entries.filter((e) => e.current !== undefined);
+      const readable = entries.filter((e) => e.current !== undefined || e.unreadable !== undefined);
       if (readable.length) logs[name] = readable;
     }
   } catch {
     // Diagnosis is best effort: what was gathered is still worth showing.
   }
   return diagnose({ object, pods, replicaSets, events, logs, since: options.since, timedOut });
+}
+
+/** The first line of an error's message: a refusal's explanation runs to several. */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
 }
 
 function splitLines(text: string | undefined): string[] | undefined {

@@ -16,6 +16,11 @@ export interface FakeClientOptions {
   /** Per kind: the objects a list returns, an error it throws, or 'hang' (never answers). */
   readonly lists: Record<string, ListAnswer | (() => ListAnswer)>;
   readonly get?: (kind: string, name: string) => KubeObject | undefined | Error;
+  /** A container's log tail, or the error reading it throws (default: no log). */
+  readonly logs?: (
+    pod: string,
+    options: { container?: string; previous?: boolean },
+  ) => string | undefined | Error;
 }
 
 export class FakeClient {
@@ -121,9 +126,15 @@ export class FakeClient {
     return true;
   }
 
-  async logs(): Promise<string | undefined> {
+  async logs(
+    _namespace: string,
+    pod: string,
+    options: { container?: string; previous?: boolean } = {},
+  ): Promise<string | undefined> {
     await Promise.resolve();
-    return undefined;
+    const answer = this.options.logs?.(pod, options);
+    if (answer instanceof Error) throw answer;
+    return answer;
   }
 }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { KubeApiError, type WatchEvent } from '../../../src/kube/index.js';
+import { formatDiagnosis } from '../../../src/rollout/diagnosis.js';
 import { waitForObjects, type WaitOptions } from '../../../src/rollout/waiter.js';
 import type { Readiness } from '../../../src/rollout/types.js';
 import type { KubeObject } from '../../../src/shared/index.js';
@@ -24,38 +25,68 @@ function options(client: FakeClient, targets: KubeObject[], extra: Partial<WaitO
   };
 }
 
+interface Recording {
+  initial: KubeObject[];
+  events: Array<{ type: WatchEvent['type']; object: KubeObject }>;
+}
+
+const jobLists = (recording: Recording) => ({
+  Job: recording.initial.filter((o) => o.kind === 'Job'),
+  Pod: recording.initial.filter((o) => o.kind === 'Pod'),
+  Event: [],
+});
+
+/** Waits for the recording's Job while its watch events are pushed, a few ms apart. */
+async function replayJob(client: FakeClient, recording: Recording, extra: Partial<WaitOptions> = {}) {
+  let done = false;
+  const waiting = waitForObjects(options(client, [recording.initial[1]], extra)).finally(() => (done = true));
+  await until(() => client.watching('Job') && client.watching('Pod'), 'the watches');
+  for (const { type, object } of recording.events) {
+    if (done) break;
+    client.push(type, object);
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
+  return waiting;
+}
+
 describe('a Job whose pod restarts OnFailure, replayed', () => {
-  const recording = read<{
-    initial: KubeObject[];
-    events: Array<{ type: WatchEvent['type']; object: KubeObject }>;
-  }>('recorded-job-onfailure');
+  const recording = read<Recording>('recorded-job-onfailure');
 
   it("keeps waiting through the crash loop and fails with the Job's own reason", async () => {
-    const client = new FakeClient({
-      lists: {
-        Job: recording.initial.filter((o) => o.kind === 'Job'),
-        Pod: recording.initial.filter((o) => o.kind === 'Pod'),
-        Event: [],
-      },
-    });
+    const client = new FakeClient({ lists: jobLists(recording) });
     const updates: Readiness[] = [];
-    let done = false;
-    const waiting = waitForObjects(
-      options(client, [recording.initial[1]], { onUpdate: (_o, r) => updates.push(r) }),
-    ).finally(() => (done = true));
-    await until(() => client.watching('Job') && client.watching('Pod'), 'the watches');
-    for (const { type, object } of recording.events) {
-      if (done) break;
-      client.push(type, object);
-      await new Promise((resolve) => setTimeout(resolve, 3));
-    }
-    const result = await waiting;
+    const result = await replayJob(client, recording, { onUpdate: (_o, r) => updates.push(r) });
     assert.equal(result.outcome, 'failed');
     assert.equal(
       result.failed[0]?.readiness.message,
       'BackoffLimitExceeded: Job has reached the specified backoff limit',
     );
     assert.ok(!updates.some((u) => /CrashLoopBackOff/.test(u.message) && u.status === 'failed'));
+  });
+});
+
+describe('the diagnosis of a crash loop whose logs cannot all be read', () => {
+  const recording = read<Recording>('recorded-job-onfailure');
+
+  it('names the refusal where the log would be, and keeps the log that came', async () => {
+    const client = new FakeClient({
+      lists: jobLists(recording),
+      logs: (_pod, { previous }) =>
+        previous
+          ? 'boom\n'
+          : new KubeApiError(403, 'Forbidden', 'pods "x" is forbidden: may not get pods/log\nsecond line'),
+    });
+    const result = await replayJob(client, recording);
+    const diagnosis = result.failed[0]?.diagnosis;
+    assert.ok(diagnosis, result.outcome);
+    const unreadable = diagnosis.logs.filter((l) => l.unreadable !== undefined);
+    assert.ok(unreadable.length > 0, JSON.stringify(diagnosis.logs));
+    assert.ok(unreadable.every((l) => l.unreadable === 'pods "x" is forbidden: may not get pods/log'));
+    assert.ok(diagnosis.logs.some((l) => l.previous && l.lines.join() === 'boom'));
+    assert.match(
+      formatDiagnosis('Job/x', diagnosis),
+      /^ {2}could not read the logs of [\w.-]+\/[\w.-]+: pods "x" is forbidden: may not get pods\/log$/m,
+    );
   });
 });
 
