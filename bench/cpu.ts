@@ -43,12 +43,7 @@ export function controlPlaneCpu(runDir: string): Record<string, number> {
   return out;
 }
 
-/** What each component spent between two readings, and the total. */
-export function cpuSince(
-  before: Record<string, number>,
-  after: Record<string, number>,
-): { total: number; byComponent: Record<string, number> } {
-  const byComponent: Record<string, number> = {};
-  for (const [name, ms] of Object.entries(after)) byComponent[name] = ms - (before[name] ?? ms);
-  return { total: Object.values(byComponent).reduce((a, b) => a + b, 0), byComponent };
+/** CPU ms the components spent between two readings of {@link controlPlaneCpu}. */
+export function cpuSince(before: Record<string, number>, after: Record<string, number>): number {
+  return Object.entries(after).reduce((sum, [name, ms]) => sum + ms - (before[name] ?? ms), 0);
 }

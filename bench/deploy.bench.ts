@@ -269,7 +269,7 @@ async function main(): Promise<void> {
             exitAt: Date.now(),
             maxRssKib: m.maxRssKib,
             toolCpuMs: m.cpuMs,
-            clusterCpuMs: cpuSince(cpuBefore, controlPlaneCpu(info.runDir)).total,
+            clusterCpuMs: cpuSince(cpuBefore, controlPlaneCpu(info.runDir)),
             phases: m.phases ?? {},
           });
           return m;
