@@ -9,6 +9,7 @@ import {
   historyJson,
   LockHeldError,
   lockName,
+  markInterrupted,
   readLock,
   readReleases,
   redactDiffs,
@@ -108,6 +109,23 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         else if (state)
           io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
         else io.stdout.write(`removed the lock ${name} (nobody held it)\n`);
+        // The holder's deploy can no longer finish its record under the lock: it is interrupted.
+        if (removed && state?.deployId) {
+          const release = await markInterrupted(
+            client,
+            { ...scope, keep: env.releasesKeep },
+            {
+              deployId: state.deployId,
+              renewedAt: state.renewedAt,
+              by: `capstan unlock (${currentActor(io).holder})`,
+              at: new Date(),
+            },
+          );
+          if (release !== undefined)
+            io.stdout.write(
+              `release ${release} of ${env.app}/${env.name} (${state.holder}) is marked interrupted\n`,
+            );
+        }
         result.exitCode = EXIT.ok;
       } finally {
         client.close();
@@ -173,25 +191,27 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         const reporter = createReporter(io, mode, result.redactor);
         const actor = currentActor(io);
         try {
-          const outcome = await rollback(client, {
-            namespace: env.namespace,
-            app: env.app,
-            env: env.name,
-            to: opts.to,
-            timeoutMs: opts.timeout ?? env.timeoutMs,
-            progressDeadlineMs: opts.progressDeadline,
-            keep: env.releasesKeep,
-            concurrency: env.concurrency,
-            user: actor.user,
-            host: actor.host,
-            holder: actor.holder,
-            process: localProcess(),
-            signal: io.signal,
-            onEvent: (event) => reporter.event(event),
-            notifications: env.notifications,
-            envVars: io.env,
-            redactor: result.redactor,
-          });
+          const outcome = await reporter.settle(
+            rollback(client, {
+              namespace: env.namespace,
+              app: env.app,
+              env: env.name,
+              to: opts.to,
+              timeoutMs: opts.timeout ?? env.timeoutMs,
+              progressDeadlineMs: opts.progressDeadline,
+              keep: env.releasesKeep,
+              concurrency: env.concurrency,
+              user: actor.user,
+              host: actor.host,
+              holder: actor.holder,
+              process: localProcess(),
+              signal: io.signal,
+              onEvent: (event) => reporter.event(event),
+              notifications: env.notifications,
+              envVars: io.env,
+              redactor: result.redactor,
+            }),
+          );
           result.exitCode = outcome.exitCode;
         } catch (error) {
           if (!refusal(error, io, result)) throw error;

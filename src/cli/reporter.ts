@@ -1,7 +1,7 @@
 import type { DeployEvent, EventObject } from '../deploy/index.js';
 import type { RollbackEvent } from '../release/index.js';
 import { Redactor } from '../secrets/index.js';
-import type { SourceLocation } from '../shared/index.js';
+import { isInputError, type SourceLocation } from '../shared/index.js';
 import {
   ciOf,
   formatAnnotation,
@@ -33,12 +33,14 @@ export function refOf(o: EventObject): string {
   return `${o.kind}/${o.name}`;
 }
 
-/** At most this many objects in the live block of what still waits. */
+type DeployFinished = Extract<DeployEvent, { type: 'deploy-finished' }>;
+
 /** How the end of a deploy names it: its release number when one was recorded, and its id. */
-function deployIdOf(event: Extract<DeployEvent, { type: 'deploy-finished' }>): string {
+function deployIdOf(event: DeployFinished): string {
   return `${event.release === undefined ? '' : `release ${event.release}, `}deploy ${event.deployId}`;
 }
 
+/** At most this many objects in the live block of what still waits. */
 const MAX_WAITING_SHOWN = 20;
 /** How often the live line redraws on a terminal (its elapsed seconds, the counts gathered since). */
 const REDRAW_MS = 150;
@@ -78,6 +80,8 @@ export class Reporter {
   /** What the closing line names: a rollback's outcome is not a deploy's. */
   private operation: 'deploy' | 'rollback' = 'deploy';
   private readonly rows: Array<PhaseRow & { startedAt: number }> = [];
+  /** The last event, held until the command knows whether an error of its own explains it (end). */
+  private finished: DeployFinished | undefined;
 
   constructor(
     private readonly out: Stream,
@@ -195,7 +199,7 @@ export class Reporter {
     this.section = undefined;
   }
 
-  private writeStepSummary(event: Extract<DeployEvent, { type: 'deploy-finished' }>): void {
+  private writeStepSummary(event: DeployFinished): void {
     const path = this.options.env?.GITHUB_STEP_SUMMARY;
     if (this.ci !== 'github' || !path || !this.options.appendFile) return;
     const ok = event.outcome === 'succeeded';
@@ -268,16 +272,45 @@ export class Reporter {
         break;
       }
       case 'deploy-finished':
-        // Invalid input is annotated issue by issue, at its file and line, by reportError.
-        if (event.outcome !== 'succeeded' && event.outcome !== 'invalid')
-          this.annotate(
-            event.message ?? `${this.operation} ${event.outcome}`,
-            `capstan ${this.operation} ${event.outcome}`,
-          );
-        this.writeStepSummary(event);
+        // Closed by end(), once it is known whether reportError explains it.
+        this.finished = event;
         break;
       default:
         break;
+    }
+  }
+
+  /**
+   * Closes the deploy or rollback the events told, once its function returned or threw: the
+   * closing line, the annotation and the step summary. A refusal that returns (the scheduling
+   * preflight, a held lock) is explained here, in every output. `error` is what the function threw
+   * after its last event: reportError prints that message and hint on standard error (and under
+   * GitHub Actions annotates invalid input issue by issue), so here it is not said again.
+   */
+  end(error?: unknown): void {
+    const event = this.finished;
+    if (!event) return;
+    this.finished = undefined;
+    const toldByError = error !== undefined;
+    const annotatedByError = toldByError && this.ci === 'github' && isInputError(error);
+    if (event.outcome !== 'succeeded' && !annotatedByError)
+      this.annotate(
+        event.message ?? `${this.operation} ${event.outcome}`,
+        `capstan ${this.operation} ${event.outcome}`,
+      );
+    this.writeStepSummary(event);
+    if (this.mode !== 'json') this.finishedLines(event, toldByError);
+  }
+
+  /** Runs a deploy or rollback to its end: `end()` when it returns, `end(error)` when it throws. */
+  async settle<T>(run: Promise<T>): Promise<T> {
+    try {
+      const result = await run;
+      this.end();
+      return result;
+    } catch (error) {
+      this.end(error);
+      throw error;
     }
   }
 
@@ -321,7 +354,7 @@ export class Reporter {
       case 'deploy-finished':
         if (this.phase) this.freezePhase(c.red('✗'), this.phase.summary(this.now()));
         this.stopTimer();
-        this.finishedLines(event);
+        this.clearLive();
         return;
       default:
         this.commonEvent(event);
@@ -356,7 +389,6 @@ export class Reporter {
         return;
       case 'deploy-finished':
         this.closeSection();
-        this.finishedLines(event);
         return;
       default:
         this.commonEvent(event);
@@ -374,17 +406,29 @@ export class Reporter {
       );
   }
 
-  private finishedLines(event: Extract<DeployEvent, { type: 'deploy-finished' }>): void {
+  /**
+   * The closing line with the reason, unless reportError prints it right after (`toldByError`); a
+   * reason of several lines (every workload the preflight refused) follows it, indented.
+   */
+  private finishedLines(event: DeployFinished, toldByError: boolean): void {
     const c = this.c;
     this.clearLive();
     const ok = event.outcome === 'succeeded';
-    // Invalid input is explained on standard error, issue by issue; this line only closes the deploy.
-    const why = event.outcome === 'invalid' ? 'nothing was applied' : (event.message ?? '');
-    const head = ok
-      ? c.green(`✓ ${event.message ?? `${this.operation} succeeded`}`)
-      : c.red(`✗ ${this.operation} ${event.outcome}: ${why}`);
-    this.write(`${head} ${c.dim(`(${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`)}`);
-    if (!ok && event.notApplied.length > 0 && event.applied.length > 0) {
+    const at = c.dim(`(${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`);
+    if (ok) {
+      this.write(`${c.green(`✓ ${event.message ?? `${this.operation} succeeded`}`)} ${at}`);
+      return;
+    }
+    const closing = `${this.operation} ${event.outcome}`;
+    const why = toldByError
+      ? event.outcome === 'invalid'
+        ? 'nothing was applied'
+        : 'see the error below'
+      : (event.message ?? (event.outcome === 'invalid' ? 'nothing was applied' : ''));
+    const [first, ...rest] = why.split('\n');
+    if (rest.length === 0) this.write(`${c.red(`✗ ${closing}${first ? `: ${first}` : ''}`)} ${at}`);
+    else this.write(`${c.red(`✗ ${closing}`)} ${at}\n${[first, ...rest].map((l) => `  ${l}`).join('\n')}`);
+    if (event.notApplied.length > 0 && event.applied.length > 0) {
       this.write(
         c.dim(
           `applied: ${countWord(event.applied.length, 'object')}; not applied: ${event.notApplied.map(refOf).join(', ')}`,

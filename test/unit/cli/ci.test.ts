@@ -136,6 +136,7 @@ describe('Reporter under CI', () => {
       now: () => (now += 1000),
     });
     for (const e of events) reporter.event(e);
+    reporter.end();
     return { out: out.text(), err: err.text(), files };
   }
 

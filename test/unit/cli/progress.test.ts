@@ -83,6 +83,7 @@ describe('Reporter on a terminal', () => {
     let now = 0;
     const reporter = new Reporter(out, 'tty', options.redactor, { redrawMs: 0, now: () => (now += 100) });
     for (const e of events) reporter.event(e);
+    reporter.end();
     return text;
   }
 

@@ -230,6 +230,7 @@ function report(mode: OutputMode, events: readonly DeployEvent[], redactor: Reda
   const out = capture();
   const reporter = new Reporter(out.stream, mode, redactor);
   for (const event of events) reporter.event(event);
+  reporter.end();
   return out.text();
 }
 

@@ -14,6 +14,7 @@ function draw(mode: OutputMode, events: Array<DeployEvent | RollbackEvent>, reda
   out.on('data', (c: Buffer) => (text += c.toString()));
   const reporter = new Reporter(out, mode, redactor);
   for (const e of events) reporter.event(e);
+  reporter.end();
   return text;
 }
 
