@@ -42,7 +42,7 @@ import { LockHeldError, type LocalProcess, type ObjectDiff } from '../release/in
 import { collectDiffs } from './diff-environment.js';
 import { followJobLogs, keepRecentHookJobs, learnReferencedSecrets } from '../tasks/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
-import { replacePhaseJobs } from './hook-jobs.js';
+import { replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
 import { checkScheduling, readPreflightSnapshot } from './scheduling-step.js';
 import { dryRunAll, validateDeploy, type Validation } from './validate.js';
 
@@ -66,6 +66,13 @@ export interface DeployOptions {
   readonly skipPreflight?: boolean;
   /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */
   readonly replaceBrokenPods?: boolean;
+  /**
+   * Delete a phase Job an earlier deploy left running with another spec instead of waiting for it
+   * to finish (a running Job of the very same spec is always adopted and waited for).
+   */
+  readonly replaceRunningJobs?: boolean;
+  /** Longest wait for a lock held by a deploy that stopped renewing it (default 120 s; 0: exit 4 at once). */
+  readonly lockWaitMs?: number;
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onEvent?: DeployEventSink;
@@ -307,6 +314,7 @@ async function deployRendered(
     selector,
     concurrency,
     forceConflicts: options.forceConflicts,
+    replaceRunningJobs: options.replaceRunningJobs,
     listExisting: options.prune !== false || !!options.dryRun || !!options.diff,
     keepManagedFields: !!options.diff,
     readHistory: options.record !== false,
@@ -385,6 +393,7 @@ async function deployRendered(
       signal,
       fetch: options.fetch,
       process: options.process,
+      lockWaitMs: options.lockWaitMs,
     });
     try {
       await recorder.start();
@@ -403,11 +412,14 @@ async function deployRendered(
     state.recorder?.phaseStarted(phase.name);
     emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
     // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
+    announceAdoptedJobs(phase, hookJobs, emit);
     const jobs = await replacePhaseJobs(client, phase.objects, hookJobs, {
       concurrency,
       signal,
       deadline,
       keep: state.recorder && ((e) => state.recorder!.keepReplacedJob(e)),
+      onWaiting: (live, message) =>
+        emit({ type: 'object-waiting', phase: phase.name, object: eventObject(live), message }),
     });
     if (jobs.failure) return finish(jobs.failure.outcome, jobs.failure.exitCode, jobs.failure.message);
     const liveObjects: KubeObject[] = [];
@@ -613,6 +625,22 @@ async function deployRendered(
   // Old hook Jobs go quietly: the last 3 runs of each hook stay for debugging.
   await keepRecentHookJobs(client, { namespace: env.namespace, selector, keep: 3 }).catch(() => []);
   return finish('succeeded', 0);
+}
+
+/** A running Job of this deploy's spec, left by a deploy that died, is waited for as this deploy's own. */
+function announceAdoptedJobs(
+  phase: RenderedPhase,
+  plans: ReadonlyMap<string, HookJobPlan>,
+  emit: (event: DeployEvent) => void,
+): void {
+  for (const o of phase.objects) {
+    const plan = plans.get(objectKey(o.object));
+    if (plan?.action !== 'adopt') continue;
+    emit({
+      type: 'warning',
+      message: `${objectRef(plan.live)} was still running with this deploy's spec (${runningJobText(plan.live, Date.now())}), left by a deploy that did not finish: waiting for it as this deploy's own, following its logs`,
+    });
+  }
 }
 
 /** Whether a dry-run result equals the live object, ignoring what the server rewrites on every write. */

@@ -1,7 +1,9 @@
 // A phase Job means "run this step for this deploy", whatever its name. A Job's template is
 // immutable, so a name that an earlier deploy already used is handled here: a finished Job with
 // another spec is replaced (its log kept in the release record first), an identical completed
-// one is done, and one that has not finished stops the deploy before anything is applied.
+// one is done, an identical running one (left by a deploy that died) is adopted and waited for,
+// and a running one with another spec is waited for, then replaced: a migration is never killed
+// half-way unless the user asks (--replace-running-jobs).
 import { createHash } from 'node:crypto';
 import { during, KubeApiError, type KubeClient, type ObjectId } from '../kube/index.js';
 import { formatDuration } from '../notify/index.js';
@@ -30,7 +32,11 @@ export type HookJobPlan =
   | { readonly action: 'done'; readonly live: KubeObject }
   /** Finished with another spec, or failed: deleted, then created anew. */
   | { readonly action: 'replace'; readonly live: KubeObject; readonly reason: string }
-  /** Still running, or not Capstan's: nothing is applied. */
+  /** Running with the very same spec (its deploy died): this deploy waits for it as its own. */
+  | { readonly action: 'adopt'; readonly live: KubeObject }
+  /** Running with another spec: waited for until it finishes, then replaced. */
+  | { readonly action: 'await'; readonly live: KubeObject; readonly reason: string }
+  /** Not Capstan's: nothing is applied. */
   | { readonly action: 'refuse'; readonly message: string };
 
 /** Hash of a Job's spec, independent of key order. */
@@ -67,14 +73,29 @@ export function deleteCommand(job: Pick<KubeObject, 'metadata'>): string {
   return `kubectl delete job ${job.metadata.name ?? ''} -n ${job.metadata.namespace ?? ''} --cascade=foreground`;
 }
 
+/** `started 2m ago, 1 active pod`: how far a running Job is, for people. */
+export function runningJobText(live: KubeObject, now: number): string {
+  const started = Date.parse(str(at(live, 'status', 'startTime')) ?? live.metadata.creationTimestamp ?? '');
+  const age = Number.isNaN(started)
+    ? 'at an unknown time'
+    : `${formatDuration(Math.max(0, now - started))} ago`;
+  const active = num(at(live, 'status', 'active')) ?? 0;
+  return `started ${age}, ${active} active pod${active === 1 ? '' : 's'}`;
+}
+
 /**
  * What to do with a rendered hook Job given the live Job of the same name (pure).
  * `labels` are the managed labels of this app and environment: a Job without them is not ours.
+ * `replaceRunning` deletes a running Job of another spec at once instead of waiting for it.
  */
 export function planHookJob(
   rendered: KubeObject,
   live: KubeObject | undefined,
-  options: { readonly labels: Readonly<Record<string, string>>; readonly now: number },
+  options: {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly now: number;
+    readonly replaceRunning?: boolean;
+  },
 ): HookJobPlan {
   if (!live) return { action: 'create' };
   const ref = objectRef(rendered);
@@ -87,25 +108,21 @@ export function planHookJob(
   }
   // A Job on its way out (TTL, kubectl delete) is gone once its deletion completes.
   if (live.metadata.deletionTimestamp) return { action: 'replace', live, reason: 'it is being deleted' };
-  const outcome = jobOutcome(live);
-  if (!outcome) {
-    const started = Date.parse(str(at(live, 'status', 'startTime')) ?? live.metadata.creationTimestamp ?? '');
-    const age = Number.isNaN(started)
-      ? 'at an unknown time'
-      : `${formatDuration(Math.max(0, options.now - started))} ago`;
-    const active = num(at(live, 'status', 'active')) ?? 0;
-    return {
-      action: 'refuse',
-      message:
-        `${ref} is still running (started ${age}, ${active} active pod${active === 1 ? '' : 's'}), left by a deploy that did not finish ` +
-        `or by one in progress. Once no deploy of this environment runs, remove it and deploy again: ${deleteCommand(live)}`,
-    };
-  }
   const wanted = rendered.metadata.annotations?.[SPEC_HASH_ANNOTATION];
   const had = live.metadata.annotations?.[SPEC_HASH_ANNOTATION];
+  const same = wanted !== undefined && wanted === had;
+  const outcome = jobOutcome(live);
+  if (!outcome) {
+    // This deploy holds the lock once it gets to the Job, so whoever started this run is gone.
+    if (same) return { action: 'adopt', live };
+    const running = `it is still running (${runningJobText(live, options.now)}) with ${had === undefined ? 'no spec hash' : 'another spec'}`;
+    return options.replaceRunning
+      ? { action: 'replace', live, reason: `${running}, and --replace-running-jobs was given` }
+      : { action: 'await', live, reason: running };
+  }
   // A failed step is retried by the next deploy even when nothing changed: that is why one deploys again.
   if (outcome === 'Failed') return { action: 'replace', live, reason: 'it failed' };
-  if (wanted !== undefined && wanted === had) return { action: 'done', live };
+  if (same) return { action: 'done', live };
   return { action: 'replace', live, reason: had === undefined ? 'it has no spec hash' : 'its spec changed' };
 }
 
@@ -246,23 +263,105 @@ async function replaceJob(
   };
 }
 
+/** How often a running Job of an earlier deploy is read while this deploy waits for it. */
+const AWAIT_POLL_MS = 1_000;
+/** How often the wait for it says so again. */
+const AWAIT_REPORT_MS = 15_000;
+
+export interface AwaitJobOptions {
+  readonly signal: AbortSignal;
+  /** Absolute deadline (ms since epoch): the deploy's. */
+  readonly deadline: number;
+  /** Told at the start of the wait and every 15 s while the Job runs. */
+  readonly onWaiting?: (live: KubeObject, message: string) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * Waits until a running Job of an earlier deploy finishes (never deletes it): returns it finished,
+ * undefined once it is gone (its name is free), or why the wait ended without it.
+ */
+export async function awaitRunningJob(
+  client: KubeClient,
+  live: KubeObject,
+  options: AwaitJobOptions,
+): Promise<KubeObject | undefined | ReplaceFailure> {
+  const now = options.now ?? Date.now;
+  const id: ObjectId = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: live.metadata.name ?? '',
+    namespace: live.metadata.namespace,
+  };
+  const ref = objectRef(live);
+  let current = live;
+  let reportedAt = -Infinity;
+  while (now() < options.deadline && !options.signal.aborted) {
+    if (jobOutcome(current)) return current;
+    if (now() - reportedAt >= AWAIT_REPORT_MS) {
+      reportedAt = now();
+      options.onWaiting?.(
+        current,
+        `waiting for the run of an earlier deploy to finish before replacing it (${runningJobText(current, now())}); --replace-running-jobs deletes it instead`,
+      );
+    }
+    await sleep(Math.min(AWAIT_POLL_MS, Math.max(1, options.deadline - now())), options.signal).catch(
+      () => {},
+    );
+    if (options.signal.aborted) break;
+    const read = await during(`waiting for the running ${ref} needs it`, () =>
+      client.get(id, options.signal),
+    );
+    if (!read) return undefined;
+    if (read.metadata.uid !== live.metadata.uid)
+      return {
+        outcome: 'failed',
+        exitCode: 1,
+        message: `${ref} was replaced by another Job of that name while this deploy waited for it to finish`,
+      };
+    current = read;
+  }
+  if (options.signal.aborted)
+    return {
+      outcome: 'interrupted',
+      exitCode: 130,
+      message: `interrupted while waiting for the running ${ref} to finish`,
+    };
+  return {
+    outcome: 'timed-out',
+    exitCode: 3,
+    message: `${ref} of an earlier deploy was still running at the deadline (${runningJobText(current, now())}); deploy again once it finished, or with --replace-running-jobs to delete it`,
+  };
+}
+
 /**
  * Before a phase is applied: replaces the finished Jobs of earlier deploys that this phase runs
- * again. Returns the keys of the replaced Jobs, or the first failure.
+ * again, after waiting for those still running with another spec. Returns the keys of the
+ * replaced Jobs, or the first failure.
  */
 export async function replacePhaseJobs(
   client: KubeClient,
   objects: readonly RenderedObject[],
   plans: ReadonlyMap<string, HookJobPlan>,
-  options: ReplaceJobOptions & { readonly concurrency: number },
+  options: ReplaceJobOptions & AwaitJobOptions & { readonly concurrency: number },
 ): Promise<{ readonly replaced: ReadonlySet<string>; readonly failure?: ReplaceFailure }> {
   const replaced = new Set<string>();
   const targets = objects.flatMap((o) => {
     const plan = plans.get(objectKey(o.object));
-    return plan?.action === 'replace' ? [{ key: objectKey(o.object), live: plan.live }] : [];
+    return plan?.action === 'replace' || plan?.action === 'await'
+      ? [{ key: objectKey(o.object), live: plan.live, running: plan.action === 'await' }]
+      : [];
   });
   const failures = await mapLimit(targets, options.concurrency, async (t) => {
-    const failure = await replaceFinishedJob(client, t.live, options);
+    let live: KubeObject | undefined = t.live;
+    if (t.running) {
+      const finished = await awaitRunningJob(client, t.live, options);
+      if (finished && !('metadata' in finished)) return finished;
+      live = finished;
+    }
+    // Gone while waited for: the name is free and the Job is created as usual.
+    if (!live) return undefined;
+    const failure = await replaceFinishedJob(client, live, options);
     if (!failure) replaced.add(t.key);
     return failure;
   });

@@ -40,6 +40,8 @@ export interface RecorderOptions {
   readonly fetch?: typeof fetch;
   /** This process and a probe of this machine's pids, for the lock (see AcquireLockOptions.process). */
   readonly process?: LocalProcess;
+  /** Longest watch of a lock whose holder stopped renewing it (see AcquireLockOptions.maxWaitMs). */
+  readonly lockWaitMs?: number;
 }
 
 /** Container images of the rendered workloads, for the record and the notifications. */
@@ -102,6 +104,7 @@ export class DeployRecorder {
         namespaces: env.extraNamespaces,
         deployId: this.options.deployId,
         process: this.options.process,
+        maxWaitMs: this.options.lockWaitMs,
         signal: this.options.signal,
         onWarning: this.options.warn,
       }).catch(this.refused('the deploy lock needs it')),

@@ -16,6 +16,8 @@ export interface ValidateOptions {
   readonly selector: string;
   readonly concurrency: number;
   readonly forceConflicts?: boolean;
+  /** A running phase Job of another spec is deleted at once instead of waited for. */
+  readonly replaceRunningJobs?: boolean;
   /** Whether the objects to prune are wanted (deploy --no-prune without a plan skips the listing). */
   readonly listExisting: boolean;
   /** Keep the dry-run results' managedFields (a diff reads them); else each is dropped on arrival. */
@@ -84,7 +86,12 @@ export function markHookJob(rendered: RenderedObject, deployId: string): Rendere
 async function planHookJobs(
   client: KubeClient,
   objects: readonly RenderedObject[],
-  options: { labels: Record<string, string>; concurrency: number; signal: AbortSignal },
+  options: {
+    labels: Record<string, string>;
+    concurrency: number;
+    signal: AbortSignal;
+    replaceRunning?: boolean;
+  },
 ): Promise<{ plans: Map<string, HookJobPlan>; issues: Issue[] }> {
   const jobs = objects.filter((o) => o.object.kind === 'Job' && o.object.apiVersion === 'batch/v1');
   const now = Date.now();
@@ -100,7 +107,11 @@ async function planHookJobs(
         options.signal,
       ),
     );
-    const plan = planHookJob(o.object, live, { labels: options.labels, now });
+    const plan = planHookJob(o.object, live, {
+      labels: options.labels,
+      now,
+      replaceRunning: options.replaceRunning,
+    });
     if (plan.action === 'refuse')
       issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
     if (plan.action !== 'create') plans.set(objectKey(o.object), plan);
@@ -200,14 +211,17 @@ export async function validateDeploy(
     );
   }
 
-  // A Job whose name an earlier deploy used is judged first: a replaced one is validated as the
-  // new Job it will be, and one still running stops the deploy here, before any write.
+  // A Job whose name an earlier deploy used is judged first: a replaced one (or one to replace
+  // once it finished) is validated as the new Job it will be, and one that is not Capstan's stops
+  // the deploy here, before any write. A running one of this app is left to the phase, which runs
+  // under the lock: a held lock is what explains a running Job, so it is judged first.
   const hookJobs = nsMissing
     ? { plans: new Map<string, HookJobPlan>(), issues: [] }
     : await planHookJobs(client, sources, {
         labels: managedLabels(env.app, env.name),
         concurrency: options.concurrency,
         signal,
+        replaceRunning: options.replaceRunningJobs,
       });
   const hint =
     hookJobs.issues.length > 0
@@ -219,7 +233,8 @@ export async function validateDeploy(
       force: options.forceConflicts,
       signal,
       hint,
-      asNew: (o) => ['replace', 'refuse'].includes(hookJobs.plans.get(objectKey(o.object))?.action ?? ''),
+      asNew: (o) =>
+        ['replace', 'await', 'refuse'].includes(hookJobs.plans.get(objectKey(o.object))?.action ?? ''),
       issues: hookJobs.issues,
       keepManagedFields: options.keepManagedFields ?? true,
     }),

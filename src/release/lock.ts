@@ -238,13 +238,13 @@ export class LockHeldError extends CapstanError {
   constructor(
     scope: { app: string; env: string },
     state: LockState,
-    timing: { remainingMs: number; now: Date; renewed: boolean; processNote?: string },
+    timing: { remainingMs: number; now: Date; renewed: boolean; processNote?: string; maxWaitMs?: number },
   ) {
     const takeableAt = new Date(timing.now.getTime() + timing.remainingMs).toISOString();
     const renewedAgo = state.leaseSeconds * 1000 - timing.remainingMs;
     const why = timing.renewed
       ? `it renewed the lock ${seconds(renewedAgo)} ago, so that deploy is running`
-      : `its lease of ${state.leaseSeconds}s is longer than Capstan waits`;
+      : `its lease of ${state.leaseSeconds}s may not expire within the ${seconds(timing.maxWaitMs ?? 2 * DEFAULT_LEASE_SECONDS * 1000)} Capstan waits for a lock (--lock-wait)`;
     super(
       'ERR_CAPSTAN_LOCKED',
       `${scope.app}/${scope.env} is locked by ${state.holder} since ${state.since ?? 'an unknown time'} (by its clock); ${why}${timing.processNote ? `; ${timing.processNote}` : ''}; the lock ${expiryText(scope.env, timing.remainingMs)}`,
@@ -353,6 +353,7 @@ async function takeLock(client: KubeClient, options: AcquireLockOptions): Promis
         now: runtime.now(),
         renewed: false,
         processNote,
+        maxWaitMs: options.maxWaitMs,
       });
     if (decision.action === 'watch') {
       if (!watching) {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planHookJob, SPEC_HASH_ANNOTATION, specHashOf } from '../../../src/deploy/hook-jobs.js';
+import {
+  awaitRunningJob,
+  planHookJob,
+  SPEC_HASH_ANNOTATION,
+  specHashOf,
+} from '../../../src/deploy/hook-jobs.js';
+import type { KubeClient } from '../../../src/kube/index.js';
 import { markHookJob } from '../../../src/deploy/validate.js';
 import { planHookCleanup } from '../../../src/tasks/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
@@ -116,19 +122,31 @@ describe('planHookJob', () => {
     );
   });
 
-  it('refuses a Job that still runs, with its age and the command that removes it', () => {
+  it('adopts a Job that still runs with the very same spec: the deploy waits for it as its own', () => {
     const job = rendered('shop:v1');
-    for (const old of [live(job, running), live(rendered('shop:v0'), running)]) {
+    const old = live(job, running);
+    const plan = planHookJob(job, old, { labels, now });
+    assert.equal(plan.action, 'adopt');
+    assert.equal(plan.action === 'adopt' && plan.live.metadata.uid, 'u-1');
+    // Adopted whatever --replace-running-jobs says: it is the step this deploy runs.
+    assert.equal(planHookJob(job, old, { labels, now, replaceRunning: true }).action, 'adopt');
+  });
+
+  it('waits for a Job that still runs with another spec, and says how far it is; never deletes it unless asked', () => {
+    const job = rendered('shop:v1');
+    for (const old of [
+      live(rendered('shop:v0'), running),
+      live({ ...job, metadata: { ...job.metadata, annotations: {} } }, running),
+    ]) {
       const plan = planHookJob(job, old, { labels, now });
-      assert.equal(plan.action, 'refuse');
+      assert.equal(plan.action, 'await');
       assert.match(
-        plan.action === 'refuse' ? plan.message : '',
-        /^Job\/db-migrate is still running \(started 4m 12s ago, 1 active pod\)/,
+        plan.action === 'await' ? plan.reason : '',
+        /^it is still running \(started 4m 12s ago, 1 active pod\) with (another spec|no spec hash)$/,
       );
-      assert.match(
-        plan.action === 'refuse' ? plan.message : '',
-        /kubectl delete job db-migrate -n shop-staging --cascade=foreground$/,
-      );
+      const replace = planHookJob(job, old, { labels, now, replaceRunning: true });
+      assert.equal(replace.action, 'replace');
+      assert.match(replace.action === 'replace' ? replace.reason : '', /--replace-running-jobs was given$/);
     }
   });
 
@@ -167,5 +185,68 @@ describe('keeping recent hook Jobs', () => {
       planHookCleanup(jobs, 3).map((j) => j.metadata.name),
       ['migrate-r1'],
     );
+  });
+});
+
+describe('waiting for a running Job of an earlier deploy', () => {
+  /** A client whose Job reads answer `states` in turn (the last one repeats); it never deletes. */
+  function reads(states: ReadonlyArray<KubeObject | undefined>) {
+    let i = 0;
+    const client = {
+      get: () => Promise.resolve(states[Math.min(i++, states.length - 1)]),
+      delete: () => Promise.reject(new Error('a running Job must not be deleted')),
+    } as unknown as KubeClient;
+    return { client, count: () => i };
+  }
+  const old = live(rendered('shop:v0'), running);
+
+  it('returns the Job once it finished, having said how far it was', async () => {
+    const done = live(rendered('shop:v0'), complete);
+    const { client } = reads([old, done]);
+    const said: string[] = [];
+    const result = await awaitRunningJob(client, old, {
+      signal: new AbortController().signal,
+      deadline: Date.now() + 10_000,
+      onWaiting: (_live, message) => said.push(message),
+    });
+    assert.equal(result, done);
+    assert.match(
+      said[0],
+      /^waiting for the run of an earlier deploy to finish before replacing it \(started .* ago, 1 active pod\)/,
+    );
+  });
+
+  it('says the name is free when the Job went away, and refuses one replaced meanwhile', async () => {
+    assert.equal(
+      await awaitRunningJob(reads([undefined]).client, old, {
+        signal: new AbortController().signal,
+        deadline: Date.now() + 10_000,
+      }),
+      undefined,
+    );
+    const other = { ...old, metadata: { ...old.metadata, uid: 'u-2' } };
+    const replaced = await awaitRunningJob(reads([other]).client, old, {
+      signal: new AbortController().signal,
+      deadline: Date.now() + 10_000,
+    });
+    assert.equal(replaced && 'outcome' in replaced && replaced.outcome, 'failed');
+  });
+
+  it('ends at the deadline with exit 3, and at once when interrupted, leaving the Job alone', async () => {
+    const late = await awaitRunningJob(reads([old]).client, old, {
+      signal: new AbortController().signal,
+      deadline: Date.now() + 1_500,
+    });
+    assert.ok(late && 'exitCode' in late && typeof late.message === 'string');
+    assert.equal(late.exitCode, 3);
+    assert.match(late.message, /still running at the deadline .*--replace-running-jobs/);
+    const stop = new AbortController();
+    stop.abort();
+    const interrupted = await awaitRunningJob(reads([old]).client, old, {
+      signal: stop.signal,
+      deadline: Date.now() + 10_000,
+    });
+    assert.ok(interrupted && 'exitCode' in interrupted);
+    assert.equal(interrupted.exitCode, 130);
   });
 });
