@@ -1,8 +1,10 @@
 // Runs the capstan CLI in-process against temp-dir applications and captures what it printed.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/main.js';
 import { testCluster } from './helpers.js';
 
@@ -94,4 +96,28 @@ export function writeApp(files: Record<string, string>): {
 
 export function capstanYaml(app: string, namespace: string, extra = ''): string {
   return `app: ${app}\nenvironments:\n  test:\n    namespace: ${namespace}\n${extra}`;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/capstan.js', import.meta.url));
+
+/** The CLI as its own process (from the sources), so that a test can SIGKILL it at any moment. */
+export function spawnCapstan(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): { child: ChildProcess; output: () => string; exited: Promise<NodeJS.Signals | number | null> } {
+  const child = spawn(
+    process.execPath,
+    [BIN, '--kubeconfig', testCluster().kubeconfig, '--cwd', options.cwd, ...args],
+    {
+      env: { ...process.env, CAPSTAN_USE_SOURCE: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  );
+  return { child, output: () => output, exited };
 }
