@@ -43,11 +43,13 @@ export {
 export type { FindUnencryptedValuesOptions, PlanSecretsOptions } from './kubernetes-secrets.js';
 export {
   createRedactor,
+  deployPublicNames,
   MIN_REDACTED_LENGTH,
   REDACTED,
   Redactor,
   secretValues,
   summarizeSecretDiff,
+  unredactableSecretWarnings,
   unredactedSecretKeys,
 } from './redaction.js';
 export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';

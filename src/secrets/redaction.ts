@@ -1,5 +1,5 @@
 // Keeping secret values out of everything Capstan prints: a redactor and a values-free Secret diff.
-import { mapStrings, REDACTED, type KubeObject } from '../shared/index.js';
+import { mapStrings, REDACTED, type KubeObject, type ValuePath } from '../shared/index.js';
 
 export { REDACTED };
 /**
@@ -32,11 +32,21 @@ function formsOf(value: string): string[] {
  * any form of a value is replaced, overlapping occurrences of different values as one
  * `[redacted]`, so no character of either survives. Structures: only string values are redacted,
  * never keys, numbers, booleans or null, so a document stays the same document.
+ *
+ * Public names (the app's, the environment's, the namespace's, the deploy's id, the phases', the
+ * objects' kinds and names) are printed whatever the secrets are: a value equal to one or part of
+ * one cannot be kept secret, so it is not redacted anywhere (docs/redaction.md). Hiding it in some
+ * places and not in others would point at it, and hiding it everywhere would erase the deploy's
+ * identity from every line.
  */
 export class Redactor {
+  /** Every form of every value added, public or not. */
   private readonly forms = new Set<string>();
+  private readonly publicNames = new Set<string>();
+  /** The public names joined by NUL, which no name holds: one search tells whether a form is in any. */
+  private publicText = '';
   private pattern: RegExp | undefined;
-  /** Whether a text holds any form at all: most lines hold none, and this is far cheaper. */
+  /** Whether a text holds any redacted form at all: most lines hold none, and this is far cheaper. */
   private any: RegExp | undefined;
 
   constructor(values: Iterable<string> = []) {
@@ -45,18 +55,57 @@ export class Redactor {
 
   /** Adds values to keep out of output (shorter ones are ignored, see MIN_REDACTED_LENGTH). */
   add(values: Iterable<string>): void {
-    const before = this.forms.size;
-    for (const value of values) for (const form of formsOf(value)) this.forms.add(form);
-    if (this.forms.size === before) return;
-    // At each position, the longest form that starts there (alternatives are tried in order).
-    const alternatives = [...this.forms]
-      .sort((a, b) => b.length - a.length)
-      .map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.pattern = new RegExp(`(?=(${alternatives.join('|')}))`, 'g');
-    this.any = new RegExp(alternatives.join('|'));
+    let added = false;
+    for (const value of values)
+      for (const form of formsOf(value)) {
+        if (this.forms.has(form)) continue;
+        this.forms.add(form);
+        added ||= !this.inPublicName(form);
+      }
+    if (added) this.compile();
   }
 
-  /** Whether any value is known. */
+  /**
+   * Adds names that Capstan prints whatever the secrets are (see the class): from now on a value
+   * equal to one of them or part of one is not redacted.
+   */
+  addPublic(names: Iterable<string>): void {
+    const fresh: string[] = [];
+    for (const name of names) {
+      if (name === '' || this.publicNames.has(name)) continue;
+      this.publicNames.add(name);
+      fresh.push(name);
+    }
+    if (fresh.length === 0) return;
+    this.publicText = [...this.publicNames].join('\u0000');
+    // Only a name that holds a form redacted so far changes what is redacted.
+    if (this.any && fresh.some((name) => this.any!.test(name))) this.compile();
+  }
+
+  /** Whether `value` (trimmed) equals a public name or is part of one, so cannot be kept secret. */
+  readonly isPublic = (value: string): boolean => {
+    const trimmed = value.trim();
+    return trimmed !== '' && this.inPublicName(trimmed);
+  };
+
+  private inPublicName(text: string): boolean {
+    // A text holding the separator could match across two names: those are asked one by one.
+    return text.includes('\u0000')
+      ? [...this.publicNames].some((name) => name.includes(text))
+      : this.publicText.includes(text);
+  }
+
+  private compile(): void {
+    // At each position, the longest form that starts there (alternatives are tried in order).
+    const alternatives = [...this.forms]
+      .filter((form) => !this.inPublicName(form))
+      .sort((a, b) => b.length - a.length)
+      .map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.pattern = alternatives.length > 0 ? new RegExp(`(?=(${alternatives.join('|')}))`, 'g') : undefined;
+    this.any = alternatives.length > 0 ? new RegExp(alternatives.join('|')) : undefined;
+  }
+
+  /** Whether any value is redacted. */
   get empty(): boolean {
     return this.pattern === undefined;
   }
@@ -92,19 +141,65 @@ export class Redactor {
   }
 
   /**
-   * An event with its string fields redacted, except its `type`, `outcome` and `action`: names
-   * from Capstan's own closed lists, printed whatever the secrets are, so they tell nothing about
-   * them, and the stream cannot be read without them.
+   * An event with its string fields redacted, except two kinds of field. Its `type`, `outcome` and
+   * `action`: names from Capstan's own closed lists, printed whatever the secrets are. And the
+   * fields that say which deploy and which objects it is about (`app`, `env`, `namespace`,
+   * `deployId`, `phase`, `phases`, each object's `kind`, `name` and `namespace`): public names,
+   * which the redactor learns here, so that no other output hides them either. A reader of the
+   * stream cannot do without either kind.
    */
   event<T extends { readonly type: string }>(event: T): T {
-    return this.pattern === undefined
-      ? event
-      : mapStrings(event, this.text, (path) => path.length === 1 && EVENT_VOCABULARY.has(String(path[0])));
+    this.addPublic(identityNames(event));
+    return this.pattern === undefined ? event : mapStrings(event, this.text, keptInEvents);
   }
 }
 
 /** The fields of an event whose values come from Capstan's own closed lists, never from input. */
 const EVENT_VOCABULARY: ReadonlySet<string> = new Set(['type', 'outcome', 'action']);
+/** Top-level fields of an event that name the deploy: the app, environment, namespace, id, phase. */
+const IDENTITY_FIELDS: ReadonlySet<string> = new Set(['app', 'env', 'namespace', 'deployId', 'phase']);
+/** Lists of objects in events (`plan`, `deploy-finished`), each `{ kind, name, namespace }`. */
+const OBJECT_LISTS: ReadonlySet<string> = new Set([
+  'create',
+  'change',
+  'unchanged',
+  'prune',
+  'applied',
+  'notApplied',
+]);
+const OBJECT_FIELDS: ReadonlySet<string> = new Set(['kind', 'name', 'namespace']);
+
+/**
+ * Whether a path of an event holds a public name: a top-level identity field, a phase of
+ * `phases`, or the kind, name or namespace of an object the event is about (`object`, each item of
+ * its object lists, the object of each preflight problem).
+ */
+function isIdentityPath(path: ValuePath): boolean {
+  const [first, second, third, fourth] = path;
+  if (path.length === 1) return IDENTITY_FIELDS.has(String(first));
+  if (path.length === 2)
+    return first === 'phases' || (first === 'object' && OBJECT_FIELDS.has(String(second)));
+  if (path.length === 3) return OBJECT_LISTS.has(String(first)) && OBJECT_FIELDS.has(String(third));
+  return path.length === 4 && first === 'problems' && third === 'object' && OBJECT_FIELDS.has(String(fourth));
+}
+
+function keptInEvents(path: ValuePath): boolean {
+  return (path.length === 1 && EVENT_VOCABULARY.has(String(path[0]))) || isIdentityPath(path);
+}
+
+/** The public names an event holds, at its identity paths. */
+function identityNames(event: object): string[] {
+  const names: string[] = [];
+  const walk = (value: unknown, path: (string | number)[]): void => {
+    if (typeof value === 'string') {
+      if (isIdentityPath(path)) names.push(value);
+    } else if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
+    else if (value !== null && typeof value === 'object' && path.length < 4)
+      for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
+  };
+  walk(event, []);
+  return names;
+}
 
 /**
  * A function replacing every occurrence of any secret value in a text with `[redacted]`: the
@@ -147,6 +242,56 @@ export function unredactedSecretKeys(objects: Iterable<KubeObject>): string[] {
   return [...secretEntries(objects)]
     .filter((entry) => entry.value.trim() !== '' && !redactable(entry.value))
     .map((entry) => `${entry.ref} key ${entry.key}`);
+}
+
+/**
+ * The names a deploy prints whatever its secrets are (docs/redaction.md): its app, environment,
+ * namespace, id, kube context, phases, and its objects' kinds, names and namespaces. Given to
+ * Redactor.addPublic before the secret values, so that no output hides them.
+ */
+export function deployPublicNames(deploy: {
+  readonly app: string;
+  readonly env: string;
+  readonly namespace: string;
+  readonly deployId: string;
+  readonly context?: string;
+  readonly phases: readonly string[];
+  readonly objects: Iterable<KubeObject>;
+}): string[] {
+  const names = [deploy.app, deploy.env, deploy.namespace, deploy.deployId, ...deploy.phases];
+  if (deploy.context) names.push(deploy.context);
+  for (const object of deploy.objects) {
+    names.push(object.kind);
+    if (object.metadata.name) names.push(object.metadata.name);
+    if (object.metadata.namespace) names.push(object.metadata.namespace);
+  }
+  return names;
+}
+
+/**
+ * What to warn about each Secret value Capstan cannot keep out of its output, naming the Secret
+ * and the key, never the value: one shorter than MIN_REDACTED_LENGTH, and one equal to a public
+ * name or part of one (`isPublic`, a Redactor's once it knows the deploy's public names).
+ */
+export function unredactableSecretWarnings(
+  objects: Iterable<KubeObject>,
+  isPublic: (value: string) => boolean,
+): string[] {
+  const entries = [...secretEntries(objects)].filter((entry) => entry.value.trim() !== '');
+  return [
+    ...entries
+      .filter((entry) => !redactable(entry.value))
+      .map(
+        (entry) =>
+          `${entry.ref} key ${entry.key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)`,
+      ),
+    ...entries
+      .filter((entry) => redactable(entry.value) && isPublic(entry.value))
+      .map(
+        (entry) =>
+          `${entry.ref} key ${entry.key} equals a name Capstan prints anyway (the app's, the environment's, the namespace's, a phase's or an object's) or part of one, so Capstan cannot keep it out of its output (docs/redaction.md)`,
+      ),
+  ];
 }
 
 export type SecretKeyChange = 'added' | 'removed' | 'changed' | 'unchanged';

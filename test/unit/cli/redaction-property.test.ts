@@ -1,8 +1,11 @@
 // Adversarial redaction: random secret values and a dictionary of ordinary ones (`false`, `5432`,
-// the app's, env's and namespace's names, JSON punctuation, unicode, a PEM key), put into a whole
-// deploy's events, an error, a notification, a diff and a task's log. For each: the events stay
-// the same JSON with their real fields, and no value of redactable length shows in any channel
-// the CLI prints to (terminal, plain, JSON lines, error report, run logs, diff, notifications).
+// the app's, env's and namespace's names and parts of them, JSON punctuation, unicode, a PEM key),
+// put into a whole deploy's events, an error, a notification, a diff and a task's log. For each:
+// the events stay the same JSON with their real fields, their identity fields (app, env,
+// namespace, deployId, phases, objects' kinds and names) are never changed, and no value of
+// redactable length shows in any channel the CLI prints to (terminal, plain, JSON lines, error
+// report, run logs, diff, notifications), but one equal to a public name or part of one, which
+// cannot be kept secret and reads as itself everywhere (docs/redaction.md).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -19,6 +22,22 @@ import { CapstanError } from '../../../src/shared/index.js';
 const APP = 'shop';
 const ENV = 'production';
 const NAMESPACE = 'shop-production';
+const DEPLOY_ID = '20261201072617-ab12';
+const PHASES = ['10-configuration', '20-predeployment', '30-deployment'];
+/** What the events name: printed whatever the secrets are, so never secret. */
+const PUBLIC = [
+  APP,
+  ENV,
+  NAMESPACE,
+  DEPLOY_ID,
+  ...PHASES,
+  'Deployment',
+  'Job',
+  'ConfigMap',
+  'web',
+  'db-migrate',
+  'old',
+];
 const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
   .toString();
@@ -62,6 +81,15 @@ const DICTIONARY = [
   '[redacted]',
   '2026',
   '2026-12',
+  'prod',
+  'shop-prod',
+  'duction',
+  'db-migrate',
+  'Deploy',
+  '30-deployment',
+  DEPLOY_ID,
+  'production-db',
+  'tion (namespace shop',
   'pässwörd-ünïcödé',
   '密码密码',
   '🔑🔑🔑🔑',
@@ -78,8 +106,17 @@ const DICTIONARY = [
   PEM.replace(/\n/g, '\r\n'),
 ];
 
+/** A part of a public name: it cannot be kept secret either. */
+const publicPart = fc
+  .tuple(fc.constantFrom(...PUBLIC), fc.nat(), fc.nat())
+  .map(([name, a, b]) =>
+    name.slice(Math.min(a, b) % name.length, Math.max(a, b) % name.length || name.length),
+  )
+  .filter((part) => part !== '');
+
 const randomValue = fc.oneof(
   fc.constantFrom(...DICTIONARY),
+  publicPart,
   fc.string({ minLength: 1, maxLength: 24 }),
   fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }),
   fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }),
@@ -107,7 +144,12 @@ function needles(value: string, streamed: boolean): string[] {
     .map((l) => l.trim())
     .filter((l) => l.length >= MIN_REDACTED_LENGTH);
   const whole = !streamed || lines.length > 0 || !/\r?\n/.test(value);
-  return [...(whole ? [value] : []), ...lines];
+  return [...(whole ? [value] : []), ...lines].filter((needle) => !isPublic(needle));
+}
+
+/** Whether a text equals a public name or is part of one: Capstan does not redact it anywhere. */
+function isPublic(text: string): boolean {
+  return PUBLIC.some((name) => name.includes(text.trim()));
 }
 
 /** Whether `text` shows `needle` outside the `[redacted]` markers (Capstan's own). */
@@ -124,6 +166,24 @@ const KEPT: Record<string, (path: Path) => boolean> = {
     path.at(-1) === 'type' ||
     (path.length === 1 && ['source', 'event', 'timestamp'].includes(String(path[0]))),
 };
+
+/** The policy's identity fields of an event: the deploy's and its objects' names, never redacted. */
+function identity(event: unknown): unknown {
+  const e = event as Record<string, any>;
+  const object = (o: any) => (o ? { kind: o.kind, name: o.name, namespace: o.namespace } : undefined);
+  return {
+    app: e.app,
+    env: e.env,
+    namespace: e.namespace,
+    deployId: e.deployId,
+    phase: e.phase,
+    phases: e.phases,
+    object: object(e.object),
+    lists: ['create', 'change', 'unchanged', 'prune', 'applied', 'notApplied'].map((k) =>
+      (e[k] as unknown[] | undefined)?.map(object),
+    ),
+  };
+}
 
 /** Every string of a JSON document (keys excluded) but those `keep` names. */
 function strings(value: unknown, keep: (path: Path) => boolean, path: Path = []): string[] {
@@ -157,9 +217,9 @@ function deployEvents(value: string): DeployEvent[] {
       app: APP,
       env: ENV,
       namespace: NAMESPACE,
-      deployId: '20261201072617-ab12',
+      deployId: DEPLOY_ID,
       image: `example.com/${APP}:1.4`,
-      phases: ['10-configuration', '20-predeployment', '30-deployment'],
+      phases: PHASES,
       dryRun: false,
     },
     { type: 'warning', message: `Secret/app-secrets key X: ${value}` },
@@ -211,7 +271,7 @@ function deployEvents(value: string): DeployEvent[] {
       outcome: 'failed',
       exitCode: 1,
       durationMs: 5432,
-      deployId: '20261201072617-ab12',
+      deployId: DEPLOY_ID,
       message: `phase 30-deployment failed: ${value}`,
       applied: [web, job],
       notApplied: [],
@@ -305,7 +365,7 @@ async function printed(
       kind: 'failed',
       app: APP,
       env: ENV,
-      deployId: '20261201072617-ab12',
+      deployId: DEPLOY_ID,
       release: 7,
       image: `example.com/${APP}:1.4`,
       durationMs: 5432,
@@ -342,6 +402,11 @@ async function check(values: string[]): Promise<void> {
     out.events[i].forEach((event, j) => {
       const parsed = JSON.parse(JSON.stringify(event)) as unknown;
       assertSameShape(JSON.parse(JSON.stringify(before[j])), parsed, before[j].type);
+      assert.deepEqual(
+        identity(parsed),
+        identity(JSON.parse(JSON.stringify(before[j]))),
+        `${before[j].type} keeps its names`,
+      );
       for (const field of ['type', 'outcome', 'action'] as const) {
         assert.equal(
           (parsed as Record<string, unknown>)[field],
@@ -351,6 +416,17 @@ async function check(values: string[]): Promise<void> {
       }
     });
   });
+  // The deploy's names read as themselves, unless a value that is not public covers part of them.
+  const header = `Deploying ${APP} to ${ENV} (namespace ${NAMESPACE}), deploy ${DEPLOY_ID}`;
+  const covered = values.some(
+    (value) =>
+      redactable(value) &&
+      !isPublic(value) &&
+      [value, ...value.split(/\r?\n/).map((l) => l.trim())].some(
+        (form) => form.length >= MIN_REDACTED_LENGTH && header.includes(form),
+      ),
+  );
+  if (!covered) assert.ok(out.text.plain.includes(header), out.text.plain.slice(0, 300));
   for (const value of values) {
     for (const [channel, text] of Object.entries(out.text)) {
       for (const needle of needles(value, channel === 'run log')) {

@@ -104,7 +104,8 @@ describe('Reporter', () => {
 });
 
 describe('Reporter and reportError with ordinary secret values', () => {
-  const redactor = new Redactor(['false', '5432', 'production']);
+  // `production` is also the environment's name: public, so never redacted (docs/redaction.md).
+  const values = ['false', '5432', 'production', 'hunter22'];
   const started: DeployEvent = {
     type: 'deploy-started',
     app: 'shop',
@@ -120,30 +121,52 @@ describe('Reporter and reportError with ordinary secret values', () => {
     exitCode: 0,
     durationMs: 5432,
     deployId: 'r1',
+    message: 'deployed to production with hunter22',
     applied: [],
     notApplied: [],
   };
 
-  it('keeps -o json lines valid JSON with their booleans and numbers', () => {
-    const [first, last] = draw('json', [started, finished], redactor)
+  it("keeps -o json lines valid JSON with their booleans, numbers and the deploy's names", () => {
+    const redactor = new Redactor(values);
+    const [first, last] = draw('json', [redactor.event(started), redactor.event(finished)], redactor)
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(first.dryRun, false);
-    assert.equal(first.env, '[redacted]');
+    assert.equal(first.env, 'production');
     assert.equal(last.durationMs, 5432);
     assert.equal(last.outcome, 'succeeded');
+    assert.equal(last.message, 'deployed to production with [redacted]');
   });
 
-  it('redacts plain and terminal lines as text', () => {
+  it('keeps the identity fields of an event even when a secret value equals one', () => {
+    // Without learning first: the fields themselves are never redacted.
+    const event = new Redactor(['production', 'shop-production']).event({
+      type: 'object-applied',
+      phase: 'production',
+      object: { kind: 'Deployment', name: 'shop-production', namespace: 'shop-production' },
+      action: 'created',
+    } satisfies DeployEvent);
+    assert.deepEqual(event.object, {
+      kind: 'Deployment',
+      name: 'shop-production',
+      namespace: 'shop-production',
+    });
+    assert.equal(event.phase, 'production');
+  });
+
+  it('redacts plain and terminal lines as text, but not the public names', () => {
     for (const mode of ['plain', 'tty'] as const) {
-      const text = draw(mode, [started, finished], redactor);
-      assert.match(text, /Deploying shop to \[redacted\]/);
-      assert.ok(!text.includes('production'));
+      const redactor = new Redactor(values);
+      const text = draw(mode, [redactor.event(started), redactor.event(finished)], redactor);
+      assert.match(text, /Deploying shop to production \(namespace shop\), deploy r1/);
+      assert.match(text, /deployed to production with \[redacted\]/);
+      assert.ok(!/5432|hunter22/.test(text.replace(/\(5\.4s/, '')), text);
     }
   });
 
   it('draws a rollback-started event, redacted, in every mode', () => {
+    const redactor = new Redactor(values);
     const event: RollbackEvent = {
       type: 'rollback-started',
       app: 'shop',
@@ -151,25 +174,26 @@ describe('Reporter and reportError with ordinary secret values', () => {
       namespace: 'shop',
       release: 4,
       target: 2,
-      images: ['shop:1'],
+      images: ['shop:hunter22'],
     };
     const out = new PassThrough();
     let text = '';
     out.on('data', (c: Buffer) => (text += c.toString()));
-    new Reporter(out, 'plain', redactor).event(event);
-    new Reporter(out, 'json', redactor).event(event);
+    new Reporter(out, 'plain', redactor).event(redactor.event(event));
+    new Reporter(out, 'json', redactor).event(redactor.event(event));
     const [plain, json] = text.trim().split('\n');
     assert.equal(
       plain,
-      'Rolling back shop in [redacted] (namespace shop) to release 2, as release 4, image shop:1',
+      'Rolling back shop in production (namespace shop) to release 2, as release 4, image shop:[redacted]',
     );
     assert.deepEqual(
       { ...(JSON.parse(json) as object), time: undefined },
-      { ...event, env: '[redacted]', time: undefined },
+      { ...event, images: ['shop:[redacted]'], time: undefined },
     );
   });
 
   it('reportError redacts the message, the hint and the stack', () => {
+    const redactor = new Redactor(values);
     const err = new PassThrough();
     let text = '';
     err.on('data', (c: Buffer) => (text += c.toString()));
@@ -182,6 +206,14 @@ describe('Reporter and reportError with ordinary secret values', () => {
     reportError(new Error('bug with production'), { stderr: err }, redactor);
     assert.ok(!/5432|production/.test(text), text);
     assert.match(text, /error: port \[redacted\] refused\nhint: set \[redacted\]\n/);
+    // Once the deploy named its environment, that name is public: it reads as itself everywhere.
+    redactor.event(started);
+    reportError(
+      new CapstanError('ERR_X', 'port 5432 refused', { hint: 'set production' }),
+      { stderr: err },
+      redactor,
+    );
+    assert.match(text, /error: port \[redacted\] refused\nhint: set production\n$/);
   });
 });
 

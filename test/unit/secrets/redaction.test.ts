@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   createRedactor,
+  deployPublicNames,
   REDACTED,
   Redactor,
   secretValues,
   summarizeSecretDiff,
+  unredactableSecretWarnings,
   unredactedSecretKeys,
 } from '../../../src/secrets/index.js';
 import { mapStrings, type KubeObject } from '../../../src/shared/index.js';
@@ -174,5 +176,110 @@ describe('unredactedSecretKeys', () => {
       stringData: { EMPTY: '', FLAG: 'yes' },
     };
     assert.deepEqual(unredactedSecretKeys([secret]), ['Secret/app key DEBUG', 'Secret/app key FLAG']);
+  });
+});
+
+describe('public names', () => {
+  const started = {
+    type: 'deploy-started',
+    app: 'shop',
+    env: 'staging',
+    namespace: 'shop-staging',
+    deployId: '20261207-ab12',
+    phases: ['10-configuration', '30-deployment'],
+    image: 'example.com/shop:staging-1',
+    dryRun: false,
+  };
+
+  it("never redacts an event's identity fields: the deploy's names, its phases, its objects' kinds and names", () => {
+    const redactor = new Redactor(['shop-staging', 'ConfigMap', 'web-config', '30-deployment']);
+    const failed = {
+      type: 'object-failed',
+      phase: '30-deployment',
+      object: { kind: 'ConfigMap', name: 'web-config', namespace: 'shop-staging' },
+      message: 'ConfigMap/web-config in shop-staging refused',
+    };
+    assert.deepEqual(redactor.event(failed), failed);
+    const finished = {
+      type: 'deploy-finished',
+      applied: [{ kind: 'ConfigMap', name: 'web-config', namespace: 'shop-staging' }],
+      notApplied: [],
+    };
+    assert.deepEqual(redactor.event(finished), finished);
+  });
+
+  it('learns them from events: a value equal to one, or part of one, is then redacted nowhere', () => {
+    const redactor = new Redactor(['staging', 'stag', 'hunter22']);
+    assert.equal(redactor.text('deploy to staging with hunter22'), `deploy to ${REDACTED} with ${REDACTED}`);
+    assert.deepEqual(redactor.event(started), started);
+    assert.equal(redactor.text('deploy to staging with hunter22'), `deploy to staging with ${REDACTED}`);
+    assert.equal(redactor.text('stage stag'), 'stage stag');
+    assert.deepEqual(redactor.event({ type: 'warning', message: 'staging: hunter22' }), {
+      type: 'warning',
+      message: `staging: ${REDACTED}`,
+    });
+    assert.ok(redactor.isPublic(' staging '));
+    assert.ok(!redactor.isPublic('staging-db'));
+  });
+
+  it('keeps redacting a value that only contains a public name', () => {
+    const redactor = new Redactor();
+    redactor.addPublic(['staging']);
+    redactor.add(['staging-password', 'staging']);
+    assert.equal(redactor.text('staging staging-password'), `staging ${REDACTED}`);
+    // A value holding the separator of the names is judged name by name.
+    redactor.addPublic(['shop']);
+    redactor.add(['staging\u0000shop']);
+    assert.equal(redactor.text('staging\u0000shop'), REDACTED);
+  });
+
+  it("lists a deploy's public names and warns about the keys that hold one, never the values", () => {
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app-secrets', namespace: 'shop-staging' },
+      data: {
+        TIER: Buffer.from('staging').toString('base64'),
+        DEBUG: Buffer.from('on').toString('base64'),
+      },
+      stringData: { HOST: 'web', PASSWORD: 'hunter22', PART: 'hop-stag' },
+    };
+    const names = deployPublicNames({
+      app: 'shop',
+      env: 'staging',
+      namespace: 'shop-staging',
+      deployId: '20261207-ab12',
+      context: 'kind-dev',
+      phases: ['10-configuration'],
+      objects: [secret],
+    });
+    assert.deepEqual(names, [
+      'shop',
+      'staging',
+      'shop-staging',
+      '20261207-ab12',
+      '10-configuration',
+      'kind-dev',
+      'Secret',
+      'app-secrets',
+      'shop-staging',
+    ]);
+    const redactor = new Redactor();
+    redactor.addPublic(names);
+    const warnings = unredactableSecretWarnings([secret], redactor.isPublic);
+    assert.deepEqual(
+      warnings.map((w) => w.split(' ').slice(0, 4).join(' ')),
+      [
+        'Secret/app-secrets key DEBUG is',
+        'Secret/app-secrets key HOST is',
+        'Secret/app-secrets key TIER equals',
+        'Secret/app-secrets key PART equals',
+      ],
+    );
+    assert.match(
+      warnings[2],
+      /equals a name Capstan prints anyway .* so Capstan cannot keep it out of its output/,
+    );
+    for (const warning of warnings) assert.ok(!/\bstaging\b|hop-stag|hunter22/.test(warning), warning);
   });
 });
