@@ -1,27 +1,8 @@
-import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Issue } from '../shared/index.js';
 import { TemplateFailure } from './ejs-template.js';
 import { isRecord } from '../shared/index.js';
-
-let capstanResolved = false;
-
-/**
- * Makes `import ... from 'capstan'` in a template module load the Capstan that renders it, wherever
- * the application lives and whether or not it installed Capstan itself: its types then describe
- * the context this Capstan passes. The package entry sits beside this folder (dist/ or, run from
- * source, src/).
- */
-function resolveCapstanToItself(): void {
-  if (capstanResolved) return;
-  capstanResolved = true;
-  const entry = new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url)
-    .href;
-  const hooks = `export async function resolve(specifier, context, next) {
-  return specifier === 'capstan' ? { url: ${JSON.stringify(entry)}, shortCircuit: true } : next(specifier, context);
-}`;
-  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
-}
+import { provideLibraryToTemplates } from './template-library.js';
 
 /** The values a module's default export produced (objects, flattened), or the issue that stopped it. */
 export async function runModuleFile(
@@ -29,10 +10,9 @@ export async function runModuleFile(
   context: object,
 ): Promise<{ values: unknown[]; issues: Issue[] }> {
   let exported: unknown;
-  resolveCapstanToItself();
   try {
     // Loaded on first use: most deploys render no module templates, and tsx takes a third of a second to load.
-    const { tsImport } = await import('tsx/esm/api');
+    const [{ tsImport }] = await Promise.all([import('tsx/esm/api'), provideLibraryToTemplates()]);
     const namespace = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
     exported = namespace['default'];
     // A module read as CommonJS (no "type": "module" above it) puts the ES default one level down.
