@@ -23,7 +23,7 @@ import {
   type KubeObject,
   type SourceLocation,
 } from '../shared/index.js';
-import { MIN_REDACTED_LENGTH, Redactor, secretValues, unredactedSecretKeys } from '../secrets/index.js';
+import { deployPublicNames, Redactor, secretValues, unredactableSecretWarnings } from '../secrets/index.js';
 import {
   applyAll,
   applyPriorities,
@@ -213,13 +213,22 @@ async function runDeploy(options: DeployOptions, deployId: string, state: RunSta
     client = await connecting;
     state.rendered = phases.flatMap((p) => [...p.objects]);
     const rendered = state.rendered.map((o) => o.object);
+    // The names that identify the deploy are public (capstan.yaml, labels, the namespace): a secret
+    // value equal to one cannot be kept secret, and never rewrites them.
+    state.redactor.addPublic(
+      deployPublicNames({
+        app: env.app,
+        env: env.name,
+        namespace: env.namespace,
+        deployId,
+        context: options.context ?? env.context,
+        phases: phases.map((p) => p.name),
+        objects: rendered,
+      }),
+    );
     state.redactor.add(secretValues(rendered));
-    for (const key of unredactedSecretKeys(rendered)) {
-      emit({
-        type: 'warning',
-        message: `${key} is shorter than ${MIN_REDACTED_LENGTH} characters, so Capstan cannot keep it out of its output (docs/redaction.md)`,
-      });
-    }
+    for (const message of unredactableSecretWarnings(rendered, state.redactor.isPublic))
+      emit({ type: 'warning', message });
     // Secrets the pods read but Capstan did not render (made by hand, by another tool): a failing
     // container may print their values in the logs the diagnosis shows, so those are learnt too.
     const renderedSecrets = new Set(
