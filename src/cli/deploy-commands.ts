@@ -59,52 +59,50 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         );
       }
       const build = buildInfo(io, globals.cwd, opts);
+      const run = deploy({
+        cwd: globals.cwd,
+        env: envName,
+        image: opts.image as string | undefined,
+        ...build,
+        set: opts.set as string[] | undefined,
+        kubeconfig: globals.kubeconfig,
+        context: globals.context,
+        timeoutMs: opts.timeout as number | undefined,
+        progressDeadlineMs: opts.progressDeadline as number | undefined,
+        dryRun: !!opts.dryRun,
+        skipAudit: !!opts.skipAudit,
+        prune: opts.prune as boolean,
+        forceConflicts: !!opts.forceConflicts,
+        replaceBrokenPods: !!opts.replaceBrokenPods,
+        replaceRunningJobs: !!opts.replaceRunningJobs,
+        lockWaitMs: opts.lockWait as number | undefined,
+        skipPreflight: !!opts.skipPreflight,
+        concurrency: opts.concurrency as number | undefined,
+        signal: io.signal,
+        envVars: io.env,
+        onEvent: (event) => reporter.event(event),
+        redactor: result.redactor,
+        actor: {
+          ...currentActor(io),
+          ...(build.commit ? { gitCommit: build.commit } : {}),
+          ...(build.branch ? { gitBranch: build.branch } : {}),
+        },
+        process: localProcess(),
+        diff: !!opts.diff,
+        confirm: async (diffs) => {
+          const text = result.redactor.text(
+            formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
+          );
+          io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+          if (!hasChanges(diffs)) {
+            io.stdout.write('no changes\n');
+            return true;
+          }
+          return opts.yes ? true : confirm(io, 'Apply these changes?');
+        },
+      });
       // The reporter closes the deploy once it knows whether reportError will explain its end.
-      const outcome = await reporter.settle(
-        deploy({
-          cwd: globals.cwd,
-          env: envName,
-          image: opts.image as string | undefined,
-          ...build,
-          set: opts.set as string[] | undefined,
-          kubeconfig: globals.kubeconfig,
-          context: globals.context,
-          timeoutMs: opts.timeout as number | undefined,
-          progressDeadlineMs: opts.progressDeadline as number | undefined,
-          dryRun: !!opts.dryRun,
-          skipAudit: !!opts.skipAudit,
-          prune: opts.prune as boolean,
-          forceConflicts: !!opts.forceConflicts,
-          replaceBrokenPods: !!opts.replaceBrokenPods,
-          replaceRunningJobs: !!opts.replaceRunningJobs,
-          lockWaitMs: opts.lockWait as number | undefined,
-          skipPreflight: !!opts.skipPreflight,
-          concurrency: opts.concurrency as number | undefined,
-          signal: io.signal,
-          envVars: io.env,
-          onEvent: (event) => reporter.event(event),
-          redactor: result.redactor,
-          actor: {
-            ...currentActor(io),
-            ...(build.commit ? { gitCommit: build.commit } : {}),
-            ...(build.branch ? { gitBranch: build.branch } : {}),
-          },
-          process: localProcess(),
-          diff: !!opts.diff,
-          confirm: async (diffs) => {
-            const text = result.redactor.text(
-              formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
-            );
-            io.stdout.write(text.endsWith('\n') ? text : text + '\n');
-            if (!hasChanges(diffs)) {
-              io.stdout.write('no changes\n');
-              return true;
-            }
-            return opts.yes ? true : confirm(io, 'Apply these changes?');
-          },
-        }),
-      );
-      result.exitCode = outcome.exitCode;
+      result.exitCode = (await reporter.settle(run)).exitCode;
     });
 
   program

@@ -50,6 +50,5 @@ export {
   secretValues,
   summarizeSecretDiff,
   unredactableSecretWarnings,
-  unredactedSecretKeys,
 } from './redaction.js';
 export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';

@@ -235,16 +235,6 @@ export function secretValues(objects: Iterable<KubeObject>): string[] {
 }
 
 /**
- * `Secret/NAME key KEY` for each Secret value too short to be redacted (docs/redaction.md): it
- * may appear in output as it is. Names the key, never the value.
- */
-export function unredactedSecretKeys(objects: Iterable<KubeObject>): string[] {
-  return [...secretEntries(objects)]
-    .filter((entry) => entry.value.trim() !== '' && !redactable(entry.value))
-    .map((entry) => `${entry.ref} key ${entry.key}`);
-}
-
-/**
  * The names a deploy prints whatever its secrets are (docs/redaction.md): its app, environment,
  * namespace, id, kube context, phases, and its objects' kinds, names and namespaces. Given to
  * Redactor.addPublic before the secret values, so that no output hides them.

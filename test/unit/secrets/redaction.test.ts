@@ -9,7 +9,6 @@ import {
   secretValues,
   summarizeSecretDiff,
   unredactableSecretWarnings,
-  unredactedSecretKeys,
 } from '../../../src/secrets/index.js';
 import { mapStrings, type KubeObject } from '../../../src/shared/index.js';
 
@@ -166,19 +165,6 @@ describe('mapStrings', () => {
   });
 });
 
-describe('unredactedSecretKeys', () => {
-  it('names the keys of values too short to redact, never the values', () => {
-    const secret: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'app' },
-      data: { DEBUG: Buffer.from('on').toString('base64'), PORT: Buffer.from('5432').toString('base64') },
-      stringData: { EMPTY: '', FLAG: 'yes' },
-    };
-    assert.deepEqual(unredactedSecretKeys([secret]), ['Secret/app key DEBUG', 'Secret/app key FLAG']);
-  });
-});
-
 describe('public names', () => {
   const started = {
     type: 'deploy-started',
@@ -242,7 +228,7 @@ describe('public names', () => {
         TIER: Buffer.from('staging').toString('base64'),
         DEBUG: Buffer.from('on').toString('base64'),
       },
-      stringData: { HOST: 'web', PASSWORD: 'hunter22', PART: 'hop-stag' },
+      stringData: { EMPTY: '', BLANK: '  ', HOST: 'web', PASSWORD: 'hunter22', PART: 'hop-stag' },
     };
     const names = deployPublicNames({
       app: 'shop',
