@@ -35,13 +35,19 @@ function releaseOption(value: string): number {
   return n;
 }
 
+/**
+ * The environment and a client for it. Its names are public (docs/redaction.md): the redactor
+ * learns them before any secret value, so that no output of the command hides them.
+ */
 async function openEnvironment(
   cmd: Command,
   io: CliIo,
   envName: string,
+  redactor: Pick<Redactor, 'addPublic'>,
 ): Promise<{ env: ResolvedEnvironment; client: KubeClient }> {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
   const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
+  redactor.addPublic([env.app, env.name, env.namespace]);
   const client = await KubeClient.connect({
     kubeconfig: globals.kubeconfig,
     context: globals.context ?? env.context,
@@ -72,7 +78,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .option('-o, --output <format>', 'json: the records (without manifests) as a JSON array')
     .action(async (envName: string, opts: { output?: string }, cmd: Command) => {
-      const { env, client } = await openEnvironment(cmd, io, envName);
+      const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
       try {
         const records = await readReleases(client, {
           namespace: env.namespace,
@@ -99,7 +105,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .description("remove an environment's deploy lock, whoever holds it (for a deploy that died)")
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .action(async (envName: string, _opts: unknown, cmd: Command) => {
-      const { env, client } = await openEnvironment(cmd, io, envName);
+      const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
       try {
         const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: io.signal };
         const state = await readLock(client, scope);
@@ -186,7 +192,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         opts: { to?: number; timeout?: number; progressDeadline?: number; output?: string },
         cmd: Command,
       ) => {
-        const { env, client } = await openEnvironment(cmd, io, envName);
+        const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
         const mode = outputMode(io, opts.output);
         const reporter = createReporter(io, mode, result.redactor);
         const actor = currentActor(io);
