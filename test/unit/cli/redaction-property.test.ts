@@ -16,7 +16,7 @@ import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
 import type { DeployEvent } from '../../../src/deploy/index.js';
 import { notify } from '../../../src/notify/index.js';
 import { formatDiff, redactDiffs, type ObjectDiff } from '../../../src/release/index.js';
-import { MIN_REDACTED_LENGTH, REDACTED, Redactor } from '../../../src/secrets/index.js';
+import { deployPublicNames, MIN_REDACTED_LENGTH, REDACTED, Redactor } from '../../../src/secrets/index.js';
 import { CapstanError } from '../../../src/shared/index.js';
 
 const APP = 'shop';
@@ -299,6 +299,22 @@ async function printed(
   values: readonly string[],
 ): Promise<{ text: Record<string, string>; json: Record<string, string[]>; events: DeployEvent[][] }> {
   const redactor = new Redactor();
+  // As deploy() does: the rendered deploy's names first, then the secret values. The pruned
+  // ConfigMap `old` is not rendered: its name is learnt from the event that names it.
+  const rendered = [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NAMESPACE } },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'db-migrate', namespace: NAMESPACE } },
+  ];
+  redactor.addPublic(
+    deployPublicNames({
+      app: APP,
+      env: ENV,
+      namespace: NAMESPACE,
+      deployId: DEPLOY_ID,
+      phases: PHASES,
+      objects: rendered,
+    }),
+  );
   redactor.add(values);
   const raw = values.map(deployEvents);
   // What deploy() hands to onEvent: each event redacted field by field.
