@@ -80,13 +80,14 @@ const REFUSALS: Record<string, Refusal> = (() => {
       hint: "fix them; or, if they are meant, set the check's severity in the audit section of capstan.yaml, add the annotation capstan.dev/audit-ignore: missing-reference, or deploy with --skip-audit",
     },
   );
-  // planHookJob's refusal becomes an issue of the dry run (validate.ts): thrown before validation-finished.
-  const runningJob = new ConfigError(
+  // planHookJob's refusal of a Job Capstan did not create becomes an issue of the dry run
+  // (validate.ts): thrown before validation-finished.
+  const foreignJob = new ConfigError(
     [
       {
         file: `${WORKSPACE}/.deploy/staging/20-predeployment/db-migrate.job.yaml`,
         line: 1,
-        message: `Job/db-migrate is still running (started 12s ago, 1 active pod), left by a deploy that did not finish or by one in progress. Once no deploy of this environment runs, remove it and deploy again: kubectl delete job db-migrate -n ${NS} --cascade=foreground`,
+        message: `Job/db-migrate already exists in namespace ${NS} and was not created by Capstan for this app and environment; rename the Job, or remove that one: kubectl delete job db-migrate -n ${NS} --cascade=foreground`,
       },
     ],
     { hint: 'nothing was applied: a Job of the same name as one this deploy runs is in the way' },
@@ -138,11 +139,11 @@ const REFUSALS: Record<string, Refusal> = (() => {
       exitCode: 2,
       reason: 'each pod requests 9',
     },
-    'running Job in the way (refused in the dry run)': {
-      events: [started, finished('invalid', 2, runningJob.message)],
-      thrown: runningJob,
+    'a Job Capstan did not create in the way (refused in the dry run)': {
+      events: [started, finished('invalid', 2, foreignJob.message)],
+      thrown: foreignJob,
       exitCode: 2,
-      reason: 'Job/db-migrate is still running (started 12s ago',
+      reason: 'was not created by Capstan for this app',
     },
     // A running Job of another spec waited for until the deadline (replacePhaseJobs' failure, returned).
     'running Job in the way (waited for until the deadline)': {
