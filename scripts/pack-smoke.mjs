@@ -114,11 +114,16 @@ function pack(dir) {
   return join(dir, report.filename);
 }
 
-/** Installs the tarball as a user's npm would, install scripts left to npm's policy: the package must not need its own. */
+/**
+ * Installs the tarball as a user's npm would, with no install scripts run (npm 11 asks before it
+ * runs any): the package must work without its own (dist/ is in the tarball) and without esbuild's.
+ */
 function install(prefix, tarball) {
-  step(`npm install --prefix ${prefix} ${tarball}`);
+  step(`npm install --ignore-scripts --prefix ${prefix} ${tarball}`);
   mkdirSync(prefix, { recursive: true });
-  run('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { cwd: prefix });
+  run('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--ignore-scripts', tarball], {
+    cwd: prefix,
+  });
   const bin = join(prefix, 'node_modules', '.bin', 'capstan');
   if (!existsSync(bin)) throw new SmokeFailure(`npm installed no ${bin}`);
   if (existsSync(join(prefix, 'node_modules', 'capstan', 'src')))
