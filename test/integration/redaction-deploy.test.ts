@@ -1,7 +1,8 @@
 // Secrets whose values are ordinary words and numbers (`false`, `5432`, the environment's name, the
 // app's and namespace's names, a PEM key) deployed through the CLI: the deploy succeeds, its JSON
-// events keep their real fields, and nothing printed, in any mode, or sent as a notification,
-// contains one of the values.
+// events keep their real fields and the deploy's names, and nothing printed, in any mode, or sent
+// as a notification, contains one of the values, but those equal to a public name (the
+// environment's, the app's, the namespace's), which cannot be kept secret (docs/redaction.md).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -76,7 +77,7 @@ function jsonOutput(stdout: string): unknown[] {
 }
 
 describe('ordinary secret values in a deploy', () => {
-  it('deploys false, 5432, the env/app/namespace names and a PEM key, and prints none of them', async () => {
+  it('deploys false, 5432, the env/app/namespace names and a PEM key, and prints none of them but the public names', async () => {
     const ns = await freshNamespace('redact');
     const hook = await webhookReceiver();
     const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -131,6 +132,7 @@ describe('ordinary secret values in a deploy', () => {
       // The events' own fields are intact: booleans, numbers, names other than the values.
       const started = first.events.find((e) => e.type === 'deploy-started')!;
       assert.equal(started.dryRun, false);
+      assert.deepEqual([started.app, started.env, started.namespace], ['shop', 'production', ns.name]);
       assert.deepEqual(started.phases, ['10-configuration', '20-predeployment', '30-deployment']);
       assert.ok(
         first.events.some(
@@ -184,9 +186,11 @@ describe('ordinary secret values in a deploy', () => {
       assert.equal(JSON.parse(historyJson.stdout)[0].outcome, 'rolled-back');
       assert.ok(hook.texts.length >= 4, `notifications were sent (${hook.texts.length})`);
 
-      // Each value long enough to redact, and each long enough line of the PEM key.
+      // Each value long enough to redact, and each long enough line of the PEM key; not the
+      // environment's, app's and namespace's names, which are public.
+      const publicNames = new Set(['production', 'shop', ns.name]);
       const values = Object.values(secrets)
-        .filter((v) => v.trim().length >= MIN_REDACTED_LENGTH)
+        .filter((v) => v.trim().length >= MIN_REDACTED_LENGTH && !publicNames.has(v))
         .flatMap((v) => [
           v,
           ...v
@@ -215,6 +219,41 @@ describe('ordinary secret values in a deploy', () => {
       }
     } finally {
       await hook.close();
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('a Secret value equal to the environment name: -o json keeps the name, a warning names the key', async () => {
+    const ns = await freshNamespace('redact-env');
+    const app = writeApp({
+      '.deploy/capstan.yaml': `app: shop\nenvironments:\n  staging:\n    namespace: ${ns.name}\n`,
+      '.deploy/staging/10-configuration/app-secrets.yaml':
+        'apiVersion: v1\nkind: Secret\nmetadata: { name: app-secrets }\nstringData: { TIER: staging, PASSWORD: hunter2-staging-pw }\n',
+      '.deploy/staging/10-configuration/config.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: staging-settings }\ndata: { MODE: fast }\n',
+    });
+    try {
+      const run = await capstan(['deploy', 'staging', '--image', 'shop:1', '-o', 'json'], { cwd: app.dir });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const started = run.events.find((e) => e.type === 'deploy-started')!;
+      assert.equal(started.env, 'staging');
+      assert.equal(started.namespace, ns.name);
+      assert.deepEqual(started.phases, ['10-configuration']);
+      const applied = run.events.filter((e) => e.type === 'object-applied').map((e) => e.object.name);
+      assert.deepEqual(applied.sort(), ['app-secrets', 'staging-settings']);
+      assert.doesNotMatch(run.stdout, /"(app|env|namespace|kind|name|phase)":"[^"]*\[redacted\]/);
+      const warnings = run.events.filter((e) => e.type === 'warning').map((e) => e.message as string);
+      assert.ok(
+        warnings.some((w) => /^Secret\/app-secrets key TIER equals a name Capstan prints anyway/.test(w)),
+        warnings.join('\n'),
+      );
+      assert.ok(
+        warnings.every((w) => !/\bstaging\b/.test(w)),
+        'the warning does not say which name',
+      );
+      assert.ok(!leakIn(run.stdout + run.stderr, 'hunter2-staging-pw'), 'the password stays hidden');
+    } finally {
       app.cleanup();
       await ns.remove();
     }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { BENCH_ENV, writeCapstanApp, writeCapstanConfig } from '../../bench/deploy-fixture.js';
+import { capstanYaml, writeApp } from './cli-helpers.js';
 import { freshNamespace, testCluster } from './helpers.js';
 import { replay } from './terminal-screen.js';
 
@@ -90,6 +91,38 @@ describe('terminal progress in a pseudo-terminal', () => {
       assert.ok(screen.length < 15, `the screen keeps ${screen.length} lines, not 600`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await ns.remove();
+    }
+  });
+
+  it('shows why a deploy was refused: the preflight reason under the closing line', async () => {
+    const ns = await freshNamespace('tty-refused');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('shop', ns.name),
+      '.deploy/test/30-deployment/web.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec:\n      containers: [{ name: web, image: example.com/app:1, resources: { requests: { cpu: "9" } } }]\n',
+    });
+    try {
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TERM: 'xterm-256color',
+        CAPSTAN_USE_SOURCE: '1',
+      };
+      const command = `node ${quote(join(ROOT, 'bin/capstan.js'))} --kubeconfig ${quote(testCluster().kubeconfig)} -C ${quote(app.dir)} deploy test`;
+      const { code, output } = await inTerminal(command, env);
+      assert.equal(code, 2, output);
+      const screen = replay(output);
+      const closing = screen.findIndex((line) => /^✗ deploy invalid \(\d+\.\ds, deploy \S+\)$/.test(line));
+      assert.ok(closing !== -1, screen.join('\n'));
+      assert.match(
+        screen[closing + 1],
+        /^ {2}scheduling preflight: Deployment\/web: 1 of 1 pod would not schedule: 0\/\d+ nodes are available: \d+ Insufficient cpu\..*each pod requests 9/,
+      );
+      assert.equal(screen[closing + 2], '  Nothing was applied; --skip-preflight deploys anyway.');
+      assert.equal(screen.filter((line) => line.includes('Insufficient cpu')).length, 1, screen.join('\n'));
+    } finally {
+      app.cleanup();
       await ns.remove();
     }
   });
