@@ -1,11 +1,12 @@
 // Phase Jobs with plain names (`db-migrate`, `db-seeds`) across deploys, against the real
-// control plane: re-run when their spec changes, done when it does not, refused while one runs,
-// and API refusals trimmed to the field and the reason.
+// control plane: re-run when their spec changes, done when it does not, waited for (never killed)
+// while one an earlier deploy left runs, adopted after a deploy was SIGKILLed during its
+// migration, and API refusals trimmed to the field and the reason.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeClient } from '../../src/kube/index.js';
 import { readReleases } from '../../src/release/index.js';
-import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
+import { capstan, capstanYaml, spawnCapstan, writeApp } from './cli-helpers.js';
 import { freshNamespace, getJson, grantRestricted, kubectl, testCluster, waitFor } from './helpers.js';
 
 const MIGRATE = `apiVersion: batch/v1
@@ -14,6 +15,9 @@ metadata: { name: db-migrate }
 spec:
   backoffLimit: 0
   template:
+<% if (values.migrateFor) { -%>
+    metadata: { annotations: { capstan.test/run-for: "<%= values.migrateFor %>" } }
+<% } -%>
     spec:
       restartPolicy: Never
       containers: [{ name: migrate, image: <%= image %>, envFrom: [{ configMapRef: { name: shop-config } }] }]
@@ -24,6 +28,9 @@ kind: Job
 metadata: { name: db-seeds }
 spec:
   template:
+<% if (values.seedsFor) { -%>
+    metadata: { annotations: { capstan.test/run-for: "<%= values.seedsFor %>" } }
+<% } -%>
     spec:
       restartPolicy: Never
       containers: [{ name: seeds, image: <%= image %> }]
@@ -40,9 +47,13 @@ spec:
     spec: { containers: [{ name: web, image: <%= image %> }] }
 `;
 
-function shopApp(ns: string, greeting = 'hello') {
+function shopApp(ns: string, greeting = 'hello', runFor: { migrate?: string; seeds?: string } = {}) {
+  const values = [
+    runFor.migrate ? `      migrateFor: ${runFor.migrate}\n` : '',
+    runFor.seeds ? `      seedsFor: ${runFor.seeds}\n` : '',
+  ].join('');
   return writeApp({
-    '.deploy/capstan.yaml': capstanYaml('shop', ns),
+    '.deploy/capstan.yaml': capstanYaml('shop', ns, values ? `    values:\n${values}` : ''),
     '.deploy/test/10-configuration/config.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shop-config }\ndata: { GREETING: ${greeting} }\n`,
     '.deploy/test/20-predeployment/db-migrate.job.yaml.ejs': MIGRATE,
     '.deploy/test/30-deployment/web.yaml.ejs': WEB,
@@ -257,12 +268,12 @@ describe('phase Jobs with plain names', () => {
     }
   });
 
-  it('refuses to deploy while a Job of the same name still runs, with its age and the command to remove it', async () => {
+  it('waits for a Job an earlier deploy left running with another spec, then replaces it; --replace-running-jobs deletes it at once', async () => {
     const ns = await freshNamespace('jobs-running');
     const app = shopApp(ns.name);
-    try {
-      // A migration left running by a deploy that died: its pod never finishes.
-      await kubectl(
+    /** A migration of another image, left running by a deploy that died. */
+    const oldMigration = (annotations: Record<string, string>, labels: Record<string, string> = {}) =>
+      kubectl(
         ['apply', '-n', ns.name, '-f', '-'],
         JSON.stringify({
           apiVersion: 'batch/v1',
@@ -278,34 +289,168 @@ describe('phase Jobs with plain names', () => {
           },
           spec: {
             template: {
-              metadata: { labels: { 'capstan.test/scenario': 'not-ready' } },
+              metadata: { labels, annotations },
               spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'shop:v0' }] },
             },
           },
         }),
       );
-      await waitFor(
+    const running = () =>
+      waitFor(
         'the old migration running',
         20_000,
         async () => ((await job(ns.name, 'db-migrate')).status?.active ?? 0) > 0,
       );
-      const run = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m'], {
+    try {
+      await oldMigration({ 'capstan.test/run-for': '8s' });
+      await running();
+      const oldUid = (await job(ns.name, 'db-migrate')).metadata.uid;
+      const run = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m', '-o', 'json'], {
         cwd: app.dir,
       });
-      assert.equal(run.code, 2, run.stdout + run.stderr);
-      const out = run.stdout + run.stderr;
-      assert.match(out, /Job\/db-migrate is still running \(started \d+s ago, 1 active pod\)/);
-      assert.match(out, new RegExp(`kubectl delete job db-migrate -n ${ns.name}`));
-      const configMaps = await getJson<{ items: any[] }>([
-        'get',
-        'configmaps',
-        '-n',
-        ns.name,
-        '-l',
-        'capstan.dev/app=shop',
-      ]);
-      assert.equal(configMaps.items.length, 0, 'nothing was applied');
-      assert.equal(imageOf(await job(ns.name, 'db-migrate')), 'shop:v0', 'the running Job was left alone');
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const waited = run.events.find(
+        (e) => e.type === 'object-waiting' && e.object.kind === 'Job' && e.object.name === 'db-migrate',
+      );
+      assert.match(
+        waited?.message ?? '',
+        /^waiting for the run of an earlier deploy to finish before replacing it \(started \d+s ago, 1 active pod\)/,
+        run.stdout,
+      );
+      assert.equal(imageOf(await job(ns.name, 'db-migrate')), 'shop:v1');
+      // The old run was let finish: its record says Complete, not deleted half-way.
+      const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
+      try {
+        const releases = await readReleases(client, { namespace: ns.name, app: 'shop', env: 'test' });
+        releases.sort((a, b) => b.release - a.release);
+        const kept = releases[0].replacedJobs?.find((r) => r.uid === oldUid);
+        assert.equal(kept?.outcome, 'Complete', JSON.stringify(releases[0].replacedJobs));
+      } finally {
+        client.close();
+      }
+
+      // A migration that never ends: only the user's word deletes it while it runs.
+      await kubectl(['delete', 'job', 'db-migrate', '-n', ns.name, '--cascade=foreground']);
+      await oldMigration({}, { 'capstan.test/scenario': 'not-ready' });
+      await running();
+      const stuckUid = (await job(ns.name, 'db-migrate')).metadata.uid;
+      const replaced = await capstan(
+        ['deploy', 'test', '--image', 'shop:v1', '--timeout', '2m', '--replace-running-jobs'],
+        { cwd: app.dir },
+      );
+      assert.equal(replaced.code, 0, replaced.stdout + replaced.stderr);
+      const now = await job(ns.name, 'db-migrate');
+      assert.notEqual(now.metadata.uid, stuckUid);
+      assert.equal(imageOf(now), 'shop:v1');
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('after a SIGKILL during a 90-second migration: exit 4 while the lock holds, then adopts the running Job and completes', async () => {
+    const ns = await freshNamespace('jobs-killed');
+    const app = shopApp(ns.name, 'hello', { migrate: '90s' });
+    const killed = spawnCapstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '5m', '-o', 'json'], {
+      cwd: app.dir,
+      env: { CAPSTAN_USER: 'killed-user' },
+    });
+    try {
+      await waitFor(
+        'the migration started',
+        60_000,
+        async () => ((await job(ns.name, 'db-migrate').catch(() => undefined))?.status?.active ?? 0) > 0,
+      );
+      const migration = await job(ns.name, 'db-migrate');
+      killed.child.kill('SIGKILL');
+      assert.equal(await killed.exited, 'SIGKILL');
+
+      const locked = await capstan(['deploy', 'test', '--image', 'shop:v1', '--lock-wait', '0s'], {
+        cwd: app.dir,
+      });
+      assert.equal(locked.code, 4, locked.stdout + locked.stderr);
+      assert.match(locked.stdout + locked.stderr, /locked by killed-user@/);
+      assert.match(locked.stdout + locked.stderr, /expires in \d+s; or run capstan unlock test/);
+      assert.doesNotMatch(locked.stdout + locked.stderr, /kubectl delete job/);
+
+      const retry = await capstan(['deploy', 'test', '--image', 'shop:v1', '--timeout', '5m', '-o', 'json'], {
+        cwd: app.dir,
+      });
+      assert.equal(retry.code, 0, retry.stdout + retry.stderr);
+      assert.match(retry.stdout, /took over the lock of shop\/test from killed-user/);
+      assert.match(retry.stdout, /Job\/db-migrate was still running with this deploy's spec/);
+      const after = await job(ns.name, 'db-migrate');
+      assert.equal(
+        after.metadata.uid,
+        migration.metadata.uid,
+        'the running migration was adopted, not replaced',
+      );
+      assert.ok(after.status.conditions.some((c: any) => c.type === 'Complete' && c.status === 'True'));
+      assert.ok(
+        retry.events.some((e) => e.type === 'object-ready' && e.object.name === 'db-migrate'),
+        'the retry waited for the adopted Job',
+      );
+      const history = await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir });
+      assert.deepEqual(
+        (JSON.parse(history.stdout) as any[]).map((r) => [r.release, r.outcome]),
+        [
+          [2, 'succeeded'],
+          [1, 'interrupted'],
+        ],
+      );
+    } finally {
+      if (killed.child.exitCode === null && killed.child.signalCode === null) killed.child.kill('SIGKILL');
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('deploys cleanly after deploys SIGKILLed at random moments, each followed by capstan unlock', async () => {
+    const ns = await freshNamespace('jobs-chaos');
+    const app = shopApp(ns.name, 'hello', { migrate: '2s', seeds: '3s' });
+    const seed = Number(process.env.CAPSTAN_TEST_SEED ?? Date.now() % 100_000);
+    let state = seed;
+    /** A small seeded generator: the moments are printed, so a failure can be replayed. */
+    const random = () => (state = (state * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const moments: number[] = [];
+    try {
+      for (let i = 1; i <= 6; i++) {
+        const at = Math.round(300 + random() * 7_000);
+        moments.push(at);
+        const run = spawnCapstan(['deploy', 'test', '--image', `shop:k${i}`, '--timeout', '2m'], {
+          cwd: app.dir,
+        });
+        const ended = await Promise.race([
+          run.exited,
+          new Promise<'kill'>((resolve) => setTimeout(() => resolve('kill'), at)),
+        ]);
+        if (ended === 'kill') {
+          run.child.kill('SIGKILL');
+          await run.exited;
+        }
+        const unlock = await capstan(['unlock', 'test'], { cwd: app.dir });
+        assert.equal(unlock.code, 0, unlock.stdout + unlock.stderr);
+      }
+      const clean = await capstan(['deploy', 'test', '--image', 'shop:k6', '--timeout', '3m'], {
+        cwd: app.dir,
+      });
+      const context = `seed ${seed} (CAPSTAN_TEST_SEED), kills at ${moments.join(', ')} ms:\n${clean.stdout}${clean.stderr}`;
+      assert.equal(clean.code, 0, context);
+      for (const name of ['db-migrate', 'db-seeds']) {
+        const j = await job(ns.name, name);
+        assert.equal(imageOf(j), 'shop:k6', context);
+        assert.ok(
+          j.status.conditions.some((c: any) => c.type === 'Complete' && c.status === 'True'),
+          context,
+        );
+      }
+      const history = await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir });
+      const outcomes = (JSON.parse(history.stdout) as any[]).map((r) => r.outcome);
+      assert.equal(outcomes[0], 'succeeded', context);
+      assert.ok(
+        !outcomes.includes('running'),
+        `no record is left running: ${outcomes.join(', ')}; ${context}`,
+      );
     } finally {
       app.cleanup();
       await ns.remove();
