@@ -50,6 +50,60 @@ function job(name: string, scenario?: string) {
   });
 }
 
+interface PodState {
+  readonly state: string;
+  /** When the watch delivered it (Date.now()). */
+  readonly at: number;
+  readonly pod: any;
+}
+
+/**
+ * What `stateOf` says of each pod event a watch started before `create` sees (a repeat of the
+ * previous state is dropped; undefined is skipped), until `done`.
+ */
+async function podStates(
+  ns: string,
+  create: () => Promise<unknown>,
+  stateOf: (pod: any) => string | undefined,
+  done: (states: string[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<PodState[]> {
+  const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
+  const seen: PodState[] = [];
+  const states = () => seen.map((s) => s.state);
+  try {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const { resourceVersion } = await client.list('v1', 'Pod', { namespace: ns });
+    await create();
+    for await (const event of client.watch('v1', 'Pod', { namespace: ns, resourceVersion, signal })) {
+      const state = stateOf(event.object);
+      if (state === undefined || seen.at(-1)?.state === state) continue;
+      seen.push({ state, at: Date.now(), pod: event.object });
+      if (done(states())) return seen;
+    }
+  } catch (error) {
+    throw new Error(`pod states so far: ${states().join(' > ')}`, { cause: error });
+  } finally {
+    client.close();
+  }
+  return seen;
+}
+
+/** The first container's state and restarts: `Running/0`, `Error(1)/0`, `CrashLoopBackOff/1`. */
+function containerStateOf(pod: any): string | undefined {
+  const status = pod.status?.containerStatuses?.[0];
+  if (!status) return undefined;
+  const { running, terminated, waiting } = status.state ?? {};
+  const state = running
+    ? 'Running'
+    : terminated
+      ? `${terminated.reason}(${terminated.exitCode})`
+      : waiting
+        ? waiting.reason
+        : '?';
+  return `${state}/${status.restartCount}`;
+}
+
 /**
  * Each state the first container of the pods `create` makes passes through, as a watch started
  * before them sees it, until `done`.
@@ -60,33 +114,18 @@ async function containerStates(
   done: (states: string[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<string[]> {
-  const client = await KubeClient.connect({ kubeconfig: testCluster().kubeconfig });
-  const states: string[] = [];
-  try {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const { resourceVersion } = await client.list('v1', 'Pod', { namespace: ns });
-    await create();
-    for await (const event of client.watch('v1', 'Pod', { namespace: ns, resourceVersion, signal })) {
-      const status = (event.object as any).status?.containerStatuses?.[0];
-      if (!status) continue;
-      const { running, terminated, waiting } = status.state ?? {};
-      const state = running
-        ? 'Running'
-        : terminated
-          ? `${terminated.reason}(${terminated.exitCode})`
-          : waiting
-            ? waiting.reason
-            : '?';
-      const entry = `${state}/${status.restartCount}`;
-      if (states.at(-1) !== entry) states.push(entry);
-      if (done(states)) return states;
-    }
-  } catch (error) {
-    throw new Error(`container states so far: ${states.join(' > ')}`, { cause: error });
-  } finally {
-    client.close();
-  }
-  return states;
+  return (await podStates(ns, create, containerStateOf, done, timeoutMs)).map((s) => s.state);
+}
+
+/** A running pod's readiness as its conditions say it: `Ready` or `unready: <reason>: <message>`. */
+function readinessOf(pod: any): string | undefined {
+  if (pod.status?.phase !== 'Running') return undefined;
+  const conditions: any[] = pod.status.conditions ?? [];
+  const ready = conditions.find((c) => c.type === 'Ready');
+  const containersReady = conditions.find((c) => c.type === 'ContainersReady');
+  if (ready?.status !== containersReady?.status || ready?.message !== containersReady?.message)
+    return `Ready and ContainersReady disagree: ${JSON.stringify([ready, containersReady])}`;
+  return ready?.status === 'True' ? 'Ready' : `unready: ${ready?.reason}: ${ready?.message}`;
 }
 
 function bareOf(name: string, extra: Record<string, any> = {}, container: Record<string, any> = {}) {
@@ -361,6 +400,131 @@ describe('local control plane', () => {
         },
         { reason: 'Completed', exitCode: 0 },
       );
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('holds a container unready until its readiness probe passed, and the pod until its slowest', async () => {
+    const ns = await freshNamespace('harness-probes');
+    const probe = (extra: Record<string, number>) => ({
+      httpGet: { path: '/ready', port: 8080 },
+      ...extra,
+    });
+    const create = () =>
+      kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'probed' },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: 'probed' } },
+            template: {
+              metadata: { labels: { app: 'probed' } },
+              spec: {
+                containers: [
+                  {
+                    name: 'web',
+                    image: 'example.com/app:1',
+                    readinessProbe: probe({ initialDelaySeconds: 4 }),
+                  },
+                  // Two passes in a row, a second apart: ready at 1 + 1 s.
+                  {
+                    name: 'metrics',
+                    image: 'example.com/app:1',
+                    readinessProbe: probe({ initialDelaySeconds: 1, periodSeconds: 1, successThreshold: 2 }),
+                  },
+                  { name: 'proxy', image: 'example.com/app:1' },
+                ],
+              },
+            },
+          },
+        }),
+      );
+    try {
+      const seen = await podStates(ns.name, create, readinessOf, (s) => s.at(-1) === 'Ready');
+      assert.deepEqual(
+        seen.map((s) => s.state),
+        [
+          'unready: ContainersNotReady: containers with unready status: [web metrics]',
+          'unready: ContainersNotReady: containers with unready status: [web]',
+          'Ready',
+        ],
+      );
+      const [started, , ready] = seen as [PodState, PodState, PodState];
+      const readyOf = (pod: any) =>
+        Object.fromEntries(pod.status.containerStatuses.map((c: any) => [c.name, c.ready]));
+      assert.deepEqual(readyOf(started.pod), { web: false, metrics: false, proxy: true });
+      assert.ok(
+        started.pod.status.containerStatuses.every((c: any) => c.started === true && c.state.running),
+        'every container runs from the start',
+      );
+      assert.deepEqual(readyOf(ready.pod), { web: true, metrics: true, proxy: true });
+      // The point of the probe delay; a lower bound only, 1 s short of it.
+      assert.ok(ready.at - started.at >= 3000, `Ready ${ready.at - started.at} ms after it started`);
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('runs a Job pod for its capstan.test/run-for, then completes it', async () => {
+    const ns = await freshNamespace('harness-run-for');
+    const create = () =>
+      kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: { name: 'task' },
+          spec: {
+            backoffLimit: 0,
+            template: {
+              metadata: { annotations: { 'capstan.test/run-for': '3s' } },
+              spec: { restartPolicy: 'Never', containers: [{ name: 'task', image: 'example.com/app:1' }] },
+            },
+          },
+        }),
+      );
+    try {
+      const seen = await podStates(ns.name, create, containerStateOf, (s) => s.includes('Completed(0)/0'));
+      assert.deepEqual(
+        seen.map((s) => s.state),
+        ['Running/0', 'Completed(0)/0'],
+      );
+      const [running, completed] = seen as [PodState, PodState];
+      assert.ok(
+        completed.at - running.at >= 2000,
+        `completed ${completed.at - running.at} ms after it started`,
+      );
+      assert.equal(completed.pod.status.phase, 'Succeeded');
+      const terminated = completed.pod.status.containerStatuses[0].state.terminated;
+      assert.equal(terminated.startedAt, running.pod.status.containerStatuses[0].state.running.startedAt);
+      await waitFor('Job complete', 30_000, async () => {
+        const j = await getJson(['get', 'job', 'task', '-n', ns.name]);
+        return j.status?.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True');
+      });
+    } finally {
+      await ns.remove();
+    }
+  });
+
+  it('holds a pod that runs on unready for its capstan.test/run-for', async () => {
+    const ns = await freshNamespace('harness-warm-up');
+    const create = () =>
+      kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        deployment('warm', 1, undefined, { 'capstan.test/run-for': '3s' }),
+      );
+    try {
+      const seen = await podStates(ns.name, create, readinessOf, (s) => s.at(-1) === 'Ready');
+      assert.deepEqual(
+        seen.map((s) => s.state),
+        ['unready: ContainersNotReady: containers with unready status: [app]', 'Ready'],
+      );
+      const [started, ready] = seen as [PodState, PodState];
+      assert.ok(ready.at - started.at >= 2000, `Ready ${ready.at - started.at} ms after it started`);
     } finally {
       await ns.remove();
     }
