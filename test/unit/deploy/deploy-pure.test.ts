@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fieldPathSegments, issuesFromApplyError } from '../../../src/apply/apply.js';
-import { sameContent } from '../../../src/deploy/deploy.js';
+import { sameContent } from '../../../src/deploy/steps.js';
 import { KubeApiError } from '../../../src/kube/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
 
