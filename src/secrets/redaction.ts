@@ -77,7 +77,7 @@ export class Redactor {
       fresh.push(name);
     }
     if (fresh.length === 0) return;
-    this.publicText = [...this.publicNames].join('\u0000');
+    this.publicText += `\u0000${fresh.join('\u0000')}`;
     // Only a name that holds a form redacted so far changes what is redacted.
     if (this.any && fresh.some((name) => this.any!.test(name))) this.compile();
   }
