@@ -1,6 +1,6 @@
 // Names that deploys, rollbacks, diffs and tasks share: the per-deploy id, the label selector, event objects.
 import { randomBytes } from 'node:crypto';
-import type { EventObject } from '../deploy/events.js';
+import type { EventObject } from '../events/index.js';
 import { managedLabels } from '../render/index.js';
 import type { KubeObject } from '../shared/index.js';
 

@@ -5,7 +5,7 @@ import type { RenderedObject } from '../render/index.js';
 import type { LocalProcess, ObjectDiff } from '../release/index.js';
 import type { Redactor } from '../secrets/index.js';
 import type { KubeObject } from '../shared/index.js';
-import type { DeployEvent, DeployEventSink, DeployOutcome } from './events.js';
+import type { DeployEvent, DeployEventSink, DeployOutcome } from '../events/index.js';
 import type { Actor, DeployRecorder } from './recorder.js';
 
 export interface DeployOptions {

@@ -16,7 +16,7 @@ import {
   type DeployRun,
   type StepContext,
 } from './deploy-types.js';
-import type { DeployEvent, DeployOutcome } from './events.js';
+import type { DeployEvent, DeployOutcome } from '../events/index.js';
 import { runPhase } from './phase-step.js';
 import { beginStep, previewStep, pruneStep, validateStep, type Validated } from './steps.js';
 

@@ -24,7 +24,7 @@ import {
 } from '../apply/index.js';
 import { followJobLogs } from '../tasks/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
-import type { DeployEvent } from './events.js';
+import type { DeployEvent } from '../events/index.js';
 import { replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
 import { dryRunAll, type PreparedPhase } from './validate.js';
 

@@ -17,7 +17,7 @@ import {
   type ReplacedJobRecord,
 } from '../release/index.js';
 import { objectKey, type KubeObject } from '../shared/index.js';
-import type { DeployOutcome } from './events.js';
+import type { DeployOutcome } from '../events/index.js';
 
 export interface Actor {
   readonly user: string;

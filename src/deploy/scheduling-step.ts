@@ -1,7 +1,7 @@
 // Deploy step 3's scheduling preflight: after the server-side dry run, before any write.
 import { readSnapshot, runPreflight } from '../audit/scheduling/index.js';
 import type { KubeClient } from '../kube/index.js';
-import type { DeployEvent } from './events.js';
+import type { DeployEvent } from '../events/index.js';
 import type { Validation } from './validate.js';
 
 /**

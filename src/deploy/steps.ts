@@ -9,7 +9,7 @@ import { objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index
 import { applyAll, eventObject } from '../apply/index.js';
 import { keepRecentHookJobs } from '../tasks/index.js';
 import { collectDiffs } from './diff-environment.js';
-import type { EventObject } from './events.js';
+import type { EventObject } from '../events/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
 import { DeployRecorder } from './recorder.js';
 import { checkScheduling, readPreflightSnapshot } from './scheduling-step.js';

@@ -1,5 +1,5 @@
 // Rollback's pure decisions: which release to re-apply, what its wait's end means, and what to delete afterwards.
-import type { DeployOutcome } from '../deploy/index.js';
+import type { DeployOutcome } from '../events/index.js';
 import { describeUnreachable, type WaitResult } from '../rollout/index.js';
 import { CapstanError, objectKey, objectRef } from '../shared/index.js';
 import type { InventoryEntry, ReleaseRecord } from './record.js';

@@ -1,6 +1,6 @@
 // Rollback's steps against the cluster: re-apply, prune, record the outcome and notify.
 import { applyAll, eventObject, issuesFromApplyError } from '../apply/index.js';
-import type { DeployEvent } from '../deploy/index.js';
+import type { DeployEvent } from '../events/index.js';
 import { withRetry, type KubeClient } from '../kube/index.js';
 import { notify } from '../notify/index.js';
 import { groupByKindOrder, managedLabels, type RenderedObject } from '../render/index.js';

@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
 import { eventObject, newDeployId, selectorOf } from '../apply/index.js';
-import type { DeployEvent, DeployOutcome } from '../deploy/index.js';
+import type { DeployEvent, DeployOutcome } from '../events/index.js';
 import { during, type KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
