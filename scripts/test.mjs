@@ -1,15 +1,25 @@
 #!/usr/bin/env node
-// Runs unit tests, then integration tests (which start one local control plane for the run),
-// with Node's built-in test runner. `node scripts/test.mjs unit|integration` runs one part.
+// The test command: typecheck, lint and format check, unit tests, then integration tests against
+// local control planes (scripts/integration-tests.mjs), all on the Node.js that runs this script.
+//   node scripts/test.mjs [all|checks|unit|integration] [test files...]
+// CAPSTAN_TEST_CONCURRENCY: integration files at once (default 3); CAPSTAN_TEST_TIMINGS: a file to
+// which each stage appends `stage<TAB>seconds` (.ci/run prints them at its end).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runIntegrationFiles } from './integration-tests.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const which = process.argv[2] ?? 'all';
+const [which = 'all', ...only] = process.argv.slice(2);
 /** What the formatter owns; `npm run format` rewrites the same files. */
 const FORMATTED = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.mjs', 'bin/**/*.js'];
+const nodeVersion = process.version;
+
+if (!['all', 'checks', 'unit', 'integration'].includes(which)) {
+  console.error('usage: node scripts/test.mjs [all|checks|unit|integration] [test files...]');
+  process.exit(2);
+}
 
 function findTests(dir) {
   const out = [];
@@ -27,75 +37,75 @@ function findTests(dir) {
   return out;
 }
 
-function run(label, files, extraArgs = []) {
-  if (files.length === 0) {
-    console.log(`# ${label}: no test files`);
-    return 0;
-  }
-  console.log(`# ${label}: ${files.length} files`);
-  const result = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', ...extraArgs, ...files],
-    { cwd: root, stdio: 'inherit', env: process.env },
-  );
-  return result.status ?? 1;
+/** Files of one part: all of them, or those named on the command line that belong to it. */
+function testsOf(dir) {
+  const all = findTests(join(root, dir));
+  if (only.length === 0) return all;
+  const named = new Set(only.map((f) => relative(root, join(root, f))));
+  return all.filter((f) => named.has(f));
 }
 
+/** Runs `step` as a stage: its time is printed and recorded for CI's summary. */
+async function stage(label, step) {
+  const started = Date.now();
+  const status = await step();
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`# ${label}: ${status === 0 ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)}s`);
+  if (process.env.CAPSTAN_TEST_TIMINGS) {
+    appendFileSync(process.env.CAPSTAN_TEST_TIMINGS, `${label}\t${seconds.toFixed(1)}\n`);
+  }
+  return status;
+}
+
+function runCommand(cmd, args) {
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+}
+
+function runUnit() {
+  const files = testsOf('test/unit');
+  console.log(`# unit tests on Node.js ${nodeVersion}: ${files.length} files`);
+  if (files.length === 0) return 0;
+  // Both cores: a unit test file is mostly the cost of starting its process and loading tsx.
+  return runCommand(process.execPath, [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    ...files,
+  ]);
+}
+
+function runIntegration() {
+  const files = testsOf('test/integration');
+  if (files.length === 0) {
+    console.log('# integration tests: no test files');
+    return 0;
+  }
+  return runIntegrationFiles({
+    root,
+    files,
+    concurrency: Number(process.env.CAPSTAN_TEST_CONCURRENCY ?? 3),
+    clusterName: process.env.CAPSTAN_TEST_CLUSTER_NAME ?? `it-${process.pid}`,
+  });
+}
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
 let status = 0;
-if (which === 'all') {
+if (which === 'all' || which === 'checks') {
   // The types and the lint rules are part of the test: a wrong type is a bug not yet run into.
-  const bin = (name) => join(root, 'node_modules', '.bin', name);
   for (const [label, cmd, args] of [
     ['typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']],
     ['lint', bin('eslint'), ['.']],
     ['format', bin('prettier'), ['--check', ...FORMATTED]],
   ]) {
-    console.log(`# ${label}`);
-    const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) {
-      console.error(`# ${label} failed`);
-      process.exit(r.status ?? 1);
-    }
+    status ||= await stage(label, () => runCommand(cmd, args));
   }
 }
 if (status === 0 && (which === 'all' || which === 'unit')) {
-  status ||= run('unit tests', findTests(join(root, 'test/unit')));
+  status = await stage(`unit tests (Node.js ${nodeVersion})`, runUnit);
 }
 if (status === 0 && (which === 'all' || which === 'integration')) {
-  status = runIntegration();
+  status = await stage(`integration tests (Node.js ${nodeVersion})`, runIntegration);
 }
 process.exit(status);
-
-// Integration tests share one local cluster per run: started here, found by the test files
-// through CAPSTAN_TEST_CLUSTER (a JSON description), stopped at the end whatever happens.
-function runIntegration() {
-  const files = findTests(join(root, 'test/integration'));
-  if (files.length === 0) return run('integration tests', files);
-  const name = process.env.CAPSTAN_TEST_CLUSTER_NAME ?? `it-${process.pid}`;
-  const cli = ['--import', 'tsx', 'test/cluster/cli.ts'];
-  const started = Date.now();
-  const start = spawnSync(process.execPath, [...cli, 'start', '--name', name, '--json'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-  });
-  if (start.status !== 0) {
-    console.error('# the local control plane did not start; see the messages above');
-    return 1;
-  }
-  console.log(`# local control plane "${name}" up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  const stop = () =>
-    spawnSync(process.execPath, [...cli, 'stop', '--name', name], { cwd: root, stdio: 'inherit' });
-  const onSignal = () => {
-    stop();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    process.env.CAPSTAN_TEST_CLUSTER = start.stdout.trim().split('\n').pop();
-    return run('integration tests', files, ['--test-concurrency=1', '--test-timeout=600000']);
-  } finally {
-    stop();
-  }
-}
