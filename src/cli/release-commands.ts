@@ -197,28 +197,27 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         const reporter = createReporter(io, mode, result.redactor);
         const actor = currentActor(io);
         try {
-          const outcome = await reporter.settle(
-            rollback(client, {
-              namespace: env.namespace,
-              app: env.app,
-              env: env.name,
-              to: opts.to,
-              timeoutMs: opts.timeout ?? env.timeoutMs,
-              progressDeadlineMs: opts.progressDeadline,
-              keep: env.releasesKeep,
-              concurrency: env.concurrency,
-              user: actor.user,
-              host: actor.host,
-              holder: actor.holder,
-              process: localProcess(),
-              signal: io.signal,
-              onEvent: (event) => reporter.event(event),
-              notifications: env.notifications,
-              envVars: io.env,
-              redactor: result.redactor,
-            }),
-          );
-          result.exitCode = outcome.exitCode;
+          const run = rollback(client, {
+            namespace: env.namespace,
+            app: env.app,
+            env: env.name,
+            to: opts.to,
+            timeoutMs: opts.timeout ?? env.timeoutMs,
+            progressDeadlineMs: opts.progressDeadline,
+            keep: env.releasesKeep,
+            concurrency: env.concurrency,
+            user: actor.user,
+            host: actor.host,
+            holder: actor.holder,
+            process: localProcess(),
+            signal: io.signal,
+            onEvent: (event) => reporter.event(event),
+            notifications: env.notifications,
+            envVars: io.env,
+            redactor: result.redactor,
+          });
+          // The reporter closes the rollback once it knows whether reportError will explain its end.
+          result.exitCode = (await reporter.settle(run)).exitCode;
         } catch (error) {
           if (!refusal(error, io, result)) throw error;
         } finally {
