@@ -243,6 +243,18 @@ spec:
       await waitFor('the killed process gone', 10_000, () => Promise.resolve(!alive(child.pid!)));
       const killed = await history(app.dir);
       assert.equal(killed[0].outcome, 'running', 'the killed deploy left its record running');
+      // Expiry is judged on the Lease's own duration: 5 s, as a holder with a short lease would have
+      // written it, instead of waiting out the default 60 s.
+      await kubectl([
+        'patch',
+        'lease',
+        'capstan-lock-killed-test',
+        '-n',
+        ns.name,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { leaseDurationSeconds: 5 } }),
+      ]);
 
       const run = await capstan(['deploy', 'test', '--timeout', '3m'], {
         cwd: app.dir,
