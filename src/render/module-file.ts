@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import type { Issue } from '../shared/index.js';
 import { TemplateFailure } from './ejs-template.js';
 import { isRecord } from '../shared/index.js';
-import { provideLibraryToTemplates } from './template-library.js';
+import { importTemplateModule } from './template-library.js';
 
 /** The values a module's default export produced (objects, flattened), or the issue that stopped it. */
 export async function runModuleFile(
@@ -11,10 +11,7 @@ export async function runModuleFile(
 ): Promise<{ values: unknown[]; issues: Issue[] }> {
   let exported: unknown;
   try {
-    // Loaded on first use: most deploys render no module templates, and tsx takes a third of a second to load.
-    const [{ tsImport }] = await Promise.all([import('tsx/esm/api'), provideLibraryToTemplates()]);
-    const namespace = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
-    exported = namespace['default'];
+    exported = (await importTemplateModule(file))['default'];
     // A module read as CommonJS (no "type": "module" above it) puts the ES default one level down.
     if (isRecord(exported) && typeof exported['default'] === 'function') exported = exported['default'];
   } catch (error) {

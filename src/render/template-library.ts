@@ -1,67 +1,76 @@
+import { randomUUID } from 'node:crypto';
 import Module, { createRequire, register } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-// One key per process: the first Capstan that renders a module template serves 'capstan' to all of them.
-const LIBRARY = Symbol.for('capstan.template-library');
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Node's CommonJS loader: Node 20 has no public hook for require() (module.registerHooks came in 22.15). */
 interface CommonJsLoader {
   _load: (this: unknown, request: string, ...rest: unknown[]) => unknown;
 }
 
-let provided: Promise<void> | undefined;
+type Resolve = (specifier: string, context: { parentURL?: string }, next: Resolve) => unknown;
+
+/** Node 22.15 and later: in-thread hooks, which run before those of `module.register` and cover require(). */
+type RegisterHooks = (hooks: { resolve: Resolve }) => unknown;
+
+/** Registers hooks that resolve ES imports of 'capstan', to run before any registered so far. */
+let registerCapstanHooks: Promise<() => void> | undefined;
 
 /**
- * Makes `import ... from 'capstan'` and `require('capstan')` in template modules give the package
- * entry of the Capstan that renders them (dist/index.js beside the bundle or the compiled CLI,
- * src/index.ts run from source), whatever the application installed: the types an editor checks
- * against then describe what this Capstan passes. The entry is loaded once and every template
- * shares it: tsx loads each template in a namespace of its own and would otherwise evaluate the
- * whole library again for each.
+ * Imports a template module (TypeScript or JavaScript, ES or CommonJS) with tsx, each in a tsx
+ * namespace of its own so that a later render reads the file again. In it, and in whatever it
+ * imports, `import ... from 'capstan'` and `require('capstan')` give the package entry of the
+ * Capstan that renders (dist/index.js beside the bundle or the compiled CLI, src/index.ts run from
+ * source), whatever the application installed or its tsconfig maps: the types an editor checks
+ * against then describe what this Capstan passes. Every template shares one copy of the entry.
  */
-export function provideLibraryToTemplates(): Promise<void> {
-  provided ??= provide();
-  return provided;
+export async function importTemplateModule(file: string): Promise<Record<string, unknown>> {
+  // Loaded on first use: most deploys render no module templates, and tsx takes a third of a second to load.
+  const [{ register: registerEsm }, { register: registerCjs }, registerCapstan] = await Promise.all([
+    import('tsx/esm/api'),
+    import('tsx/cjs/api'),
+    (registerCapstanHooks ??= loadLibrary()),
+  ]);
+  // What tsx's tsImport does, plus hooks for 'capstan' registered after tsx's so that they run
+  // before them: tsx would try the tsconfig's `paths` first, and would load the entry again in each
+  // namespace. Like tsx's, these stay registered; they only look at the specifier 'capstan'.
+  const namespace = randomUUID();
+  registerCjs({ namespace });
+  const scoped = registerEsm({ namespace });
+  registerCapstan();
+  return (await scoped.import(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
 }
 
-async function provide(): Promise<void> {
-  const shared = globalThis as Record<symbol, unknown>;
-  if (shared[LIBRARY] !== undefined) return;
+/** Loads the entry, makes require('capstan') return it, and prepares the hooks for ES imports. */
+async function loadLibrary(): Promise<() => void> {
   const entry = new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url);
-  const library = (await import(entry.href)) as Record<string, unknown>;
-  if (shared[LIBRARY] !== undefined) return;
-  shared[LIBRARY] = library;
-  registerImportHook(entry.href, Object.keys(library));
-  wrapRequire(fileURLToPath(entry), library);
-}
-
-/** ES imports: 'capstan' becomes a module re-exporting the loaded entry; subpaths resolve inside the running package. */
-function registerImportHook(entry: string, names: readonly string[]): void {
-  const others = names.filter((name) => name !== 'default');
-  const source = [
-    `const library = globalThis[Symbol.for(${JSON.stringify(LIBRARY.description)})];`,
-    others.length > 0 ? `export const { ${others.join(', ')} } = library;` : '',
-    names.includes('default') ? 'export default library.default;' : '',
-  ].join('\n');
-  const url = `data:text/javascript,${encodeURIComponent(source)}`;
-  const hooks = `export async function resolve(specifier, context, next) {
-  if (specifier === 'capstan') return { url: ${JSON.stringify(url)}, shortCircuit: true };
-  if (specifier.startsWith('capstan/')) return next(specifier, { ...context, parentURL: ${JSON.stringify(entry)} });
+  // Loaded now, as require() cannot wait for an ES module; an ES import of the same URL gets this copy.
+  const loaded = (await import(entry.href)) as Record<string, unknown>;
+  wrapRequire(fileURLToPath(entry), loaded);
+  const url = JSON.stringify(entry.href);
+  // Synchronous, so that it serves both kinds of hooks.
+  const source = `export function resolve(specifier, context, next) {
+  if (specifier === 'capstan') return { url: ${url}, shortCircuit: true };
+  // Subpaths resolve by the running package's "exports", never by the application's node_modules.
+  if (specifier.startsWith('capstan/')) return next(specifier, { ...context, parentURL: ${url} });
   return next(specifier, context);
 }`;
-  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+  const hooks = `data:text/javascript,${encodeURIComponent(source)}`;
+  // tsx takes in-thread hooks where Node has them, and those run before module.register's.
+  const { registerHooks } = Module as unknown as { registerHooks?: RegisterHooks };
+  if (!registerHooks) return () => register(hooks);
+  const { resolve } = (await import(hooks)) as { resolve: Resolve };
+  return () => registerHooks({ resolve });
 }
 
-/** require(), which tsx uses for templates read as CommonJS: 'capstan' is the loaded entry itself. */
-function wrapRequire(entryPath: string, library: Record<string, unknown>): void {
+/** require(), which tsx uses in templates read as CommonJS: 'capstan' is the loaded entry itself. */
+function wrapRequire(entryPath: string, loaded: Record<string, unknown>): void {
   const fromEntry = createRequire(entryPath);
   const loader = Module as unknown as CommonJsLoader;
   const load = loader._load;
-  // _load, not _resolveFilename: tsx appends its namespace to resolved file names, so a cache entry
-  // under the entry's path would never be hit.
+  // _load rather than _resolveFilename: tsx adds its namespace to resolved file names, so the entry
+  // could not be found in require's cache under its path.
   loader._load = function (this: unknown, request: string, ...rest: unknown[]): unknown {
-    if (request === 'capstan') return library;
-    // Self-reference: resolved by the running package's "exports", never by the application's node_modules.
+    if (request === 'capstan') return loaded;
     if (request.startsWith('capstan/')) return load.call(this, fromEntry.resolve(request), ...rest);
     return load.call(this, request, ...rest);
   };

@@ -84,7 +84,7 @@ for (const source of [false, true]) {
     );
 
     it(
-      'get the running Capstan, not another one in the application folder, subpaths included',
+      "get the running Capstan, not one the application's node_modules or tsconfig paths offer, subpaths included",
       { skip },
       () => {
         const fake = 'throw new Error("the application\'s own capstan was loaded");\n';
@@ -98,6 +98,10 @@ for (const source of [false, true]) {
           'node_modules/capstan/index.mjs': fake,
           'node_modules/capstan/index.cjs': fake,
           'node_modules/capstan/extra.js': fake,
+          // tsx reads the tsconfig.json of the working directory and tries its `paths` first.
+          'tsconfig.json': JSON.stringify({
+            compilerOptions: { paths: { capstan: ['./node_modules/capstan/index.mjs'] } },
+          }),
         });
         const result = render(app, source);
         assert.equal(result.stderr, '');
