@@ -510,6 +510,29 @@ describe('local control plane', () => {
     }
   });
 
+  it('runs a bare Pod that may not restart for its capstan.test/run-for, then completes it', async () => {
+    const ns = await freshNamespace('harness-bare-run-for');
+    const create = () =>
+      kubectl(
+        ['apply', '-n', ns.name, '-f', '-'],
+        bareOf('once', { annotations: { 'capstan.test/run-for': '2' } }),
+      );
+    try {
+      const seen = await podStates(ns.name, create, containerStateOf, (s) => s.includes('Completed(0)/0'));
+      assert.deepEqual(
+        seen.map((s) => s.state),
+        ['Running/0', 'Completed(0)/0'],
+      );
+      const [running, completed] = seen as [PodState, PodState];
+      assert.ok(
+        completed.at - running.at >= 1000,
+        `completed ${completed.at - running.at} ms after it started`,
+      );
+    } finally {
+      await ns.remove();
+    }
+  });
+
   it('holds a pod that runs on unready for its capstan.test/run-for', async () => {
     const ns = await freshNamespace('harness-warm-up');
     const create = () =>
