@@ -166,7 +166,13 @@ export async function beginStep(
     run.recorder = recorder;
     return undefined;
   } catch (error) {
-    if (error instanceof LockHeldError) return run.finish('locked', EXIT.locked, error.message);
+    // Returned, not thrown: the hint (when the lock can be taken over) goes with the reason.
+    if (error instanceof LockHeldError)
+      return run.finish(
+        'locked',
+        EXIT.locked,
+        error.hint ? `${error.message}\n${error.hint}` : error.message,
+      );
     if (signal.aborted)
       return run.finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
     throw error;
