@@ -52,7 +52,8 @@ async function stage(label, step) {
   const seconds = (Date.now() - started) / 1000;
   console.log(`# ${label}: ${status === 0 ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)}s`);
   if (process.env.CAPSTAN_TEST_TIMINGS) {
-    appendFileSync(process.env.CAPSTAN_TEST_TIMINGS, `${label}\t${seconds.toFixed(1)}\n`);
+    const failed = status === 0 ? '' : 'FAILED';
+    appendFileSync(process.env.CAPSTAN_TEST_TIMINGS, `${label}\t${seconds.toFixed(1)}\t${failed}\n`);
   }
   return status;
 }
