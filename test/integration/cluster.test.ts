@@ -117,6 +117,26 @@ async function containerStates(
   return (await podStates(ns, create, containerStateOf, done, timeoutMs)).map((s) => s.state);
 }
 
+/**
+ * The pod `create` makes is seen Running, then Completed with exit code 0, at least `atLeastMs`
+ * later (a lower bound only: the point of capstan.test/run-for).
+ */
+async function runsThenCompletes(
+  ns: string,
+  create: () => Promise<unknown>,
+  atLeastMs: number,
+): Promise<[PodState, PodState]> {
+  const seen = await podStates(ns, create, containerStateOf, (s) => s.includes('Completed(0)/0'));
+  assert.deepEqual(
+    seen.map((s) => s.state),
+    ['Running/0', 'Completed(0)/0'],
+  );
+  const [running, completed] = seen as [PodState, PodState];
+  const took = completed.at - running.at;
+  assert.ok(took >= atLeastMs, `completed ${took} ms after it started`);
+  return [running, completed];
+}
+
 /** A running pod's readiness as its conditions say it: `Ready` or `unready: <reason>: <message>`. */
 function readinessOf(pod: any): string | undefined {
   if (pod.status?.phase !== 'Running') return undefined;
@@ -488,16 +508,7 @@ describe('local control plane', () => {
         }),
       );
     try {
-      const seen = await podStates(ns.name, create, containerStateOf, (s) => s.includes('Completed(0)/0'));
-      assert.deepEqual(
-        seen.map((s) => s.state),
-        ['Running/0', 'Completed(0)/0'],
-      );
-      const [running, completed] = seen as [PodState, PodState];
-      assert.ok(
-        completed.at - running.at >= 2000,
-        `completed ${completed.at - running.at} ms after it started`,
-      );
+      const [running, completed] = await runsThenCompletes(ns.name, create, 2000);
       assert.equal(completed.pod.status.phase, 'Succeeded');
       const terminated = completed.pod.status.containerStatuses[0].state.terminated;
       assert.equal(terminated.startedAt, running.pod.status.containerStatuses[0].state.running.startedAt);
@@ -518,16 +529,7 @@ describe('local control plane', () => {
         bareOf('once', { annotations: { 'capstan.test/run-for': '2' } }),
       );
     try {
-      const seen = await podStates(ns.name, create, containerStateOf, (s) => s.includes('Completed(0)/0'));
-      assert.deepEqual(
-        seen.map((s) => s.state),
-        ['Running/0', 'Completed(0)/0'],
-      );
-      const [running, completed] = seen as [PodState, PodState];
-      assert.ok(
-        completed.at - running.at >= 1000,
-        `completed ${completed.at - running.at} ms after it started`,
-      );
+      await runsThenCompletes(ns.name, create, 1000);
     } finally {
       await ns.remove();
     }
