@@ -160,6 +160,29 @@ describe('capstan deploy meets the fake kubelet', () => {
       output,
     );
   });
+
+  it("a readiness probe's initial delay: the deploy waits it out and succeeds", async () => {
+    const ns = await freshNamespace('kubelet-probe');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('kubelet-probe', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web({
+        container:
+          '          readinessProbe: { httpGet: { path: /ready, port: 8080 }, initialDelaySeconds: 4 }\n',
+      }),
+    });
+    try {
+      const run = await capstan(['deploy', 'test', '--timeout', '2m', '-o', 'plain'], { cwd: app.dir });
+      const output = run.stdout + run.stderr;
+      assert.equal(run.code, 0, output);
+      assert.match(output, /waiting Deployment\/web: 0 of 1 updated replicas available/);
+      // The pod is Ready 4 s after it starts; a lower bound only, 1 s short of it.
+      const seconds = Number(/phase 30-deployment done in ([\d.]+)s/.exec(output)?.[1]);
+      assert.ok(seconds >= 3, output);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
 });
 
 describe('no secret value is ever printed, even when a container logs it', () => {
