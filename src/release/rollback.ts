@@ -4,7 +4,7 @@ import type { NotificationConfig } from '../config/index.js';
 import { eventObject, newDeployId, selectorOf } from '../apply/index.js';
 import type { DeployEvent, DeployOutcome } from '../events/index.js';
 import { during, type KubeClient } from '../kube/index.js';
-import { formatDiagnosis, waitForObjects } from '../rollout/index.js';
+import { formatDiagnosis, waitForObjects, type WaitResult } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
 import { acquireLock, lockLostReason, type LocalProcess } from './lock.js';
@@ -111,59 +111,14 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       (message) => emit({ type: 'warning', message }),
       now,
     );
-    const releases = await readReleases(client, scope);
-    if (releases.length === 0)
-      throw new CapstanError(
-        'ERR_CAPSTAN_NO_SUCH_RELEASE',
-        `no release of ${options.app}/${options.env} is recorded in namespace ${options.namespace}`,
-      );
-    const target = chooseRollbackTarget(releases, options.to);
-    redactor.add(secretValues(target.manifests));
-    const release = await nextReleaseNumber(client, scope);
-    const hookJobs = releases
-      .filter((r) => r.release > target.release)
-      .flatMap((r) => r.hookJobs.map((job) => `${job} (release ${r.release})`));
-    record = {
-      app: options.app,
-      env: options.env,
-      namespace: options.namespace,
-      release,
-      deployId,
-      images: target.images,
-      ...(target.gitCommit ? { gitCommit: target.gitCommit } : {}),
-      user: options.user,
-      host: options.host,
-      startedAt: started.toISOString(),
-      phases: [{ name: 'rollback', startedAt: started.toISOString(), outcome: 'running' }],
-      outcome: 'running',
-      rolledBackTo: target.release,
-      inventory: [],
-      manifests: target.manifests,
-      hookJobs: [],
-    };
-    await writeRelease(client, record, { keep: options.keep, signal });
-    emit({
-      type: 'rollback-started',
-      app: options.app,
-      env: options.env,
-      namespace: options.namespace,
-      release,
-      target: target.release,
-      images: target.images,
-    });
-    if (hookJobs.length > 0) {
-      emit({
-        type: 'warning',
-        message: `hook Jobs are not undone by a rollback; these ran after release ${target.release}: ${hookJobs.join(', ')}`,
-      });
-    }
-    if (target.outcome !== 'succeeded' && target.outcome !== 'rolled-back')
-      emit({ type: 'warning', message: `release ${target.release} ended as ${target.outcome}` });
+    const begun = await beginRollback(client, options, { deployId, started, signal, redactor, emit });
+    record = begun.record;
+    const { target, releases, hookJobs } = begun;
     const finish = (outcome: DeployOutcome, message?: string): RollbackResult =>
       (result = {
         outcome,
         exitCode: EXIT_OF[outcome],
-        release,
+        release: begun.record.release,
         target: target.release,
         hookJobs,
         ...(message ? { message } : {}),
@@ -179,42 +134,7 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       record,
     );
     if (typeof applied === 'string') return finish(signal.aborted ? 'interrupted' : 'failed', applied);
-
-    const wait = await waitForObjects({
-      client,
-      targets: applied,
-      selector: selectorOf(options.app, options.env),
-      signal,
-      deadline: started.getTime() + options.timeoutMs,
-      progressDeadlineMs: options.progressDeadlineMs ?? Math.min(options.timeoutMs, 5 * 60_000),
-      since: new Date(started.getTime() - 1000),
-      onUpdate: (object, readiness) => {
-        if (readiness.status === 'ready')
-          emit({
-            type: 'object-ready',
-            phase: 'rollback',
-            object: eventObject(object),
-            message: readiness.message,
-          });
-        else if (readiness.status === 'pending')
-          emit({
-            type: 'object-waiting',
-            phase: 'rollback',
-            object: eventObject(object),
-            message: readiness.message,
-          });
-      },
-    });
-    for (const f of wait.failed) {
-      emit({
-        type: 'object-failed',
-        phase: 'rollback',
-        object: eventObject(f.object),
-        message: f.readiness.message,
-        diagnosis: f.diagnosis,
-        diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
-      });
-    }
+    const wait = await waitForRollback(client, applied, options, { started, signal, emit });
     if (wait.outcome !== 'ready') {
       const end = rollbackWaitEnd(wait, target.release);
       return finish(end.outcome, end.message);
@@ -239,4 +159,128 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
     await lock.release();
     if (record && result) emit(finishedEvent(result, record, now().getTime() - started.getTime()));
   }
+}
+
+/**
+ * Under the lock: picks the release to restore, writes this rollback's `running` record and says
+ * what a rollback does not undo (hook Jobs that ran since, a target that did not succeed).
+ */
+async function beginRollback(
+  client: KubeClient,
+  options: RollbackOptions,
+  run: {
+    readonly deployId: string;
+    readonly started: Date;
+    readonly signal: AbortSignal;
+    readonly redactor: Redactor;
+    readonly emit: (event: RollbackEvent) => void;
+  },
+): Promise<{
+  readonly record: ReleaseRecord;
+  readonly target: ReleaseRecord;
+  readonly releases: readonly ReleaseRecord[];
+  readonly hookJobs: readonly string[];
+}> {
+  const { signal, emit } = run;
+  const scope = { namespace: options.namespace, app: options.app, env: options.env, signal };
+  const releases = await readReleases(client, scope);
+  if (releases.length === 0)
+    throw new CapstanError(
+      'ERR_CAPSTAN_NO_SUCH_RELEASE',
+      `no release of ${options.app}/${options.env} is recorded in namespace ${options.namespace}`,
+    );
+  const target = chooseRollbackTarget(releases, options.to);
+  run.redactor.add(secretValues(target.manifests));
+  const release = await nextReleaseNumber(client, scope);
+  const hookJobs = releases
+    .filter((r) => r.release > target.release)
+    .flatMap((r) => r.hookJobs.map((job) => `${job} (release ${r.release})`));
+  const startedAt = run.started.toISOString();
+  const record: ReleaseRecord = {
+    app: options.app,
+    env: options.env,
+    namespace: options.namespace,
+    release,
+    deployId: run.deployId,
+    images: target.images,
+    ...(target.gitCommit ? { gitCommit: target.gitCommit } : {}),
+    user: options.user,
+    host: options.host,
+    startedAt,
+    phases: [{ name: 'rollback', startedAt, outcome: 'running' }],
+    outcome: 'running',
+    rolledBackTo: target.release,
+    inventory: [],
+    manifests: target.manifests,
+    hookJobs: [],
+  };
+  await writeRelease(client, record, { keep: options.keep, signal });
+  emit({
+    type: 'rollback-started',
+    app: options.app,
+    env: options.env,
+    namespace: options.namespace,
+    release,
+    target: target.release,
+    images: target.images,
+  });
+  if (hookJobs.length > 0) {
+    emit({
+      type: 'warning',
+      message: `hook Jobs are not undone by a rollback; these ran after release ${target.release}: ${hookJobs.join(', ')}`,
+    });
+  }
+  if (target.outcome !== 'succeeded' && target.outcome !== 'rolled-back')
+    emit({ type: 'warning', message: `release ${target.release} ended as ${target.outcome}` });
+  return { record, target, releases, hookJobs };
+}
+
+/** Waits for the re-applied objects as a deploy waits for a phase, each failure with its diagnosis. */
+async function waitForRollback(
+  client: KubeClient,
+  applied: Parameters<typeof waitForObjects>[0]['targets'],
+  options: RollbackOptions,
+  run: {
+    readonly started: Date;
+    readonly signal: AbortSignal;
+    readonly emit: (event: RollbackEvent) => void;
+  },
+): Promise<WaitResult> {
+  const { started, emit } = run;
+  const wait = await waitForObjects({
+    client,
+    targets: applied,
+    selector: selectorOf(options.app, options.env),
+    signal: run.signal,
+    deadline: started.getTime() + options.timeoutMs,
+    progressDeadlineMs: options.progressDeadlineMs ?? Math.min(options.timeoutMs, 5 * 60_000),
+    since: new Date(started.getTime() - 1000),
+    onUpdate: (object, readiness) => {
+      if (readiness.status === 'ready')
+        emit({
+          type: 'object-ready',
+          phase: 'rollback',
+          object: eventObject(object),
+          message: readiness.message,
+        });
+      else if (readiness.status === 'pending')
+        emit({
+          type: 'object-waiting',
+          phase: 'rollback',
+          object: eventObject(object),
+          message: readiness.message,
+        });
+    },
+  });
+  for (const f of wait.failed) {
+    emit({
+      type: 'object-failed',
+      phase: 'rollback',
+      object: eventObject(f.object),
+      message: f.readiness.message,
+      diagnosis: f.diagnosis,
+      diagnosisText: formatDiagnosis(objectRef(f.object), f.diagnosis),
+    });
+  }
+  return wait;
 }
