@@ -91,9 +91,6 @@ class StepFailed extends Error {}
 
 /** Cuts over from A to B, continues an interrupted cutover, or reverses the last one (`direction: back`). */
 export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
-  const started = Date.now();
-  const emit = options.onEvent ?? (() => {});
-  const { signal, direction } = options;
   const source = await connectCluster(options.from, options.env, 'A');
   let target: KubeClient;
   try {
@@ -102,143 +99,177 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
     source.close();
     throw error;
   }
-  const from = source.connection.server;
-  const to = target.connection.server;
-  const location: RecordLocation = {
-    namespace: CUTOVER_NAMESPACE,
-    name: cutoverRecordName(from, to, options.scope),
-  };
-  const finish = (
-    outcome: CutoverOutcome,
-    exitCode: number,
-    record: CutoverRecord | undefined,
-    message?: string,
-  ): CutoverResult => {
-    emit({
+  const run = new CutoverRun(options, source, target);
+  try {
+    return await run.start();
+  } catch (error) {
+    if (options.signal?.aborted) return run.finish('interrupted', 130, 'interrupted: run again to continue');
+    throw error;
+  } finally {
+    source.close();
+    target.close();
+  }
+}
+
+/** One run of `capstan cutover`: the two clusters, the record as this run last wrote it, and the steps. */
+class CutoverRun {
+  private readonly started = Date.now();
+  private readonly emit: (event: CutoverEvent) => void;
+  private readonly from: string;
+  private readonly to: string;
+  private readonly location: RecordLocation;
+  private record: CutoverRecord | undefined;
+
+  constructor(
+    private readonly options: CutoverOptions,
+    private readonly source: KubeClient,
+    private readonly target: KubeClient,
+  ) {
+    this.emit = options.onEvent ?? (() => {});
+    this.from = source.connection.server;
+    this.to = target.connection.server;
+    this.location = {
+      namespace: CUTOVER_NAMESPACE,
+      name: cutoverRecordName(this.from, this.to, options.scope),
+    };
+  }
+
+  finish(outcome: CutoverOutcome, exitCode: number, message?: string): CutoverResult {
+    const { record } = this;
+    this.emit({
       type: 'cutover-finished',
       outcome,
       exitCode,
       ...(record ? { state: record.state } : {}),
-      record: location,
-      durationMs: Date.now() - started,
+      record: this.location,
+      durationMs: Date.now() - this.started,
       ...(message ? { message } : {}),
     });
     return { outcome, exitCode, record };
-  };
-  let record: CutoverRecord | undefined;
-  const save = async (next: CutoverRecord): Promise<void> => {
-    record = { ...next, seq: next.seq + 1, updatedAt: new Date().toISOString() };
-    // Both, whatever happens to one: the next run takes the higher seq.
+  }
+
+  /** Reads the record from both clusters, decides, journals the plan in both, then walks the steps. */
+  async start(): Promise<CutoverResult> {
+    const { options, from, to } = this;
+    const { signal, direction } = options;
+    if (from === to)
+      throw new CapstanError('ERR_CAPSTAN_USAGE', `A and B are the same cluster (${from})`, {
+        hint: 'pass the kube contexts or kubeconfigs of two different clusters',
+      });
+    const found = await Promise.all([
+      readRecord(this.source, 'A', this.location, signal),
+      readRecord(this.target, 'B', this.location, signal),
+    ]);
+    this.record = newestRecord(found);
+    const decision = decide(this.record, direction);
+    this.emit({
+      type: 'cutover-started',
+      direction,
+      from,
+      to,
+      record: this.location,
+      decision: decision.kind,
+      ...('message' in decision ? { message: decision.message } : {}),
+    });
+    if (decision.kind === 'noop') return this.finish('unchanged', 0, decision.message);
+    if (decision.kind === 'none') {
+      this.record = undefined;
+      return this.finish('failed', 1, decision.message);
+    }
+    const prior: CutoverState = decision.kind === 'continue' ? decision.record.state : 'cutting-over';
+    if (decision.kind === 'fresh') {
+      const refused = await this.planFresh();
+      if (refused) return refused;
+    } else {
+      const command = options.command;
+      const steps = decision.record.steps.map((s) =>
+        s.action === 'hook' && command ? { ...s, command } : s,
+      );
+      await this.save({
+        ...decision.record,
+        steps,
+        state: direction === 'forward' ? 'cutting-over' : 'going-back',
+      });
+    }
+    return this.walk(direction, prior);
+  }
+
+  /** A new cutover: B is verified, then the plan is written in both clusters before the first change. */
+  private async planFresh(): Promise<CutoverResult | undefined> {
+    const { options, from, to } = this;
+    const verified = await migrate({
+      from: options.from,
+      to: options.to,
+      scope: options.scope,
+      mode: 'verify-only',
+      concurrency: options.concurrency,
+      healthTimeoutMs: options.healthTimeoutMs,
+      allowEmptyVolumes: options.allowEmptyVolumes,
+      env: options.env,
+      signal: options.signal,
+      onEvent: this.emit,
+    });
+    if (verified.exitCode !== 0 || !verified.plan)
+      return this.finish(
+        verified.outcome === 'interrupted' ? 'interrupted' : 'refused',
+        verified.exitCode || 1,
+        `B did not pass verification (${verified.outcome}): nothing was changed`,
+      );
+    const identity = await this.source.whoAmI(options.signal);
+    const by = [identity?.username, options.actor].filter(Boolean).join(' ') || 'unknown';
+    const now = new Date().toISOString();
+    const steps = planCutover({
+      objects: verified.plan.objects,
+      scaleDownSource: options.scaleDownSource === true,
+      command: options.command,
+    });
+    await this.save({
+      version: CUTOVER_RECORD_VERSION,
+      seq: this.record?.seq ?? 0,
+      by,
+      startedAt: now,
+      updatedAt: now,
+      from: { server: from, ...(options.from.context ? { context: options.from.context } : {}) },
+      to: { server: to, ...(options.to.context ? { context: options.to.context } : {}) },
+      scope: options.scope,
+      scaleDownSource: options.scaleDownSource === true,
+      state: 'cutting-over',
+      steps,
+    });
+    this.emit({ type: 'cutover-planned', steps });
+    return undefined;
+  }
+
+  /** Writes the record to both clusters, whatever happens to one: the next run takes the higher seq. */
+  private async save(next: CutoverRecord): Promise<void> {
+    const record = { ...next, seq: next.seq + 1, updatedAt: new Date().toISOString() };
+    this.record = record;
     const written = await Promise.allSettled([
-      writeRecord(source, location, record),
-      writeRecord(target, location, record),
+      writeRecord(this.source, this.location, record),
+      writeRecord(this.target, this.location, record),
     ]);
     const failed = written.findIndex((w) => w.status === 'rejected');
     if (failed >= 0) {
       const error = (written[failed] as PromiseRejectedResult).reason as unknown;
       throw new CapstanError(
         'ERR_CAPSTAN_CUTOVER_RECORD',
-        `cluster ${failed === 0 ? 'A' : 'B'}: cannot write the cutover record ${location.namespace}/${location.name}: ${(error as Error).message}`,
+        `cluster ${failed === 0 ? 'A' : 'B'}: cannot write the cutover record ${this.location.namespace}/${this.location.name}: ${(error as Error).message}`,
         {
           hint: 'run again once the cluster takes writes: the record says which steps are done',
           cause: error,
         },
       );
     }
-  };
-  try {
-    if (from === to)
-      throw new CapstanError('ERR_CAPSTAN_USAGE', `A and B are the same cluster (${from})`, {
-        hint: 'pass the kube contexts or kubeconfigs of two different clusters',
-      });
-    const found = await Promise.all([
-      readRecord(source, 'A', location, signal),
-      readRecord(target, 'B', location, signal),
-    ]);
-    record = newestRecord(found);
-    const decision = decide(record, direction);
-    emit({
-      type: 'cutover-started',
-      direction,
-      from,
-      to,
-      record: location,
-      decision: decision.kind,
-      ...('message' in decision ? { message: decision.message } : {}),
-    });
-    if (decision.kind === 'noop') return finish('unchanged', 0, record, decision.message);
-    if (decision.kind === 'none') return finish('failed', 1, undefined, decision.message);
-
-    const prior: CutoverState = decision.kind === 'continue' ? decision.record.state : 'cutting-over';
-    if (decision.kind === 'fresh') {
-      const verified = await migrate({
-        from: options.from,
-        to: options.to,
-        scope: options.scope,
-        mode: 'verify-only',
-        concurrency: options.concurrency,
-        healthTimeoutMs: options.healthTimeoutMs,
-        allowEmptyVolumes: options.allowEmptyVolumes,
-        env: options.env,
-        signal,
-        onEvent: emit,
-      });
-      if (verified.exitCode !== 0 || !verified.plan)
-        return finish(
-          verified.outcome === 'interrupted' ? 'interrupted' : 'refused',
-          verified.exitCode || 1,
-          record,
-          `B did not pass verification (${verified.outcome}): nothing was changed`,
-        );
-      const identity = await source.whoAmI(signal);
-      const by = [identity?.username, options.actor].filter(Boolean).join(' ') || 'unknown';
-      const now = new Date().toISOString();
-      const steps = planCutover({
-        objects: verified.plan.objects,
-        scaleDownSource: options.scaleDownSource === true,
-        command: options.command,
-      });
-      // The plan is in both clusters before the first change.
-      await save({
-        version: CUTOVER_RECORD_VERSION,
-        seq: record?.seq ?? 0,
-        by,
-        startedAt: now,
-        updatedAt: now,
-        from: { server: from, ...(options.from.context ? { context: options.from.context } : {}) },
-        to: { server: to, ...(options.to.context ? { context: options.to.context } : {}) },
-        scope: options.scope,
-        scaleDownSource: options.scaleDownSource === true,
-        state: 'cutting-over',
-        steps,
-      });
-      emit({ type: 'cutover-planned', steps });
-    } else {
-      const command = options.command;
-      const steps = decision.record.steps.map((s) =>
-        s.action === 'hook' && command ? { ...s, command } : s,
-      );
-      await save({
-        ...decision.record,
-        steps,
-        state: direction === 'forward' ? 'cutting-over' : 'going-back',
-      });
-    }
-    return await walk(direction, prior);
-  } catch (error) {
-    if (signal?.aborted) return finish('interrupted', 130, record, 'interrupted: run again to continue');
-    throw error;
-  } finally {
-    source.close();
-    target.close();
   }
 
   /** One step's change made or taken back; `gone` when its object no longer exists. */
-  async function act(index: number, way: CutoverDirection): Promise<'done' | 'gone'> {
-    const step = record!.steps[index];
+  private async act(index: number, way: CutoverDirection): Promise<'done' | 'gone'> {
+    const { options } = this;
+    const { signal } = options;
+    const step = this.record!.steps[index];
     const description = describeStep(step, way);
     const report = (outcome: 'done' | 'gone' | 'failed', message?: string) =>
-      emit({
+      this.emit({
         type: 'cutover-step',
         index,
         direction: way,
@@ -249,9 +280,9 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
       });
     if (step.action === 'hook') {
       if (!options.runHook) throw new Error('a cutover hook needs runHook');
-      const result = await options.runHook(step.command, way, { from, to });
+      const result = await options.runHook(step.command, way, { from: this.from, to: this.to });
       // The hook's `applied` means the traffic is on B.
-      await save(withStep(record!, index, way === 'forward' ? result.ok : !result.ok, result));
+      await this.save(withStep(this.record!, index, way === 'forward' ? result.ok : !result.ok, result));
       const message = result.timedOut
         ? 'timed out'
         : result.exitCode === undefined
@@ -263,7 +294,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
       if (!result.ok) throw new StepFailed(`the hook ${message}: ${step.command}`);
       return 'done';
     }
-    const client = step.cluster === 'A' ? source : target;
+    const client = step.cluster === 'A' ? this.source : this.target;
     let outcome: 'done' | 'gone' = 'done';
     try {
       await client.patchMerge(step.object, stepPatch(step, way), { signal });
@@ -275,66 +306,69 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
         throw explained;
       }
     }
-    await save(withStep(record!, index, way === 'forward'));
+    await this.save(withStep(this.record!, index, way === 'forward'));
     report(outcome, outcome === 'gone' ? `no longer in ${step.cluster}: nothing to do` : undefined);
     return outcome;
   }
 
-  async function walk(way: CutoverDirection, before: CutoverState): Promise<CutoverResult> {
+  private async walk(way: CutoverDirection, before: CutoverState): Promise<CutoverResult> {
+    const { signal } = this.options;
     const touched: number[] = [];
-    for (const index of pendingSteps(record!.steps, way)) {
+    for (const index of pendingSteps(this.record!.steps, way)) {
       if (signal?.aborted)
-        return finish('interrupted', 130, record, 'interrupted: run again to continue, or --back');
+        return this.finish('interrupted', 130, 'interrupted: run again to continue, or --back');
       try {
-        await act(index, way);
+        await this.act(index, way);
         touched.push(index);
       } catch (error) {
         if (signal?.aborted)
-          return finish('interrupted', 130, record, 'interrupted: run again to continue, or --back');
+          return this.finish('interrupted', 130, 'interrupted: run again to continue, or --back');
         if (!(error instanceof StepFailed)) {
           const message = `${(error as Error).message}; run again to continue, or with --back to reverse`;
-          await save({ ...record!, message }).catch(() => {});
-          return finish('failed', 1, record, message);
+          await this.save({ ...this.record!, message }).catch(() => {});
+          return this.finish('failed', 1, message);
         }
-        return way === 'forward' ? rollBack(error.message) : restore(error.message, touched, before);
+        return way === 'forward'
+          ? this.rollBack(error.message)
+          : this.restore(error.message, touched, before);
       }
     }
-    await save({ ...record!, state: way === 'forward' ? 'live' : 'back', message: undefined });
-    return finish(way === 'forward' ? 'cut-over' : 'reversed', 0, record);
+    await this.save({ ...this.record!, state: way === 'forward' ? 'live' : 'back', message: undefined });
+    return this.finish(way === 'forward' ? 'cut-over' : 'reversed', 0);
   }
 
   /** The hook failed during a cutover: every applied step undone, in reverse order. */
-  async function rollBack(why: string): Promise<CutoverResult> {
-    await save({ ...record!, state: 'rolling-back', message: why });
+  private async rollBack(why: string): Promise<CutoverResult> {
+    await this.save({ ...this.record!, state: 'rolling-back', message: why });
     try {
-      for (const index of pendingSteps(record!.steps, 'back')) {
-        if (record!.steps[index].action === 'hook') continue;
-        await act(index, 'back');
+      for (const index of pendingSteps(this.record!.steps, 'back')) {
+        if (this.record!.steps[index].action === 'hook') continue;
+        await this.act(index, 'back');
       }
     } catch (error) {
       const message = `${why}; rolling back failed too (${(error as Error).message}): run \`capstan cutover --back\``;
-      await save({ ...record!, message }).catch(() => {});
-      return finish('failed', 1, record, message);
+      await this.save({ ...this.record!, message }).catch(() => {});
+      return this.finish('failed', 1, message);
     }
-    await save({ ...record!, state: 'rolled-back', message: `${why}: rolled back` });
-    return finish('rolled-back', 1, record, `${why}: the cutover was rolled back, A is live`);
+    await this.save({ ...this.record!, state: 'rolled-back', message: `${why}: rolled back` });
+    return this.finish('rolled-back', 1, `${why}: the cutover was rolled back, A is live`);
   }
 
   /** The hook failed during --back: the steps this run took back are made again. */
-  async function restore(
+  private async restore(
     why: string,
     touched: readonly number[],
     state: CutoverState,
   ): Promise<CutoverResult> {
     try {
-      for (const index of [...touched].reverse()) await act(index, 'forward');
+      for (const index of [...touched].reverse()) await this.act(index, 'forward');
     } catch (error) {
       const message = `${why}; restoring failed too (${(error as Error).message}): run again`;
-      await save({ ...record!, message }).catch(() => {});
-      return finish('failed', 1, record, message);
+      await this.save({ ...this.record!, message }).catch(() => {});
+      return this.finish('failed', 1, message);
     }
     const message = `${why}: nothing was reversed, everything is as it was before --back`;
-    await save({ ...record!, state, message });
-    return finish('failed', 1, record, message);
+    await this.save({ ...this.record!, state, message });
+    return this.finish('failed', 1, message);
   }
 }
