@@ -18,6 +18,7 @@ import {
 } from './deploy-types.js';
 import type { DeployEvent, DeployOutcome } from '../events/index.js';
 import { runPhase } from './phase-step.js';
+import { rollbackAfterFailure, wantsRollback } from './rollback-on-failure.js';
 import { beginStep, previewStep, pruneStep, validateStep, type Validated } from './steps.js';
 
 export { EXIT };
@@ -126,8 +127,6 @@ async function runDeploy(options: DeployOptions, deployId: string, state: Deploy
         app: env.app,
         env: env.name,
         namespace: env.namespace,
-        deployId,
-        context: options.context ?? env.context,
         phases: phases.map((p) => p.name),
         objects: rendered,
       }),
@@ -165,7 +164,23 @@ async function runDeploy(options: DeployOptions, deployId: string, state: Deploy
       phases: phases.map((p) => p.name),
       dryRun: !!options.dryRun,
     });
-    return await deployRendered(client, env, phases, { ...options, deployId }, state, state.redactor.text);
+    const result = await deployRendered(
+      client,
+      env,
+      phases,
+      { ...options, deployId },
+      state,
+      state.redactor.text,
+    );
+    const release = state.recorder?.releaseNumber;
+    const rollbackOnFailure = options.rollbackOnFailure ?? env.onFailure === 'rollback';
+    if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
+    const rolledBack = await rollbackAfterFailure(client, env, release, {
+      ...options,
+      redactor: state.redactor,
+      emit: (event) => options.onEvent?.(state.redactor.event(event)),
+    });
+    return { ...result, rolledBack };
   } finally {
     if (client) client.close();
     else

@@ -43,6 +43,8 @@ export class Redactor {
   /** Every form of every value added, public or not. */
   private readonly forms = new Set<string>();
   private readonly publicNames = new Set<string>();
+  /** Public only as a whole (the deploy id): a value equal to one is not redacted, a part of one is. */
+  private readonly wholeNames = new Set<string>();
   /** The public names joined by NUL, which no name holds: one search tells whether a form is in any. */
   private publicText = '';
   private pattern: RegExp | undefined;
@@ -82,6 +84,17 @@ export class Redactor {
     if (this.any && fresh.some((name) => this.any!.test(name))) this.compile();
   }
 
+  /** Adds names public only as a whole (the deploy id, a timestamp whose digits may be a PIN's). */
+  addPublicWhole(names: Iterable<string>): void {
+    let fresh = false;
+    for (const name of names)
+      if (name !== '' && !this.wholeNames.has(name)) {
+        this.wholeNames.add(name);
+        fresh = true;
+      }
+    if (fresh && this.any) this.compile();
+  }
+
   /** Whether `value` (trimmed) equals a public name or is part of one, so cannot be kept secret. */
   readonly isPublic = (value: string): boolean => {
     const trimmed = value.trim();
@@ -89,6 +102,7 @@ export class Redactor {
   };
 
   private inPublicName(text: string): boolean {
+    if (this.wholeNames.has(text)) return true;
     // A text holding the separator could match across two names: those are asked one by one.
     return text.includes('\u0000')
       ? [...this.publicNames].some((name) => name.includes(text))
@@ -150,6 +164,8 @@ export class Redactor {
    */
   event<T extends { readonly type: string }>(event: T): T {
     this.addPublic(identityNames(event));
+    const id = (event as { deployId?: unknown }).deployId;
+    if (typeof id === 'string') this.addPublicWhole([id]);
     return this.pattern === undefined ? event : mapStrings(event, this.text, keptInEvents);
   }
 }
@@ -192,7 +208,8 @@ function identityNames(event: object): string[] {
   const names: string[] = [];
   const walk = (value: unknown, path: (string | number)[]): void => {
     if (typeof value === 'string') {
-      if (isIdentityPath(path)) names.push(value);
+      // The deploy id stays whole in its field, but is no public name (see deployPublicNames).
+      if (isIdentityPath(path) && !(path.length === 1 && path[0] === 'deployId')) names.push(value);
     } else if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
     else if (value !== null && typeof value === 'object' && path.length < 4)
       for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
@@ -236,20 +253,20 @@ export function secretValues(objects: Iterable<KubeObject>): string[] {
 
 /**
  * The names a deploy prints whatever its secrets are (docs/redaction.md): its app, environment,
- * namespace, id, kube context, phases, and its objects' kinds, names and namespaces. Given to
+ * namespace, phases, and its objects' kinds, names and namespaces. Given to
  * Redactor.addPublic before the secret values, so that no output hides them.
  */
 export function deployPublicNames(deploy: {
   readonly app: string;
   readonly env: string;
   readonly namespace: string;
-  readonly deployId: string;
-  readonly context?: string;
   readonly phases: readonly string[];
   readonly objects: Iterable<KubeObject>;
 }): string[] {
-  const names = [deploy.app, deploy.env, deploy.namespace, deploy.deployId, ...deploy.phases];
-  if (deploy.context) names.push(deploy.context);
+  // Not the deploy id: it is a timestamp, and every run of digits in it would turn a numeric secret
+  // (a PIN, a port) public; the event field keeps it whole anyway. Not the kube context either:
+  // Capstan does not print it, and `kubernetes-admin@kubernetes` would make `admin` public.
+  const names = [deploy.app, deploy.env, deploy.namespace, ...deploy.phases];
   for (const object of deploy.objects) {
     names.push(object.kind);
     if (object.metadata.name) names.push(object.metadata.name);

@@ -25,19 +25,7 @@ const NAMESPACE = 'shop-production';
 const DEPLOY_ID = '20261201072617-ab12';
 const PHASES = ['10-configuration', '20-predeployment', '30-deployment'];
 /** What the events name: printed whatever the secrets are, so never secret. */
-const PUBLIC = [
-  APP,
-  ENV,
-  NAMESPACE,
-  DEPLOY_ID,
-  ...PHASES,
-  'Deployment',
-  'Job',
-  'ConfigMap',
-  'web',
-  'db-migrate',
-  'old',
-];
+const PUBLIC = [APP, ENV, NAMESPACE, ...PHASES, 'Deployment', 'Job', 'ConfigMap', 'web', 'db-migrate', 'old'];
 const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
   .toString();
@@ -149,7 +137,8 @@ function needles(value: string, streamed: boolean): string[] {
 
 /** Whether a text equals a public name or is part of one: Capstan does not redact it anywhere. */
 function isPublic(text: string): boolean {
-  return PUBLIC.some((name) => name.includes(text.trim()));
+  // The deploy id is public as a whole only: a run of its digits (a PIN, a port) stays secret.
+  return text.trim() === DEPLOY_ID || PUBLIC.some((name) => name.includes(text.trim()));
 }
 
 /** Whether `text` shows `needle` outside the `[redacted]` markers (Capstan's own). */
@@ -310,7 +299,6 @@ async function printed(
       app: APP,
       env: ENV,
       namespace: NAMESPACE,
-      deployId: DEPLOY_ID,
       phases: PHASES,
       objects: rendered,
     }),
@@ -451,7 +439,9 @@ async function check(values: string[]): Promise<void> {
     }
     for (const needle of needles(value, false)) {
       for (const [channel, list] of Object.entries(out.json)) {
-        const hit = list.find((s) => shows(s, needle));
+        // The deploy id is Capstan's own timestamp, kept whole in its field (checked above): a secret
+        // that is a run of its digits is in it, but nothing there says so; everywhere else it is hidden.
+        const hit = list.find((s) => s !== DEPLOY_ID && shows(s, needle));
         assert.equal(hit, undefined, `${channel} holds ${JSON.stringify(needle)}`);
       }
     }

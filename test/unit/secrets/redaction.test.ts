@@ -234,8 +234,6 @@ describe('public names', () => {
       app: 'shop',
       env: 'staging',
       namespace: 'shop-staging',
-      deployId: '20261207-ab12',
-      context: 'kind-dev',
       phases: ['10-configuration'],
       objects: [secret],
     });
@@ -243,9 +241,7 @@ describe('public names', () => {
       'shop',
       'staging',
       'shop-staging',
-      '20261207-ab12',
       '10-configuration',
-      'kind-dev',
       'Secret',
       'app-secrets',
       'shop-staging',
