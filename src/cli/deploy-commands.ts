@@ -34,6 +34,10 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       'delete a phase Job an earlier deploy left running with another spec, instead of waiting for it',
     )
     .option(
+      '--rollback-on-failure',
+      'when the deploy fails or times out after changing the cluster, put back the last succeeded release',
+    )
+    .option(
       '--lock-wait <duration>',
       'longest wait for a lock whose holder stopped renewing it (default 2m; 0s: exit 4 at once)',
       durationOption,
@@ -75,6 +79,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
         forceConflicts: !!opts.forceConflicts,
         replaceBrokenPods: !!opts.replaceBrokenPods,
         replaceRunningJobs: !!opts.replaceRunningJobs,
+        rollbackOnFailure: opts.rollbackOnFailure ? true : undefined,
         lockWaitMs: opts.lockWait as number | undefined,
         skipPreflight: !!opts.skipPreflight,
         concurrency: opts.concurrency as number | undefined,

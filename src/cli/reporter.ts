@@ -246,6 +246,9 @@ export class Reporter {
         );
         break;
       case 'rollback-started':
+        // After a failed deploy (--rollback-on-failure) the deploy is closed first, as its own operation.
+        if (this.finished) this.end();
+        this.rows.length = 0;
         this.title = `capstan rollback of ${event.app} in ${event.env} to release ${event.target}`;
         this.operation = 'rollback';
         break;

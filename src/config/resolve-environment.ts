@@ -61,6 +61,7 @@ export function resolveEnvironment(
     releasesKeep: config.releases?.keep ?? DEFAULT_RELEASES_KEEP,
     timeoutMs: parseDuration(timeout),
     concurrency: config.deploy?.concurrency ?? DEFAULT_CONCURRENCY,
+    onFailure: envConfig.onFailure ?? 'stop',
     tasks: deepFreeze(structuredClone(config.tasks ?? {})),
     audit: deepFreeze({
       checks: { ...config.audit?.checks, ...envConfig.audit?.checks },

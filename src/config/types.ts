@@ -23,6 +23,8 @@ export interface EnvironmentConfig {
   extraNamespaces?: string[];
   values?: Record<string, unknown>;
   image?: string;
+  /** `rollback`: a deploy that fails after changing the cluster puts back the last succeeded release. */
+  onFailure?: 'stop' | 'rollback';
 }
 
 /** How `capstan run` treats one task, keyed by its name (`--task`, else the command's first word). */
@@ -69,6 +71,8 @@ export interface ResolvedEnvironment {
   readonly releasesKeep: number;
   readonly timeoutMs: number;
   readonly concurrency: number;
+  /** capstan.yaml `onFailure` (default `stop`). */
+  readonly onFailure: 'stop' | 'rollback';
   /** capstan.yaml `audit`: the environment's checks over the top-level ones, both lists of ignores. */
   readonly audit: Readonly<Required<AuditConfig>>;
   /** capstan.yaml `tasks`, by task name. */

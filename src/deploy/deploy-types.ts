@@ -7,6 +7,7 @@ import type { Redactor } from '../secrets/index.js';
 import type { KubeObject } from '../shared/index.js';
 import type { DeployEvent, DeployEventSink, DeployOutcome } from '../events/index.js';
 import type { Actor, DeployRecorder } from './recorder.js';
+import type { RollbackAfterFailure } from './rollback-on-failure.js';
 
 export interface DeployOptions {
   readonly cwd: string;
@@ -33,6 +34,12 @@ export interface DeployOptions {
    * to finish (a running Job of the very same spec is always adopted and waited for).
    */
   readonly replaceRunningJobs?: boolean;
+  /**
+   * After a deploy that failed or timed out having changed the cluster, put back the newest release
+   * before it that succeeded (Helm's --atomic). The deploy's outcome and exit code stay its own.
+   * Default: the environment's `onFailure` in capstan.yaml.
+   */
+  readonly rollbackOnFailure?: boolean;
   /** Longest wait for a lock held by a deploy that stopped renewing it (default 120 s; 0: exit 4 at once). */
   readonly lockWaitMs?: number;
   readonly concurrency?: number;
@@ -75,6 +82,8 @@ export interface DeployResult {
   readonly message?: string;
   /** The objects as the API server answered the apply, without managedFields (a third of their size). */
   readonly applied: readonly KubeObject[];
+  /** With rollbackOnFailure, what the rollback after the failure did. */
+  readonly rolledBack?: RollbackAfterFailure;
 }
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, timeout: 3, locked: 4, interrupted: 130 } as const;

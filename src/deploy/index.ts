@@ -3,7 +3,13 @@ export { deploy, EXIT } from './deploy.js';
 export { collectDiffs, diffEnvironment } from './diff-environment.js';
 export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export type { DeployOptions, DeployResult } from './deploy.js';
-export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from '../events/index.js';
+export type {
+  DeployEvent,
+  DeployEventSink,
+  DeployOutcome,
+  EventObject,
+  RollbackEvent,
+} from '../events/index.js';
 export {
   FIELD_MANAGER,
   applyAll,

@@ -82,4 +82,21 @@ export type DeployEvent =
       notApplied: EventObject[];
     };
 
-export type DeployEventSink = (event: DeployEvent) => void;
+/** A rollback's events: a deploy's, after its own first one. */
+export type RollbackEvent =
+  | DeployEvent
+  | {
+      type: 'rollback-started';
+      app: string;
+      env: string;
+      namespace: string;
+      release: number;
+      target: number;
+      images: string[];
+    };
+
+/**
+ * Told each event of a deploy; with rollbackOnFailure, a failed deploy's events are followed by
+ * those of the rollback after it.
+ */
+export type DeployEventSink = (event: RollbackEvent) => void;

@@ -1,2 +1,2 @@
 // What deploys and rollbacks report while they run: the event stream's types (docs/events.md).
-export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject } from './events.js';
+export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject, RollbackEvent } from './events.js';

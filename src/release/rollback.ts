@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
 import { eventObject, newDeployId, selectorOf } from '../apply/index.js';
-import type { DeployEvent, DeployOutcome } from '../events/index.js';
+import type { DeployOutcome, RollbackEvent } from '../events/index.js';
 import { during, type KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects, type WaitResult } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
@@ -14,17 +14,7 @@ import { chooseRollbackTarget, planRollbackPrune, rollbackWaitEnd } from './roll
 import { applyManifests, finishedEvent, pruneAfterRollback, recordOutcome } from './rollback-steps.js';
 import { nextReleaseNumber, readReleases, writeRelease } from './store.js';
 
-export type RollbackEvent =
-  | DeployEvent
-  | {
-      type: 'rollback-started';
-      app: string;
-      env: string;
-      namespace: string;
-      release: number;
-      target: number;
-      images: string[];
-    };
+export type { RollbackEvent };
 
 export interface RollbackOptions {
   readonly namespace: string;

@@ -428,3 +428,94 @@ describe('diff, history and rollback', () => {
     }
   });
 });
+
+describe('rollback on failure', () => {
+  const web = (image: string, scenario?: string) =>
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 1,
+        progressDeadlineSeconds: 600,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web', ...(scenario ? { 'capstan.test/scenario': scenario } : {}) } },
+          spec: { containers: [{ name: 'web', image }] },
+        },
+      },
+    });
+  const imageOfWeb = async (ns: string) =>
+    (await getJson(['get', 'deployment', 'web', '-n', ns])).spec.template.spec.containers[0].image as string;
+
+  it('puts back the last succeeded release after a failed deploy, and still exits 1; onFailure: rollback does the same', async () => {
+    const ns = await freshNamespace('rollback-on-failure');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('shop', ns.name),
+      '.deploy/test/30-deployment/web.yaml': web('example.com/shop:1'),
+    });
+    try {
+      // A first deploy that fails has nothing to go back to: it says so and leaves the cluster be.
+      app.write('.deploy/test/30-deployment/web.yaml', web('example.com/shop:0', 'crashloop'));
+      const first = await capstan(
+        ['deploy', 'test', '--timeout', '2m', '--rollback-on-failure', '-o', 'plain'],
+        {
+          cwd: app.dir,
+        },
+      );
+      assert.equal(first.code, 1, first.stdout + first.stderr);
+      assert.match(first.stdout, /no release before 1 succeeded, so there is nothing to roll back to/);
+
+      app.write('.deploy/test/30-deployment/web.yaml', web('example.com/shop:1'));
+      assert.equal((await capstan(['deploy', 'test', '--timeout', '2m'], { cwd: app.dir })).code, 0);
+      app.write('.deploy/test/30-deployment/web.yaml', web('example.com/shop:2', 'crashloop'));
+      const failed = await capstan(
+        ['deploy', 'test', '--timeout', '2m', '--rollback-on-failure', '-o', 'plain'],
+        {
+          cwd: app.dir,
+        },
+      );
+      const out = failed.stdout + failed.stderr;
+      assert.equal(failed.code, 1, out);
+      assert.match(out, /CrashLoopBackOff/);
+      assert.ok(
+        out.indexOf('deploy failed') < out.indexOf('rolled back to release 2'),
+        `the deploy is closed before the rollback:\n${out}`,
+      );
+      assert.equal(await imageOfWeb(ns.name), 'example.com/shop:1');
+
+      // The environment's onFailure says the same without the flag.
+      app.write(
+        '.deploy/capstan.yaml',
+        capstanYaml('shop', ns.name).replace(
+          `namespace: ${ns.name}\n`,
+          `namespace: ${ns.name}\n    onFailure: rollback\n`,
+        ),
+      );
+      app.write('.deploy/test/30-deployment/web.yaml', web('example.com/shop:3', 'crashloop'));
+      const again = await capstan(['deploy', 'test', '--timeout', '2m', '-o', 'json'], { cwd: app.dir });
+      assert.equal(again.code, 1, again.stdout + again.stderr);
+      assert.ok(
+        again.events.some((e) => e.type === 'rollback-started' && e.target === 2),
+        again.stdout,
+      );
+      assert.equal(await imageOfWeb(ns.name), 'example.com/shop:1');
+
+      const history = await capstan(['history', 'test', '-o', 'json'], { cwd: app.dir });
+      assert.deepEqual(
+        (JSON.parse(history.stdout) as any[]).map((r) => [r.release, r.outcome]),
+        [
+          [6, 'rolled-back'],
+          [5, 'failed'],
+          [4, 'rolled-back'],
+          [3, 'failed'],
+          [2, 'succeeded'],
+          [1, 'failed'],
+        ],
+      );
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+});
