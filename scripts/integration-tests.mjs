@@ -110,6 +110,12 @@ export function parseCounts(text) {
  * counts as one, its cluster's start included). Returns the exit status (0 when every file passed).
  */
 export async function runIntegrationFiles({ root, files, concurrency, clusterName, env = process.env }) {
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    console.error(
+      `# integration tests: concurrency must be a whole number of at least 1, not ${concurrency}`,
+    );
+    return 1;
+  }
   const cli = ['--import', 'tsx', 'test/cluster/cli.ts'];
   const node = process.execPath;
   const children = new Set();
@@ -220,7 +226,8 @@ export async function runIntegrationFiles({ root, files, concurrency, clusterNam
     ...Object.fromEntries(results.filter((r) => r.ok).map((r) => [r.file, r.ms])),
   });
   printSummary(results, Date.now() - began);
-  return results.every((r) => r.ok) ? 0 : 1;
+  // Every file must have run and passed: a file that never ran is a failure, not a pass.
+  return results.length === files.length && results.every((r) => r.ok) ? 0 : 1;
 }
 
 function printSummary(results, ms) {

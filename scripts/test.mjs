@@ -73,6 +73,8 @@ function runUnit() {
     '--test',
     '--test-reporter=spec',
     '--test-concurrency=2',
+    // A unit test that hangs fails after 5 minutes instead of holding CI to its own limit.
+    '--test-timeout=300000',
     ...files,
   ]);
 }

@@ -117,6 +117,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
         else io.stdout.write(`removed the lock ${name} (nobody held it)\n`);
         // The holder's deploy can no longer finish its record under the lock: it is interrupted.
         if (removed && state?.deployId) {
+          // The lock is gone either way: a record that cannot be written is a warning, not a failure.
           const release = await markInterrupted(
             client,
             { ...scope, keep: env.releasesKeep },
@@ -126,7 +127,14 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
               by: `capstan unlock (${currentActor(io).holder})`,
               at: new Date(),
             },
-          );
+          ).catch((error: unknown) => {
+            io.stderr.write(
+              result.redactor.text(
+                `warning: could not mark release of ${state.holder} interrupted: ${(error as Error).message}\n`,
+              ),
+            );
+            return undefined;
+          });
           if (release !== undefined)
             io.stdout.write(
               `release ${release} of ${env.app}/${env.name} (${state.holder}) is marked interrupted\n`,

@@ -163,8 +163,8 @@ export async function readJobLogTail(
 }
 
 export interface ReplaceFailure {
-  readonly outcome: 'failed' | 'timed-out' | 'interrupted';
-  readonly exitCode: 1 | 3 | 130;
+  readonly outcome: 'failed' | 'timed-out' | 'interrupted' | 'lock-lost';
+  readonly exitCode: 1 | 3 | 4 | 130;
   readonly message: string;
 }
 
@@ -174,6 +174,8 @@ export interface ReplaceJobOptions {
   readonly deadline: number;
   /** Stores the old run's log; it must succeed before the Job is deleted. */
   readonly keep?: (entry: ReplacedJobRecord) => Promise<void>;
+  /** Why the deploy's lock is no longer its own, if it is not: asked after a long wait, before a delete. */
+  readonly lockLost?: () => Promise<string | undefined>;
 }
 
 /**
@@ -358,6 +360,9 @@ export async function replacePhaseJobs(
       const finished = await awaitRunningJob(client, t.live, options);
       if (finished && !('metadata' in finished)) return finished;
       live = finished;
+      // The wait may have been long: another deploy holding the lock now may have adopted the Job.
+      const lost = await options.lockLost?.();
+      if (lost) return { outcome: 'lock-lost', exitCode: 4, message: lost } satisfies ReplaceFailure;
     }
     // Gone while waited for: the name is free and the Job is created as usual.
     if (!live) return undefined;

@@ -56,6 +56,7 @@ export async function runPhase(
     signal,
     deadline: ctx.deadline,
     keep: run.recorder && ((e) => run.recorder!.keepReplacedJob(e)),
+    lockLost: run.recorder && (() => run.recorder!.lockLost()),
     onWaiting: (live, message) =>
       emit({ type: 'object-waiting', phase: phase.name, object: eventObject(live), message }),
   });

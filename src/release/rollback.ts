@@ -101,8 +101,15 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       (message) => emit({ type: 'warning', message }),
       now,
     );
-    const begun = await beginRollback(client, options, { deployId, started, signal, redactor, emit });
-    record = begun.record;
+    const begun = await beginRollback(client, options, {
+      deployId,
+      started,
+      signal,
+      redactor,
+      emit,
+      // Known before it is written: a failure while trimming old records still finishes it.
+      onRecord: (written) => (record = written),
+    });
     const { target, releases, hookJobs } = begun;
     const finish = (outcome: DeployOutcome, message?: string): RollbackResult =>
       (result = {
@@ -121,7 +128,7 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
       options,
       signal,
       emit,
-      record,
+      begun.record,
     );
     if (typeof applied === 'string') return finish(signal.aborted ? 'interrupted' : 'failed', applied);
     const wait = await waitForRollback(client, applied, options, { started, signal, emit });
@@ -164,6 +171,7 @@ async function beginRollback(
     readonly signal: AbortSignal;
     readonly redactor: Redactor;
     readonly emit: (event: RollbackEvent) => void;
+    readonly onRecord: (record: ReleaseRecord) => void;
   },
 ): Promise<{
   readonly record: ReleaseRecord;
@@ -204,6 +212,7 @@ async function beginRollback(
     manifests: target.manifests,
     hookJobs: [],
   };
+  run.onRecord(record);
   await writeRelease(client, record, { keep: options.keep, signal });
   emit({
     type: 'rollback-started',
