@@ -265,6 +265,43 @@ async function replaceJob(
   };
 }
 
+/**
+ * The plans of a phase's Jobs judged again as the phase starts, under the lock: validation judged
+ * them before the lock was taken, and a Job left by a dead deploy may have finished (or failed, or
+ * gone) since. Returns the plans with this phase's Jobs judged anew, or the message of one that is
+ * in the way now (a Job of that name that Capstan did not create).
+ */
+export async function replanPhaseJobs(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  plans: ReadonlyMap<string, HookJobPlan>,
+  options: {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly replaceRunning?: boolean;
+    readonly signal: AbortSignal;
+  },
+): Promise<{ readonly plans: ReadonlyMap<string, HookJobPlan>; readonly refused?: string }> {
+  const jobs = objects.filter((o) => o.object.kind === 'Job' && o.object.apiVersion === 'batch/v1');
+  if (jobs.length === 0) return { plans };
+  const now = Date.now();
+  const next = new Map(plans);
+  let refused: string | undefined;
+  for (const o of jobs) {
+    const { metadata } = o.object;
+    const live = await during(`checking hook Job/${metadata.name ?? ''} under the lock needs it`, () =>
+      client.get(
+        { apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace },
+        options.signal,
+      ),
+    );
+    const plan = planHookJob(o.object, live, { ...options, now });
+    if (plan.action === 'refuse') refused ??= plan.message;
+    if (plan.action === 'create') next.delete(objectKey(o.object));
+    else next.set(objectKey(o.object), plan);
+  }
+  return { plans: next, ...(refused ? { refused } : {}) };
+}
+
 /** How often a running Job of an earlier deploy is read while this deploy waits for it. */
 const AWAIT_POLL_MS = 1_000;
 /** How often the wait for it says so again. */

@@ -2,7 +2,7 @@
 // then its objects applied in dependency order (or by kind groups when it defines CRDs), then the
 // wait until each is ready by its kind's rules, hook Jobs' logs streaming meanwhile.
 import { setMaxListeners } from 'node:events';
-import { groupByKindOrder, type RenderedObject } from '../render/index.js';
+import { groupByKindOrder, managedLabels, type RenderedObject } from '../render/index.js';
 import {
   describeUnreachable,
   formatDiagnosis,
@@ -25,7 +25,7 @@ import {
 import { followJobLogs } from '../tasks/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
 import type { DeployEvent } from '../events/index.js';
-import { replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
+import { replanPhaseJobs, replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
 import { dryRunAll, type PreparedPhase } from './validate.js';
 
 /** What every phase of one deploy reads of its validation. */
@@ -49,9 +49,17 @@ export async function runPhase(
   const phaseStart = Date.now();
   run.recorder?.phaseStarted(phase.name);
   emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
+  // The phase's Jobs are judged again under the lock: one left running may have ended since.
+  const replanned = await replanPhaseJobs(client, phase.objects, inputs.hookJobs, {
+    labels: managedLabels(ctx.env.app, ctx.env.name),
+    replaceRunning: ctx.options.replaceRunningJobs,
+    signal,
+  });
+  if (replanned.refused) return finish('failed', 1, replanned.refused);
+  const hookJobs = replanned.plans;
   // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
-  announceAdoptedJobs(phase, inputs.hookJobs, emit);
-  const jobs = await replacePhaseJobs(client, phase.objects, inputs.hookJobs, {
+  announceAdoptedJobs(phase, hookJobs, emit);
+  const jobs = await replacePhaseJobs(client, phase.objects, hookJobs, {
     concurrency: ctx.concurrency,
     signal,
     deadline: ctx.deadline,
@@ -78,9 +86,9 @@ export async function runPhase(
       )
     : undefined;
   try {
-    const applied = await applyPhase(ctx, phase, { ...inputs, replaced: jobs.replaced, scheduled });
+    const applied = await applyPhase(ctx, phase, { ...inputs, hookJobs, replaced: jobs.replaced, scheduled });
     if (!Array.isArray(applied)) return applied;
-    const ended = await waitForPhase(ctx, phase, applied, { hookJobs: inputs.hookJobs, watches });
+    const ended = await waitForPhase(ctx, phase, applied, { hookJobs, watches });
     if (ended) return ended;
   } finally {
     signal.removeEventListener('abort', stopOnAbort);

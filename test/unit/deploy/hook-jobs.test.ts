@@ -3,13 +3,14 @@ import { describe, it } from 'node:test';
 import {
   awaitRunningJob,
   planHookJob,
+  replanPhaseJobs,
   SPEC_HASH_ANNOTATION,
   specHashOf,
 } from '../../../src/deploy/hook-jobs.js';
 import type { KubeClient } from '../../../src/kube/index.js';
 import { markHookJob } from '../../../src/deploy/validate.js';
 import { planHookCleanup } from '../../../src/tasks/index.js';
-import type { KubeObject } from '../../../src/shared/index.js';
+import { objectKey, type KubeObject } from '../../../src/shared/index.js';
 
 const labels = {
   'app.kubernetes.io/managed-by': 'capstan',
@@ -248,5 +249,43 @@ describe('waiting for a running Job of an earlier deploy', () => {
     });
     assert.ok(interrupted && 'exitCode' in interrupted);
     assert.equal(interrupted.exitCode, 130);
+  });
+});
+
+describe("judging a phase's Jobs again under the lock", () => {
+  const job = rendered('shop:v1');
+  const seeds = rendered('shop:v1', 'db-seeds');
+  const source = { file: 'db-migrate.job.yaml.ejs', line: 1 };
+  const objects = [
+    { object: job, source },
+    { object: seeds, source },
+  ];
+
+  it('sees what became of a Job since validation: a run adopted then failed is replaced, one gone is created', async () => {
+    const client = {
+      get: (id: { name: string }) =>
+        Promise.resolve(id.name === 'db-migrate' ? live(job, failedStatus) : undefined),
+    } as unknown as KubeClient;
+    const before = new Map([
+      [objectKey(job), { action: 'adopt', live: live(job, running) } as const],
+      [objectKey(seeds), { action: 'done', live: live(seeds, complete) } as const],
+    ]);
+    const { plans, refused } = await replanPhaseJobs(client, objects, before, {
+      labels,
+      signal: new AbortController().signal,
+    });
+    assert.equal(refused, undefined);
+    assert.equal(plans.get(objectKey(job))?.action, 'replace');
+    assert.equal(plans.has(objectKey(seeds)), false, 'gone: created as usual');
+  });
+
+  it('refuses a Job of that name that Capstan did not create, found under the lock', async () => {
+    const foreign = { ...live(job, running), metadata: { ...live(job, running).metadata, labels: {} } };
+    const client = { get: () => Promise.resolve(foreign) } as unknown as KubeClient;
+    const { refused } = await replanPhaseJobs(client, objects, new Map(), {
+      labels,
+      signal: new AbortController().signal,
+    });
+    assert.match(refused ?? '', /was not created by Capstan for this app and environment/);
   });
 });
