@@ -50,65 +50,9 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       '-o, --output <format>',
       'json: one JSON event per line; plain: one line per event, also on a terminal',
     )
-    .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const reporter = createReporter(io, outputMode(io, opts.output as string | undefined), result.redactor);
-      if (opts.diff && !opts.yes && !io.stdin.isTTY) {
-        throw new CapstanError(
-          'ERR_CAPSTAN_USAGE',
-          '--diff asks for confirmation, but there is no terminal to ask on',
-          {
-            hint: 'pass --yes to apply without asking, or run capstan diff first',
-          },
-        );
-      }
-      const build = buildInfo(io, globals.cwd, opts);
-      const run = deploy({
-        cwd: globals.cwd,
-        env: envName,
-        image: opts.image as string | undefined,
-        ...build,
-        set: opts.set as string[] | undefined,
-        kubeconfig: globals.kubeconfig,
-        context: globals.context,
-        timeoutMs: opts.timeout as number | undefined,
-        progressDeadlineMs: opts.progressDeadline as number | undefined,
-        dryRun: !!opts.dryRun,
-        skipAudit: !!opts.skipAudit,
-        prune: opts.prune as boolean,
-        forceConflicts: !!opts.forceConflicts,
-        replaceBrokenPods: !!opts.replaceBrokenPods,
-        replaceRunningJobs: !!opts.replaceRunningJobs,
-        rollbackOnFailure: opts.rollbackOnFailure ? true : undefined,
-        lockWaitMs: opts.lockWait as number | undefined,
-        skipPreflight: !!opts.skipPreflight,
-        concurrency: opts.concurrency as number | undefined,
-        signal: io.signal,
-        envVars: io.env,
-        onEvent: (event) => reporter.event(event),
-        redactor: result.redactor,
-        actor: {
-          ...currentActor(io),
-          ...(build.commit ? { gitCommit: build.commit } : {}),
-          ...(build.branch ? { gitBranch: build.branch } : {}),
-        },
-        process: localProcess(),
-        diff: !!opts.diff,
-        confirm: async (diffs) => {
-          const text = result.redactor.text(
-            formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
-          );
-          io.stdout.write(text.endsWith('\n') ? text : text + '\n');
-          if (!hasChanges(diffs)) {
-            io.stdout.write('no changes\n');
-            return true;
-          }
-          return opts.yes ? true : confirm(io, 'Apply these changes?');
-        },
-      });
-      // The reporter closes the deploy once it knows whether reportError will explain its end.
-      result.exitCode = (await reporter.settle(run)).exitCode;
-    });
+    .action((envName: string, opts: Record<string, unknown>, cmd: Command) =>
+      runDeployCommand(io, result, envName, opts, cmd),
+    );
 
   program
     .command('render')
@@ -139,6 +83,73 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       io.stdout.write(renderedYaml(phases, opts.showSecrets ? undefined : result.redactor));
       result.exitCode = EXIT.ok;
     });
+}
+
+/** `capstan deploy ENV`: the options to deploy(), its events to the reporter, its exit code to the result. */
+async function runDeployCommand(
+  io: CliIo,
+  result: CommandResult,
+  envName: string,
+  opts: Record<string, unknown>,
+  cmd: Command,
+): Promise<void> {
+  const globals = cmd.optsWithGlobals<GlobalOptions>();
+  const reporter = createReporter(io, outputMode(io, opts.output as string | undefined), result.redactor);
+  if (opts.diff && !opts.yes && !io.stdin.isTTY) {
+    throw new CapstanError(
+      'ERR_CAPSTAN_USAGE',
+      '--diff asks for confirmation, but there is no terminal to ask on',
+      {
+        hint: 'pass --yes to apply without asking, or run capstan diff first',
+      },
+    );
+  }
+  const build = buildInfo(io, globals.cwd, opts);
+  const run = deploy({
+    cwd: globals.cwd,
+    env: envName,
+    image: opts.image as string | undefined,
+    ...build,
+    set: opts.set as string[] | undefined,
+    kubeconfig: globals.kubeconfig,
+    context: globals.context,
+    timeoutMs: opts.timeout as number | undefined,
+    progressDeadlineMs: opts.progressDeadline as number | undefined,
+    dryRun: !!opts.dryRun,
+    skipAudit: !!opts.skipAudit,
+    prune: opts.prune as boolean,
+    forceConflicts: !!opts.forceConflicts,
+    replaceBrokenPods: !!opts.replaceBrokenPods,
+    replaceRunningJobs: !!opts.replaceRunningJobs,
+    rollbackOnFailure: opts.rollbackOnFailure ? true : undefined,
+    lockWaitMs: opts.lockWait as number | undefined,
+    skipPreflight: !!opts.skipPreflight,
+    concurrency: opts.concurrency as number | undefined,
+    signal: io.signal,
+    envVars: io.env,
+    onEvent: (event) => reporter.event(event),
+    redactor: result.redactor,
+    actor: {
+      ...currentActor(io),
+      ...(build.commit ? { gitCommit: build.commit } : {}),
+      ...(build.branch ? { gitBranch: build.branch } : {}),
+    },
+    process: localProcess(),
+    diff: !!opts.diff,
+    confirm: async (diffs) => {
+      const text = result.redactor.text(
+        formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
+      );
+      io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+      if (!hasChanges(diffs)) {
+        io.stdout.write('no changes\n');
+        return true;
+      }
+      return opts.yes ? true : confirm(io, 'Apply these changes?');
+    },
+  });
+  // The reporter closes the deploy once it knows whether reportError will explain its end.
+  result.exitCode = (await reporter.settle(run)).exitCode;
 }
 
 /**

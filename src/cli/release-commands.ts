@@ -71,6 +71,105 @@ function refusal(error: unknown, io: CliIo, result: CommandResult): boolean {
   return false;
 }
 
+/**
+ * `capstan unlock ENV`: removes the lock whoever holds it, and marks the holder's release
+ * interrupted (its deploy can no longer finish it under the lock).
+ */
+async function unlockEnvironment(
+  io: CliIo,
+  result: CommandResult,
+  envName: string,
+  cmd: Command,
+): Promise<void> {
+  const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
+  try {
+    const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: io.signal };
+    const state = await readLock(client, scope);
+    const removed = await forceUnlock(client, scope);
+    const name = `${lockName(env.app, env.name)} in ${env.namespace}`;
+    if (!removed) io.stdout.write(`no lock ${name}: nothing to do\n`);
+    else if (state)
+      io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
+    else io.stdout.write(`removed the lock ${name} (nobody held it)\n`);
+    // The holder's deploy can no longer finish its record under the lock: it is interrupted.
+    if (removed && state?.deployId) {
+      // The lock is gone either way: a record that cannot be written is a warning, not a failure.
+      const release = await markInterrupted(
+        client,
+        { ...scope, keep: env.releasesKeep },
+        {
+          deployId: state.deployId,
+          renewedAt: state.renewedAt,
+          by: `capstan unlock (${currentActor(io).holder})`,
+          at: new Date(),
+        },
+      ).catch((error: unknown) => {
+        io.stderr.write(
+          result.redactor.text(
+            `warning: could not mark release of ${state.holder} interrupted: ${(error as Error).message}\n`,
+          ),
+        );
+        return undefined;
+      });
+      if (release !== undefined)
+        io.stdout.write(
+          `release ${release} of ${env.app}/${env.name} (${state.holder}) is marked interrupted\n`,
+        );
+    }
+    result.exitCode = EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+interface RollbackCommandOptions {
+  to?: number;
+  timeout?: number;
+  progressDeadline?: number;
+  output?: string;
+}
+
+/** `capstan rollback ENV`: re-applies a release under the lock; its events to the reporter, its exit code to the result. */
+async function rollbackEnvironment(
+  io: CliIo,
+  result: CommandResult,
+  envName: string,
+  opts: RollbackCommandOptions,
+  cmd: Command,
+): Promise<void> {
+  const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
+  const mode = outputMode(io, opts.output);
+  const reporter = createReporter(io, mode, result.redactor);
+  const actor = currentActor(io);
+  try {
+    const run = rollback(client, {
+      namespace: env.namespace,
+      app: env.app,
+      env: env.name,
+      to: opts.to,
+      timeoutMs: opts.timeout ?? env.timeoutMs,
+      progressDeadlineMs: opts.progressDeadline,
+      keep: env.releasesKeep,
+      concurrency: env.concurrency,
+      user: actor.user,
+      host: actor.host,
+      holder: actor.holder,
+      process: localProcess(),
+      signal: io.signal,
+      onEvent: (event) => reporter.event(event),
+      notifications: env.notifications,
+      envVars: io.env,
+      redactor: result.redactor,
+    });
+    // The reporter closes the rollback once it knows whether reportError will explain its end.
+    result.exitCode = (await reporter.settle(run)).exitCode;
+  } catch (error) {
+    if (!refusal(error, io, result)) throw error;
+  } finally {
+    client.close();
+  }
+}
+
 export function registerReleaseCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('history')
@@ -104,47 +203,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .command('unlock')
     .description("remove an environment's deploy lock, whoever holds it (for a deploy that died)")
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .action(async (envName: string, _opts: unknown, cmd: Command) => {
-      const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
-      try {
-        const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: io.signal };
-        const state = await readLock(client, scope);
-        const removed = await forceUnlock(client, scope);
-        const name = `${lockName(env.app, env.name)} in ${env.namespace}`;
-        if (!removed) io.stdout.write(`no lock ${name}: nothing to do\n`);
-        else if (state)
-          io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
-        else io.stdout.write(`removed the lock ${name} (nobody held it)\n`);
-        // The holder's deploy can no longer finish its record under the lock: it is interrupted.
-        if (removed && state?.deployId) {
-          // The lock is gone either way: a record that cannot be written is a warning, not a failure.
-          const release = await markInterrupted(
-            client,
-            { ...scope, keep: env.releasesKeep },
-            {
-              deployId: state.deployId,
-              renewedAt: state.renewedAt,
-              by: `capstan unlock (${currentActor(io).holder})`,
-              at: new Date(),
-            },
-          ).catch((error: unknown) => {
-            io.stderr.write(
-              result.redactor.text(
-                `warning: could not mark release of ${state.holder} interrupted: ${(error as Error).message}\n`,
-              ),
-            );
-            return undefined;
-          });
-          if (release !== undefined)
-            io.stdout.write(
-              `release ${release} of ${env.app}/${env.name} (${state.holder}) is marked interrupted\n`,
-            );
-        }
-        result.exitCode = EXIT.ok;
-      } finally {
-        client.close();
-      }
-    });
+    .action((envName: string, _opts: unknown, cmd: Command) => unlockEnvironment(io, result, envName, cmd));
 
   program
     .command('diff')
@@ -194,43 +253,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
       '-o, --output <format>',
       'json: one JSON event per line; plain: one line per event, also on a terminal',
     )
-    .action(
-      async (
-        envName: string,
-        opts: { to?: number; timeout?: number; progressDeadline?: number; output?: string },
-        cmd: Command,
-      ) => {
-        const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
-        const mode = outputMode(io, opts.output);
-        const reporter = createReporter(io, mode, result.redactor);
-        const actor = currentActor(io);
-        try {
-          const run = rollback(client, {
-            namespace: env.namespace,
-            app: env.app,
-            env: env.name,
-            to: opts.to,
-            timeoutMs: opts.timeout ?? env.timeoutMs,
-            progressDeadlineMs: opts.progressDeadline,
-            keep: env.releasesKeep,
-            concurrency: env.concurrency,
-            user: actor.user,
-            host: actor.host,
-            holder: actor.holder,
-            process: localProcess(),
-            signal: io.signal,
-            onEvent: (event) => reporter.event(event),
-            notifications: env.notifications,
-            envVars: io.env,
-            redactor: result.redactor,
-          });
-          // The reporter closes the rollback once it knows whether reportError will explain its end.
-          result.exitCode = (await reporter.settle(run)).exitCode;
-        } catch (error) {
-          if (!refusal(error, io, result)) throw error;
-        } finally {
-          client.close();
-        }
-      },
+    .action((envName: string, opts: RollbackCommandOptions, cmd: Command) =>
+      rollbackEnvironment(io, result, envName, opts, cmd),
     );
 }

@@ -172,15 +172,7 @@ async function runDeploy(options: DeployOptions, deployId: string, state: Deploy
       state,
       state.redactor.text,
     );
-    const release = state.recorder?.releaseNumber;
-    const rollbackOnFailure = options.rollbackOnFailure ?? env.onFailure === 'rollback';
-    if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
-    const rolledBack = await rollbackAfterFailure(client, env, release, {
-      ...options,
-      redactor: state.redactor,
-      emit: (event) => options.onEvent?.(state.redactor.event(event)),
-    });
-    return { ...result, rolledBack };
+    return await rollBackIfWanted(client, env, result, options, state);
   } finally {
     if (client) client.close();
     else
@@ -189,6 +181,25 @@ async function runDeploy(options: DeployOptions, deployId: string, state: Deploy
         () => {},
       );
   }
+}
+
+/** With rollbackOnFailure (or the environment's `onFailure: rollback`), a failed deploy is rolled back. */
+async function rollBackIfWanted(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  result: DeployResult,
+  options: DeployOptions,
+  state: DeployRun,
+): Promise<DeployResult> {
+  const release = state.recorder?.releaseNumber;
+  const rollbackOnFailure = options.rollbackOnFailure ?? env.onFailure === 'rollback';
+  if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
+  const rolledBack = await rollbackAfterFailure(client, env, release, {
+    ...options,
+    redactor: state.redactor,
+    emit: (event) => options.onEvent?.(state.redactor.event(event)),
+  });
+  return { ...result, rolledBack };
 }
 
 async function deployRendered(

@@ -16,9 +16,11 @@ import {
   num,
   objectKey,
   objectRef,
+  settleLimit,
   sleep,
   sortKeys,
   str,
+  type Issue,
   type KubeObject,
 } from '../shared/index.js';
 
@@ -199,12 +201,7 @@ async function replaceJob(
   live: KubeObject,
   options: ReplaceJobOptions,
 ): Promise<ReplaceFailure | undefined> {
-  const id: ObjectId = {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    name: live.metadata.name ?? '',
-    namespace: live.metadata.namespace,
-  };
+  const id = jobId(live);
   const ref = objectRef(live);
   const outcome = jobOutcome(live);
   if (options.keep && outcome) {
@@ -265,41 +262,54 @@ async function replaceJob(
   };
 }
 
+/** The id of a live Job, to read or delete it by. */
+function jobId(live: KubeObject): ObjectId {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: live.metadata.name ?? '',
+    namespace: live.metadata.namespace,
+  };
+}
+
 /**
- * The plans of a phase's Jobs judged again as the phase starts, under the lock: validation judged
- * them before the lock was taken, and a Job left by a dead deploy may have finished (or failed, or
- * gone) since. Returns the plans with this phase's Jobs judged anew, or the message of one that is
- * in the way now (a Job of that name that Capstan did not create).
+ * The live Job of each rendered Job's name, and what to do about it; refusals as issues. Asked by
+ * validation, before the lock, and again by each phase as it starts, under the lock: a Job left by
+ * a dead deploy may have finished, failed or gone meanwhile.
  */
-export async function replanPhaseJobs(
+export async function planHookJobs(
   client: KubeClient,
   objects: readonly RenderedObject[],
-  plans: ReadonlyMap<string, HookJobPlan>,
   options: {
     readonly labels: Readonly<Record<string, string>>;
-    readonly replaceRunning?: boolean;
+    readonly concurrency: number;
     readonly signal: AbortSignal;
+    readonly replaceRunning?: boolean;
   },
-): Promise<{ readonly plans: ReadonlyMap<string, HookJobPlan>; readonly refused?: string }> {
+): Promise<{ plans: Map<string, HookJobPlan>; issues: Issue[] }> {
   const jobs = objects.filter((o) => o.object.kind === 'Job' && o.object.apiVersion === 'batch/v1');
-  if (jobs.length === 0) return { plans };
   const now = Date.now();
-  const next = new Map(plans);
-  let refused: string | undefined;
-  for (const o of jobs) {
-    const { metadata } = o.object;
-    const live = await during(`checking hook Job/${metadata.name ?? ''} under the lock needs it`, () =>
-      client.get(
-        { apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace },
-        options.signal,
-      ),
+  const plans = new Map<string, HookJobPlan>();
+  const issues: Issue[] = [];
+  // Every Job is asked; a refusal is reported for the first Job in render order, whichever
+  // answer came first, so that the same deploy always fails with the same message.
+  const outcomes = await settleLimit(jobs, options.concurrency, async (o) => {
+    const live = await during(
+      `checking whether hook Job/${o.object.metadata.name ?? ''} ran before needs it`,
+      () => client.get(jobId(o.object), options.signal),
     );
-    const plan = planHookJob(o.object, live, { ...options, now });
-    if (plan.action === 'refuse') refused ??= plan.message;
-    if (plan.action === 'create') next.delete(objectKey(o.object));
-    else next.set(objectKey(o.object), plan);
-  }
-  return { plans: next, ...(refused ? { refused } : {}) };
+    const plan = planHookJob(o.object, live, {
+      labels: options.labels,
+      now,
+      replaceRunning: options.replaceRunning,
+    });
+    if (plan.action === 'refuse')
+      issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
+    if (plan.action !== 'create') plans.set(objectKey(o.object), plan);
+  });
+  const refused = outcomes.find((r) => !r.ok);
+  if (refused && !refused.ok) throw refused.error;
+  return { plans, issues };
 }
 
 /** How often a running Job of an earlier deploy is read while this deploy waits for it. */
@@ -326,12 +336,7 @@ export async function awaitRunningJob(
   options: AwaitJobOptions,
 ): Promise<KubeObject | undefined | ReplaceFailure> {
   const now = options.now ?? Date.now;
-  const id: ObjectId = {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    name: live.metadata.name ?? '',
-    namespace: live.metadata.namespace,
-  };
+  const id = jobId(live);
   const ref = objectRef(live);
   let current = live;
   let reportedAt = -Infinity;

@@ -25,7 +25,7 @@ import {
 import { followJobLogs } from '../tasks/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
 import type { DeployEvent } from '../events/index.js';
-import { replanPhaseJobs, replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
+import { planHookJobs, replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
 import { dryRunAll, type PreparedPhase } from './validate.js';
 
 /** What every phase of one deploy reads of its validation. */
@@ -50,13 +50,13 @@ export async function runPhase(
   run.recorder?.phaseStarted(phase.name);
   emit({ type: 'phase-started', phase: phase.name, objects: phase.objects.length });
   // The phase's Jobs are judged again under the lock: one left running may have ended since.
-  const replanned = await replanPhaseJobs(client, phase.objects, inputs.hookJobs, {
+  const { plans: hookJobs, issues } = await planHookJobs(client, phase.objects, {
     labels: managedLabels(ctx.env.app, ctx.env.name),
+    concurrency: ctx.concurrency,
     replaceRunning: ctx.options.replaceRunningJobs,
     signal,
   });
-  if (replanned.refused) return finish('failed', 1, replanned.refused);
-  const hookJobs = replanned.plans;
+  if (issues.length > 0) return finish('failed', 1, issues.map((i) => i.message).join('; '));
   // Finished Jobs of earlier deploys that this phase runs again go first (their logs kept in the record).
   announceAdoptedJobs(phase, hookJobs, emit);
   const jobs = await replacePhaseJobs(client, phase.objects, hookJobs, {

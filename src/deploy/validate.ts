@@ -1,12 +1,12 @@
 // The read-only first half of a deploy, shared by `deploy` and `diff`: prepare the phases,
 // dry-run every object, and find what exists and what would be pruned.
 import type { ResolvedEnvironment } from '../config/index.js';
-import { during, KubeApiError, type KubeClient } from '../kube/index.js';
+import { KubeApiError, type KubeClient } from '../kube/index.js';
 import { managedLabels, type RenderedObject, type RenderedPhase } from '../render/index.js';
-import { ConfigError, objectKey, settleLimit, type Issue, type KubeObject } from '../shared/index.js';
+import { ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
 import { HOOK_LABEL } from '../tasks/index.js';
 import { applyAll, issuesFromApplyError } from '../apply/index.js';
-import { planHookJob, withSpecHash, type HookJobPlan } from './hook-jobs.js';
+import { planHookJobs, withSpecHash, type HookJobPlan } from './hook-jobs.js';
 import { findExisting } from './prune.js';
 
 export type PreparedPhase = RenderedPhase & { objects: RenderedObject[] };
@@ -82,45 +82,6 @@ export function markHookJob(rendered: RenderedObject, deployId: string): Rendere
   };
 }
 
-/** The live Job of each rendered Job's name, and what to do about it; refusals as issues. */
-async function planHookJobs(
-  client: KubeClient,
-  objects: readonly RenderedObject[],
-  options: {
-    labels: Record<string, string>;
-    concurrency: number;
-    signal: AbortSignal;
-    replaceRunning?: boolean;
-  },
-): Promise<{ plans: Map<string, HookJobPlan>; issues: Issue[] }> {
-  const jobs = objects.filter((o) => o.object.kind === 'Job' && o.object.apiVersion === 'batch/v1');
-  const now = Date.now();
-  const plans = new Map<string, HookJobPlan>();
-  const issues: Issue[] = [];
-  // Every Job is asked; a refusal is reported for the first Job in render order, whichever
-  // answer came first, so that the same deploy always fails with the same message.
-  const outcomes = await settleLimit(jobs, options.concurrency, async (o) => {
-    const { metadata } = o.object;
-    const live = await during(`checking whether hook Job/${metadata.name ?? ''} ran before needs it`, () =>
-      client.get(
-        { apiVersion: 'batch/v1', kind: 'Job', name: metadata.name ?? '', namespace: metadata.namespace },
-        options.signal,
-      ),
-    );
-    const plan = planHookJob(o.object, live, {
-      labels: options.labels,
-      now,
-      replaceRunning: options.replaceRunning,
-    });
-    if (plan.action === 'refuse')
-      issues.push({ file: o.source.file, line: o.source.line, message: plan.message });
-    if (plan.action !== 'create') plans.set(objectKey(o.object), plan);
-  });
-  const refused = outcomes.find((r) => !r.ok);
-  if (refused && !refused.ok) throw refused.error;
-  return { plans, issues };
-}
-
 function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 }
@@ -155,6 +116,43 @@ export async function dryRunAll(
   return results.map((r) => r.live!);
 }
 
+/**
+ * What the dry run validates: custom resources whose CRD this deploy defines wait (deferred) until
+ * the API serves them; while the namespace does not exist, its objects are validated in `default`.
+ */
+async function sortForDryRun(
+  client: KubeClient,
+  all: readonly RenderedObject[],
+  where: { readonly nsMissing: boolean; readonly namespace: string },
+): Promise<{ toValidate: RenderedObject[]; sources: RenderedObject[]; deferred: RenderedObject[] }> {
+  const crdGroups = new Set(
+    all
+      .filter((o) => o.object.kind === 'CustomResourceDefinition')
+      .map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''),
+  );
+  const toValidate: RenderedObject[] = [];
+  const sources: RenderedObject[] = [];
+  const deferred: RenderedObject[] = [];
+  for (const o of all) {
+    if (
+      crdGroups.has(groupOf(o.object.apiVersion)) &&
+      !(await client.discovery.find(o.object.apiVersion, o.object.kind))
+    ) {
+      deferred.push(o);
+      continue;
+    }
+    sources.push(o);
+    const elsewhere = where.nsMissing && o.object.metadata.namespace === where.namespace;
+    toValidate.push(
+      elsewhere
+        ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } }
+        : o,
+    );
+  }
+
+  return { toValidate, sources, deferred };
+}
+
 export async function validateDeploy(
   client: KubeClient,
   env: ResolvedEnvironment,
@@ -186,30 +184,10 @@ export async function validateDeploy(
   }
 
   const all = phases.flatMap((p) => p.objects);
-  const crdGroups = new Set(
-    all
-      .filter((o) => o.object.kind === 'CustomResourceDefinition')
-      .map((o) => (o.object as { spec?: { group?: string } }).spec?.group ?? ''),
-  );
-  const toValidate: RenderedObject[] = [];
-  const sources: RenderedObject[] = [];
-  const deferred: RenderedObject[] = [];
-  for (const o of all) {
-    if (
-      crdGroups.has(groupOf(o.object.apiVersion)) &&
-      !(await client.discovery.find(o.object.apiVersion, o.object.kind))
-    ) {
-      deferred.push(o);
-      continue;
-    }
-    sources.push(o);
-    const elsewhere = nsMissing && o.object.metadata.namespace === env.namespace;
-    toValidate.push(
-      elsewhere
-        ? { ...o, object: { ...o.object, metadata: { ...o.object.metadata, namespace: 'default' } } }
-        : o,
-    );
-  }
+  const { toValidate, sources, deferred } = await sortForDryRun(client, all, {
+    nsMissing,
+    namespace: env.namespace,
+  });
 
   // A Job whose name an earlier deploy used is judged first: a replaced one (or one to replace
   // once it finished) is validated as the new Job it will be, and one that is not Capstan's stops

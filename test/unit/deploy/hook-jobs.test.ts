@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import {
   awaitRunningJob,
   planHookJob,
-  replanPhaseJobs,
+  planHookJobs,
   SPEC_HASH_ANNOTATION,
   specHashOf,
 } from '../../../src/deploy/hook-jobs.js';
@@ -266,15 +266,12 @@ describe("judging a phase's Jobs again under the lock", () => {
       get: (id: { name: string }) =>
         Promise.resolve(id.name === 'db-migrate' ? live(job, failedStatus) : undefined),
     } as unknown as KubeClient;
-    const before = new Map([
-      [objectKey(job), { action: 'adopt', live: live(job, running) } as const],
-      [objectKey(seeds), { action: 'done', live: live(seeds, complete) } as const],
-    ]);
-    const { plans, refused } = await replanPhaseJobs(client, objects, before, {
+    const { plans, issues } = await planHookJobs(client, objects, {
       labels,
+      concurrency: 2,
       signal: new AbortController().signal,
     });
-    assert.equal(refused, undefined);
+    assert.deepEqual(issues, []);
     assert.equal(plans.get(objectKey(job))?.action, 'replace');
     assert.equal(plans.has(objectKey(seeds)), false, 'gone: created as usual');
   });
@@ -282,10 +279,11 @@ describe("judging a phase's Jobs again under the lock", () => {
   it('refuses a Job of that name that Capstan did not create, found under the lock', async () => {
     const foreign = { ...live(job, running), metadata: { ...live(job, running).metadata, labels: {} } };
     const client = { get: () => Promise.resolve(foreign) } as unknown as KubeClient;
-    const { refused } = await replanPhaseJobs(client, objects, new Map(), {
+    const { issues } = await planHookJobs(client, objects, {
       labels,
+      concurrency: 2,
       signal: new AbortController().signal,
     });
-    assert.match(refused ?? '', /was not created by Capstan for this app and environment/);
+    assert.match(issues[0]?.message ?? '', /was not created by Capstan for this app and environment/);
   });
 });
