@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, resolveEnvironment } from '../src/config/index.js';
-import { deploy, type DeployOptions, type RollbackEvent } from '../src/deploy/index.js';
+import { deploy, type AnyDeployEvent, type DeployOptions } from '../src/deploy/index.js';
 import { KubeClient } from '../src/kube/index.js';
 import { renderEnvironment } from '../src/render/index.js';
 import { startCluster, stopCluster } from '../test/cluster/cluster.js';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         (await KubeClient.connect({ kubeconfig: cluster.kubeconfig })).close();
         const connectMs = performance.now() - t;
 
-        const events: Array<{ at: number; event: RollbackEvent }> = [];
+        const events: Array<{ at: number; event: AnyDeployEvent }> = [];
         const start = Date.now();
         const result = await deploy({
           cwd: appDir,
@@ -123,9 +123,9 @@ async function main(): Promise<void> {
         });
         if (result.exitCode !== 0) throw new Error(`deploy failed: ${result.message ?? result.outcome}`);
         const at = (type: string) => events.find((e) => e.event.type === type)?.at ?? NaN;
-        const last = (pred: (e: RollbackEvent) => boolean) =>
+        const last = (pred: (e: AnyDeployEvent) => boolean) =>
           Math.max(...events.filter((e) => pred(e.event)).map((e) => e.at));
-        const applied = (kind: string) => (e: RollbackEvent) =>
+        const applied = (kind: string) => (e: AnyDeployEvent) =>
           e.type === 'object-applied' && e.object.kind === kind;
         const lastApplied = last((e) => e.type === 'object-applied');
         return {

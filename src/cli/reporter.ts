@@ -1,5 +1,6 @@
 import type { DeployEvent, EventObject } from '../deploy/index.js';
 import type { RollbackEvent } from '../release/index.js';
+import type { AnyDeployEvent, FleetEvent } from '../events/index.js';
 import { Redactor } from '../secrets/index.js';
 import { isInputError, type SourceLocation } from '../shared/index.js';
 import {
@@ -223,15 +224,20 @@ export class Reporter {
     }
   }
 
-  event(event: DeployEvent | RollbackEvent): void {
-    this.ciEvent(event);
+  event(event: AnyDeployEvent): void {
     if (this.mode === 'json') {
+      if (!isFleetEvent(event)) this.ciEvent(event);
       // `time` is Capstan's clock, not input: a secret `2026` (a port) must not break every timestamp.
       this.out.write(
         JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n',
       );
       return;
     }
+    if (isFleetEvent(event)) {
+      this.out.write(this.redactor.text(`${event.type} ${JSON.stringify(event)}`) + '\n');
+      return;
+    }
+    this.ciEvent(event);
     if (this.mode === 'tty') this.ttyEvent(event);
     else this.plainEvent(event);
   }
@@ -507,4 +513,17 @@ export function createReporter(
     stderr: io.stderr,
     appendFile: io.appendFile,
   });
+}
+
+const FLEET_EVENTS = new Set([
+  'fleet-started',
+  'wave-started',
+  'soak-started',
+  'wave-finished',
+  'fleet-finished',
+]);
+
+/** The events of a multi-cluster deploy that are about the fleet, not one cluster. */
+export function isFleetEvent(event: AnyDeployEvent): event is FleetEvent {
+  return FLEET_EVENTS.has(event.type);
 }

@@ -15,6 +15,9 @@ export {
 } from './resolve-environment.js';
 export type {
   AuditConfig,
+  ClusterConfig,
+  FleetConfig,
+  ResolvedCluster,
   CapstanConfig,
   EnvironmentConfig,
   LoadedConfig,

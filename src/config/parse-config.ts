@@ -43,7 +43,7 @@ export function parseConfig(text: string, file: string): ParsedConfig {
   const validate = schemaValidator();
   if (validate(data)) {
     const config = data as CapstanConfig;
-    const issues = checkNamespaces(config).map(({ path, message }) => ({
+    const issues = [...checkNamespaces(config), ...checkClusters(config)].map(({ path, message }) => ({
       file,
       ...position(locate(doc.contents, path).node?.range?.[0]),
       path: path.join('.'),
@@ -94,6 +94,58 @@ function checkNamespaces(config: CapstanConfig): { path: string[]; message: stri
         : [],
     ),
   );
+}
+
+/**
+ * What the schema cannot say about clusters: waves name each cluster exactly once, and the settings
+ * of a multi-cluster environment are not given to a single-cluster one (or the other way round).
+ */
+export function checkClusters(config: CapstanConfig): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  for (const [name, env] of Object.entries(config.environments)) {
+    const at = (...rest: string[]) => ['environments', name, ...rest];
+    if (!env.clusters) {
+      for (const key of ['waves', 'soak', 'maxParallel'] as const)
+        if (env[key] !== undefined)
+          issues.push({ path: at(key), message: `${key} needs clusters: this environment has one cluster` });
+      continue;
+    }
+    if (env.context !== undefined)
+      issues.push({
+        path: at('context'),
+        message: 'with clusters, each cluster names its context: move context under clusters.<name>',
+      });
+    for (const [cluster, settings] of Object.entries(env.clusters))
+      if (settings.context === undefined && settings.kubeconfig === undefined)
+        issues.push({
+          path: at('clusters', cluster),
+          message: `cluster "${cluster}" needs a context or a kubeconfig (else every cluster would be the current context)`,
+        });
+    const seen = new Map<string, number>();
+    (env.waves ?? []).forEach((wave, w) =>
+      wave.forEach((cluster, i) => {
+        if (!Object.hasOwn(env.clusters ?? {}, cluster))
+          issues.push({
+            path: at('waves', String(w), String(i)),
+            message: `"${cluster}" is not one of the clusters (${Object.keys(env.clusters ?? {}).join(', ')})`,
+          });
+        else if (seen.has(cluster))
+          issues.push({
+            path: at('waves', String(w), String(i)),
+            message: `"${cluster}" is already in wave ${(seen.get(cluster) ?? 0) + 1}: a cluster deploys once`,
+          });
+        else seen.set(cluster, w);
+      }),
+    );
+    if (env.waves)
+      for (const cluster of Object.keys(env.clusters))
+        if (!seen.has(cluster))
+          issues.push({
+            path: at('waves'),
+            message: `cluster "${cluster}" is in no wave: add it to one, or remove it from clusters`,
+          });
+  }
+  return issues;
 }
 
 function pointerSegments(pointer: string): string[] {

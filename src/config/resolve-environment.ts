@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type Issue } from '../shared/index.js';
 import { parseDuration } from './duration.js';
-import type { LoadedConfig, ResolvedEnvironment } from './types.js';
+import type { EnvironmentConfig, FleetConfig, LoadedConfig, ResolvedEnvironment } from './types.js';
 
 export const DEFAULT_TIMEOUT = '10m';
 export const DEFAULT_RELEASES_KEEP = 10;
@@ -12,12 +12,14 @@ export const DEFAULT_CONCURRENCY = 32;
 /**
  * The complete, frozen description of one environment. Values merge deeply: top-level values <
  * environment values < `--set` entries (`a.b.c=value`, the value read as a YAML scalar; `\.` is a
- * literal dot in a key). Lists are replaced, not merged.
+ * literal dot in a key). Lists are replaced, not merged. With `cluster`, the view of one cluster of a
+ * multi-cluster environment: its values go between the environment's and `--set`, and its context,
+ * kubeconfig and namespace replace the environment's.
  */
 export function resolveEnvironment(
   loaded: LoadedConfig,
   envName: string,
-  options: { set?: readonly string[] } = {},
+  options: { set?: readonly string[]; cluster?: string } = {},
 ): ResolvedEnvironment {
   const { config, file, deployDir } = loaded;
   const envConfig = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
@@ -35,7 +37,10 @@ export function resolveEnvironment(
     });
   }
 
-  let values = mergeValues(config.values ?? {}, envConfig.values ?? {});
+  const fleet = envConfig.clusters ? resolveFleet(envConfig, dirname(file)) : undefined;
+  const cluster = clusterOf(envConfig, envName, options.cluster, file);
+  const resolvedCluster = fleet?.clusters.find((c) => c.name === options.cluster);
+  let values = mergeValues(mergeValues(config.values ?? {}, envConfig.values ?? {}), cluster?.values ?? {});
   const issues: Issue[] = [];
   for (const entry of options.set ?? []) {
     const parsed = parseSetEntry(entry);
@@ -50,7 +55,9 @@ export function resolveEnvironment(
     app: config.app,
     name: envName,
     ...(envConfig.context === undefined ? {} : { context: envConfig.context }),
-    namespace: envConfig.namespace,
+    ...(resolvedCluster?.context === undefined ? {} : { context: resolvedCluster.context }),
+    ...(resolvedCluster?.kubeconfig === undefined ? {} : { kubeconfig: resolvedCluster.kubeconfig }),
+    namespace: resolvedCluster?.namespace ?? envConfig.namespace,
     extraNamespaces: Object.freeze([...(envConfig.extraNamespaces ?? [])]),
     values: deepFreeze(values),
     ...(image === undefined ? {} : { image }),
@@ -67,6 +74,52 @@ export function resolveEnvironment(
       checks: { ...config.audit?.checks, ...envConfig.audit?.checks },
       ignore: structuredClone([...(config.audit?.ignore ?? []), ...(envConfig.audit?.ignore ?? [])]),
     }),
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+    ...(fleet === undefined ? {} : { fleet }),
+  });
+}
+
+/** The cluster `--cluster` names, or undefined without one; an input error for an unknown name. */
+function clusterOf(
+  envConfig: EnvironmentConfig,
+  envName: string,
+  name: string | undefined,
+  file: string,
+): { values?: Record<string, unknown> } | undefined {
+  if (name === undefined) return undefined;
+  const clusters = envConfig.clusters;
+  if (!clusters)
+    throw new ConfigError(
+      [{ file, path: `environments.${envName}`, message: `environment "${envName}" has one cluster` }],
+      { hint: "leave out --cluster, or name the environment's clusters under clusters: in capstan.yaml" },
+    );
+  if (!Object.hasOwn(clusters, name))
+    throw new ConfigError(
+      [{ file, path: `environments.${envName}.clusters`, message: `unknown cluster "${name}"` }],
+      { hint: `the clusters of ${envName}: ${Object.keys(clusters).join(', ')}` },
+    );
+  return clusters[name];
+}
+
+/** A multi-cluster environment's clusters (kubeconfig paths made absolute), waves and pacing. */
+function resolveFleet(envConfig: EnvironmentConfig, configDir: string): FleetConfig {
+  const clusters = Object.entries(envConfig.clusters ?? {}).map(([name, c]) =>
+    Object.freeze({
+      name,
+      ...(c.context === undefined ? {} : { context: c.context }),
+      ...(c.kubeconfig === undefined
+        ? {}
+        : { kubeconfig: isAbsolute(c.kubeconfig) ? c.kubeconfig : resolve(configDir, c.kubeconfig) }),
+      namespace: c.namespace ?? envConfig.namespace,
+    }),
+  );
+  const waves = envConfig.waves ?? [clusters.map((c) => c.name)];
+  const largest = Math.max(...waves.map((w) => w.length));
+  return Object.freeze({
+    clusters: Object.freeze(clusters),
+    waves: Object.freeze(waves.map((w) => Object.freeze([...w]))),
+    soakMs: envConfig.soak === undefined ? 0 : parseDuration(envConfig.soak),
+    maxParallel: envConfig.maxParallel ?? largest,
   });
 }
 

@@ -25,6 +25,24 @@ export interface EnvironmentConfig {
   image?: string;
   /** `rollback`: a deploy that fails after changing the cluster puts back the last succeeded release. */
   onFailure?: 'stop' | 'rollback';
+  /** The clusters of a multi-cluster environment, by name; without it the environment is one cluster. */
+  clusters?: Record<string, ClusterConfig>;
+  /** Cluster names in the order they deploy: each inner list is one wave (default: one wave of all). */
+  waves?: string[][];
+  /** How long each wave stays healthy before the next starts (a duration; default 0). */
+  soak?: string;
+  /** Clusters of one wave deployed at once (default: the whole wave). */
+  maxParallel?: number;
+}
+
+/** One cluster of a multi-cluster environment. */
+export interface ClusterConfig {
+  context?: string;
+  /** Absolute, or relative to the folder holding capstan.yaml. */
+  kubeconfig?: string;
+  /** The environment's namespace in this cluster (default: the environment's). */
+  namespace?: string;
+  values?: Record<string, unknown>;
 }
 
 /** How `capstan run` treats one task, keyed by its name (`--task`, else the command's first word). */
@@ -57,6 +75,8 @@ export interface ResolvedEnvironment {
   readonly app: string;
   readonly name: string;
   readonly context?: string;
+  /** The cluster's own kubeconfig (capstan.yaml clusters.<name>.kubeconfig), absolute. */
+  readonly kubeconfig?: string;
   readonly namespace: string;
   /** Namespaces besides `namespace` that objects may name (capstan.yaml `extraNamespaces`): locked with it, listed by prune. */
   readonly extraNamespaces: readonly string[];
@@ -77,4 +97,27 @@ export interface ResolvedEnvironment {
   readonly audit: Readonly<Required<AuditConfig>>;
   /** capstan.yaml `tasks`, by task name. */
   readonly tasks: Readonly<Record<string, Readonly<TaskConfig>>>;
+  /** The cluster this view of the environment is for (its values, context, namespace); undefined for single-cluster environments. */
+  readonly cluster?: string;
+  /** A multi-cluster environment's clusters, waves and pacing; undefined for a single-cluster one. */
+  readonly fleet?: FleetConfig;
+}
+
+/** One cluster of a multi-cluster environment, resolved. */
+export interface ResolvedCluster {
+  readonly name: string;
+  readonly context?: string;
+  /** Absolute path. */
+  readonly kubeconfig?: string;
+  readonly namespace: string;
+}
+
+export interface FleetConfig {
+  /** In the order of capstan.yaml. */
+  readonly clusters: readonly ResolvedCluster[];
+  /** Every cluster in exactly one wave; default: one wave of all. */
+  readonly waves: readonly (readonly string[])[];
+  readonly soakMs: number;
+  /** Clusters of one wave deployed at once. */
+  readonly maxParallel: number;
 }

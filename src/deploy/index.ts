@@ -4,6 +4,9 @@ export { collectDiffs, diffEnvironment } from './diff-environment.js';
 export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export type { DeployOptions, DeployResult } from './deploy.js';
 export type {
+  AnyDeployEvent,
+  ClusterOutcome,
+  FleetEvent,
   DeployEvent,
   DeployEventSink,
   DeployOutcome,

@@ -42,6 +42,10 @@ export interface RecorderOptions {
   readonly process?: LocalProcess;
   /** Longest watch of a lock whose holder stopped renewing it (see AcquireLockOptions.maxWaitMs). */
   readonly lockWaitMs?: number;
+  /** Send the notifications (default true); a multi-cluster deploy sends one for all its clusters. */
+  readonly notify?: boolean;
+  /** The clusters the release left out (multi-cluster, --skip-cluster), for the record. */
+  readonly skippedClusters?: readonly string[];
 }
 
 /** Container images of the rendered workloads, for the record and the notifications. */
@@ -95,22 +99,40 @@ export class DeployRecorder {
 
   /** Takes the lock (throws LockHeldError), writes the `running` record, notifies. */
   async start(): Promise<void> {
+    const [, release] = await Promise.all([this.takeLock(), this.nextRelease()]);
+    await this.open(release);
+  }
+
+  /** The number the next release of this environment in this cluster would get. */
+  nextRelease(): Promise<number> {
+    const { client, env } = this.options;
+    return nextReleaseNumber(client, { namespace: env.namespace, app: env.app, env: env.name }).catch(
+      this.refused('numbering the release needs the release history'),
+    );
+  }
+
+  /** Takes the deploy lock, or throws LockHeldError (or the API's refusal, explained). */
+  async takeLock(): Promise<void> {
     const { client, env } = this.options;
     const scope = { namespace: env.namespace, app: env.app, env: env.name };
-    const [lock, release] = await Promise.all([
-      acquireLock(client, {
-        ...scope,
-        holder: this.options.actor.holder,
-        namespaces: env.extraNamespaces,
-        deployId: this.options.deployId,
-        process: this.options.process,
-        maxWaitMs: this.options.lockWaitMs,
-        signal: this.options.signal,
-        onWarning: this.options.warn,
-      }).catch(this.refused('the deploy lock needs it')),
-      nextReleaseNumber(client, scope).catch(this.refused('numbering the release needs the release history')),
-    ]);
-    this.lock = lock;
+    this.lock = await acquireLock(client, {
+      ...scope,
+      holder: this.options.actor.holder,
+      namespaces: env.extraNamespaces,
+      deployId: this.options.deployId,
+      process: this.options.process,
+      maxWaitMs: this.options.lockWaitMs,
+      signal: this.options.signal,
+      onWarning: this.options.warn,
+    }).catch(this.refused('the deploy lock needs it'));
+  }
+
+  /** With the lock held: writes the `running` record numbered `release`, notifies. */
+  async open(release: number): Promise<void> {
+    const { client, env } = this.options;
+    const lock = this.lock;
+    if (!lock) throw new Error('DeployRecorder.open before takeLock');
+    const scope = { namespace: env.namespace, app: env.app, env: env.name };
     await recordTakeover(
       client,
       { ...scope, keep: env.releasesKeep, signal: this.options.signal },
@@ -132,6 +154,8 @@ export class DeployRecorder {
       inventory: [],
       manifests: [...this.options.manifests],
       hookJobs: this.options.manifests.filter((o) => o.kind === 'Job').map((o) => o.metadata.name ?? ''),
+      ...(env.cluster === undefined ? {} : { cluster: env.cluster }),
+      ...(this.options.skippedClusters?.length ? { skippedClusters: [...this.options.skippedClusters] } : {}),
     };
     await writeRelease(client, this.record, { keep: env.releasesKeep });
     await this.notify({ kind: 'started' });
@@ -219,7 +243,7 @@ export class DeployRecorder {
 
   private async notify(event: Pick<NotifyEvent, 'kind' | 'durationMs' | 'summary' | 'image'>): Promise<void> {
     const { env } = this.options;
-    if (env.notifications.length === 0) return;
+    if (env.notifications.length === 0 || this.options.notify === false) return;
     await notify(
       env.notifications,
       {

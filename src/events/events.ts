@@ -95,8 +95,56 @@ export type RollbackEvent =
       images: string[];
     };
 
+/** What one cluster came to in a multi-cluster deploy. */
+export interface ClusterOutcome {
+  readonly cluster: string;
+  /** `not-deployed`: validation, a lock or an earlier wave stopped the deploy before it reached this cluster. */
+  readonly outcome: DeployOutcome | 'not-deployed' | 'skipped';
+  readonly exitCode: number;
+  readonly wave?: number;
+  readonly release?: number;
+  readonly message?: string;
+  /** With onFailure: rollback, what putting the cluster back did. */
+  readonly rolledBack?: { readonly outcome: string; readonly release?: number; readonly message?: string };
+}
+
+/**
+ * The events of a multi-cluster deploy around its clusters' own: each cluster's events carry
+ * `cluster`; these carry none but fleet-level facts (docs/multicluster.md).
+ */
+export type FleetEvent =
+  | {
+      type: 'fleet-started';
+      app: string;
+      env: string;
+      deployId: string;
+      image?: string;
+      clusters: string[];
+      waves: string[][];
+      /** Left out with --skip-cluster. */
+      skipped: string[];
+      dryRun: boolean;
+    }
+  | { type: 'wave-started'; wave: number; clusters: string[] }
+  | { type: 'soak-started'; wave: number; clusters: string[]; durationMs: number }
+  | { type: 'wave-finished'; wave: number; outcome: 'succeeded' | 'failed'; durationMs: number }
+  | {
+      type: 'fleet-finished';
+      outcome: DeployOutcome;
+      exitCode: number;
+      durationMs: number;
+      deployId: string;
+      /** The environment's release number, shared by its clusters; absent when nothing was recorded. */
+      release?: number;
+      message?: string;
+      clusters: ClusterOutcome[];
+    };
+
+/** Any event Capstan reports; a cluster's events in a multi-cluster deploy carry its name. */
+export type AnyDeployEvent = (RollbackEvent | FleetEvent) & { readonly cluster?: string };
+
 /**
  * Told each event of a deploy; with rollbackOnFailure, a failed deploy's events are followed by
- * those of the rollback after it.
+ * those of the rollback after it. In a multi-cluster deploy, each cluster's events carry `cluster`.
  */
-export type DeployEventSink = (event: RollbackEvent) => void;
+export type DeployEventSink = (event: AnyDeployEvent) => void;

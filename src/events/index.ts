@@ -1,2 +1,11 @@
 // What deploys and rollbacks report while they run: the event stream's types (docs/events.md).
-export type { DeployEvent, DeployEventSink, DeployOutcome, EventObject, RollbackEvent } from './events.js';
+export type {
+  AnyDeployEvent,
+  ClusterOutcome,
+  DeployEvent,
+  DeployEventSink,
+  DeployOutcome,
+  EventObject,
+  FleetEvent,
+  RollbackEvent,
+} from './events.js';

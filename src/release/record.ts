@@ -45,6 +45,10 @@ export interface ReleaseRecord {
   lockRenewedAt?: string;
   /** For a deploy that died holding the lock: the holder that took the expired lock over and marked it `interrupted`. */
   interruptedBy?: string;
+  /** In a multi-cluster environment: the cluster this record is of (`release` is the environment's, shared by its clusters). */
+  cluster?: string;
+  /** In a multi-cluster environment: the clusters the release left out with --skip-cluster. */
+  skippedClusters?: string[];
 }
 
 /** A hook Job deleted so that its name could run again, with the end of its log (redacted). */

@@ -88,6 +88,7 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
     app: env.app,
     env: env.name,
     namespace: env.namespace,
+    cluster: env.cluster,
     deployId,
     // Deprecated alias of deployId (its name before the release number took the word `release`).
     revision: deployId,

@@ -48,6 +48,8 @@ export interface TemplateContext<Values extends object = Readonly<Record<string,
   readonly app: string;
   readonly env: string;
   readonly namespace: string;
+  /** The cluster of a multi-cluster environment being rendered (capstan.yaml clusters); undefined for a single-cluster one. */
+  readonly cluster: string | undefined;
   /** Throws a clear error when no image was given, so a template that needs one says so. */
   readonly image: string;
   /** Unique id of this deploy: new on every deploy, so never put it where a change rolls pods. */
