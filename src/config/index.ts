@@ -12,6 +12,8 @@ export {
   mergeValues,
   parseSetEntry,
   resolveEnvironment,
+  resolveClusters,
+  connectionOf,
 } from './resolve-environment.js';
 export type {
   AuditConfig,

@@ -197,3 +197,35 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The views of an environment a command acts on: one per cluster of a multi-cluster environment
+ * (in capstan.yaml's order, or only `cluster`), else the environment itself.
+ */
+export function resolveClusters(
+  loaded: LoadedConfig,
+  envName: string,
+  options: { set?: readonly string[]; cluster?: string } = {},
+): ResolvedEnvironment[] {
+  const env = resolveEnvironment(loaded, envName, options);
+  if (!env.fleet || options.cluster !== undefined) return [env];
+  return env.fleet.clusters.map((c) =>
+    resolveEnvironment(loaded, envName, { set: options.set, cluster: c.name }),
+  );
+}
+
+/**
+ * Where a view of an environment connects: the cluster's own kubeconfig over the one given
+ * (`--kubeconfig`, else KUBECONFIG and ~/.kube/config); `--context` over the configured context.
+ */
+export function connectionOf(
+  env: Pick<ResolvedEnvironment, 'context' | 'kubeconfig'>,
+  given: { kubeconfig?: string; context?: string } = {},
+): { kubeconfig?: string; context?: string } {
+  const kubeconfig = env.kubeconfig ?? given.kubeconfig;
+  const context = given.context ?? env.context;
+  return {
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(context === undefined ? {} : { context }),
+  };
+}
