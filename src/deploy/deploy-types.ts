@@ -17,6 +17,8 @@ export interface DeployOptions {
   readonly kubeconfig?: string;
   /** Overrides the environment's kube context. */
   readonly context?: string;
+  /** One cluster of a multi-cluster environment (deploy() deploys one; deployEnvironment() all). */
+  readonly cluster?: string;
   readonly timeoutMs?: number;
   /** Fail when no object changes state for this long. */
   readonly progressDeadlineMs?: number;

@@ -1,10 +1,11 @@
 // The whole deploy of one environment to one cluster: render, then the steps (steps.ts and
-// phase-step.ts) in order: validate, preview, begin, each phase, prune.
+// phase-step.ts) in order: validate, preview, lock, record, each phase, prune. A multi-cluster
+// deploy (src/fleet) runs the same stages of a ClusterDeploy per cluster, interleaved.
 import { setMaxListeners } from 'node:events';
-import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
+import { connectionOf, loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
-import { renderEnvironment, type RenderedPhase } from '../render/index.js';
-import { isInputError, objectKey, type KubeObject } from '../shared/index.js';
+import { renderEnvironment, type RenderedObject } from '../render/index.js';
+import { ConfigError, isInputError, objectKey, type KubeObject } from '../shared/index.js';
 import { deployPublicNames, Redactor, secretValues, unredactableSecretWarnings } from '../secrets/index.js';
 import { createSecretsRenderer, eventObject, newDeployId, selectorOf } from '../apply/index.js';
 import { learnReferencedSecrets } from '../tasks/index.js';
@@ -16,126 +17,243 @@ import {
   type DeployRun,
   type StepContext,
 } from './deploy-types.js';
-import type { DeployEvent, DeployOutcome } from '../events/index.js';
+import type { DeployEvent, DeployEventSink, DeployOutcome } from '../events/index.js';
+import type { HookJobPlan } from './hook-jobs.js';
 import { runPhase } from './phase-step.js';
 import { rollbackAfterFailure, wantsRollback } from './rollback-on-failure.js';
-import { beginStep, previewStep, pruneStep, validateStep, type Validated } from './steps.js';
+import {
+  lockStep,
+  previewStep,
+  pruneStep,
+  recordStep,
+  validateStep,
+  type RecordingOptions,
+} from './steps.js';
+import type { PreparedPhase } from './validate.js';
 
 export { EXIT };
 export type { DeployOptions, DeployResult };
 
 /** The whole deploy: validate everything, then phase by phase apply and wait, then prune. */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
-  const started = Date.now();
-  const sink = options.onEvent ?? (() => {});
-  const deployId = options.deployId ?? newDeployId();
-  const applied: KubeObject[] = [];
-  // Every event passes through the redactor, field by field, once the secret values are known.
-  const redactor = options.redactor ?? new Redactor();
-  const emit = (event: DeployEvent) => sink(redactor.event(event));
-  const state: DeployRun = {
-    emit,
-    redactor,
-    applied,
-    started,
-    recorder: undefined,
-    image: options.image,
-    rendered: [],
-    finish: undefined as unknown as DeployRun['finish'],
-  };
-  const finish = async (
-    outcome: DeployOutcome,
-    exitCode: number,
-    message?: string,
-  ): Promise<DeployResult> => {
-    const appliedKeys = new Set(applied.map(objectKey));
-    await state.recorder?.finish(outcome, applied, {
-      durationMs: Date.now() - started,
+  const one = new ClusterDeploy(options, options.onEvent);
+  try {
+    // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
+    const loaded = await loadConfig({ cwd: options.cwd });
+    const env = resolveEnvironment(loaded, options.env, { set: options.set, cluster: options.cluster });
+    if (env.fleet && options.cluster === undefined)
+      throw new ConfigError(
+        [
+          {
+            file: loaded.file,
+            path: `environments.${env.name}.clusters`,
+            message: `environment "${env.name}" has ${env.fleet.clusters.length} clusters: deploy() deploys one`,
+          },
+        ],
+        { hint: 'use deployEnvironment() (what capstan deploy runs), or pass the cluster to deploy' },
+      );
+    // 2. Validate everything, then the plan or the diff when asked for.
+    const ended = (await one.prepare(env)) ?? (await one.lock());
+    if (ended) return ended;
+    // 3. The release record, then phase by phase: apply, then wait for the phase's objects; prune.
+    const result = await one.execute();
+    return await one.rollBackIfWanted(result);
+  } catch (error) {
+    throw await one.fail(error);
+  } finally {
+    one.close();
+  }
+}
+
+/** What validation leaves for the phases and prune; the dry-run answers are let go. */
+interface Prepared {
+  readonly phases: readonly PreparedPhase[];
+  readonly hookJobs: ReadonlyMap<string, HookJobPlan>;
+  readonly deferred: readonly RenderedObject[];
+  readonly createsNamespace: boolean;
+  readonly toPrune: readonly KubeObject[];
+  readonly existingRv: ReadonlyMap<string, string | undefined>;
+}
+
+/**
+ * One environment's deploy to one cluster, in stages: prepare (render, connect, validate, preview),
+ * lock, execute (record, phases, prune). Each stage returns the deploy's result when it ends the
+ * deploy; the event stream always ends with deploy-finished.
+ */
+export class ClusterDeploy {
+  readonly run: DeployRun;
+  readonly options: DeployOptions & { readonly deployId: string };
+  private env: ResolvedEnvironment | undefined;
+  private connecting: Promise<KubeClient> | undefined;
+  private client: KubeClient | undefined;
+  private ctx: StepContext | undefined;
+  private prepared: Prepared | undefined;
+
+  /** `sink` gets the events once redacted (a multi-cluster deploy tags them with the cluster). */
+  constructor(
+    options: DeployOptions,
+    private readonly sink: DeployEventSink | undefined,
+  ) {
+    const deployId = options.deployId ?? newDeployId();
+    this.options = { ...options, deployId };
+    // Every event passes through the redactor, field by field, once the secret values are known.
+    const redactor = options.redactor ?? new Redactor();
+    const emit = (event: DeployEvent) => sink?.(redactor.event(event));
+    const applied: KubeObject[] = [];
+    const run: DeployRun = {
+      emit,
+      redactor,
+      applied,
+      started: Date.now(),
+      recorder: undefined,
+      image: options.image,
+      rendered: [],
+      finish: (outcome, exitCode, message) => this.finish(outcome, exitCode, message),
+    };
+    this.run = run;
+  }
+
+  /** The cluster's client once connected. */
+  get kube(): KubeClient | undefined {
+    return this.client;
+  }
+
+  private async finish(outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> {
+    const { run } = this;
+    const { deployId } = this.options;
+    const appliedKeys = new Set(run.applied.map(objectKey));
+    await run.recorder?.finish(outcome, run.applied, {
+      durationMs: Date.now() - run.started,
       summary: message,
-      image: state.image,
+      image: run.image,
     });
-    emit({
+    run.emit({
       type: 'deploy-finished',
       outcome,
       exitCode,
-      durationMs: Date.now() - started,
+      durationMs: Date.now() - run.started,
       deployId,
-      ...(state.recorder?.releaseNumber === undefined ? {} : { release: state.recorder.releaseNumber }),
+      ...(run.recorder?.releaseNumber === undefined ? {} : { release: run.recorder.releaseNumber }),
       message,
-      applied: applied.map(eventObject),
-      notApplied: state.rendered
+      applied: run.applied.map(eventObject),
+      notApplied: run.rendered
         .filter((o) => !appliedKeys.has(objectKey(o.object)))
         .map((o) => eventObject(o.object)),
     });
-    return { outcome, exitCode, deployId, message, applied };
-  };
-  state.finish = finish;
+    return { outcome, exitCode, deployId, message, applied: run.applied };
+  }
 
-  try {
-    return await runDeploy(options, deployId, state);
-  } catch (error) {
-    // The event stream always ends with deploy-finished; the record is completed and the lock released.
+  /**
+   * A thrown error ends the deploy: the record is completed and the lock released, deploy-finished
+   * is reported. Returns the error, to be thrown again.
+   */
+  async fail(error: unknown): Promise<unknown> {
     const invalid = isInputError(error);
-    await finish(
+    await this.finish(
       invalid ? 'invalid' : 'failed',
       invalid ? EXIT.invalid : EXIT.failed,
       (error as Error).message,
     );
-    throw error;
+    return error;
   }
-}
 
-async function runDeploy(options: DeployOptions, deployId: string, state: DeployRun): Promise<DeployResult> {
-  const { emit } = state;
-  // 1. Everything local: config, templates, secrets. Nothing touches the cluster yet.
-  const loaded = await loadConfig({ cwd: options.cwd });
-  const env = resolveEnvironment(loaded, options.env, { set: options.set });
-  const image = options.image ?? env.image;
-  state.image = image;
-  // The client (a large library to load, then the kubeconfig) comes up while the templates render.
-  const connecting = KubeClient.connect({
-    kubeconfig: options.kubeconfig,
-    context: options.context ?? env.context,
-    env: options.envVars,
-  });
-  connecting.catch(() => {});
-  let client: KubeClient | undefined;
-  try {
+  /**
+   * Everything before a write: render, connect, learn the secret values, then the server-side dry
+   * run, the audit gate and the scheduling preflight, then the plan (--dry-run) or the diff.
+   */
+  async prepare(env: ResolvedEnvironment): Promise<DeployResult | undefined> {
+    const { options, run } = this;
+    this.env = env;
+    run.image = options.image ?? env.image;
+    // The client (a large library to load, then the kubeconfig) comes up while the templates render.
+    this.connecting = KubeClient.connect({
+      ...connectionOf(env, { kubeconfig: options.kubeconfig, context: options.context }),
+      env: options.envVars,
+    });
+    this.connecting.catch(() => {});
+    const phases = await this.render(env);
+    this.client = await this.connecting;
+    await this.learnSecrets(
+      env,
+      this.client,
+      phases.map((p) => p.name),
+    );
+    run.emit({
+      type: 'deploy-started',
+      app: env.app,
+      env: env.name,
+      namespace: env.namespace,
+      deployId: options.deployId,
+      image: run.image,
+      phases: phases.map((p) => p.name),
+      dryRun: !!options.dryRun,
+    });
+    const ctx = this.stepContext(env, this.client);
+    this.ctx = ctx;
+    const step = await validateStep(ctx, phases);
+    if (isEnd(step)) return step;
+    const ended = await previewStep(ctx, step);
+    if (ended) return ended;
+    const { validation, toPrune } = step;
+    this.prepared = {
+      phases: validation.phases,
+      hookJobs: validation.hookJobs,
+      deferred: validation.deferred,
+      createsNamespace: validation.createsNamespace,
+      toPrune,
+      existingRv: new Map(validation.existing.map((o) => [objectKey(o), o.metadata.resourceVersion])),
+    };
+    return undefined;
+  }
+
+  private async render(env: ResolvedEnvironment) {
+    const { options, run } = this;
     const renderSecrets =
       options.renderSecrets ??
       createSecretsRenderer({
         app: env.app,
         env: env.name,
         envVars: options.envVars ?? {},
-        warn: (message) => emit({ type: 'warning', message }),
+        warn: (message) => run.emit({ type: 'warning', message }),
       });
+    const connecting = this.connecting!;
     const phases = await renderEnvironment({
       env,
-      image,
-      deployId,
+      image: run.image,
+      deployId: options.deployId,
       commit: options.commit,
       branch: options.branch,
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
     });
-    client = await connecting;
-    state.rendered = phases.flatMap((p) => [...p.objects]);
-    const rendered = state.rendered.map((o) => o.object);
+    run.rendered = phases.flatMap((p) => [...p.objects]);
+    return phases;
+  }
+
+  /**
+   * The secret values the deploy may print: those rendered, and those of Secrets the pods read but
+   * Capstan did not render (a failing container may print them in the logs the diagnosis shows).
+   */
+  private async learnSecrets(
+    env: ResolvedEnvironment,
+    client: KubeClient,
+    phases: readonly string[],
+  ): Promise<void> {
+    const { run, options } = this;
+    const rendered = run.rendered.map((o) => o.object);
     // The names that identify the deploy are public (capstan.yaml, labels, the namespace): a secret
     // value equal to one cannot be kept secret, and never rewrites them.
-    state.redactor.addPublic(
+    run.redactor.addPublic(
       deployPublicNames({
         app: env.app,
         env: env.name,
         namespace: env.namespace,
-        phases: phases.map((p) => p.name),
+        phases,
         objects: rendered,
       }),
     );
-    state.redactor.add(secretValues(rendered));
-    for (const message of unredactableSecretWarnings(rendered, state.redactor.isPublic))
-      emit({ type: 'warning', message });
-    // Secrets the pods read but Capstan did not render (made by hand, by another tool): a failing
-    // container may print their values in the logs the diagnosis shows, so those are learnt too.
+    run.redactor.add(secretValues(rendered));
+    for (const message of unredactableSecretWarnings(rendered, run.redactor.isPublic))
+      run.emit({ type: 'warning', message });
     const renderedSecrets = new Set(
       rendered
         .filter((o) => o.kind === 'Secret')
@@ -145,113 +263,95 @@ async function runDeploy(options: DeployOptions, deployId: string, state: Deploy
       objects: rendered,
       namespace: env.namespace,
       skip: renderedSecrets,
-      redactor: state.redactor,
+      redactor: run.redactor,
       signal: options.signal,
     });
     if (unreadable.length > 0) {
-      emit({
+      run.emit({
         type: 'warning',
         message: `could not read ${unreadable.join(', ')}, which the pods read: if a container prints their values, Capstan cannot redact them (docs/redaction.md)`,
       });
     }
-    emit({
-      type: 'deploy-started',
-      app: env.app,
-      env: env.name,
-      namespace: env.namespace,
-      deployId,
-      image,
-      phases: phases.map((p) => p.name),
-      dryRun: !!options.dryRun,
-    });
-    const result = await deployRendered(
+  }
+
+  private stepContext(env: ResolvedEnvironment, client: KubeClient): StepContext {
+    const { options, run } = this;
+    const timeoutMs = options.timeoutMs ?? env.timeoutMs;
+    const signal = options.signal ?? new AbortController().signal;
+    // Every in-flight request listens to the signal; hundreds at once are expected.
+    setMaxListeners(0, signal);
+    return {
       client,
       env,
-      phases,
-      { ...options, deployId },
-      state,
-      state.redactor.text,
-    );
-    return await rollBackIfWanted(client, env, result, options, state);
-  } finally {
-    if (client) client.close();
+      options,
+      run,
+      signal,
+      concurrency: options.concurrency ?? env.concurrency,
+      timeoutMs,
+      deadline: run.started + timeoutMs,
+      selector: selectorOf(env.app, env.name),
+      redact: run.redactor.text,
+    };
+  }
+
+  /** The namespace when the deploy creates it, then the lock. */
+  lock(recording?: RecordingOptions): Promise<DeployResult | undefined> {
+    return lockStep(this.ready().ctx, this.ready().prepared, recording);
+  }
+
+  /** The number this environment's next release would get in this cluster (under the lock). */
+  nextRelease(): Promise<number> | undefined {
+    return this.run.recorder?.nextRelease();
+  }
+
+  /**
+   * With the lock held: the release record (numbered `release`, default the next in this cluster),
+   * then each phase, then prune. `restartClock`: the --timeout counts from now (a later wave).
+   */
+  async execute(options: { release?: number; restartClock?: boolean } = {}): Promise<DeployResult> {
+    const { prepared } = this.ready();
+    let { ctx } = this.ready();
+    if (options.restartClock) ctx = { ...ctx, deadline: Date.now() + ctx.timeoutMs };
+    await recordStep(ctx, options.release);
+    for (const phase of prepared.phases) {
+      const ended = await runPhase(ctx, phase, prepared);
+      if (ended) return ended;
+    }
+    // Prune what this app and environment no longer renders.
+    return pruneStep(ctx, prepared.toPrune);
+  }
+
+  /** Releases the lock of a deploy that will not go on (another cluster stopped it); reports nothing. */
+  async release(): Promise<void> {
+    await this.run.recorder?.finish('interrupted', [], { durationMs: 0 });
+  }
+
+  /** With rollbackOnFailure (or the environment's `onFailure: rollback`), a failed deploy is rolled back. */
+  async rollBackIfWanted(result: DeployResult, force?: boolean): Promise<DeployResult> {
+    const { options, run, env, client } = this;
+    const release = run.recorder?.releaseNumber;
+    if (!env || !client) return result;
+    const rollbackOnFailure = force ?? options.rollbackOnFailure ?? env.onFailure === 'rollback';
+    if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
+    const rolledBack = await rollbackAfterFailure(client, env, release, {
+      ...options,
+      redactor: run.redactor,
+      emit: (event) => this.sink?.(run.redactor.event(event)),
+    });
+    return { ...result, rolledBack };
+  }
+
+  close(): void {
+    if (this.client) this.client.close();
     else
-      void connecting.then(
+      void this.connecting?.then(
         (c) => c.close(),
         () => {},
       );
   }
-}
 
-/** With rollbackOnFailure (or the environment's `onFailure: rollback`), a failed deploy is rolled back. */
-async function rollBackIfWanted(
-  client: KubeClient,
-  env: ResolvedEnvironment,
-  result: DeployResult,
-  options: DeployOptions,
-  state: DeployRun,
-): Promise<DeployResult> {
-  const release = state.recorder?.releaseNumber;
-  const rollbackOnFailure = options.rollbackOnFailure ?? env.onFailure === 'rollback';
-  if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
-  const rolledBack = await rollbackAfterFailure(client, env, release, {
-    ...options,
-    redactor: state.redactor,
-    emit: (event) => options.onEvent?.(state.redactor.event(event)),
-  });
-  return { ...result, rolledBack };
-}
-
-async function deployRendered(
-  client: KubeClient,
-  env: ResolvedEnvironment,
-  renderedPhases: readonly RenderedPhase[],
-  options: DeployOptions & { deployId: string },
-  run: DeployRun,
-  redact: (text: string) => string,
-): Promise<DeployResult> {
-  const timeoutMs = options.timeoutMs ?? env.timeoutMs;
-  const signal = options.signal ?? new AbortController().signal;
-  // Every in-flight request listens to the signal; hundreds at once are expected.
-  setMaxListeners(0, signal);
-  const ctx: StepContext = {
-    client,
-    env,
-    options,
-    run,
-    signal,
-    concurrency: options.concurrency ?? env.concurrency,
-    timeoutMs,
-    deadline: run.started + timeoutMs,
-    selector: selectorOf(env.app, env.name),
-    redact,
-  };
-  // 2. Validate everything, then the plan or the diff when asked for.
-  let validated: Validated | undefined;
-  {
-    const step = await validateStep(ctx, renderedPhases);
-    if (isEnd(step)) return step;
-    const ended = await previewStep(ctx, step);
-    if (ended) return ended;
-    validated = step;
+  private ready(): { ctx: StepContext; prepared: Prepared } {
+    if (!this.ctx || !this.prepared) throw new Error('ClusterDeploy: prepare() first');
+    return { ctx: this.ctx, prepared: this.prepared };
   }
-  // What the rest needs of the validation; the dry-run results and the objects listed for the plan
-  // (thousands on a large app) are let go.
-  const { phases, hookJobs, deferred, createsNamespace } = validated.validation;
-  const { toPrune } = validated;
-  const existingRv = new Map(
-    validated.validation.existing.map((o) => [objectKey(o), o.metadata.resourceVersion]),
-  );
-  validated = undefined;
-
-  // 3. The lock, the release record and the notifications: from here on, the cluster changes.
-  const refused = await beginStep(ctx, { phases, createsNamespace });
-  if (refused) return refused;
-  // 4. Phase by phase: apply, then wait for the phase's objects.
-  for (const phase of phases) {
-    const ended = await runPhase(ctx, phase, { hookJobs, deferred, existingRv });
-    if (ended) return ended;
-  }
-  // 5. Prune what this app and environment no longer renders.
-  return pruneStep(ctx, toPrune);
 }

@@ -1,5 +1,5 @@
 // The steps of one deploy before and after its phases: validate (dry run, audit gate, scheduling
-// preflight), show the plan or the diff, begin (namespace, lock, release record), prune. Each step
+// preflight), show the plan or the diff, lock (namespace, lock), record (release record), prune. Each step
 // returns the deploy's result when it ends the deploy, else what the next step needs.
 import { refuseBrokenObjects, resolveAuditConfig } from '../audit/index.js';
 import { during } from '../kube/index.js';
@@ -13,7 +13,7 @@ import type { EventObject } from '../events/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
 import { DeployRecorder } from './recorder.js';
 import { checkScheduling, readPreflightSnapshot } from './scheduling-step.js';
-import { validateDeploy, type Validation } from './validate.js';
+import { validateDeploy, type PreparedPhase, type Validation } from './validate.js';
 
 /** What validation leaves for the rest of the deploy (the dry-run answers are let go after the plan). */
 export interface Validated {
@@ -127,12 +127,13 @@ export async function previewStep(ctx: StepContext, validated: Validated): Promi
 }
 
 /**
- * From here on, the cluster changes: the namespace when the deploy creates it, then the lock, the
- * release record and the notifications. Returns the deploy's result when it ends here.
+ * From here on, the cluster changes: the namespace when the deploy creates it (the lock lives in
+ * it), then the lock. Returns the deploy's result when it ends here.
  */
-export async function beginStep(
+export async function lockStep(
   ctx: StepContext,
-  validation: Pick<Validation, 'phases' | 'createsNamespace'>,
+  validation: { readonly phases: readonly PreparedPhase[]; readonly createsNamespace: boolean },
+  recording: RecordingOptions = {},
 ): Promise<DeployResult | undefined> {
   const { client, env, options, signal, run } = ctx;
   const { phases } = validation;
@@ -160,9 +161,10 @@ export async function beginStep(
     fetch: options.fetch,
     process: options.process,
     lockWaitMs: options.lockWaitMs,
+    ...recording,
   });
   try {
-    await recorder.start();
+    await recorder.takeLock();
     run.recorder = recorder;
     return undefined;
   } catch (error) {
@@ -177,6 +179,20 @@ export async function beginStep(
       return run.finish('interrupted', EXIT.interrupted, 'interrupted while waiting for the lock');
     throw error;
   }
+}
+
+/** What a multi-cluster deploy changes in how each cluster records its release. */
+export interface RecordingOptions {
+  /** Send the per-cluster notifications (default true; a multi-cluster deploy sends one for all). */
+  readonly notify?: boolean;
+  readonly skippedClusters?: readonly string[];
+}
+
+/** With the lock held: the `running` release record, numbered `release` (default: the next in this cluster). */
+export async function recordStep(ctx: StepContext, release?: number): Promise<void> {
+  const recorder = ctx.run.recorder;
+  if (!recorder) return;
+  await recorder.open(release ?? (await recorder.nextRelease()));
 }
 
 /** Prunes what this app and environment no longer renders, once every phase succeeded; the lock is checked first. */
