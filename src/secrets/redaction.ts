@@ -172,8 +172,17 @@ export class Redactor {
 
 /** The fields of an event whose values come from Capstan's own closed lists, never from input. */
 const EVENT_VOCABULARY: ReadonlySet<string> = new Set(['type', 'outcome', 'action']);
-/** Top-level fields of an event that name the deploy: the app, environment, namespace, id, phase. */
-const IDENTITY_FIELDS: ReadonlySet<string> = new Set(['app', 'env', 'namespace', 'deployId', 'phase']);
+/** Top-level fields of an event that name the deploy: the app, environment, namespace, id, phase, cluster. */
+const IDENTITY_FIELDS: ReadonlySet<string> = new Set([
+  'app',
+  'env',
+  'namespace',
+  'deployId',
+  'phase',
+  'cluster',
+]);
+/** Top-level lists of names in events: phases, and a multi-cluster deploy's clusters. */
+const NAME_LISTS: ReadonlySet<string> = new Set(['phases', 'clusters', 'skipped']);
 /** Lists of objects in events (`plan`, `deploy-finished`), each `{ kind, name, namespace }`. */
 const OBJECT_LISTS: ReadonlySet<string> = new Set([
   'create',
@@ -187,15 +196,22 @@ const OBJECT_FIELDS: ReadonlySet<string> = new Set(['kind', 'name', 'namespace']
 
 /**
  * Whether a path of an event holds a public name: a top-level identity field, a phase of
- * `phases`, or the kind, name or namespace of an object the event is about (`object`, each item of
- * its object lists, the object of each preflight problem).
+ * `phases`, a cluster's name (`clusters`, `skipped`, `waves`, each cluster's outcome), or the kind,
+ * name or namespace of an object the event is about (`object`, each item of its object lists, the
+ * object of each preflight problem).
  */
 function isIdentityPath(path: ValuePath): boolean {
   const [first, second, third, fourth] = path;
   if (path.length === 1) return IDENTITY_FIELDS.has(String(first));
   if (path.length === 2)
-    return first === 'phases' || (first === 'object' && OBJECT_FIELDS.has(String(second)));
-  if (path.length === 3) return OBJECT_LISTS.has(String(first)) && OBJECT_FIELDS.has(String(third));
+    return NAME_LISTS.has(String(first)) || (first === 'object' && OBJECT_FIELDS.has(String(second)));
+  if (path.length === 3)
+    return (
+      (OBJECT_LISTS.has(String(first)) && OBJECT_FIELDS.has(String(third))) ||
+      // A multi-cluster deploy's waves of cluster names, and each cluster's name in its outcome.
+      first === 'waves' ||
+      (first === 'clusters' && third === 'cluster')
+    );
   return path.length === 4 && first === 'problems' && third === 'object' && OBJECT_FIELDS.has(String(fourth));
 }
 
