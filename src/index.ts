@@ -1,5 +1,12 @@
 // Capstan as a library: the same calls the CLI makes, with options objects and no globals.
-export { collectDiffs, deploy, diffEnvironment, EXIT, createSecretsRenderer } from './deploy/index.js';
+export {
+  collectDiffs,
+  deploy,
+  diffClusters,
+  diffEnvironment,
+  EXIT,
+  createSecretsRenderer,
+} from './deploy/index.js';
 export type {
   DeployEvent,
   DeployEventSink,

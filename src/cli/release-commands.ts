@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
-import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
-import { diffEnvironment, EXIT } from '../deploy/index.js';
+import {
+  connectionOf,
+  loadConfig,
+  resolveEnvironment,
+  resolveOneCluster,
+  type ResolvedEnvironment,
+} from '../config/index.js';
+import { diffClusters, EXIT, type EnvironmentDiff } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
 import {
   forceUnlock,
@@ -36,21 +42,27 @@ function releaseOption(value: string): number {
 }
 
 /**
- * The environment and a client for it. Its names are public (docs/redaction.md): the redactor
- * learns them before any secret value, so that no output of the command hides them.
+ * The environment (or one cluster of it) and a client for it. Its names are public
+ * (docs/redaction.md): the redactor learns them before any secret value, so that no output of the
+ * command hides them. With `command`, the command acts on one cluster: a multi-cluster environment
+ * needs `cluster`.
  */
 async function openEnvironment(
   cmd: Command,
   io: CliIo,
   envName: string,
   redactor: Pick<Redactor, 'addPublic'>,
+  options: { cluster?: string; command?: string } = {},
 ): Promise<{ env: ResolvedEnvironment; client: KubeClient }> {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
-  const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
-  redactor.addPublic([env.app, env.name, env.namespace]);
+  const loaded = await loadConfig({ cwd: globals.cwd });
+  const env =
+    options.command === undefined
+      ? resolveEnvironment(loaded, envName, { cluster: options.cluster })
+      : resolveOneCluster(loaded, envName, { cluster: options.cluster, command: options.command });
+  redactor.addPublic([env.app, env.name, env.namespace, ...(env.cluster === undefined ? [] : [env.cluster])]);
   const client = await KubeClient.connect({
-    kubeconfig: globals.kubeconfig,
-    context: globals.context ?? env.context,
+    ...connectionOf(env, { kubeconfig: globals.kubeconfig, context: globals.context }),
     env: io.env,
   });
   return { env, client };
@@ -79,14 +91,19 @@ async function unlockEnvironment(
   io: CliIo,
   result: CommandResult,
   envName: string,
+  opts: { cluster?: string },
   cmd: Command,
 ): Promise<void> {
-  const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
+  const { env, client } = await openEnvironment(cmd, io, envName, result.redactor, {
+    cluster: opts.cluster,
+    command: 'unlock',
+  });
   try {
     const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: io.signal };
     const state = await readLock(client, scope);
     const removed = await forceUnlock(client, scope);
-    const name = `${lockName(env.app, env.name)} in ${env.namespace}`;
+    const cluster = env.cluster === undefined ? '' : ` of cluster ${env.cluster}`;
+    const name = `${lockName(env.app, env.name)} in ${env.namespace}${cluster}`;
     if (!removed) io.stdout.write(`no lock ${name}: nothing to do\n`);
     else if (state)
       io.stdout.write(`removed the lock ${name}, held by ${state.holder} since ${state.since ?? '?'}\n`);
@@ -113,7 +130,7 @@ async function unlockEnvironment(
       });
       if (release !== undefined)
         io.stdout.write(
-          `release ${release} of ${env.app}/${env.name} (${state.holder}) is marked interrupted\n`,
+          `release ${release} of ${env.app}/${env.name}${cluster} (${state.holder}) is marked interrupted\n`,
         );
     }
     result.exitCode = EXIT.ok;
@@ -170,6 +187,51 @@ async function rollbackEnvironment(
   }
 }
 
+interface DiffCommandOptions {
+  image?: string;
+  set?: string[];
+  cluster?: string;
+  exitCode?: boolean;
+  output?: string;
+}
+
+/**
+ * `capstan diff`'s output: one environment's diff as always; the clusters of a multi-cluster
+ * environment each under a heading of its own, then which of them would change.
+ */
+function writeDiffs(
+  io: CliIo,
+  redactor: Redactor,
+  diffs: readonly EnvironmentDiff[],
+  opts: DiffCommandOptions,
+): void {
+  const [first] = diffs;
+  if (first === undefined) return;
+  const grouped = opts.cluster === undefined && first.cluster !== undefined;
+  const color = !!io.stdout.isTTY && !io.env.NO_COLOR;
+  if (opts.output === 'json') {
+    const document = grouped
+      ? { app: first.app, env: first.env, hasChanges: diffs.some((d) => d.hasChanges), clusters: diffs }
+      : first;
+    io.stdout.write(`${JSON.stringify(redactDiffs(document, redactor.text), null, 2)}\n`);
+  } else if (!grouped) {
+    io.stdout.write(redactor.text(formatDiff(first.diffs, { color })));
+  } else {
+    const bold = (text: string) => (color ? `\u001b[1m${text}\u001b[0m` : text);
+    const changed = diffs.filter((d) => d.hasChanges).map((d) => d.cluster ?? '');
+    const text = [
+      ...diffs.map(
+        (d) =>
+          `${bold(`=== cluster ${d.cluster ?? ''} (namespace ${d.namespace})`)}\n${formatDiff(d.diffs, { color })}\n`,
+      ),
+      changed.length === 0
+        ? `no changes in any of the ${diffs.length} clusters\n`
+        : `changes in ${changed.length} of ${diffs.length} clusters: ${changed.join(', ')}\n`,
+    ];
+    io.stdout.write(redactor.text(text.join('')));
+  }
+}
+
 export function registerReleaseCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
     .command('history')
@@ -203,7 +265,10 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .command('unlock')
     .description("remove an environment's deploy lock, whoever holds it (for a deploy that died)")
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .action((envName: string, _opts: unknown, cmd: Command) => unlockEnvironment(io, result, envName, cmd));
+    .option('--cluster <name>', 'the cluster whose lock to remove, for a multi-cluster environment')
+    .action((envName: string, opts: { cluster?: string }, cmd: Command) =>
+      unlockEnvironment(io, result, envName, opts, cmd),
+    );
 
   program
     .command('diff')
@@ -211,36 +276,27 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .option('-i, --image <ref>', "container image (the templates' `image`)")
     .option('--set <key=value>', 'override a value (repeatable; dotted keys)', collect)
-    .option('--exit-code', 'exit 1 when there are changes')
+    .option('--cluster <name>', 'one cluster of a multi-cluster environment (default: every cluster)')
+    .option('--exit-code', 'exit 1 when there are changes (in any cluster)')
     .option('-o, --output <format>', 'json: the object diffs as a JSON document')
-    .action(
-      async (
-        envName: string,
-        opts: { image?: string; set?: string[]; exitCode?: boolean; output?: string },
-        cmd: Command,
-      ) => {
-        const globals = cmd.optsWithGlobals<GlobalOptions>();
-        const diff = await diffEnvironment({
-          cwd: globals.cwd,
-          env: envName,
-          image: opts.image,
-          set: opts.set,
-          kubeconfig: globals.kubeconfig,
-          context: globals.context,
-          signal: io.signal,
-          envVars: io.env,
-          onWarning: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
-          redactor: result.redactor,
-        });
-        if (opts.output === 'json')
-          io.stdout.write(`${JSON.stringify(redactDiffs(diff, result.redactor.text), null, 2)}\n`);
-        else
-          io.stdout.write(
-            result.redactor.text(formatDiff(diff.diffs, { color: !!io.stdout.isTTY && !io.env.NO_COLOR })),
-          );
-        result.exitCode = opts.exitCode && diff.hasChanges ? 1 : EXIT.ok;
-      },
-    );
+    .action(async (envName: string, opts: DiffCommandOptions, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const diffs = await diffClusters({
+        cwd: globals.cwd,
+        env: envName,
+        image: opts.image,
+        set: opts.set,
+        cluster: opts.cluster,
+        kubeconfig: globals.kubeconfig,
+        context: globals.context,
+        signal: io.signal,
+        envVars: io.env,
+        onWarning: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
+        redactor: result.redactor,
+      });
+      writeDiffs(io, result.redactor, diffs, opts);
+      result.exitCode = opts.exitCode && diffs.some((d) => d.hasChanges) ? 1 : EXIT.ok;
+    });
 
   program
     .command('rollback')

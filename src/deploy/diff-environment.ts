@@ -1,6 +1,13 @@
 // `capstan diff`: render an environment, dry-run every object, compare with the live objects.
 import { setMaxListeners } from 'node:events';
-import { loadConfig, resolveEnvironment } from '../config/index.js';
+import {
+  connectionOf,
+  inCluster,
+  loadConfig,
+  resolveClusters,
+  resolveOneCluster,
+  type ResolvedEnvironment,
+} from '../config/index.js';
 import { createSecretsRenderer, newDeployId, selectorOf } from '../apply/index.js';
 import { during, KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
@@ -20,6 +27,8 @@ export interface DiffEnvironmentOptions {
   readonly env: string;
   readonly image?: string;
   readonly set?: readonly string[];
+  /** One cluster of a multi-cluster environment (diffClusters: only that one). */
+  readonly cluster?: string;
   readonly commit?: string;
   readonly branch?: string;
   readonly kubeconfig?: string;
@@ -45,6 +54,8 @@ export interface DiffEnvironmentOptions {
 export interface EnvironmentDiff {
   readonly app: string;
   readonly env: string;
+  /** The cluster diffed, for a multi-cluster environment. */
+  readonly cluster?: string;
   readonly namespace: string;
   /** Rendered objects in phase order, then the objects a deploy would prune. */
   readonly diffs: readonly ObjectDiff[];
@@ -83,13 +94,43 @@ export async function collectDiffs(
   return [...diffs, ...(options.prune ?? []).map(computePruneDiff)];
 }
 
-/** What `capstan deploy` would change now: nothing is modified (server-side dry run only). */
+/** Clusters diffed at once: each already sends its own requests `concurrency` at a time. */
+const CLUSTERS_AT_ONCE = 4;
+
+/**
+ * What `capstan deploy` would change now in one cluster: nothing is modified (server-side dry run
+ * only). A multi-cluster environment needs `cluster` (diffClusters diffs each).
+ */
 export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<EnvironmentDiff> {
   const loaded = await loadConfig({ cwd: options.cwd });
-  const env = resolveEnvironment(loaded, options.env, { set: options.set });
+  const env = resolveOneCluster(loaded, options.env, {
+    set: options.set,
+    cluster: options.cluster,
+    command: 'diff',
+  });
+  return diffView(env, options);
+}
+
+/**
+ * What a deploy would change in each cluster of the environment (only `cluster`, if given), each
+ * against its own live objects, in capstan.yaml's order; one diff for a single-cluster environment.
+ * An error in one cluster fails the whole, naming the cluster.
+ */
+export async function diffClusters(options: DiffEnvironmentOptions): Promise<EnvironmentDiff[]> {
+  const loaded = await loadConfig({ cwd: options.cwd });
+  const views = resolveClusters(loaded, options.env, { set: options.set, cluster: options.cluster });
+  const results = await settleLimit(views, CLUSTERS_AT_ONCE, (env) => diffView(env, options));
+  return results.map((r, i) => {
+    if (r.ok) return r.value;
+    const cluster = views[i]?.cluster;
+    throw views.length > 1 && cluster !== undefined ? inCluster(cluster, r.error) : r.error;
+  });
+}
+
+/** One view of the environment (one cluster) against its live objects. */
+async function diffView(env: ResolvedEnvironment, options: DiffEnvironmentOptions): Promise<EnvironmentDiff> {
   const client = await KubeClient.connect({
-    kubeconfig: options.kubeconfig,
-    context: options.context ?? env.context,
+    ...connectionOf(env, { kubeconfig: options.kubeconfig, context: options.context }),
     env: options.envVars,
   });
   try {
@@ -137,6 +178,7 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
     return {
       app: env.app,
       env: env.name,
+      ...(env.cluster === undefined ? {} : { cluster: env.cluster }),
       namespace: env.namespace,
       diffs: redactDiffs(diffs, redactor.text),
       hasChanges: hasChanges(diffs),

@@ -1,6 +1,6 @@
 // Deploys: validate everything, then phase by phase apply and wait, then prune.
-export { deploy, EXIT } from './deploy.js';
-export { collectDiffs, diffEnvironment } from './diff-environment.js';
+export { ClusterDeploy, deploy, EXIT } from './deploy.js';
+export { collectDiffs, diffClusters, diffEnvironment } from './diff-environment.js';
 export type { DiffEnvironmentOptions, EnvironmentDiff } from './diff-environment.js';
 export type { DeployOptions, DeployResult } from './deploy.js';
 export type {
