@@ -1,8 +1,22 @@
 // Notification messages for Slack incoming webhooks and generic JSON webhooks (pure).
 import type { NotificationConfig } from '../config/index.js';
+import type { ClusterOutcome } from '../events/index.js';
 import { mapStrings } from '../shared/index.js';
 
 export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
+
+/** One cluster of a multi-cluster deploy, as its notification lists it. */
+export interface NotifyCluster {
+  cluster: string;
+  /** What the cluster came to; `pending` when the deploy starts. */
+  outcome: ClusterOutcome['outcome'] | 'pending';
+  wave?: number;
+  release?: number;
+  /** Why it did not succeed. */
+  message?: string;
+  /** With onFailure: rollback, what putting it back did. */
+  rolledBack?: { outcome: string; release?: number; message?: string };
+}
 
 export interface NotifyEvent {
   kind: NotifyKind;
@@ -22,6 +36,8 @@ export interface NotifyEvent {
   /** The commit and branch deployed, when known. */
   commit?: string;
   branch?: string;
+  /** A multi-cluster deploy's clusters: one notification for the environment, a line per cluster. */
+  clusters?: NotifyCluster[];
 }
 
 export interface SlackPayload {
@@ -44,6 +60,7 @@ export interface WebhookPayload {
   user?: string;
   commit?: string;
   branch?: string;
+  clusters?: NotifyCluster[];
   timestamp?: string;
 }
 
@@ -65,9 +82,19 @@ export function formatDuration(ms: number): string {
   return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
+/** A cluster's outcome (and its rollback's) in `clusters`: Capstan's own words, never input. */
+function isClusterOutcome(path: readonly (string | number)[]): boolean {
+  return (
+    path[0] === 'clusters' &&
+    (path.length === 3
+      ? path[2] === 'outcome'
+      : path.length === 4 && path[2] === 'rolledBack' && path[3] === 'outcome')
+  );
+}
+
 /** The event with every string passed through `redact`, so no secret value leaves in a message. */
 export function redactEvent(event: NotifyEvent, redact: (text: string) => string): NotifyEvent {
-  return mapStrings(event, redact, (path) => path[0] === 'kind');
+  return mapStrings(event, redact, (path) => path[0] === 'kind' || isClusterOutcome(path));
 }
 
 /**
@@ -82,7 +109,10 @@ export function redactPayload<T extends SlackPayload | WebhookPayload>(
   return mapStrings(
     payload,
     redact,
-    (path) => path.at(-1) === 'type' || (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))),
+    (path) =>
+      path.at(-1) === 'type' ||
+      (path.length === 1 && WEBHOOK_VOCABULARY.has(String(path[0]))) ||
+      isClusterOutcome(path),
   );
 }
 
@@ -107,6 +137,32 @@ export function describeEvent(event: NotifyEvent): string {
     case 'rolled-back':
       return `Rolled back ${event.app} in ${event.env} to release ${event.rolledBackTo ?? '?'} (${details.join(', ')})`;
   }
+}
+
+/**
+ * One line for a cluster of a multi-cluster deploy: `eu: wave 1` as it starts; `eu: succeeded,
+ * release 7`, `us: failed: why; rollback succeeded` or `ap: not deployed` once it ended.
+ */
+export function describeCluster(cluster: NotifyCluster): string {
+  const state =
+    cluster.outcome === 'pending'
+      ? cluster.wave === undefined
+        ? 'to deploy'
+        : `wave ${cluster.wave}`
+      : [words(cluster.outcome), cluster.release === undefined ? '' : `release ${cluster.release}`]
+          .filter(Boolean)
+          .join(', ');
+  const why = cluster.message ? `: ${firstLine(cluster.message)}` : '';
+  const back = cluster.rolledBack;
+  const rollback = back
+    ? `; rollback ${words(back.outcome)}${back.release === undefined ? '' : ` (release ${back.release})`}${back.message && back.outcome !== 'succeeded' ? `: ${firstLine(back.message)}` : ''}`
+    : '';
+  return `${cluster.cluster}: ${state}${why}${rollback}`;
+}
+
+/** `not-deployed` reads as `not deployed`. */
+function words(outcome: string): string {
+  return outcome.replace(/-/g, ' ');
 }
 
 /** `main@3f2c1a9b0d1e`, `main` or `3f2c1a9b0d1e`: what the seed teams' deployers showed in chat. */
@@ -137,6 +193,8 @@ export function escapeSlack(text: string): string {
 export function slackPayload(event: NotifyEvent): SlackPayload {
   const text = `${ICONS[event.kind]} ${escapeSlack(describeEvent(event))}`;
   const blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  for (const chunk of chunks((event.clusters ?? []).map((c) => `• ${escapeSlack(describeCluster(c))}`)))
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
   if (event.kind === 'failed' && event.summary && event.summary.includes('\n')) {
     const summary =
       event.summary.length > MAX_SUMMARY ? `${event.summary.slice(0, MAX_SUMMARY)}\n…` : event.summary;
@@ -148,14 +206,30 @@ export function slackPayload(event: NotifyEvent): SlackPayload {
   return { text, blocks };
 }
 
-/** The generic JSON body: every field of the event, plus the one-line text. */
+/** Lines joined into texts of at most MAX_SUMMARY characters each: a Slack section's limit. */
+function chunks(lines: readonly string[]): string[] {
+  const texts: string[] = [];
+  let current = '';
+  for (const line of lines) {
+    const cut = line.length > MAX_SUMMARY ? `${line.slice(0, MAX_SUMMARY)}…` : line;
+    if (current !== '' && current.length + 1 + cut.length > MAX_SUMMARY) {
+      texts.push(current);
+      current = '';
+    }
+    current = current === '' ? cut : `${current}\n${cut}`;
+  }
+  if (current !== '') texts.push(current);
+  return texts;
+}
+
+/** The generic JSON body: every field of the event, plus the text (a line per cluster after the first). */
 export function webhookPayload(event: NotifyEvent, timestamp?: string): WebhookPayload {
   const { kind, ...rest } = event;
   return {
     source: 'capstan',
     event: kind,
     ...rest,
-    text: describeEvent(event),
+    text: [describeEvent(event), ...(event.clusters ?? []).map(describeCluster)].join('\n'),
     ...(timestamp ? { timestamp } : {}),
   };
 }
