@@ -101,6 +101,20 @@ export interface CutoverRecord {
   readonly steps: readonly CutoverStep[];
   /** What the last run said: a failure, a rollback, ... */
   readonly message?: string;
+  /** Set when cut over by environment (`capstan cutover ENV --to NAME`): the environment and cluster names. */
+  readonly environment?: CutoverEnvironment;
+  /**
+   * The namespaces that keep a copy of the record in both clusters (the scope's), so that a deploy
+   * there, which may read nothing else, learns whether its cluster is live.
+   */
+  readonly copies?: readonly string[];
+}
+
+export interface CutoverEnvironment {
+  readonly name: string;
+  /** The capstan.yaml cluster names of A and B. */
+  readonly from: string;
+  readonly to: string;
 }
 
 function sortedScope(scope: MigrationScope): MigrationScope {
@@ -324,6 +338,12 @@ export function parseCutoverRecord(text: string): CutoverRecord {
       throw invalid(`${side}.server is not a string`);
   if (!Array.isArray(r.steps)) throw invalid('steps is not a list');
   r.steps.forEach(checkStep);
+  const environment = r.environment as Record<string, unknown> | undefined;
+  if (environment !== undefined)
+    for (const field of ['name', 'from', 'to'])
+      if (typeof environment?.[field] !== 'string') throw invalid(`environment.${field} is not a string`);
+  if (r.copies !== undefined && !(Array.isArray(r.copies) && r.copies.every((n) => typeof n === 'string')))
+    throw invalid('copies is not a list of namespaces');
   return value as CutoverRecord;
 }
 

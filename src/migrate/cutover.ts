@@ -15,14 +15,15 @@ import {
   stepPatch,
   withStep,
   type CutoverDirection,
+  type CutoverEnvironment,
   type CutoverRecord,
   type CutoverState,
   type CutoverStep,
   type HookResult,
 } from './cutover-plan.js';
-import { readRecord, writeRecord, type RecordLocation } from './cutover-store.js';
+import { readRecord, writeCopies, writeRecord, type RecordLocation } from './cutover-store.js';
 import { connectCluster, migrate, type MigrateOptions } from './migrate.js';
-import type { MigrateEvent } from './types.js';
+import type { MigrateEvent, MigrationScope, PlannedObject } from './types.js';
 
 export type CutoverOutcome =
   'cut-over' | 'reversed' | 'unchanged' | 'refused' | 'rolled-back' | 'failed' | 'interrupted';
@@ -78,6 +79,8 @@ export interface CutoverOptions extends Pick<
   ) => Promise<HookResult>;
   /** Who runs it, besides the identity A knows (e.g. `alice@laptop`). */
   readonly actor?: string;
+  /** The environment and cluster names when cut over by environment: kept in the record, named in refusals. */
+  readonly environment?: CutoverEnvironment;
   readonly onEvent?: (event: CutoverEvent) => void;
 }
 
@@ -119,6 +122,8 @@ class CutoverRun {
   private readonly to: string;
   private readonly location: RecordLocation;
   private record: CutoverRecord | undefined;
+  /** The state the namespace copies were last written with (they are written when it changes). */
+  private copiedState: CutoverState | undefined;
 
   constructor(
     private readonly options: CutoverOptions,
@@ -235,25 +240,39 @@ class CutoverRun {
       scaleDownSource: options.scaleDownSource === true,
       state: 'cutting-over',
       steps,
+      ...(options.environment ? { environment: options.environment } : {}),
+      copies: copyNamespaces(verified.plan.objects, options.scope),
     });
     this.emit({ type: 'cutover-planned', steps });
     return undefined;
   }
 
-  /** Writes the record to both clusters, whatever happens to one: the next run takes the higher seq. */
+  /**
+   * Writes the record to both clusters, whatever happens to one: the next run takes the higher seq.
+   * The copies in the scope's namespaces follow when the state changes (deploys read only that).
+   */
   private async save(next: CutoverRecord): Promise<void> {
     const record = { ...next, seq: next.seq + 1, updatedAt: new Date().toISOString() };
     this.record = record;
-    const written = await Promise.allSettled([
-      writeRecord(this.source, this.location, record),
-      writeRecord(this.target, this.location, record),
-    ]);
+    const copy = record.state !== this.copiedState;
+    const writes = [
+      writeRecord(this.source, this.location, record, 'A'),
+      writeRecord(this.target, this.location, record, 'B'),
+    ];
+    if (copy)
+      writes.push(
+        writeCopies(this.source, this.location.name, record, 'A'),
+        writeCopies(this.target, this.location.name, record, 'B'),
+      );
+    const written = await Promise.allSettled(writes);
     const failed = written.findIndex((w) => w.status === 'rejected');
+    if (failed < 0 && copy) this.copiedState = record.state;
     if (failed >= 0) {
       const error = (written[failed] as PromiseRejectedResult).reason as unknown;
+      const what = failed < 2 ? 'record' : "record's copies";
       throw new CapstanError(
         'ERR_CAPSTAN_CUTOVER_RECORD',
-        `cluster ${failed === 0 ? 'A' : 'B'}: cannot write the cutover record ${this.location.namespace}/${this.location.name}: ${(error as Error).message}`,
+        `cluster ${failed % 2 === 0 ? 'A' : 'B'}: cannot write the cutover ${what} ${this.location.namespace}/${this.location.name}: ${(error as Error).message}`,
         {
           hint: 'run again once the cluster takes writes: the record says which steps are done',
           cause: error,
@@ -371,4 +390,15 @@ class CutoverRun {
     await this.save({ ...this.record!, state, message });
     return this.finish('failed', 1, message);
   }
+}
+
+/** The namespaces a cutover of this plan keeps copies of its record in: those of its objects. */
+function copyNamespaces(objects: readonly PlannedObject[], scope: MigrationScope): string[] {
+  const namespaces = new Set(scope.namespaces ?? []);
+  for (const { object } of objects) {
+    if (object.metadata.namespace) namespaces.add(object.metadata.namespace);
+    else if (object.kind === 'Namespace' && object.metadata.name) namespaces.add(object.metadata.name);
+  }
+  namespaces.delete(CUTOVER_NAMESPACE);
+  return [...namespaces].sort();
 }

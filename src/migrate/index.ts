@@ -19,13 +19,37 @@ export {
 export type {
   CutoverDecision,
   CutoverDirection,
+  CutoverEnvironment,
   CutoverRecord,
   CutoverState,
   CutoverStep,
   HookResult,
 } from './cutover-plan.js';
-export { CUTOVER_FIELD_MANAGER, readRecord, refuseLiveTarget, writeRecord } from './cutover-store.js';
-export type { RecordLocation } from './cutover-store.js';
+export {
+  CUTOVER_FIELD_MANAGER,
+  notLiveReason,
+  readCutoverRecords,
+  readRecord,
+  refuseLiveTarget,
+  writeCopies,
+  writeRecord,
+} from './cutover-store.js';
+export type { NotLiveQuery, RecordLocation } from './cutover-store.js';
+export {
+  CUTOVER_SIDE_ANNOTATION,
+  cutoverCommand,
+  judgeLiveness,
+  liveClusters,
+  scopeConcerns,
+} from './cutover-liveness.js';
+export type {
+  ClusterRecords,
+  CutoverSide,
+  FoundCutoverRecord,
+  LiveClusters,
+  LivenessTarget,
+  NotLive,
+} from './cutover-liveness.js';
 export type { ClusterAccess, MigrateOptions, MigrateResult } from './migrate.js';
 export { APP_LABELS, planMigration, planWaves, scopePredicate, selectKinds } from './plan.js';
 export type { KindSelection, PlanInput } from './plan.js';
