@@ -7,7 +7,7 @@ import { during, type KubeClient } from '../kube/index.js';
 import { formatDiagnosis, waitForObjects, type WaitResult } from '../rollout/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
 import { CapstanError, objectRef } from '../shared/index.js';
-import { acquireLock, lockLostReason, type LocalProcess } from './lock.js';
+import { acquireLock, lockLostReason, type DeployLock, type LocalProcess } from './lock.js';
 import { recordTakeover } from './takeover.js';
 import type { ReleaseRecord } from './record.js';
 import { chooseRollbackTarget, planRollbackPrune, rollbackWaitEnd } from './rollback-plan.js';
@@ -42,6 +42,20 @@ export interface RollbackOptions {
   readonly now?: () => Date;
   /** Learns the target's secret values; every event is redacted with it (see DeployOptions). */
   readonly redactor?: Redactor;
+  /**
+   * The lock, already taken for this rollback (with `deployId`): a multi-cluster rollback takes
+   * every cluster's before any cluster changes. Released at the end, as the rollback's own would be.
+   */
+  readonly lock?: DeployLock;
+  /** This rollback's id; default a new one. A multi-cluster rollback shares one across its clusters. */
+  readonly deployId?: string;
+  /**
+   * The number of this rollback's record; default one more than the highest recorded in this
+   * cluster. A multi-cluster rollback passes the environment's, shared by its clusters.
+   */
+  readonly release?: number;
+  /** In a multi-cluster environment: the cluster rolled back, for its record. */
+  readonly cluster?: string;
 }
 
 export interface RollbackResult {
@@ -82,14 +96,16 @@ async function rollBack(client: KubeClient, options: RollbackOptions): Promise<R
   // Every in-flight request listens to the signal; dozens at once are expected.
   setMaxListeners(0, signal);
   const scope = { namespace: options.namespace, app: options.app, env: options.env, signal };
-  const deployId = newDeployId(now());
-  const lock = await acquireLock(client, {
-    ...scope,
-    holder: options.holder ?? `${options.user}@${options.host}`,
-    deployId,
-    process: options.process,
-    onWarning: (message) => emit({ type: 'warning', message }),
-  });
+  const deployId = options.deployId ?? newDeployId(now());
+  const lock =
+    options.lock ??
+    (await acquireLock(client, {
+      ...scope,
+      holder: options.holder ?? `${options.user}@${options.host}`,
+      deployId,
+      process: options.process,
+      onWarning: (message) => emit({ type: 'warning', message }),
+    }));
   const started = now();
   let record: ReleaseRecord | undefined;
   let result: RollbackResult | undefined;
@@ -189,7 +205,13 @@ async function beginRollback(
     );
   const target = chooseRollbackTarget(releases, options.to);
   run.redactor.add(secretValues(target.manifests));
-  const release = await nextReleaseNumber(client, scope);
+  const next = await nextReleaseNumber(client, scope);
+  const release = options.release ?? next;
+  if (release < next)
+    throw new CapstanError(
+      'ERR_CAPSTAN_RELEASE_TAKEN',
+      `cannot record the rollback as release ${release}: release ${next - 1} of ${options.app}/${options.env} is already recorded in namespace ${options.namespace}`,
+    );
   const hookJobs = releases
     .filter((r) => r.release > target.release)
     .flatMap((r) => r.hookJobs.map((job) => `${job} (release ${r.release})`));
@@ -211,6 +233,7 @@ async function beginRollback(
     inventory: [],
     manifests: target.manifests,
     hookJobs: [],
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
   };
   run.onRecord(record);
   await writeRelease(client, record, { keep: options.keep, signal });
