@@ -8,6 +8,7 @@ import { LockHeldError } from '../release/index.js';
 import { objectKey, objectRef, sortKeys, type KubeObject } from '../shared/index.js';
 import { applyAll, eventObject } from '../apply/index.js';
 import { keepRecentHookJobs } from '../tasks/index.js';
+import { notLiveReason } from '../migrate/index.js';
 import { collectDiffs } from './diff-environment.js';
 import type { EventObject } from '../events/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
@@ -48,8 +49,17 @@ export async function validateStep(
     skip: options.skipPreflight,
     signal,
   });
+  // Read meanwhile, and judged before the dry run's own refusals: on a cut-over source those
+  // mislead (a field conflict on the replicas the cutover scaled down).
+  const notLive = notLiveReason(client, {
+    namespace: env.namespace,
+    extraNamespaces: env.extraNamespaces,
+    app: env.app,
+    env: env.name,
+    signal,
+  });
   const validationStart = Date.now();
-  const validation = await validateDeploy(client, env, renderedPhases, {
+  const validating = validateDeploy(client, env, renderedPhases, {
     deployId: options.deployId,
     selector: ctx.selector,
     concurrency: ctx.concurrency,
@@ -61,6 +71,12 @@ export async function validateStep(
     signal,
     warn: (message) => emit({ type: 'warning', message }),
   });
+  const [validated, reason] = await Promise.allSettled([validating, notLive]);
+  if (reason.status === 'fulfilled' && reason.value)
+    return ctx.run.finish('invalid', EXIT.invalid, reason.value);
+  if (validated.status === 'rejected') throw validated.reason;
+  if (reason.status === 'rejected') throw reason.reason;
+  const validation = validated.value;
   emit({
     type: 'validation-finished',
     objects: validation.validated.length,
