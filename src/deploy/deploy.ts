@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { connectionOf, loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
 import { renderEnvironment, type RenderedObject } from '../render/index.js';
-import { ConfigError, isInputError, objectKey, type KubeObject } from '../shared/index.js';
+import { CapstanError, ConfigError, isInputError, objectKey, type KubeObject } from '../shared/index.js';
 import { deployPublicNames, Redactor, secretValues, unredactableSecretWarnings } from '../secrets/index.js';
 import { createSecretsRenderer, eventObject, newDeployId, selectorOf } from '../apply/index.js';
 import { learnReferencedSecrets } from '../tasks/index.js';
@@ -20,7 +20,7 @@ import {
 import type { DeployEvent, DeployEventSink, DeployOutcome } from '../events/index.js';
 import type { HookJobPlan } from './hook-jobs.js';
 import { runPhase } from './phase-step.js';
-import { rollbackAfterFailure, wantsRollback } from './rollback-on-failure.js';
+import { rollbackAfterFailure, wantsRollback, type RollbackAfterFailure } from './rollback-on-failure.js';
 import {
   lockStep,
   previewStep,
@@ -59,7 +59,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     const result = await one.execute();
     return await one.rollBackIfWanted(result);
   } catch (error) {
-    throw await one.fail(error);
+    await one.fail(error);
+    throw error;
   } finally {
     one.close();
   }
@@ -145,31 +146,37 @@ export class ClusterDeploy {
 
   /**
    * A thrown error ends the deploy: the record is completed and the lock released, deploy-finished
-   * is reported. Returns the error, to be thrown again.
+   * is reported.
    */
-  async fail(error: unknown): Promise<unknown> {
+  fail(error: unknown): Promise<DeployResult> {
     const invalid = isInputError(error);
-    await this.finish(
+    return this.finish(
       invalid ? 'invalid' : 'failed',
       invalid ? EXIT.invalid : EXIT.failed,
       (error as Error).message,
     );
-    return error;
   }
 
   /**
    * Everything before a write: render, connect, learn the secret values, then the server-side dry
    * run, the audit gate and the scheduling preflight, then the plan (--dry-run) or the diff.
    */
-  async prepare(env: ResolvedEnvironment): Promise<DeployResult | undefined> {
+  async prepare(
+    env: ResolvedEnvironment,
+    opts: { probeTimeoutMs?: number } = {},
+  ): Promise<DeployResult | undefined> {
     const { options, run } = this;
     this.env = env;
     run.image = options.image ?? env.image;
     // The client (a large library to load, then the kubeconfig) comes up while the templates render.
-    this.connecting = KubeClient.connect({
+    const connecting = KubeClient.connect({
       ...connectionOf(env, { kubeconfig: options.kubeconfig, context: options.context }),
       env: options.envVars,
     });
+    this.connecting =
+      opts.probeTimeoutMs === undefined
+        ? connecting
+        : connecting.then((client) => probe(client, opts.probeTimeoutMs ?? 0, options.signal));
     this.connecting.catch(() => {});
     const phases = await this.render(env);
     this.client = await this.connecting;
@@ -327,18 +334,28 @@ export class ClusterDeploy {
   }
 
   /** With rollbackOnFailure (or the environment's `onFailure: rollback`), a failed deploy is rolled back. */
-  async rollBackIfWanted(result: DeployResult, force?: boolean): Promise<DeployResult> {
-    const { options, run, env, client } = this;
+  async rollBackIfWanted(result: DeployResult): Promise<DeployResult> {
+    const { options, run, env } = this;
     const release = run.recorder?.releaseNumber;
-    if (!env || !client) return result;
-    const rollbackOnFailure = force ?? options.rollbackOnFailure ?? env.onFailure === 'rollback';
+    if (!env) return result;
+    const rollbackOnFailure = options.rollbackOnFailure ?? env.onFailure === 'rollback';
     if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
-    const rolledBack = await rollbackAfterFailure(client, env, release, {
+    return { ...result, rolledBack: await this.rollBackTo(release) };
+  }
+
+  /**
+   * Puts back the newest release before `release` that succeeded (never throws). `notify: false`:
+   * without per-cluster notifications (a multi-cluster deploy sends one for all).
+   */
+  async rollBackTo(release: number, opts: { notify?: boolean } = {}): Promise<RollbackAfterFailure> {
+    const { options, run, env, client } = this;
+    if (!env || !client) return { outcome: 'not-rolled-back', message: 'the deploy never connected' };
+    const view = opts.notify === false ? { ...env, notifications: [] } : env;
+    return rollbackAfterFailure(client, view, release, {
       ...options,
       redactor: run.redactor,
       emit: (event) => this.sink?.(run.redactor.event(event)),
     });
-    return { ...result, rolledBack };
   }
 
   close(): void {
@@ -353,5 +370,23 @@ export class ClusterDeploy {
   private ready(): { ctx: StepContext; prepared: Prepared } {
     if (!this.ctx || !this.prepared) throw new Error('ClusterDeploy: prepare() first');
     return { ctx: this.ctx, prepared: this.prepared };
+  }
+}
+
+/**
+ * The client once its API server answered /version within `timeoutMs`, else an
+ * ERR_CAPSTAN_KUBE_UNREACHABLE error (the client closed): a cluster that is down is known at once.
+ */
+async function probe(client: KubeClient, timeoutMs: number, signal?: AbortSignal): Promise<KubeClient> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    await client.getPath('/version', signal ? AbortSignal.any([signal, timeout]) : timeout);
+    return client;
+  } catch (error) {
+    client.close();
+    const why = timeout.aborted ? `no answer within ${timeoutMs / 1000} s` : (error as Error).message;
+    throw new CapstanError('ERR_CAPSTAN_KUBE_UNREACHABLE', `its API server is unreachable: ${why}`, {
+      cause: error,
+    });
   }
 }

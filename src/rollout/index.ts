@@ -1,6 +1,6 @@
 // Per-kind readiness rules and failure diagnosis over plain object JSON, and the watch-based waiter.
 export { assessReadiness, isCustomResource, needsWatch, relatedKinds } from './readiness.js';
-export { containerStates, earlyFailure, hopelessReason } from './pod-state.js';
+export { containerStates, earlyFailure, hopelessReason, podProblem } from './pod-state.js';
 export { currentReplicaSets, formatLabelSelector, podSelectorOf, podsOwnedBy } from './ownership.js';
 export { diagnose, formatDiagnosis, LOG_TAIL_LINES } from './diagnosis.js';
 export { summarizeEvents } from './events.js';

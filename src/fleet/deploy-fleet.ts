@@ -1,0 +1,308 @@
+// One environment deployed to several clusters: validate every cluster, take every lock, then the
+// waves in order, each cluster exactly as a single-cluster deploy (a ClusterDeploy's stages), with
+// a soak between waves; after a failure no later wave starts and, with onFailure: rollback, the
+// clusters changed go back to their previous release (docs/multicluster.md).
+import { resolveEnvironment, type LoadedConfig, type ResolvedEnvironment } from '../config/index.js';
+import { ClusterDeploy, EXIT, type DeployOptions, type DeployResult } from '../deploy/index.js';
+import type { AnyDeployEvent, ClusterOutcome, FleetEvent } from '../events/index.js';
+import { Redactor } from '../secrets/index.js';
+import { newDeployId } from '../apply/index.js';
+import type { KubeObject } from '../shared/index.js';
+import {
+  clustersToRollBack,
+  fleetMessage,
+  fleetOutcome,
+  inParallel,
+  planWaves,
+  type WavePlan,
+} from './plan.js';
+import { soak } from './soak.js';
+
+export interface FleetOptions extends DeployOptions {
+  /** Clusters left out of this deploy (`--skip-cluster`); the release records them. */
+  readonly skipClusters?: readonly string[];
+  /** How long a cluster's API server may take to answer before it counts as unreachable (default 15 s). */
+  readonly probeTimeoutMs?: number;
+}
+
+/** A multi-cluster deploy's result: the whole, and each cluster's. */
+export interface FleetResult extends DeployResult {
+  readonly clusters: readonly ClusterOutcome[];
+  readonly release?: number;
+}
+
+/** One cluster of the deploy: its view of the environment, its deploy, how it ended. */
+interface Member {
+  readonly name: string;
+  readonly view: ResolvedEnvironment;
+  readonly deploy: ClusterDeploy;
+  wave?: number;
+  result?: DeployResult;
+  outcome?: ClusterOutcome;
+}
+
+const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+
+/** Deploys a multi-cluster environment (`env.fleet` set): see the file's head. */
+export async function deployFleet(
+  options: FleetOptions,
+  loaded: LoadedConfig,
+  env: ResolvedEnvironment,
+): Promise<FleetResult> {
+  const fleet = env.fleet;
+  if (!fleet) throw new Error('deployFleet: a multi-cluster environment is needed');
+  const started = Date.now();
+  const deployId = options.deployId ?? newDeployId();
+  const redactor = options.redactor ?? new Redactor();
+  const emitFleet = (event: FleetEvent) => options.onEvent?.(redactor.event(event));
+  const plan = planWaves(fleet, options.skipClusters);
+  const members = plan.waves.flat().map((name, i): Member => {
+    const view = resolveEnvironment(loaded, env.name, { set: options.set, cluster: name });
+    const tag = (event: AnyDeployEvent) => options.onEvent?.({ ...event, cluster: name });
+    const deploy = new ClusterDeploy({ ...options, deployId, redactor, cluster: name }, tag);
+    return { name, view, deploy, wave: plan.waves.findIndex((w) => w.includes(name)) + 1 || i };
+  });
+  emitFleet({
+    type: 'fleet-started',
+    app: env.app,
+    env: env.name,
+    deployId,
+    ...((options.image ?? env.image) ? { image: options.image ?? env.image } : {}),
+    clusters: fleet.clusters.map((c) => c.name),
+    waves: plan.waves.map((w) => [...w]),
+    skipped: [...plan.skipped],
+    dryRun: !!options.dryRun,
+  });
+  const run = new FleetRun(options, env, plan, members, emitFleet);
+  try {
+    await run.deploy();
+  } finally {
+    for (const m of members) m.deploy.close();
+  }
+  return run.close(deployId, started);
+}
+
+/** The stages of one multi-cluster deploy over its members. */
+class FleetRun {
+  release: number | undefined;
+
+  constructor(
+    private readonly options: FleetOptions,
+    private readonly env: ResolvedEnvironment,
+    private readonly plan: WavePlan,
+    private readonly members: readonly Member[],
+    private readonly emit: (event: FleetEvent) => void,
+  ) {}
+
+  private get parallel(): number {
+    return this.env.fleet?.maxParallel ?? 1;
+  }
+
+  async deploy(): Promise<void> {
+    // 1. Every cluster validated before any is written to; 2. every lock before the first write.
+    if (!(await this.validateAll())) return;
+    if (this.options.dryRun || !(await this.lockAll())) return;
+    // 3. The waves, in order, sharing one release number.
+    this.release = await this.sharedRelease();
+    const done: Member[] = [];
+    for (const [index, wave] of this.plan.waves.entries()) {
+      const members = this.members.filter((m) => wave.includes(m.name));
+      const ok = await this.runWave(index + 1, members);
+      done.push(...members);
+      if (!ok) break;
+    }
+    await this.releaseUntouched();
+    if (this.failed() && this.wantsRollback()) await this.rollBack(done);
+  }
+
+  /** Prepares every cluster (render, reachability, dry run, audit, preflight); false when one ended it. */
+  private async validateAll(): Promise<boolean> {
+    await inParallel(this.members, Math.max(this.parallel, 4), async (m) => {
+      try {
+        const ended = await m.deploy.prepare(m.view, {
+          probeTimeoutMs: this.options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+        });
+        if (ended) this.settle(m, ended);
+      } catch (error) {
+        this.settle(m, await this.failure(m, error));
+      }
+    });
+    if (this.options.dryRun) return true;
+    return !this.members.some((m) => m.result && m.result.exitCode !== 0) && !this.refusedDiff();
+  }
+
+  /** A thrown error ends one cluster: an unreachable API server is exit 3, naming how to go on. */
+  private async failure(m: Member, error: unknown): Promise<DeployResult> {
+    if ((error as { code?: string }).code === 'ERR_CAPSTAN_KUBE_UNREACHABLE')
+      return m.deploy.run.finish(
+        'failed',
+        EXIT.timeout,
+        `${(error as Error).message}\nleave the cluster out with --skip-cluster ${m.name} (the release records it), or deploy once it answers`,
+      );
+    return m.deploy.fail(error);
+  }
+
+  /** With --diff, a cluster that was not confirmed ended its deploy (interrupted): none goes on. */
+  private refusedDiff(): boolean {
+    return this.members.some((m) => m.result?.outcome === 'interrupted');
+  }
+
+  /** Takes every cluster's lock; when one is held (or fails), releases the others and returns false. */
+  private async lockAll(): Promise<boolean> {
+    await inParallel(this.members, Math.max(this.parallel, 4), async (m) => {
+      try {
+        const ended = await m.deploy.lock({ notify: false, skippedClusters: this.plan.skipped });
+        if (ended) this.settle(m, ended);
+      } catch (error) {
+        this.settle(m, await m.deploy.fail(error));
+      }
+    });
+    if (!this.members.some((m) => m.result)) return true;
+    await this.releaseUntouched();
+    return false;
+  }
+
+  /** The environment's next release number: one past the highest any cluster knows. */
+  private async sharedRelease(): Promise<number | undefined> {
+    if (this.options.record === false) return undefined;
+    const numbers = await Promise.all(this.members.map((m) => m.deploy.nextRelease() ?? Promise.resolve(1)));
+    return Math.max(...numbers);
+  }
+
+  /** One wave: its clusters in parallel (maxParallel at once), then the soak; false when it failed. */
+  private async runWave(wave: number, members: readonly Member[]): Promise<boolean> {
+    const started = Date.now();
+    this.emit({ type: 'wave-started', wave, clusters: members.map((m) => m.name) });
+    await inParallel(members, this.parallel, async (m) => {
+      try {
+        this.settle(m, await m.deploy.execute({ release: this.release, restartClock: wave > 1 }));
+      } catch (error) {
+        this.settle(m, await m.deploy.fail(error));
+      }
+    });
+    let ok = members.every((m) => m.result?.exitCode === 0);
+    const soakMs = this.env.fleet?.soakMs ?? 0;
+    if (ok && soakMs > 0) ok = await this.soakWave(wave, members, soakMs);
+    this.emit({
+      type: 'wave-finished',
+      wave,
+      outcome: ok ? 'succeeded' : 'failed',
+      durationMs: Date.now() - started,
+    });
+    return ok;
+  }
+
+  /** Every cluster of the wave stays healthy for `soakMs`; a problem fails its cluster. */
+  private async soakWave(wave: number, members: readonly Member[], soakMs: number): Promise<boolean> {
+    this.emit({ type: 'soak-started', wave, clusters: members.map((m) => m.name), durationMs: soakMs });
+    const signal = this.options.signal ?? new AbortController().signal;
+    const problems = await Promise.all(
+      members.map((m) => {
+        const client = m.deploy.kube;
+        if (!client) return Promise.resolve('no connection to the cluster during the soak');
+        return soak(client, m.result?.applied ?? [], m.view.namespace, { durationMs: soakMs, signal });
+      }),
+    );
+    members.forEach((m, i) => {
+      const problem = problems[i];
+      if (problem === undefined || !m.outcome) return;
+      const message = m.deploy.run.redactor.text(`failed during the ${soakMs / 1000} s soak: ${problem}`);
+      m.outcome = { ...m.outcome, outcome: 'failed', exitCode: EXIT.failed, message };
+      m.deploy.run.emit({ type: 'warning', message });
+    });
+    return problems.every((p) => p === undefined);
+  }
+
+  /** The locks of clusters that will not be deployed (a later wave, a refusal elsewhere) go back. */
+  private async releaseUntouched(): Promise<void> {
+    await Promise.all(this.members.filter((m) => !m.result).map((m) => m.deploy.release()));
+  }
+
+  private failed(): boolean {
+    return fleetOutcome(this.outcomes()).exitCode !== 0;
+  }
+
+  private wantsRollback(): boolean {
+    return this.options.rollbackOnFailure ?? this.env.onFailure === 'rollback';
+  }
+
+  /** Puts back every cluster this deploy changed, in parallel; one failing does not stop the others. */
+  private async rollBack(done: readonly Member[]): Promise<void> {
+    const names = new Set(clustersToRollBack(this.outcomes()));
+    await Promise.all(
+      done
+        .filter((m) => names.has(m.name) && m.outcome?.release !== undefined)
+        .map(async (m) => {
+          const back = await m.deploy.rollBackTo(m.outcome?.release ?? 0, { notify: false });
+          if (m.outcome)
+            m.outcome = {
+              ...m.outcome,
+              rolledBack: {
+                outcome: back.outcome,
+                ...(back.target === undefined ? {} : { release: back.target }),
+                ...(back.message === undefined ? {} : { message: back.message }),
+              },
+            };
+        }),
+    );
+  }
+
+  private settle(m: Member, result: DeployResult): void {
+    m.result = result;
+    const release = m.deploy.run.recorder?.releaseNumber;
+    m.outcome = {
+      cluster: m.name,
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      ...(m.wave === undefined ? {} : { wave: m.wave }),
+      ...(release === undefined ? {} : { release }),
+      ...(result.message === undefined ? {} : { message: result.message }),
+    };
+  }
+
+  /** Each cluster's outcome, in wave order, then the skipped ones. */
+  outcomes(): ClusterOutcome[] {
+    return [
+      ...this.members.map(
+        (m): ClusterOutcome =>
+          m.outcome ?? {
+            cluster: m.name,
+            outcome: 'not-deployed',
+            exitCode: 0,
+            ...(m.wave === undefined ? {} : { wave: m.wave }),
+          },
+      ),
+      ...this.plan.skipped.map((cluster): ClusterOutcome => ({ cluster, outcome: 'skipped', exitCode: 0 })),
+    ];
+  }
+
+  /** The fleet-finished event and the result. */
+  close(deployId: string, started: number): FleetResult {
+    const clusters = this.outcomes();
+    const { outcome, exitCode } = fleetOutcome(clusters);
+    const message =
+      this.options.dryRun && exitCode === 0 ? 'dry run: nothing was changed' : fleetMessage(clusters);
+    const applied: KubeObject[] = this.members.flatMap((m) => [...(m.result?.applied ?? [])]);
+    this.emit({
+      type: 'fleet-finished',
+      outcome,
+      exitCode,
+      durationMs: Date.now() - started,
+      deployId,
+      ...(this.release === undefined || !this.members.some((m) => m.outcome?.release)
+        ? {}
+        : { release: this.release }),
+      ...(message === undefined ? {} : { message }),
+      clusters,
+    });
+    return {
+      outcome,
+      exitCode,
+      deployId,
+      ...(message === undefined ? {} : { message }),
+      applied,
+      clusters,
+      ...(this.release === undefined ? {} : { release: this.release }),
+    };
+  }
+}

@@ -1,0 +1,8 @@
+// Multi-cluster environments: one environment deployed to several clusters in waves, recorded as
+// one release (docs/multicluster.md).
+export { deployFleet } from './deploy-fleet.js';
+export type { FleetOptions, FleetResult } from './deploy-fleet.js';
+export { deployEnvironment } from './environment.js';
+export { clustersToRollBack, fleetMessage, fleetOutcome, inParallel, planWaves } from './plan.js';
+export type { WavePlan } from './plan.js';
+export { restartsOf, soak, soakProblem, soakTargets } from './soak.js';
