@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
-import { loadConfig, resolveBuildInfo, resolveEnvironment, type BuildInfo } from '../config/index.js';
+import { inCluster, loadConfig, resolveBuildInfo, resolveClusters, type BuildInfo } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml, type RenderedPhase } from '../render/index.js';
 import { secretValues, type Redactor } from '../secrets/index.js';
 import type { CliIo, CommandResult } from './options.js';
@@ -63,24 +63,44 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--show-secrets', 'print Secret values in clear')
     .option('--commit <sha>', 'commit for templates (default: the CI variables, then git)')
     .option('--branch <name>', 'branch for templates (default: the CI variables, then git)')
+    .option('--cluster <name>', 'one cluster of a multi-cluster environment (default: every cluster)')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const loaded = await loadConfig({ cwd: globals.cwd });
-      const env = resolveEnvironment(loaded, envName, { set: opts.set as string[] | undefined });
-      const renderSecrets = createSecretsRenderer({
-        app: env.app,
-        env: env.name,
-        envVars: io.env,
-        warn: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
-      });
-      const phases = await renderEnvironment({
-        env,
-        image: (opts.image as string | undefined) ?? env.image,
-        deployId: 'render',
-        ...buildInfo(io, globals.cwd, opts),
-        renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
-      });
-      io.stdout.write(renderedYaml(phases, opts.showSecrets ? undefined : result.redactor));
+      const cluster = opts.cluster as string | undefined;
+      const views = resolveClusters(loaded, envName, { set: opts.set as string[] | undefined, cluster });
+      const build = buildInfo(io, globals.cwd, opts);
+      // Every cluster renders before anything is printed: an error in one prints nothing.
+      const rendered: { cluster?: string; phases: readonly RenderedPhase[] }[] = [];
+      for (const env of views) {
+        const renderSecrets = createSecretsRenderer({
+          app: env.app,
+          env: env.name,
+          envVars: io.env,
+          warn: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
+        });
+        const phases = await renderEnvironment({
+          env,
+          image: (opts.image as string | undefined) ?? env.image,
+          deployId: 'render',
+          ...build,
+          renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
+        }).catch((error: unknown) => {
+          throw views.length > 1 && env.cluster !== undefined ? inCluster(env.cluster, error) : error;
+        });
+        rendered.push({ ...(env.cluster === undefined ? {} : { cluster: env.cluster }), phases });
+      }
+      const redactor = opts.showSecrets ? undefined : result.redactor;
+      // One cluster's objects may repeat another's secret value: all are known before any is shown.
+      redactor?.add(
+        secretValues(rendered.flatMap((r) => r.phases.flatMap((p) => p.objects.map((o) => o.object)))),
+      );
+      redactor?.addPublic(rendered.flatMap((r) => (r.cluster === undefined ? [] : [r.cluster])));
+      // Without --cluster, each cluster of a multi-cluster environment under a comment naming it.
+      for (const r of rendered)
+        io.stdout.write(
+          `${r.cluster === undefined || cluster !== undefined ? '' : `# cluster ${r.cluster}\n`}${renderedYaml(r.phases, redactor)}`,
+        );
       result.exitCode = EXIT.ok;
     });
 }
