@@ -53,7 +53,6 @@ export async function validateStep(
   // mislead (a field conflict on the replicas the cutover scaled down).
   const notLive = notLiveReason(client, {
     namespace: env.namespace,
-    extraNamespaces: env.extraNamespaces,
     app: env.app,
     env: env.name,
     signal,

@@ -167,9 +167,8 @@ export async function readCutoverRecords(
 }
 
 export interface NotLiveQuery {
-  /** The environment's namespace, and the others it writes to. */
+  /** The environment's namespace: its deploy identity may read there, and the cutover left a copy there. */
   readonly namespace: string;
-  readonly extraNamespaces?: readonly string[];
   readonly app?: string;
   readonly env?: string;
   readonly signal?: AbortSignal;
@@ -177,15 +176,14 @@ export interface NotLiveQuery {
 
 /**
  * Why a deploy must not go to the cluster `client` reaches, or undefined when it may: reads the
- * cutover records kept in the environment's namespaces (every cutover leaves a copy in the
+ * cutover records kept in the environment's namespace (every cutover leaves a copy in the
  * namespaces of its scope) and judges them. Throws when they cannot be read.
  */
 export async function notLiveReason(client: KubeClient, query: NotLiveQuery): Promise<string | undefined> {
-  const namespaces = [query.namespace, ...(query.extraNamespaces ?? [])];
-  const found = await readCutoverRecords(client, namespaces, query.signal);
+  const found = await readCutoverRecords(client, [query.namespace], query.signal);
   return judgeLiveness(found, {
     server: client.connection.server,
-    namespaces,
+    namespaces: [query.namespace],
     ...(query.app === undefined ? {} : { app: query.app }),
     ...(query.env === undefined ? {} : { env: query.env }),
   })?.reason;

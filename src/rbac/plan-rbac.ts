@@ -93,6 +93,12 @@ function capstanNeeds(kinds: ReadonlySet<string>): Need[] {
     },
     { group: '', resource: 'resourcequotas', verbs: ['get'], why: 'quota refusals in rollout diagnosis' },
     {
+      group: '',
+      resource: 'configmaps',
+      verbs: ['list'],
+      why: 'cutover records: a deploy to a cluster a cutover left not live is refused',
+    },
+    {
       group: 'apps',
       resource: 'replicasets',
       verbs: ['list', 'watch'],
