@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { loadConfig, resolveEnvironment } from '../config/index.js';
+import { connectionOf, loadConfig, resolveOneCluster } from '../config/index.js';
 import { selectorOf } from '../deploy/index.js';
 import { KubeClient } from '../kube/index.js';
 import { cleanJobs, runTask } from '../tasks/index.js';
@@ -14,6 +14,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     .description("run a one-off task in a fresh container with the app's image, environment and volumes")
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .argument('[command...]', 'the command, after --')
+    .option('--cluster <name>', 'the cluster to run in (required for a multi-cluster environment)')
     .option(
       '--from <deployment/NAME>',
       'Deployment whose pod spec the task copies (default: the first rendered)',
@@ -46,6 +47,7 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
       const outcome = await runTask({
         cwd: globals.cwd,
         env: envName,
+        cluster: opts.cluster as string | undefined,
         from: opts.from as string | undefined,
         live: !!opts.live,
         container: opts.container as string | undefined,
@@ -81,12 +83,15 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
       durationDefault(new Option('--older-than <duration>', 'only Jobs created at least this long ago'), 0),
     )
     .option('--dry-run', 'list them, delete nothing')
+    .option('--cluster <name>', 'the cluster to clean (required for a multi-cluster environment)')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const env = resolveEnvironment(await loadConfig({ cwd: globals.cwd }), envName);
+      const env = resolveOneCluster(await loadConfig({ cwd: globals.cwd }), envName, {
+        cluster: opts.cluster as string | undefined,
+        command: 'jobs clean',
+      });
       const client = await KubeClient.connect({
-        kubeconfig: globals.kubeconfig,
-        context: globals.context ?? env.context,
+        ...connectionOf(env, { kubeconfig: globals.kubeconfig, context: globals.context }),
         env: io.env,
       });
       try {

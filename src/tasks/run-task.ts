@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { loadConfig, resolveEnvironment, type ResolvedEnvironment } from '../config/index.js';
+import { connectionOf, loadConfig, resolveOneCluster, type ResolvedEnvironment } from '../config/index.js';
 import { createSecretsRenderer, selectorOf } from '../apply/index.js';
 import { during, Informer, KubeApiError, KubeClient } from '../kube/index.js';
 import {
@@ -27,6 +27,8 @@ import { podProblem, terminatedExitCode } from './pod-outcome.js';
 export interface RunTaskOptions {
   readonly cwd: string;
   readonly env: string;
+  /** The cluster to run in: required for a multi-cluster environment (a task runs in one). */
+  readonly cluster?: string;
   /** `deployment/NAME`; default: the first Deployment rendered for the environment. */
   readonly from?: string;
   /** Copy the pod spec from the live Deployment instead of the rendered one. */
@@ -308,11 +310,10 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
   }
   const taskName = resolveTaskName(options);
   const loaded = await loadConfig({ cwd: options.cwd });
-  const env = resolveEnvironment(loaded, options.env);
+  const env = resolveOneCluster(loaded, options.env, { cluster: options.cluster, command: 'run' });
   const concurrency = options.concurrency ?? env.tasks[taskName]?.concurrency ?? 'allow';
   const client = await KubeClient.connect({
-    kubeconfig: options.kubeconfig,
-    context: options.context ?? env.context,
+    ...connectionOf(env, { kubeconfig: options.kubeconfig, context: options.context }),
     env: options.envVars,
   });
   const redactor = options.redactor ?? new Redactor();
@@ -361,7 +362,8 @@ export async function runTask(options: RunTaskOptions): Promise<RunTaskResult> {
     await during(`starting the task's Job/${jobName} needs it`, () =>
       client.create(job, { fieldManager: 'capstan' }),
     );
-    options.onStatus(`started Job/${jobName} in namespace ${env.namespace}`);
+    const where = env.cluster === undefined ? '' : ` of cluster ${env.cluster}`;
+    options.onStatus(`started Job/${jobName} in namespace ${env.namespace}${where}`);
     if (options.detach) return { jobName, namespace: env.namespace, exitCode: 0, outcome: 'detached' };
     const followed = await during(`following the task's Job/${jobName}, its pods and log needs it`, () =>
       followTask(client, env.namespace, jobName, job, {
