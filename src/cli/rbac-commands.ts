@@ -15,6 +15,7 @@ export function registerRbacCommands(program: Command, io: CliIo, result: Comman
       '--subject <subject>',
       'add the bindings for group:NAME, user:NAME or serviceaccount:NAMESPACE/NAME',
     )
+    .option('--cluster <name>', 'the cluster to deploy to (required for a multi-cluster environment)')
     .option('--set <key=value>', 'override a value (repeatable)', collect)
     .option('-i, --image <ref>', 'container image for rendering')
     .option('-o, --output <format>', 'yaml (default) or json')
@@ -26,6 +27,7 @@ export function registerRbacCommands(program: Command, io: CliIo, result: Comman
       const rbac = await computeEnvironmentRbac({
         cwd: globals.cwd,
         env: envName,
+        cluster: opts.cluster as string | undefined,
         set: opts.set as string[] | undefined,
         image: opts.image as string | undefined,
         subject: opts.subject === undefined ? undefined : parseSubject(opts.subject as string),

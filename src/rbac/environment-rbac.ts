@@ -1,5 +1,5 @@
 import { Document, isScalar, visit } from 'yaml';
-import { loadConfig, resolveEnvironment } from '../config/index.js';
+import { connectionOf, loadConfig, resolveOneCluster } from '../config/index.js';
 import { KubeClient, splitApiVersion } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
 import { CapstanError, type KubeObject } from '../shared/index.js';
@@ -8,6 +8,11 @@ import { planRbac, rbacObjects, type RbacPlan, type RbacResource, type RbacSubje
 export interface EnvironmentRbacOptions {
   readonly cwd: string;
   readonly env: string;
+  /**
+   * The cluster whose Role to compute: required for a multi-cluster environment, since what is
+   * printed is applied to one cluster (its namespace, the kinds it serves).
+   */
+  readonly cluster?: string;
   readonly set?: readonly string[];
   readonly image?: string;
   readonly subject?: RbacSubject;
@@ -55,7 +60,11 @@ function renderedCrdTypes(objects: readonly KubeObject[]): Map<string, RbacResou
  */
 export async function computeEnvironmentRbac(options: EnvironmentRbacOptions): Promise<EnvironmentRbac> {
   const loaded = await loadConfig({ cwd: options.cwd });
-  const env = resolveEnvironment(loaded, options.env, { set: options.set ? [...options.set] : undefined });
+  const env = resolveOneCluster(loaded, options.env, {
+    set: options.set,
+    cluster: options.cluster,
+    command: 'rbac',
+  });
   // Only the kinds matter: each ejson file stands for Secrets in its namespace, nothing is decrypted.
   const phases = await renderEnvironment({
     env,
@@ -67,8 +76,7 @@ export async function computeEnvironmentRbac(options: EnvironmentRbacOptions): P
   const rendered = phases.flatMap((p) => p.objects);
   const crdTypes = renderedCrdTypes(rendered.map((r) => r.object));
   const client = await KubeClient.connect({
-    kubeconfig: options.kubeconfig,
-    context: options.context ?? env.context,
+    ...connectionOf(env, { kubeconfig: options.kubeconfig, context: options.context }),
     env: options.envVars,
   });
   try {
