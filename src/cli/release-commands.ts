@@ -24,6 +24,7 @@ import {
 import { secretValues, type Redactor } from '../secrets/index.js';
 import { CapstanError, mapStrings } from '../shared/index.js';
 import { currentActor, localProcess, outputMode } from './session.js';
+import { clusterViews, fleetHistory, fleetRollback } from './fleet-release-commands.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, type GlobalOptions } from './options.js';
 import { reportError } from './report-error.js';
@@ -141,6 +142,7 @@ async function unlockEnvironment(
 
 interface RollbackCommandOptions {
   to?: number;
+  cluster?: string;
   timeout?: number;
   progressDeadline?: number;
   output?: string;
@@ -154,6 +156,8 @@ async function rollbackEnvironment(
   opts: RollbackCommandOptions,
   cmd: Command,
 ): Promise<void> {
+  const views = await clusterViews(cmd, envName, result.redactor, opts.cluster);
+  if (views) return fleetRollback(io, result, views, opts, cmd);
   const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
   const mode = outputMode(io, opts.output);
   const reporter = createReporter(io, mode, result.redactor);
@@ -237,9 +241,19 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .command('history')
     .description('releases of an environment, newest first')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
-    .option('-o, --output <format>', 'json: the records (without manifests) as a JSON array')
-    .action(async (envName: string, opts: { output?: string }, cmd: Command) => {
-      const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
+    .option(
+      '-o, --output <format>',
+      'json: the records (without manifests) as a JSON array; of several clusters, the merged releases',
+    )
+    .option('--cluster <name>', 'one cluster of a multi-cluster environment: its own records')
+    .action(async (envName: string, opts: { output?: string; cluster?: string }, cmd: Command) => {
+      // Every cluster side by side, unless one is named.
+      const views =
+        opts.cluster === undefined ? await clusterViews(cmd, envName, result.redactor) : undefined;
+      if (views) return fleetHistory(io, result, views, opts, cmd);
+      const { env, client } = await openEnvironment(cmd, io, envName, result.redactor, {
+        cluster: opts.cluster,
+      });
       try {
         const records = await readReleases(client, {
           namespace: env.namespace,
@@ -303,6 +317,7 @@ export function registerReleaseCommands(program: Command, io: CliIo, result: Com
     .description('re-apply an earlier release (default: the last succeeded one before the current)')
     .argument('<env>', 'environment from .deploy/capstan.yaml')
     .option('--to <release>', 'release number to re-apply (see `capstan history`)', releaseOption)
+    .option('--cluster <name>', 'only this cluster of a multi-cluster environment (default: every cluster)')
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 10m)', durationOption)
     .option('--progress-deadline <duration>', 'fail when nothing changes for this long', durationOption)
     .option(

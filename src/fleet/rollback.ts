@@ -100,7 +100,7 @@ async function rollBackFleet(options: FleetRollbackOptions): Promise<FleetRollba
       emit: emitIn(cluster.name),
     }),
   );
-  const end = fleetOutcome(clusters, target);
+  const end = rollbackOutcome(clusters, target);
   const result: FleetRollbackResult = { ...end, deployId, target, release, clusters };
   await notifyOnce(options, result, { histories, started, redactor }, (message) =>
     sink(redactor.event({ type: 'warning', message })),
@@ -247,7 +247,7 @@ async function rollBackCluster(
  * How a rollback of several clusters ends (pure): succeeded when every cluster did; when all the
  * others ended alike (all timed out, all interrupted), that way; else failed (exit 1).
  */
-export function fleetOutcome(
+export function rollbackOutcome(
   clusters: readonly ClusterOutcome[],
   target: number,
 ): { outcome: DeployOutcome; exitCode: number; message: string } {

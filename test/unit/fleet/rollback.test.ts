@@ -1,12 +1,12 @@
 // How a rollback of several clusters ends, from what each cluster came to (pure).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fleetOutcome } from '../../../src/fleet/rollback.js';
+import { rollbackOutcome } from '../../../src/fleet/rollback.js';
 
-describe('fleetOutcome', () => {
+describe('rollbackOutcome', () => {
   it('succeeds when every cluster did', () => {
     assert.deepEqual(
-      fleetOutcome(
+      rollbackOutcome(
         [
           { cluster: 'eu', outcome: 'succeeded', exitCode: 0, release: 5 },
           { cluster: 'us-east.2', outcome: 'succeeded', exitCode: 0, release: 5 },
@@ -19,7 +19,7 @@ describe('fleetOutcome', () => {
 
   it('fails when one cluster failed, naming each outcome', () => {
     assert.deepEqual(
-      fleetOutcome(
+      rollbackOutcome(
         [
           { cluster: 'eu', outcome: 'succeeded', exitCode: 0 },
           { cluster: 'us', outcome: 'failed', exitCode: 1, message: 'web: CrashLoopBackOff' },
@@ -33,7 +33,7 @@ describe('fleetOutcome', () => {
   it('ends as the failures did when they all ended alike, else failed with exit 1', () => {
     const timedOut = { outcome: 'timed-out', exitCode: 3 } as const;
     assert.equal(
-      fleetOutcome(
+      rollbackOutcome(
         [
           { cluster: 'eu', ...timedOut },
           { cluster: 'us', ...timedOut },
@@ -42,7 +42,7 @@ describe('fleetOutcome', () => {
       ).exitCode,
       3,
     );
-    const mixed = fleetOutcome(
+    const mixed = rollbackOutcome(
       [
         { cluster: 'eu', ...timedOut },
         { cluster: 'us', outcome: 'interrupted', exitCode: 130 },
@@ -50,7 +50,7 @@ describe('fleetOutcome', () => {
       2,
     );
     assert.deepEqual([mixed.outcome, mixed.exitCode], ['failed', 1]);
-    const interrupted = fleetOutcome(
+    const interrupted = rollbackOutcome(
       [
         { cluster: 'eu', outcome: 'succeeded', exitCode: 0 },
         { cluster: 'us', outcome: 'interrupted', exitCode: 130 },
