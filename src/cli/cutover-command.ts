@@ -1,10 +1,13 @@
 import { Option, type Command } from 'commander';
+import { loadConfig } from '../config/index.js';
 import {
   cutover,
   describeStep,
+  resolveCutoverEnvironment,
   formatVerification,
   type CutoverDirection,
   type CutoverEvent,
+  type CutoverOptions,
   type CutoverOutcome,
 } from '../migrate/index.js';
 import { CapstanError } from '../shared/index.js';
@@ -42,7 +45,6 @@ const OUTCOME_TEXT: Readonly<Record<CutoverOutcome, string>> = {
 };
 
 function validate(flags: CutoverFlags): void {
-  validateSelection(flags);
   if (flags.back && flags.scaleDownSource)
     throw new CapstanError('ERR_CAPSTAN_USAGE', '--back and --scale-down-source exclude each other', {
       hint: '--back reverses what the cutover record says, replica counts included',
@@ -95,12 +97,50 @@ function humanPrinter(io: CliIo, options: { readonly allowEmptyVolumes?: boolean
   };
 }
 
+/** The clusters and scope: from capstan.yaml when an environment is named, else from the flags. */
+async function targetsOf(
+  envName: string | undefined,
+  flags: CutoverFlags,
+  globals: GlobalOptions,
+): Promise<Pick<CutoverOptions, 'from' | 'to' | 'scope' | 'environment'>> {
+  if (envName === undefined) {
+    validateSelection(flags);
+    return selectionOf(flags, globals);
+  }
+  const clusterFlags = [
+    flags.fromKubeconfig !== undefined ? '--from-kubeconfig' : undefined,
+    flags.toKubeconfig !== undefined ? '--to-kubeconfig' : undefined,
+    flags.namespace?.length ? '--namespace' : undefined,
+    flags.allNamespaces ? '--all-namespaces' : undefined,
+    flags.app !== undefined ? '--app' : undefined,
+    globals.context !== undefined ? '--context' : undefined,
+  ].filter(Boolean);
+  if (clusterFlags.length > 0)
+    throw new CapstanError(
+      'ERR_CAPSTAN_USAGE',
+      `${clusterFlags.join(', ')}: capstan.yaml says where ${envName} runs`,
+      { hint: `name its clusters: capstan cutover ${envName} --to NAME [--from NAME]` },
+    );
+  if (flags.to === undefined)
+    throw new CapstanError('ERR_CAPSTAN_USAGE', `say which cluster of ${envName} to cut over to`, {
+      hint: `pass --to NAME (a cluster under environments.${envName}.clusters in capstan.yaml)`,
+    });
+  return resolveCutoverEnvironment(await loadConfig({ cwd: globals.cwd }), envName, {
+    to: flags.to,
+    from: flags.from,
+    kubeconfig: globals.kubeconfig,
+    selector: flags.selector,
+    includeKinds: flags.includeKinds,
+    excludeKinds: flags.excludeKinds,
+  });
+}
+
 export function registerCutoverCommand(program: Command, io: CliIo, result: CommandResult): void {
   selectionOptions(
     program
-      .command('cutover')
+      .command('cutover [env]')
       .description(
-        "make B live after `capstan migrate`: verify B, suspend A's CronJobs, run the switch hook, resume B's, optionally scale A down; --back reverses the last cutover",
+        "make B live after `capstan migrate`: verify B, suspend A's CronJobs, run the switch hook, resume B's, optionally scale A down; --back reverses the last cutover. With ENV, --from and --to name clusters of the environment in capstan.yaml (--from may be left out when it has two)",
       ),
     'the live one until the cutover',
   )
@@ -121,17 +161,17 @@ export function registerCutoverCommand(program: Command, io: CliIo, result: Comm
     )
     .option('--concurrency <n>', 'parallel API requests per cluster (default 32)', integerOption())
     .option('-o, --output <format>', 'json: one JSON event per line')
-    .action(async (flags: CutoverFlags, cmd: Command) => {
+    .action(async (envName: string | undefined, flags: CutoverFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       validate(flags);
+      const targets = await targetsOf(envName, flags, globals);
       const json = outputMode(io, flags.output) === 'json';
       const print = json
         ? jsonLines<CutoverEvent>(io)
         : humanPrinter(io, { allowEmptyVolumes: flags.allowEmptyVolumes });
-      const selection = selectionOf(flags, globals);
       const actor = currentActor(io);
       const outcome = await cutover({
-        ...selection,
+        ...targets,
         direction: flags.back ? 'back' : 'forward',
         scaleDownSource: flags.scaleDownSource,
         command: flags.exec,
@@ -139,8 +179,9 @@ export function registerCutoverCommand(program: Command, io: CliIo, result: Comm
           runHook({
             command,
             direction,
-            from: { context: flags.from, server: servers.from },
-            to: { context: flags.to, server: servers.to },
+            from: { context: targets.from.context, server: servers.from },
+            to: { context: targets.to.context, server: servers.to },
+            ...(targets.environment ? { environment: targets.environment } : {}),
             timeoutMs: flags.execTimeout,
             env: io.env,
             signal: io.signal,

@@ -1,6 +1,6 @@
 // The cutover hook: the user's command at the switch point, run through the shell with a deadline.
 import { spawn } from 'node:child_process';
-import type { CutoverDirection, HookResult } from '../migrate/index.js';
+import type { CutoverDirection, CutoverEnvironment, HookResult } from '../migrate/index.js';
 
 export interface HookRun {
   readonly command: string;
@@ -8,6 +8,8 @@ export interface HookRun {
   /** The contexts as given (empty when a kubeconfig names the cluster) and the API servers. */
   readonly from: { readonly context?: string; readonly server: string };
   readonly to: { readonly context?: string; readonly server: string };
+  /** When cut over by environment: its name and the two clusters' names. */
+  readonly environment?: CutoverEnvironment;
   readonly timeoutMs: number;
   readonly env: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
@@ -16,7 +18,9 @@ export interface HookRun {
 }
 
 /** The variables the command sees besides the environment Capstan runs in. */
-export function hookEnv(run: Pick<HookRun, 'direction' | 'from' | 'to'>): Record<string, string> {
+export function hookEnv(
+  run: Pick<HookRun, 'direction' | 'from' | 'to' | 'environment'>,
+): Record<string, string> {
   return {
     CAPSTAN_CUTOVER_DIRECTION: run.direction,
     CAPSTAN_CUTOVER_FROM: run.from.context ?? '',
@@ -25,6 +29,13 @@ export function hookEnv(run: Pick<HookRun, 'direction' | 'from' | 'to'>): Record
     CAPSTAN_CUTOVER_TO_SERVER: run.to.server,
     // The cluster that takes the traffic once the command succeeds.
     CAPSTAN_CUTOVER_LIVE: run.direction === 'forward' ? 'to' : 'from',
+    ...(run.environment
+      ? {
+          CAPSTAN_CUTOVER_ENVIRONMENT: run.environment.name,
+          CAPSTAN_CUTOVER_FROM_CLUSTER: run.environment.from,
+          CAPSTAN_CUTOVER_TO_CLUSTER: run.environment.to,
+        }
+      : {}),
   };
 }
 

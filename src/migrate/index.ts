@@ -1,6 +1,8 @@
 // Cluster-to-cluster copy and verification: plan (pure), apply to B with server-side apply, verify.
 export { connectCluster, migrate, summarizePlan, MIGRATE_EXIT } from './migrate.js';
 export { cutover } from './cutover.js';
+export { resolveCutoverEnvironment } from './cutover-environment.js';
+export type { CutoverEnvironmentInput, ResolvedCutoverEnvironment } from './cutover-environment.js';
 export type { CutoverEvent, CutoverOptions, CutoverOutcome, CutoverResult } from './cutover.js';
 export {
   CUTOVER_NAMESPACE,
