@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createSecretsRenderer, deploy, EXIT } from '../deploy/index.js';
+import { createSecretsRenderer, EXIT } from '../deploy/index.js';
+import { deployEnvironment } from '../fleet/index.js';
 import { inCluster, loadConfig, resolveBuildInfo, resolveClusters, type BuildInfo } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml, type RenderedPhase } from '../render/index.js';
 import { secretValues, type Redactor } from '../secrets/index.js';
@@ -43,6 +44,11 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       durationOption,
     )
     .option('--concurrency <n>', 'parallel API requests', integerOption())
+    .option(
+      '--skip-cluster <name>',
+      'leave this cluster of a multi-cluster environment out (repeatable; the release records it)',
+      collect,
+    )
     .option('--skip-preflight', 'do not check that every pod and surge pod finds a node')
     .option('--diff', 'show what will change and ask before applying')
     .option('-y, --yes', 'with --diff: apply without asking')
@@ -125,9 +131,10 @@ async function runDeployCommand(
     );
   }
   const build = buildInfo(io, globals.cwd, opts);
-  const run = deploy({
+  const run = deployEnvironment({
     cwd: globals.cwd,
     env: envName,
+    skipClusters: opts.skipCluster as string[] | undefined,
     image: opts.image as string | undefined,
     ...build,
     set: opts.set as string[] | undefined,
