@@ -52,6 +52,8 @@ export type {
   RollbackOptions,
   RollbackResult,
 } from './release/index.js';
+export { formatFleetHistory, mergeHistories, rollbackFleet } from './fleet/index.js';
+export type { FleetHistory, FleetRollbackOptions, FleetRollbackResult } from './fleet/index.js';
 export { notify } from './notify/index.js';
 export type { NotifyEvent } from './notify/index.js';
 export { migrate } from './migrate/index.js';

@@ -9,8 +9,7 @@ import {
   type ResolvedEnvironment,
 } from '../config/index.js';
 import { EXIT } from '../deploy/index.js';
-import { formatFleetHistory, mergeHistories, type ClusterHistory } from '../fleet/history.js';
-import { rollbackFleet } from '../fleet/rollback.js';
+import { formatFleetHistory, mergeHistories, rollbackFleet, type ClusterHistory } from '../fleet/index.js';
 import { KubeClient } from '../kube/index.js';
 import { readReleases } from '../release/index.js';
 import { secretValues, type Redactor } from '../secrets/index.js';

@@ -2,9 +2,15 @@
 // parallel, every cluster's lock taken before any cluster changes; one cluster's failure stops no other.
 import { newDeployId } from '../apply/index.js';
 import { inCluster } from '../config/index.js';
-import type { AnyDeployEvent, ClusterOutcome, DeployOutcome, RollbackEvent } from '../events/index.js';
+import type {
+  AnyDeployEvent,
+  ClusterOutcome,
+  DeployOutcome,
+  FleetEvent,
+  RollbackEvent,
+} from '../events/index.js';
 import { during, type KubeClient } from '../kube/index.js';
-import { notify } from '../notify/index.js';
+import { fleetNotifyEvent, notify } from '../notify/index.js';
 import {
   acquireLock,
   nextReleaseNumber,
@@ -16,6 +22,8 @@ import {
 import { Redactor } from '../secrets/index.js';
 import { isInputError, mapLimit } from '../shared/index.js';
 import { chooseFleetTarget, type ClusterHistory } from './history.js';
+
+type FleetFinished = Extract<FleetEvent, { type: 'fleet-finished' }>;
 
 /** One cluster to roll back: its name, a client for it and the environment's namespace there. */
 export interface FleetCluster {
@@ -101,23 +109,19 @@ async function rollBackFleet(options: FleetRollbackOptions): Promise<FleetRollba
     }),
   );
   const end = rollbackOutcome(clusters, target);
-  const result: FleetRollbackResult = { ...end, deployId, target, release, clusters };
-  await notifyOnce(options, result, { histories, started, redactor }, (message) =>
+  const finished: FleetFinished = {
+    type: 'fleet-finished',
+    ...end,
+    durationMs: now().getTime() - started.getTime(),
+    deployId,
+    release,
+    clusters: [...clusters],
+  };
+  await notifyOnce(options, finished, { histories, target, redactor }, (message) =>
     sink(redactor.event({ type: 'warning', message })),
   );
-  sink(
-    redactor.event({
-      type: 'fleet-finished',
-      outcome: result.outcome,
-      exitCode: result.exitCode,
-      durationMs: now().getTime() - started.getTime(),
-      deployId,
-      release,
-      message: result.message,
-      clusters: [...clusters],
-    }),
-  );
-  return result;
+  sink(redactor.event(finished));
+  return { ...end, deployId, target, release, clusters };
 }
 
 function scopeOf(
@@ -265,36 +269,28 @@ export function rollbackOutcome(
   };
 }
 
-/** The environment's one notification: the rollback's outcome, with each cluster's when one failed. */
+/** The environment's one notification, a line per cluster (each cluster's rollback sends none). */
 async function notifyOnce(
   options: FleetRollbackOptions,
-  result: FleetRollbackResult,
-  run: { readonly histories: readonly ClusterHistory[]; readonly started: Date; readonly redactor: Redactor },
+  finished: FleetFinished,
+  run: {
+    readonly histories: readonly ClusterHistory[];
+    readonly target: number;
+    readonly redactor: Redactor;
+  },
   warn: (message: string) => void,
 ): Promise<void> {
-  const { histories, started } = run;
-  const image = histories[0]?.records?.find((r) => r.release === result.target)?.images[0];
-  const now = options.now ?? (() => new Date());
+  const image = run.histories[0]?.records?.find((r) => r.release === run.target)?.images[0];
+  const event = fleetNotifyEvent({
+    event: finished,
+    app: options.app,
+    env: options.env,
+    image,
+    user: options.user,
+  });
   await notify(
     options.notifications ?? [],
-    {
-      kind: result.outcome === 'succeeded' ? 'rolled-back' : 'failed',
-      app: options.app,
-      env: options.env,
-      deployId: result.deployId,
-      release: result.release,
-      rolledBackTo: result.target,
-      user: options.user,
-      ...(image ? { image } : {}),
-      durationMs: now().getTime() - started.getTime(),
-      ...(result.outcome === 'succeeded'
-        ? {}
-        : {
-            summary: result.clusters
-              .map((c) => `${c.cluster}: ${c.outcome}${c.message ? ` (${c.message})` : ''}`)
-              .join('; '),
-          }),
-    },
+    { ...event, kind: finished.outcome === 'succeeded' ? 'rolled-back' : 'failed', rolledBackTo: run.target },
     {
       env: options.envVars ?? {},
       redact: run.redactor.text,
