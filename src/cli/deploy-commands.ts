@@ -9,7 +9,7 @@ import { collect, durationOption, integerOption, type GlobalOptions } from './op
 import { createReporter } from './reporter.js';
 import { confirm, currentActor, localProcess, outputMode } from './session.js';
 import { CapstanError } from '../shared/index.js';
-import { formatDiff, hasChanges } from '../release/index.js';
+import { formatDiff, hasChanges, type ObjectDiff } from '../release/index.js';
 
 export function registerDeployCommands(program: Command, io: CliIo, result: CommandResult): void {
   program
@@ -163,20 +163,31 @@ async function runDeployCommand(
     },
     process: localProcess(),
     diff: !!opts.diff,
-    confirm: async (diffs) => {
-      const text = result.redactor.text(
-        formatDiff(diffs, { color: outputMode(io) === 'tty' && !io.env.NO_COLOR }),
-      );
-      io.stdout.write(text.endsWith('\n') ? text : text + '\n');
-      if (!hasChanges(diffs)) {
-        io.stdout.write('no changes\n');
-        return true;
-      }
-      return opts.yes ? true : confirm(io, 'Apply these changes?');
-    },
+    confirm: (diffs) => confirmDiff(io, opts, result, [{ diffs }]),
+    confirmClusters: (byCluster) => confirmDiff(io, opts, result, byCluster),
   });
   // The reporter closes the deploy once it knows whether reportError will explain its end.
   result.exitCode = (await reporter.settle(run)).exitCode;
+}
+
+/** Prints the diff (a heading per cluster of a multi-cluster environment) and asks once. */
+async function confirmDiff(
+  io: CliIo,
+  opts: Record<string, unknown>,
+  result: CommandResult,
+  byCluster: readonly { cluster?: string; diffs: readonly ObjectDiff[] }[],
+): Promise<boolean> {
+  const color = outputMode(io) === 'tty' && !io.env.NO_COLOR;
+  for (const { cluster, diffs } of byCluster) {
+    if (cluster !== undefined) io.stdout.write(`# cluster ${cluster}\n`);
+    const text = result.redactor.text(formatDiff(diffs, { color }));
+    io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+  if (!byCluster.some((c) => hasChanges(c.diffs))) {
+    io.stdout.write('no changes\n');
+    return true;
+  }
+  return opts.yes ? true : confirm(io, 'Apply these changes?');
 }
 
 /**

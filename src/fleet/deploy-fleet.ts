@@ -8,6 +8,7 @@ import type { AnyDeployEvent, ClusterOutcome, FleetEvent } from '../events/index
 import { Redactor } from '../secrets/index.js';
 import { newDeployId } from '../apply/index.js';
 import type { KubeObject } from '../shared/index.js';
+import type { ObjectDiff } from '../release/index.js';
 import {
   clustersToRollBack,
   fleetMessage,
@@ -23,6 +24,13 @@ export interface FleetOptions extends DeployOptions {
   readonly skipClusters?: readonly string[];
   /** How long a cluster's API server may take to answer before it counts as unreachable (default 15 s). */
   readonly probeTimeoutMs?: number;
+  /**
+   * With `diff`: asked once with every cluster's diff, after all validated; false changes none.
+   * Default: `confirm` with the diffs of all clusters together.
+   */
+  readonly confirmClusters?: (
+    byCluster: readonly { readonly cluster: string; readonly diffs: readonly ObjectDiff[] }[],
+  ) => Promise<boolean>;
 }
 
 /** A multi-cluster deploy's result: the whole, and each cluster's. */
@@ -56,10 +64,16 @@ export async function deployFleet(
   const redactor = options.redactor ?? new Redactor();
   const emitFleet = (event: FleetEvent) => options.onEvent?.(redactor.event(event));
   const plan = planWaves(fleet, options.skipClusters);
+  const diffs = new Map<string, readonly ObjectDiff[]>();
   const members = plan.waves.flat().map((name, i): Member => {
     const view = resolveEnvironment(loaded, env.name, { set: options.set, cluster: name });
     const tag = (event: AnyDeployEvent) => options.onEvent?.({ ...event, cluster: name });
-    const deploy = new ClusterDeploy({ ...options, deployId, redactor, cluster: name }, tag);
+    // Each cluster's diff is kept, to be asked about once for all.
+    const confirm = (found: readonly ObjectDiff[]) => {
+      diffs.set(name, found);
+      return Promise.resolve(true);
+    };
+    const deploy = new ClusterDeploy({ ...options, deployId, redactor, cluster: name, confirm }, tag);
     return { name, view, deploy, wave: plan.waves.findIndex((w) => w.includes(name)) + 1 || i };
   });
   emitFleet({
@@ -73,7 +87,7 @@ export async function deployFleet(
     skipped: [...plan.skipped],
     dryRun: !!options.dryRun,
   });
-  const run = new FleetRun(options, env, plan, members, emitFleet);
+  const run = new FleetRun(options, env, plan, members, emitFleet, diffs);
   try {
     await run.deploy();
   } finally {
@@ -92,6 +106,7 @@ class FleetRun {
     private readonly plan: WavePlan,
     private readonly members: readonly Member[],
     private readonly emit: (event: FleetEvent) => void,
+    private readonly diffs: ReadonlyMap<string, readonly ObjectDiff[]>,
   ) {}
 
   private get parallel(): number {
@@ -128,7 +143,25 @@ class FleetRun {
       }
     });
     if (this.options.dryRun) return true;
-    return !this.members.some((m) => m.result && m.result.exitCode !== 0) && !this.refusedDiff();
+    if (this.members.some((m) => m.result && m.result.exitCode !== 0)) return false;
+    return this.confirmed();
+  }
+
+  /** With --diff: every cluster's diff, asked about once; not confirmed, every cluster ends unchanged. */
+  private async confirmed(): Promise<boolean> {
+    const { options } = this;
+    if (!options.diff) return true;
+    const byCluster = this.members.map((m) => ({ cluster: m.name, diffs: this.diffs.get(m.name) ?? [] }));
+    const ask =
+      options.confirmClusters ??
+      ((all: typeof byCluster) => options.confirm?.(all.flatMap((c) => c.diffs)) ?? Promise.resolve(true));
+    if (await ask(byCluster)) return true;
+    for (const m of this.members)
+      this.settle(
+        m,
+        await m.deploy.run.finish('interrupted', EXIT.interrupted, 'not confirmed: nothing was changed'),
+      );
+    return false;
   }
 
   /** A thrown error ends one cluster: an unreachable API server is exit 3, naming how to go on. */
@@ -140,11 +173,6 @@ class FleetRun {
         `${(error as Error).message}\nleave the cluster out with --skip-cluster ${m.name} (the release records it), or deploy once it answers`,
       );
     return m.deploy.fail(error);
-  }
-
-  /** With --diff, a cluster that was not confirmed ended its deploy (interrupted): none goes on. */
-  private refusedDiff(): boolean {
-    return this.members.some((m) => m.result?.outcome === 'interrupted');
   }
 
   /** Takes every cluster's lock; when one is held (or fails), releases the others and returns false. */

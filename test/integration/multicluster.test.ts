@@ -188,6 +188,11 @@ describe('one environment on several clusters', { timeout: 900_000 }, () => {
       assert.equal(second.code, 0, second.stdout + second.stderr);
       assert.equal(finished(second)?.release, release + 1);
       for (const c of ['eu', 'us', 'ap']) assert.equal(await imageIn(c, ns), 'example.com/shop:2');
+      // --diff shows every cluster's changes under its name and asks once.
+      const diffed = await deploy(app.dir, 'example.com/shop:3', '--diff', '--yes');
+      assert.equal(diffed.code, 0, diffed.stdout + diffed.stderr);
+      for (const c of ['eu', 'us', 'ap']) assert.match(diffed.stdout, new RegExp(`^# cluster ${c}$`, 'm'));
+      assert.match(diffed.stdout, /example\.com\/shop:3/);
     } finally {
       app.cleanup();
     }
