@@ -6,7 +6,7 @@ export type { CheckId, CheckInfo, Severity } from './catalogue.js';
 export { formatAuditJson, formatAuditSarif, formatAuditText, withObject } from './format.js';
 export { readClusterSnapshot } from './read-snapshot.js';
 export { refuseBrokenObjects } from './deploy-gate.js';
-export { runAudit } from './run-audit.js';
+export { auditClusters, mergeClusterFindings, runAudit } from './run-audit.js';
 export type { RunAuditOptions, RunAuditResult } from './run-audit.js';
 export type {
   AuditResult,

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import {
+  auditClusters,
   formatAuditJson,
   formatAuditSarif,
   formatAuditText,
-  runAudit,
+  mergeClusterFindings,
   withObject,
   type Finding,
+  type RunAuditResult,
 } from '../audit/index.js';
 import { resolveBuildInfo } from '../config/index.js';
 import { CapstanError } from '../shared/index.js';
@@ -27,6 +29,7 @@ export function registerAuditCommands(program: Command, io: CliIo, result: Comma
     .option('--commit <sha>', 'commit for templates (default: the CI variables, then git)')
     .option('--branch <name>', 'branch for templates (default: the CI variables, then git)')
     .option('--offline', 'do not read the cluster: the cluster-aware checks are skipped')
+    .option('--cluster <name>', 'one cluster of a multi-cluster environment (default: every cluster)')
     .option('-o, --output <format>', 'text (default), json (one finding per line) or sarif')
     .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -40,9 +43,10 @@ export function registerAuditCommands(program: Command, io: CliIo, result: Comma
         env: io.env,
         cwd: globals.cwd,
       });
-      const audit = await runAudit({
+      const audits = await auditClusters({
         cwd: globals.cwd,
         env: envName,
+        cluster: opts.cluster as string | undefined,
         image: opts.image as string | undefined,
         set: opts.set as string[] | undefined,
         ...build,
@@ -52,21 +56,61 @@ export function registerAuditCommands(program: Command, io: CliIo, result: Comma
         offline: !!opts.offline,
         signal: io.signal,
       });
+      const grouped = opts.cluster === undefined && audits[0]?.cluster !== undefined;
+      result.redactor.addPublic(audits.flatMap((a) => (a.cluster === undefined ? [] : [a.cluster])));
+      // SARIF and CI annotations cannot group: each finding once, saying which clusters have it.
+      const merged = grouped ? mergeClusterFindings(audits) : (audits[0] ?? { findings: [], skipped: [] });
       const cwd = globals.cwd;
-      const text =
-        format === 'json'
-          ? formatAuditJson(audit, { cwd })
-          : format === 'sarif'
-            ? formatAuditSarif(audit, { cwd })
-            : formatAuditText(audit, { cwd });
-      io.stdout.write(result.redactor.text(text));
-      if (format === 'json')
-        for (const skip of audit.skipped) io.stderr.write(`skipped: ${skip.check}: ${skip.reason}\n`);
+      if (format === 'sarif') io.stdout.write(result.redactor.text(formatAuditSarif(merged, { cwd })));
+      else
+        for (const audit of audits) {
+          const where = grouped ? (audit.cluster ?? '') : undefined;
+          io.stdout.write(result.redactor.text(formatAudit(audit, format, cwd, where)));
+          if (format === 'json')
+            for (const skip of audit.skipped)
+              io.stderr.write(
+                `skipped${where === undefined ? '' : ` (cluster ${where})`}: ${skip.check}: ${skip.reason}\n`,
+              );
+        }
+      if (grouped && format === 'text') io.stdout.write(clustersSummary(audits));
       if (ciOf(io.env) === 'github')
-        for (const line of auditAnnotations(audit.findings, io.env))
+        for (const line of auditAnnotations(merged.findings, io.env))
           io.stderr.write(`${result.redactor.text(line)}\n`);
-      result.exitCode = audit.findings.some((f) => f.severity === 'error') ? 1 : 0;
+      result.exitCode = audits.some((a) => a.findings.some((f) => f.severity === 'error')) ? 1 : 0;
     });
+}
+
+/**
+ * One cluster's audit as text (under a heading naming the cluster, when grouped) or JSON lines
+ * (each with the cluster's name, when grouped).
+ */
+function formatAudit(
+  audit: RunAuditResult,
+  format: string,
+  cwd: string,
+  cluster: string | undefined,
+): string {
+  if (format === 'json') {
+    const text = formatAuditJson(audit, { cwd });
+    if (cluster === undefined) return text;
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => `${JSON.stringify({ cluster, ...(JSON.parse(line) as object) })}\n`)
+      .join('');
+  }
+  const text = formatAuditText(audit, { cwd });
+  return cluster === undefined ? text : `=== cluster ${cluster} (namespace ${audit.namespace})\n${text}\n`;
+}
+
+/** The last line of a grouped text audit: which clusters have errors. */
+function clustersSummary(audits: readonly RunAuditResult[]): string {
+  const failing = audits
+    .filter((a) => a.findings.some((f) => f.severity === 'error'))
+    .map((a) => a.cluster ?? '');
+  return failing.length === 0
+    ? `no errors in any of the ${audits.length} clusters\n`
+    : `errors in ${failing.length} of ${audits.length} clusters: ${failing.join(', ')}\n`;
 }
 
 /** One workflow command per finding: errors as `::error`, warnings as `::warning`, info as `::notice`. */

@@ -84,28 +84,37 @@ export function registerTasksCommands(program: Command, io: CliIo, result: Comma
     )
     .option('--dry-run', 'list them, delete nothing')
     .option('--cluster <name>', 'the cluster to clean (required for a multi-cluster environment)')
-    .action(async (envName: string, opts: Record<string, unknown>, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const env = resolveOneCluster(await loadConfig({ cwd: globals.cwd }), envName, {
-        cluster: opts.cluster as string | undefined,
-        command: 'jobs clean',
-      });
-      const client = await KubeClient.connect({
-        ...connectionOf(env, { kubeconfig: globals.kubeconfig, context: globals.context }),
-        env: io.env,
-      });
-      try {
-        const removed = await cleanJobs(client, {
-          namespace: env.namespace,
-          selector: selectorOf(env.app, env.name),
-          olderThanMs: opts.olderThan as number,
-          dryRun: !!opts.dryRun,
-        });
-        for (const name of removed)
-          io.stdout.write(`${opts.dryRun ? 'would delete' : 'deleted'} Job/${name}\n`);
-        if (removed.length === 0) io.stdout.write('no finished Jobs to clean\n');
-      } finally {
-        client.close();
-      }
+    .action((envName: string, opts: Record<string, unknown>, cmd: Command) =>
+      cleanEnvironmentJobs(io, envName, opts, cmd),
+    );
+}
+
+/** `capstan jobs clean ENV`: deletes (or lists) the finished Jobs Capstan created in one cluster. */
+async function cleanEnvironmentJobs(
+  io: CliIo,
+  envName: string,
+  opts: Record<string, unknown>,
+  cmd: Command,
+): Promise<void> {
+  const globals = cmd.optsWithGlobals<GlobalOptions>();
+  const env = resolveOneCluster(await loadConfig({ cwd: globals.cwd }), envName, {
+    cluster: opts.cluster as string | undefined,
+    command: 'jobs clean',
+  });
+  const client = await KubeClient.connect({
+    ...connectionOf(env, { kubeconfig: globals.kubeconfig, context: globals.context }),
+    env: io.env,
+  });
+  try {
+    const removed = await cleanJobs(client, {
+      namespace: env.namespace,
+      selector: selectorOf(env.app, env.name),
+      olderThanMs: opts.olderThan as number,
+      dryRun: !!opts.dryRun,
     });
+    for (const name of removed) io.stdout.write(`${opts.dryRun ? 'would delete' : 'deleted'} Job/${name}\n`);
+    if (removed.length === 0) io.stdout.write('no finished Jobs to clean\n');
+  } finally {
+    client.close();
+  }
 }
