@@ -1,6 +1,7 @@
 // The conventions of the CI a command runs in: GitHub Actions workflow commands and step summary,
 // GitLab CI collapsible sections. Pure formatters; the reporter and reportError write them.
 import type { Issue } from '../shared/index.js';
+import { formatSeconds } from './progress.js';
 
 export type CiKind = 'github' | 'gitlab';
 
@@ -70,14 +71,68 @@ function cell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/** How the end of a deploy names it: its release number when one was recorded, and its id. */
+export function deployIdOf(event: { readonly release?: number; readonly deployId: string }): string {
+  return `${event.release === undefined ? '' : `release ${event.release}, `}deploy ${event.deployId}`;
+}
+
+/** The line under a timeline: `✓ deploy succeeded (3.0s, release 7, deploy d7)`, or what failed. */
+export function formatResult(
+  event: {
+    readonly outcome: string;
+    readonly message?: string;
+    readonly durationMs: number;
+    readonly release?: number;
+    readonly deployId: string;
+  },
+  operation: string,
+): string {
+  const ok = event.outcome === 'succeeded';
+  const what = ok
+    ? (event.message ?? `${operation} succeeded`)
+    : `${operation} ${event.outcome}${event.message ? `: ${event.message}` : ''}`;
+  return `${ok ? '✓' : '✗'} ${what} (${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`;
+}
+
+/** One deploy's or rollback's phases as they run, for the step summary. */
+export class PhaseTimeline {
+  readonly rows: Array<PhaseRow & { startedAt: number }> = [];
+
+  /** The phases the operation will run, none started yet. */
+  planned(phases: readonly string[]): void {
+    this.rows.push(...phases.map((phase) => ({ phase, objects: 0, outcome: 'not started', startedAt: 0 })));
+  }
+
+  started(phase: string, objects: number, now: number): void {
+    const row = { phase, objects, outcome: 'running', startedAt: now };
+    const at = this.rows.findIndex((r) => r.phase === phase);
+    if (at === -1) this.rows.push(row);
+    else this.rows[at] = row;
+  }
+
+  finished(phase: string, durationMs: number): void {
+    const at = this.rows.findIndex((r) => r.phase === phase);
+    if (at !== -1) this.rows[at] = { ...this.rows[at], outcome: 'succeeded', durationMs };
+  }
+
+  /** The rows, a phase still running ended by the operation's outcome. */
+  closed(outcome: string, now: number): PhaseRow[] {
+    return this.rows.map((row) =>
+      row.outcome === 'running' ? { ...row, outcome, durationMs: now - row.startedAt } : row,
+    );
+  }
+}
+
 /** The phase timeline as `$GITHUB_STEP_SUMMARY` shows it: a heading, a table, the outcome. */
 export function formatStepSummary(options: {
   readonly title: string;
   readonly rows: readonly PhaseRow[];
   readonly result: string;
+  /** The heading's level (default 3): 4 under a multi-cluster deploy's own. */
+  readonly level?: number;
 }): string {
   const lines = [
-    `### ${cell(options.title)}`,
+    `${'#'.repeat(options.level ?? 3)} ${cell(options.title)}`,
     '',
     '| Phase | Duration | Outcome | Objects |',
     '| --- | ---: | --- | ---: |',
@@ -88,6 +143,50 @@ export function formatStepSummary(options: {
   }
   lines.push('', cell(options.result), '');
   return lines.join('\n') + '\n';
+}
+
+/** A cluster of a multi-cluster deploy in the step summary's first table. */
+export interface ClusterRow {
+  readonly cluster: string;
+  readonly wave?: number;
+  readonly outcome: string;
+  readonly release?: number;
+  readonly durationMs?: number;
+  /** Why it failed, and what its rollback did. */
+  readonly detail?: string;
+}
+
+/**
+ * A multi-cluster deploy as `$GITHUB_STEP_SUMMARY` shows it: a heading, a table of the clusters
+ * and their outcomes, the result, then each cluster's phase timeline (and its rollback's).
+ */
+export function formatFleetStepSummary(options: {
+  readonly title: string;
+  readonly clusters: readonly ClusterRow[];
+  readonly result: string;
+  readonly tables: ReadonlyArray<{
+    readonly title: string;
+    readonly rows: readonly PhaseRow[];
+    readonly result: string;
+  }>;
+}): string {
+  const lines = [
+    `### ${cell(options.title)}`,
+    '',
+    '| Cluster | Wave | Outcome | Release | Duration | Details |',
+    '| --- | ---: | --- | ---: | ---: | --- |',
+  ];
+  for (const row of options.clusters) {
+    const duration = row.durationMs === undefined ? '' : `${(row.durationMs / 1000).toFixed(1)}s`;
+    lines.push(
+      `| ${cell(row.cluster)} | ${row.wave ?? ''} | ${cell(row.outcome)} | ${row.release ?? ''} | ${duration} | ${cell(row.detail ?? '')} |`,
+    );
+  }
+  lines.push('', cell(options.result), '');
+  return [
+    lines.join('\n') + '\n',
+    ...options.tables.map((table) => formatStepSummary({ ...table, level: 4 })),
+  ].join('');
 }
 
 /** GitLab's section names allow letters, digits, `_`, `.` and `-`. */

@@ -1,18 +1,31 @@
 import type { DeployEvent, EventObject } from '../deploy/index.js';
 import type { RollbackEvent } from '../release/index.js';
-import type { AnyDeployEvent, FleetEvent } from '../events/index.js';
+import type { AnyDeployEvent, ClusterOutcome, DeployOutcome, FleetEvent } from '../events/index.js';
+import { formatDuration } from '../notify/index.js';
 import { Redactor } from '../secrets/index.js';
-import { isInputError, type SourceLocation } from '../shared/index.js';
+import { isInputError, isRecord, type SourceLocation } from '../shared/index.js';
 import {
   ciOf,
+  deployIdOf,
   formatAnnotation,
+  formatFleetStepSummary,
+  formatResult,
   formatStepSummary,
   gitlabSectionEnd,
   gitlabSectionStart,
+  PhaseTimeline,
   workspacePath,
   type CiKind,
-  type PhaseRow,
 } from './ci.js';
+import {
+  fleetLiveLines,
+  fleetSummaryLines,
+  FleetView,
+  isFleetLevel,
+  outcomeOfState,
+  type ClusterView,
+  type FleetFinished,
+} from './fleet-view.js';
 import type { CliIo } from './options.js';
 import { countWord, fitWidth, formatSeconds, PhaseProgress } from './progress.js';
 
@@ -35,10 +48,11 @@ export function refOf(o: EventObject): string {
 }
 
 type DeployFinished = Extract<DeployEvent, { type: 'deploy-finished' }>;
+type Operation = 'deploy' | 'rollback';
 
-/** How the end of a deploy names it: its release number when one was recorded, and its id. */
-function deployIdOf(event: DeployFinished): string {
-  return `${event.release === undefined ? '' : `release ${event.release}, `}deploy ${event.deployId}`;
+/** Where a live phase is kept: the deploy's own, or each cluster's in a multi-cluster deploy. */
+interface PhaseSlot {
+  phase: PhaseProgress | undefined;
 }
 
 /** At most this many objects in the live block of what still waits. */
@@ -67,22 +81,33 @@ export interface ReporterOptions {
  * workflow-command annotations and the phase timeline a step summary; under GitLab CI each phase is
  * a collapsible section. Every line it writes is redacted as text before it is cut or coloured; a
  * JSON line is redacted field by field before it is serialized, so it stays the same JSON.
+ *
+ * A multi-cluster deploy (fleet-started, or events that carry `cluster`) is drawn per cluster: on a
+ * terminal a live line per cluster within each wave, its waiting objects under it; each line of a
+ * cluster's events prefixed `[cluster] `; a closing list of every cluster's outcome; a step summary
+ * with a table of the clusters, then one per cluster; annotations that name the cluster.
  */
 export class Reporter {
   private readonly c;
   private readonly ci: CiKind | undefined;
   private readonly now: () => number;
   /** The phase drawn live on a terminal. */
-  private phase: PhaseProgress | undefined;
+  private readonly single: PhaseSlot = { phase: undefined };
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
   private section: string | undefined;
   private title = 'capstan';
   /** What the closing line names: a rollback's outcome is not a deploy's. */
-  private operation: 'deploy' | 'rollback' = 'deploy';
-  private readonly rows: Array<PhaseRow & { startedAt: number }> = [];
+  private operation: Operation = 'deploy';
+  private timeline = new PhaseTimeline();
   /** The last event, held until the command knows whether an error of its own explains it (end). */
   private finished: DeployFinished | undefined;
+  /** A multi-cluster deploy: its clusters, and its live block on a terminal until it finished. */
+  private fleet: FleetView | undefined;
+  private fleetLive = false;
+  private fleetFinished: FleetFinished | undefined;
+  /** In front of every line written: `[eu] ` while a cluster's event is drawn. */
+  private prefix = '';
 
   constructor(
     private readonly out: Stream,
@@ -96,7 +121,8 @@ export class Reporter {
   }
 
   private write(text: string): void {
-    this.out.write(this.redactor.text(text) + '\n');
+    const prefixed = this.prefix === '' ? text : text.replace(/^/gm, this.prefix);
+    this.out.write(this.redactor.text(prefixed) + '\n');
   }
 
   /** A finished line: above the live block on a terminal, which is drawn again under it. */
@@ -120,7 +146,7 @@ export class Reporter {
     );
   }
 
-  private liveLines(phase: PhaseProgress): string[] {
+  private phaseLines(phase: PhaseProgress): string[] {
     const c = this.c;
     const lines = [`${c.cyan('▶')} ${c.bold(this.fit(2, `${phase.name}  ${phase.summary(this.now())}`))}`];
     for (const applied of phase.appliedLines()) lines.push(`  ${c.dim(this.fit(2, applied))}`);
@@ -135,18 +161,34 @@ export class Reporter {
     return lines;
   }
 
+  /** The live block: the deploy's phase, or a multi-cluster deploy's line per cluster. */
+  private liveLines(): string[] | undefined {
+    if (this.mode !== 'tty') return undefined;
+    if (this.fleet)
+      return this.fleetLive
+        ? fleetLiveLines(this.fleet, {
+            paint: this.c,
+            fit: (indent, text) => this.fit(indent, text),
+            now: this.now(),
+            rows: this.out.rows,
+            maxWaiting: MAX_WAITING_SHOWN,
+          })
+        : undefined;
+    return this.single.phase ? this.phaseLines(this.single.phase) : undefined;
+  }
+
   private drawLive(): void {
-    if (this.mode !== 'tty' || !this.phase) return;
-    const lines = this.liveLines(this.phase);
+    const lines = this.liveLines();
+    if (!lines) return;
     this.out.write(lines.join('\n') + '\n');
     this.drawn = lines.length;
   }
 
   /** Redraws the live block in one write, so a terminal never shows it half drawn. */
   private redraw(): void {
-    if (this.mode !== 'tty' || !this.phase) return;
+    const lines = this.liveLines();
+    if (!lines) return;
     const clear = this.drawn > 0 ? `\u001b[${this.drawn}A\u001b[0J` : '';
-    const lines = this.liveLines(this.phase);
     this.out.write(clear + lines.join('\n') + '\n');
     this.drawn = lines.length;
   }
@@ -164,15 +206,17 @@ export class Reporter {
     this.timer = undefined;
   }
 
-  /** Ends the live phase on a terminal: its line and its apply summary stay, the waiting block goes. */
-  private freezePhase(mark: string, text: string): void {
-    const phase = this.phase;
+  /** Ends a live phase on a terminal: its line and its apply summary stay, the waiting block goes. */
+  private freezePhase(slot: PhaseSlot, mark: string, text: string): void {
+    const phase = slot.phase;
     if (!phase) return;
     this.clearLive();
-    this.phase = undefined;
-    this.stopTimer();
+    slot.phase = undefined;
+    // A multi-cluster deploy's live block stays: other clusters go on.
+    if (!this.fleet) this.stopTimer();
     this.write(`${mark} ${this.c.bold(`${phase.name}  ${text}`)}`);
     for (const applied of phase.appliedLines()) this.write(`  ${this.c.dim(applied)}`);
+    this.drawLive();
   }
 
   /** GitHub: a workflow command on standard error, redacted before it is escaped. */
@@ -191,30 +235,21 @@ export class Reporter {
     if (this.ci !== 'gitlab' || this.mode === 'json') return;
     this.closeSection();
     this.section = name;
-    this.out.write(gitlabSectionStart(`phase_${name}`, this.redactor.text(header), this.now()) + '\n');
+    this.out.write(gitlabSectionStart(name, this.redactor.text(header), this.now()) + '\n');
   }
 
   private closeSection(): void {
     if (this.section === undefined) return;
-    this.out.write(gitlabSectionEnd(`phase_${this.section}`, this.now()) + '\n');
+    this.out.write(gitlabSectionEnd(this.section, this.now()) + '\n');
     this.section = undefined;
   }
 
-  private writeStepSummary(event: DeployFinished): void {
+  /** Appends to `$GITHUB_STEP_SUMMARY` under GitHub Actions; a failure to write is a warning. */
+  private appendStepSummary(text: () => string): void {
     const path = this.options.env?.GITHUB_STEP_SUMMARY;
     if (this.ci !== 'github' || !path || !this.options.appendFile) return;
-    const ok = event.outcome === 'succeeded';
-    const rows = this.rows.map((row) =>
-      row.outcome === 'running'
-        ? { ...row, outcome: event.outcome, durationMs: this.now() - row.startedAt }
-        : row,
-    );
-    const result = `${ok ? '✓' : '✗'} ${ok ? (event.message ?? `${this.operation} succeeded`) : `${this.operation} ${event.outcome}${event.message ? `: ${event.message}` : ''}`} (${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`;
     try {
-      this.options.appendFile(
-        path,
-        this.redactor.text(formatStepSummary({ title: this.title, rows, result })),
-      );
+      this.options.appendFile(path, this.redactor.text(text()));
     } catch (error) {
       (this.options.stderr ?? this.out).write(
         this.redactor.text(
@@ -224,17 +259,24 @@ export class Reporter {
     }
   }
 
+  private writeStepSummary(event: DeployFinished): void {
+    this.appendStepSummary(() =>
+      formatStepSummary({
+        title: this.title,
+        rows: this.timeline.closed(event.outcome, this.now()),
+        result: formatResult(event, this.operation),
+      }),
+    );
+  }
+
   event(event: AnyDeployEvent): void {
-    if (this.mode === 'json') {
-      if (!isFleetEvent(event)) this.ciEvent(event);
-      // `time` is Capstan's clock, not input: a secret `2026` (a port) must not break every timestamp.
-      this.out.write(
-        JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n',
-      );
+    if (this.fleet || isFleetLevel(event) || event.cluster !== undefined) {
+      this.fleetEvent(event);
       return;
     }
-    if (isFleetEvent(event)) {
-      this.out.write(this.redactor.text(`${event.type} ${JSON.stringify(event)}`) + '\n');
+    if (this.mode === 'json') {
+      this.ciEvent(event);
+      this.jsonLine(event);
       return;
     }
     this.ciEvent(event);
@@ -242,44 +284,34 @@ export class Reporter {
     else this.plainEvent(event);
   }
 
+  private jsonLine(event: AnyDeployEvent): void {
+    // `time` is Capstan's clock, not input: a secret `2026` (a port) must not break every timestamp.
+    this.out.write(JSON.stringify({ time: new Date().toISOString(), ...this.redactor.event(event) }) + '\n');
+  }
+
   /** What the CI conventions need, whatever the output mode: annotations and the timeline. */
   private ciEvent(event: DeployEvent | RollbackEvent): void {
     switch (event.type) {
       case 'deploy-started':
         this.title = `capstan ${event.dryRun ? 'dry run of' : 'deploy of'} ${event.app} to ${event.env}`;
-        this.rows.push(
-          ...event.phases.map((phase) => ({ phase, objects: 0, outcome: 'not started', startedAt: 0 })),
-        );
+        this.timeline.planned(event.phases);
         break;
       case 'rollback-started':
         // After a failed deploy (--rollback-on-failure) the deploy is closed first, as its own operation.
         if (this.finished) this.end();
-        this.rows.length = 0;
+        this.timeline = new PhaseTimeline();
         this.title = `capstan rollback of ${event.app} in ${event.env} to release ${event.target}`;
         this.operation = 'rollback';
         break;
-      case 'phase-started': {
-        const row = { phase: event.phase, objects: event.objects, outcome: 'running', startedAt: this.now() };
-        const at = this.rows.findIndex((r) => r.phase === event.phase);
-        if (at === -1) this.rows.push(row);
-        else this.rows[at] = row;
+      case 'phase-started':
+        this.timeline.started(event.phase, event.objects, this.now());
         break;
-      }
-      case 'phase-finished': {
-        const at = this.rows.findIndex((r) => r.phase === event.phase);
-        if (at !== -1)
-          this.rows[at] = { ...this.rows[at], outcome: 'succeeded', durationMs: event.durationMs };
+      case 'phase-finished':
+        this.timeline.finished(event.phase, event.durationMs);
         break;
-      }
-      case 'object-failed': {
-        const cause = event.diagnosis ? `\nMost likely cause: ${event.diagnosis.mostLikelyCause}` : '';
-        this.annotate(
-          `${refOf(event.object)}: ${event.message}${cause}`,
-          `${refOf(event.object)} failed in phase ${event.phase}`,
-          event.source,
-        );
+      case 'object-failed':
+        this.annotateFailure(event);
         break;
-      }
       case 'deploy-finished':
         // Closed by end(), once it is known whether reportError explains it.
         this.finished = event;
@@ -289,33 +321,51 @@ export class Reporter {
     }
   }
 
+  private annotateFailure(event: Extract<DeployEvent, { type: 'object-failed' }>, cluster?: string): void {
+    const cause = event.diagnosis ? `\nMost likely cause: ${event.diagnosis.mostLikelyCause}` : '';
+    this.annotate(
+      `${refOf(event.object)}: ${event.message}${cause}`,
+      `${refOf(event.object)} failed in phase ${event.phase}${cluster === undefined ? '' : ` on cluster ${cluster}`}`,
+      event.source,
+    );
+  }
+
   /**
    * Closes the deploy or rollback the events told, once its function returned or threw: the
    * closing line, the annotation and the step summary. A refusal that returns (the scheduling
    * preflight, a held lock) is explained here, in every output. `error` is what the function threw
    * after its last event: reportError prints that message and hint on standard error (and under
-   * GitHub Actions annotates invalid input issue by issue), so here it is not said again.
+   * GitHub Actions annotates invalid input issue by issue), so here it is not said again. `result`
+   * is what it returned: a multi-cluster deploy that refused before its last event is closed from it.
    */
-  end(error?: unknown): void {
+  end(error?: unknown, result?: unknown): void {
+    // A single deploy's end held: the result is not a fleet's, whatever it holds.
+    if (this.fleet || (!this.finished && fleetResultOf(result))) {
+      this.endFleet(error, fleetResultOf(result));
+      return;
+    }
     const event = this.finished;
     if (!event) return;
     this.finished = undefined;
     const toldByError = error !== undefined;
-    const annotatedByError = toldByError && this.ci === 'github' && isInputError(error);
-    if (event.outcome !== 'succeeded' && !annotatedByError)
+    if (event.outcome !== 'succeeded' && !this.annotatedByError(error))
       this.annotate(
         event.message ?? `${this.operation} ${event.outcome}`,
         `capstan ${this.operation} ${event.outcome}`,
       );
     this.writeStepSummary(event);
-    if (this.mode !== 'json') this.finishedLines(event, toldByError);
+    if (this.mode !== 'json') this.finishedLines(event, this.operation, toldByError);
+  }
+
+  private annotatedByError(error: unknown): boolean {
+    return error !== undefined && this.ci === 'github' && isInputError(error);
   }
 
   /** Runs a deploy or rollback to its end: `end()` when it returns, `end(error)` when it throws. */
   async settle<T>(run: Promise<T>): Promise<T> {
     try {
       const result = await run;
-      this.end();
+      this.end(undefined, result);
       return result;
     } catch (error) {
       this.end(error);
@@ -323,58 +373,65 @@ export class Reporter {
     }
   }
 
-  private ttyEvent(event: DeployEvent | RollbackEvent): void {
+  private ttyEvent(event: DeployEvent | RollbackEvent, view?: ClusterView): void {
     const c = this.c;
+    const slot = view ?? this.single;
     switch (event.type) {
       case 'phase-started':
-        this.freezePhase(c.yellow('■'), 'ended');
-        this.phase = new PhaseProgress(event.phase, event.objects, this.now());
+        this.freezePhase(slot, c.yellow('■'), 'ended');
+        slot.phase = new PhaseProgress(event.phase, event.objects, this.now());
         this.redraw();
         this.startTimer();
         return;
       case 'object-applied':
-        this.phase?.applied(event.object, event.action);
+        slot.phase?.applied(event.object, event.action);
         if (!this.timer) this.redraw();
         return;
       case 'object-waiting':
-        this.phase?.waitingFor(refOf(event.object), event.message);
+        slot.phase?.waitingFor(refOf(event.object), event.message);
         if (!this.timer) this.redraw();
         return;
       case 'object-ready':
-        this.phase?.ready(event.object, refOf(event.object));
+        slot.phase?.ready(event.object, refOf(event.object));
         if (!this.timer) this.redraw();
         return;
       case 'object-failed': {
-        const phase = this.phase;
+        const phase = slot.phase;
         if (phase) {
           phase.done(refOf(event.object));
           phase.failed = true;
-          this.freezePhase(c.red('✗'), phase.summary(this.now()));
+          this.freezePhase(slot, c.red('✗'), phase.summary(this.now()));
         }
         this.failureLines(event);
         return;
       }
       case 'phase-finished': {
-        const phase = this.phase;
-        if (phase?.name === event.phase) this.freezePhase(c.green('✓'), phase.finished(event.durationMs));
+        const phase = slot.phase;
+        if (phase?.name === event.phase)
+          this.freezePhase(slot, c.green('✓'), phase.finished(event.durationMs));
         else this.line(c.green(`✓ ${event.phase}  ready in ${formatSeconds(event.durationMs)}`));
         return;
       }
       case 'deploy-finished':
-        if (this.phase) this.freezePhase(c.red('✗'), this.phase.summary(this.now()));
-        this.stopTimer();
-        this.clearLive();
+        if (slot.phase) this.freezePhase(slot, c.red('✗'), slot.phase.summary(this.now()));
+        // A cluster's end is told as it comes; the command ends with the fleet's.
+        if (view) this.finishedLines(event, view.operation, false);
+        else {
+          this.stopTimer();
+          this.clearLive();
+        }
         return;
       default:
         this.commonEvent(event);
     }
   }
 
-  private plainEvent(event: DeployEvent | RollbackEvent): void {
+  private plainEvent(event: DeployEvent | RollbackEvent, view?: ClusterView): void {
     switch (event.type) {
       case 'phase-started': {
         const header = `▶ phase ${event.phase} (${countWord(event.objects, 'object')})`;
-        if (this.ci === 'gitlab') this.openSection(event.phase, header);
+        // A multi-cluster deploy's clusters run side by side: its sections are its waves.
+        if (this.ci === 'gitlab' && !view) this.openSection(`phase_${event.phase}`, header);
         else this.write(header);
         return;
       }
@@ -394,10 +451,14 @@ export class Reporter {
         return;
       case 'phase-finished':
         this.write(`  phase ${event.phase} done in ${formatSeconds(event.durationMs)}`);
-        this.closeSection();
+        if (!view) this.closeSection();
         return;
       case 'deploy-finished':
-        this.closeSection();
+        if (!view) this.closeSection();
+        else {
+          if (event.outcome !== 'succeeded') this.closeSection();
+          this.finishedLines(event, view.operation, false);
+        }
         return;
       default:
         this.commonEvent(event);
@@ -419,16 +480,17 @@ export class Reporter {
    * The closing line with the reason, unless reportError prints it right after (`toldByError`); a
    * reason of several lines (every workload the preflight refused) follows it, indented.
    */
-  private finishedLines(event: DeployFinished, toldByError: boolean): void {
+  private finishedLines(event: DeployFinished, operation: Operation, toldByError: boolean): void {
     const c = this.c;
     this.clearLive();
     const ok = event.outcome === 'succeeded';
     const at = c.dim(`(${formatSeconds(event.durationMs)}, ${deployIdOf(event)})`);
     if (ok) {
-      this.write(`${c.green(`✓ ${event.message ?? `${this.operation} succeeded`}`)} ${at}`);
+      this.write(`${c.green(`✓ ${event.message ?? `${operation} succeeded`}`)} ${at}`);
+      this.drawLive();
       return;
     }
-    const closing = `${this.operation} ${event.outcome}`;
+    const closing = `${operation} ${event.outcome}`;
     const why = toldByError
       ? event.outcome === 'invalid'
         ? 'nothing was applied'
@@ -444,6 +506,156 @@ export class Reporter {
         ),
       );
     }
+    this.drawLive();
+  }
+
+  /** A multi-cluster deploy's event: its CI conventions, then its lines or its JSON line. */
+  private fleetEvent(event: AnyDeployEvent): void {
+    const now = this.now();
+    if (event.type === 'fleet-started') this.fleet = new FleetView(event, now);
+    const fleet = (this.fleet ??= new FleetView(undefined, now));
+    const view =
+      isFleetLevel(event) || event.cluster === undefined ? undefined : fleet.cluster(event.cluster);
+    fleet.apply(event, now);
+    if (isFleetLevel(event)) this.fleetCiEvent(event);
+    else if (view) this.clusterCiEvent(event, view);
+    if (this.mode === 'json') {
+      this.jsonLine(event);
+      return;
+    }
+    if (isFleetLevel(event)) this.fleetLines(event);
+    else if (view) {
+      this.prefix = `[${view.name}] `;
+      try {
+        if (this.mode === 'tty') this.ttyEvent(event, view);
+        else this.plainEvent(event, view);
+      } finally {
+        this.prefix = '';
+      }
+    } else this.commonEvent(event);
+    if (!this.timer) this.redraw();
+  }
+
+  private fleetCiEvent(event: FleetEvent): void {
+    if (event.type === 'fleet-started')
+      this.title = `capstan ${event.dryRun ? 'dry run of' : 'deploy of'} ${event.app} to ${event.env}`;
+    // Closed by end(), once it is known whether reportError explains it.
+    if (event.type === 'fleet-finished') this.fleetFinished = event;
+  }
+
+  /** A cluster's failures become annotations that name it, as they come. */
+  private clusterCiEvent(event: DeployEvent | RollbackEvent, view: ClusterView): void {
+    if (event.type === 'deploy-started' && !this.fleet?.started)
+      this.title = `capstan ${event.dryRun ? 'dry run of' : 'deploy of'} ${event.app} to ${event.env}`;
+    if (event.type === 'object-failed') this.annotateFailure(event, view.name);
+    if (event.type === 'deploy-finished' && event.outcome !== 'succeeded')
+      this.annotate(
+        event.message ?? `${view.operation} ${event.outcome}`,
+        `capstan ${view.operation} ${event.outcome} on cluster ${view.name}`,
+      );
+  }
+
+  /** The fleet's own lines: its start, each wave's start, soak and end. */
+  private fleetLines(event: FleetEvent): void {
+    const c = this.c;
+    const waves = this.fleet?.waves.length ?? 0;
+    switch (event.type) {
+      case 'fleet-started': {
+        const deployed = event.clusters.filter((name) => !event.skipped.includes(name));
+        this.line(
+          c.bold(
+            `${event.dryRun ? 'Dry run of' : 'Deploying'} ${event.app} to ${event.env} on ${countWord(deployed.length, 'cluster')} in ${countWord(event.waves.length, 'wave')}, deploy ${event.deployId}${event.image ? `, image ${event.image}` : ''}`,
+          ),
+        );
+        if (this.mode === 'plain')
+          event.waves.forEach((wave, i) => this.write(c.dim(`  wave ${i + 1}: ${wave.join(', ')}`)));
+        if (event.skipped.length > 0)
+          this.line(c.yellow(`left out with --skip-cluster: ${event.skipped.join(', ')}`));
+        this.fleetLive = true;
+        this.startTimer();
+        return;
+      }
+      case 'wave-started': {
+        const header = `▶ wave ${event.wave}${waves ? ` of ${waves}` : ''}: ${event.clusters.join(', ')}`;
+        if (this.ci === 'gitlab' && this.mode === 'plain') this.openSection(`wave_${event.wave}`, header);
+        else this.line(c.bold(header));
+        return;
+      }
+      case 'soak-started':
+        this.line(
+          `${c.cyan('~')} wave ${event.wave} soaks for ${formatDuration(event.durationMs)}: ${event.clusters.join(', ')}`,
+        );
+        return;
+      case 'wave-finished':
+        this.line(
+          event.outcome === 'succeeded'
+            ? c.green(`✓ wave ${event.wave} succeeded in ${formatSeconds(event.durationMs)}`)
+            : c.red(`✗ wave ${event.wave} failed in ${formatSeconds(event.durationMs)}`),
+        );
+        this.closeSection();
+        return;
+      case 'fleet-finished':
+        this.stopTimer();
+        this.clearLive();
+        this.fleetLive = false;
+        this.closeSection();
+        return;
+    }
+  }
+
+  /**
+   * Closes a multi-cluster deploy: the annotation and step summary of its outcome, the list of its
+   * clusters' outcomes and the closing line; from its fleet-finished, or else from what it returned.
+   */
+  private endFleet(error: unknown, result: FleetResult | undefined): void {
+    const now = this.now();
+    const fleet = (this.fleet ??= new FleetView(undefined, now));
+    this.stopTimer();
+    this.clearLive();
+    this.fleetLive = false;
+    let finished = this.fleetFinished;
+    this.fleetFinished = undefined;
+    if (!finished && result) {
+      finished = {
+        type: 'fleet-finished',
+        durationMs: now - fleet.startedAt,
+        ...result,
+        clusters: [...(result.clusters ?? [])],
+      };
+      fleet.apply(finished, now);
+    }
+    if (!finished) {
+      // It threw before its end: where each cluster got to, then the error.
+      if (this.mode !== 'json' && fleet.clusters.size > 0)
+        this.write(fleetSummaryLines(fleet, this.c, now).join('\n'));
+      return;
+    }
+    if (finished.outcome !== 'succeeded' && !this.annotatedByError(error))
+      this.annotate(finished.message ?? `deploy ${finished.outcome}`, `capstan deploy ${finished.outcome}`);
+    const closing = { ...finished, applied: [], notApplied: [], type: 'deploy-finished' as const };
+    const succeeded = finished.clusters.filter((c) => c.outcome === 'succeeded').length;
+    const message =
+      finished.message ??
+      (finished.outcome === 'succeeded' && succeeded > 0
+        ? `deploy succeeded on ${countWord(succeeded, 'cluster')}`
+        : undefined);
+    this.appendStepSummary(() =>
+      formatFleetStepSummary({
+        title: this.title,
+        clusters: fleet.clusterRows(finished),
+        result: formatResult({ ...finished, message }, 'deploy'),
+        tables: [...fleet.clusters.values()].flatMap((view) =>
+          view.tables.map((table) => ({
+            title: table.title,
+            rows: table.timeline.closed(table.outcome ?? outcomeOfState(view), now),
+            result: table.result ?? outcomeOfState(view),
+          })),
+        ),
+      }),
+    );
+    if (this.mode === 'json') return;
+    if (fleet.clusters.size > 0) this.write(fleetSummaryLines(fleet, this.c, now).join('\n'));
+    this.finishedLines({ ...closing, message }, 'deploy', error !== undefined);
   }
 
   /** Events drawn the same way on a terminal and without one. */
@@ -515,15 +727,31 @@ export function createReporter(
   });
 }
 
-const FLEET_EVENTS = new Set([
-  'fleet-started',
-  'wave-started',
-  'soak-started',
-  'wave-finished',
-  'fleet-finished',
-]);
+/** What a multi-cluster deploy returns, as far as its closing needs it. */
+interface FleetResult {
+  readonly outcome: DeployOutcome;
+  readonly exitCode: number;
+  readonly deployId: string;
+  readonly message?: string;
+  readonly release?: number;
+  readonly clusters: readonly ClusterOutcome[];
+}
+
+/** The result of a multi-cluster deploy (it has `clusters`), or undefined for any other. */
+function fleetResultOf(result: unknown): FleetResult | undefined {
+  if (!isRecord(result) || !Array.isArray(result.clusters)) return undefined;
+  const { outcome, exitCode, deployId, message, release } = result;
+  if (typeof outcome !== 'string' || typeof exitCode !== 'number' || typeof deployId !== 'string')
+    return undefined;
+  return {
+    outcome: outcome as DeployOutcome,
+    exitCode,
+    deployId,
+    ...(typeof message === 'string' ? { message } : {}),
+    ...(typeof release === 'number' ? { release } : {}),
+    clusters: result.clusters as ClusterOutcome[],
+  };
+}
 
 /** The events of a multi-cluster deploy that are about the fleet, not one cluster. */
-export function isFleetEvent(event: AnyDeployEvent): event is FleetEvent {
-  return FLEET_EVENTS.has(event.type);
-}
+export { isFleetLevel as isFleetEvent } from './fleet-view.js';
