@@ -168,11 +168,12 @@ function describeNotLive(
   const where =
     location.namespace === CUTOVER_NAMESPACE
       ? `cutover record ${location.namespace}/${location.name}`
-      : `cutover record ${location.name} (ConfigMap in capstan-system, copy in ${location.namespace})`;
-  const what = `cutover from ${clusterName(record, 'A')} (A) to ${clusterName(record, 'B')} (B), ${record.state} since ${record.updatedAt} by ${record.by}`;
+      : `cutover record ${location.name} (ConfigMap in ${CUTOVER_NAMESPACE}, copy in ${location.namespace})`;
+  const clusters = `from ${clusterName(record, 'A')} (A) to ${clusterName(record, 'B')} (B)`;
+  const what = `the cutover ${clusters} is ${record.state} since ${record.updatedAt} (by ${record.by})`;
   const back = `\`${cutoverCommand(record, true)}\``;
   if (side === undefined)
-    return `the ${where} is about this cluster, but names neither the API server it was reached at (${target.server}) nor its side: ${what}. Capstan cannot tell whether this cluster is live. Ways on: reach the cluster as the cutover did, or finish with the cutover (${back} makes A live again)`;
+    return `the ${where} is about this cluster, but names neither the API server it was reached at (${target.server}) nor its side: ${what}. Capstan cannot tell whether this cluster is live. Ways on: reach the cluster at the address the cutover used, or reverse the cutover with ${back}`;
   if (UNFINISHED.has(record.state)) {
     const finish =
       record.state === 'cutting-over'
@@ -180,5 +181,5 @@ function describeNotLive(
         : `finish reversing it with ${back} (then A is live)`;
     return `this cluster (${side}) is in an unfinished cutover: the ${where} says ${what}; a deploy now would race the cutover. Ways on: ${finish}`;
   }
-  return `this cluster is not live: the ${where} says ${what}; a deploy here would bring back workloads in A while B is live. Two ways on: deploy to the live cluster (${clusterName(record, 'B')}), or make this cluster live again with ${back}`;
+  return `this cluster is not live: the ${where} says B is live, cut over ${clusters} at ${record.updatedAt} by ${record.by}; a deploy here would bring back workloads in A while B is live. Two ways on: deploy to the live cluster (${clusterName(record, 'B')}), or make this cluster live again with ${back}`;
 }

@@ -66,7 +66,10 @@ describe('judgeLiveness', () => {
       reason,
       /from context blue\.eu-1, https:\/\/10\.0\.0\.1:6443 \(A\) to context green\.eu-1, https:\/\/10\.0\.0\.2:6443 \(B\)/,
     );
-    assert.match(reason, /live since 2026-03-01T10:05:00\.000Z by kubernetes-admin alice@laptop/);
+    assert.match(
+      reason,
+      /says B is live, cut over from .* at 2026-03-01T10:05:00\.000Z by kubernetes-admin alice@laptop/,
+    );
     assert.match(reason, /deploy to the live cluster \(context green\.eu-1, https:\/\/10\.0\.0\.2:6443\)/);
     assert.match(reason, /`capstan cutover --from blue\.eu-1 --to green\.eu-1 -n shop-production --back`/);
   });
