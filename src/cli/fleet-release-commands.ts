@@ -9,7 +9,13 @@ import {
   type ResolvedEnvironment,
 } from '../config/index.js';
 import { EXIT } from '../deploy/index.js';
-import { formatFleetHistory, mergeHistories, rollbackFleet, type ClusterHistory } from '../fleet/index.js';
+import {
+  formatFleetHistory,
+  HISTORY_READ_DEADLINE_MS,
+  mergeHistories,
+  rollbackFleet,
+  type ClusterHistory,
+} from '../fleet/index.js';
 import { KubeClient } from '../kube/index.js';
 import { readReleases } from '../release/index.js';
 import { secretValues, type Redactor } from '../secrets/index.js';
@@ -67,6 +73,7 @@ async function readClusterHistory(
       app: view.app,
       env: view.name,
       signal: io.signal,
+      retryDeadlineMs: HISTORY_READ_DEADLINE_MS,
       onDamaged: (error) =>
         io.stderr.write(`${redactor.text(`warning: cluster ${cluster}: ${error.message}`)}\n`),
     });

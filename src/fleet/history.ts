@@ -4,6 +4,12 @@ import { formatDuration } from '../notify/index.js';
 import { historyJson, type HistoryEntry, type ReleaseRecord } from '../release/index.js';
 import { CapstanError } from '../shared/index.js';
 
+/**
+ * How long a cluster's API server may take to answer a read of its history before it counts as
+ * unreachable (as long as the multi-cluster deploy's probe waits).
+ */
+export const HISTORY_READ_DEADLINE_MS = 15_000;
+
 /** What was read of one cluster: its records (newest first), or why they could not be read. */
 export interface ClusterHistory {
   readonly cluster: string;

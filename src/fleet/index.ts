@@ -6,7 +6,12 @@ export { deployEnvironment } from './environment.js';
 export { clustersToRollBack, fleetMessage, fleetOutcome, inParallel, planWaves } from './plan.js';
 export type { WavePlan } from './plan.js';
 export { restartsOf, soak, soakProblem, soakTargets } from './soak.js';
-export { chooseFleetTarget, formatFleetHistory, mergeHistories } from './history.js';
+export {
+  chooseFleetTarget,
+  formatFleetHistory,
+  HISTORY_READ_DEADLINE_MS,
+  mergeHistories,
+} from './history.js';
 export type { ClusterHistory, FleetHistory, FleetHistoryRow } from './history.js';
 export { rollbackFleet, rollbackOutcome } from './rollback.js';
 export type { FleetCluster, FleetRollbackOptions, FleetRollbackResult } from './rollback.js';

@@ -21,7 +21,7 @@ import {
 } from '../release/index.js';
 import { Redactor } from '../secrets/index.js';
 import { isInputError, mapLimit } from '../shared/index.js';
-import { chooseFleetTarget, type ClusterHistory } from './history.js';
+import { chooseFleetTarget, HISTORY_READ_DEADLINE_MS, type ClusterHistory } from './history.js';
 
 type FleetFinished = Extract<FleetEvent, { type: 'fleet-finished' }>;
 
@@ -140,6 +140,7 @@ async function readHistories(
     options.clusters.map(async (c) => {
       const records = await readReleases(c.client, {
         ...scopeOf(options, c),
+        retryDeadlineMs: HISTORY_READ_DEADLINE_MS,
         onDamaged: (error) => emitIn(c.name)({ type: 'warning', message: error.message }),
       }).catch((error: unknown) => {
         throw inCluster(c.name, error);

@@ -24,6 +24,8 @@ export interface ReleaseScope {
 export interface ReadReleasesOptions extends ReleaseScope {
   /** Called for each damaged record, which is then skipped; without it the first damaged record throws. */
   readonly onDamaged?: (error: DamagedReleaseError) => void;
+  /** How long to retry an API server that does not answer (default 60 s). */
+  readonly retryDeadlineMs?: number;
 }
 
 export interface WriteReleaseOptions {
@@ -40,14 +42,14 @@ const FIELD_MANAGER = 'capstan';
 
 async function listReleaseSecrets(
   client: KubeClient,
-  scope: ReleaseScope,
+  scope: ReleaseScope & { readonly retryDeadlineMs?: number },
   extraSelector = '',
 ): Promise<KubeObject[]> {
   const labelSelector = releaseSelector(scope) + (extraSelector ? `,${extraSelector}` : '');
   const list = await during('reading the release history (its Secrets) needs it', () =>
     withRetry(
       () => client.list('v1', 'Secret', { namespace: scope.namespace, labelSelector, signal: scope.signal }),
-      { signal: scope.signal },
+      { signal: scope.signal, deadlineMs: scope.retryDeadlineMs },
     ),
   );
   return list.items;

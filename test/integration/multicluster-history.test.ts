@@ -3,7 +3,8 @@
 // left out of one with --skip-cluster); capstan history shows one row per release with a column per
 // cluster; rollback --to N puts both back, --cluster eu only eu, without --to both go to the newest
 // release that succeeded in both; a cluster without the release is refused up front, a lock held
-// in one cluster keeps none, and a rollback failing in one cluster does not stop the other.
+// in one cluster keeps none, a rollback failing in one cluster does not stop the other, and an
+// unreachable cluster fails closed (exit 3) unless --cluster leaves it out.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -278,5 +279,47 @@ describe('history and rollback across clusters', { timeout: 900_000 }, () => {
       history.stdout,
       /\n7\s+\S+Z\s+alice@\S+\s+failed \(\S+\) \S+:7\.0\s+succeeded \(\S+\) \S+:7\.0/,
     );
+  });
+
+  it('an unreachable cluster: history shows the others and exits 3; rollback fails closed unless --cluster leaves it out', async () => {
+    // The same environment with a third cluster whose API server does not exist.
+    const down = writeApp({
+      'down.kubeconfig': `apiVersion: v1
+kind: Config
+clusters: [{ name: down, cluster: { server: "https://127.0.0.1:9" } }]
+users: [{ name: down, user: { token: nothing } }]
+contexts: [{ name: down, context: { cluster: down, user: down } }]
+current-context: down
+`,
+    });
+    app.write(
+      '.deploy/capstan.yaml',
+      capstanYaml(us.kubeconfig).replace(
+        '    waves: [[us], [eu]]\n',
+        `      ap: { kubeconfig: ${down.dir}/down.kubeconfig }\n    waves: [[us], [eu], [ap]]\n`,
+      ),
+    );
+    try {
+      const history = await capstan(['history', 'production'], { cwd: app.dir });
+      assert.equal(history.code, 3, history.stdout + history.stderr);
+      assert.match(history.stderr, /warning: cluster ap: its history cannot be read \(.*127\.0\.0\.1:9/);
+      assert.match(history.stdout, /^RELEASE\s+STARTED\s+BY\s+EU\s+US\s+AP \(UNREACHABLE\)\s+NOTES\n9\s/);
+      assert.match(history.stdout, /\n8\s.*web:8\.0\s+succeeded \(\S+\) \S+:8\.0\s+\?\s+commit c0ffee8\.0/);
+
+      const refused = await capstan(['rollback', 'production', '--to', '8'], { cwd: app.dir });
+      assert.equal(refused.code, 3, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /error: cluster ap: .*127\.0\.0\.1:9/);
+      assert.equal((await recordsIn('eu'))[0].release, 9, 'nothing recorded');
+
+      const euAlone = await capstan(['rollback', 'production', '--cluster', 'eu', '-o', 'json'], {
+        cwd: app.dir,
+      });
+      assert.equal(euAlone.code, 0, euAlone.stdout + euAlone.stderr);
+      assert.deepEqual(outcomes(euAlone), [['eu', 'succeeded', 10]]);
+      assert.equal(await imageIn('eu'), `${IMAGE}:8.0`);
+    } finally {
+      app.write('.deploy/capstan.yaml', capstanYaml(us.kubeconfig));
+      down.cleanup();
+    }
   });
 });
