@@ -133,6 +133,9 @@ export class FleetView {
         break;
       case 'fleet-finished':
         for (const outcome of event.clusters) this.settle(outcome);
+        // What the fleet did not name never got its turn.
+        for (const view of this.clusters.values())
+          if (['validating', 'waiting', 'queued'].includes(view.state)) view.state = 'not-deployed';
         break;
       default:
         break;
@@ -386,8 +389,9 @@ function pad(name: string, width: number): string {
   return name + ' '.repeat(Math.max(0, width - [...name].length));
 }
 
+/** Whether a cluster is at work in a wave (validation, before the waves, is not). */
 function isActive(view: ClusterView): boolean {
-  return ['validating', 'deploying', 'soaking', 'rolling-back'].includes(view.state);
+  return ['queued', 'deploying', 'soaking', 'rolling-back'].includes(view.state);
 }
 
 /** How a group of clusters is headed: its wave, or the clusters left out. */
@@ -433,7 +437,7 @@ export function fleetLiveLines(fleet: FleetView, options: FleetLiveOptions): str
   const full = groups.reduce((n, g) => n + g.clusters.length + (g.header === undefined ? 0 : 1), 0);
   let lines: Array<{ text: string; view?: ClusterView }> = groups.flatMap((group) => {
     const header = group.header === undefined ? [] : [{ text: paint.bold(fit(0, group.header)) }];
-    if (full > room && !group.clusters.some(isActive))
+    if (full > room && group.wave !== fleet.wave && !group.clusters.some(isActive))
       return [{ text: paint.dim(fit(0, `${group.header ?? 'clusters'}  ${countByState(group.clusters)}`)) }];
     return [...header, ...group.clusters.map((view) => ({ text: clusterLine(view), view }))];
   });
