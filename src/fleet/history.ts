@@ -95,8 +95,15 @@ function notesOf(row: FleetHistoryRow): string {
   const interrupted = Object.entries(row.clusters)
     .filter(([, e]) => e?.interruptedBy)
     .map(([c, e]) => `${c}: died holding the lock, taken over by ${e!.interruptedBy}`);
+  // Clusters numbered alone (records from before the environment had clusters, a rollback of one
+  // cluster) can share a number without sharing a deploy: the row says so.
+  const present = Object.entries(row.clusters).filter(([, e]) => e);
+  const ids = new Set(present.map(([, e]) => e!.deployId));
+  const apart =
+    ids.size > 1 ? `not one deploy: ${present.map(([c, e]) => `${c} ${e!.deployId}`).join(', ')}` : '';
   return [
     row.rolledBackTo === undefined ? '' : `rollback to ${row.rolledBackTo}`,
+    apart,
     ...interrupted,
     row.gitCommit
       ? `commit ${row.gitCommit.slice(0, 12)}${row.gitBranch ? ` (${row.gitBranch})` : ''}`

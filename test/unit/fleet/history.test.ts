@@ -123,6 +123,16 @@ describe('formatFleetHistory', () => {
     assert.equal(lines.length, 6);
   });
 
+  it('says when the clusters of one release number were not one deploy', () => {
+    const alone = {
+      cluster: 'us',
+      records: [record('us', 2, 'succeeded', { deployId: '20240502100000-ffff' })],
+    };
+    const text = formatFleetHistory(mergeHistories([eu, alone]));
+    assert.match(text, /\n2 .*not one deploy: eu 20240501100200-ab12, us 20240502100000-ffff; commit/);
+    assert.doesNotMatch(formatFleetHistory(mergeHistories([eu, us])), /not one deploy/);
+  });
+
   it('marks an unreadable cluster unreachable, its cells ?', () => {
     const text = formatFleetHistory(mergeHistories([{ cluster: 'eu', error: 'refused' }, us]));
     assert.match(text, /^RELEASE\s+STARTED\s+BY\s+EU \(UNREACHABLE\)\s+US\s+NOTES\n/);
