@@ -2,12 +2,17 @@
 // waves in order, each cluster exactly as a single-cluster deploy (a ClusterDeploy's stages), with
 // a soak between waves; after a failure no later wave starts and, with onFailure: rollback, the
 // clusters changed go back to their previous release (docs/multicluster.md).
-import { resolveEnvironment, type LoadedConfig, type ResolvedEnvironment } from '../config/index.js';
+import {
+  resolveClusters,
+  resolveEnvironment,
+  type LoadedConfig,
+  type ResolvedEnvironment,
+} from '../config/index.js';
 import { ClusterDeploy, EXIT, type DeployOptions, type DeployResult } from '../deploy/index.js';
 import type { AnyDeployEvent, ClusterOutcome, FleetEvent } from '../events/index.js';
 import { Redactor } from '../secrets/index.js';
 import { newDeployId } from '../apply/index.js';
-import type { KubeObject } from '../shared/index.js';
+import { CapstanError, type KubeObject } from '../shared/index.js';
 import type { ObjectDiff } from '../release/index.js';
 import {
   clustersToRollBack,
@@ -17,6 +22,7 @@ import {
   planWaves,
   type WavePlan,
 } from './plan.js';
+import { clustersNotLive } from './live.js';
 import { soak } from './soak.js';
 
 export interface FleetOptions extends DeployOptions {
@@ -63,7 +69,8 @@ export async function deployFleet(
   const deployId = options.deployId ?? newDeployId();
   const redactor = options.redactor ?? new Redactor();
   const emitFleet = (event: FleetEvent) => options.onEvent?.(redactor.event(event));
-  const plan = planWaves(fleet, options.skipClusters);
+  const notLive = await leaveOutNotLive(options, loaded, env);
+  const plan = planWaves(fleet, [...(options.skipClusters ?? []), ...notLive.keys()]);
   const diffs = new Map<string, readonly ObjectDiff[]>();
   const members = plan.waves.flat().map((name, i): Member => {
     const view = resolveEnvironment(loaded, env.name, { set: options.set, cluster: name });
@@ -87,13 +94,41 @@ export async function deployFleet(
     skipped: [...plan.skipped],
     dryRun: !!options.dryRun,
   });
-  const run = new FleetRun(options, env, plan, members, emitFleet, diffs);
+  const run = new FleetRun(options, env, plan, members, emitFleet, diffs, notLive);
   try {
     await run.deploy();
   } finally {
     for (const m of members) m.deploy.close();
   }
   return run.close(deployId, started);
+}
+
+/**
+ * The clusters (not already skipped) that a cutover left not live, with why: the deploy goes to
+ * the others, each left out is warned about; when none is left, the deploy is refused (exit 2).
+ */
+async function leaveOutNotLive(
+  options: FleetOptions,
+  loaded: LoadedConfig,
+  env: ResolvedEnvironment,
+): Promise<Map<string, string>> {
+  const skipped = new Set(options.skipClusters ?? []);
+  const views = resolveClusters(loaded, env.name, { set: options.set }).filter(
+    (v) => !skipped.has(v.cluster ?? ''),
+  );
+  const found = await clustersNotLive(views, {
+    given: { kubeconfig: options.kubeconfig, context: options.context },
+    envVars: options.envVars,
+    signal: options.signal,
+  });
+  if (found.length > 0 && found.length === views.length)
+    throw new CapstanError(
+      'ERR_CAPSTAN_INVALID_INPUT',
+      `no cluster of ${env.name} takes deploys:\n${found.map((f) => `cluster ${f.cluster}: ${f.reason}`).join('\n')}`,
+    );
+  for (const { cluster, reason } of found)
+    options.onEvent?.({ type: 'warning', message: `left out of this deploy: ${reason}`, cluster });
+  return new Map(found.map((f) => [f.cluster, f.reason]));
 }
 
 /** The stages of one multi-cluster deploy over its members. */
@@ -107,6 +142,8 @@ class FleetRun {
     private readonly members: readonly Member[],
     private readonly emit: (event: FleetEvent) => void,
     private readonly diffs: ReadonlyMap<string, readonly ObjectDiff[]>,
+    /** Clusters left out because a cutover made them not live, with the reason. */
+    private readonly notLive: ReadonlyMap<string, string>,
   ) {}
 
   private get parallel(): number {
@@ -300,7 +337,12 @@ class FleetRun {
             ...(m.wave === undefined ? {} : { wave: m.wave }),
           },
       ),
-      ...this.plan.skipped.map((cluster): ClusterOutcome => ({ cluster, outcome: 'skipped', exitCode: 0 })),
+      ...this.plan.skipped.map((cluster): ClusterOutcome => ({
+        cluster,
+        outcome: 'skipped',
+        exitCode: 0,
+        message: this.notLive.get(cluster) ?? 'left out with --skip-cluster',
+      })),
     ];
   }
 
