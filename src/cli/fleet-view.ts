@@ -253,13 +253,17 @@ export class FleetView {
 
   /** What a cluster is doing or came to, in a few words: the text of its line. */
   stateText(view: ClusterView, now: number): string {
-    // What its deploy came to, before a rollback: `failed: why`, or `succeeded` in an earlier wave.
+    // What its deploy came to, before a rollback: `failed: why`, or `succeeded` in an earlier wave;
+    // nothing when the events are a rollback's alone.
     const deployed =
       view.reason !== undefined
         ? `failed: ${view.reason}`
-        : view.deployOutcome === 'succeeded'
-          ? 'succeeded'
-          : 'failed';
+        : view.deployOutcome === undefined
+          ? undefined
+          : view.deployOutcome === 'succeeded'
+            ? 'succeeded'
+            : 'failed';
+    const then = (text: string) => (deployed === undefined ? text : `${deployed}; ${text}`);
     const target = view.rollbackTarget === undefined ? '' : ` to release ${view.rollbackTarget}`;
     switch (view.state) {
       case 'validating':
@@ -293,11 +297,11 @@ export class FleetView {
           .filter(Boolean)
           .join(', ');
       case 'failed':
-        return `${deployed}${view.rollbackProblem ? `; ${view.rollbackProblem}` : ''}`;
+        return view.rollbackProblem ? then(view.rollbackProblem) : (deployed ?? 'failed');
       case 'rolling-back':
-        return `${deployed}; rolling back${target}${view.phase ? ` · ${view.phase.summary(now)}` : ''}`;
+        return then(`rolling back${target}${view.phase ? ` · ${view.phase.summary(now)}` : ''}`);
       case 'rolled-back':
-        return `${deployed}; rolled back${target}`;
+        return then(`rolled back${target}`);
       case 'not-deployed':
         return 'not deployed';
       case 'skipped':

@@ -513,7 +513,12 @@ export class Reporter {
   private fleetEvent(event: AnyDeployEvent): void {
     const now = this.now();
     if (event.type === 'fleet-started') this.fleet = new FleetView(event, now);
-    const fleet = (this.fleet ??= new FleetView(undefined, now));
+    if (!this.fleet) {
+      // Events of clusters without a fleet-started: drawn as they come, each cluster as it appears.
+      this.fleet = new FleetView(undefined, now);
+      this.fleetLive = true;
+    }
+    const fleet = this.fleet;
     const view =
       isFleetLevel(event) || event.cluster === undefined ? undefined : fleet.cluster(event.cluster);
     fleet.apply(event, now);

@@ -556,3 +556,26 @@ describe('a multi-cluster deploy that refused before its end', () => {
     );
   });
 });
+
+describe('events of several clusters without a fleet-started', () => {
+  it('are drawn per cluster, a rollback as a rollback', () => {
+    const events = [...rollback('eu-central.1'), ...rollback('us-east-2')];
+    const lines = draw('plain', events).out.trimEnd().split('\n');
+    assert.equal(
+      lines[0],
+      '[eu-central.1] Rolling back shop in production (namespace shop) to release 6, as release 8, image registry.example/shop:1.3',
+    );
+    assert.deepEqual(lines.slice(-2), [
+      '↩ eu-central.1  rolled back to release 6',
+      '↩ us-east-2     rolled back to release 6',
+    ]);
+    const screen = screens(draw('tty', events.slice(0, 9), { end: () => {} }).out).at(-1)!;
+    assert.deepEqual(
+      screen.slice(-2).map((l) => l.replace(/ · \d+\.\ds$/, '')),
+      [
+        '  ↩ eu-central.1  rolled back to release 6',
+        '  ↩ us-east-2     rolling back to release 6 · Deployments 0/1 ready',
+      ],
+    );
+  });
+});
