@@ -10,6 +10,7 @@ import {
 } from '../config/index.js';
 import { ClusterDeploy, EXIT, type DeployOptions, type DeployResult } from '../deploy/index.js';
 import type { AnyDeployEvent, ClusterOutcome, FleetEvent } from '../events/index.js';
+import { notifyFleet } from '../notify/index.js';
 import { Redactor } from '../secrets/index.js';
 import { newDeployId } from '../apply/index.js';
 import { CapstanError, type KubeObject } from '../shared/index.js';
@@ -83,7 +84,7 @@ export async function deployFleet(
     const deploy = new ClusterDeploy({ ...options, deployId, redactor, cluster: name, confirm }, tag);
     return { name, view, deploy, wave: plan.waves.findIndex((w) => w.includes(name)) + 1 || i };
   });
-  emitFleet({
+  const startedEvent: Extract<FleetEvent, { type: 'fleet-started' }> = {
     type: 'fleet-started',
     app: env.app,
     env: env.name,
@@ -93,15 +94,67 @@ export async function deployFleet(
     waves: plan.waves.map((w) => [...w]),
     skipped: [...plan.skipped],
     dryRun: !!options.dryRun,
-  });
+  };
+  emitFleet(startedEvent);
+  const notifier = fleetNotifier(options, env, redactor, startedEvent);
   const run = new FleetRun(options, env, plan, members, emitFleet, diffs, notLive);
   try {
-    await run.deploy();
+    await run.deploy(() => notifier.started());
   } finally {
     for (const m of members) m.deploy.close();
   }
-  return run.close(deployId, started);
+  const { result, event } = run.close(deployId, started);
+  await notifier.finished(event);
+  return result;
 }
+
+/**
+ * One notification as the deploy starts writing (after every lock is taken) and one as it ends,
+ * for the environment, listing its clusters; none for a deploy that never started writing.
+ */
+function fleetNotifier(
+  options: FleetOptions,
+  env: ResolvedEnvironment,
+  redactor: Redactor,
+  startedEvent: Extract<FleetEvent, { type: 'fleet-started' }>,
+): { started: () => Promise<void>; finished: (event: FleetFinished) => Promise<void> } {
+  let started = false;
+  const send = (event: FleetFinished | typeof startedEvent) =>
+    notifyFleet(
+      env.notifications,
+      {
+        event,
+        app: env.app,
+        env: env.name,
+        ...(startedEvent.image === undefined ? {} : { image: startedEvent.image }),
+        ...(options.actor?.user === undefined ? {} : { user: options.actor.user }),
+        ...((options.actor?.gitCommit ?? options.commit) === undefined
+          ? {}
+          : { commit: options.actor?.gitCommit ?? options.commit }),
+        ...((options.actor?.gitBranch ?? options.branch) === undefined
+          ? {}
+          : { branch: options.actor?.gitBranch ?? options.branch }),
+      },
+      {
+        env: options.envVars ?? {},
+        redact: redactor.text,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        onWarning: (message) => options.onEvent?.(redactor.event({ type: 'warning', message })),
+      },
+    );
+  return {
+    started: async () => {
+      if (options.record === false || env.notifications.length === 0) return;
+      started = true;
+      await send(startedEvent);
+    },
+    finished: async (event) => {
+      if (started) await send(event);
+    },
+  };
+}
+
+type FleetFinished = Extract<FleetEvent, { type: 'fleet-finished' }>;
 
 /**
  * The clusters (not already skipped) that a cutover left not live, with why: the deploy goes to
@@ -150,12 +203,14 @@ class FleetRun {
     return this.env.fleet?.maxParallel ?? 1;
   }
 
-  async deploy(): Promise<void> {
+  /** `started`: told once every lock is held, before the first write. */
+  async deploy(started: () => Promise<void>): Promise<void> {
     // 1. Every cluster validated before any is written to; 2. every lock before the first write.
     if (!(await this.validateAll())) return;
     if (this.options.dryRun || !(await this.lockAll())) return;
     // 3. The waves, in order, sharing one release number.
     this.release = await this.sharedRelease();
+    await started();
     const done: Member[] = [];
     for (const [index, wave] of this.plan.waves.entries()) {
       const members = this.members.filter((m) => wave.includes(m.name));
@@ -347,13 +402,13 @@ class FleetRun {
   }
 
   /** The fleet-finished event and the result. */
-  close(deployId: string, started: number): FleetResult {
+  close(deployId: string, started: number): { result: FleetResult; event: FleetFinished } {
     const clusters = this.outcomes();
     const { outcome, exitCode } = fleetOutcome(clusters);
     const message =
       this.options.dryRun && exitCode === 0 ? 'dry run: nothing was changed' : fleetMessage(clusters);
     const applied: KubeObject[] = this.members.flatMap((m) => [...(m.result?.applied ?? [])]);
-    this.emit({
+    const event: FleetFinished = {
       type: 'fleet-finished',
       outcome,
       exitCode,
@@ -364,8 +419,9 @@ class FleetRun {
         : { release: this.release }),
       ...(message === undefined ? {} : { message }),
       clusters,
-    });
-    return {
+    };
+    this.emit(event);
+    const result: FleetResult = {
       outcome,
       exitCode,
       deployId,
@@ -374,5 +430,6 @@ class FleetRun {
       clusters,
       ...(this.release === undefined ? {} : { release: this.release }),
     };
+    return { result, event };
   }
 }

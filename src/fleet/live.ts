@@ -33,7 +33,8 @@ async function readRecords(
   try {
     client = await KubeClient.connect({ ...connectionOf(view, options.given), env: options.envVars });
     const timeout = AbortSignal.timeout(READ_TIMEOUT_MS);
-    const namespaces = [view.namespace, ...view.extraNamespaces];
+    // The copies in its own namespace: where `capstan rbac` lets a deployer list them.
+    const namespaces = [view.namespace];
     const found = await readCutoverRecords(
       client,
       namespaces,

@@ -246,6 +246,39 @@ describe('capstan cutover and the environment', { timeout: 600_000 }, () => {
     assert.match(refused.stdout + refused.stderr, /cluster b of regions/);
     assert.deepEqual(await inA(), { greeting: 'second', replicas: 0 });
 
+    // The environment itself deploys to its live cluster: a is left out, with the record's reason.
+    const fleet = await capstan(
+      [
+        'deploy',
+        'regions',
+        '--image',
+        'registry.example.com/shop/web:1.0',
+        '--set',
+        'greeting=regions',
+        '--timeout',
+        '2m',
+        '-o',
+        'json',
+      ],
+      { cwd: app!.dir },
+    );
+    assert.equal(fleet.code, 0, fleet.stdout + fleet.stderr);
+    const outcomes = fleet.events.find((e) => e.type === 'fleet-finished')!.clusters;
+    assert.deepEqual(
+      outcomes.map((c: { cluster: string; outcome: string }) => [c.cluster, c.outcome]),
+      [
+        ['b', 'succeeded'],
+        ['a', 'skipped'],
+      ],
+    );
+    assert.match(outcomes[1].message, /this cluster is not live/);
+    assert.ok(
+      fleet.events.some((e) => e.type === 'warning' && e.cluster === 'a' && /left out/.test(e.message)),
+    );
+    assert.deepEqual(await inA(), { greeting: 'second', replicas: 0 });
+    const inB = JSON.parse(await kubectlOf(b, ['get', 'configmap', 'web.config', '-n', NS, '-o', 'json']));
+    assert.equal(inB.data.GREETING, 'regions');
+
     const back = await cutoverByName('--to', 'b', '--back');
     assert.equal(back.code, 0, back.stdout + back.stderr);
     assert.equal(finished(back).outcome, 'reversed');

@@ -10,7 +10,7 @@ import { kubectl as kubectlOf, startCluster, stopCluster, type ClusterInfo } fro
 import { KubeClient } from '../../src/kube/index.js';
 import { readReleases, type ReleaseRecord } from '../../src/release/index.js';
 import { capstan, writeApp, type CliRun } from './cli-helpers.js';
-import { testCluster, waitFor } from './helpers.js';
+import { testCluster, waitFor, webhookReceiver } from './helpers.js';
 
 const APP = 'shop-eu-web';
 const ENV = 'production';
@@ -39,6 +39,8 @@ interface Setup {
   readonly clusterValues?: Record<string, string>;
   readonly extraEnv?: string;
   readonly clusterNames?: readonly string[];
+  /** Top-level capstan.yaml lines. */
+  readonly top?: string;
 }
 
 /** An app whose production environment has clusters eu (the shared cluster), us and ap. */
@@ -53,7 +55,7 @@ function appFor(ns: string, setup: Setup = {}) {
     .join('\n');
   return writeApp({
     '.deploy/capstan.yaml': `app: ${APP}
-values: { replicas: 1, port: 5432 }
+${setup.top ?? ''}values: { replicas: 1, port: 5432 }
 deploy: { timeout: 90s }
 environments:
   ${ENV}:
@@ -203,9 +205,14 @@ describe('one environment on several clusters', { timeout: 900_000 }, () => {
     const app = appFor(ns, {
       waves: '    waves: [[eu], [us], [ap]]\n',
       clusterValues: { eu: '{ scenario: crashloop }' },
+      top: 'notifications: [{ type: webhook, urlEnv: DEPLOY_HOOK }]\n',
     });
+    const hook = await webhookReceiver();
     try {
-      const run = await deploy(app.dir, 'example.com/shop:1');
+      const run = await capstan(['deploy', ENV, '--image', 'example.com/shop:1', '-o', 'json'], {
+        cwd: app.dir,
+        env: { DEPLOY_HOOK: hook.url },
+      });
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.equal(outcomeOf(run, 'eu'), 'failed');
       assert.equal(outcomeOf(run, 'us'), 'not-deployed');
@@ -221,7 +228,23 @@ describe('one environment on several clusters', { timeout: 900_000 }, () => {
         // Its lock went back: nothing holds the environment there.
         assert.equal(await holders(c, ns), '', `${c} keeps no lock`);
       }
+      // One notification as the deploy starts writing, one as it ends: for the environment, a
+      // line per cluster; none from the clusters' own deploys.
+      assert.deepEqual(
+        hook.bodies.map((b) => b.event),
+        ['started', 'failed'],
+      );
+      assert.deepEqual(
+        hook.bodies[1].clusters.map((c: { cluster: string; outcome: string }) => [c.cluster, c.outcome]),
+        [
+          ['eu', 'failed'],
+          ['us', 'not-deployed'],
+          ['ap', 'not-deployed'],
+        ],
+      );
+      assert.match(hook.bodies[1].text, /\beu\b.*failed/);
     } finally {
+      await hook.close();
       app.cleanup();
     }
   });
