@@ -220,6 +220,13 @@ export class FleetView {
       view.state = outcome.outcome;
       return;
     }
+    if (this.isRollback && view.operation === 'rollback' && view.deployOutcome === undefined) {
+      // A rollback of the environment: the outcome is the cluster's rollback's.
+      if (outcome.outcome !== 'succeeded')
+        view.rollbackProblem ??= `rollback ${outcomeWords(outcome.outcome)}${outcome.message ? `: ${firstLine(outcome.message)}` : ''}`;
+      view.state = outcome.outcome === 'succeeded' ? 'rolled-back' : 'failed';
+      return;
+    }
     view.deployOutcome ??= outcome.outcome;
     if (outcome.outcome !== 'succeeded')
       view.reason ??= firstLine(outcome.message ?? outcomeWords(outcome.outcome));
@@ -228,6 +235,14 @@ export class FleetView {
       view.rollbackProblem ??= `rollback ${outcomeWords(back.outcome)}${back.message ? `: ${firstLine(back.message)}` : ''}`;
     if (back) view.state = back.outcome === 'succeeded' ? 'rolled-back' : 'failed';
     else view.state = outcome.outcome === 'succeeded' ? 'succeeded' : 'failed';
+  }
+
+  /**
+   * Whether the events are a rollback of the environment's clusters (`capstan rollback`: each
+   * cluster's rollback, then fleet-finished), not a deploy: no fleet-started, and rollbacks.
+   */
+  get isRollback(): boolean {
+    return this.started === undefined && [...this.clusters.values()].some((v) => v.operation === 'rollback');
   }
 
   /** The clusters by wave, those of no wave (left out, or never announced) last. */
@@ -346,7 +361,10 @@ export class FleetView {
     return names.map((name) => {
       const view = this.cluster(name);
       const outcome = outcomes.get(name);
-      const rolledBack = view.state === 'rolled-back' || outcome?.rolledBack?.outcome === 'succeeded';
+      // After a deploy, that it was rolled back; a rollback of the environment just succeeds.
+      const rolledBack =
+        (view.state === 'rolled-back' && view.deployOutcome !== undefined) ||
+        outcome?.rolledBack?.outcome === 'succeeded';
       const detail = [
         view.state === 'failed' || view.state === 'rolled-back' ? (view.reason ?? outcome?.message) : '',
         view.rollbackProblem ??

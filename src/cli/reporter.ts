@@ -552,6 +552,8 @@ export class Reporter {
   private clusterCiEvent(event: DeployEvent | RollbackEvent, view: ClusterView): void {
     if (event.type === 'deploy-started' && !this.fleet?.started)
       this.title = `capstan ${event.dryRun ? 'dry run of' : 'deploy of'} ${event.app} to ${event.env}`;
+    if (event.type === 'rollback-started' && !this.fleet?.started)
+      this.title = `capstan rollback of ${event.app} in ${event.env} to release ${event.target}`;
     if (event.type === 'object-failed') this.annotateFailure(event, view.name);
     if (event.type === 'deploy-finished' && event.outcome !== 'succeeded')
       this.annotate(
@@ -635,20 +637,24 @@ export class Reporter {
         this.write(fleetSummaryLines(fleet, this.c, now).join('\n'));
       return;
     }
+    const operation: Operation = fleet.isRollback ? 'rollback' : 'deploy';
     if (finished.outcome !== 'succeeded' && !this.annotatedByError(error))
-      this.annotate(finished.message ?? `deploy ${finished.outcome}`, `capstan deploy ${finished.outcome}`);
+      this.annotate(
+        finished.message ?? `${operation} ${finished.outcome}`,
+        `capstan ${operation} ${finished.outcome}`,
+      );
     const closing = { ...finished, applied: [], notApplied: [], type: 'deploy-finished' as const };
     const succeeded = finished.clusters.filter((c) => c.outcome === 'succeeded').length;
     const message =
       finished.message ??
       (finished.outcome === 'succeeded' && succeeded > 0
-        ? `deploy succeeded on ${countWord(succeeded, 'cluster')}`
+        ? `${operation} succeeded on ${countWord(succeeded, 'cluster')}`
         : undefined);
     this.appendStepSummary(() =>
       formatFleetStepSummary({
         title: this.title,
         clusters: fleet.clusterRows(finished),
-        result: formatResult({ ...finished, message }, 'deploy'),
+        result: formatResult({ ...finished, message }, operation),
         tables: [...fleet.clusters.values()].flatMap((view) =>
           view.tables.map((table) => ({
             title: table.title,
@@ -660,7 +666,7 @@ export class Reporter {
     );
     if (this.mode === 'json') return;
     if (fleet.clusters.size > 0) this.write(fleetSummaryLines(fleet, this.c, now).join('\n'));
-    this.finishedLines({ ...closing, message }, 'deploy', error !== undefined);
+    this.finishedLines({ ...closing, message }, operation, error !== undefined);
   }
 
   /** Events drawn the same way on a terminal and without one. */

@@ -578,4 +578,37 @@ describe('events of several clusters without a fleet-started', () => {
       ],
     );
   });
+
+  it('a rollback of the environment ends with fleet-finished, closed as a rollback', () => {
+    const finished: AnyDeployEvent = {
+      type: 'fleet-finished',
+      outcome: 'failed',
+      exitCode: 1,
+      durationMs: 5000,
+      deployId: 'd8',
+      release: 8,
+      message: 'rollback to release 6: eu-central.1 succeeded, us-east-2 timed-out',
+      clusters: [
+        { cluster: 'eu-central.1', outcome: 'succeeded', exitCode: 0, release: 8 },
+        {
+          cluster: 'us-east-2',
+          outcome: 'timed-out',
+          exitCode: 3,
+          release: 8,
+          message: 'Deployment/web: not ready',
+        },
+      ],
+    };
+    const events = [...rollback('eu-central.1'), ...rollback('us-east-2').slice(0, -1), finished];
+    const github = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: '/tmp/summary.md' };
+    const { out, err, summary } = draw('plain', events, { env: github });
+    assert.deepEqual(out.trimEnd().split('\n').slice(-3), [
+      '↩ eu-central.1  rolled back to release 6',
+      '✗ us-east-2     rollback timed out: Deployment/web: not ready',
+      '✗ rollback failed: rollback to release 6: eu-central.1 succeeded, us-east-2 timed-out (5.0s, release 8, deploy d8)',
+    ]);
+    assert.match(err, /::error title=capstan rollback failed::rollback to release 6/);
+    assert.match(summary, /^### capstan rollback of shop in production to release 6\n/);
+    assert.match(summary, /\| eu-central\.1 \|  \| succeeded \| 8 \|/);
+  });
 });
