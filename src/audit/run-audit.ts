@@ -3,9 +3,8 @@ import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import {
   connectionOf,
-  inCluster,
+  eachCluster,
   loadConfig,
-  resolveClusters,
   resolveOneCluster,
   type ResolvedEnvironment,
 } from '../config/index.js';
@@ -15,7 +14,6 @@ import { planSecretsFromEjson } from '../secrets/index.js';
 import { auditObjects, resolveAuditConfig, type AuditFinding } from './audit.js';
 import { readClusterSnapshot } from './read-snapshot.js';
 import { runPreflight, type SchedulingProblem } from './scheduling/index.js';
-import { settleLimit } from '../shared/index.js';
 import type { AuditResult, ClusterSnapshot, Finding, SkippedCheck } from './types.js';
 
 /** Stands in for `--image` when none is given: the image a deploy gets is not the audit's to judge. */
@@ -47,9 +45,6 @@ export interface RunAuditResult extends AuditResult {
   readonly cluster?: string;
 }
 
-/** Clusters audited at once. */
-const CLUSTERS_AT_ONCE = 4;
-
 /**
  * Renders the environment (Secrets from ejson by name only: the audit needs no secret value, so no
  * key), reads a snapshot of the cluster when it can reach it, and audits the objects.
@@ -71,13 +66,9 @@ export async function runAudit(options: RunAuditOptions): Promise<RunAuditResult
  */
 export async function auditClusters(options: RunAuditOptions): Promise<RunAuditResult[]> {
   const loaded = await loadConfig({ cwd: options.cwd });
-  const views = resolveClusters(loaded, options.env, { set: options.set, cluster: options.cluster });
-  const results = await settleLimit(views, CLUSTERS_AT_ONCE, (env) => auditView(env, options));
-  return results.map((r, i) => {
-    if (r.ok) return r.value;
-    const cluster = views[i]?.cluster;
-    throw views.length > 1 && cluster !== undefined ? inCluster(cluster, r.error) : r.error;
-  });
+  return eachCluster(loaded, options.env, { set: options.set, cluster: options.cluster }, (env) =>
+    auditView(env, options),
+  );
 }
 
 async function auditView(env: ResolvedEnvironment, options: RunAuditOptions): Promise<RunAuditResult> {

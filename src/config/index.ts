@@ -4,7 +4,7 @@ export type { BuildInfo } from './build-info.js';
 export { parseDuration } from './duration.js';
 export { CONFIG_FILE_NAME, loadConfig } from './load-config.js';
 export { parseConfig } from './parse-config.js';
-export { inCluster, resolveOneCluster } from './one-cluster.js';
+export { eachCluster, inCluster, resolveOneCluster } from './one-cluster.js';
 export type { ParsedConfig } from './parse-config.js';
 export {
   DEFAULT_CONCURRENCY,

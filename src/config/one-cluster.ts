@@ -1,6 +1,6 @@
 // Commands that act on one cluster of an environment: choosing it, and naming it in their errors.
-import { CapstanError, ConfigError } from '../shared/index.js';
-import { resolveEnvironment } from './resolve-environment.js';
+import { CapstanError, ConfigError, settleLimit } from '../shared/index.js';
+import { resolveClusters, resolveEnvironment } from './resolve-environment.js';
 import type { LoadedConfig, ResolvedEnvironment } from './types.js';
 
 /**
@@ -42,4 +42,27 @@ export function inCluster(cluster: string, error: unknown): unknown {
       cause: error,
     });
   return error;
+}
+
+/** Clusters a read-only command (diff, audit) works on at once: each sends its own requests in parallel. */
+const CLUSTERS_AT_ONCE = 4;
+
+/**
+ * Runs `work` on each view of the environment (each cluster, or only `cluster`; the environment
+ * itself when it has one cluster), a few at once, results in capstan.yaml's order. An error in
+ * one fails the whole, naming its cluster.
+ */
+export async function eachCluster<T>(
+  loaded: LoadedConfig,
+  envName: string,
+  options: { set?: readonly string[]; cluster?: string },
+  work: (env: ResolvedEnvironment) => Promise<T>,
+): Promise<T[]> {
+  const views = resolveClusters(loaded, envName, options);
+  const results = await settleLimit(views, CLUSTERS_AT_ONCE, work);
+  return results.map((r, i) => {
+    if (r.ok) return r.value;
+    const cluster = views[i]?.cluster;
+    throw views.length > 1 && cluster !== undefined ? inCluster(cluster, r.error) : r.error;
+  });
 }

@@ -2,9 +2,8 @@
 import { setMaxListeners } from 'node:events';
 import {
   connectionOf,
-  inCluster,
+  eachCluster,
   loadConfig,
-  resolveClusters,
   resolveOneCluster,
   type ResolvedEnvironment,
 } from '../config/index.js';
@@ -94,9 +93,6 @@ export async function collectDiffs(
   return [...diffs, ...(options.prune ?? []).map(computePruneDiff)];
 }
 
-/** Clusters diffed at once: each already sends its own requests `concurrency` at a time. */
-const CLUSTERS_AT_ONCE = 4;
-
 /**
  * What `capstan deploy` would change now in one cluster: nothing is modified (server-side dry run
  * only). A multi-cluster environment needs `cluster` (diffClusters diffs each).
@@ -118,13 +114,9 @@ export async function diffEnvironment(options: DiffEnvironmentOptions): Promise<
  */
 export async function diffClusters(options: DiffEnvironmentOptions): Promise<EnvironmentDiff[]> {
   const loaded = await loadConfig({ cwd: options.cwd });
-  const views = resolveClusters(loaded, options.env, { set: options.set, cluster: options.cluster });
-  const results = await settleLimit(views, CLUSTERS_AT_ONCE, (env) => diffView(env, options));
-  return results.map((r, i) => {
-    if (r.ok) return r.value;
-    const cluster = views[i]?.cluster;
-    throw views.length > 1 && cluster !== undefined ? inCluster(cluster, r.error) : r.error;
-  });
+  return eachCluster(loaded, options.env, { set: options.set, cluster: options.cluster }, (env) =>
+    diffView(env, options),
+  );
 }
 
 /** One view of the environment (one cluster) against its live objects. */
