@@ -185,7 +185,12 @@ export function formatFleetStepSummary(options: {
   lines.push('', cell(options.result), '');
   return [
     lines.join('\n') + '\n',
-    ...options.tables.map((table) => formatStepSummary({ ...table, level: 4 })),
+    // A rollback re-applies without phases: its heading and result, no empty table.
+    ...options.tables.map((table) =>
+      table.rows.length > 0
+        ? formatStepSummary({ ...table, level: 4 })
+        : `#### ${cell(table.title)}\n\n${cell(table.result)}\n\n`,
+    ),
   ].join('');
 }
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { formatFleetStepSummary } from '../../../src/cli/ci.js';
 import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
 import type { AnyDeployEvent, DeployEvent, FleetEvent, RollbackEvent } from '../../../src/events/index.js';
 import { Redactor } from '../../../src/secrets/index.js';
@@ -610,5 +611,31 @@ describe('events of several clusters without a fleet-started', () => {
     assert.match(err, /::error title=capstan rollback failed::rollback to release 6/);
     assert.match(summary, /^### capstan rollback of shop in production to release 6\n/);
     assert.match(summary, /\| eu-central\.1 \|  \| succeeded \| 8 \|/);
+  });
+});
+
+describe('formatFleetStepSummary', () => {
+  it('gives a table without phases (a rollback re-applies without them) its heading and result only', () => {
+    const text = formatFleetStepSummary({
+      title: 'capstan deploy of shop to production',
+      clusters: [
+        { cluster: 'eu|1', outcome: 'succeeded, rolled back', release: 7, detail: 'rolled back\nto 6' },
+      ],
+      result: '✗ deploy failed',
+      tables: [
+        {
+          title: 'capstan rollback of shop in production to release 6, cluster eu',
+          rows: [],
+          result: '✓ rolled back',
+        },
+      ],
+    });
+    assert.match(text, /\| eu\\\|1 \|  \| succeeded, rolled back \| 7 \|  \| rolled back to 6 \|\n/);
+    assert.ok(
+      text.endsWith(
+        '\n#### capstan rollback of shop in production to release 6, cluster eu\n\n✓ rolled back\n\n',
+      ),
+      text,
+    );
   });
 });
