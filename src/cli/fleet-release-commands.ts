@@ -23,7 +23,8 @@ import { CapstanError, mapStrings } from '../shared/index.js';
 import type { CliIo, CommandResult, GlobalOptions } from './options.js';
 import { reportError } from './report-error.js';
 import { createReporter } from './reporter.js';
-import { currentActor, localProcess, outputMode } from './session.js';
+import { rollbackSettings } from './rollback-settings.js';
+import { outputMode } from './session.js';
 
 /**
  * The clusters of a multi-cluster environment a command acts on (only `cluster` when named), or
@@ -162,7 +163,6 @@ export async function fleetRollback(
       );
     const [env] = views;
     const reporter = createReporter(io, outputMode(io, opts.output), result.redactor);
-    const actor = currentActor(io);
     const run = rollbackFleet({
       clusters: views.map((v, i) => ({
         name: v.cluster ?? v.name,
@@ -170,22 +170,7 @@ export async function fleetRollback(
         namespace: v.namespace,
       })),
       maxParallel: env.fleet?.maxParallel ?? views.length,
-      app: env.app,
-      env: env.name,
-      to: opts.to,
-      timeoutMs: opts.timeout ?? env.timeoutMs,
-      progressDeadlineMs: opts.progressDeadline,
-      keep: env.releasesKeep,
-      concurrency: env.concurrency,
-      user: actor.user,
-      host: actor.host,
-      holder: actor.holder,
-      process: localProcess(),
-      signal: io.signal,
-      onEvent: (event) => reporter.event(event),
-      notifications: env.notifications,
-      envVars: io.env,
-      redactor: result.redactor,
+      ...rollbackSettings(env, opts, io, result, (event) => reporter.event(event)),
     });
     result.exitCode = (await reporter.settle(run)).exitCode;
   } catch (error) {

@@ -23,12 +23,13 @@ import {
 } from '../release/index.js';
 import { secretValues, type Redactor } from '../secrets/index.js';
 import { CapstanError, mapStrings } from '../shared/index.js';
-import { currentActor, localProcess, outputMode } from './session.js';
+import { currentActor, outputMode } from './session.js';
 import { clusterViews, fleetHistory, fleetRollback } from './fleet-release-commands.js';
 import type { CliIo, CommandResult } from './options.js';
 import { collect, durationOption, type GlobalOptions } from './options.js';
 import { reportError } from './report-error.js';
 import { createReporter } from './reporter.js';
+import { rollbackSettings } from './rollback-settings.js';
 
 /** History entries with their strings redacted, but each release's `outcome` (Capstan's own word). */
 function redactHistory<T>(entries: T, redactor: Redactor): T {
@@ -161,26 +162,10 @@ async function rollbackEnvironment(
   const { env, client } = await openEnvironment(cmd, io, envName, result.redactor);
   const mode = outputMode(io, opts.output);
   const reporter = createReporter(io, mode, result.redactor);
-  const actor = currentActor(io);
   try {
     const run = rollback(client, {
       namespace: env.namespace,
-      app: env.app,
-      env: env.name,
-      to: opts.to,
-      timeoutMs: opts.timeout ?? env.timeoutMs,
-      progressDeadlineMs: opts.progressDeadline,
-      keep: env.releasesKeep,
-      concurrency: env.concurrency,
-      user: actor.user,
-      host: actor.host,
-      holder: actor.holder,
-      process: localProcess(),
-      signal: io.signal,
-      onEvent: (event) => reporter.event(event),
-      notifications: env.notifications,
-      envVars: io.env,
-      redactor: result.redactor,
+      ...rollbackSettings(env, opts, io, result, (event) => reporter.event(event)),
     });
     // The reporter closes the rollback once it knows whether reportError will explain its end.
     result.exitCode = (await reporter.settle(run)).exitCode;
