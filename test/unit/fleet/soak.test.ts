@@ -3,18 +3,17 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../../src/shared/index.js';
 import { restartsOf, soakProblem, soakTargets } from '../../../src/fleet/index.js';
 
-const pod = (name: string, status: Record<string, unknown>, owner = 'ReplicaSet'): KubeObject =>
-  ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name,
-      namespace: 'shop',
-      ownerReferences: [{ kind: owner, name: 'x', uid: '1', apiVersion: 'v1' }],
-    },
-    spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] },
-    status,
-  });
+const pod = (name: string, status: Record<string, unknown>, owner = 'ReplicaSet'): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name,
+    namespace: 'shop',
+    ownerReferences: [{ kind: owner, name: 'x', uid: '1', apiVersion: 'v1' }],
+  },
+  spec: { containers: [{ name: 'web', image: 'example.com/web:1' }] },
+  status,
+});
 
 const running = (restartCount: number, lastState: Record<string, unknown> = {}) => ({
   phase: 'Running',
