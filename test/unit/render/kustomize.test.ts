@@ -93,7 +93,7 @@ describe('kustomization roots in a phase', () => {
         issues.map((i) => i.file),
         [join(root, 'db.v2.yaml.ejs'), join(root, 'secrets.ejson')],
       );
-      assert.match(issues[0]!.message, /built by kustomize \(Kustomization\)/);
+      assert.match(issues[0].message, /built by kustomize \(Kustomization\)/);
     });
   });
 
@@ -130,7 +130,7 @@ describe('kustomization roots in a phase', () => {
       const issues: Issue[] = [];
       assert.deepEqual(listPhaseFiles(root, issues), []);
       assert.equal(issues.length, 1);
-      assert.match(issues[0]!.message, /kustomization.yaml and kustomization.yml: kustomize reads only one/);
+      assert.match(issues[0].message, /kustomization.yaml and kustomization.yml: kustomize reads only one/);
     });
   });
 });
@@ -174,7 +174,7 @@ describe('kustomize versions', () => {
       ],
     );
     assert.match(
-      old[0]!.message,
+      old[0].message,
       /labels needs kustomize v4.1.0 or later; kubectl \(kubectl kustomize\) has v4.0.5/,
     );
     assert.deepEqual(checkKustomization(kustomization(), 'kustomize', parseVersion('v5.8.1')), []);
@@ -244,8 +244,8 @@ describe('kustomize errors mapped to the kustomization', () => {
     const issues: Issue[] = [];
     parseKustomization(FILE, DIR, 'resources:\n- web.yaml\n  bad: [\n', issues);
     assert.ok(issues.length > 0);
-    assert.equal(issues[0]!.file, FILE);
-    assert.equal(typeof issues[0]!.line, 'number');
-    assert.match(issues[0]!.message, /^YAML syntax error: /);
+    assert.equal(issues[0].file, FILE);
+    assert.equal(typeof issues[0].line, 'number');
+    assert.match(issues[0].message, /^YAML syntax error: /);
   });
 });
