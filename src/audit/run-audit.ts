@@ -76,6 +76,7 @@ async function auditView(env: ResolvedEnvironment, options: RunAuditOptions): Pr
     env,
     image: options.image ?? env.image ?? PLACEHOLDER_IMAGE,
     deployId: 'audit',
+    envVars: options.envVars ?? {},
     commit: options.commit,
     branch: options.branch,
     renderSecrets: async (file, namespace) => {

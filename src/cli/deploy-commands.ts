@@ -75,7 +75,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       const loaded = await loadConfig({ cwd: globals.cwd });
       const cluster = opts.cluster as string | undefined;
       const views = resolveClusters(loaded, envName, { set: opts.set as string[] | undefined, cluster });
-      const build = buildInfo(io, globals.cwd, opts);
+      const build = { ...buildInfo(io, globals.cwd, opts), envVars: io.env };
       // Every cluster renders before anything is printed: an error in one prints nothing.
       const rendered: { cluster?: string; phases: readonly RenderedPhase[] }[] = [];
       for (const env of views) {

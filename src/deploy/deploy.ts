@@ -230,6 +230,7 @@ export class ClusterDeploy {
       deployId: options.deployId,
       commit: options.commit,
       branch: options.branch,
+      envVars: options.envVars ?? {},
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
     });
     run.rendered = phases.flatMap((p) => [...p.objects]);

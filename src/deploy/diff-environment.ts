@@ -137,6 +137,7 @@ async function diffView(env: ResolvedEnvironment, options: DiffEnvironmentOption
       deployId,
       commit: options.commit,
       branch: options.branch,
+      envVars: options.envVars ?? {},
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
     });
     const redactor = options.redactor ?? new Redactor();

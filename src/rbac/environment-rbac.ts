@@ -70,6 +70,7 @@ export async function computeEnvironmentRbac(options: EnvironmentRbacOptions): P
     env,
     image: options.image ?? env.image ?? 'rbac.invalid/image',
     deployId: 'rbac',
+    envVars: options.envVars ?? {},
     renderSecrets: (_file, namespace) =>
       Promise.resolve([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ejson', namespace } }]),
   });

@@ -1,5 +1,5 @@
 import { readdirSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Issue } from '../shared/index.js';
 
 export interface PhaseDir {
@@ -8,11 +8,22 @@ export interface PhaseDir {
   readonly dir: string;
 }
 
-export type PhaseFileKind = 'yaml' | 'template' | 'module' | 'secrets';
+export type PhaseFileKind = 'yaml' | 'template' | 'module' | 'secrets' | 'kustomization';
 
 export interface PhaseFile {
+  /** For a kustomization, the kustomization file; the folder holding it is what is built. */
   readonly path: string;
   readonly kind: PhaseFileKind;
+}
+
+/** The names kustomize accepts for a kustomization file, in the order it looks for them. */
+export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+
+/** The kustomization file among a folder's file names; several is an error to kustomize too. */
+export function kustomizationFileIn(names: readonly string[]): { name?: string; several?: string[] } {
+  const found = KUSTOMIZATION_FILE_NAMES.filter((n) => names.includes(n));
+  if (found.length > 1) return { several: found };
+  return found.length === 1 ? { name: found[0] } : {};
 }
 
 const PHASE_NAME = /^(\d{2})-[a-z0-9][a-z0-9._-]*$/i;
@@ -78,14 +89,39 @@ export function listPhases(envDir: string, issues: Issue[]): PhaseDir[] {
   return phases.sort((a, b) => a.order - b.order);
 }
 
-/** The manifest files of one phase, in name order. */
+/**
+ * The manifest files of one phase, in name order. A phase folder holding a kustomization is that
+ * kustomization and nothing else; a subfolder holding one is built too (other subfolders are not
+ * read). The files under a kustomization folder are kustomize's to read, never read as plain YAML.
+ */
 export function listPhaseFiles(dir: string, issues: Issue[]): PhaseFile[] {
+  const entries = readEntries(dir, issues);
+  const own = kustomizationOf(dir, entries, issues);
+  if (own === false) return [];
+  if (own) {
+    for (const entry of entries) {
+      const kind = entry.isFile() ? phaseFileKind(entry.name) : undefined;
+      // Plain YAML is the kustomization's own input (resources, patches); anything else would be lost.
+      if (kind !== undefined && kind !== 'yaml')
+        issues.push({
+          file: join(dir, entry.name),
+          message: `not read: this phase folder is built by kustomize (${basename(own.path)}); move the file to a phase of its own`,
+        });
+    }
+    return [own];
+  }
   const files: PhaseFile[] = [];
-  for (const entry of readEntries(dir, issues)) {
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.'))
-        issues.push({ file: path, message: 'folders inside a phase are not read' });
+      if (entry.name.startsWith('.')) continue;
+      const nested = kustomizationOf(path, readEntries(path, issues), issues);
+      if (nested) files.push(nested);
+      else if (nested === undefined)
+        issues.push({
+          file: path,
+          message: 'folders inside a phase are not read, unless they hold a kustomization.yaml',
+        });
       continue;
     }
     const kind = phaseFileKind(entry.name);
@@ -96,4 +132,21 @@ export function listPhaseFiles(dir: string, issues: Issue[]): PhaseFile[] {
     }
   }
   return files;
+}
+
+/** The folder's kustomization; false when it holds several (reported), undefined when none. */
+function kustomizationOf(
+  dir: string,
+  entries: readonly Dirent[],
+  issues: Issue[],
+): PhaseFile | false | undefined {
+  const found = kustomizationFileIn(entries.filter((e) => !e.isDirectory()).map((e) => e.name));
+  if (found.several) {
+    issues.push({
+      file: dir,
+      message: `holds ${found.several.join(' and ')}: kustomize reads only one, keep one of them`,
+    });
+    return false;
+  }
+  return found.name === undefined ? undefined : { path: join(dir, found.name), kind: 'kustomization' };
 }

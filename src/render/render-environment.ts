@@ -8,6 +8,7 @@ import {
   type MappedText,
   type TemplateEngine,
 } from './ejs-template.js';
+import { buildKustomization, findKustomizeTool, type KustomizeTool } from './kustomize-build.js';
 import { runModuleFile } from './module-file.js';
 import {
   checkNamespace,
@@ -39,6 +40,9 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
   const issues: Issue[] = [];
   const engine = createTemplateEngine({ templatesDir: join(env.deployDir, TEMPLATES_DIR_NAME) });
   const context = templateContext(options, engine);
+  const envVars = options.envVars ?? {};
+  let kustomize: Promise<KustomizeTool | string> | undefined;
+  const kustomizeTool = () => (kustomize ??= findKustomizeTool(envVars));
   const phases: RenderedPhase[] = [];
 
   for (const phase of listPhases(env.envDir, issues)) {
@@ -49,7 +53,11 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
         secretFiles.push(file.path);
         continue;
       }
-      for (const produced of await renderFile(file, context, engine, issues)) {
+      const values =
+        file.kind === 'kustomization'
+          ? await buildKustomization(file.path, await kustomizeTool(), envVars, issues)
+          : await renderFile(file, context, engine, issues);
+      for (const produced of values) {
         const object = acceptValue(produced, options, issues);
         if (object)
           objects.push({

@@ -258,6 +258,7 @@ async function sourceDeployment(
     image,
     deployId: 'task',
     ...build,
+    envVars: options.envVars,
     renderSecrets: (file, ns) => renderSecrets(file, ns, client),
   });
   const rendered = phases.flatMap((p) => p.objects.map((o) => o.object));
