@@ -1,7 +1,7 @@
 // `capstan completion bash|zsh|fish`: completion scripts generated from the commander program
 // itself, so a new command or option completes without edits here; environment and cluster names
 // come at completion time from the hidden `capstan __complete`, which reads .deploy/capstan.yaml.
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { CapstanError } from '../shared/index.js';
 import type { CliIo, GlobalOptions } from './options.js';
@@ -29,6 +29,8 @@ export interface CompletionCommand {
   readonly options: readonly CompletionOption[];
   /** Its first argument is an environment of capstan.yaml. */
   readonly envArgument: boolean;
+  /** The values its first argument may take, when commander lists them (`completion <shell>`). */
+  readonly choices: readonly string[];
 }
 
 function optionsOf(cmd: Command): CompletionOption[] {
@@ -45,12 +47,15 @@ function optionsOf(cmd: Command): CompletionOption[] {
 
 /** Walks the program's visible commands (hidden ones, such as `__complete`, left out). */
 export function describeCommands(program: Command): CompletionCommand[] {
-  const globals = program.options.map((o) => ({
-    ...(o.long ? { long: o.long } : {}),
-    ...(o.short ? { short: o.short } : {}),
-    takesValue: o.required || o.optional,
-    description: o.description,
-  }));
+  // --version is the program's alone; the other program options work after any command.
+  const globals = program.options
+    .filter((o) => o.long !== '--version')
+    .map((o) => ({
+      ...(o.long ? { long: o.long } : {}),
+      ...(o.short ? { short: o.short } : {}),
+      takesValue: o.required || o.optional,
+      description: o.description,
+    }));
   const out: CompletionCommand[] = [];
   const walk = (cmd: Command, path: string[]): void => {
     const visible = cmd.createHelp().visibleCommands(cmd);
@@ -62,6 +67,7 @@ export function describeCommands(program: Command): CompletionCommand[] {
       subcommands: visible.map((c) => c.name()),
       options: [...own, ...(path.length === 0 ? [] : globals.filter((o) => !seen.has(o.long ?? o.short)))],
       envArgument: cmd.registeredArguments[0]?.name() === 'env',
+      choices: cmd.registeredArguments[0]?.argChoices ?? [],
     });
     for (const sub of visible) if (sub.name() !== 'help') walk(sub, [...path, sub.name()]);
   };
@@ -89,6 +95,11 @@ export function bashCompletionScript(program: Command): string {
   const fn = `_${name.replaceAll(/[^A-Za-z0-9_]/g, '_')}`;
   const envCommands = commands.filter((c) => c.envArgument).map((c) => quote(c.path.join(' ')));
   return `# ${name} completion for bash. Load it with: source <(${name} completion bash)
+${fn}_choices() {
+  case "$1" in
+${bashCases(commands, (c) => c.choices.join(' '))}
+  esac
+}
 ${fn}_subcommands() {
   case "$1" in
 ${bashCases(commands, (c) => c.subcommands.join(' '))}
@@ -111,8 +122,10 @@ ${fn}_env_argument() {
   return 1
 }
 ${fn}() {
+  # zsh runs this through bashcompinit: arrays from 0 and word splitting, as in bash.
+  [[ -n "\${ZSH_VERSION-}" ]] && emulate -L sh
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local path="" env="" cwd="" word i positional=0 value=0
+  local command_path="" env="" cwd="" word i positional=0 value=0
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
     if ((value)); then
@@ -123,15 +136,15 @@ ${fn}() {
     case "$word" in
       --*=*) continue ;;
       -*)
-        [[ " $(${fn}_valued "$path") " == *" $word "* ]] && value=1
+        [[ " $(${fn}_valued "$command_path") " == *" $word "* ]] && value=1
         continue
         ;;
     esac
-    if ((positional == 0)) && [[ " $(${fn}_subcommands "$path") " == *" $word "* ]]; then
-      path="\${path:+$path }$word"
+    if ((positional == 0)) && [[ " $(${fn}_subcommands "$command_path") " == *" $word "* ]]; then
+      command_path="\${command_path:+$command_path }$word"
     else
       positional=$((positional + 1))
-      ((positional == 1)) && ${fn}_env_argument "$path" && env="$word"
+      ((positional == 1)) && ${fn}_env_argument "$command_path" && env="$word"
     fi
   done
   local -a helper=(${name} ${COMPLETE_COMMAND})
@@ -145,14 +158,16 @@ ${fn}() {
     return 0
   fi
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$(${fn}_options "$path")" -- "$cur"))
+    COMPREPLY=($(compgen -W "$(${fn}_options "$command_path")" -- "$cur"))
     return 0
   fi
   local subcommands
-  subcommands="$(${fn}_subcommands "$path")"
+  subcommands="$(${fn}_subcommands "$command_path")"
   if ((positional == 0)) && [[ -n "$subcommands" ]]; then
     COMPREPLY=($(compgen -W "$subcommands" -- "$cur"))
-  elif ((positional == 0)) && ${fn}_env_argument "$path"; then
+  elif ((positional == 0)) && [[ -n "$(${fn}_choices "$command_path")" ]]; then
+    COMPREPLY=($(compgen -W "$(${fn}_choices "$command_path")" -- "$cur"))
+  elif ((positional == 0)) && ${fn}_env_argument "$command_path"; then
     COMPREPLY=($(compgen -W "$("\${helper[@]}" envs 2>/dev/null)" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
@@ -227,6 +242,10 @@ export function fishCompletionScript(program: Command): string {
         `complete -c ${name} -n ${quote(condition)} ${flags}${o.takesValue ? ' -r' : ''}${values} -d ${quote(o.description)}`,
       );
     }
+    if (c.choices.length > 0)
+      lines.push(
+        `complete -c ${name} -n ${quote(`${condition}; and test (count (commandline -opc)) -le ${c.path.length}`)} -a ${quote(c.choices.join(' '))}`,
+      );
     if (c.envArgument)
       lines.push(
         `complete -c ${name} -n ${quote(`${condition}; and test (count (commandline -opc)) -le ${c.path.length + 1}`)} -a ${quote(`(${name} ${COMPLETE_COMMAND} envs 2>/dev/null)`)}`,
@@ -267,7 +286,7 @@ export function registerCompletionCommands(program: Command, io: CliIo): void {
   program
     .command('completion')
     .description('print a shell completion script (commands, options, environment and cluster names)')
-    .argument('<shell>', COMPLETION_SHELLS.join(', '))
+    .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
     .addHelpText(
       'after',
       '\nbash: source <(capstan completion bash)   zsh: source <(capstan completion zsh)   fish: capstan completion fish | source',
