@@ -244,7 +244,7 @@ export function fishCompletionScript(program: Command): string {
     }
     if (c.choices.length > 0)
       lines.push(
-        `complete -c ${name} -n ${quote(`${condition}; and test (count (commandline -opc)) -le ${c.path.length}`)} -a ${quote(c.choices.join(' '))}`,
+        `complete -c ${name} -n ${quote(`${condition}; and test (count (commandline -opc)) -le ${c.path.length + 1}`)} -a ${quote(c.choices.join(' '))}`,
       );
     if (c.envArgument)
       lines.push(

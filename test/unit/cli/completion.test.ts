@@ -256,6 +256,11 @@ _capstan; printf '%s\\n' "\${COMPREPLY[@]}"`;
       const source = `source ${join(bin, 'capstan.fish')}`;
       assert.match(shell('fish', `${source}; complete -C 'capstan de'`).stdout, /^deploy\t/m);
       assert.match(shell('fish', `${source}; complete -C 'capstan deploy '`).stdout, /^prod-eu-west$/m);
+      assert.match(shell('fish', `${source}; complete -C 'capstan completion z'`).stdout, /^zsh$/m);
+      assert.match(
+        shell('fish', `${source}; complete -C 'capstan audit prod-eu-west --cluster '`).stdout,
+        /^eu-2-backup(\t|$)/m,
+      );
     },
   );
 });
