@@ -29,12 +29,17 @@ export async function writeScaffold(options: WriteScaffoldOptions): Promise<Writ
   });
   const paths = [...plan.files.keys()];
   const existing = paths.filter((path) => existsSync(join(options.cwd, path)));
-  if (existing.length > 0)
+  if (existing.length > 0) {
+    const named =
+      existing.length <= 5
+        ? existing.join(', ')
+        : `${existing.slice(0, 5).join(', ')} and ${existing.length - 5} more`;
     throw new CapstanError(
       'ERR_CAPSTAN_USAGE',
-      `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}: capstan init never overwrites a file, and wrote nothing`,
+      `${named} already exist${existing.length === 1 ? 's' : ''}: capstan init never overwrites a file, and wrote nothing`,
       { hint: 'move them away, or init another folder with --cwd' },
     );
+  }
   const keyFile = await writePrivateKeyFile({ keydir: options.keydir, keyPair });
   for (const [path, content] of plan.files) {
     const file = join(options.cwd, path);

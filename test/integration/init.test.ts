@@ -79,7 +79,7 @@ describe('capstan init', () => {
       const before = filesUnder(dir);
       const again = await capstan(flags, { cwd, env });
       assert.equal(again.code, 2);
-      assert.match(again.stderr, /\.deploy\/capstan\.yaml, .*already exist/);
+      assert.match(again.stderr, /\.deploy\/capstan\.yaml, .* and \d+ more already exist/);
       assert.deepEqual(filesUnder(dir), before);
     } finally {
       rmSync(dir, { recursive: true, force: true });
