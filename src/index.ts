@@ -78,6 +78,13 @@ export {
   planSecretsFromEjson,
 } from './secrets/index.js';
 export type { KeyProvider } from './secrets/index.js';
+export { planScaffold, writeScaffold } from './scaffold/index.js';
+export type {
+  ScaffoldOptions,
+  ScaffoldPlan,
+  WriteScaffoldOptions,
+  WriteScaffoldResult,
+} from './scaffold/index.js';
 export { KubeClient, KubeApiError } from './kube/index.js';
 export type { KubeConnectionOptions } from './kube/index.js';
 // Kubernetes object types for typed templates (from @kubernetes/client-node's models): this list

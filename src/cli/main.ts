@@ -10,6 +10,8 @@ import { registerRbacCommands } from './rbac-commands.js';
 import { registerReleaseCommands } from './release-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
+import { registerCompletionCommands } from './completion.js';
+import { registerInitCommand } from './init-command.js';
 
 export type { CliIo, CommandResult } from './options.js';
 import { reportError } from './report-error.js';
@@ -49,6 +51,8 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerCutoverCommand(program, io, result);
   registerRbacCommands(program, io, result);
   registerSecretsCommands(program, io);
+  registerInitCommand(program, io, result);
+  registerCompletionCommands(program, io);
   return program;
 }
 
