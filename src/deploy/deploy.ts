@@ -29,6 +29,7 @@ import {
   validateStep,
   type RecordingOptions,
 } from './steps.js';
+import { selectHelmHooks } from './helm-hooks-step.js';
 import type { PreparedPhase } from './validate.js';
 
 export { EXIT };
@@ -178,8 +179,9 @@ export class ClusterDeploy {
         ? connecting
         : connecting.then((client) => probe(client, opts.probeTimeoutMs ?? 0, options.signal));
     this.connecting.catch(() => {});
-    const phases = await this.render(env);
+    const rendered = await this.render(env);
     this.client = await this.connecting;
+    const phases = await selectHelmHooks(this.client, env, rendered, options.signal);
     await this.learnSecrets(
       env,
       this.client,
@@ -230,6 +232,7 @@ export class ClusterDeploy {
       deployId: options.deployId,
       commit: options.commit,
       branch: options.branch,
+      ...(options.envVars ? { envVars: options.envVars } : {}),
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
     });
     run.rendered = phases.flatMap((p) => [...p.objects]);

@@ -39,6 +39,8 @@ export interface RenderOptions {
   /** The commit and branch the deploy is built from (flags, CI variables or git); stable across redeploys of one build. */
   commit?: string;
   branch?: string;
+  /** The variables `helm` runs with, for `*.helm.yaml` files (PATH finds it); default: this process's. */
+  envVars?: Readonly<Record<string, string | undefined>>;
   /** Turns one ejson file into Secrets; its objects are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
 }
