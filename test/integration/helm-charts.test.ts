@@ -14,7 +14,7 @@ import { freshNamespace, getJson } from './helpers.js';
 
 /** The Helm the tests render with: helm.sh/helm/v4 at this version. */
 const HELM_VERSION = 'v4.3.1';
-const BUILD_DEADLINE_MS = 20 * 60_000;
+const BUILD_DEADLINE_MS = 18 * 60_000;
 const run = promisify(execFile);
 const CHART = fileURLToPath(new URL('../fixtures/podinfo-chart', import.meta.url));
 
