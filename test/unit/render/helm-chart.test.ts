@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { phasesForEvent } from '../../../src/deploy/helm-hooks-step.js';
 import {
@@ -10,6 +13,7 @@ import {
 import { hookDeletePolicies, splitHelmHooks } from '../../../src/render/helm-hooks.js';
 import type { RenderedPhase } from '../../../src/render/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
+import { lines, renderTree, renderTreeIssues } from '../../fixtures/deploy-tree.js';
 
 function object(kind: string, name: string, annotations?: Record<string, string>): KubeObject {
   return { apiVersion: 'v1', kind, metadata: { name, ...(annotations ? { annotations } : {}) } };
@@ -190,5 +194,148 @@ describe('helm template', () => {
     assert.deepEqual(parseHelmVersion('v4.3.1'), [4, 3]);
     assert.deepEqual(parseHelmVersion('v3.8.0+gd141386'), [3, 8]);
     assert.equal(parseHelmVersion('dev'), undefined);
+  });
+});
+
+/** A `helm` that prints `version`, records its arguments and prints `output` for `template`. */
+async function fakeHelm(
+  version: string,
+  output: string,
+): Promise<{ envVars: Record<string, string>; args: () => Promise<string> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'capstan-fake-helm-'));
+  await writeFile(join(dir, 'output.yaml'), output);
+  await writeFile(
+    join(dir, 'helm'),
+    lines(
+      '#!/bin/sh',
+      `if [ "$1" = version ]; then echo "${version}"; exit 0; fi`,
+      `echo "$@" > "${dir}/args"`,
+      `cat "${dir}/output.yaml"`,
+    ),
+  );
+  await chmod(join(dir, 'helm'), 0o755);
+  return { envVars: { PATH: `${dir}:/usr/bin:/bin` }, args: () => readFile(join(dir, 'args'), 'utf8') };
+}
+
+const CHART_OUTPUT = lines(
+  '---',
+  '# Source: podinfo/templates/service.yaml',
+  'apiVersion: v1',
+  'kind: Service',
+  'metadata: { name: podinfo, namespace: shop-staging }',
+  '---',
+  '# Source: podinfo/templates/hooks/job.yaml',
+  'apiVersion: batch/v1',
+  'kind: Job',
+  'metadata:',
+  '  name: podinfo-pre-install',
+  '  annotations: { "helm.sh/hook": pre-install, "helm.sh/hook-weight": "-1" }',
+  'spec: { template: { spec: { restartPolicy: Never, containers: [{ name: job, image: busybox }] } } }',
+  '---',
+  '# Source: podinfo/templates/hooks/job2.yaml',
+  'apiVersion: v1',
+  'kind: ConfigMap',
+  'metadata:',
+  '  name: podinfo-pre-upgrade',
+  '  annotations: { "helm.sh/hook": pre-upgrade }',
+  '---',
+  '# Source: podinfo/templates/tests/service.yaml',
+  'apiVersion: v1',
+  'kind: Pod',
+  'metadata:',
+  '  name: podinfo-service-test-x1y2z',
+  '  annotations: { "helm.sh/hook": test-success }',
+  '---',
+  '# Source: podinfo/templates/hooks/post.yaml',
+  'apiVersion: v1',
+  'kind: ConfigMap',
+  'metadata:',
+  '  name: podinfo-post-upgrade',
+  '  annotations: { "helm.sh/hook": post-upgrade }',
+);
+
+describe('renderEnvironment with a *.helm.yaml file', () => {
+  it('renders the chart with helm template and puts its hooks in phases around the phase', async () => {
+    const helm = await fakeHelm('v3.8.0', CHART_OUTPUT);
+    const { phases, root } = await renderTree(
+      {
+        'staging/30-web/app.yaml': lines('apiVersion: v1', 'kind: ConfigMap', 'metadata: { name: app }'),
+        'staging/30-web/podinfo.helm.yaml.ejs': lines(
+          'chart: ../../charts/podinfo',
+          'valuesFiles: [prod.yaml]',
+          'values:',
+          '  replicaCount: <%= values.replicas %>',
+          '  image: { tag: "<%= image.split(":")[1] %>" }',
+        ),
+      },
+      { envVars: helm.envVars, image: 'podinfo:6.14.1' },
+    );
+    assert.deepEqual(
+      phases.map((p) => [
+        p.name,
+        p.order,
+        p.objects.map((o) => `${o.object.kind}/${o.object.metadata.name ?? ''}`),
+      ]),
+      [
+        ['30-web.podinfo.pre-hooks.-1', 30, ['Job/podinfo-pre-install']],
+        ['30-web.podinfo.pre-hooks.0', 30, ['ConfigMap/podinfo-pre-upgrade']],
+        ['30-web', 30, ['ConfigMap/app', 'Service/podinfo']],
+        ['30-web.podinfo.post-hooks', 30, ['ConfigMap/podinfo-post-upgrade']],
+      ],
+    );
+    const args = (await helm.args()).trim().split(' ');
+    assert.deepEqual(args.slice(0, 3), ['template', 'podinfo', `${root}/.deploy/charts/podinfo`]);
+    assert.deepEqual(args.slice(3, 8), [
+      '--namespace',
+      'shop-staging',
+      '--include-crds',
+      '--values',
+      `${root}/.deploy/staging/30-web/prod.yaml`,
+    ]);
+    const service = phases[2]?.objects[1];
+    assert.equal(service?.object.metadata.labels?.['capstan.dev/app'], 'shop');
+    assert.equal(service?.source.file, `${root}/.deploy/staging/30-web/podinfo.helm.yaml.ejs`);
+  });
+
+  it('says, naming the file, when helm is missing or too old', async () => {
+    const file = { 'staging/30-web/podinfo.helm.yaml': 'chart: ./podinfo\n' };
+    assert.deepEqual(await renderTreeIssues(file, { envVars: { PATH: '/nonexistent' } }), [
+      {
+        file: 'staging/30-web/podinfo.helm.yaml',
+        message:
+          'helm is not on PATH: Capstan renders charts with `helm template` (install Helm 3.8 or later, https://helm.sh/docs/intro/install/)',
+      },
+    ]);
+    const old = await fakeHelm('v3.7.2', '');
+    assert.deepEqual(await renderTreeIssues(file, { envVars: old.envVars }), [
+      {
+        file: 'staging/30-web/podinfo.helm.yaml',
+        message: 'helm v3.7.2 is too old: Capstan renders charts with Helm 3.8 or later',
+      },
+    ]);
+  });
+
+  it('reports a bad chart file and a bad release name before running helm', async () => {
+    const helm = await fakeHelm('v4.3.1', CHART_OUTPUT);
+    assert.deepEqual(
+      await renderTreeIssues(
+        { 'staging/30-web/Pod_Info.helm.yaml': lines('chart: ./podinfo', 'valuesFile: [a.yaml]') },
+        { envVars: helm.envVars },
+      ),
+      [
+        {
+          file: 'staging/30-web/Pod_Info.helm.yaml',
+          message:
+            '"Pod_Info" (the file name before .helm.yaml) is the release name: lower-case letters, digits, dashes and dots, at most 53 characters',
+        },
+        {
+          file: 'staging/30-web/Pod_Info.helm.yaml',
+          line: 2,
+          column: 1,
+          path: 'valuesFile',
+          message: 'unknown field "valuesFile"; did you mean "valuesFiles"?',
+        },
+      ],
+    );
   });
 });
