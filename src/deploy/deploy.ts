@@ -182,6 +182,8 @@ export class ClusterDeploy {
     const rendered = await this.render(env);
     this.client = await this.connecting;
     const phases = await selectHelmHooks(this.client, env, rendered, options.signal);
+    // A chart's hooks of the other event (install or upgrade) are not this deploy's objects.
+    if (phases !== rendered) run.rendered = phases.flatMap((p) => [...p.objects]);
     await this.learnSecrets(
       env,
       this.client,

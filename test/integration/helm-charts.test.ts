@@ -134,6 +134,8 @@ describe(`Helm charts as phase files (helm ${HELM_VERSION})`, { skip }, () => {
       assert.equal(second.code, 0, second.stdout + second.stderr);
       const upgrade = applied(second);
       assert.ok(!upgrade.includes('Job/podinfo-pre-install'), upgrade.join(', '));
+      const finished = second.events.find((e) => e.type === 'deploy-finished')!;
+      assert.deepEqual(finished.notApplied, [], 'the install hook is not counted as left out');
       assert.ok(
         upgrade.indexOf('Job/podinfo-pre-upgrade') >= 0 &&
           upgrade.indexOf('Job/podinfo-pre-upgrade') < upgrade.indexOf('Deployment/podinfo') &&
