@@ -105,6 +105,7 @@ function pack(dir) {
     'dist/index.js',
     'dist/index.d.ts',
     'schema/capstan.schema.json',
+    'schema/helm-chart.schema.json',
   ];
   const missing = needed.filter((path) => !files.has(path));
   if (missing.length > 0) throw new SmokeFailure(`the tarball lacks ${missing.join(', ')}`);

@@ -4,6 +4,8 @@ export type { BuildInfo } from './build-info.js';
 export { parseDuration } from './duration.js';
 export { CONFIG_FILE_NAME, loadConfig } from './load-config.js';
 export { parseConfig } from './parse-config.js';
+export { parseHelmChart } from './parse-helm-chart.js';
+export type { HelmChartConfig, ParsedHelmChart } from './parse-helm-chart.js';
 export { eachCluster, inCluster, resolveOneCluster } from './one-cluster.js';
 export type { ParsedConfig } from './parse-config.js';
 export {

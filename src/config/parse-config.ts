@@ -52,8 +52,21 @@ export function parseConfig(text: string, file: string): ParsedConfig {
     return issues.length > 0 ? { issues } : { config, issues: [] };
   }
 
+  return { issues: schemaIssues(validate.errors ?? [], doc.contents, position, file) };
+}
+
+/**
+ * ajv's errors as issues at the line and column of the field they are about (of its key for an
+ * unknown or misnamed field), sorted by position.
+ */
+export function schemaIssues(
+  errors: readonly ErrorObject[],
+  root: unknown,
+  position: (offset: number | undefined) => { line: number; column: number },
+  file: string,
+): Issue[] {
   const issues: Issue[] = [];
-  for (const error of validate.errors ?? []) {
+  for (const error of errors) {
     if (error.keyword === 'propertyNames') continue; // its nested error says what is wrong
     const segments = pointerSegments(error.instancePath);
     const named = propertyOf(error);
@@ -66,13 +79,13 @@ export function parseConfig(text: string, file: string): ParsedConfig {
           ? segments
           : [...segments, repeated]
         : [...segments, named];
-    const located = locate(doc.contents, path);
+    const located = locate(root, path);
     const node =
       named !== undefined && error.keyword !== 'required' ? (located.key ?? located.node) : located.node;
     issues.push({ file, ...position(node?.range?.[0]), path: path.join('.'), message: describe(error) });
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  return { issues };
+  return issues;
 }
 
 /** The second of two equal list items (ajv's order of i and j depends on the item type). */
@@ -165,7 +178,7 @@ function propertyOf(error: ErrorObject): string | undefined {
 }
 
 /** Walk the YAML tree along `path`, as deep as it exists; `key` is the key node of the last step. */
-function locate(root: unknown, path: readonly string[]): Located {
+export function locate(root: unknown, path: readonly string[]): Located {
   let located: Located = isNode(root) ? { node: root } : {};
   for (const segment of path) {
     const current = located.node;

@@ -39,3 +39,14 @@ export function schemaValidator(): ValidateFunction {
   }
   return (validator = schemaAjv().compile(JSON.parse(text) as object));
 }
+
+export const HELM_CHART_SCHEMA_URL = new URL('../../schema/helm-chart.schema.json', import.meta.url);
+
+let helmChartValidator: ValidateFunction | undefined;
+
+/** The validator of schema/helm-chart.schema.json, compiled the first time a `*.helm.yaml` is read. */
+export function helmChartSchemaValidator(): ValidateFunction {
+  return (helmChartValidator ??= schemaAjv().compile(
+    JSON.parse(readFileSync(HELM_CHART_SCHEMA_URL, 'utf8')) as object,
+  ));
+}

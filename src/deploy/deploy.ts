@@ -29,6 +29,7 @@ import {
   validateStep,
   type RecordingOptions,
 } from './steps.js';
+import { selectHelmHooks } from './helm-hooks-step.js';
 import type { PreparedPhase } from './validate.js';
 
 export { EXIT };
@@ -178,8 +179,11 @@ export class ClusterDeploy {
         ? connecting
         : connecting.then((client) => probe(client, opts.probeTimeoutMs ?? 0, options.signal));
     this.connecting.catch(() => {});
-    const phases = await this.render(env);
+    const rendered = await this.render(env);
     this.client = await this.connecting;
+    const phases = await selectHelmHooks(this.client, env, rendered, options.signal);
+    // A chart's hooks of the other event (install or upgrade) are not this deploy's objects.
+    if (phases !== rendered) run.rendered = phases.flatMap((p) => [...p.objects]);
     await this.learnSecrets(
       env,
       this.client,

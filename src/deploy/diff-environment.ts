@@ -19,6 +19,7 @@ import {
   redactDiffs,
   type ObjectDiff,
 } from '../release/index.js';
+import { selectHelmHooks } from './helm-hooks-step.js';
 import { validateDeploy } from './validate.js';
 
 export interface DiffEnvironmentOptions {
@@ -131,7 +132,7 @@ async function diffView(env: ResolvedEnvironment, options: DiffEnvironmentOption
       options.renderSecrets ??
       createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars ?? {}, warn });
     const deployId = newDeployId();
-    const phases = await renderEnvironment({
+    const rendered = await renderEnvironment({
       env,
       image: options.image ?? env.image,
       deployId,
@@ -140,6 +141,7 @@ async function diffView(env: ResolvedEnvironment, options: DiffEnvironmentOption
       envVars: options.envVars ?? {},
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
     });
+    const phases = await selectHelmHooks(client, env, rendered, options.signal);
     const redactor = options.redactor ?? new Redactor();
     redactor.add(secretValues(phases.flatMap((p) => p.objects.map((o) => o.object))));
     const concurrency = options.concurrency ?? env.concurrency;

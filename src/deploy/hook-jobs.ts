@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { during, KubeApiError, type KubeClient, type ObjectId } from '../kube/index.js';
 import { formatDuration } from '../notify/index.js';
 import type { ReplacedJobRecord } from '../release/index.js';
-import type { RenderedObject } from '../render/index.js';
+import { helmHooksOf, type RenderedObject } from '../render/index.js';
 import {
   at,
   list,
@@ -124,6 +124,9 @@ export function planHookJob(
   }
   // A failed step is retried by the next deploy even when nothing changed: that is why one deploys again.
   if (outcome === 'Failed') return { action: 'replace', live, reason: 'it failed' };
+  // A Helm hook runs on every deploy that includes it, as under Helm (before-hook-creation).
+  if (same && helmHooksOf(rendered).length > 0)
+    return { action: 'replace', live, reason: 'a Helm hook runs again on every deploy' };
   if (same) return { action: 'done', live };
   return { action: 'replace', live, reason: had === undefined ? 'it has no spec hash' : 'its spec changed' };
 }

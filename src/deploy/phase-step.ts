@@ -25,6 +25,7 @@ import {
 import { followJobLogs } from '../tasks/index.js';
 import { EXIT, type DeployResult, type StepContext } from './deploy-types.js';
 import type { DeployEvent } from '../events/index.js';
+import { deleteSucceededHooks } from './helm-hooks-step.js';
 import { planHookJobs, replacePhaseJobs, runningJobText, type HookJobPlan } from './hook-jobs.js';
 import { dryRunAll, type PreparedPhase } from './validate.js';
 
@@ -90,6 +91,7 @@ export async function runPhase(
     if (!Array.isArray(applied)) return applied;
     const ended = await waitForPhase(ctx, phase, applied, { hookJobs, watches });
     if (ended) return ended;
+    await deleteSucceededHooks(client, phase, signal);
   } finally {
     signal.removeEventListener('abort', stopOnAbort);
     stopWatches.abort();

@@ -6,6 +6,14 @@ export {
   referencedConfig,
   TEMPLATE_PATHS,
 } from './checksums.js';
+export {
+  HELM_HOOK_ANNOTATION,
+  helmHooksOf,
+  hookDeletePolicies,
+  runsOn,
+  splitHelmHooks,
+} from './helm-hooks.js';
+export type { HelmEvent, HookGroup, SplitChart } from './helm-hooks.js';
 export { groupByKindOrder, kindOrder } from './kind-order.js';
 export { CLUSTER_SCOPED_KINDS, isClusterScoped, managedLabels } from './objects.js';
 export { maskSecrets, REDACTED, toYaml } from './output.js';

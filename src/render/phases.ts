@@ -8,7 +8,8 @@ export interface PhaseDir {
   readonly dir: string;
 }
 
-export type PhaseFileKind = 'yaml' | 'template' | 'module' | 'secrets' | 'kustomization';
+export type PhaseFileKind =
+  'yaml' | 'template' | 'helm' | 'helm-template' | 'module' | 'secrets' | 'kustomization';
 
 export interface PhaseFile {
   /** For a kustomization, the kustomization file; the folder holding it is what is built. */
@@ -31,6 +32,8 @@ const PHASE_NAME = /^(\d{2})-[a-z0-9][a-z0-9._-]*$/i;
 /** How a file of a phase is read; `undefined` for files that are not manifests (README.md, .gitkeep). */
 export function phaseFileKind(name: string): PhaseFileKind | 'misnamed-template' | undefined {
   if (name.startsWith('.') || name.endsWith('.d.ts')) return undefined;
+  if (/\.helm\.ya?ml$/.test(name)) return 'helm';
+  if (/\.helm\.ya?ml\.ejs$/.test(name)) return 'helm-template';
   if (/\.ya?ml\.ejs$/.test(name)) return 'template';
   if (name.endsWith('.ejs')) return 'misnamed-template';
   if (/\.ya?ml$/.test(name)) return 'yaml';

@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CapstanError, ConfigError, objectKey, type Issue, type KubeObject } from '../shared/index.js';
+import {
+  CapstanError,
+  ConfigError,
+  isRecord,
+  objectKey,
+  type Issue,
+  type KubeObject,
+} from '../shared/index.js';
 import { applyConfigChecksums } from './checksums.js';
 import {
   createTemplateEngine,
@@ -9,6 +16,8 @@ import {
   type TemplateEngine,
 } from './ejs-template.js';
 import { buildKustomization, findKustomizeTool, type KustomizeTool } from './kustomize-build.js';
+import { releaseNameOf, renderHelmChart } from './helm-chart.js';
+import { splitHelmHooks, type HookGroup, type SplitChart } from './helm-hooks.js';
 import { runModuleFile } from './module-file.js';
 import {
   checkNamespace,
@@ -48,24 +57,29 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
   for (const phase of listPhases(env.envDir, issues)) {
     const objects: RenderedObject[] = [];
     const secretFiles: string[] = [];
+    const before: RenderedPhase[] = [];
+    const after: RenderedPhase[] = [];
     for (const file of listPhaseFiles(phase.dir, issues)) {
       if (file.kind === 'secrets') {
         secretFiles.push(file.path);
-        continue;
-      }
-      const values =
-        file.kind === 'kustomization'
-          ? await buildKustomization(file.path, await kustomizeTool(), envVars, issues)
-          : await renderFile(file, context, engine, issues);
-      for (const produced of values) {
-        const object = acceptValue(produced, options, issues);
-        if (object)
-          objects.push({
-            object,
-            source: sourceOf(produced.site),
-            ...(produced.site.lineOf ? { lineOf: produced.site.lineOf } : {}),
-            ...(produced.site.locate ? { locate: produced.site.locate } : {}),
-          });
+      } else if (file.kind === 'kustomization') {
+        const built = await buildKustomization(file.path, await kustomizeTool(), envVars, issues);
+        objects.push(...accept(built, options, issues));
+      } else if (file.kind === 'helm' || file.kind === 'helm-template') {
+        const chart = await renderChartFile(file, context, engine, options, issues);
+        objects.push(...accept(chart.main, options, issues));
+        const hookPhase = (when: 'pre' | 'post', groups: readonly HookGroup<Produced>[]) =>
+          groups.map((group) => ({
+            name: `${phase.name}.${releaseNameOf(file.path)}.${when}-hooks${groups.length > 1 ? `.${group.weight}` : ''}`,
+            order: phase.order,
+            dir: phase.dir,
+            objects: accept(group.items, options, issues),
+            secretFiles: [],
+          }));
+        before.push(...hookPhase('pre', chart.before));
+        after.push(...hookPhase('post', chart.after));
+      } else {
+        objects.push(...accept(await renderFile(file, context, engine, issues), options, issues));
       }
     }
     if (options.renderSecrets) {
@@ -76,7 +90,11 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
         }
       }
     }
-    phases.push({ name: phase.name, order: phase.order, dir: phase.dir, objects, secretFiles });
+    phases.push(
+      ...before,
+      { name: phase.name, order: phase.order, dir: phase.dir, objects, secretFiles },
+      ...after,
+    );
   }
 
   issues.push(...findDuplicates(phases.flatMap((p) => p.objects)));
@@ -87,6 +105,61 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
     );
   applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
   return phases;
+}
+
+/** The values that are Kubernetes objects, completed; the others become issues. */
+function accept(produced: readonly Produced[], options: RenderOptions, issues: Issue[]): RenderedObject[] {
+  const objects: RenderedObject[] = [];
+  for (const one of produced) {
+    const object = acceptValue(one, options, issues);
+    if (object)
+      objects.push({
+        object,
+        source: sourceOf(one.site),
+        ...(one.site.lineOf ? { lineOf: one.site.lineOf } : {}),
+        ...(one.site.locate ? { locate: one.site.locate } : {}),
+      });
+  }
+  return objects;
+}
+
+/**
+ * A `*.helm.yaml` (or `*.helm.yaml.ejs`) file's chart, rendered by helm and split by its hooks;
+ * hooks that cannot be placed become issues.
+ */
+async function renderChartFile(
+  file: PhaseFile,
+  context: TemplateContext,
+  engine: TemplateEngine,
+  options: RenderOptions,
+  issues: Issue[],
+): Promise<SplitChart<Produced>> {
+  let text: string;
+  try {
+    text =
+      file.kind === 'helm-template'
+        ? engine.renderFile(file.path, context as unknown as Record<string, unknown>)
+        : await readFile(file.path, 'utf8');
+  } catch (error) {
+    issues.push(templateIssue(file.path, error));
+    return splitHelmHooks([], (p: Produced) => p.value as KubeObject);
+  }
+  const documents = await renderHelmChart(file.path, text, {
+    namespace: options.env.namespace,
+    issues,
+    ...(options.envVars ? { envVars: options.envVars } : {}),
+  });
+  const produced = documents.map((doc): Produced => ({
+    value: doc.value,
+    site: { file: file.path, label: doc.template === undefined ? '' : `${doc.template}: ` },
+  }));
+  // Only objects are split by their hooks; the rest is refused by acceptValue as usual.
+  const objects = produced.filter((p) => isRecord(p.value) && isRecord(p.value['metadata']));
+  const split = splitHelmHooks(objects, (p) => p.value as KubeObject);
+  for (const { item, message } of split.refused)
+    issues.push({ file: item.site.file, message: `${item.site.label ?? ''}${message}` });
+  const others = produced.filter((p) => !objects.includes(p));
+  return { ...split, main: [...others, ...split.main] };
 }
 
 function templateContext(options: RenderOptions, engine: TemplateEngine): TemplateContext {

@@ -39,7 +39,10 @@ export interface RenderOptions {
   /** The commit and branch the deploy is built from (flags, CI variables or git); stable across redeploys of one build. */
   commit?: string;
   branch?: string;
-  /** The environment variables of tools rendering runs (`kustomize` or `kubectl` found on its PATH). */
+  /**
+   * The environment variables of the tools rendering runs (`kustomize` or `kubectl`, `helm`, found
+   * on its PATH); the library reads no globals, so without it no tool is found.
+   */
   envVars?: NodeJS.ProcessEnv;
   /** Turns one ejson file into Secrets; its objects are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
