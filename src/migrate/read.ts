@@ -55,11 +55,30 @@ export async function discoverTypes(
           verbs: r.verbs ?? [],
         }));
     } catch (error) {
-      errors.push(`cannot discover ${apiVersion}: ${(error as Error).message}`);
+      // A group version listed a moment ago and now not found went away meanwhile (its CRD or
+      // APIService deleted), and its objects with it: nothing to read. Listed still, it is an error.
+      if (!(await goneSince(client, apiVersion, error, signal)))
+        errors.push(`cannot discover ${apiVersion}: ${(error as Error).message}`);
       return [];
     }
   });
   return { types: lists.flat(), preferred, errors };
+}
+
+/** Whether `apiVersion` answered 404 because it is no longer served (not in /apis any more). */
+async function goneSince(
+  client: KubeClient,
+  apiVersion: string,
+  error: unknown,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (!isKubeApiError(error) || !error.notFound || apiVersion === 'v1') return false;
+  try {
+    const now = await client.getPath<ApiGroupList>('/apis', signal);
+    return !now.groups.some((g) => g.versions.some((v) => v.groupVersion === apiVersion));
+  } catch {
+    return false;
+  }
 }
 
 export interface ReadResult {
