@@ -416,6 +416,29 @@ export function isJobFinished(job: KubeObject): boolean {
   return conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
 
+/** A pod's exit code once it ended: its container's, else 0 for Succeeded and 1 for Failed (pure). */
+function endedExitCode(pod: KubeObject, container: string): number | undefined {
+  const phase = (pod as { status?: { phase?: string } }).status?.phase;
+  if (phase !== 'Succeeded' && phase !== 'Failed') return undefined;
+  return terminatedExitCode(pod, container) ?? (phase === 'Succeeded' ? 0 : 1);
+}
+
+/** "Job failed: REASON MESSAGE" when the Job's Failed condition is true, else undefined (pure). */
+function jobFailure(job: KubeObject | undefined): string | undefined {
+  const conditions =
+    (
+      job as
+        | {
+            status?: {
+              conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+            };
+          }
+        | undefined
+    )?.status?.conditions ?? [];
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  return failed ? `Job failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() : undefined;
+}
+
 async function followTask(
   client: KubeClient,
   namespace: string,
@@ -461,40 +484,18 @@ async function followTask(
   try {
     for (;;) {
       const pods = logs.pods.values();
-      const finished = pods.find((p) =>
-        ['Succeeded', 'Failed'].includes((p as { status?: { phase?: string } }).status?.phase ?? ''),
-      );
+      const finished = pods.find((p) => endedExitCode(p, container) !== undefined);
       if (finished) {
         await logs.drained();
-        const code =
-          terminatedExitCode(finished, container) ??
-          ((finished as { status?: { phase?: string } }).status?.phase === 'Succeeded' ? 0 : 1);
+        const code = endedExitCode(finished, container) ?? 1;
         return result(
           code,
           code === 0 ? 'succeeded' : 'failed',
           code === 0 ? undefined : `task exited with code ${code}`,
         );
       }
-      const liveJob = jobInformer.get(namespace, jobName);
-      const failedCondition = (
-        (
-          liveJob as
-            | {
-                status?: {
-                  conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-                };
-              }
-            | undefined
-        )?.status?.conditions ?? []
-      ).find((c) => c.type === 'Failed' && c.status === 'True');
-      if (failedCondition)
-        return await giveUp(
-          result(
-            1,
-            'failed',
-            `Job failed: ${failedCondition.reason ?? ''} ${failedCondition.message ?? ''}`.trim(),
-          ),
-        );
+      const jobFailed = jobFailure(jobInformer.get(namespace, jobName));
+      if (jobFailed) return await giveUp(result(1, 'failed', jobFailed));
       for (const pod of pods) {
         const problem = podProblem(pod);
         if (problem?.kind === 'hopeless') return await giveUp(result(1, 'failed', problem.message));
