@@ -127,7 +127,7 @@ describe('scheduling preflight in deploy', () => {
       const message = second.events.at(-1)!.message as string;
       assert.match(
         message,
-        /Deployment\/web: 1 surge pod of the rolling update would not schedule: 0\/6 nodes are available: 6 Insufficient cpu\. .* Free: 3 cpu per node; each pod requests 5\. Set maxUnavailable >= 1, or add capacity\./,
+        /Deployment\/web: 1 surge pod of the rolling update would not schedule: 0\/6 nodes are available: 6 Insufficient cpu\. .* Free: (?:3 cpu per node|at most [\d.]+ cpu on a node); each pod requests 5\. Set maxUnavailable >= 1, or add capacity\./,
       );
       const live = await getJson(['get', 'deployment', 'web', '-n', ns.name]);
       assert.equal(live.metadata.generation, 1);
