@@ -12,6 +12,7 @@ import { registerTasksCommands } from './tasks-commands.js';
 import { registerSecretsCommands } from './secrets.js';
 import { registerCompletionCommands } from './completion.js';
 import { registerInitCommand } from './init-command.js';
+import { registerAdoptCommand } from './adopt-command.js';
 
 export type { CliIo, CommandResult } from './options.js';
 import { reportError } from './report-error.js';
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerRbacCommands(program, io, result);
   registerSecretsCommands(program, io);
   registerInitCommand(program, io, result);
+  registerAdoptCommand(program, io, result);
   registerCompletionCommands(program, io);
   return program;
 }

@@ -27,6 +27,11 @@ export interface DeployOptions {
   readonly skipAudit?: boolean;
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
+  /**
+   * Taking over objects another tool applied (capstan adopt): only these phases are deployed, and
+   * pod templates get no configuration checksum, so that no pod restarts for the takeover.
+   */
+  readonly takeOver?: { readonly phases: readonly string[] };
   /** Skip the scheduling preflight (will every pod and surge pod find a node). */
   readonly skipPreflight?: boolean;
   /** Delete broken pods of a StatefulSet's earlier revision that block its rolling update (forced rollback). */

@@ -181,7 +181,9 @@ export class ClusterDeploy {
     this.connecting.catch(() => {});
     const rendered = await this.render(env);
     this.client = await this.connecting;
-    const phases = await selectHelmHooks(this.client, env, rendered, options.signal);
+    let phases = await selectHelmHooks(this.client, env, rendered, options.signal);
+    const only = options.takeOver?.phases;
+    if (only) phases = phases.filter((p) => only.includes(p.name));
     // A chart's hooks of the other event (install or upgrade) are not this deploy's objects.
     if (phases !== rendered) run.rendered = phases.flatMap((p) => [...p.objects]);
     await this.learnSecrets(
@@ -236,6 +238,7 @@ export class ClusterDeploy {
       branch: options.branch,
       envVars: options.envVars ?? {},
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
+      configChecksums: !options.takeOver,
     });
     run.rendered = phases.flatMap((p) => [...p.objects]);
     return phases;

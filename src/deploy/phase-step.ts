@@ -14,6 +14,7 @@ import {
 import { objectKey, objectRef, type KubeObject, type SourceLocation } from '../shared/index.js';
 import {
   applyAll,
+  FIELD_MANAGER,
   applyPriorities,
   applyScheduled,
   eventObject,
@@ -112,6 +113,10 @@ async function applyPhase(
   const liveObjects: KubeObject[] = [];
   const recordApplied = (r: ApplyOutcome) => {
     if (!r.live) return;
+    // An object Capstan did not know that another field manager wrote to was there already (taken over).
+    const foreign = ((r.live.metadata.managedFields ?? []) as { manager?: string }[]).some(
+      (f) => f.manager !== FIELD_MANAGER,
+    );
     delete r.live.metadata.managedFields;
     run.applied.push(r.live);
     liveObjects.push(r.live);
@@ -119,7 +124,9 @@ async function applyPhase(
     const action = inputs.replaced.has(objectKey(r.live))
       ? 'replaced'
       : before === undefined
-        ? 'created'
+        ? foreign
+          ? 'configured'
+          : 'created'
         : before === r.live.metadata.resourceVersion
           ? 'unchanged'
           : 'configured';

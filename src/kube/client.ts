@@ -255,6 +255,22 @@ export class KubeClient {
     });
   }
 
+  /** A JSON patch (RFC 6902); a `test` operation makes it conditional. */
+  async patchJson(
+    id: ObjectId,
+    operations: readonly { op: string; path: string; value?: unknown }[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<KubeObject> {
+    const { path } = await this.pathOf(id.apiVersion, id.kind, id.namespace, id.name);
+    return this.request<KubeObject>({
+      method: 'PATCH',
+      path,
+      body: operations,
+      contentType: 'application/json-patch+json',
+      signal: options.signal,
+    });
+  }
+
   async replace(object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
     const { path } = await this.pathOf(
       object.apiVersion,

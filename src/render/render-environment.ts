@@ -103,7 +103,8 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
       issues,
       issues.some(isForeignNamespaceIssue) ? { hint: foreignNamespaceHint(env) } : {},
     );
-  applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
+  if (options.configChecksums !== false)
+    applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
   return phases;
 }
 

@@ -44,6 +44,8 @@ export interface RenderOptions {
    * on its PATH); the library reads no globals, so without it no tool is found.
    */
   envVars?: NodeJS.ProcessEnv;
+  /** Annotate pod templates with the checksum of the configuration they read (default true). */
+  configChecksums?: boolean;
   /** Turns one ejson file into Secrets; its objects are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
 }

@@ -4,35 +4,11 @@
 // the pre-upgrade one on a later deploy, no test pod is deployed, and an unchanged redeploy
 // rolls nothing.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
+import { ensureHelm, HELM_VERSION, PODINFO_CHART as CHART, podinfoPodUids } from './helm-tool.js';
 import { freshNamespace, getJson } from './helpers.js';
-
-/** The Helm the tests render with: helm.sh/helm/v4 at this version. */
-const HELM_VERSION = 'v4.3.1';
-const BUILD_DEADLINE_MS = 18 * 60_000;
-const run = promisify(execFile);
-const CHART = fileURLToPath(new URL('../fixtures/podinfo-chart', import.meta.url));
-
-/** The helm binary, built by test/cluster/go-tool.sh (cached by version); undefined without Go. */
-async function ensureHelm(): Promise<string | undefined> {
-  const go = await run('go', ['version'], { timeout: 30_000 }).then(
-    () => true,
-    () => false,
-  );
-  if (!go) return undefined;
-  const script = fileURLToPath(new URL('../cluster/go-tool.sh', import.meta.url));
-  const { stdout } = await run(
-    script,
-    ['helm', 'helm.sh/helm/v4', HELM_VERSION, 'helm.sh/helm/v4/cmd/helm'],
-    { timeout: BUILD_DEADLINE_MS },
-  );
-  return stdout.trim().split('\n').pop();
-}
 
 const helm = await ensureHelm();
 const skip = helm === undefined ? 'Go is not installed: cannot build helm' : false;
@@ -82,18 +58,6 @@ function applied(result: CliRun): string[] {
   return result.events
     .filter((e) => e.type === 'object-applied')
     .map((e) => `${e.object.kind as string}/${e.object.name as string}`);
-}
-
-async function podUids(namespace: string): Promise<string[]> {
-  const pods = await getJson<{ items: any[] }>([
-    'get',
-    'pods',
-    '-n',
-    namespace,
-    '-l',
-    'app.kubernetes.io/name=podinfo',
-  ]);
-  return pods.items.map((p) => p.metadata.uid as string).sort();
 }
 
 describe(`Helm charts as phase files (helm ${HELM_VERSION})`, { skip }, () => {
@@ -149,11 +113,11 @@ describe(`Helm charts as phase files (helm ${HELM_VERSION})`, { skip }, () => {
         ['podinfo-pre-install'],
       );
 
-      const before = await podUids(ns.name);
+      const before = await podinfoPodUids(ns.name);
       const generation = (await getJson(['get', 'deployment', 'podinfo', '-n', ns.name])).metadata.generation;
       const third = await deploy(app.dir, 'hello-again');
       assert.equal(third.code, 0, third.stdout + third.stderr);
-      assert.deepEqual(await podUids(ns.name), before, 'the same pods');
+      assert.deepEqual(await podinfoPodUids(ns.name), before, 'the same pods');
       assert.equal(
         (await getJson(['get', 'deployment', 'podinfo', '-n', ns.name])).metadata.generation,
         generation,
