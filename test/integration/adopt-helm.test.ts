@@ -184,4 +184,71 @@ describe(`capstan adopt --from-helm (helm ${HELM_VERSION})`, { skip }, () => {
       app.cleanup();
     }
   });
+  it("keeps a chart's Secrets only in an ejson file, prints no value, and restarts no pod", async () => {
+    const ns = await freshNamespace('adopt-secrets');
+    const app = writeApp({});
+    const chart = writeApp({
+      'Chart.yaml': 'apiVersion: v2\nname: shop\nversion: 0.1.0\n',
+      'templates/secret.yaml': [
+        'apiVersion: v1',
+        'kind: Secret',
+        'metadata: { name: shop-db }',
+        'stringData:',
+        '  DATABASE_URL: "postgres://shop:s3cr3t-pa55@db.internal:5432/shop"',
+        '  PORT: "5432"',
+        '  ENABLED: "false"',
+        '',
+      ].join('\n'),
+      'templates/deployment.yaml': [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: { name: shop }',
+        'spec:',
+        '  replicas: 1',
+        '  selector: { matchLabels: { app: shop } }',
+        '  template:',
+        '    metadata: { labels: { app: shop } }',
+        '    spec:',
+        '      containers:',
+        '        - name: shop',
+        '          image: shop:1',
+        '          envFrom: [{ secretRef: { name: shop-db } }]',
+        '',
+      ].join('\n'),
+    });
+    try {
+      await helmRun(['install', 'shop', chart.dir, '-n', ns.name, '--wait', '--timeout', '2m']);
+      const pods = async () =>
+        (await getJson<{ items: any[] }>(['get', 'pods', '-n', ns.name, '-l', 'app=shop'])).items
+          .filter((p) => !p.metadata.deletionTimestamp)
+          .map((p) => p.metadata.uid as string);
+      const before = await pods();
+      const keydir = join(app.dir, 'keys');
+      const adopted = await capstan(
+        ['adopt', 'production', '--from-helm', 'shop', '-n', ns.name, '--keydir', keydir],
+        {
+          cwd: app.dir,
+        },
+      );
+      assert.equal(adopted.code, 0, adopted.stdout + adopted.stderr);
+      const output = adopted.stdout + adopted.stderr;
+      for (const value of ['s3cr3t-pa55', 'postgres://shop'])
+        assert.ok(!output.includes(value), `no secret value in the output: ${output}`);
+      assert.match(output, /wrote \.deploy\/production\/10-configuration\/secrets\.ejson/);
+      assert.match(output, /the next deploy rolls Deployment\/shop once/);
+      const ejson = readFileSync(join(app.dir, '.deploy/production/10-configuration/secrets.ejson'), 'utf8');
+      assert.match(ejson, /"DATABASE_URL": "EJ\[1:/);
+      assert.ok(!ejson.includes('s3cr3t'), 'the value is encrypted');
+      assert.equal(readdirSync(keydir).length, 1, 'the private key is in the keydir');
+      assert.deepEqual(await pods(), before, 'no pod restarted');
+      const live = await getJson(['get', 'secret', 'shop-db', '-n', ns.name]);
+      assert.equal(Buffer.from(live.data.PORT, 'base64').toString(), '5432');
+      assert.equal(Buffer.from(live.data.ENABLED, 'base64').toString(), 'false');
+      assert.deepEqual(await helmRecords(ns.name), []);
+    } finally {
+      await ns.remove();
+      app.cleanup();
+      chart.cleanup();
+    }
+  });
 });
