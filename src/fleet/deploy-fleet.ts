@@ -208,8 +208,13 @@ class FleetRun {
     // 1. Every cluster validated before any is written to; 2. every lock before the first write.
     if (!(await this.validateAll())) return;
     if (this.options.dryRun || !(await this.lockAll())) return;
-    // 3. The waves, in order, sharing one release number.
-    this.release = await this.sharedRelease();
+    // 3. The waves, in order, sharing one release number. Reading it failed: every lock goes back.
+    try {
+      this.release = await this.sharedRelease();
+    } catch (error) {
+      for (const m of this.members) this.settle(m, await m.deploy.fail(error));
+      return;
+    }
     await started();
     const done: Member[] = [];
     for (const [index, wave] of this.plan.waves.entries()) {
