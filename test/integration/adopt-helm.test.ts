@@ -184,7 +184,7 @@ describe(`capstan adopt --from-helm (helm ${HELM_VERSION})`, { skip }, () => {
       app.cleanup();
     }
   });
-  it("keeps a chart's Secrets only in an ejson file, prints no value, and restarts no pod", async () => {
+  it("keeps a chart's Secrets only in an ejson file, prints no value, restarts no pod; --keep-helm-release keeps Helm's record", async () => {
     const ns = await freshNamespace('adopt-secrets');
     const app = writeApp({});
     const chart = writeApp({
@@ -225,7 +225,17 @@ describe(`capstan adopt --from-helm (helm ${HELM_VERSION})`, { skip }, () => {
       const before = await pods();
       const keydir = join(app.dir, 'keys');
       const adopted = await capstan(
-        ['adopt', 'production', '--from-helm', 'shop', '-n', ns.name, '--keydir', keydir],
+        [
+          'adopt',
+          'production',
+          '--from-helm',
+          'shop',
+          '-n',
+          ns.name,
+          '--keydir',
+          keydir,
+          '--keep-helm-release',
+        ],
         {
           cwd: app.dir,
         },
@@ -244,7 +254,12 @@ describe(`capstan adopt --from-helm (helm ${HELM_VERSION})`, { skip }, () => {
       const live = await getJson(['get', 'secret', 'shop-db', '-n', ns.name]);
       assert.equal(Buffer.from(live.data.PORT, 'base64').toString(), '5432');
       assert.equal(Buffer.from(live.data.ENABLED, 'base64').toString(), 'false');
-      assert.deepEqual(await helmRecords(ns.name), []);
+      // --keep-helm-release: Helm's record stays, and says so.
+      assert.deepEqual(await helmRecords(ns.name), ['sh.helm.release.v1.shop.v1']);
+      assert.match(
+        output,
+        /kept Helm's record \(Secret\/sh\.helm\.release\.v1\.shop\.v1\): helm uninstall would still delete/,
+      );
     } finally {
       await ns.remove();
       app.cleanup();
