@@ -26,7 +26,7 @@ export interface RenderedPhase {
   readonly order: number;
   readonly dir: string;
   readonly objects: readonly RenderedObject[];
-  /** Absolute paths of the phase's `*.ejson` files, in name order. */
+  /** Absolute paths of the phase's `*.ejson` and `*.sops.yaml`/`*.sops.json` files, in name order. */
   readonly secretFiles: readonly string[];
 }
 
@@ -44,7 +44,7 @@ export interface RenderOptions {
    * on its PATH); the library reads no globals, so without it no tool is found.
    */
   envVars?: NodeJS.ProcessEnv;
-  /** Turns one ejson file into Secrets; its objects are appended to the phase. */
+  /** Turns one secrets file (ejson, or SOPS) into objects; they are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
 }
 

@@ -59,6 +59,16 @@ export function asInputError<T>(file: string, body: () => T): T {
   }
 }
 
+/** asInputError for a promise. */
+export async function asyncInputError<T>(file: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof SopsTreeError) throw new ConfigError([sopsIssue(file, error)], { cause: error });
+    throw error;
+  }
+}
+
 export function parsePlainDocuments(text: string, format: SopsFormat): SopsMap[] {
   return format === 'json' ? [parseSopsJson(text)] : parseSopsYaml(text);
 }
