@@ -276,12 +276,23 @@ const ENC_VALUE =
 const PLAIN_SAFE = /^[A-Za-z_/][A-Za-z0-9_./=+@-]*$/;
 const LITERAL_SAFE = /^[!-~]([ -~]*[!-~])?(\n[!-~]([ -~]*[!-~])?)*\n$/;
 
+/**
+ * A YAML double-quoted scalar: JSON's escapes, plus escapes for what is not printable in YAML and
+ * for NEL, LS and PS, which Go's YAML reads as line breaks (and would fold) even inside quotes.
+ */
+function quoteYaml(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udfff]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function yamlString(text: string, indent: string): string {
   if (ENC_VALUE.test(text)) return text;
   if (PLAIN_SAFE.test(text) && resolvePlainScalar(text) === text && !/^(y|n|yes|no|on|off)$/i.test(text))
     return text;
   if (LITERAL_SAFE.test(text)) return `|\n${text.replace(/\n$/, '').replace(/^/gm, `${indent}    `)}`;
-  return JSON.stringify(text);
+  return quoteYaml(text);
 }
 
 function yamlScalar(value: SopsValue, indent: string): string {
@@ -301,8 +312,7 @@ function yamlLines(value: SopsValue, indent: string): string[] {
   const lines: string[] = [];
   if (isSopsMap(value)) {
     for (const [key, item] of value) {
-      const name =
-        ENC_VALUE.test(key) || LITERAL_SAFE.test(key) ? JSON.stringify(key) : yamlString(key, indent);
+      const name = ENC_VALUE.test(key) || LITERAL_SAFE.test(key) ? quoteYaml(key) : yamlString(key, indent);
       if (isBlock(item)) lines.push(`${indent}${name}:`, ...yamlLines(item, `${indent}    `));
       else lines.push(`${indent}${name}: ${yamlScalar(item, indent)}`);
     }
@@ -322,7 +332,9 @@ function yamlLines(value: SopsValue, indent: string): string[] {
 
 /** YAML that Go's YAML v3 reads back as the same tree; documents separated by `---`. */
 export function emitSopsYaml(branches: readonly SopsMap[]): string {
-  return branches.map((branch) => `${yamlLines(branch, '').join('\n')}\n`).join('---\n');
+  return branches
+    .map((branch) => (branch.size === 0 ? '{}\n' : `${yamlLines(branch, '').join('\n')}\n`))
+    .join('---\n');
 }
 
 function jsonText(value: SopsValue, indent: string): string {
