@@ -5,22 +5,25 @@ import type { Command } from 'commander';
 import { CapstanError } from '../shared/index.js';
 import {
   decryptEjsonFile,
-  decryptSopsFileText,
   defaultKeyProviders,
   editEjsonFile,
-  editSopsFile,
   encryptEjsonFile,
-  encryptSopsFile,
   generateKeyPair,
   isSopsFileName,
-  loadAgeIdentities,
   resolveKeydir,
-  rotateSopsFile,
   SecretsErrorCode,
   staticKeyProvider,
   writePrivateKeyFile,
 } from '../secrets/index.js';
-import type { KeyProvider, SopsEncryptionRule } from '../secrets/index.js';
+import type { KeyProvider } from '../secrets/index.js';
+import {
+  decryptSopsCommand,
+  editSopsCommand,
+  encryptFiles,
+  registerRotateCommand,
+  withSopsEncryptOptions,
+  type SopsEncryptOptions,
+} from './sops-commands.js';
 
 export interface SecretsCommandsIo {
   readonly stdout: NodeJS.WritableStream;
@@ -80,7 +83,9 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
 
   const secrets = program
     .command('secrets')
-    .description('ejson-compatible secrets: key pairs, encryption, decryption and editing of .ejson files');
+    .description(
+      'secrets files: ejson (key pairs, .ejson files) and SOPS with age (*.sops.yaml, *.sops.json): encryption, decryption, editing, rotation',
+    );
 
   secrets
     .command('keygen')
@@ -103,50 +108,24 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
       io.stderr.write(`wrote the private key to ${path}\n`);
     });
 
-  secrets
-    .command('encrypt')
-    .description(
-      "encrypt files in place: EJSON files' plaintext values (encrypted ones stay as they are), or a plain *.sops.yaml/*.sops.json file for age recipients",
-    )
-    .argument('<files...>', 'EJSON files, or *.sops.yaml / *.sops.json files')
-    .option(
-      '--age <recipients>',
-      'SOPS: age recipients, comma-separated (default: the .sops.yaml creation rule)',
-      collect,
-      [],
-    )
-    .option(
-      '--encrypted-regex <re>',
-      "SOPS: encrypt only values under keys matching it (default '^(data|stringData)$')",
-    )
-    .option('--unencrypted-regex <re>', 'SOPS: leave values under keys matching it in clear')
-    .option('--encrypted-suffix <suffix>', 'SOPS: encrypt only values under keys ending with it')
-    .option('--unencrypted-suffix <suffix>', 'SOPS: leave values under keys ending with it in clear')
-    .action(async (files: string[], options: SopsEncryptOptions) => {
-      const rule = encryptionRuleOf(options);
-      const recipients = options.age
-        .flatMap((a) => a.split(','))
-        .map((a) => a.trim())
-        .filter(Boolean);
-      for (const file of files) {
-        if (isSopsFileName(file)) {
-          const result = await encryptSopsFile(file, { recipients, rule, cwd: process.cwd(), env: io.env });
-          print(
-            `${file}: encrypted for ${plural(result.recipients.length, 'age recipient')} (${result.rule.kind} ${result.rule.value})\n`,
-          );
-          continue;
-        }
-        if (recipients.length > 0 || rule)
-          throw usage(`${file}: --age and the SOPS rules apply to *.sops.yaml and *.sops.json files only`);
-        const result = await encryptEjsonFile(file);
-        const kept = result.alreadyEncrypted > 0 ? `, ${result.alreadyEncrypted} already encrypted` : '';
-        print(
-          result.changed
-            ? `${file}: encrypted ${plural(result.encrypted, 'value')}${kept}\n`
-            : `${file}: nothing to encrypt${kept}\n`,
-        );
-      }
+  withSopsEncryptOptions(
+    secrets
+      .command('encrypt')
+      .description(
+        "encrypt files in place: EJSON files' plaintext values (encrypted ones stay as they are), or a plain *.sops.yaml/*.sops.json file for age recipients",
+      )
+      .argument('<files...>', 'EJSON files, or *.sops.yaml / *.sops.json files'),
+  ).action(async (files: string[], options: SopsEncryptOptions) => {
+    await encryptFiles(files, options, io, async (file) => {
+      const result = await encryptEjsonFile(file);
+      const kept = result.alreadyEncrypted > 0 ? `, ${result.alreadyEncrypted} already encrypted` : '';
+      print(
+        result.changed
+          ? `${file}: encrypted ${plural(result.encrypted, 'value')}${kept}\n`
+          : `${file}: nothing to encrypt${kept}\n`,
+      );
     });
+  });
 
   secrets
     .command('decrypt')
@@ -156,11 +135,7 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
     .option('-k, --keydir <dir>', 'key directory (default: EJSON_KEYDIR, then /opt/ejson/keys)')
     .option('--key-env <name>', 'environment variable holding the private key', 'EJSON_PRIVATE_KEY')
     .action(async (file: string, options: KeyOptions & { keyFromStdin?: boolean }) => {
-      if (isSopsFileName(file)) {
-        const identities = await loadAgeIdentities({ env: io.env });
-        print(await decryptSopsFileText(file, { identities, env: io.env }));
-        return;
-      }
+      if (isSopsFileName(file)) return decryptSopsCommand(file, io);
       const providers = keyProviders(options);
       if (options.keyFromStdin)
         providers.unshift(staticKeyProvider((await readAll(io.stdin)).trim(), 'standard input'));
@@ -177,17 +152,7 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
     .option('-k, --keydir <dir>', 'key directory (default: EJSON_KEYDIR, then /opt/ejson/keys)')
     .option('--key-env <name>', 'environment variable holding the private key', 'EJSON_PRIVATE_KEY')
     .action(async (file: string, options: KeyOptions) => {
-      if (isSopsFileName(file)) {
-        const identities = await loadAgeIdentities({ env: io.env });
-        const edited = await editSopsFile(file, {
-          identities,
-          env: io.env,
-          openEditor: editorLauncher(io.env),
-          tempDir: io.env.TMPDIR || tmpdir(),
-        });
-        print(edited.changed ? `${file}: saved, encrypted anew\n` : `${file}: no changes\n`);
-        return;
-      }
+      if (isSopsFileName(file)) return editSopsCommand(file, io, editorLauncher(io.env));
       const result = await editEjsonFile({
         file,
         keyProviders: keyProviders(options),
@@ -201,68 +166,5 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
       );
     });
 
-  secrets
-    .command('rotate')
-    .description(
-      'SOPS: encrypt *.sops.yaml / *.sops.json files anew under a new data key (what to do when a key may have leaked)',
-    )
-    .argument('<files...>', 'SOPS files')
-    .option('--add-age <recipients>', 'also encrypt for these age recipients (comma-separated)', collect, [])
-    .option(
-      '--rm-age <recipients>',
-      'no longer encrypt for these age recipients (comma-separated)',
-      collect,
-      [],
-    )
-    .action(async (files: string[], options: { addAge: string[]; rmAge: string[] }) => {
-      const split = (list: string[]) =>
-        list
-          .flatMap((a) => a.split(','))
-          .map((a) => a.trim())
-          .filter(Boolean);
-      const identities = await loadAgeIdentities({ env: io.env });
-      for (const file of files) {
-        if (!isSopsFileName(file)) throw usage(`${file}: rotate works on *.sops.yaml and *.sops.json files`);
-        const result = await rotateSopsFile(file, {
-          identities,
-          env: io.env,
-          addRecipients: split(options.addAge),
-          removeRecipients: split(options.rmAge),
-        });
-        print(`${file}: new data key, encrypted for ${plural(result.recipients.length, 'age recipient')}\n`);
-      }
-    });
-}
-
-interface SopsEncryptOptions {
-  readonly age: string[];
-  readonly encryptedRegex?: string;
-  readonly unencryptedRegex?: string;
-  readonly encryptedSuffix?: string;
-  readonly unencryptedSuffix?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function usage(message: string): CapstanError {
-  return new CapstanError('ERR_CAPSTAN_USAGE', message);
-}
-
-/** At most one of sops's four rules, from the flags. */
-function encryptionRuleOf(options: SopsEncryptOptions): SopsEncryptionRule | undefined {
-  const given = (
-    [
-      ['encrypted_regex', options.encryptedRegex],
-      ['unencrypted_regex', options.unencryptedRegex],
-      ['encrypted_suffix', options.encryptedSuffix],
-      ['unencrypted_suffix', options.unencryptedSuffix],
-    ] as const
-  ).filter((entry): entry is readonly [SopsEncryptionRule['kind'], string] => entry[1] !== undefined);
-  if (given.length > 1)
-    throw usage(
-      'give at most one of --encrypted-regex, --unencrypted-regex, --encrypted-suffix, --unencrypted-suffix',
-    );
-  return given[0] ? { kind: given[0][0], value: given[0][1] } : undefined;
+  registerRotateCommand(secrets, io);
 }

@@ -77,5 +77,6 @@ export type {
   EncryptSopsFileOptions,
   EncryptSopsFileResult,
   SopsCreationRule,
+  SopsReadOptions,
 } from './sops-files.js';
 export type { SopsEncryptionRule } from './sops-format.js';

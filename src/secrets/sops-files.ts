@@ -22,25 +22,19 @@ import { isSopsMap, toPlainData, type SopsValue } from './sops-tree.js';
 
 const utf8 = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
+/** What decrypting needs: the user's age identities, and the environment to name where they were looked for. */
+export interface SopsReadOptions {
+  readonly identities: readonly AgeIdentity[];
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
 /** Reads and decrypts a SOPS file (MAC checked); errors name the file and path, never a value. */
-export async function decryptSopsFile(
-  file: string,
-  options: {
-    readonly identities: readonly AgeIdentity[];
-    readonly env?: Readonly<Record<string, string | undefined>>;
-  },
-): Promise<DecryptedSops> {
+export async function decryptSopsFile(file: string, options: SopsReadOptions): Promise<DecryptedSops> {
   return decryptSopsText(utf8(await readSecretsFile(file)), { file, ...options });
 }
 
 /** A phase's `*.sops.yaml`/`*.sops.json` file as the objects it holds, decrypted and checked. */
-export async function readSopsObjects(
-  file: string,
-  options: {
-    readonly identities: readonly AgeIdentity[];
-    readonly env?: Readonly<Record<string, string | undefined>>;
-  },
-): Promise<unknown[]> {
+export async function readSopsObjects(file: string, options: SopsReadOptions): Promise<unknown[]> {
   return planObjectsFromSops(await decryptSopsFile(file, options), { file });
 }
 
@@ -200,20 +194,12 @@ export async function encryptSopsFile(
 }
 
 /** `sops decrypt`: the plain text of a SOPS file (without its metadata). */
-export async function decryptSopsFileText(
-  file: string,
-  options: {
-    readonly identities: readonly AgeIdentity[];
-    readonly env?: Readonly<Record<string, string | undefined>>;
-  },
-): Promise<string> {
+export async function decryptSopsFileText(file: string, options: SopsReadOptions): Promise<string> {
   const decrypted = await decryptSopsFile(file, options);
   return asInputError(file, () => emitDocuments(decrypted.branches, decrypted.document.format));
 }
 
-export interface ReEncryptOptions {
-  readonly identities: readonly AgeIdentity[];
-  readonly env?: Readonly<Record<string, string | undefined>>;
+export interface ReEncryptOptions extends SopsReadOptions {
   readonly randomBytes?: RandomBytes;
 }
 

@@ -79,6 +79,13 @@ stringData:
   FEATURE: "false"
 `;
 
+/** A Deployment whose pods read the Secret (written on one line: every integration test has one). */
+const WEB = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec: { replicas: 1, selector: { matchLabels: { app: web } }, template: { metadata: { labels: { app: web } }, spec: { containers: [{ name: web, image: 'example.com/web:1', envFrom: [{ secretRef: { name: app-secrets } }] }] } } }
+`;
+
 /** A Secret encrypted by the real sops, the way Flux's documentation tells teams to. */
 async function sopsEncrypted(plain: string): Promise<string> {
   const file = join(dir, `plain-${Math.random().toString(36).slice(2)}.yaml`);
@@ -136,20 +143,7 @@ describe('SOPS files and the real sops', { skip }, () => {
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('sealed', ns.name),
       [secretsPath]: await sopsEncrypted(secretYaml(PLAINTEXTS[0])),
-      '.deploy/test/30-deployment/web.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: example.com/web:1
-          envFrom: [{ secretRef: { name: app-secrets } }]
-`,
+      '.deploy/test/30-deployment/web.yaml': WEB,
     });
     const env = { SOPS_AGE_KEY_FILE: keyFile };
     const printed: string[] = [];
