@@ -49,7 +49,7 @@ export function planObjectsFromSops(decrypted: DecryptedSops, options: { readonl
           issues.push({
             file,
             path: where,
-            message: `is a ${value === null ? 'null' : typeof value}, not text: quote it in the file, so that it stays exactly what you wrote`,
+            message: `${value === null ? 'is null' : `is a ${typeof value}`}, not text: quote it in the file, so that it stays exactly what you wrote`,
           });
         else if (field === 'data' && !BASE64.test(value))
           issues.push({ file, path: where, message: 'is not base64: put plain text under stringData' });
