@@ -119,7 +119,17 @@ export async function decryptSopsText(
   },
 ): Promise<DecryptedSops> {
   const { file } = options;
-  const document = asInputError(file, () => parseSopsDocument(text, sopsFormatOf(file)));
+  const document = asInputError(file, () => {
+    try {
+      return parseSopsDocument(text, sopsFormatOf(file));
+    } catch (error) {
+      if (error instanceof SopsTreeError && error.message.startsWith('no "sops" metadata'))
+        throw new ConfigError([sopsIssue(file, error)], {
+          hint: `encrypt it first: capstan secrets encrypt --age age1... ${file}`,
+        });
+      throw error;
+    }
+  });
   const { metadata } = document;
   if (metadata.age.length === 0) {
     const others = metadata.otherKeyTypes.join(', ') || 'no key at all';
