@@ -61,6 +61,7 @@ export {
 } from './sops-age.js';
 export type { AgeIdentity, LoadAgeIdentitiesOptions } from './sops-age.js';
 export { isSopsFileName, SOPS_FILE_NAME } from './sops-document.js';
+export type { DecryptedSops } from './sops-document.js';
 export {
   decryptSopsFile,
   decryptSopsFileText,

@@ -58,7 +58,7 @@ export function goRegExp(pattern: string): RegExp {
     source = source.slice(leading[0].length);
   }
   source = source.replaceAll('(?P<', '(?<');
-  if (/\(\?[a-zA-Z]*[:)]/.test(source) || /\\[zACQE]|\[\[:/.test(source))
+  if (/\(\?[a-zA-Z]+[:)]/.test(source) || /\\[zACQE]|\[\[:/.test(source))
     throw new SopsTreeError(`the regular expression ${pattern} uses RE2 syntax Capstan does not read`);
   try {
     return new RegExp(source, flags);

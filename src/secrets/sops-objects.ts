@@ -7,6 +7,12 @@ import { toPlainData } from './sops-tree.js';
 const SECRET_FIELDS = new Set(['data', 'stringData']);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+function describe(value: unknown): string {
+  if (value === null) return 'is null';
+  if (Array.isArray(value)) return 'is a list';
+  return typeof value === 'object' ? 'is a mapping' : `is a ${typeof value}`;
+}
+
 /**
  * The objects of a decrypted SOPS file, as plain data for the render pipeline. Encrypted values
  * may sit only in a Secret's `data` or `stringData`: that is where Capstan learns values to
@@ -49,7 +55,7 @@ export function planObjectsFromSops(decrypted: DecryptedSops, options: { readonl
           issues.push({
             file,
             path: where,
-            message: `${value === null ? 'is null' : `is a ${typeof value}`}, not text: quote it in the file, so that it stays exactly what you wrote`,
+            message: `${describe(value)}, not text: quote it in the file, so that it stays exactly what you wrote`,
           });
         else if (field === 'data' && !BASE64.test(value))
           issues.push({ file, path: where, message: 'is not base64: put plain text under stringData' });

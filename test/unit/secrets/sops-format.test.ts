@@ -245,6 +245,7 @@ describe('which values are encrypted, and their additional data', () => {
 
   it('reads Go RE2 flags and refuses what JavaScript would read differently', () => {
     assert.ok(goRegExp('(?i)^DATA$').test('data'));
+    assert.ok(goRegExp('^(?:data|stringData)$').test('stringData'), 'non-capturing groups are the same');
     assert.throws(() => goRegExp('\\z'), /RE2/);
     assert.throws(() => goRegExp('('), /not valid/);
   });
