@@ -130,6 +130,10 @@ describe('SOPS files and the real sops', { skip }, () => {
           stringData: { PORT: '5432', FEATURE: 'false', n: 7, '2fa.key-x': 'ü' },
         });
       else assert.equal(stdout.replaceAll('    ', '  '), secretYaml(PLAINTEXTS[0]));
+      // The real sops changes and rotates a file Capstan wrote; Capstan reads the result.
+      await realSops(['set', ours, '["stringData"]["PORT"]', '"6543"'], { SOPS_AGE_KEY_FILE: keyFile });
+      await realSops(['rotate', '--in-place', ours], { SOPS_AGE_KEY_FILE: keyFile });
+      assert.match(await decryptSopsFileText(ours, { identities }), /"?PORT"?: "6543"/);
       // And sops's own MAC check rejects a value Capstan wrote, then removed.
       const cut = (await readFile(ours, 'utf8')).replace(/^.*FEATURE.*\n/m, '');
       await writeFile(ours, cut);
