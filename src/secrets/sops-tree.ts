@@ -168,9 +168,18 @@ export function parseSopsYaml(text: string): SopsMap[] {
   return branches;
 }
 
+const JSON_STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const JSON_WORD = /true|false|null/y;
+const JSON_NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
+
 /** A JSON document the way sops's JSON store reads it: keys in order, int64 integers exact. */
 export function parseSopsJson(text: string): SopsMap {
   let pos = 0;
+  // Sticky patterns read at the position, without copying the rest of the text each time.
+  const sticky = (pattern: RegExp) => {
+    pattern.lastIndex = pos;
+    return pattern.exec(text);
+  };
   const fail = (): never => {
     const line = text.slice(0, pos).split('\n').length;
     throw new SopsTreeError('not valid JSON', [], line);
@@ -179,7 +188,7 @@ export function parseSopsJson(text: string): SopsMap {
     while (pos < text.length && ' \t\r\n'.includes(text[pos])) pos++;
   };
   const stringAt = (): string => {
-    const match = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(pos));
+    const match = sticky(JSON_STRING);
     if (!match) return fail();
     pos += match[0].length;
     return JSON.parse(match[0]) as string;
@@ -220,12 +229,12 @@ export function parseSopsJson(text: string): SopsMap {
       }
     }
     if (c === '"') return stringAt();
-    const word = /^(true|false|null)/.exec(text.slice(pos));
+    const word = sticky(JSON_WORD);
     if (word) {
       pos += word[0].length;
       return word[0] === 'null' ? null : word[0] === 'true';
     }
-    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(pos));
+    const number = sticky(JSON_NUMBER);
     if (!number) return fail();
     pos += number[0].length;
     if (number[2] === undefined && number[3] === undefined) {
