@@ -324,6 +324,35 @@ describe('refusals', () => {
     assert.match((await refusal(comments)).message, /encrypted_comment_regex is not supported/);
   });
 
+  it('never names the value in a refusal, whatever the value and the tampering', async () => {
+    const value = fc
+      .string({ minLength: 4, maxLength: 40, unit: 'grapheme' })
+      .filter((v) => v.trim().length >= 4);
+    await fc.assert(
+      fc.asyncProperty(
+        value,
+        fc.constantFrom('cipher', 'plaintext', 'cut', 'break'),
+        async (secretValue, how) => {
+          const { text } = await roundTrip(
+            [map({ stringData: map({ a: secretValue, b: 'other-value' }) })],
+            'yaml',
+          );
+          const line = text.split('\n').find((l) => l.startsWith('    a: ENC['))!;
+          const tampered = {
+            cipher: () => text.replace(line, line.replace('data:', 'data:AAAA')),
+            plaintext: () => text.replace(line, `    a: ${JSON.stringify(secretValue)}`),
+            cut: () => text.replace(/^ {4}b: .*\n/m, ''),
+            break: () => text.replace(line, `    a: "${secretValue}\n  [`),
+          }[how]();
+          const error = await refusal(tampered);
+          assert.ok(!error.message.includes(secretValue), `${how}: ${error.message}`);
+          assert.ok(!JSON.stringify(error.issues).includes(secretValue));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('does not quote the input in a YAML syntax error', async () => {
     const error = await refusal(`stringData:\n  a: "${secret}\n  b: [\n`);
     noValue(error);
