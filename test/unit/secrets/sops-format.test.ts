@@ -325,9 +325,8 @@ describe('refusals', () => {
   });
 
   it('never names the value in a refusal, whatever the value and the tampering', async () => {
-    const value = fc
-      .string({ minLength: 4, maxLength: 40, unit: 'grapheme' })
-      .filter((v) => v.trim().length >= 4);
+    // A mark no message holds, so that a hit is the value, not a word of the message.
+    const value = fc.string({ minLength: 3, maxLength: 40, unit: 'grapheme' }).map((v) => `§${v}`);
     await fc.assert(
       fc.asyncProperty(
         value,
