@@ -72,12 +72,16 @@ export {
   createRedactor,
   decryptEjson,
   decryptEjsonFile,
+  decryptSopsFile,
   encryptEjson,
   encryptEjsonFile,
+  encryptSopsFile,
   generateKeyPair,
+  loadAgeIdentities,
   planSecretsFromEjson,
+  readSopsObjects,
 } from './secrets/index.js';
-export type { KeyProvider } from './secrets/index.js';
+export type { AgeIdentity, DecryptedSops, KeyProvider, SopsReadOptions } from './secrets/index.js';
 export { planScaffold, writeScaffold } from './scaffold/index.js';
 export type {
   ScaffoldOptions,

@@ -6,7 +6,11 @@ import {
   decryptEjsonFile,
   defaultKeyProviders,
   findUnencryptedValues,
+  isSopsFileName,
+  loadAgeIdentities,
   planSecretsFromEjson,
+  readSopsObjects,
+  type AgeIdentity,
   type KeyProvider,
 } from '../secrets/index.js';
 import { ConfigError, type KubeObject } from '../shared/index.js';
@@ -41,15 +45,25 @@ export interface SecretsRendererOptions {
 }
 
 /**
- * Turns a phase's secrets.ejson into Secrets: refuses plaintext values, decrypts with the key
- * from the environment, the key directory or the namespace's ejson-keys Secret.
+ * Turns a phase's secrets files into objects. A secrets.ejson: refuses plaintext values, decrypts
+ * with the key from the environment, the key directory or the namespace's ejson-keys Secret. A
+ * `*.sops.yaml`/`*.sops.json`: decrypts with the user's age identities (looked up once per
+ * renderer, as sops looks for them), checks the MAC, and keeps encrypted values inside Secrets.
  */
 export function createSecretsRenderer(options: SecretsRendererOptions) {
+  let identities: Promise<AgeIdentity[]> | undefined;
   return async (
     file: string,
     namespace: string,
     client: KubeClient | undefined,
   ): Promise<readonly KubeObject[]> => {
+    if (isSopsFileName(file)) {
+      identities ??= loadAgeIdentities({ env: options.envVars });
+      return (await readSopsObjects(file, {
+        identities: await identities,
+        env: options.envVars,
+      })) as KubeObject[];
+    }
     const source = await readFile(file);
     const plaintext = findUnencryptedValues(source, { file });
     if (plaintext.length > 0) {

@@ -10,7 +10,8 @@ import {
 } from '../config/index.js';
 import { KubeClient } from '../kube/index.js';
 import { managedLabels, renderEnvironment, type RenderedObject } from '../render/index.js';
-import { planSecretsFromEjson } from '../secrets/index.js';
+import { isSopsFileName, planSecretsFromEjson, readSopsObjectsUnverified } from '../secrets/index.js';
+import type { KubeObject } from '../shared/index.js';
 import { auditObjects, resolveAuditConfig, type AuditFinding } from './audit.js';
 import { readClusterSnapshot } from './read-snapshot.js';
 import { runPreflight, type SchedulingProblem } from './scheduling/index.js';
@@ -80,6 +81,8 @@ async function auditView(env: ResolvedEnvironment, options: RunAuditOptions): Pr
     commit: options.commit,
     branch: options.branch,
     renderSecrets: async (file, namespace) => {
+      // A SOPS file's structure is readable without its keys; its values stay encrypted here.
+      if (isSopsFileName(file)) return (await readSopsObjectsUnverified(file)) as KubeObject[];
       const doc = JSON.parse(await readFile(file, 'utf8')) as unknown;
       return planSecretsFromEjson(doc, { file, namespace, labels: managedLabels(env.app, env.name) });
     },

@@ -1,4 +1,4 @@
-// `capstan secrets keygen|encrypt|decrypt|edit`: ejson-compatible commands over src/secrets.
+// `capstan secrets keygen|encrypt|decrypt|edit|rotate`: ejson and SOPS (age) commands over src/secrets.
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
@@ -9,12 +9,21 @@ import {
   editEjsonFile,
   encryptEjsonFile,
   generateKeyPair,
+  isSopsFileName,
   resolveKeydir,
   SecretsErrorCode,
   staticKeyProvider,
   writePrivateKeyFile,
 } from '../secrets/index.js';
 import type { KeyProvider } from '../secrets/index.js';
+import {
+  decryptSopsCommand,
+  editSopsCommand,
+  encryptFiles,
+  registerRotateCommand,
+  withSopsEncryptOptions,
+  type SopsEncryptOptions,
+} from './sops-commands.js';
 
 export interface SecretsCommandsIo {
   readonly stdout: NodeJS.WritableStream;
@@ -74,7 +83,9 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
 
   const secrets = program
     .command('secrets')
-    .description('ejson-compatible secrets: key pairs, encryption, decryption and editing of .ejson files');
+    .description(
+      'secrets files: ejson (key pairs, .ejson files) and SOPS with age (*.sops.yaml, *.sops.json): encryption, decryption, editing, rotation',
+    );
 
   secrets
     .command('keygen')
@@ -97,32 +108,34 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
       io.stderr.write(`wrote the private key to ${path}\n`);
     });
 
-  secrets
-    .command('encrypt')
-    .description(
-      'encrypt the plaintext values of EJSON files in place (values already encrypted stay as they are)',
-    )
-    .argument('<files...>', 'EJSON files')
-    .action(async (files: string[]) => {
-      for (const file of files) {
-        const result = await encryptEjsonFile(file);
-        const kept = result.alreadyEncrypted > 0 ? `, ${result.alreadyEncrypted} already encrypted` : '';
-        print(
-          result.changed
-            ? `${file}: encrypted ${plural(result.encrypted, 'value')}${kept}\n`
-            : `${file}: nothing to encrypt${kept}\n`,
-        );
-      }
+  withSopsEncryptOptions(
+    secrets
+      .command('encrypt')
+      .description(
+        "encrypt files in place: EJSON files' plaintext values (encrypted ones stay as they are), or a plain *.sops.yaml/*.sops.json file for age recipients",
+      )
+      .argument('<files...>', 'EJSON files, or *.sops.yaml / *.sops.json files'),
+  ).action(async (files: string[], options: SopsEncryptOptions) => {
+    await encryptFiles(files, options, io, async (file) => {
+      const result = await encryptEjsonFile(file);
+      const kept = result.alreadyEncrypted > 0 ? `, ${result.alreadyEncrypted} already encrypted` : '';
+      print(
+        result.changed
+          ? `${file}: encrypted ${plural(result.encrypted, 'value')}${kept}\n`
+          : `${file}: nothing to encrypt${kept}\n`,
+      );
     });
+  });
 
   secrets
     .command('decrypt')
-    .description('decrypt an EJSON file to standard output')
-    .argument('<file>', 'EJSON file')
+    .description('decrypt an EJSON or SOPS (*.sops.yaml, *.sops.json) file to standard output')
+    .argument('<file>', 'EJSON or SOPS file')
     .option('--key-from-stdin', 'read the private key from standard input')
     .option('-k, --keydir <dir>', 'key directory (default: EJSON_KEYDIR, then /opt/ejson/keys)')
     .option('--key-env <name>', 'environment variable holding the private key', 'EJSON_PRIVATE_KEY')
     .action(async (file: string, options: KeyOptions & { keyFromStdin?: boolean }) => {
+      if (isSopsFileName(file)) return decryptSopsCommand(file, io);
       const providers = keyProviders(options);
       if (options.keyFromStdin)
         providers.unshift(staticKeyProvider((await readAll(io.stdin)).trim(), 'standard input'));
@@ -132,11 +145,14 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
 
   secrets
     .command('edit')
-    .description('decrypt an EJSON file into a private temporary file, open $EDITOR, then re-encrypt it')
-    .argument('<file>', 'EJSON file')
+    .description(
+      'decrypt an EJSON or SOPS file into a private temporary file, open $EDITOR, then re-encrypt it',
+    )
+    .argument('<file>', 'EJSON or SOPS file')
     .option('-k, --keydir <dir>', 'key directory (default: EJSON_KEYDIR, then /opt/ejson/keys)')
     .option('--key-env <name>', 'environment variable holding the private key', 'EJSON_PRIVATE_KEY')
     .action(async (file: string, options: KeyOptions) => {
+      if (isSopsFileName(file)) return editSopsCommand(file, io, editorLauncher(io.env));
       const result = await editEjsonFile({
         file,
         keyProviders: keyProviders(options),
@@ -149,4 +165,6 @@ export function registerSecretsCommands(program: Command, io: SecretsCommandsIo)
           : `${file}: no changes\n`,
       );
     });
+
+  registerRotateCommand(secrets, io);
 }

@@ -2,6 +2,7 @@ import { Document, isScalar, visit } from 'yaml';
 import { connectionOf, loadConfig, resolveOneCluster } from '../config/index.js';
 import { KubeClient, splitApiVersion } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
+import { isSopsFileName, readSopsObjectsUnverified } from '../secrets/index.js';
 import { CapstanError, type KubeObject } from '../shared/index.js';
 import { planRbac, rbacObjects, type RbacPlan, type RbacResource, type RbacSubject } from './plan-rbac.js';
 
@@ -65,14 +66,17 @@ export async function computeEnvironmentRbac(options: EnvironmentRbacOptions): P
     cluster: options.cluster,
     command: 'rbac',
   });
-  // Only the kinds matter: each ejson file stands for Secrets in its namespace, nothing is decrypted.
+  // Only the kinds matter: each ejson file stands for Secrets in its namespace, nothing is decrypted;
+  // a SOPS file's kinds and names are in clear.
   const phases = await renderEnvironment({
     env,
     image: options.image ?? env.image ?? 'rbac.invalid/image',
     deployId: 'rbac',
     envVars: options.envVars ?? {},
-    renderSecrets: (_file, namespace) =>
-      Promise.resolve([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ejson', namespace } }]),
+    renderSecrets: async (file, namespace) =>
+      isSopsFileName(file)
+        ? ((await readSopsObjectsUnverified(file)) as KubeObject[])
+        : [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ejson', namespace } }],
   });
   const rendered = phases.flatMap((p) => p.objects);
   const crdTypes = renderedCrdTypes(rendered.map((r) => r.object));

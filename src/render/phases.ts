@@ -35,6 +35,8 @@ export function phaseFileKind(name: string): PhaseFileKind | 'misnamed-template'
   if (/\.helm\.ya?ml$/.test(name)) return 'helm';
   if (/\.helm\.ya?ml\.ejs$/.test(name)) return 'helm-template';
   if (/\.ya?ml\.ejs$/.test(name)) return 'template';
+  // Before plain YAML: a SOPS file's values are encrypted, it is decrypted like an ejson file.
+  if (/\.sops\.(ya?ml|json)$/.test(name)) return 'secrets';
   if (name.endsWith('.ejs')) return 'misnamed-template';
   if (/\.ya?ml$/.test(name)) return 'yaml';
   if (/\.(ts|mts|js|mjs)$/.test(name)) return 'module';

@@ -26,7 +26,7 @@ export interface RenderedPhase {
   readonly order: number;
   readonly dir: string;
   readonly objects: readonly RenderedObject[];
-  /** Absolute paths of the phase's `*.ejson` files, in name order. */
+  /** Absolute paths of the phase's `*.ejson` and `*.sops.yaml`/`*.sops.json` files, in name order. */
   readonly secretFiles: readonly string[];
 }
 
@@ -46,7 +46,7 @@ export interface RenderOptions {
   envVars?: NodeJS.ProcessEnv;
   /** Annotate pod templates with the checksum of the configuration they read (default true). */
   configChecksums?: boolean;
-  /** Turns one ejson file into Secrets; its objects are appended to the phase. */
+  /** Turns one secrets file (ejson, or SOPS) into objects; they are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
 }
 

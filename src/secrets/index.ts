@@ -1,4 +1,4 @@
-// ejson-compatible secrets: format and crypto, key providers, Secret generation, redaction.
+// Secrets in files: ejson-compatible and SOPS (age) formats, key providers, Secret generation, redaction.
 export { formatBoxedMessage, isBoxedMessage, parseBoxedMessage } from './boxed-message.js';
 export type { BoxedMessage } from './boxed-message.js';
 export { decryptEjson, encryptEjson, PUBLIC_KEY_FIELD, readEjsonPublicKey } from './ejson.js';
@@ -52,3 +52,32 @@ export {
   unredactableSecretWarnings,
 } from './redaction.js';
 export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';
+export {
+  ageIdentitySources,
+  defaultAgeKeysFile,
+  loadAgeIdentities,
+  parseAgeIdentities,
+  SopsErrorCode,
+} from './sops-age.js';
+export type { AgeIdentity, LoadAgeIdentitiesOptions } from './sops-age.js';
+export { isSopsFileName, SOPS_FILE_NAME } from './sops-document.js';
+export type { DecryptedSops } from './sops-document.js';
+export {
+  decryptSopsFile,
+  decryptSopsFileText,
+  DEFAULT_KUBERNETES_RULE,
+  editSopsFile,
+  encryptSopsFile,
+  findCreationRule,
+  readSopsObjects,
+  readSopsObjectsUnverified,
+  rotateSopsFile,
+} from './sops-files.js';
+export type {
+  EditSopsFileOptions,
+  EncryptSopsFileOptions,
+  EncryptSopsFileResult,
+  SopsCreationRule,
+  SopsReadOptions,
+} from './sops-files.js';
+export type { SopsEncryptionRule } from './sops-format.js';

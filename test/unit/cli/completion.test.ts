@@ -95,7 +95,7 @@ describe('completion scripts from the program', () => {
 
   it('bash: option lists per command, the values that follow options, the environments from __complete', () => {
     const script = bashCompletionScript(program());
-    assert.match(script, /^ {4}'secrets'\) echo 'keygen encrypt decrypt edit help' ;;$/m);
+    assert.match(script, /^ {4}'secrets'\) echo 'keygen encrypt decrypt edit rotate help' ;;$/m);
     assert.match(script, /^ {4}'deploy'\) echo '--image -i --set .*--dry-run.*' ;;$/m);
     assert.match(script, /^ {4}'audit'\) echo '--image -i --set --commit --branch --cluster --output -o/m);
     assert.match(script, /helper=\(capstan __complete\)/);

@@ -5,18 +5,32 @@
 // namespace, deployId, phases, objects' kinds and names) are never changed, and no value of
 // redactable length shows in any channel the CLI prints to (terminal, plain, JSON lines, error
 // report, run logs, diff, notifications), but one equal to a public name or part of one, which
-// cannot be kept secret and reads as itself everywhere (docs/redaction.md).
+// cannot be kept secret and reads as itself everywhere (docs/redaction.md). The values reach the
+// redactor directly, and as a deploy learns them from a phase's SOPS file: encrypted into a
+// Secret, decrypted by the secrets renderer, read back from the Secret it produced.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import fc from 'fast-check';
+import { createSecretsRenderer } from '../../../src/apply/index.js';
 import { reportError } from '../../../src/cli/main.js';
 import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
 import type { DeployEvent } from '../../../src/deploy/index.js';
 import { notify } from '../../../src/notify/index.js';
 import { formatDiff, redactDiffs, type ObjectDiff } from '../../../src/release/index.js';
-import { deployPublicNames, MIN_REDACTED_LENGTH, REDACTED, Redactor } from '../../../src/secrets/index.js';
+import {
+  deployPublicNames,
+  MIN_REDACTED_LENGTH,
+  REDACTED,
+  Redactor,
+  secretValues,
+} from '../../../src/secrets/index.js';
+import { encryptSopsDocuments } from '../../../src/secrets/sops-document.js';
 import { CapstanError } from '../../../src/shared/index.js';
 
 const APP = 'shop';
@@ -286,6 +300,7 @@ function report(mode: OutputMode, events: readonly DeployEvent[], redactor: Reda
 /** Everything each channel prints for a deploy with these secret values; JSON channels as their strings. */
 async function printed(
   values: readonly string[],
+  learnt: readonly string[] = values,
 ): Promise<{ text: Record<string, string>; json: Record<string, string[]>; events: DeployEvent[][] }> {
   const redactor = new Redactor();
   // As deploy() does: the rendered deploy's names first, then the secret values. The pruned
@@ -303,7 +318,7 @@ async function printed(
       objects: rendered,
     }),
   );
-  redactor.add(values);
+  redactor.add(learnt);
   const raw = values.map(deployEvents);
   // What deploy() hands to onEvent: each event redacted field by field.
   const events = raw.map((list) => list.map((e) => redactor.event(e)));
@@ -392,14 +407,46 @@ let tried = 0;
 let redactableTried = 0;
 after(() => {
   console.log(
-    `redaction property: ${tried} values tried (${redactableTried} of redactable length), 8 channels`,
+    `redaction property: ${tried} values tried (${redactableTried} of redactable length, ${sopsTried} through a SOPS file), 8 channels`,
   );
 });
 
-async function check(values: string[]): Promise<void> {
+const SOPS_IDENTITY = await generateX25519Identity();
+const SOPS_RECIPIENT = await identityToRecipient(SOPS_IDENTITY);
+const sopsDir = mkdtempSync(join(tmpdir(), 'capstan-redaction-sops-'));
+after(() => rmSync(sopsDir, { recursive: true, force: true }));
+let sopsTried = 0;
+
+/** The values as a deploy learns them from `10-configuration/secrets.sops.yaml`. */
+async function learntFromSops(values: readonly string[]): Promise<string[]> {
+  const secret = new Map<string, any>([
+    ['apiVersion', 'v1'],
+    ['kind', 'Secret'],
+    ['metadata', new Map([['name', 'app-secrets']])],
+    ['stringData', new Map(values.map((value, i) => [`KEY_${i}`, value]))],
+  ]);
+  const file = join(sopsDir, 'secrets.sops.yaml');
+  const rule = { kind: 'encrypted_regex', value: '^(data|stringData)$' } as const;
+  writeFileSync(
+    file,
+    await encryptSopsDocuments([secret], { format: 'yaml', recipients: [SOPS_RECIPIENT], rule }),
+  );
+  const render = createSecretsRenderer({
+    app: APP,
+    env: ENV,
+    envVars: { SOPS_AGE_KEY: SOPS_IDENTITY },
+    warn: () => {},
+  });
+  const learnt = secretValues(await render(file, NAMESPACE, undefined));
+  assert.deepEqual(learnt, values, 'the SOPS file gives back every value exactly');
+  sopsTried += values.length;
+  return learnt;
+}
+
+async function check(values: string[], source: 'direct' | 'sops' = 'direct'): Promise<void> {
   tried += values.length;
   redactableTried += values.filter(redactable).length;
-  const out = await printed(values);
+  const out = await printed(values, source === 'sops' ? await learntFromSops(values) : values);
   // The events are the same JSON as before, only their strings redacted.
   values.forEach((value, i) => {
     const before = deployEvents(value);
@@ -457,6 +504,16 @@ describe('redaction, adversarially', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) => check(values)),
       { numRuns: Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) },
+    );
+  });
+
+  it('keeps values learnt from a SOPS file out of every channel', async () => {
+    for (const value of DICTIONARY) await check([value], 'sops');
+    await fc.assert(
+      fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) =>
+        check(values, 'sops'),
+      ),
+      { numRuns: Math.ceil(Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) / 4) },
     );
   });
 });
