@@ -1,4 +1,4 @@
-// ejson-compatible secrets: format and crypto, key providers, Secret generation, redaction.
+// Secrets: ejson format and crypto, key providers, Secret generation, Vault references, redaction.
 export { formatBoxedMessage, isBoxedMessage, parseBoxedMessage } from './boxed-message.js';
 export type { BoxedMessage } from './boxed-message.js';
 export { decryptEjson, encryptEjson, PUBLIC_KEY_FIELD, readEjsonPublicKey } from './ejson.js';
@@ -52,3 +52,23 @@ export {
   unredactableSecretWarnings,
 } from './redaction.js';
 export type { SecretKeyChange, SecretKeyDiff } from './redaction.js';
+export {
+  DEFAULT_KUBERNETES_TOKEN_PATH,
+  DEFAULT_VAULT_TIMEOUT_MS,
+  resolveVaultSettings,
+  VAULT_AUTH_METHODS,
+} from './vault-auth.js';
+export type { JwtSource, VaultAuth, VaultSettings } from './vault-auth.js';
+export { encodePath, ERR_VAULT, VaultClient } from './vault-client.js';
+export type { VaultAnswer, VaultClientOptions, VaultMount } from './vault-client.js';
+export {
+  collectVaultReferences,
+  formatVaultReference,
+  parseVaultReference,
+  VAULT_REFERENCE_PREFIX,
+  vaultSecretId,
+  writeVaultValues,
+} from './vault-reference.js';
+export type { SourcedObject, VaultReference, VaultReferenceSite } from './vault-reference.js';
+export { resolveVaultReferences } from './vault-resolve.js';
+export type { ResolveVaultOptions } from './vault-resolve.js';
