@@ -71,6 +71,7 @@ async function readSecret(
   let mount = mounts.find((m) => `${path}/`.startsWith(m.path));
   if (!mount) {
     const found = await client.mountOf(path);
+    // Vault answers 403 both when the policy denies the path and when nothing is mounted there.
     if ('status' in found) return { problem: refusal(client, found, path, 'no secrets engine is mounted at this path') };
     mount = found;
     mounts.push(found);
@@ -96,7 +97,8 @@ async function readSecret(
 
 function refusal(client: VaultClient, answer: VaultAnswer, path: string, notFound: string): string {
   if (answer.status === 404) return notFound;
-  if (answer.status === 403) return 'permission denied (the token\'s policy needs "read" on this path)';
+  if (answer.status === 403)
+    return 'permission denied, or no secrets engine is mounted there (the policy needs "read" on MOUNT/data/PATH)';
   // Other answers (sealed, 5xx) are not the user's input: the deploy fails, not refuses.
   throw client.failure(`the read of ${path}`, answer);
 }

@@ -16,8 +16,16 @@ import { Reporter, type OutputMode } from '../../../src/cli/reporter.js';
 import type { DeployEvent } from '../../../src/deploy/index.js';
 import { notify } from '../../../src/notify/index.js';
 import { formatDiff, redactDiffs, type ObjectDiff } from '../../../src/release/index.js';
-import { deployPublicNames, MIN_REDACTED_LENGTH, REDACTED, Redactor } from '../../../src/secrets/index.js';
-import { CapstanError } from '../../../src/shared/index.js';
+import {
+  deployPublicNames,
+  MIN_REDACTED_LENGTH,
+  REDACTED,
+  Redactor,
+  secretValues,
+  writeVaultValues,
+  type VaultReferenceSite,
+} from '../../../src/secrets/index.js';
+import { CapstanError, type KubeObject } from '../../../src/shared/index.js';
 
 const APP = 'shop';
 const ENV = 'production';
@@ -286,6 +294,7 @@ function report(mode: OutputMode, events: readonly DeployEvent[], redactor: Reda
 /** Everything each channel prints for a deploy with these secret values; JSON channels as their strings. */
 async function printed(
   values: readonly string[],
+  source: Source,
 ): Promise<{ text: Record<string, string>; json: Record<string, string[]>; events: DeployEvent[][] }> {
   const redactor = new Redactor();
   // As deploy() does: the rendered deploy's names first, then the secret values. The pruned
@@ -303,7 +312,7 @@ async function printed(
       objects: rendered,
     }),
   );
-  redactor.add(values);
+  redactor.add(learnt(values, source));
   const raw = values.map(deployEvents);
   // What deploy() hands to onEvent: each event redacted field by field.
   const events = raw.map((list) => list.map((e) => redactor.event(e)));
@@ -396,10 +405,10 @@ after(() => {
   );
 });
 
-async function check(values: string[]): Promise<void> {
+async function check(values: string[], source: Source = 'ejson'): Promise<void> {
   tried += values.length;
   redactableTried += values.filter(redactable).length;
-  const out = await printed(values);
+  const out = await printed(values, source);
   // The events are the same JSON as before, only their strings redacted.
   values.forEach((value, i) => {
     const before = deployEvents(value);
@@ -448,6 +457,33 @@ async function check(values: string[]): Promise<void> {
   }
 }
 
+/**
+ * Where the values come from. ejson: the rendered Secret's values, as given. vault: each value is a
+ * `ref+vault://` reference's, written into a Secret's data or stringData as a deploy resolves it;
+ * the redactor learns what secretValues reads back from those Secrets.
+ */
+type Source = 'ejson' | 'vault';
+
+function learnt(values: readonly string[], source: Source): string[] {
+  if (source === 'ejson') return [...values];
+  const secret: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'db', namespace: NAMESPACE },
+    data: {},
+    stringData: {},
+  };
+  const sites: VaultReferenceSite[] = values.map((_, i) => ({
+    object: secret,
+    field: i % 2 === 0 ? 'data' : 'stringData',
+    key: `key${i}`,
+    reference: { path: 'secret/shop/db', key: `key${i}` },
+    source: { file: 'secret.yaml' },
+  }));
+  writeVaultValues(sites, values);
+  return secretValues([secret]);
+}
+
 describe('redaction, adversarially', () => {
   it('keeps every dictionary value out of every channel, one value at a time', async () => {
     for (const value of DICTIONARY) await check([value]);
@@ -457,6 +493,14 @@ describe('redaction, adversarially', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) => check(values)),
       { numRuns: Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) },
+    );
+  });
+
+  it('keeps values resolved from Vault references out of every channel', async () => {
+    for (const value of DICTIONARY) await check([value], 'vault');
+    await fc.assert(
+      fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) => check(values, 'vault')),
+      { numRuns: Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) / 4 },
     );
   });
 });
