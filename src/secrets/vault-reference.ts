@@ -144,7 +144,7 @@ function locate(rendered: SourcedObject, path: readonly string[]): Issue {
   return {
     file: rendered.source.file,
     ...(line === undefined ? {} : { line }),
-    path: path.map((p) => (/^[A-Za-z_][\w-]*$/.test(p) ? p : JSON.stringify(p))).join('.'),
+    path: path.map((p) => (/^[A-Za-z0-9_][\w-]*$/.test(p) ? p : JSON.stringify(p))).join('.'),
     message: '',
   };
 }
