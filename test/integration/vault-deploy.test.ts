@@ -1,0 +1,191 @@
+// ref+vault:// references in a deploy, against the real kube-apiserver and the test Vault
+// (vault-server.ts: a real `vault server -dev` when built, else the in-process API double):
+// resolved before any write, rotated values roll exactly the pods that read them, a missing key or
+// a reference outside a Secret is refused with nothing applied, and no value is ever printed.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
+import { freshNamespace, getJson } from './helpers.js';
+import { startTestVault, type TestVault } from './vault-server.js';
+
+let vault: TestVault;
+before(async () => {
+  vault = await startTestVault();
+});
+after(() => vault?.close());
+
+const workload = (name: string, secret: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers:
+        - name: ${name}
+          image: <%= image %>
+          envFrom: [{ secretRef: { name: ${secret} } }]
+`;
+
+const secrets = (path: string) => `apiVersion: v1
+kind: Secret
+metadata: { name: db }
+stringData:
+  DATABASE_PASSWORD: ref+vault://secret/${path}/db#password
+  DATABASE_USER: ref+vault://secret/${path}/db#user
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: api }
+data:
+  API_KEY: ref+vault://secret/${path}/api?version=1#key
+`;
+
+const checksum = async (name: string, ns: string) => {
+  const d = await getJson(['get', 'deployment', name, '-n', ns]);
+  return { sum: d.spec.template.metadata.annotations['capstan.dev/config-checksum'] as string, generation: d.metadata.generation as number };
+};
+
+function assertNothingShows(printed: readonly string[], values: readonly string[]): void {
+  for (const text of printed)
+    for (const value of values) {
+      assert.ok(!text.includes(value), `a secret value was printed: ${value}`);
+      assert.ok(!text.includes(Buffer.from(value).toString('base64')), 'a base64 secret value was printed');
+    }
+}
+
+describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'real vault server -dev' : 'Vault API double'})`, () => {
+  it('deploys resolved values, rolls only the pods of a rotated value, never prints a value', async () => {
+    const ns = await freshNamespace('vault');
+    const values = ['pw-first-7d1c9e', 'app-user-4410', 'api-key-one-88f2', 'pw-rotated-c07b21', 'api-key-two-19aa'];
+    await vault.put(`secret/${ns.name}/db`, { password: values[0]!, user: values[1]! });
+    await vault.put(`secret/${ns.name}/api`, { key: values[2]! });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
+      '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
+      '.deploy/test/30-deployment/web.yaml.ejs': workload('web', 'db'),
+      '.deploy/test/30-deployment/worker.yaml.ejs': workload('worker', 'api'),
+    });
+    const env = { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken };
+    const printed: string[] = [];
+    const run = async (args: string[]): Promise<CliRun> => {
+      const r = await capstan(args, { cwd: app.dir, env });
+      printed.push(r.stdout, r.stderr);
+      return r;
+    };
+    try {
+      const first = await run(['deploy', 'test', '--image', 'x:1', '-o', 'json']);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      const db = await getJson(['get', 'secret', 'db', '-n', ns.name]);
+      assert.equal(Buffer.from(db.data.DATABASE_PASSWORD, 'base64').toString(), values[0]);
+      assert.equal(Buffer.from(db.data.DATABASE_USER, 'base64').toString(), values[1]);
+      const api = await getJson(['get', 'secret', 'api', '-n', ns.name]);
+      assert.equal(Buffer.from(api.data.API_KEY, 'base64').toString(), values[2]);
+      const web1 = await checksum('web', ns.name);
+      const worker1 = await checksum('worker', ns.name);
+
+      // Rotate the password (a new version); the API key is pinned to version 1, so its new version is not read.
+      await vault.put(`secret/${ns.name}/db`, { password: values[3]!, user: values[1]! });
+      await vault.put(`secret/${ns.name}/api`, { key: values[4]! });
+      const diff = await run(['diff', 'test', '--image', 'x:1']);
+      assert.equal(diff.code, 0, diff.stderr);
+      assert.match(diff.stdout, /db/);
+      const rendered = await run(['render', 'test', '--image', 'x:1']);
+      assert.equal(rendered.code, 0, rendered.stderr);
+      assert.match(rendered.stdout, /\[redacted\]/);
+
+      const second = await run(['deploy', 'test', '--image', 'x:1']);
+      assert.equal(second.code, 0, second.stdout + second.stderr);
+      const rotated = await getJson(['get', 'secret', 'db', '-n', ns.name]);
+      assert.equal(Buffer.from(rotated.data.DATABASE_PASSWORD, 'base64').toString(), values[3]);
+      const web2 = await checksum('web', ns.name);
+      const worker2 = await checksum('worker', ns.name);
+      assert.notEqual(web2.sum, web1.sum, 'the pods reading the rotated value roll');
+      assert.equal(web2.generation, web1.generation + 1);
+      assert.deepEqual(worker2, worker1, 'the pods reading unchanged values do not');
+
+      const history = await run(['history', 'test', '-o', 'json']);
+      assert.equal(history.code, 0, history.stderr);
+      assertNothingShows(printed, values);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('refuses missing keys and secrets, naming path and key, applying nothing', async () => {
+    const ns = await freshNamespace('vault-missing');
+    await vault.put(`secret/${ns.name}/db`, { password: 'present-value-5c2e' });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
+      '.deploy/test/10-configuration/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { a: b }\n',
+      '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
+    });
+    try {
+      const r = await capstan(['deploy', 'test', '--image', 'x:1'], {
+        cwd: app.dir,
+        env: { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken },
+      });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /secrets\.yaml:\d+: stringData\.DATABASE_USER: Secret\/db: ref\+vault:\/\/secret\/[\w-]+\/db#user: the secret has no key "user"/);
+      assert.match(r.stderr, /secrets\.yaml:\d+: data\.API_KEY: Secret\/api: ref\+vault:\/\/secret\/[\w-]+\/api\?version=1#key: no version 1 of this secret/);
+      assert.doesNotMatch(r.stderr + r.stdout, /present-value-5c2e/);
+      const cms = await getJson<{ items: unknown[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
+      assert.equal(cms.items.length, 0, 'nothing applied');
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('refuses a reference in a ConfigMap or a container env as an input error, before asking Vault', async () => {
+    const ns = await freshNamespace('vault-misplaced');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
+      '.deploy/test/10-configuration/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata:\n  url: ref+vault://secret/${ns.name}/db#password\n`,
+      '.deploy/test/30-deployment/web.yaml.ejs': workload('web', 'db').replace(
+        "envFrom: [{ secretRef: { name: db } }]",
+        `env: [{ name: P, value: "ref+vault://secret/${ns.name}/db#password" }]`,
+      ),
+    });
+    const before = vault.calls?.length;
+    try {
+      const r = await capstan(['deploy', 'test', '--image', 'x:1'], {
+        cwd: app.dir,
+        env: { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken },
+      });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /cm\.yaml:5: data\.url: ConfigMap\/c: a Vault reference is allowed only as a value of a Secret's data or stringData/);
+      assert.match(r.stderr, /web\.yaml\.ejs:\d+: spec\.template\.spec\.containers\.0\.env\.0\.value: Deployment\/web/);
+      if (before !== undefined) assert.equal(vault.calls?.length, before, 'Vault was not asked');
+      const cms = await getJson<{ items: unknown[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
+      assert.equal(cms.items.length, 0);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it('fails closed when Vault cannot be reached', async () => {
+    const ns = await freshNamespace('vault-down');
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml('vault', ns.name, '    vault: { timeout: 2s }\n'),
+      '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
+    });
+    try {
+      const r = await capstan(['deploy', 'test', '--image', 'x:1'], {
+        cwd: app.dir,
+        env: { VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'any' },
+      });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /Vault at http:\/\/127\.0\.0\.1:9 did not answer GET \/v1\/sys\/internal\/ui\/mounts\/secret\//);
+      const secretsFound = await getJson<{ items: unknown[] }>(['get', 'secrets', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
+      assert.equal(secretsFound.items.length, 0);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+});

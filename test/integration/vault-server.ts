@@ -1,0 +1,89 @@
+// The Vault the integration tests talk to: a real `vault server -dev` when CAPSTAN_VAULT_TOOL names
+// a binary (.ci/run builds one when it can), else test/fixtures/vault-api.ts, the in-process double
+// of the documented API (README, "Vault tests"). Both listen on 127.0.0.1 only.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { startVaultApi, type VaultCall } from '../fixtures/vault-api.js';
+
+export const ROOT_TOKEN = 'capstan-test-root-token';
+const START_DEADLINE_MS = 60_000;
+const CALL_DEADLINE_MS = 10_000;
+
+export interface TestVault {
+  readonly url: string;
+  readonly rootToken: string;
+  /** `vault` for the real server, `double` for the in-process one. */
+  readonly kind: 'vault' | 'double';
+  /** The calls the double saw (undefined for the real server). */
+  readonly calls: VaultCall[] | undefined;
+  /** Writes a new version of a KV v2 secret, e.g. put('secret/app/db', { password }). */
+  put(path: string, data: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestVault(env: NodeJS.ProcessEnv = process.env): Promise<TestVault> {
+  const tool = env['CAPSTAN_VAULT_TOOL'];
+  if (tool && existsSync(tool)) return startRealVault(tool);
+  const double = await startVaultApi({ rootToken: ROOT_TOKEN, mounts: { 'secret/': { type: 'kv', version: '2' } } });
+  return {
+    url: double.url,
+    rootToken: ROOT_TOKEN,
+    kind: 'double',
+    calls: double.calls,
+    put: (path, data) => kvPut(double.url, path, data),
+    close: () => double.close(),
+  };
+}
+
+async function kvPut(url: string, path: string, data: Record<string, string>): Promise<void> {
+  const [mount, ...rest] = path.split('/');
+  const res = await fetch(`${url}/v1/${mount}/data/${rest.join('/')}`, {
+    method: 'POST',
+    headers: { 'x-vault-token': ROOT_TOKEN, 'content-type': 'application/json' },
+    body: JSON.stringify({ data }),
+    signal: AbortSignal.timeout(CALL_DEADLINE_MS),
+  });
+  if (!res.ok) throw new Error(`writing ${path} to the test Vault: HTTP ${res.status} ${await res.text()}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRealVault(tool: string): Promise<TestVault> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    tool,
+    ['server', '-dev', `-dev-root-token-id=${ROOT_TOKEN}`, `-dev-listen-address=127.0.0.1:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'], HOME: process.env['HOME'] } },
+  );
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    const ready = await fetch(`${url}/v1/sys/health`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`vault server -dev did not start on ${url}:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { url, rootToken: ROOT_TOKEN, kind: 'vault', calls: undefined, put: (p, d) => kvPut(url, p, d), close: stop };
+}
