@@ -22,7 +22,12 @@ export type JwtSource =
 export type VaultAuth =
   | { readonly method: 'token'; readonly token?: string; readonly tokenFile?: string }
   | { readonly method: 'jwt'; readonly mount: string; readonly role: string; readonly jwt: JwtSource }
-  | { readonly method: 'kubernetes'; readonly mount: string; readonly role: string; readonly tokenPath: string }
+  | {
+      readonly method: 'kubernetes';
+      readonly mount: string;
+      readonly role: string;
+      readonly tokenPath: string;
+    }
   | {
       readonly method: 'approle';
       readonly mount: string;
@@ -90,15 +95,22 @@ export function resolveVaultSettings(
         'VAULT_JWT',
         'jwt login needs a token: set VAULT_JWT (or VAULT_ID_TOKEN), or run in GitHub Actions with permissions id-token: write',
       );
-    login = { method, mount, role: needRole(), jwt: jwt ?? { kind: 'value', variable: 'VAULT_JWT', jwt: '' } };
+    login = {
+      method,
+      mount,
+      role: needRole(),
+      jwt: jwt ?? { kind: 'value', variable: 'VAULT_JWT', jwt: '' },
+    };
   } else if (method === 'kubernetes') {
     const tokenPath = value('VAULT_KUBERNETES_TOKEN_PATH', auth.tokenPath) ?? DEFAULT_KUBERNETES_TOKEN_PATH;
     login = { method, mount, role: needRole(), tokenPath };
   } else if (method === 'approle') {
     const roleId = value('VAULT_ROLE_ID', auth.roleId);
     const secretId = nonEmpty(env['VAULT_SECRET_ID']);
-    if (roleId === undefined) fromEnv('VAULT_ROLE_ID', 'AppRole login needs a role_id: set VAULT_ROLE_ID or vault.auth.roleId');
-    if (secretId === undefined) fromEnv('VAULT_SECRET_ID', 'AppRole login needs a secret_id: set VAULT_SECRET_ID');
+    if (roleId === undefined)
+      fromEnv('VAULT_ROLE_ID', 'AppRole login needs a role_id: set VAULT_ROLE_ID or vault.auth.roleId');
+    if (secretId === undefined)
+      fromEnv('VAULT_SECRET_ID', 'AppRole login needs a secret_id: set VAULT_SECRET_ID');
     login = { method, mount, roleId: roleId ?? '', secretId: secretId ?? '' };
   }
   if (issues.length > 0 || !login || address === undefined)

@@ -54,7 +54,9 @@ export class VaultClient {
       () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
       timeoutMs,
     );
-    const signal = this.options.signal ? AbortSignal.any([this.options.signal, controller.signal]) : controller.signal;
+    const signal = this.options.signal
+      ? AbortSignal.any([this.options.signal, controller.signal])
+      : controller.signal;
     const what = `${method} ${path}`;
     try {
       const res = await this.send(`${address}${path}`, {
@@ -85,7 +87,10 @@ export class VaultClient {
   /** Vault's own error text for a refused call, without any credential this client sent. */
   failure(what: string, answer: VaultAnswer): CapstanError {
     const errors = isRecord(answer.body) && Array.isArray(answer.body['errors']) ? answer.body['errors'] : [];
-    let text = errors.filter((e): e is string => typeof e === 'string').join('; ').slice(0, 300);
+    let text = errors
+      .filter((e): e is string => typeof e === 'string')
+      .join('; ')
+      .slice(0, 300);
     for (const secret of this.hide) if (secret) text = text.split(secret).join('[REDACTED]');
     return new CapstanError(
       ERR_VAULT,
@@ -115,9 +120,13 @@ export class VaultClient {
     const text = file === undefined ? undefined : await this.read(file).catch(() => undefined);
     const token = text?.trim();
     if (!token)
-      throw new CapstanError(ERR_VAULT, 'no Vault token: VAULT_TOKEN is not set and ~/.vault-token is missing or empty', {
-        hint: 'set VAULT_TOKEN, run vault login, or choose another method with VAULT_AUTH_METHOD (docs/vault.md)',
-      });
+      throw new CapstanError(
+        ERR_VAULT,
+        'no Vault token: VAULT_TOKEN is not set and ~/.vault-token is missing or empty',
+        {
+          hint: 'set VAULT_TOKEN, run vault login, or choose another method with VAULT_AUTH_METHOD (docs/vault.md)',
+        },
+      );
     return token;
   }
 
@@ -130,9 +139,13 @@ export class VaultClient {
     if (auth.method === 'kubernetes') {
       const jwt = (await this.read(auth.tokenPath).catch(() => '')).trim();
       if (!jwt)
-        throw new CapstanError(ERR_VAULT, `kubernetes login: cannot read a ServiceAccount token from ${auth.tokenPath}`, {
-          hint: 'run inside a pod, or set VAULT_KUBERNETES_TOKEN_PATH (vault.auth.tokenPath)',
-        });
+        throw new CapstanError(
+          ERR_VAULT,
+          `kubernetes login: cannot read a ServiceAccount token from ${auth.tokenPath}`,
+          {
+            hint: 'run inside a pod, or set VAULT_KUBERNETES_TOKEN_PATH (vault.auth.tokenPath)',
+          },
+        );
       return { role: auth.role, jwt };
     }
     const source = auth.jwt;
@@ -152,7 +165,7 @@ export class VaultClient {
         headers: { authorization: `Bearer ${source.requestToken}`, accept: 'application/json' },
         signal: controller.signal,
       });
-      const body = (await res.json().catch(() => undefined)) as unknown;
+      const body: unknown = await res.json().catch(() => undefined);
       const value = isRecord(body) ? body['value'] : undefined;
       if (!res.ok || typeof value !== 'string')
         throw new CapstanError(ERR_VAULT, `GitHub Actions gave no ID token (HTTP ${res.status})`, {
@@ -161,9 +174,13 @@ export class VaultClient {
       return value;
     } catch (error) {
       if (error instanceof CapstanError) throw error;
-      throw new CapstanError(ERR_VAULT, `GitHub Actions' ID token endpoint did not answer: ${describe(error)}`, {
-        cause: error,
-      });
+      throw new CapstanError(
+        ERR_VAULT,
+        `GitHub Actions' ID token endpoint did not answer: ${describe(error)}`,
+        {
+          cause: error,
+        },
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -109,8 +109,7 @@ export function collectVaultReferences(objects: readonly SourcedObject[]): {
     walkStrings(object, [], (path, value) => {
       if (!isVaultReferenceText(value)) return;
       const at = locate(rendered, path);
-      const inData =
-        isSecret && path.length === 2 && (path[0] === 'data' || path[0] === 'stringData');
+      const inData = isSecret && path.length === 2 && (path[0] === 'data' || path[0] === 'stringData');
       if (!inData) {
         issues.push({
           ...at,
@@ -126,7 +125,7 @@ export function collectVaultReferences(objects: readonly SourcedObject[]): {
       sites.push({
         object,
         field: path[0] as 'data' | 'stringData',
-        key: path[1]!,
+        key: path[1],
         reference: parsed,
         source: at.line === undefined ? { file: at.file } : { file: at.file, line: at.line },
       });

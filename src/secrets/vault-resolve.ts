@@ -72,7 +72,8 @@ async function readSecret(
   if (!mount) {
     const found = await client.mountOf(path);
     // Vault answers 403 both when the policy denies the path and when nothing is mounted there.
-    if ('status' in found) return { problem: refusal(client, found, path, 'no secrets engine is mounted at this path') };
+    if ('status' in found)
+      return { problem: refusal(client, found, path, 'no secrets engine is mounted at this path') };
     mount = found;
     mounts.push(found);
   }
@@ -89,7 +90,9 @@ async function readSecret(
         client,
         read,
         path,
-        version === undefined ? 'no such secret (or its latest version is deleted)' : `no version ${version} of this secret (or it is deleted)`,
+        version === undefined
+          ? 'no such secret (or its latest version is deleted)'
+          : `no version ${version} of this secret (or it is deleted)`,
       ),
     };
   return read;

@@ -45,7 +45,10 @@ data:
 
 const checksum = async (name: string, ns: string) => {
   const d = await getJson(['get', 'deployment', name, '-n', ns]);
-  return { sum: d.spec.template.metadata.annotations['capstan.dev/config-checksum'] as string, generation: d.metadata.generation as number };
+  return {
+    sum: d.spec.template.metadata.annotations['capstan.dev/config-checksum'] as string,
+    generation: d.metadata.generation as number,
+  };
 };
 
 function assertNothingShows(printed: readonly string[], values: readonly string[]): void {
@@ -59,9 +62,15 @@ function assertNothingShows(printed: readonly string[], values: readonly string[
 describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'real vault server -dev' : 'Vault API double'})`, () => {
   it('deploys resolved values, rolls only the pods of a rotated value, never prints a value', async () => {
     const ns = await freshNamespace('vault');
-    const values = ['pw-first-7d1c9e', 'app-user-4410', 'api-key-one-88f2', 'pw-rotated-c07b21', 'api-key-two-19aa'];
-    await vault.put(`secret/${ns.name}/db`, { password: values[0]!, user: values[1]! });
-    await vault.put(`secret/${ns.name}/api`, { key: values[2]! });
+    const values = [
+      'pw-first-7d1c9e',
+      'app-user-4410',
+      'api-key-one-88f2',
+      'pw-rotated-c07b21',
+      'api-key-two-19aa',
+    ];
+    await vault.put(`secret/${ns.name}/db`, { password: values[0], user: values[1] });
+    await vault.put(`secret/${ns.name}/api`, { key: values[2] });
     const app = writeApp({
       '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
       '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
@@ -87,8 +96,8 @@ describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'r
       const worker1 = await checksum('worker', ns.name);
 
       // Rotate the password (a new version); the API key is pinned to version 1, so its new version is not read.
-      await vault.put(`secret/${ns.name}/db`, { password: values[3]!, user: values[1]! });
-      await vault.put(`secret/${ns.name}/api`, { key: values[4]! });
+      await vault.put(`secret/${ns.name}/db`, { password: values[3], user: values[1] });
+      await vault.put(`secret/${ns.name}/api`, { key: values[4] });
       const diff = await run(['diff', 'test', '--image', 'x:1']);
       assert.equal(diff.code, 0, diff.stderr);
       assert.match(diff.stdout, /db/);
@@ -116,76 +125,114 @@ describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'r
   });
 
   it('refuses missing keys and secrets, naming path and key, applying nothing', async () => {
-    const ns = await freshNamespace('vault-missing');
-    await vault.put(`secret/${ns.name}/db`, { password: 'present-value-5c2e' });
-    const app = writeApp({
-      '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
-      '.deploy/test/10-configuration/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { a: b }\n',
-      '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
-    });
-    try {
-      const r = await capstan(['deploy', 'test', '--image', 'x:1'], {
-        cwd: app.dir,
-        env: { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken },
-      });
-      assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /secrets\.yaml:\d+: stringData\.DATABASE_USER: Secret\/db: ref\+vault:\/\/secret\/[\w-]+\/db#user: the secret has no key "user"/);
-      assert.match(r.stderr, /secrets\.yaml:\d+: data\.API_KEY: Secret\/api: ref\+vault:\/\/secret\/[\w-]+\/api\?version=1#key: no version 1 of this secret/);
-      assert.doesNotMatch(r.stderr + r.stdout, /present-value-5c2e/);
-      const cms = await getJson<{ items: unknown[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
-      assert.equal(cms.items.length, 0, 'nothing applied');
-    } finally {
-      app.cleanup();
-      await ns.remove();
-    }
+    await refused(
+      'vault-missing',
+      (ns) => ({
+        '.deploy/test/10-configuration/secrets.yaml': secrets(ns),
+        // The password is there; the user and the API key's version 1 are not.
+        before: () => vault.put(`secret/${ns}/db`, { password: 'present-value-5c2e' }),
+      }),
+      (r) => {
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          /secrets\.yaml:\d+: stringData\.DATABASE_USER: Secret\/db: ref\+vault:\/\/secret\/[\w-]+\/db#user: the secret has no key "user"/,
+        );
+        assert.match(
+          r.stderr,
+          /secrets\.yaml:\d+: data\.API_KEY: Secret\/api: ref\+vault:\/\/secret\/[\w-]+\/api\?version=1#key: no version 1 of this secret/,
+        );
+        assert.doesNotMatch(r.stderr + r.stdout, /present-value-5c2e/);
+      },
+    );
   });
 
   it('refuses a reference in a ConfigMap or a container env as an input error, before asking Vault', async () => {
-    const ns = await freshNamespace('vault-misplaced');
-    const app = writeApp({
-      '.deploy/capstan.yaml': capstanYaml('vault', ns.name),
-      '.deploy/test/10-configuration/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata:\n  url: ref+vault://secret/${ns.name}/db#password\n`,
-      '.deploy/test/30-deployment/web.yaml.ejs': workload('web', 'db').replace(
-        "envFrom: [{ secretRef: { name: db } }]",
-        `env: [{ name: P, value: "ref+vault://secret/${ns.name}/db#password" }]`,
-      ),
-    });
-    const before = vault.calls?.length;
-    try {
-      const r = await capstan(['deploy', 'test', '--image', 'x:1'], {
-        cwd: app.dir,
-        env: { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken },
-      });
-      assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /cm\.yaml:5: data\.url: ConfigMap\/c: a Vault reference is allowed only as a value of a Secret's data or stringData/);
-      assert.match(r.stderr, /web\.yaml\.ejs:\d+: spec\.template\.spec\.containers\.0\.env\.0\.value: Deployment\/web/);
-      if (before !== undefined) assert.equal(vault.calls?.length, before, 'Vault was not asked');
-      const cms = await getJson<{ items: unknown[] }>(['get', 'configmaps', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
-      assert.equal(cms.items.length, 0);
-    } finally {
-      app.cleanup();
-      await ns.remove();
-    }
+    const asked = vault.calls?.length;
+    await refused(
+      'vault-misplaced',
+      (ns) => ({
+        '.deploy/test/10-configuration/url.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: url }\ndata:\n  url: ref+vault://secret/${ns}/db#password\n`,
+        '.deploy/test/30-deployment/web.yaml.ejs': workload('web', 'db').replace(
+          'envFrom: [{ secretRef: { name: db } }]',
+          `env: [{ name: P, value: "ref+vault://secret/${ns}/db#password" }]`,
+        ),
+      }),
+      (r) => {
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          /url\.yaml:5: data\.url: ConfigMap\/url: a Vault reference is allowed only as a value of a Secret's data or stringData/,
+        );
+        assert.match(
+          r.stderr,
+          /web\.yaml\.ejs:\d+: spec\.template\.spec\.containers\.0\.env\.0\.value: Deployment\/web/,
+        );
+        if (asked !== undefined) assert.equal(vault.calls?.length, asked, 'Vault was not asked');
+      },
+    );
   });
 
   it('fails closed when Vault cannot be reached', async () => {
-    const ns = await freshNamespace('vault-down');
-    const app = writeApp({
-      '.deploy/capstan.yaml': capstanYaml('vault', ns.name, '    vault: { timeout: 2s }\n'),
-      '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
-    });
-    try {
-      const r = await capstan(['deploy', 'test', '--image', 'x:1'], {
-        cwd: app.dir,
+    await refused(
+      'vault-down',
+      (ns) => ({
+        '.deploy/test/10-configuration/secrets.yaml': secrets(ns),
         env: { VAULT_ADDR: 'http://127.0.0.1:9', VAULT_TOKEN: 'any' },
-      });
-      assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, /Vault at http:\/\/127\.0\.0\.1:9 did not answer GET \/v1\/sys\/internal\/ui\/mounts\/secret\//);
-      const secretsFound = await getJson<{ items: unknown[] }>(['get', 'secrets', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=capstan']);
-      assert.equal(secretsFound.items.length, 0);
-    } finally {
-      app.cleanup();
-      await ns.remove();
-    }
+        vault: '    vault: { timeout: 2s }\n',
+      }),
+      (r) => {
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          /Vault at http:\/\/127\.0\.0\.1:9 did not answer GET \/v1\/sys\/internal\/ui\/mounts\/secret\//,
+        );
+      },
+    );
   });
 });
+
+interface RefusedCase {
+  readonly before?: () => Promise<void>;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Lines added to the environment in capstan.yaml. */
+  readonly vault?: string;
+  readonly [file: string]: unknown;
+}
+
+/** A deploy of a phase-10 ConfigMap `c` plus `files` that must be refused, with nothing applied. */
+async function refused(
+  prefix: string,
+  files: (ns: string) => RefusedCase,
+  check: (run: CliRun) => void,
+): Promise<void> {
+  const ns = await freshNamespace(prefix);
+  const { before, env, vault: extra, ...rest } = files(ns.name);
+  const app = writeApp({
+    '.deploy/capstan.yaml': capstanYaml('vault', ns.name, extra ?? ''),
+    '.deploy/test/10-configuration/cm.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { a: b }\n',
+    ...(rest as Record<string, string>),
+  });
+  try {
+    await before?.();
+    check(
+      await capstan(['deploy', 'test', '--image', 'x:1'], {
+        cwd: app.dir,
+        env: env ?? { VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken },
+      }),
+    );
+    const applied = await getJson<{ items: unknown[] }>([
+      'get',
+      'configmaps,secrets',
+      '-n',
+      ns.name,
+      '-l',
+      'app.kubernetes.io/managed-by=capstan',
+    ]);
+    assert.equal(applied.items.length, 0, 'nothing applied');
+  } finally {
+    app.cleanup();
+    await ns.remove();
+  }
+}

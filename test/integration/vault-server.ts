@@ -25,7 +25,10 @@ export interface TestVault {
 export async function startTestVault(env: NodeJS.ProcessEnv = process.env): Promise<TestVault> {
   const tool = env['CAPSTAN_VAULT_TOOL'];
   if (tool && existsSync(tool)) return startRealVault(tool);
-  const double = await startVaultApi({ rootToken: ROOT_TOKEN, mounts: { 'secret/': { type: 'kv', version: '2' } } });
+  const double = await startVaultApi({
+    rootToken: ROOT_TOKEN,
+    mounts: { 'secret/': { type: 'kv', version: '2' } },
+  });
   return {
     url: double.url,
     rootToken: ROOT_TOKEN,
@@ -85,5 +88,12 @@ async function startRealVault(tool: string): Promise<TestVault> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, rootToken: ROOT_TOKEN, kind: 'vault', calls: undefined, put: (p, d) => kvPut(url, p, d), close: stop };
+  return {
+    url,
+    rootToken: ROOT_TOKEN,
+    kind: 'vault',
+    calls: undefined,
+    put: (p, d) => kvPut(url, p, d),
+    close: stop,
+  };
 }

@@ -499,7 +499,9 @@ describe('redaction, adversarially', () => {
   it('keeps values resolved from Vault references out of every channel', async () => {
     for (const value of DICTIONARY) await check([value], 'vault');
     await fc.assert(
-      fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) => check(values, 'vault')),
+      fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) =>
+        check(values, 'vault'),
+      ),
       { numRuns: Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) / 4 },
     );
   });

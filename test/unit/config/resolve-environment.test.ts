@@ -237,7 +237,10 @@ describe('resolveEnvironment: vault', () => {
       auth: { method: 'jwt', role: 'staging', mount: 'jwt-ci' },
     });
     assert.equal(resolveEnvironment(loaded, 'production').vault?.timeoutMs, 10_000);
-    const none = await writeDeployTree({ 'capstan.yaml': lines('app: a', 'environments: { s: { namespace: s } }'), 's/10-a/x.yaml': '' });
+    const none = await writeDeployTree({
+      'capstan.yaml': lines('app: a', 'environments: { s: { namespace: s } }'),
+      's/10-a/x.yaml': '',
+    });
     assert.equal(resolveEnvironment(await loadConfig({ cwd: none }), 's').vault, undefined);
   });
 });

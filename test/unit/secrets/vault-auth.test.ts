@@ -65,17 +65,32 @@ describe('resolveVaultSettings', () => {
       address: 'https://env:8200',
       namespace: 'team-b',
       timeoutMs: 10_000,
-      auth: { method: 'jwt', mount: 'k8s', role: 'deploy', jwt: { kind: 'value', variable: 'VAULT_JWT', jwt: 'eyJ.a.b' } },
+      auth: {
+        method: 'jwt',
+        mount: 'k8s',
+        role: 'deploy',
+        jwt: { kind: 'value', variable: 'VAULT_JWT', jwt: 'eyJ.a.b' },
+      },
     });
   });
 
   it("takes a JWT from VAULT_JWT, VAULT_ID_TOKEN, then GitHub Actions' token endpoint", () => {
     const jwt = (env: NodeJS.ProcessEnv) => {
-      const auth = settings(config({ address: 'https://v', auth: { method: 'jwt', role: 'r', audience: 'vault' } }), env).auth;
+      const auth = settings(
+        config({ address: 'https://v', auth: { method: 'jwt', role: 'r', audience: 'vault' } }),
+        env,
+      ).auth;
       return auth.method === 'jwt' ? auth.jwt : undefined;
     };
-    const github = { ACTIONS_ID_TOKEN_REQUEST_URL: 'https://gh/token?x=1', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'req' };
-    assert.deepEqual(jwt({ ...github, VAULT_ID_TOKEN: 'gitlab' }), { kind: 'value', variable: 'VAULT_ID_TOKEN', jwt: 'gitlab' });
+    const github = {
+      ACTIONS_ID_TOKEN_REQUEST_URL: 'https://gh/token?x=1',
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'req',
+    };
+    assert.deepEqual(jwt({ ...github, VAULT_ID_TOKEN: 'gitlab' }), {
+      kind: 'value',
+      variable: 'VAULT_ID_TOKEN',
+      jwt: 'gitlab',
+    });
     assert.deepEqual(jwt(github), {
       kind: 'github-actions',
       url: 'https://gh/token?x=1',
@@ -92,18 +107,27 @@ describe('resolveVaultSettings', () => {
   });
 
   it('lists every missing setting at once, naming where to set it', () => {
-    assert.deepEqual(issuesOf(() => settings(config({ auth: { method: 'jwt' } }), {})), [
-      `${FILE} vault.address: no Vault address: set VAULT_ADDR or vault.address`,
-      '(environment) VAULT_JWT: jwt login needs a token: set VAULT_JWT (or VAULT_ID_TOKEN), or run in GitHub Actions with permissions id-token: write',
-      `${FILE} vault.auth.role: jwt login needs a role: set VAULT_AUTH_ROLE or vault.auth.role`,
-    ]);
+    assert.deepEqual(
+      issuesOf(() => settings(config({ auth: { method: 'jwt' } }), {})),
+      [
+        `${FILE} vault.address: no Vault address: set VAULT_ADDR or vault.address`,
+        '(environment) VAULT_JWT: jwt login needs a token: set VAULT_JWT (or VAULT_ID_TOKEN), or run in GitHub Actions with permissions id-token: write',
+        `${FILE} vault.auth.role: jwt login needs a role: set VAULT_AUTH_ROLE or vault.auth.role`,
+      ],
+    );
     assert.deepEqual(
       issuesOf(() => settings(undefined, { VAULT_ADDR: 'vault:8200', VAULT_AUTH_METHOD: 'ldap' })),
-      ['(environment) VAULT_ADDR: is not an http(s) URL', '(environment) VAULT_AUTH_METHOD: must be one of token, jwt, kubernetes, approle'],
+      [
+        '(environment) VAULT_ADDR: is not an http(s) URL',
+        '(environment) VAULT_AUTH_METHOD: must be one of token, jwt, kubernetes, approle',
+      ],
     );
-    assert.deepEqual(issuesOf(() => settings(config({ address: 'https://v' }), { VAULT_AUTH_METHOD: 'approle' })), [
-      '(environment) VAULT_ROLE_ID: AppRole login needs a role_id: set VAULT_ROLE_ID or vault.auth.roleId',
-      '(environment) VAULT_SECRET_ID: AppRole login needs a secret_id: set VAULT_SECRET_ID',
-    ]);
+    assert.deepEqual(
+      issuesOf(() => settings(config({ address: 'https://v' }), { VAULT_AUTH_METHOD: 'approle' })),
+      [
+        '(environment) VAULT_ROLE_ID: AppRole login needs a role_id: set VAULT_ROLE_ID or vault.auth.roleId',
+        '(environment) VAULT_SECRET_ID: AppRole login needs a secret_id: set VAULT_SECRET_ID',
+      ],
+    );
   });
 });

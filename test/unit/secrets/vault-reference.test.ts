@@ -108,7 +108,9 @@ describe('collectVaultReferences', () => {
       secret('annotated', { metadata: { name: 'annotated', annotations: { note: ref } } }),
       secret('nested', { data: { 'a.b': 'ref+vault://secret#k' } }),
     ];
-    const { sites, issues } = collectVaultReferences(objects.map((object) => ({ object, source: { file: 'f.yaml' } })));
+    const { sites, issues } = collectVaultReferences(
+      objects.map((object) => ({ object, source: { file: 'f.yaml' } })),
+    );
     assert.deepEqual(sites, []);
     assert.deepEqual(
       issues.map((i) => [i.file, i.path, i.message.split(':')[0]]),
@@ -119,7 +121,7 @@ describe('collectVaultReferences', () => {
         ['f.yaml', 'data."a.b"', 'Secret/nested'],
       ],
     );
-    assert.match(issues[0]!.message, /only as a value of a Secret's data or stringData/);
-    assert.match(issues[3]!.message, /a mount and a path/);
+    assert.match(issues[0].message, /only as a value of a Secret's data or stringData/);
+    assert.match(issues[3].message, /a mount and a path/);
   });
 });

@@ -17,7 +17,11 @@ let vault: VaultApi;
 before(async () => {
   vault = await startVaultApi({
     rootToken: ROOT,
-    mounts: { 'secret/': { type: 'kv', version: '2' }, 'team/kv/': { type: 'kv', version: '2' }, 'old/': { type: 'kv', version: '1' } },
+    mounts: {
+      'secret/': { type: 'kv', version: '2' },
+      'team/kv/': { type: 'kv', version: '2' },
+      'old/': { type: 'kv', version: '1' },
+    },
     logins: {
       jwt: { accept: (b) => b['role'] === 'deploy' && b['jwt'] === 'good.jwt' },
       approle: { accept: (b) => b['role_id'] === 'rid' && b['secret_id'] === 'sid' },
@@ -106,27 +110,42 @@ describe('resolveVaultReferences', () => {
     const logins: NodeJS.ProcessEnv[] = [
       { VAULT_AUTH_METHOD: 'jwt', VAULT_AUTH_ROLE: 'deploy', VAULT_JWT: 'good.jwt' },
       { VAULT_AUTH_METHOD: 'approle', VAULT_ROLE_ID: 'rid', VAULT_SECRET_ID: 'sid' },
-      { VAULT_AUTH_METHOD: 'kubernetes', VAULT_AUTH_ROLE: 'deploy', VAULT_KUBERNETES_TOKEN_PATH: '/sa/token' },
+      {
+        VAULT_AUTH_METHOD: 'kubernetes',
+        VAULT_AUTH_ROLE: 'deploy',
+        VAULT_KUBERNETES_TOKEN_PATH: '/sa/token',
+      },
     ];
     for (const env of logins) {
       const from = vault.issued.length;
-      const values = await resolveVaultReferences(sites('ref+vault://secret/app/db#user', 'ref+vault://team/kv/api#key'), {
-        ...options({ ...env, VAULT_TOKEN: '' }),
-        readFile: async (path) => (path === '/sa/token' ? 'sa-token\n' : ''),
-      });
+      const values = await resolveVaultReferences(
+        sites('ref+vault://secret/app/db#user', 'ref+vault://team/kv/api#key'),
+        {
+          ...options({ ...env, VAULT_TOKEN: '' }),
+          readFile: (path) => Promise.resolve(path === '/sa/token' ? 'sa-token\n' : ''),
+        },
+      );
       assert.deepEqual(values, ['app', 'k-123'], env['VAULT_AUTH_METHOD']);
       assert.equal(vault.issued.length, from + 1, 'one login');
-      assert.ok(vault.revoked.has(vault.issued[from]!), 'the token is revoked');
+      assert.ok(vault.revoked.has(vault.issued[from]), 'the token is revoked');
     }
   });
 
   it('refuses a failed login without repeating the credential', async () => {
     const error = await resolveVaultReferences(sites('ref+vault://secret/app/db#user'), {
-      ...options({ VAULT_TOKEN: '', VAULT_AUTH_METHOD: 'jwt', VAULT_AUTH_ROLE: 'deploy', VAULT_JWT: 'bad.jwt' }),
+      ...options({
+        VAULT_TOKEN: '',
+        VAULT_AUTH_METHOD: 'jwt',
+        VAULT_AUTH_ROLE: 'deploy',
+        VAULT_JWT: 'bad.jwt',
+      }),
     }).catch((e: unknown) => e);
     assert.ok(error instanceof CapstanError);
     assert.equal(error.code, 'ERR_CAPSTAN_VAULT');
-    assert.match(error.message, /Vault refused the jwt login at \/v1\/auth\/jwt\/login: HTTP 400 \(invalid credentials\)/);
+    assert.match(
+      error.message,
+      /Vault refused the jwt login at \/v1\/auth\/jwt\/login: HTTP 400 \(invalid credentials\)/,
+    );
     assert.doesNotMatch(error.message, /bad\.jwt/);
   });
 
@@ -139,7 +158,10 @@ describe('resolveVaultReferences', () => {
         config: { timeoutMs: 200, auth: {} },
       }).catch((e: unknown) => e);
       assert.ok(error instanceof CapstanError);
-      assert.match(error.message, /did not answer GET \/v1\/sys\/internal\/ui\/mounts\/secret\/app\/db: no answer within 200 ms/);
+      assert.match(
+        error.message,
+        /did not answer GET \/v1\/sys\/internal\/ui\/mounts\/secret\/app\/db: no answer within 200 ms/,
+      );
       assert.ok(Date.now() - started < 5000);
     } finally {
       await silent.close();
@@ -147,9 +169,10 @@ describe('resolveVaultReferences', () => {
     const closed = await startVaultApi({ rootToken: ROOT, mounts: {} });
     const url = closed.url;
     await closed.close();
-    const error = await resolveVaultReferences(sites('ref+vault://secret/app/db#user'), options({ VAULT_ADDR: url })).catch(
-      (e: unknown) => e,
-    );
+    const error = await resolveVaultReferences(
+      sites('ref+vault://secret/app/db#user'),
+      options({ VAULT_ADDR: url }),
+    ).catch((e: unknown) => e);
     assert.ok(error instanceof CapstanError);
     assert.match(error.message, /^Vault at http:\/\/127\.0\.0\.1:\d+ did not answer GET .*ECONNREFUSED/);
   });
