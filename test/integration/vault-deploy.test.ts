@@ -3,16 +3,92 @@
 // resolved before any write, rotated values roll exactly the pods that read them, a missing key or
 // a reference outside a Secret is refused with nothing applied, and no value is ever printed.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { mintToken } from '../cluster/identity.js';
 import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
-import { freshNamespace, getJson } from './helpers.js';
+import { freshNamespace, getJson, testCluster } from './helpers.js';
 import { startTestVault, type TestVault } from './vault-server.js';
 
+/** The audience CI asks its ID token for, and the one identity the Vault role binds. */
+const AUDIENCE = 'https://vault.capstan.test';
+const CI_IDENTITY = 'ci@example.com';
+const REQUEST_TOKEN = 'actions-request-token-for-tests';
+
 let vault: TestVault;
+let actions: { url: string; server: Server };
 before(async () => {
-  vault = await startTestVault();
+  // The JWT login checks the ID token against the test cluster's OIDC issuer: signature (its JWKS),
+  // issuer, audience and the bound claim, as Vault's jwt auth method does with oidc_discovery_url.
+  const { oidc } = testCluster();
+  const keys = createLocalJWKSet(await httpsJson<JSONWebKeySet>(`${oidc.url}/keys`, oidc.caFile));
+  vault = await startTestVault({
+    'jwt-ci': {
+      accept: async (body) => {
+        if (body['role'] !== 'deploy' || typeof body['jwt'] !== 'string') return false;
+        const verified = await jwtVerify(body['jwt'], keys, { issuer: oidc.url, audience: AUDIENCE }).catch(
+          () => undefined,
+        );
+        return verified?.payload['email'] === CI_IDENTITY;
+      },
+    },
+  });
+  actions = await startActionsTokenEndpoint();
 });
-after(() => vault?.close());
+after(async () => {
+  await vault?.close();
+  actions?.server.closeAllConnections();
+  actions?.server.close();
+});
+
+function httpsJson<T>(url: string, caFile: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: readFileSync(caFile), timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(text)),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * GitHub Actions' ID token endpoint as a job sees it (ACTIONS_ID_TOKEN_REQUEST_URL): a GET with the
+ * request token as bearer and `audience`, answering `{ value }`; the token is minted by the cluster's
+ * OIDC issuer for CI_IDENTITY with that audience.
+ */
+async function startActionsTokenEndpoint(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const audience = url.searchParams.get('audience');
+    if (req.headers.authorization !== `Bearer ${REQUEST_TOKEN}` || !audience) {
+      res.writeHead(401).end();
+      return;
+    }
+    mintToken(testCluster(), {
+      email: CI_IDENTITY,
+      groups: [],
+      lifetimeSeconds: 300,
+      clientId: audience,
+    }).then(
+      (tokens) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ value: tokens.id_token })),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token?api-version=2.0`, server };
+}
 
 const workload = (name: string, secret: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -120,6 +196,52 @@ describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'r
       const history = await run(['history', 'test', '-o', 'json']);
       assert.equal(history.code, 0, history.stderr);
       assertNothingShows(printed, values);
+    } finally {
+      app.cleanup();
+      await ns.remove();
+    }
+  });
+
+  it("logs in with the CI's OIDC ID token (GitHub Actions' flow), once, and revokes the token", async (t) => {
+    if (vault.kind !== 'double') return t.skip('the real server would need its jwt auth configured');
+    const ns = await freshNamespace('vault-jwt');
+    await vault.put(`secret/${ns.name}/db`, { password: 'jwt-read-pass-91d2', user: 'jwt-user-3c4d' });
+    await vault.put(`secret/${ns.name}/api`, { key: 'jwt-api-key-77e1' });
+    const app = writeApp({
+      '.deploy/capstan.yaml': capstanYaml(
+        'vault',
+        ns.name,
+        `    vault: { auth: { method: jwt, mount: jwt-ci, role: deploy, audience: "${AUDIENCE}" } }\n`,
+      ),
+      '.deploy/test/10-configuration/secrets.yaml': secrets(ns.name),
+    });
+    const env = {
+      VAULT_ADDR: vault.url,
+      ACTIONS_ID_TOKEN_REQUEST_URL: actions.url,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+    };
+    try {
+      const issued = vault.issued!.length;
+      const ok = await capstan(['deploy', 'test', '--image', 'x:1', '-o', 'json'], { cwd: app.dir, env });
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const db = await getJson(['get', 'secret', 'db', '-n', ns.name]);
+      assert.equal(Buffer.from(db.data.DATABASE_PASSWORD, 'base64').toString(), 'jwt-read-pass-91d2');
+      assert.equal(vault.issued!.length, issued + 1, 'one login for the deploy');
+      assert.ok(vault.revoked!.has(vault.issued![issued]), 'the token it logged in for is revoked');
+      assertNothingShows([ok.stdout, ok.stderr], ['jwt-read-pass-91d2', 'jwt-user-3c4d', 'jwt-api-key-77e1']);
+
+      // Another audience: the issuer's token is valid, but not for this Vault role.
+      app.write(
+        '.deploy/capstan.yaml',
+        capstanYaml(
+          'vault',
+          ns.name,
+          '    vault: { auth: { method: jwt, mount: jwt-ci, role: deploy, audience: other } }\n',
+        ),
+      );
+      const refused = await capstan(['deploy', 'test', '--image', 'x:1'], { cwd: app.dir, env });
+      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /Vault refused the jwt login at \/v1\/auth\/jwt-ci\/login: HTTP 400/);
     } finally {
       app.cleanup();
       await ns.remove();

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { startVaultApi, type VaultCall } from '../fixtures/vault-api.js';
+import { startVaultApi, type VaultCall, type VaultLoginSpec } from '../fixtures/vault-api.js';
 
 export const ROOT_TOKEN = 'capstan-test-root-token';
 const START_DEADLINE_MS = 60_000;
@@ -17,23 +17,33 @@ export interface TestVault {
   readonly kind: 'vault' | 'double';
   /** The calls the double saw (undefined for the real server). */
   readonly calls: VaultCall[] | undefined;
+  /** Tokens issued by a login and revoked since (the double only). */
+  readonly revoked: Set<string> | undefined;
+  readonly issued: string[] | undefined;
   /** Writes a new version of a KV v2 secret, e.g. put('secret/app/db', { password }). */
   put(path: string, data: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startTestVault(env: NodeJS.ProcessEnv = process.env): Promise<TestVault> {
+/** `logins`: the double's auth mounts (a real server is configured through its API instead). */
+export async function startTestVault(
+  logins: Readonly<Record<string, VaultLoginSpec>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TestVault> {
   const tool = env['CAPSTAN_VAULT_TOOL'];
   if (tool && existsSync(tool)) return startRealVault(tool);
   const double = await startVaultApi({
     rootToken: ROOT_TOKEN,
     mounts: { 'secret/': { type: 'kv', version: '2' } },
+    logins,
   });
   return {
     url: double.url,
     rootToken: ROOT_TOKEN,
     kind: 'double',
     calls: double.calls,
+    revoked: double.revoked,
+    issued: double.issued,
     put: (path, data) => kvPut(double.url, path, data),
     close: () => double.close(),
   };
@@ -93,6 +103,8 @@ async function startRealVault(tool: string): Promise<TestVault> {
     rootToken: ROOT_TOKEN,
     kind: 'vault',
     calls: undefined,
+    revoked: undefined,
+    issued: undefined,
     put: (p, d) => kvPut(url, p, d),
     close: stop,
   };
