@@ -49,15 +49,54 @@ export async function startTestVault(
   };
 }
 
-async function kvPut(url: string, path: string, data: Record<string, string>): Promise<void> {
+function kvPut(url: string, path: string, data: Record<string, string>): Promise<void> {
   const [mount, ...rest] = path.split('/');
-  const res = await fetch(`${url}/v1/${mount}/data/${rest.join('/')}`, {
+  return rootCall(url, `${mount}/data/${rest.join('/')}`, { data });
+}
+
+/** One write with the root token (POST /v1/PATH); throws unless Vault accepts it. */
+async function rootCall(url: string, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${url}/v1/${path}`, {
     method: 'POST',
     headers: { 'x-vault-token': ROOT_TOKEN, 'content-type': 'application/json' },
-    body: JSON.stringify({ data }),
+    body: JSON.stringify(body),
     signal: AbortSignal.timeout(CALL_DEADLINE_MS),
   });
-  if (!res.ok) throw new Error(`writing ${path} to the test Vault: HTTP ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`POST ${path} to the test Vault: HTTP ${res.status} ${await res.text()}`);
+}
+
+export interface JwtLoginSetup {
+  readonly mount: string;
+  readonly role: string;
+  readonly issuer: string;
+  /** PEM of the CA of the issuer's serving certificate. */
+  readonly issuerCa: string;
+  readonly audience: string;
+  readonly email: string;
+}
+
+/**
+ * A real server's jwt auth method trusting the test cluster's OIDC issuer (discovery and JWKS over
+ * HTTPS with its CA): one role bound to the audience and the email claim, reading secret/.
+ */
+export async function configureRealJwt(vault: TestVault, setup: JwtLoginSetup): Promise<void> {
+  await rootCall(vault.url, 'sys/policies/acl/capstan-read', {
+    policy: 'path "secret/data/*" { capabilities = ["read"] }',
+  });
+  await rootCall(vault.url, `sys/auth/${setup.mount}`, { type: 'jwt' });
+  await rootCall(vault.url, `auth/${setup.mount}/config`, {
+    oidc_discovery_url: setup.issuer,
+    oidc_discovery_ca_pem: setup.issuerCa,
+    bound_issuer: setup.issuer,
+  });
+  await rootCall(vault.url, `auth/${setup.mount}/role/${setup.role}`, {
+    role_type: 'jwt',
+    user_claim: 'email',
+    bound_audiences: [setup.audience],
+    bound_claims: { email: setup.email },
+    token_policies: ['capstan-read'],
+    token_ttl: '5m',
+  });
 }
 
 async function freePort(): Promise<number> {
