@@ -22,6 +22,8 @@ export type {
   LoadedConfig,
   NotificationConfig,
   ResolvedEnvironment,
+  ResolvedVaultConfig,
+  VaultConfig,
 } from './config/index.js';
 export { defineTemplate, maskSecrets, renderEnvironment, toYaml } from './render/index.js';
 export type {
@@ -78,6 +80,8 @@ export {
   planSecretsFromEjson,
 } from './secrets/index.js';
 export type { KeyProvider } from './secrets/index.js';
+export { collectVaultReferences, parseVaultReference, resolveVaultReferences } from './secrets/index.js';
+export type { ResolveVaultOptions, VaultReference, VaultReferenceSite } from './secrets/index.js';
 export { planScaffold, writeScaffold } from './scaffold/index.js';
 export type {
   ScaffoldOptions,
