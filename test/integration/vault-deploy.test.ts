@@ -144,8 +144,11 @@ function assertNothingShows(printed: readonly string[], values: readonly string[
     }
 }
 
-describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'real vault server -dev' : 'Vault API double'})`, () => {
-  it('deploys resolved values, rolls only the pods of a rotated value, never prints a value', async () => {
+describe('Vault references in a deploy', () => {
+  it('deploys resolved values, rolls only the pods of a rotated value, never prints a value', async (t) => {
+    t.diagnostic(
+      `Vault: ${vault.kind === 'vault' ? 'a real vault server -dev' : 'the in-process API double'}`,
+    );
     const ns = await freshNamespace('vault');
     const values = [
       'pw-first-7d1c9e',
@@ -230,10 +233,12 @@ describe(`Vault references in a deploy (${process.env['CAPSTAN_VAULT_TOOL'] ? 'r
     };
     try {
       const issued = vault.issued?.length ?? 0;
+      const live = await vault.liveTokens();
       const ok = await capstan(['deploy', 'test', '--image', 'x:1', '-o', 'json'], { cwd: app.dir, env });
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       const db = await getJson(['get', 'secret', 'db', '-n', ns.name]);
       assert.equal(Buffer.from(db.data.DATABASE_PASSWORD, 'base64').toString(), 'jwt-read-pass-91d2');
+      assert.equal(await vault.liveTokens(), live, 'the token it logged in for is revoked');
       if (vault.kind === 'double') {
         assert.equal(vault.issued!.length, issued + 1, 'one login for the deploy');
         assert.ok(vault.revoked!.has(vault.issued![issued]), 'the token it logged in for is revoked');

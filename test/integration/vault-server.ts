@@ -1,10 +1,42 @@
-// The Vault the integration tests talk to: a real `vault server -dev` when CAPSTAN_VAULT_TOOL names
-// a binary (.ci/run builds one when it can), else test/fixtures/vault-api.ts, the in-process double
-// of the documented API (README, "Vault tests"). Both listen on 127.0.0.1 only.
+// The Vault the integration tests talk to: a real `vault server -dev` (Vault v1.21.0, built from the
+// Go module proxy by test/cluster/go-tool.sh, which .ci/run starts in the background) when
+// CAPSTAN_VAULT_TOOL names a binary or the build is in the cache; else test/fixtures/vault-api.ts,
+// the in-process double of the documented API (README, "Vault tests"). The first test says which.
+// A cold build takes longer than the integration tests wait for anything (about 35 minutes on 2
+// cores), so a run never waits for it. Both listen on 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { startVaultApi, type VaultCall, type VaultLoginSpec } from '../fixtures/vault-api.js';
+
+/**
+ * What .ci/run's VAULT_TOOL builds: Vault v1.21.0 builds as a dependency with the vault/sdk v0.20.0
+ * and vault/api v1.22.0 its go.mod requires, once its own two replace lines are repeated (v1.21.4
+ * does not: its published sdk no longer matches its code).
+ */
+export const VAULT_TOOL = [
+  'vault',
+  'github.com/hashicorp/vault',
+  'v1.21.0',
+  'github.com/hashicorp/vault',
+  'github.com/99designs/keyring=github.com/Jeffail/keyring@v1.2.3',
+  'github.com/ma314smith/signedxml@v1.1.1=github.com/moov-io/signedxml@v1.1.1',
+] as const;
+
+/** The vault binary to run, or undefined for the double. */
+function findVaultTool(env: NodeJS.ProcessEnv): string | undefined {
+  const named = env['CAPSTAN_VAULT_TOOL'];
+  if (named) {
+    if (!existsSync(named)) throw new Error(`CAPSTAN_VAULT_TOOL=${named}: no such file`);
+    return named;
+  }
+  const cache =
+    env['CAPSTAN_CACHE_DIR'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'capstan');
+  const cached = join(cache, `${VAULT_TOOL[0]}-${VAULT_TOOL[2]}`, VAULT_TOOL[0]);
+  return existsSync(cached) ? cached : undefined;
+}
 
 export const ROOT_TOKEN = 'capstan-test-root-token';
 const START_DEADLINE_MS = 60_000;
@@ -20,6 +52,8 @@ export interface TestVault {
   /** Tokens issued by a login and revoked since (the double only). */
   readonly revoked: Set<string> | undefined;
   readonly issued: string[] | undefined;
+  /** How many tokens are valid now (the root token included). */
+  liveTokens(): Promise<number>;
   /** Writes a new version of a KV v2 secret, e.g. put('secret/app/db', { password }). */
   put(path: string, data: Record<string, string>): Promise<void>;
   close(): Promise<void>;
@@ -30,8 +64,8 @@ export async function startTestVault(
   logins: Readonly<Record<string, VaultLoginSpec>> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<TestVault> {
-  const tool = env['CAPSTAN_VAULT_TOOL'];
-  if (tool && existsSync(tool)) return startRealVault(tool);
+  const tool = findVaultTool(env);
+  if (tool) return startRealVault(tool);
   const double = await startVaultApi({
     rootToken: ROOT_TOKEN,
     mounts: { 'secret/': { type: 'kv', version: '2' } },
@@ -44,6 +78,7 @@ export async function startTestVault(
     calls: double.calls,
     revoked: double.revoked,
     issued: double.issued,
+    liveTokens: () => Promise.resolve(1 + double.issued.length - double.revoked.size),
     put: (path, data) => kvPut(double.url, path, data),
     close: () => double.close(),
   };
@@ -63,6 +98,16 @@ async function rootCall(url: string, path: string, body: unknown): Promise<void>
     signal: AbortSignal.timeout(CALL_DEADLINE_MS),
   });
   if (!res.ok) throw new Error(`POST ${path} to the test Vault: HTTP ${res.status} ${await res.text()}`);
+}
+
+/** The number of token accessors (LIST auth/token/accessors, root only). */
+async function countAccessors(url: string): Promise<number> {
+  const res = await fetch(`${url}/v1/auth/token/accessors?list=true`, {
+    headers: { 'x-vault-token': ROOT_TOKEN },
+    signal: AbortSignal.timeout(CALL_DEADLINE_MS),
+  });
+  const body = (await res.json()) as { data?: { keys?: string[] } };
+  return body.data?.keys?.length ?? 0;
 }
 
 export interface JwtLoginSetup {
@@ -144,6 +189,7 @@ async function startRealVault(tool: string): Promise<TestVault> {
     calls: undefined,
     revoked: undefined,
     issued: undefined,
+    liveTokens: () => countAccessors(url),
     put: (p, d) => kvPut(url, p, d),
     close: stop,
   };
