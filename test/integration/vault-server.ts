@@ -89,15 +89,17 @@ function kvPut(url: string, path: string, data: Record<string, string>): Promise
   return rootCall(url, `${mount}/data/${rest.join('/')}`, { data });
 }
 
-/** One write with the root token (POST /v1/PATH); throws unless Vault accepts it. */
-async function rootCall(url: string, path: string, body: unknown): Promise<void> {
+/** One call with the root token (POST with a body, else GET /v1/PATH); its JSON answer, if any. */
+export async function rootCall(url: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${url}/v1/${path}`, {
-    method: 'POST',
+    method: body === undefined ? 'GET' : 'POST',
     headers: { 'x-vault-token': ROOT_TOKEN, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(CALL_DEADLINE_MS),
   });
-  if (!res.ok) throw new Error(`POST ${path} to the test Vault: HTTP ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${path} on the test Vault: HTTP ${res.status} ${text}`);
+  return text === '' ? undefined : JSON.parse(text);
 }
 
 /** The number of token accessors (LIST auth/token/accessors, root only). */
