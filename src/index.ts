@@ -22,6 +22,8 @@ export type {
   LoadedConfig,
   NotificationConfig,
   ResolvedEnvironment,
+  ResolvedVaultConfig,
+  VaultConfig,
 } from './config/index.js';
 export { defineTemplate, maskSecrets, renderEnvironment, toYaml } from './render/index.js';
 export type {
@@ -82,6 +84,8 @@ export {
   readSopsObjects,
 } from './secrets/index.js';
 export type { AgeIdentity, DecryptedSops, KeyProvider, SopsReadOptions } from './secrets/index.js';
+export { collectVaultReferences, parseVaultReference, resolveVaultReferences } from './secrets/index.js';
+export type { ResolveVaultOptions, VaultReference, VaultReferenceSite } from './secrets/index.js';
 export { planScaffold, writeScaffold } from './scaffold/index.js';
 export type {
   ScaffoldOptions,

@@ -4,4 +4,9 @@ export type { ApplyOutcome } from './apply.js';
 export { applyPriorities, planApplyOrder, serialLane } from './order.js';
 export { applyScheduled, scheduleOrder } from './schedule.js';
 export { eventObject, newDeployId, selectorOf } from './names.js';
-export { createSecretsRenderer, namespaceKeyProvider, EJSON_KEYS_SECRET } from './secrets.js';
+export {
+  createSecretsRenderer,
+  createVaultResolver,
+  namespaceKeyProvider,
+  EJSON_KEYS_SECRET,
+} from './secrets.js';

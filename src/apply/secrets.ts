@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { ResolvedEnvironment } from '../config/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { KubeApiError } from '../kube/index.js';
 import { managedLabels } from '../render/index.js';
@@ -11,7 +12,9 @@ import {
   planSecretsFromEjson,
   readSopsObjects,
   type AgeIdentity,
+  resolveVaultReferences,
   type KeyProvider,
+  type VaultReferenceSite,
 } from '../secrets/index.js';
 import { ConfigError, type KubeObject } from '../shared/index.js';
 
@@ -80,4 +83,22 @@ export function createSecretsRenderer(options: SecretsRendererOptions) {
       warn: options.warn,
     });
   };
+}
+
+/**
+ * Resolves the environment's `ref+vault://` references with the `vault:` settings of capstan.yaml
+ * and the environment variables: one login and one read per secret for each render.
+ */
+export function createVaultResolver(
+  env: ResolvedEnvironment,
+  options: { envVars: NodeJS.ProcessEnv; warn: (message: string) => void; signal?: AbortSignal },
+): (sites: readonly VaultReferenceSite[]) => Promise<string[]> {
+  return (sites) =>
+    resolveVaultReferences(sites, {
+      config: env.vault,
+      configFile: env.configFile,
+      env: options.envVars,
+      warn: options.warn,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createSecretsRenderer, EXIT } from '../deploy/index.js';
+import { createSecretsRenderer, createVaultResolver, EXIT } from '../deploy/index.js';
 import { deployEnvironment } from '../fleet/index.js';
 import { inCluster, loadConfig, resolveBuildInfo, resolveClusters, type BuildInfo } from '../config/index.js';
 import { maskSecrets, renderEnvironment, toYaml, type RenderedPhase } from '../render/index.js';
@@ -79,18 +79,15 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
       // Every cluster renders before anything is printed: an error in one prints nothing.
       const rendered: { cluster?: string; phases: readonly RenderedPhase[] }[] = [];
       for (const env of views) {
-        const renderSecrets = createSecretsRenderer({
-          app: env.app,
-          env: env.name,
-          envVars: io.env,
-          warn: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
-        });
+        const warn = (message: string) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`);
+        const renderSecrets = createSecretsRenderer({ app: env.app, env: env.name, envVars: io.env, warn });
         const phases = await renderEnvironment({
           env,
           image: (opts.image as string | undefined) ?? env.image,
           deployId: 'render',
           ...build,
           renderSecrets: (file, ns) => renderSecrets(file, ns, undefined),
+          resolveVaultReferences: createVaultResolver(env, { envVars: io.env, warn }),
         }).catch((error: unknown) => {
           throw views.length > 1 && env.cluster !== undefined ? inCluster(env.cluster, error) : error;
         });

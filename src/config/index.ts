@@ -29,4 +29,8 @@ export type {
   NotificationConfig,
   ResolvedEnvironment,
   TaskConfig,
+  ResolvedVaultConfig,
+  VaultAuthConfig,
+  VaultAuthMethod,
+  VaultConfig,
 } from './types.js';

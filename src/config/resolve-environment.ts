@@ -3,11 +3,37 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type Issue } from '../shared/index.js';
 import { parseDuration } from './duration.js';
-import type { EnvironmentConfig, FleetConfig, LoadedConfig, ResolvedEnvironment } from './types.js';
+import type {
+  EnvironmentConfig,
+  FleetConfig,
+  LoadedConfig,
+  ResolvedEnvironment,
+  ResolvedVaultConfig,
+  VaultConfig,
+} from './types.js';
 
 export const DEFAULT_TIMEOUT = '10m';
 export const DEFAULT_RELEASES_KEEP = 10;
 export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_VAULT_TIMEOUT = '10s';
+
+/** The environment's `vault:` fields over the top-level ones (`auth` field by field). */
+function vaultOf(
+  top: VaultConfig | undefined,
+  own: VaultConfig | undefined,
+): { vault?: ResolvedVaultConfig } {
+  if (!top && !own) return {};
+  const { auth: topAuth, timeout: topTimeout, ...topRest } = top ?? {};
+  const { auth: ownAuth, timeout: ownTimeout, ...ownRest } = own ?? {};
+  return {
+    vault: deepFreeze({
+      ...topRest,
+      ...ownRest,
+      timeoutMs: parseDuration(ownTimeout ?? topTimeout ?? DEFAULT_VAULT_TIMEOUT),
+      auth: { ...topAuth, ...ownAuth },
+    }),
+  };
+}
 
 /**
  * The complete, frozen description of one environment. Values merge deeply: top-level values <
@@ -69,6 +95,7 @@ export function resolveEnvironment(
     timeoutMs: parseDuration(timeout),
     concurrency: config.deploy?.concurrency ?? DEFAULT_CONCURRENCY,
     onFailure: envConfig.onFailure ?? 'stop',
+    ...vaultOf(config.vault, envConfig.vault),
     tasks: deepFreeze(structuredClone(config.tasks ?? {})),
     audit: deepFreeze({
       checks: { ...config.audit?.checks, ...envConfig.audit?.checks },

@@ -25,6 +25,8 @@ export interface EnvironmentConfig {
   image?: string;
   /** `rollback`: a deploy that fails after changing the cluster puts back the last succeeded release. */
   onFailure?: 'stop' | 'rollback';
+  /** Vault for this environment's references; its fields over the top-level `vault:`. */
+  vault?: VaultConfig;
   /** The clusters of a multi-cluster environment, by name; without it the environment is one cluster. */
   clusters?: Record<string, ClusterConfig>;
   /** Cluster names in the order they deploy: each inner list is one wave (default: one wave of all). */
@@ -51,6 +53,40 @@ export interface TaskConfig {
   concurrency?: 'allow' | 'forbid';
 }
 
+export type VaultAuthMethod = 'token' | 'jwt' | 'kubernetes' | 'approle';
+
+/** capstan.yaml `vault.auth` (top level or per environment). */
+export interface VaultAuthConfig {
+  method?: VaultAuthMethod;
+  /** The role to log in as (jwt, kubernetes). */
+  role?: string;
+  /** Where the auth method is mounted (default: the method's name). */
+  mount?: string;
+  /** AppRole's role_id (not a secret; the secret_id comes from VAULT_SECRET_ID). */
+  roleId?: string;
+  /** The audience to ask GitHub Actions' OIDC provider for (jwt). */
+  audience?: string;
+  /** The ServiceAccount token file (kubernetes). */
+  tokenPath?: string;
+}
+
+/** capstan.yaml `vault:`. */
+export interface VaultConfig {
+  address?: string;
+  namespace?: string;
+  /** The deadline of each HTTP request to Vault, e.g. 10s (default 10s). */
+  timeout?: string;
+  auth?: VaultAuthConfig;
+}
+
+/** `vault:` of one environment: its fields over the top-level ones, the timeout in ms. */
+export interface ResolvedVaultConfig {
+  readonly address?: string;
+  readonly namespace?: string;
+  readonly timeoutMs: number;
+  readonly auth: Readonly<VaultAuthConfig>;
+}
+
 export interface CapstanConfig {
   app: string;
   image?: string;
@@ -61,6 +97,7 @@ export interface CapstanConfig {
   deploy?: { timeout?: string; concurrency?: number };
   tasks?: Record<string, TaskConfig>;
   audit?: AuditConfig;
+  vault?: VaultConfig;
 }
 
 export interface LoadedConfig {
@@ -95,6 +132,8 @@ export interface ResolvedEnvironment {
   readonly onFailure: 'stop' | 'rollback';
   /** capstan.yaml `audit`: the environment's checks over the top-level ones, both lists of ignores. */
   readonly audit: Readonly<Required<AuditConfig>>;
+  /** capstan.yaml `vault:`, the environment's over the top-level one; undefined when neither is set. */
+  readonly vault?: ResolvedVaultConfig;
   /** capstan.yaml `tasks`, by task name. */
   readonly tasks: Readonly<Record<string, Readonly<TaskConfig>>>;
   /** The cluster this view of the environment is for (its values, context, namespace); undefined for single-cluster environments. */

@@ -7,7 +7,13 @@ import { KubeClient } from '../kube/index.js';
 import { renderEnvironment, type RenderedObject } from '../render/index.js';
 import { CapstanError, ConfigError, isInputError, objectKey, type KubeObject } from '../shared/index.js';
 import { deployPublicNames, Redactor, secretValues, unredactableSecretWarnings } from '../secrets/index.js';
-import { createSecretsRenderer, eventObject, newDeployId, selectorOf } from '../apply/index.js';
+import {
+  createSecretsRenderer,
+  createVaultResolver,
+  eventObject,
+  newDeployId,
+  selectorOf,
+} from '../apply/index.js';
 import { learnReferencedSecrets } from '../tasks/index.js';
 import {
   EXIT,
@@ -221,14 +227,10 @@ export class ClusterDeploy {
 
   private async render(env: ResolvedEnvironment) {
     const { options, run } = this;
+    const warn = (message: string) => run.emit({ type: 'warning', message });
     const renderSecrets =
       options.renderSecrets ??
-      createSecretsRenderer({
-        app: env.app,
-        env: env.name,
-        envVars: options.envVars ?? {},
-        warn: (message) => run.emit({ type: 'warning', message }),
-      });
+      createSecretsRenderer({ app: env.app, env: env.name, envVars: options.envVars ?? {}, warn });
     const connecting = this.connecting!;
     const phases = await renderEnvironment({
       env,
@@ -239,6 +241,11 @@ export class ClusterDeploy {
       envVars: options.envVars ?? {},
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
       configChecksums: !options.takeOver,
+      resolveVaultReferences: createVaultResolver(env, {
+        envVars: options.envVars ?? {},
+        warn,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
     });
     run.rendered = phases.flatMap((p) => [...p.objects]);
     return phases;

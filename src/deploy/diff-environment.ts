@@ -7,7 +7,7 @@ import {
   resolveOneCluster,
   type ResolvedEnvironment,
 } from '../config/index.js';
-import { createSecretsRenderer, newDeployId, selectorOf } from '../apply/index.js';
+import { createSecretsRenderer, createVaultResolver, newDeployId, selectorOf } from '../apply/index.js';
 import { during, KubeClient, withRetry } from '../kube/index.js';
 import { renderEnvironment } from '../render/index.js';
 import { Redactor, secretValues } from '../secrets/index.js';
@@ -140,6 +140,11 @@ async function diffView(env: ResolvedEnvironment, options: DiffEnvironmentOption
       branch: options.branch,
       envVars: options.envVars ?? {},
       renderSecrets: (file, ns) => renderSecrets(file, ns, client),
+      resolveVaultReferences: createVaultResolver(env, {
+        envVars: options.envVars ?? {},
+        warn,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
     });
     const phases = await selectHelmHooks(client, env, rendered, options.signal);
     const redactor = options.redactor ?? new Redactor();

@@ -17,6 +17,7 @@ export {
   FIELD_MANAGER,
   applyAll,
   createSecretsRenderer,
+  createVaultResolver,
   EJSON_KEYS_SECRET,
   eventObject,
   issuesFromApplyError,

@@ -8,6 +8,7 @@ import {
   type Issue,
   type KubeObject,
 } from '../shared/index.js';
+import { collectVaultReferences, writeVaultValues } from '../secrets/index.js';
 import { applyConfigChecksums } from './checksums.js';
 import {
   createTemplateEngine,
@@ -98,11 +99,17 @@ export async function renderEnvironment(options: RenderOptions): Promise<readonl
   }
 
   issues.push(...findDuplicates(phases.flatMap((p) => p.objects)));
+  // A Vault reference anywhere but in a Secret's data is refused with the other problems.
+  const vault = collectVaultReferences(phases.flatMap((p) => p.objects));
+  issues.push(...vault.issues);
   if (issues.length > 0)
     throw new ConfigError(
       issues,
       issues.some(isForeignNamespaceIssue) ? { hint: foreignNamespaceHint(env) } : {},
     );
+  // Resolved before the checksums, so that a rotated value rolls the pods that read it.
+  if (vault.sites.length > 0 && options.resolveVaultReferences)
+    writeVaultValues(vault.sites, await options.resolveVaultReferences(vault.sites));
   if (options.configChecksums !== false)
     applyConfigChecksums(phases.flatMap((p) => p.objects.map((o) => o.object)));
   return phases;

@@ -1,5 +1,6 @@
 /** The output of rendering an environment, and what rendering needs. */
 import type { ResolvedEnvironment } from '../config/index.js';
+import type { VaultReferenceSite } from '../secrets/index.js';
 import type { KubeObject, SourceLocation } from '../shared/index.js';
 
 export interface RenderedObject {
@@ -48,6 +49,11 @@ export interface RenderOptions {
   configChecksums?: boolean;
   /** Turns one secrets file (ejson, or SOPS) into objects; they are appended to the phase. */
   renderSecrets?: (file: string, namespace: string) => Promise<readonly KubeObject[]>;
+  /**
+   * The values of the Secrets' `ref+vault://` references, one per site in order, all read before
+   * anything is written (it throws when one is missing). Without it the references stay as written.
+   */
+  resolveVaultReferences?: (sites: readonly VaultReferenceSite[]) => Promise<readonly string[]>;
 }
 
 /** What templates (`*.yaml.ejs`) and modules (`*.ts`/`*.js`) see; `Values` types `values` for a typed template. */

@@ -1,4 +1,4 @@
-// Secrets in files: ejson-compatible and SOPS (age) formats, key providers, Secret generation, redaction.
+// Secrets: ejson-compatible and SOPS (age) files, Vault references, key providers, Secret generation, redaction.
 export { formatBoxedMessage, isBoxedMessage, parseBoxedMessage } from './boxed-message.js';
 export type { BoxedMessage } from './boxed-message.js';
 export { decryptEjson, encryptEjson, PUBLIC_KEY_FIELD, readEjsonPublicKey } from './ejson.js';
@@ -81,3 +81,23 @@ export type {
   SopsReadOptions,
 } from './sops-files.js';
 export type { SopsEncryptionRule } from './sops-format.js';
+export {
+  DEFAULT_KUBERNETES_TOKEN_PATH,
+  DEFAULT_VAULT_TIMEOUT_MS,
+  resolveVaultSettings,
+  VAULT_AUTH_METHODS,
+} from './vault-auth.js';
+export type { JwtSource, VaultAuth, VaultSettings } from './vault-auth.js';
+export { encodePath, ERR_VAULT, VaultClient } from './vault-client.js';
+export type { VaultAnswer, VaultClientOptions, VaultMount } from './vault-client.js';
+export {
+  collectVaultReferences,
+  formatVaultReference,
+  parseVaultReference,
+  VAULT_REFERENCE_PREFIX,
+  vaultSecretId,
+  writeVaultValues,
+} from './vault-reference.js';
+export type { SourcedObject, VaultReference, VaultReferenceSite } from './vault-reference.js';
+export { resolveVaultReferences } from './vault-resolve.js';
+export type { ResolveVaultOptions } from './vault-resolve.js';

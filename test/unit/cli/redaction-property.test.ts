@@ -29,9 +29,11 @@ import {
   REDACTED,
   Redactor,
   secretValues,
+  writeVaultValues,
+  type VaultReferenceSite,
 } from '../../../src/secrets/index.js';
 import { encryptSopsDocuments } from '../../../src/secrets/sops-document.js';
-import { CapstanError } from '../../../src/shared/index.js';
+import { CapstanError, type KubeObject } from '../../../src/shared/index.js';
 
 const APP = 'shop';
 const ENV = 'production';
@@ -443,10 +445,12 @@ async function learntFromSops(values: readonly string[]): Promise<string[]> {
   return learnt;
 }
 
-async function check(values: string[], source: 'direct' | 'sops' = 'direct'): Promise<void> {
+async function check(values: string[], source: 'direct' | 'sops' | 'vault' = 'direct'): Promise<void> {
   tried += values.length;
   redactableTried += values.filter(redactable).length;
-  const out = await printed(values, source === 'sops' ? await learntFromSops(values) : values);
+  const learnt =
+    source === 'sops' ? await learntFromSops(values) : source === 'vault' ? learntFromVault(values) : values;
+  const out = await printed(values, learnt);
   // The events are the same JSON as before, only their strings redacted.
   values.forEach((value, i) => {
     const before = deployEvents(value);
@@ -495,6 +499,29 @@ async function check(values: string[], source: 'direct' | 'sops' = 'direct'): Pr
   }
 }
 
+/**
+ * The values as a deploy learns them from `ref+vault://` references: each written into a Secret's
+ * data or stringData as a deploy resolves it; the redactor learns what secretValues reads back.
+ */
+function learntFromVault(values: readonly string[]): string[] {
+  const secret: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'db', namespace: NAMESPACE },
+    data: {},
+    stringData: {},
+  };
+  const sites: VaultReferenceSite[] = values.map((_, i) => ({
+    object: secret,
+    field: i % 2 === 0 ? 'data' : 'stringData',
+    key: `key${i}`,
+    reference: { path: 'secret/shop/db', key: `key${i}` },
+    source: { file: 'secret.yaml' },
+  }));
+  writeVaultValues(sites, values);
+  return secretValues([secret]);
+}
+
 describe('redaction, adversarially', () => {
   it('keeps every dictionary value out of every channel, one value at a time', async () => {
     for (const value of DICTIONARY) await check([value]);
@@ -514,6 +541,16 @@ describe('redaction, adversarially', () => {
         check(values, 'sops'),
       ),
       { numRuns: Math.ceil(Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) / 4) },
+    );
+  });
+
+  it('keeps values resolved from Vault references out of every channel', async () => {
+    for (const value of DICTIONARY) await check([value], 'vault');
+    await fc.assert(
+      fc.asyncProperty(fc.array(randomValue, { minLength: 1, maxLength: 3 }), (values) =>
+        check(values, 'vault'),
+      ),
+      { numRuns: Number(process.env.CAPSTAN_PROPERTY_RUNS ?? 400) / 4 },
     );
   });
 });

@@ -58,7 +58,7 @@ describe('parseConfig', () => {
           column: 1,
           path: 'colour',
           message:
-            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy, tasks, audit)',
+            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy, tasks, audit, vault)',
         },
       ],
     },
@@ -278,5 +278,37 @@ describe('parseConfig', () => {
     assert.equal(duplicate.length, 1);
     assert.equal(duplicate[0]?.line, 2);
     assert.match(duplicate[0]?.message ?? '', /unique/);
+  });
+});
+
+describe('parseConfig: vault', () => {
+  it('accepts vault at the top level and per environment, and locates its mistakes', () => {
+    const parsed = parseConfig(
+      lines(
+        'app: shop',
+        'vault: { address: "https://vault.example:8200", namespace: admin/team, timeout: 5s, auth: { method: jwt, role: deploy, mount: jwt-ci, audience: vault } }',
+        'environments:',
+        '  staging: { namespace: shop-staging, vault: { auth: { method: kubernetes, role: staging } } }',
+      ),
+      FILE,
+    );
+    assert.deepEqual(parsed.issues, []);
+    assert.equal(parsed.config?.vault?.auth?.mount, 'jwt-ci');
+    assert.deepEqual(
+      problems(
+        lines(
+          'app: shop',
+          'vault:',
+          '  address: vault:8200',
+          '  auth: { method: ldap, secretId: x }',
+          'environments: { staging: { namespace: a } }',
+        ),
+      ).map((p) => `${p.line} ${p.path}: ${p.message.split(';')[0]}`),
+      [
+        '3 vault.address: must be an http(s) URL such as https://vault.example.com:8200',
+        '4 vault.auth.method: must be one of "token", "jwt", "kubernetes", "approle", not "ldap"',
+        '4 vault.auth.secretId: unknown field "secretId" (known: method, role, mount, roleId, audience, tokenPath)',
+      ],
+    );
   });
 });

@@ -215,3 +215,32 @@ describe('parseDuration', () => {
     });
   }
 });
+
+describe('resolveEnvironment: vault', () => {
+  it("puts the environment's vault fields over the top-level ones, auth field by field", async () => {
+    const cwd = await writeDeployTree({
+      'capstan.yaml': lines(
+        'app: shop',
+        'vault: { address: "https://vault:8200", auth: { method: jwt, role: ci, mount: jwt-ci } }',
+        'environments:',
+        '  staging: { namespace: s, vault: { namespace: team, timeout: 3s, auth: { role: staging } } }',
+        '  production: { namespace: p }',
+      ),
+      'staging/10-a/x.yaml': '',
+      'production/10-a/x.yaml': '',
+    });
+    const loaded = await loadConfig({ cwd });
+    assert.deepEqual(resolveEnvironment(loaded, 'staging').vault, {
+      address: 'https://vault:8200',
+      namespace: 'team',
+      timeoutMs: 3000,
+      auth: { method: 'jwt', role: 'staging', mount: 'jwt-ci' },
+    });
+    assert.equal(resolveEnvironment(loaded, 'production').vault?.timeoutMs, 10_000);
+    const none = await writeDeployTree({
+      'capstan.yaml': lines('app: a', 'environments: { s: { namespace: s } }'),
+      's/10-a/x.yaml': '',
+    });
+    assert.equal(resolveEnvironment(await loadConfig({ cwd: none }), 's').vault, undefined);
+  });
+});
