@@ -1,0 +1,12 @@
+// Watching a running environment: incidents per workload and cause, from its objects, and what to tell whom.
+export {
+  CAUSE_TITLES,
+  DEFAULT_GRACE_MS,
+  GRACE_CAUSES,
+  observeFindings,
+  refOf,
+  workloadOfPod,
+} from './findings.js';
+export type { Finding, IncidentCause, ObservedState, ObserveOptions } from './findings.js';
+export { advanceIncidents, EMPTY_BOOK, incidentKey, openIncidents } from './incidents.js';
+export type { Incident, IncidentBook, Transition } from './incidents.js';
