@@ -10,3 +10,17 @@ export {
 export type { Finding, IncidentCause, ObservedState, ObserveOptions } from './findings.js';
 export { advanceIncidents, EMPTY_BOOK, incidentKey, openIncidents } from './incidents.js';
 export type { Incident, IncidentBook, Transition } from './incidents.js';
+export {
+  describeRelease,
+  formatIncident,
+  formatIncidents,
+  incidentsJson,
+  incidentTitle,
+  releaseJson,
+  whatToDo,
+} from './format.js';
+export type { EnvironmentScope, IncidentReport } from './format.js';
+export { diagnoseIncident, evaluateEnvironment, subjectOf } from './evaluate.js';
+export type { EvaluateOptions, Evaluation } from './evaluate.js';
+export { liveRelease, readObservedState, readReleaseContext, WATCHED_KINDS } from './read-state.js';
+export type { ReadStateOptions, ReleaseContext } from './read-state.js';
