@@ -1,9 +1,18 @@
 import { Option, type Command } from 'commander';
+import type { ResolvedEnvironment } from '../config/index.js';
 import { EXIT } from '../deploy/index.js';
+import type { KubeClient } from '../kube/index.js';
 import { CapstanError, mapStrings } from '../shared/index.js';
-import { DEFAULT_GRACE_MS, evaluateEnvironment, formatIncidents, incidentsJson } from '../watch/index.js';
+import {
+  DEFAULT_GRACE_MS,
+  evaluateEnvironment,
+  formatIncidents,
+  incidentsJson,
+  runWatcher,
+  type EnvironmentScope,
+} from '../watch/index.js';
 import type { CliIo, CommandResult } from './options.js';
-import { durationDefault } from './options.js';
+import { durationDefault, durationOption } from './options.js';
 import { openEnvironment } from './release-commands.js';
 
 interface WatchCommandOptions {
@@ -11,52 +20,57 @@ interface WatchCommandOptions {
   output?: string;
   cluster?: string;
   grace: number;
+  tick?: number;
+}
+
+/** What both ways of watching work with. */
+interface WatchRun {
+  readonly io: CliIo;
+  readonly result: CommandResult;
+  readonly env: ResolvedEnvironment;
+  readonly client: KubeClient;
+  readonly opts: WatchCommandOptions;
+  readonly scope: EnvironmentScope;
+  readonly warn: (message: string) => void;
 }
 
 /** `capstan watch ENV --once`: the open incidents now; exit 1 when there are any. */
-async function watchOnce(
-  io: CliIo,
-  result: CommandResult,
-  envName: string,
-  opts: WatchCommandOptions,
-  cmd: Command,
-): Promise<void> {
-  const { env, client } = await openEnvironment(cmd, io, envName, result.redactor, {
-    cluster: opts.cluster,
-    command: 'watch',
+async function watchOnce({ io, result, client, opts, scope, warn }: WatchRun): Promise<void> {
+  const { reports, context } = await evaluateEnvironment(client, {
+    ...scope,
+    graceMs: opts.grace,
+    signal: io.signal,
+    redactor: result.redactor,
+    onWarning: warn,
   });
-  try {
-    const scope = {
-      app: env.app,
-      env: env.name,
-      namespace: env.namespace,
-      ...(env.cluster === undefined ? {} : { cluster: env.cluster }),
-    };
-    const { reports, context } = await evaluateEnvironment(client, {
-      ...scope,
-      graceMs: opts.grace,
-      signal: io.signal,
-      redactor: result.redactor,
-      onWarning: (message) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`),
-    });
-    const redact = result.redactor.text;
-    io.stdout.write(
-      opts.output === 'json'
-        ? `${JSON.stringify(
-            mapStrings(
-              incidentsJson(reports, context.live, scope),
-              redact,
-              (path) => path.at(-1) === 'cause',
-            ),
-            null,
-            2,
-          )}\n`
-        : redact(formatIncidents(reports, context.live, scope)),
-    );
-    result.exitCode = reports.length > 0 ? EXIT.failed : EXIT.ok;
-  } finally {
-    client.close();
-  }
+  const redact = result.redactor.text;
+  io.stdout.write(
+    opts.output === 'json'
+      ? `${JSON.stringify(
+          mapStrings(incidentsJson(reports, context.live, scope), redact, (path) => path.at(-1) === 'cause'),
+          null,
+          2,
+        )}\n`
+      : redact(formatIncidents(reports, context.live, scope)),
+  );
+  result.exitCode = reports.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/** `capstan watch ENV`: watches until SIGINT/SIGTERM, a line per thing it does. */
+async function watchForever({ io, result, env, client, opts, scope, warn }: WatchRun): Promise<void> {
+  const say = (line: string) =>
+    io.stdout.write(`${result.redactor.text(`${new Date().toISOString()} ${line}`)}\n`);
+  await runWatcher(client, {
+    ...scope,
+    notifications: env.notifications,
+    envVars: io.env,
+    signal: io.signal,
+    graceMs: opts.grace,
+    ...(opts.tick === undefined ? {} : { tickMs: opts.tick }),
+    onEvent: (event) => say(`${event.type}: ${event.message}`),
+    onWarning: warn,
+  });
+  result.exitCode = EXIT.ok;
 }
 
 export function registerWatchCommands(program: Command, io: CliIo, result: CommandResult): void {
@@ -78,13 +92,31 @@ export function registerWatchCommands(program: Command, io: CliIo, result: Comma
         DEFAULT_GRACE_MS,
       ),
     )
+    .addOption(
+      new Option('--tick <duration>', 'how often the state is evaluated (default 2s)')
+        .argParser(durationOption)
+        .hideHelp(),
+    )
     .action(async (envName: string, opts: WatchCommandOptions, cmd: Command) => {
       if (opts.output !== undefined && opts.output !== 'json' && opts.output !== 'text')
         throw new CapstanError('ERR_CAPSTAN_USAGE', `--output "${opts.output}" is not text or json`);
-      if (!opts.once)
-        throw new CapstanError('ERR_CAPSTAN_USAGE', 'capstan watch runs with --once only, so far', {
-          hint: `capstan watch ${envName} --once`,
-        });
-      await watchOnce(io, result, envName, opts, cmd);
+      if (!opts.once && opts.output !== undefined)
+        throw new CapstanError('ERR_CAPSTAN_USAGE', '--output goes with --once only');
+      const { env, client } = await openEnvironment(cmd, io, envName, result.redactor, {
+        cluster: opts.cluster,
+        command: 'watch',
+      });
+      const scope: EnvironmentScope = {
+        app: env.app,
+        env: env.name,
+        namespace: env.namespace,
+        ...(env.cluster === undefined ? {} : { cluster: env.cluster }),
+      };
+      const warn = (message: string) => io.stderr.write(`${result.redactor.text(`warning: ${message}`)}\n`);
+      try {
+        await (opts.once ? watchOnce : watchForever)({ io, result, env, client, opts, scope, warn });
+      } finally {
+        client.close();
+      }
     });
 }

@@ -153,7 +153,11 @@ export function describeEvent(event: NotifyEvent): string {
       return `Rolled back ${event.app} in ${event.env} to release ${event.rolledBackTo ?? '?'} (${details.join(', ')})`;
     case 'incident':
     case 'resolved': {
-      const live = [...details, event.deployedAt ? `at ${event.deployedAt}` : ''].filter(Boolean).join(', ');
+      const live = details
+        .map((d) =>
+          event.deployedAt && event.user && d === `by ${event.user}` ? `${d} at ${event.deployedAt}` : d,
+        )
+        .join(', ');
       const what = `${event.workload ?? '?'}: ${event.cause ?? 'incident'} (live ${live})`;
       return event.kind === 'resolved'
         ? `Resolved in ${incidentWhere(event)}: ${what}`

@@ -152,11 +152,9 @@ function containerCause(
   // A Job's backoffLimit, not its pods' restarts, decides when its crashes are a failure.
   if (options.ofJob) return undefined;
   const backingOff = waiting === 'CrashLoopBackOff' && container.restarts >= 1;
-  const crashed =
-    container.restarts >= 2 &&
-    !container.ready &&
-    container.lastTerminated !== undefined &&
-    container.lastTerminated.exitCode !== 0;
+  // Between back-offs a crash-looping container runs (not ready) or has just exited again.
+  const exit = container.terminated?.exitCode ?? container.lastTerminated?.exitCode;
+  const crashed = container.restarts >= 2 && !container.ready && exit !== undefined && exit !== 0;
   return backingOff || crashed ? 'crash-loop' : undefined;
 }
 

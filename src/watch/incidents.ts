@@ -65,8 +65,12 @@ export function advanceIncidents(
     if (now - Date.parse(healthySince) >= grace) resolved.push(incident);
     else kept.push({ ...incident, healthySince });
   }
+  // Replicas missing while the workload has an incident of another cause are its consequence, not news.
+  const busy = new Set(kept.map((i) => i.workload));
   for (const [key, finding] of found) {
     const incident = known.get(key);
+    if (finding.cause === 'unavailable' && incident?.openedAt === undefined && busy.has(finding.workload))
+      continue;
     if (incident?.openedAt !== undefined) {
       // Seen again: whatever healthy spell it had is over.
       const { healthySince: _over, ...still } = incident;

@@ -24,3 +24,15 @@ export { diagnoseIncident, evaluateEnvironment, subjectOf } from './evaluate.js'
 export type { EvaluateOptions, Evaluation } from './evaluate.js';
 export { liveRelease, readObservedState, readReleaseContext, WATCHED_KINDS } from './read-state.js';
 export type { ReadStateOptions, ReleaseContext } from './read-state.js';
+export {
+  configKey,
+  dueMessages,
+  EMPTY_RECORD,
+  parseWatchRecord,
+  planMessages,
+  recordAttempt,
+  withSummary,
+} from './outbox.js';
+export type { OutboxEntry, WatchRecord } from './outbox.js';
+export { runWatcher, watchRecordName } from './watcher.js';
+export type { WatcherEvent, WatcherOptions } from './watcher.js';

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
-import { freshNamespace, kubectl, waitFor } from './helpers.js';
+import { freshNamespace, kubectl, waitFor, webhookReceiver } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const web = JSON.stringify({
   apiVersion: 'apps/v1',
@@ -32,7 +34,11 @@ describe('capstan watch', () => {
   before(async () => {
     ns = await freshNamespace('watch');
     app = writeApp({
-      '.deploy/capstan.yaml': capstanYaml('shop', ns.name),
+      '.deploy/capstan.yaml': capstanYaml(
+        'shop',
+        ns.name,
+        'notifications:\n  - type: webhook\n    urlEnv: HOOK_URL\n',
+      ),
       '.deploy/test/30-deployment/web.yaml.ejs': web,
     });
     const deploy = await capstan(
@@ -93,8 +99,69 @@ describe('capstan watch', () => {
     });
   });
 
-  it('--once refuses an unknown output format and, so far, running without --once (exit 2)', async () => {
+  it('--once refuses an unknown output format (exit 2)', async () => {
     const bad = await capstan(['watch', 'test', '--once', '-o', 'yaml'], { cwd: app.dir });
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  });
+
+  it('the watcher: one message for a crash loop of two pods, naming the Deployment, the cause and the live release; a restarted watcher repeats nothing; one resolved message', async () => {
+    const hook = await webhookReceiver([200]);
+    const env = { HOOK_URL: hook.url };
+    const args = ['watch', 'test', '--grace', '3s', '--tick', '300ms'];
+    const first = new AbortController();
+    const second = new AbortController();
+    const watching = capstan(args, { cwd: app.dir, env, signal: first.signal });
+    let restarted: ReturnType<typeof capstan> | undefined;
+    try {
+      await sleep(1000);
+      await scenario(ns.name, 'crashloop');
+      await waitFor('the incident message', 20_000, () => Promise.resolve(hook.bodies.length > 0));
+      const [message] = hook.bodies;
+      assert.equal(message.event, 'incident');
+      assert.equal(message.workload, 'Deployment/web');
+      assert.equal(message.cause, 'crash loop');
+      assert.equal(message.release, 1);
+      assert.equal(message.image, 'registry.example/shop:1.4.2');
+      assert.equal(message.user, 'alice');
+      assert.match(
+        message.text,
+        /^Incident in shop\/test: Deployment\/web: crash loop \(live release 1, image registry\.example\/shop:1\.4\.2, by alice at \S+\): Most likely cause: container app keeps crashing \(exit code 1\)/,
+      );
+      assert.match(
+        message.text,
+        /What to do: `capstan rollback test` puts the release before it back; `capstan history test` lists the releases$/,
+      );
+      assert.match(message.summary, /last \d+ lines? of web-\S+\/app \(previous container\):/);
+
+      // Stopped and started again in the middle of the incident: nothing is repeated.
+      first.abort();
+      const stopped = await watching;
+      assert.equal(stopped.code, 0, stopped.stdout + stopped.stderr);
+      assert.match(stopped.stdout, /opened: Deployment\/web: crash loop/);
+      restarted = capstan(args, { cwd: app.dir, env, signal: second.signal });
+      await sleep(4000);
+      assert.equal(hook.bodies.length, 1, JSON.stringify(hook.bodies.map((b) => b.text)));
+
+      await scenario(ns.name, null);
+      await waitFor('the resolved message', 30_000, () => Promise.resolve(hook.bodies.length > 1));
+      await sleep(1500);
+      assert.deepEqual(
+        hook.bodies.map((b) => [b.event, b.workload]),
+        [
+          ['incident', 'Deployment/web'],
+          ['resolved', 'Deployment/web'],
+        ],
+      );
+      assert.match(
+        hook.bodies[1].text,
+        /^Resolved in shop\/test: Deployment\/web: crash loop \(live release 1, /,
+      );
+    } finally {
+      first.abort();
+      second.abort();
+      await watching;
+      await restarted;
+      await hook.close();
+    }
   });
 });

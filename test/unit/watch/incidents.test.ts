@@ -60,6 +60,31 @@ describe('incident lifecycle', () => {
     assert.deepEqual(log, ['0 opened Deployment/web crash-loop', '260 resolved Deployment/web crash-loop']);
   });
 
+  it('between back-offs, missing replicas of a crash-looping Deployment are no second incident', () => {
+    const gap = (state: ObservedState): ObservedState => ({
+      ...state,
+      workloads: [
+        deployment('web', 2, 0, {
+          conditions: [
+            {
+              type: 'Available',
+              status: 'False',
+              reason: 'MinimumReplicasUnavailable',
+              lastTransitionTime: iso(-600),
+            },
+          ],
+        }),
+      ],
+    });
+    const { log } = replay([
+      [0, gap(webWith(2, (p) => crash.backOff(p, 1, 1, 'Error')))],
+      [5, gap(webWith(2, () => crash.running(1, { exitCode: 1, reason: 'Error' })))],
+      [6, gap(webWith(2, () => crash.exited(1, 1, 'Error')))],
+      [7, gap(webWith(2, (p) => crash.backOff(p, 2, 1, 'Error')))],
+    ]);
+    assert.deepEqual(log, ['0 opened Deployment/web crash-loop']);
+  });
+
   it('a Deployment below its replicas opens only after the grace period, and not when it recovers sooner', () => {
     const short = replay([
       [0, { ...empty, workloads: [deployment('web', 2, 1)] }],
