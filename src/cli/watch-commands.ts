@@ -14,6 +14,7 @@ import {
 import type { CliIo, CommandResult } from './options.js';
 import { durationDefault, durationOption } from './options.js';
 import { openEnvironment } from './release-commands.js';
+import { currentActor } from './session.js';
 
 interface WatchCommandOptions {
   once?: boolean;
@@ -21,6 +22,7 @@ interface WatchCommandOptions {
   cluster?: string;
   grace: number;
   tick?: number;
+  lease?: number;
 }
 
 /** What both ways of watching work with. */
@@ -67,6 +69,10 @@ async function watchForever({ io, result, env, client, opts, scope, warn }: Watc
     signal: io.signal,
     graceMs: opts.grace,
     ...(opts.tick === undefined ? {} : { tickMs: opts.tick }),
+    leadership: {
+      holder: currentActor(io).holder,
+      ...(opts.lease === undefined ? {} : { leaseSeconds: Math.max(1, Math.round(opts.lease / 1000)) }),
+    },
     onEvent: (event) => say(`${event.type}: ${event.message}`),
     onWarning: warn,
   });
@@ -91,6 +97,11 @@ export function registerWatchCommands(program: Command, io: CliIo, result: Comma
         ),
         DEFAULT_GRACE_MS,
       ),
+    )
+    .addOption(
+      new Option('--lease <duration>', "the leader's Lease duration (default 15s)")
+        .argParser(durationOption)
+        .hideHelp(),
     )
     .addOption(
       new Option('--tick <duration>', 'how often the state is evaluated (default 2s)')

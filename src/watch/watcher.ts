@@ -5,7 +5,15 @@ import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
 import { Informer, withRetry, type KubeClient } from '../kube/index.js';
 import { notify, type NotifyEvent } from '../notify/index.js';
-import { lockName, readLock, type LockState } from '../release/index.js';
+import {
+  acquireLock,
+  LockHeldError,
+  LockLostError,
+  lockName,
+  readLock,
+  type DeployLock,
+  type LockState,
+} from '../release/index.js';
 import { CapstanError, sleep, type KubeObject } from '../shared/index.js';
 import { diagnoseIncident } from './evaluate.js';
 import { CAUSE_TITLES, DEFAULT_GRACE_MS, observeFindings, type ObservedState } from './findings.js';
@@ -24,7 +32,10 @@ import {
 import { readReleaseContext, WATCHED_KINDS, type ReleaseContext } from './read-state.js';
 
 export type WatcherEvent =
-  | { readonly type: 'started' | 'quiet' | 'resumed' | 'api-trouble' | 'api-back'; readonly message: string }
+  | {
+      readonly type: 'started' | 'quiet' | 'resumed' | 'api-trouble' | 'api-back' | 'leading' | 'standby';
+      readonly message: string;
+    }
   | {
       readonly type: 'opened' | 'resolved';
       readonly workload: string;
@@ -54,6 +65,19 @@ export interface WatcherOptions extends EnvironmentScope {
   readonly onWarning: (message: string) => void;
   readonly fetch?: typeof fetch;
   readonly now?: () => Date;
+  /**
+   * Several watchers of one environment elect one leader with a Lease (the deploy lock's code):
+   * the others wait, and one takes over once the leader stops renewing it. Without it, this
+   * watcher acts alone.
+   */
+  readonly leadership?: { readonly holder: string; readonly leaseSeconds?: number };
+}
+
+/** The Lease the watchers of one environment elect their leader with. */
+export function leaderLeaseName(app: string, env: string): string {
+  return lockName(app, env)
+    .replace(/^capstan-lock-/, 'capstan-watch-leader-')
+    .slice(0, 253);
 }
 
 const RECORD_KEY = 'state.json';
@@ -89,6 +113,8 @@ class Watcher {
   constructor(
     private readonly client: KubeClient,
     private readonly options: WatcherOptions,
+    /** The leader's Lease, when several watchers elect one: this watcher writes and sends only while it holds it. */
+    private readonly lease?: DeployLock,
   ) {
     this.now = options.now ?? (() => new Date());
   }
@@ -119,6 +145,7 @@ class Watcher {
         await this.tick();
       } catch (error) {
         if (signal.aborted) break;
+        if (error instanceof LockLostError) throw error;
         this.options.onWarning(`watch: ${(error as Error).message}`);
       }
       await sleep(this.options.tickMs ?? 2000, signal).catch(() => undefined);
@@ -179,6 +206,7 @@ class Watcher {
   private async save(): Promise<void> {
     const text = JSON.stringify(this.record);
     if (text === this.stored) return;
+    await this.confirmLeadership();
     const { signal } = this.options;
     const id = this.recordId();
     const object: KubeObject = {
@@ -240,7 +268,14 @@ class Watcher {
     return this.context;
   }
 
+  /** Throws LockLostError once this watcher no longer leads (renewing the Lease now). */
+  private async confirmLeadership(): Promise<void> {
+    await this.lease?.ensureHeld();
+  }
+
   private async tick(): Promise<void> {
+    // Lost in the background (not renewed in time, taken over): step down at once.
+    if (this.lease?.lost) await this.confirmLeadership();
     if ((await this.deploying()) || this.apiTrouble()) return;
     const context = await this.releaseContext();
     const now = this.now();
@@ -279,7 +314,9 @@ class Watcher {
       }
     // Queued before it is sent: a watcher that dies in between sends it once more, never not at all.
     await this.save();
-    for (const entry of dueMessages(this.record, now)) await this.send(entry, context);
+    const due = dueMessages(this.record, now);
+    if (due.length > 0) await this.confirmLeadership();
+    for (const entry of due) await this.send(entry, context);
     await this.save();
   }
 
@@ -330,9 +367,64 @@ class Watcher {
   }
 }
 
-/** Watches the environment until the signal aborts. */
+/** Waits until this watcher leads (undefined once the signal aborts). */
+async function lead(
+  client: KubeClient,
+  options: WatcherOptions & { leadership: NonNullable<WatcherOptions['leadership']> },
+): Promise<DeployLock | undefined> {
+  const leaseSeconds = options.leadership.leaseSeconds ?? DEFAULT_LEADER_LEASE_SECONDS;
+  let told = false;
+  while (!options.signal.aborted) {
+    try {
+      return await acquireLock(client, {
+        namespace: options.namespace,
+        app: options.app,
+        env: options.env,
+        name: leaderLeaseName(options.app, options.env),
+        holder: options.leadership.holder,
+        leaseSeconds,
+        // Watched until it is renewed (another watcher leads) or it expires unrenewed (taken over).
+        maxWaitMs: 2 * leaseSeconds * 1000,
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (options.signal.aborted) return undefined;
+      if (!(error instanceof LockHeldError)) throw error;
+      if (!told)
+        options.onEvent({ type: 'standby', message: `another watcher leads: ${error.holder}; standing by` });
+      told = true;
+      await sleep((leaseSeconds * 1000) / 3, options.signal).catch(() => undefined);
+    }
+  }
+  return undefined;
+}
+
+const DEFAULT_LEADER_LEASE_SECONDS = 15;
+
+/** Watches the environment until the signal aborts: alone, or as the leader of several. */
 export async function runWatcher(client: KubeClient, options: WatcherOptions): Promise<void> {
   // Every informer and request listens to the signal.
   setMaxListeners(0, options.signal);
-  await new Watcher(client, options).run();
+  const { leadership } = options;
+  if (leadership === undefined) return new Watcher(client, options).run();
+  while (!options.signal.aborted) {
+    const lock = await lead(client, { ...options, leadership });
+    if (lock === undefined) return;
+    options.onEvent({ type: 'leading', message: `leading the watchers of ${options.app}/${options.env}` });
+    // The informers of a watcher that lost the lead stop with it.
+    const term = new AbortController();
+    setMaxListeners(0, term.signal);
+    const stop = () => term.abort();
+    options.signal.addEventListener('abort', stop, { once: true });
+    try {
+      await new Watcher(client, { ...options, signal: term.signal }, lock).run();
+    } catch (error) {
+      if (!(error instanceof LockLostError)) throw error;
+      options.onEvent({ type: 'standby', message: `no longer leading: ${lock.lostReason ?? error.message}` });
+    } finally {
+      term.abort();
+      options.signal.removeEventListener('abort', stop);
+      await lock.release();
+    }
+  }
 }

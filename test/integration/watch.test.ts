@@ -2,7 +2,7 @@
 // reported once per workload with the cause and the live release.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { capstan, capstanYaml, writeApp } from './cli-helpers.js';
+import { capstan, capstanYaml, spawnCapstan, writeApp } from './cli-helpers.js';
 import { freshNamespace, kubectl, waitFor, webhookReceiver } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,6 +161,57 @@ describe('capstan watch', () => {
       second.abort();
       await watching;
       await restarted;
+      await hook.close();
+    }
+  });
+
+  it('two watchers: one leads and sends the OOMKilled message once; SIGKILLed, the standby takes over and sends the next incident once, without repeating the first', async () => {
+    const hook = await webhookReceiver([200]);
+    const env = { HOOK_URL: hook.url };
+    const args = ['watch', 'test', '--grace', '3s', '--tick', '300ms', '--lease', '3s'];
+    const a = spawnCapstan(args, { cwd: app.dir, env });
+    let b: ReturnType<typeof spawnCapstan> | undefined;
+    try {
+      await waitFor('a leader', 20_000, () => Promise.resolve(/leading: /.test(a.output())));
+      b = spawnCapstan(args, { cwd: app.dir, env });
+      const standby = b;
+      await waitFor('a standby', 20_000, () =>
+        Promise.resolve(/standby: another watcher leads/.test(standby.output())),
+      );
+
+      await scenario(ns.name, 'oom-killed');
+      await waitFor('the OOMKilled message', 20_000, () => Promise.resolve(hook.bodies.length > 0));
+      await sleep(1500);
+      assert.deepEqual(
+        hook.bodies.map((m) => [m.event, m.workload, m.cause]),
+        [['incident', 'Deployment/web', 'out of memory (OOMKilled)']],
+      );
+      assert.match(
+        hook.bodies[0].text,
+        /Most likely cause: container app ran out of memory \(no memory limit set\)/,
+      );
+
+      a.child.kill('SIGKILL');
+      await a.exited;
+      await scenario(ns.name, 'crashloop');
+      await waitFor('the standby to lead', 20_000, () => Promise.resolve(/leading: /.test(standby.output())));
+      await waitFor('the crash loop message', 30_000, () =>
+        Promise.resolve(hook.bodies.some((m) => m.event === 'incident' && m.cause === 'crash loop')),
+      );
+      await waitFor('the OOMKilled incident resolved', 20_000, () =>
+        Promise.resolve(hook.bodies.some((m) => m.event === 'resolved')),
+      );
+      await sleep(1500);
+      assert.deepEqual(
+        hook.bodies.map((m) => `${m.event} ${m.cause}`).sort(),
+        ['incident crash loop', 'incident out of memory (OOMKilled)', 'resolved out of memory (OOMKilled)'],
+        standby.output(),
+      );
+    } finally {
+      a.child.kill('SIGKILL');
+      b?.child.kill('SIGTERM');
+      await a.exited;
+      await b?.exited;
       await hook.close();
     }
   });
