@@ -9,7 +9,12 @@ import {
   formatIncidents,
   incidentsJson,
   runWatcher,
+  addSilence,
+  parseWorkloadRef,
+  readWatchStore,
+  writeSilences,
   type EnvironmentScope,
+  type Silence,
 } from '../watch/index.js';
 import type { CliIo, CommandResult } from './options.js';
 import { durationDefault, durationOption } from './options.js';
@@ -55,7 +60,8 @@ async function watchOnce({ io, result, client, opts, scope, warn }: WatchRun): P
         )}\n`
       : redact(formatIncidents(reports, context.live, scope)),
   );
-  result.exitCode = reports.length > 0 ? EXIT.failed : EXIT.ok;
+  // A silenced incident is shown, but it does not fail the check.
+  result.exitCode = reports.some((r) => r.silence === undefined) ? EXIT.failed : EXIT.ok;
 }
 
 /** `capstan watch ENV`: watches until SIGINT/SIGTERM, a line per thing it does. */
@@ -79,8 +85,44 @@ async function watchForever({ io, result, env, client, opts, scope, warn }: Watc
   result.exitCode = EXIT.ok;
 }
 
+/** `capstan watch silence ENV KIND/NAME --for 2h --reason "..."`: records a silence in the cluster. */
+async function silenceWorkload(
+  io: CliIo,
+  result: CommandResult,
+  args: { envName: string; workload: string; opts: { for: number; reason: string; cluster?: string } },
+  cmd: Command,
+): Promise<void> {
+  const workload = parseWorkloadRef(args.workload);
+  if (!args.opts.reason.trim()) throw new CapstanError('ERR_CAPSTAN_USAGE', '--reason must say why');
+  const { env, client } = await openEnvironment(cmd, io, args.envName, result.redactor, {
+    cluster: args.opts.cluster,
+    command: 'watch silence',
+  });
+  try {
+    const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: io.signal };
+    const now = new Date();
+    const silence: Silence = {
+      workload,
+      until: new Date(now.getTime() + args.opts.for).toISOString(),
+      reason: args.opts.reason.trim(),
+      by: currentActor(io).user,
+      at: now.toISOString(),
+    };
+    const { silences } = await readWatchStore(client, scope);
+    await writeSilences(client, scope, addSilence(silences, silence, now));
+    io.stdout.write(
+      result.redactor.text(
+        `silenced ${workload} of ${env.app}/${env.name} until ${silence.until}: ${silence.reason}\n`,
+      ),
+    );
+    result.exitCode = EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
 export function registerWatchCommands(program: Command, io: CliIo, result: CommandResult): void {
-  program
+  const watch = program
     .command('watch')
     .description(
       "watch an environment's workloads and report incidents (crash loops, OOM kills, image pulls, failed Jobs, ...) with their cause and the live release",
@@ -130,4 +172,24 @@ export function registerWatchCommands(program: Command, io: CliIo, result: Comma
         client.close();
       }
     });
+  watch
+    .command('silence')
+    .description(
+      "announce none of a workload's incidents for a while (they are still tracked, and shown by --once)",
+    )
+    .argument('<env>', 'environment from .deploy/capstan.yaml')
+    .argument('<workload>', 'KIND/NAME, e.g. deployment/web')
+    .addOption(
+      new Option('--for <duration>', 'how long, e.g. 2h').argParser(durationOption).makeOptionMandatory(),
+    )
+    .addOption(new Option('--reason <text>', 'why, for whoever looks at it').makeOptionMandatory())
+    .option('--cluster <name>', 'the cluster (required for a multi-cluster environment)')
+    .action(
+      async (
+        envName: string,
+        workload: string,
+        opts: { for: number; reason: string; cluster?: string },
+        cmd: Command,
+      ) => silenceWorkload(io, result, { envName, workload, opts }, cmd),
+    );
 }

@@ -1,5 +1,6 @@
 // One evaluation of an environment: its objects read, its open incidents found and diagnosed as a
 // deploy diagnoses a failure (pods, log tails of the current and previous containers, events).
+import { setMaxListeners } from 'node:events';
 import type { KubeClient } from '../kube/index.js';
 import { collectDiagnosis, formatDiagnosis } from '../rollout/index.js';
 import type { KubeObject } from '../shared/index.js';
@@ -8,6 +9,8 @@ import type { IncidentReport } from './format.js';
 import { advanceIncidents, EMPTY_BOOK, openIncidents, type Incident } from './incidents.js';
 import { readObservedState, readReleaseContext, type ReleaseContext } from './read-state.js';
 import type { Redactor } from '../secrets/index.js';
+import { silenceOf } from './silence.js';
+import { readWatchStore } from './store.js';
 
 export interface EvaluateOptions {
   readonly namespace: string;
@@ -52,9 +55,12 @@ export async function diagnoseIncident(
  * cause with a grace period counts only when its evidence (a condition's transition) is older.
  */
 export async function evaluateEnvironment(client: KubeClient, options: EvaluateOptions): Promise<Evaluation> {
-  const [state, context] = await Promise.all([
+  // A dozen reads at once listen to the signal.
+  if (options.signal) setMaxListeners(0, options.signal);
+  const [state, context, store] = await Promise.all([
     readObservedState(client, { namespace: options.namespace, signal: options.signal }),
     readReleaseContext(client, options),
+    readWatchStore(client, options),
   ]);
   const now = (options.now ?? (() => new Date()))();
   const findings = observeFindings(state, { now, graceMs: options.graceMs, ignoreJobs: context.hookJobs });
@@ -62,7 +68,12 @@ export async function evaluateEnvironment(client: KubeClient, options: EvaluateO
   const reports = await Promise.all(
     openIncidents(book).map(async (incident) => {
       const diagnosis = await diagnoseIncident(client, state, incident, options.graceMs);
-      return { incident, ...(diagnosis === undefined ? {} : { diagnosis }) };
+      const silence = silenceOf(store.silences, incident.workload, now);
+      return {
+        incident,
+        ...(diagnosis === undefined ? {} : { diagnosis }),
+        ...(silence === undefined ? {} : { silence }),
+      };
     }),
   );
   return { reports, context, state };

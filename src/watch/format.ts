@@ -2,12 +2,15 @@
 import type { ReleaseRecord } from '../release/index.js';
 import { CAUSE_TITLES } from './findings.js';
 import type { Incident } from './incidents.js';
+import type { Silence } from './silence.js';
 
 /** An open incident with what an evaluation gathered about it. */
 export interface IncidentReport {
   readonly incident: Incident;
   /** The deploy's diagnosis text (formatDiagnosis), when one was collected. */
   readonly diagnosis?: string;
+  /** The silence in force for its workload: it is announced to nobody. */
+  readonly silence?: Silence;
 }
 
 export interface EnvironmentScope {
@@ -59,8 +62,12 @@ export function formatIncident(
   const pods = incident.pods.length
     ? `; pods ${incident.pods.slice(0, 5).join(', ')}${incident.pods.length > 5 ? ', ...' : ''}`
     : '';
+  const silence = report.silence
+    ? `  Silenced until ${report.silence.until} by ${report.silence.by}: ${report.silence.reason}`
+    : undefined;
   return [
     `${incidentTitle(incident)} (since ${incident.since.replace(/\.\d+Z$/, 'Z')}${pods})`,
+    ...(silence ? [silence] : []),
     indent(report.diagnosis ?? `Most likely cause: ${incident.summary}`),
     `  Live: ${describeRelease(live)}`,
     `  What to do: ${whatToDo(scope)}`,
@@ -91,7 +98,7 @@ export function incidentsJson(
     namespace: scope.namespace,
     ...(scope.cluster === undefined ? {} : { cluster: scope.cluster }),
     live: live === undefined ? null : releaseJson(live),
-    incidents: reports.map(({ incident, diagnosis }) => ({
+    incidents: reports.map(({ incident, diagnosis, silence }) => ({
       workload: incident.workload,
       cause: incident.cause,
       title: CAUSE_TITLES[incident.cause],
@@ -99,6 +106,7 @@ export function incidentsJson(
       since: incident.since,
       pods: incident.pods,
       ...(diagnosis === undefined ? {} : { diagnosis }),
+      ...(silence === undefined ? {} : { silenced: silence }),
     })),
   };
 }

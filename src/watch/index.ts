@@ -34,5 +34,9 @@ export {
   withSummary,
 } from './outbox.js';
 export type { OutboxEntry, WatchRecord } from './outbox.js';
-export { runWatcher, watchRecordName } from './watcher.js';
+export { leaderLeaseName, runWatcher } from './watcher.js';
+export { readWatchStore, watchRecordName, writeSilences, writeWatchRecord } from './store.js';
+export type { WatchScope } from './store.js';
+export { activeSilences, addSilence, parseSilences, parseWorkloadRef, silenceOf } from './silence.js';
+export type { Silence } from './silence.js';
 export type { WatcherEvent, WatcherOptions } from './watcher.js';

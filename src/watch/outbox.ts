@@ -44,14 +44,19 @@ function queue(
 }
 
 /**
- * The record after one evaluation: an opened incident is queued; an open one announced under an
+ * The record after one evaluation: an open incident nobody was told of is queued (unless silenced); an open one announced under an
  * earlier release is queued again (a new release is news); a resolved one that was announced gets
  * its resolved message, and one never announced leaves quietly, with its queued message.
  */
 export function planMessages(
   record: WatchRecord,
   transition: Transition,
-  options: { release?: number; configs: readonly NotificationConfig[] },
+  options: {
+    release?: number;
+    configs: readonly NotificationConfig[];
+    /** Whether a workload's incidents are silenced now. */
+    silenced?: (workload: string) => boolean;
+  },
 ): WatchRecord {
   const announced = { ...record.announced };
   const resolvedKeys = new Set(transition.resolved.map(incidentKey));
@@ -59,9 +64,13 @@ export function planMessages(
     (e) => !(e.kind === 'incident' && resolvedKeys.has(incidentKey(e.incident))),
   );
   const queued = new Set(outbox.filter((e) => e.kind === 'incident').map((e) => incidentKey(e.incident)));
-  for (const incident of transition.opened) {
-    if (!queued.has(incidentKey(incident)))
-      outbox = [...outbox, ...queue(options.configs, 'incident', incident, options.release)];
+  // Every open incident nobody was told of yet, unless silenced: one opened while its workload was
+  // silenced is announced once the silence ends, if it is still open.
+  for (const incident of transition.book.incidents) {
+    const key = incidentKey(incident);
+    if (incident.openedAt === undefined || announced[key] !== undefined || queued.has(key)) continue;
+    if (options.silenced?.(incident.workload)) continue;
+    outbox = [...outbox, ...queue(options.configs, 'incident', incident, options.release)];
   }
   for (const incident of transition.book.incidents) {
     const key = incidentKey(incident);

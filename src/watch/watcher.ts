@@ -3,7 +3,7 @@
 // holds the lock.
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
-import { Informer, withRetry, type KubeClient } from '../kube/index.js';
+import { Informer, type KubeClient } from '../kube/index.js';
 import { notify, type NotifyEvent } from '../notify/index.js';
 import {
   acquireLock,
@@ -22,7 +22,7 @@ import { advanceIncidents, incidentKey } from './incidents.js';
 import {
   configKey,
   dueMessages,
-  parseWatchRecord,
+  EMPTY_RECORD,
   planMessages,
   recordAttempt,
   withSummary,
@@ -30,6 +30,8 @@ import {
   type WatchRecord,
 } from './outbox.js';
 import { readReleaseContext, WATCHED_KINDS, type ReleaseContext } from './read-state.js';
+import { silenceOf, type Silence } from './silence.js';
+import { readWatchStore, writeWatchRecord } from './store.js';
 
 export type WatcherEvent =
   | {
@@ -80,18 +82,9 @@ export function leaderLeaseName(app: string, env: string): string {
     .slice(0, 253);
 }
 
-const RECORD_KEY = 'state.json';
-const FIELD_MANAGER = 'capstan-watch';
 const RELEASES_REREAD_MS = 30_000;
 /** A ConfigMap holds 1 MiB; one diagnosis is kept well below. */
 const MAX_SUMMARY_CHARS = 8000;
-
-/** The ConfigMap that holds a watcher's record of one environment. */
-export function watchRecordName(app: string, env: string): string {
-  return lockName(app, env)
-    .replace(/^capstan-lock-/, 'capstan-watch-')
-    .slice(0, 253);
-}
 
 function isHeld(lock: LockState | undefined, now: Date): boolean {
   if (lock === undefined) return false;
@@ -102,7 +95,8 @@ function isHeld(lock: LockState | undefined, now: Date): boolean {
 
 class Watcher {
   private readonly informers = new Map<string, Informer>();
-  private record: WatchRecord = parseWatchRecord(undefined);
+  private record: WatchRecord = EMPTY_RECORD;
+  private silences: Silence[] = [];
   private stored = '';
   private context: ReleaseContext | undefined;
   private contextReadAt = 0;
@@ -186,20 +180,10 @@ class Watcher {
     };
   }
 
-  private recordId() {
-    return {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      namespace: this.options.namespace,
-      name: watchRecordName(this.options.app, this.options.env),
-    };
-  }
-
   private async load(): Promise<void> {
-    const { signal } = this.options;
-    const map = await withRetry(() => this.client.get(this.recordId(), signal), { signal });
-    const text = (map?.data as Record<string, string> | undefined)?.[RECORD_KEY];
-    this.record = parseWatchRecord(text);
+    const stored = await readWatchStore(this.client, this.options);
+    this.record = stored.record;
+    this.silences = stored.silences;
     this.stored = JSON.stringify(this.record);
   }
 
@@ -207,25 +191,7 @@ class Watcher {
     const text = JSON.stringify(this.record);
     if (text === this.stored) return;
     await this.confirmLeadership();
-    const { signal } = this.options;
-    const id = this.recordId();
-    const object: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: id.name,
-        namespace: id.namespace,
-        labels: {
-          'app.kubernetes.io/managed-by': 'capstan',
-          'capstan.dev/app': this.options.app,
-          'capstan.dev/env': this.options.env,
-        },
-      },
-      data: { [RECORD_KEY]: text },
-    };
-    await withRetry(() => this.client.apply(object, { fieldManager: FIELD_MANAGER, force: true, signal }), {
-      signal,
-    });
+    await writeWatchRecord(this.client, this.options, text);
     this.stored = text;
   }
 
@@ -278,6 +244,8 @@ class Watcher {
     if (this.lease?.lost) await this.confirmLeadership();
     if ((await this.deploying()) || this.apiTrouble()) return;
     const context = await this.releaseContext();
+    // Silences come from `capstan watch silence`, at any time.
+    this.silences = (await readWatchStore(this.client, this.options)).silences;
     const now = this.now();
     const graceMs = this.options.graceMs ?? DEFAULT_GRACE_MS;
     const state = this.state();
@@ -300,6 +268,7 @@ class Watcher {
     this.record = planMessages(this.record, transition, {
       release: context.live?.release,
       configs: this.options.notifications,
+      silenced: (workload) => silenceOf(this.silences, workload, now) !== undefined,
     });
     for (const entry of this.record.outbox)
       if (entry.kind === 'incident' && entry.summary === undefined) {

@@ -92,6 +92,35 @@ describe('capstan watch', () => {
     );
     assert.match(text.stdout, /BackOff/, 'the back-off event of the diagnosis');
 
+    // Silenced: shown, but no failure; then the silence ends.
+    const silenced = await capstan(
+      [
+        'watch',
+        'silence',
+        'test',
+        'deployment/web',
+        '--for',
+        '2s',
+        '--reason',
+        'known: the database is migrated',
+      ],
+      { cwd: app.dir },
+    );
+    assert.equal(silenced.code, 0, silenced.stdout + silenced.stderr);
+    assert.match(
+      silenced.stdout,
+      /^silenced Deployment\/web of shop\/test until \S+: known: the database is migrated$/m,
+    );
+    const quiet = await capstan(['watch', 'test', '--once'], { cwd: app.dir });
+    assert.equal(quiet.code, 0, quiet.stdout);
+    assert.match(quiet.stdout, /^ {2}Silenced until \S+ by \S+: known: the database is migrated$/m);
+    await sleep(2000);
+    assert.equal((await capstan(['watch', 'test', '--once'], { cwd: app.dir })).code, 1);
+    const usage = await capstan(['watch', 'silence', 'test', 'service/web', '--for', '1h', '--reason', 'x'], {
+      cwd: app.dir,
+    });
+    assert.equal(usage.code, 2, usage.stdout + usage.stderr);
+
     await scenario(ns.name, null);
     await waitFor('recovery', 20_000, async () => {
       const run = await capstan(['watch', 'test', '--once'], { cwd: app.dir });
