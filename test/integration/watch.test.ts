@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { capstan, capstanYaml, spawnCapstan, writeApp } from './cli-helpers.js';
-import { freshNamespace, kubectl, waitFor, webhookReceiver } from './helpers.js';
+import { freshNamespace, kubectl, testCluster, waitFor, webhookReceiver } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -243,5 +243,32 @@ describe('capstan watch', () => {
       await b?.exited;
       await hook.close();
     }
+  });
+
+  it('the Role of `capstan rbac --watch` is all a watcher needs: --once and a leading watcher run with it alone', async () => {
+    const rbac = await capstan(['rbac', 'test', '--watch', '--subject', 'group:capstan:deployers'], {
+      cwd: app.dir,
+    });
+    assert.equal(rbac.code, 0, rbac.stderr);
+    assert.match(rbac.stdout, /^kind: Role$/m);
+    assert.doesNotMatch(rbac.stdout, /delete|ClusterRole/);
+    await kubectl(['apply', '-f', '-'], rbac.stdout);
+    const kubeconfig = testCluster().restrictedKubeconfig;
+    const once = await capstan(['watch', 'test', '--once', '-o', 'json'], { cwd: app.dir, kubeconfig });
+    assert.equal(once.code, 1, once.stdout + once.stderr);
+    assert.equal(JSON.parse(once.stdout).incidents[0].cause, 'crash-loop');
+    const stop = new AbortController();
+    const watching = capstan(['watch', 'test', '--tick', '300ms', '--lease', '3s'], {
+      cwd: app.dir,
+      kubeconfig,
+      env: {},
+      signal: stop.signal,
+    });
+    await sleep(5000);
+    stop.abort();
+    const run = await watching;
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, / leading: /);
+    assert.doesNotMatch(run.stderr, /forbidden/i);
   });
 });
