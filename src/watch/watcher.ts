@@ -83,6 +83,7 @@ export function leaderLeaseName(app: string, env: string): string {
 }
 
 const RELEASES_REREAD_MS = 30_000;
+const SAVE_DEADLINE_MS = 15_000;
 /** A ConfigMap holds 1 MiB; one diagnosis is kept well below. */
 const MAX_SUMMARY_CHARS = 8000;
 
@@ -191,7 +192,12 @@ class Watcher {
     const text = JSON.stringify(this.record);
     if (text === this.stored) return;
     await this.confirmLeadership();
-    await writeWatchRecord(this.client, this.options, text);
+    // Not cut short by SIGTERM: what was just sent is recorded before the watcher stops.
+    await writeWatchRecord(
+      this.client,
+      { ...this.options, signal: AbortSignal.timeout(SAVE_DEADLINE_MS) },
+      text,
+    );
     this.stored = text;
   }
 

@@ -142,8 +142,25 @@ describe('capstan watch', () => {
     const watching = capstan(args, { cwd: app.dir, env, signal: first.signal });
     let restarted: ReturnType<typeof capstan> | undefined;
     try {
+      // A deploy holds the lock: the watcher stays quiet while the pods crash.
+      const now = new Date().toISOString().replace('Z', '000Z');
+      const lock = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'capstan-lock-shop-test', namespace: ns.name },
+        spec: {
+          holderIdentity: 'bob@ci (pid 7)',
+          leaseDurationSeconds: 60,
+          acquireTime: now,
+          renewTime: now,
+        },
+      };
+      await kubectl(['apply', '-f', '-'], JSON.stringify(lock));
       await sleep(1000);
       await scenario(ns.name, 'crashloop');
+      await sleep(3500);
+      assert.equal(hook.bodies.length, 0, 'quiet while the lock is held');
+      await kubectl(['delete', 'lease', 'capstan-lock-shop-test', '-n', ns.name]);
       await waitFor('the incident message', 20_000, () => Promise.resolve(hook.bodies.length > 0));
       const [message] = hook.bodies;
       assert.equal(message.event, 'incident');
@@ -166,7 +183,10 @@ describe('capstan watch', () => {
       first.abort();
       const stopped = await watching;
       assert.equal(stopped.code, 0, stopped.stdout + stopped.stderr);
-      assert.match(stopped.stdout, /opened: Deployment\/web: crash loop/);
+      assert.match(
+        stopped.stdout,
+        /quiet: a deploy holds the lock[^]*resumed: [^]*opened: Deployment\/web: crash loop/,
+      );
       restarted = capstan(args, { cwd: app.dir, env, signal: second.signal });
       await sleep(4000);
       assert.equal(hook.bodies.length, 1, JSON.stringify(hook.bodies.map((b) => b.text)));
@@ -198,15 +218,13 @@ describe('capstan watch', () => {
     const hook = await webhookReceiver([200]);
     const env = { HOOK_URL: hook.url };
     const args = ['watch', 'test', '--grace', '3s', '--tick', '300ms', '--lease', '3s'];
-    const a = spawnCapstan(args, { cwd: app.dir, env });
-    let b: ReturnType<typeof spawnCapstan> | undefined;
+    // The leader runs as its own process, to be SIGKILLed; the standby in this one.
+    const leader = spawnCapstan(args, { cwd: app.dir, env });
+    const stop = new AbortController();
+    let standby: ReturnType<typeof capstan> | undefined;
     try {
-      await waitFor('a leader', 20_000, () => Promise.resolve(/leading: /.test(a.output())));
-      b = spawnCapstan(args, { cwd: app.dir, env });
-      const standby = b;
-      await waitFor('a standby', 20_000, () =>
-        Promise.resolve(/standby: another watcher leads/.test(standby.output())),
-      );
+      await waitFor('a leader', 40_000, () => Promise.resolve(/leading: /.test(leader.output())));
+      standby = capstan(args, { cwd: app.dir, env, signal: stop.signal });
 
       await scenario(ns.name, 'oom-killed');
       await waitFor('the OOMKilled message', 20_000, () => Promise.resolve(hook.bodies.length > 0));
@@ -220,10 +238,9 @@ describe('capstan watch', () => {
         /Most likely cause: container app ran out of memory \(no memory limit set\)/,
       );
 
-      a.child.kill('SIGKILL');
-      await a.exited;
+      leader.child.kill('SIGKILL');
+      await leader.exited;
       await scenario(ns.name, 'crashloop');
-      await waitFor('the standby to lead', 20_000, () => Promise.resolve(/leading: /.test(standby.output())));
       await waitFor('the crash loop message', 30_000, () =>
         Promise.resolve(hook.bodies.some((m) => m.event === 'incident' && m.cause === 'crash loop')),
       );
@@ -231,16 +248,19 @@ describe('capstan watch', () => {
         Promise.resolve(hook.bodies.some((m) => m.event === 'resolved')),
       );
       await sleep(1500);
-      assert.deepEqual(
-        hook.bodies.map((m) => `${m.event} ${m.cause}`).sort(),
-        ['incident crash loop', 'incident out of memory (OOMKilled)', 'resolved out of memory (OOMKilled)'],
-        standby.output(),
-      );
+      assert.deepEqual(hook.bodies.map((m) => `${m.event} ${m.cause}`).sort(), [
+        'incident crash loop',
+        'incident out of memory (OOMKilled)',
+        'resolved out of memory (OOMKilled)',
+      ]);
+      stop.abort();
+      const run = await standby;
+      assert.match(run.stdout, /standby: another watcher leads[^]*leading: [^]*1 incident\(s\) remembered/);
     } finally {
-      a.child.kill('SIGKILL');
-      b?.child.kill('SIGTERM');
-      await a.exited;
-      await b?.exited;
+      leader.child.kill('SIGKILL');
+      stop.abort();
+      await leader.exited;
+      await standby;
       await hook.close();
     }
   });
@@ -264,11 +284,47 @@ describe('capstan watch', () => {
       env: {},
       signal: stop.signal,
     });
-    await sleep(5000);
+    await sleep(3000);
     stop.abort();
     const run = await watching;
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, / leading: /);
     assert.doesNotMatch(run.stderr, /forbidden/i);
+  });
+
+  it("--once: a CronJob's failed Job is an incident of the CronJob", async () => {
+    const cronJob = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'report', namespace: ns.name },
+      spec: {
+        schedule: '0 0 1 1 *',
+        suspend: true,
+        jobTemplate: {
+          spec: {
+            backoffLimit: 0,
+            template: {
+              metadata: {
+                labels: { 'capstan.test/scenario': 'fail' },
+                annotations: { 'capstan.test/exit-code': '3' },
+              },
+              spec: {
+                restartPolicy: 'Never',
+                containers: [{ name: 'report', image: 'registry.example/shop:1.4.2' }],
+              },
+            },
+          },
+        },
+      },
+    };
+    await kubectl(['apply', '-f', '-'], JSON.stringify(cronJob));
+    await kubectl(['create', 'job', 'report-manual', '--from=cronjob/report', '-n', ns.name]);
+    const doc = await waitFor("the CronJob's failure", 20_000, async () => {
+      const run = await capstan(['watch', 'test', '--once', '-o', 'json'], { cwd: app.dir });
+      const parsed = JSON.parse(run.stdout) as { incidents: Array<Record<string, string>> };
+      return parsed.incidents.find((i) => i.workload === 'CronJob/report');
+    });
+    assert.equal(doc.cause, 'job-failed');
+    assert.match(doc.summary, /^the Job failed: BackoffLimitExceeded: .*exited with code 3/);
   });
 });
