@@ -7,6 +7,9 @@ import { freshNamespace, kubectl, testCluster, waitFor, webhookReceiver } from '
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const PASSWORD = 'correct-horse-battery-staple';
+const secret = `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData: { PASSWORD: "${PASSWORD}" }\n`;
+
 const web = JSON.stringify({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -16,8 +19,17 @@ const web = JSON.stringify({
     strategy: { type: 'Recreate' },
     selector: { matchLabels: { app: 'web' } },
     template: {
-      metadata: { labels: { app: 'web' } },
-      spec: { containers: [{ name: 'app', image: '<%= image %>' }] },
+      // The fake kubelet prints PASSWORD=<value> in the container's logs: no message may show it.
+      metadata: { labels: { app: 'web' }, annotations: { 'capstan.test/log-env': 'PASSWORD' } },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: '<%= image %>',
+            env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'PASSWORD' } } }],
+          },
+        ],
+      },
     },
   },
 });
@@ -39,6 +51,7 @@ describe('capstan watch', () => {
         ns.name,
         'notifications:\n  - type: webhook\n    urlEnv: HOOK_URL\n',
       ),
+      '.deploy/test/10-configuration/secret.yaml': secret,
       '.deploy/test/30-deployment/web.yaml.ejs': web,
     });
     const deploy = await capstan(
@@ -91,6 +104,8 @@ describe('capstan watch', () => {
       /What to do: `capstan rollback test` puts the release before it back; `capstan history test` lists the releases/,
     );
     assert.match(text.stdout, /BackOff/, 'the back-off event of the diagnosis');
+    assert.match(text.stdout, /PASSWORD=\[redacted\]/, 'the log line, redacted');
+    assert.ok(!text.stdout.includes(PASSWORD) && !broken.run.stdout.includes(PASSWORD));
 
     // Silenced: shown, but no failure; then the silence ends.
     const silenced = await capstan(
@@ -178,6 +193,18 @@ describe('capstan watch', () => {
         /What to do: `capstan rollback test` puts the release before it back; `capstan history test` lists the releases$/,
       );
       assert.match(message.summary, /last \d+ lines? of web-\S+\/app \(previous container\):/);
+      assert.match(message.summary, /PASSWORD=\[redacted\]/);
+      assert.ok(!hook.texts.some((t) => t.includes(PASSWORD)), 'no secret value in any message');
+      const record = await kubectl([
+        'get',
+        'configmap',
+        'capstan-watch-shop-test',
+        '-n',
+        ns.name,
+        '-o',
+        'json',
+      ]);
+      assert.ok(!record.includes(PASSWORD), "no secret value in the watcher's record");
 
       // Stopped and started again in the middle of the incident: nothing is repeated.
       first.abort();
