@@ -94,11 +94,18 @@ export function planMessages(
   return { book: transition.book, announced, outbox };
 }
 
-/** The messages whose time has come. */
+/**
+ * The messages whose time has come: of one workload and cause, only the oldest, so that a new
+ * incident is never announced before the resolution of the one before it.
+ */
 export function dueMessages(record: WatchRecord, now: Date): OutboxEntry[] {
-  return record.outbox.filter(
-    (e) => e.nextAttemptAt === undefined || Date.parse(e.nextAttemptAt) <= now.getTime(),
-  );
+  const first = new Set<string>();
+  return record.outbox.filter((e) => {
+    const key = incidentKey(e.incident);
+    if (first.has(key)) return false;
+    first.add(key);
+    return e.nextAttemptAt === undefined || Date.parse(e.nextAttemptAt) <= now.getTime();
+  });
 }
 
 const sameEntry = (a: OutboxEntry, b: OutboxEntry): boolean =>

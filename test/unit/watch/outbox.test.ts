@@ -100,7 +100,7 @@ describe('watch outbox', () => {
     ]);
   });
 
-  it('property: whatever the deliveries, a configuration never gets an incident twice under one release', () => {
+  it('property: whatever the deliveries, a configuration never gets an incident twice under one release, nor a new one before the resolution of the last', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 90 })), { maxLength: 40 }),
@@ -123,6 +123,7 @@ describe('watch outbox', () => {
           for (const [key, n] of perOpening) assert.equal(n, 1, `${key}: ${sent.join('; ')}`);
         },
       ),
+      { numRuns: 1000 },
     );
   });
 
