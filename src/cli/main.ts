@@ -13,6 +13,7 @@ import { registerSecretsCommands } from './secrets.js';
 import { registerCompletionCommands } from './completion.js';
 import { registerInitCommand } from './init-command.js';
 import { registerAdoptCommand } from './adopt-command.js';
+import { registerWatchCommands } from './watch-commands.js';
 
 export type { CliIo, CommandResult } from './options.js';
 import { reportError } from './report-error.js';
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerSecretsCommands(program, io);
   registerInitCommand(program, io, result);
   registerAdoptCommand(program, io, result);
+  registerWatchCommands(program, io, result);
   registerCompletionCommands(program, io);
   return program;
 }

@@ -49,7 +49,7 @@ function releaseOption(value: string): number {
  * command hides them. With `command`, the command acts on one cluster: a multi-cluster environment
  * needs `cluster`.
  */
-async function openEnvironment(
+export async function openEnvironment(
   cmd: Command,
   io: CliIo,
   envName: string,

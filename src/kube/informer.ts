@@ -1,5 +1,5 @@
 import { sleep, type KubeObject } from '../shared/index.js';
-import type { KubeClient, ListOptions } from './client.js';
+import type { KubeClient, ListOptions, WatchEvent } from './client.js';
 import { KubeApiError } from './errors.js';
 
 /** What an informer needs of a client: a list and a watch (a fake in unit tests). */
@@ -15,6 +15,11 @@ export interface InformerOptions extends ListOptions {
   readonly signal: AbortSignal;
   /** Clock for the health record (default Date.now). */
   readonly now?: () => number;
+  /**
+   * A watch that brings nothing, not even a bookmark, for this long is dropped and the kind listed
+   * again: a stream can stall without an error (default: no deadline; the server ends it in 5 min).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** How an informer's requests fare, for a caller that must say why it waited in vain. */
@@ -117,6 +122,72 @@ export class Informer {
     this.lastError = undefined;
   }
 
+  /** Applies a watch's events to the store; returns the resourceVersion to resume from (undefined: list again). */
+  private async follow(
+    watch: AsyncIterable<WatchEvent>,
+    from: string,
+    heard: () => void,
+  ): Promise<string | undefined> {
+    let resourceVersion: string | undefined = from;
+    for await (const event of watch) {
+      heard();
+      this.recovered();
+      if (event.type === 'ERROR') {
+        const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+        // 410: the version is too old, list again now; anything else counts as a failure.
+        if (status.code === 410) {
+          return undefined;
+        }
+        throw new KubeApiError(
+          status.code ?? 500,
+          status.reason ?? 'WatchError',
+          status.message ?? 'the watch ended with an error',
+        );
+      }
+      const rv = event.object.metadata?.resourceVersion;
+      if (rv) resourceVersion = rv;
+      if (event.type === 'BOOKMARK') continue;
+      dropManagedFields(event.object);
+      const key = this.keyOf(event.object);
+      if (event.type === 'DELETED') this.store.delete(key);
+      else this.store.set(key, event.object);
+      this.options.onChange(event.object, event.type);
+    }
+    return resourceVersion;
+  }
+
+  /**
+   * A signal for one watch request: aborted with the informer's, or once nothing has been heard for
+   * idleTimeoutMs (then `idled()` tells).
+   */
+  private idleDeadline(): { signal: AbortSignal; heard: () => void; idled: () => boolean; done: () => void } {
+    const controller = new AbortController();
+    const parent = this.options.signal;
+    const stop = () => controller.abort();
+    parent.addEventListener('abort', stop, { once: true });
+    const limit = this.options.idleTimeoutMs;
+    let idled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const heard = () => {
+      if (limit === undefined) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        idled = true;
+        controller.abort();
+      }, limit);
+    };
+    heard();
+    return {
+      signal: controller.signal,
+      heard,
+      idled: () => idled,
+      done: () => {
+        clearTimeout(timer);
+        parent.removeEventListener('abort', stop);
+      },
+    };
+  }
+
   private async run(): Promise<void> {
     const { apiVersion, kind, signal, fieldSelector, labelSelector, namespace } = this.options;
     let resourceVersion: string | undefined;
@@ -130,37 +201,21 @@ export class Informer {
             this.markSynced();
           }
         }
+        const stream = this.idleDeadline();
         const watch = this.client.watch(apiVersion, kind, {
           namespace,
           labelSelector,
           fieldSelector,
-          signal,
+          signal: stream.signal,
           resourceVersion,
         });
-        for await (const event of watch) {
-          this.recovered();
-          if (event.type === 'ERROR') {
-            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
-            // 410: the version is too old, list again now; anything else counts as a failure.
-            if (status.code === 410) {
-              resourceVersion = undefined;
-              break;
-            }
-            throw new KubeApiError(
-              status.code ?? 500,
-              status.reason ?? 'WatchError',
-              status.message ?? 'the watch ended with an error',
-            );
-          }
-          const rv = event.object.metadata?.resourceVersion;
-          if (rv) resourceVersion = rv;
-          if (event.type === 'BOOKMARK') continue;
-          dropManagedFields(event.object);
-          const key = this.keyOf(event.object);
-          if (event.type === 'DELETED') this.store.delete(key);
-          else this.store.set(key, event.object);
-          this.options.onChange(event.object, event.type);
+        try {
+          resourceVersion = await this.follow(watch, resourceVersion, stream.heard);
+        } finally {
+          stream.done();
         }
+        // Silent too long: whatever the stream missed, a list brings back.
+        if (stream.idled()) resourceVersion = undefined;
       } catch (error) {
         if (signal.aborted) return;
         this.failures++;

@@ -71,5 +71,5 @@ export function notifyFleet(
   notice: FleetNotice,
   options: NotifyOptions,
 ): Promise<void> {
-  return notify(configs, fleetNotifyEvent(notice), options);
+  return notify(configs, fleetNotifyEvent(notice), options).then(() => undefined);
 }

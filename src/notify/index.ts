@@ -2,7 +2,7 @@
 export { fleetNotifyEvent, notifyFleet } from './fleet.js';
 export type { FleetNotice } from './fleet.js';
 export { notify } from './notify.js';
-export type { NotifyOptions } from './notify.js';
+export type { NotifyOptions, NotifyOutcome } from './notify.js';
 export {
   describeCluster,
   describeEvent,

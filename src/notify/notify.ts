@@ -24,16 +24,27 @@ export interface NotifyOptions {
   /** First back-off delay, doubled at each retry (default 500 ms). */
   readonly backoffMs?: number;
   readonly now?: () => Date;
+  /** Ends the warning of a failed send (default: the deploy itself is not affected). */
+  readonly failureNote?: string;
+}
+
+/** What became of one configuration's message: `skipped` when its URL is missing or not http(s). */
+export interface NotifyOutcome {
+  readonly config: NotificationConfig;
+  readonly outcome: 'delivered' | 'failed' | 'skipped';
 }
 
 const MAX_BACKOFF_MS = 10_000;
 
-/** Sends `event` to every configuration that wants it, in parallel. Never throws: failures are warnings. */
+/**
+ * Sends `event` to every configuration that wants it, in parallel. Never throws: failures are
+ * warnings; the outcome of each configuration that wanted it is returned.
+ */
 export async function notify(
   configs: readonly NotificationConfig[],
   event: NotifyEvent,
   options: NotifyOptions,
-): Promise<void> {
+): Promise<NotifyOutcome[]> {
   const warn = (message: string) => {
     try {
       options.onWarning(message);
@@ -44,11 +55,14 @@ export async function notify(
   try {
     const redact = options.redact ?? ((text: string) => text);
     const safe = redactEvent(event, redact);
-    await Promise.all(
-      configs.filter((c) => wantsEvent(c, event.kind)).map((config) => sendOne(config, safe, options, warn)),
+    return await Promise.all(
+      configs
+        .filter((c) => wantsEvent(c, event.kind))
+        .map(async (config) => ({ config, outcome: await sendOne(config, safe, options, warn) })),
     );
   } catch (error) {
     warn(`notification failed: ${error instanceof Error ? error.message : String(error)}`);
+    return configs.map((config) => ({ config, outcome: 'failed' }));
   }
 }
 
@@ -57,12 +71,17 @@ async function sendOne(
   event: NotifyEvent,
   options: NotifyOptions,
   warn: (m: string) => void,
-): Promise<void> {
+): Promise<NotifyOutcome['outcome']> {
   const label = `${config.type} notification (${config.urlEnv})`;
   const url = options.env[config.urlEnv];
-  if (!url) return warn(`${label} skipped: environment variable ${config.urlEnv} is not set`);
-  if (!/^https?:\/\//i.test(url))
-    return warn(`${label} skipped: ${config.urlEnv} does not hold an http(s) URL`);
+  if (!url) {
+    warn(`${label} skipped: environment variable ${config.urlEnv} is not set`);
+    return 'skipped';
+  }
+  if (!/^https?:\/\//i.test(url)) {
+    warn(`${label} skipped: ${config.urlEnv} does not hold an http(s) URL`);
+    return 'skipped';
+  }
   const redact = options.redact ?? ((text: string) => text);
   const body = JSON.stringify(
     config.type === 'slack'
@@ -112,8 +131,11 @@ async function sendOne(
       maxDelayMs: MAX_BACKOFF_MS,
       delayOf: (error) => (error as SendFailure).retryAfterMs,
     });
+    return 'delivered';
   } catch (error) {
-    warn(hide(`${label} failed: ${(error as SendFailure).problem}; the deploy itself is not affected`));
+    const note = options.failureNote ?? 'the deploy itself is not affected';
+    warn(hide(`${label} failed: ${(error as SendFailure).problem}; ${note}`));
+    return 'failed';
   }
 }
 

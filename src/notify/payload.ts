@@ -3,7 +3,8 @@ import type { NotificationConfig } from '../config/index.js';
 import type { ClusterOutcome } from '../events/index.js';
 import { mapStrings } from '../shared/index.js';
 
-export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back';
+/** A deploy's kinds, then `capstan watch`'s: an incident of a running workload, and its resolution. */
+export type NotifyKind = 'started' | 'succeeded' | 'failed' | 'rolled-back' | 'incident' | 'resolved';
 
 /** One cluster of a multi-cluster deploy, as its notification lists it. */
 export interface NotifyCluster {
@@ -38,6 +39,15 @@ export interface NotifyEvent {
   branch?: string;
   /** A multi-cluster deploy's clusters: one notification for the environment, a line per cluster. */
   clusters?: NotifyCluster[];
+  /** For incidents: `Kind/name` of the workload, and what is wrong with it (`crash loop`). */
+  workload?: string;
+  cause?: string;
+  /** For incidents: the cluster of a multi-cluster environment. */
+  cluster?: string;
+  /** For incidents: what to run (`capstan rollback ENV`, `capstan history ENV`). */
+  actions?: string;
+  /** For incidents: when the live release was deployed. */
+  deployedAt?: string;
 }
 
 export interface SlackPayload {
@@ -61,6 +71,11 @@ export interface WebhookPayload {
   commit?: string;
   branch?: string;
   clusters?: NotifyCluster[];
+  workload?: string;
+  cause?: string;
+  cluster?: string;
+  actions?: string;
+  deployedAt?: string;
   timestamp?: string;
 }
 
@@ -136,7 +151,24 @@ export function describeEvent(event: NotifyEvent): string {
       return `Deploy of ${target} failed (${details.join(', ')})${event.summary ? `: ${firstLine(event.summary)}` : ''}`;
     case 'rolled-back':
       return `Rolled back ${event.app} in ${event.env} to release ${event.rolledBackTo ?? '?'} (${details.join(', ')})`;
+    case 'incident':
+    case 'resolved': {
+      const live = details
+        .map((d) =>
+          event.deployedAt && event.user && d === `by ${event.user}` ? `${d} at ${event.deployedAt}` : d,
+        )
+        .join(', ');
+      const what = `${event.workload ?? '?'}: ${event.cause ?? 'incident'} (live ${live})`;
+      return event.kind === 'resolved'
+        ? `Resolved in ${incidentWhere(event)}: ${what}`
+        : `Incident in ${incidentWhere(event)}: ${what}${event.summary ? `: ${firstLine(event.summary)}` : ''}`;
+    }
   }
+}
+
+/** `shop/production` (`, cluster eu`). */
+function incidentWhere(event: NotifyEvent): string {
+  return `${event.app}/${event.env}${event.cluster ? ` (cluster ${event.cluster})` : ''}`;
 }
 
 /**
@@ -182,6 +214,8 @@ const ICONS: Record<NotifyKind, string> = {
   succeeded: ':white_check_mark:',
   failed: ':x:',
   'rolled-back': ':leftwards_arrow_with_hook:',
+  incident: ':rotating_light:',
+  resolved: ':large_green_circle:',
 };
 
 /** Slack mrkdwn treats these three as control characters. */
@@ -195,7 +229,11 @@ export function slackPayload(event: NotifyEvent): SlackPayload {
   const blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text } }];
   for (const chunk of chunks((event.clusters ?? []).map((c) => `• ${escapeSlack(describeCluster(c))}`)))
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
-  if (event.kind === 'failed' && event.summary && event.summary.includes('\n')) {
+  if (
+    (event.kind === 'failed' || event.kind === 'incident') &&
+    event.summary &&
+    event.summary.includes('\n')
+  ) {
     const summary =
       event.summary.length > MAX_SUMMARY ? `${event.summary.slice(0, MAX_SUMMARY)}\n…` : event.summary;
     blocks.push({
@@ -203,6 +241,8 @@ export function slackPayload(event: NotifyEvent): SlackPayload {
       text: { type: 'mrkdwn', text: `\`\`\`${escapeSlack(summary.replace(/```/g, "'''"))}\`\`\`` },
     });
   }
+  if (event.actions)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeSlack(event.actions) } });
   return { text, blocks };
 }
 
@@ -229,7 +269,11 @@ export function webhookPayload(event: NotifyEvent, timestamp?: string): WebhookP
     source: 'capstan',
     event: kind,
     ...rest,
-    text: [describeEvent(event), ...(event.clusters ?? []).map(describeCluster)].join('\n'),
+    text: [
+      describeEvent(event),
+      ...(event.clusters ?? []).map(describeCluster),
+      ...(event.actions ? [event.actions] : []),
+    ].join('\n'),
     ...(timestamp ? { timestamp } : {}),
   };
 }

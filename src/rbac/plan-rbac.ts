@@ -272,3 +272,57 @@ export function rbacObjects(plan: RbacPlan, subject?: RbacSubject): KubeObject[]
   }
   return objects;
 }
+
+/**
+ * What `capstan watch` calls in the environment's namespace (watch/): it reads the workloads,
+ * their pods, logs and events and the release records, and writes only its own ConfigMap and the
+ * Lease its watchers elect a leader with.
+ */
+export function planWatchRbac(input: Pick<RbacPlanInput, 'app' | 'env' | 'namespace'>): RbacPlan {
+  const read = ['get', 'list', 'watch'];
+  const needs: Need[] = [
+    ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].map((resource) => ({
+      group: 'apps',
+      resource,
+      verbs: read,
+      why: 'the workloads watched, and Deployments through their ReplicaSets',
+    })),
+    ...['jobs', 'cronjobs'].map((resource) => ({
+      group: 'batch',
+      resource,
+      verbs: read,
+      why: "failed Jobs, and a CronJob's through its Jobs",
+    })),
+    {
+      group: '',
+      resource: 'pods',
+      verbs: read,
+      why: "the pods' container states: crash loops, OOM kills, image pulls",
+    },
+    { group: '', resource: 'events', verbs: read, why: 'warnings that explain an incident' },
+    { group: '', resource: 'pods/log', verbs: ['get'], why: 'the last log lines of failing containers' },
+    {
+      group: '',
+      resource: 'secrets',
+      verbs: ['list'],
+      why: 'release records: the live release, and the secret values to redact from messages',
+    },
+    {
+      group: '',
+      resource: 'configmaps',
+      verbs: ['get', 'create', 'patch'],
+      why: "the watchers' record (capstan-watch-APP-ENV: incidents, messages sent, silences)",
+    },
+    {
+      group: 'coordination.k8s.io',
+      resource: 'leases',
+      verbs: ['get', 'create', 'update'],
+      why: "the watchers' leader election, and the deploy lock (read: quiet during a deploy)",
+    },
+  ];
+  return {
+    name: `capstan-watch:${input.app}-${input.env}`,
+    roles: [{ namespace: input.namespace, rules: mergeRules(needs) }],
+    clusterRules: [],
+  };
+}
