@@ -18,6 +18,7 @@ export const OWN_CLUSTER = new Map([
     'stops the API server and etcd; its FlowSchema throttles the restricted identity everywhere',
   ],
   ['test/integration/deploy-unreachable.test.ts', 'stops the API server for 25 s'],
+  ['test/integration/watch-outage.test.ts', 'stops the API server for 20 s'],
   ['test/integration/deploy-releases.test.ts', 'restarts the API server mid-deploy'],
   [
     'test/integration/scheduling-differential.test.ts',

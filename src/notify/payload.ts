@@ -158,7 +158,9 @@ export function describeEvent(event: NotifyEvent): string {
           event.deployedAt && event.user && d === `by ${event.user}` ? `${d} at ${event.deployedAt}` : d,
         )
         .join(', ');
-      const what = `${event.workload ?? '?'}: ${event.cause ?? 'incident'} (live ${live})`;
+      // An incident of the environment as a whole (the API server's outage) names no workload.
+      const subject = event.workload === undefined ? '' : `${event.workload}: `;
+      const what = `${subject}${event.cause ?? 'incident'} (live ${live})`;
       return event.kind === 'resolved'
         ? `Resolved in ${incidentWhere(event)}: ${what}`
         : `Incident in ${incidentWhere(event)}: ${what}${event.summary ? `: ${firstLine(event.summary)}` : ''}`;

@@ -4,6 +4,7 @@
 import type { NotificationConfig } from '../config/index.js';
 import { wantsEvent } from '../notify/index.js';
 import { EMPTY_BOOK, incidentKey, type Incident, type IncidentBook, type Transition } from './incidents.js';
+import { parseOutage, type Outage } from './outage.js';
 
 export interface OutboxEntry {
   readonly kind: 'incident' | 'resolved';
@@ -23,6 +24,8 @@ export interface WatchRecord {
   /** Incidents whose message some configuration took, by incident key: under which release, when. */
   readonly announced: Readonly<Record<string, { readonly release?: number; readonly at: string }>>;
   readonly outbox: readonly OutboxEntry[];
+  /** The API server's outage, once the watcher could write it down (src/watch/outage.ts). */
+  readonly outage?: Outage;
 }
 
 export const EMPTY_RECORD: WatchRecord = { book: EMPTY_BOOK, announced: {}, outbox: [] };
@@ -91,7 +94,7 @@ export function planMessages(
     delete announced[key];
     outbox = [...outbox, ...queue(options.configs, 'resolved', incident, options.release)];
   }
-  return { book: transition.book, announced, outbox };
+  return { ...record, book: transition.book, announced, outbox };
 }
 
 /**
@@ -149,10 +152,12 @@ export function parseWatchRecord(text: string | undefined): WatchRecord {
   if (!text) return EMPTY_RECORD;
   try {
     const parsed = JSON.parse(text) as Partial<WatchRecord>;
+    const outage = parseOutage(parsed.outage);
     return {
       book: { incidents: Array.isArray(parsed.book?.incidents) ? parsed.book.incidents : [] },
       announced: parsed.announced && typeof parsed.announced === 'object' ? parsed.announced : {},
       outbox: Array.isArray(parsed.outbox) ? parsed.outbox : [],
+      ...(outage === undefined ? {} : { outage }),
     };
   } catch {
     return EMPTY_RECORD;

@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { NotificationConfig } from '../config/index.js';
 import { Informer, type KubeClient } from '../kube/index.js';
-import { notify, type NotifyEvent } from '../notify/index.js';
+import { notify, wantsEvent, type NotifyEvent } from '../notify/index.js';
 import {
   acquireLock,
   LockHeldError,
@@ -29,6 +29,7 @@ import {
   type OutboxEntry,
   type WatchRecord,
 } from './outbox.js';
+import { advanceOutage, afterOutageAttempt, outageSummary, type Outage } from './outage.js';
 import { readReleaseContext, WATCHED_KINDS, type ReleaseContext } from './read-state.js';
 import { silenceOf, type Silence } from './silence.js';
 import { readWatchStore, writeWatchRecord } from './store.js';
@@ -48,6 +49,12 @@ export type WatcherEvent =
       readonly type: 'sent' | 'send-failed';
       readonly kind: string;
       readonly workload: string;
+      readonly message: string;
+    }
+  | {
+      /** The API server's outage, an incident of the environment rather than of a workload. */
+      readonly type: 'outage-sent' | 'outage-send-failed';
+      readonly kind: 'incident' | 'resolved';
       readonly message: string;
     };
 
@@ -83,6 +90,9 @@ export function leaderLeaseName(app: string, env: string): string {
 }
 
 const RELEASES_REREAD_MS = 30_000;
+/** An outage message no configuration took is tried again after this, doubling up to 5 min. */
+const OUTAGE_RETRY_MS = 2000;
+const MAX_OUTAGE_RETRY_MS = 5 * 60_000;
 const SAVE_DEADLINE_MS = 15_000;
 /** A ConfigMap holds 1 MiB; one diagnosis is kept well below. */
 const MAX_SUMMARY_CHARS = 8000;
@@ -103,6 +113,9 @@ class Watcher {
   private contextReadAt = 0;
   private quiet = false;
   private troubled = false;
+  /** Failed attempts at the outage message due now, and when the next may be made. */
+  private outageAttempts = 0;
+  private outageRetryAt = 0;
   private readonly now: () => Date;
 
   constructor(
@@ -246,9 +259,14 @@ class Watcher {
   }
 
   private async tick(): Promise<void> {
+    const troubled = this.apiTrouble();
+    await this.followOutage(troubled);
+    // While the API server does not answer, the Lease can be neither renewed nor taken over: the
+    // leader stays, telling of the outage from memory, and learns whether it still leads once it answers.
+    if (troubled) return;
     // Lost in the background (not renewed in time, taken over): step down at once.
     if (this.lease?.lost) await this.confirmLeadership();
-    if ((await this.deploying()) || this.apiTrouble()) return;
+    if (await this.deploying()) return;
     const context = await this.releaseContext();
     // Silences come from `capstan watch silence`, at any time.
     this.silences = (await readWatchStore(this.client, this.options)).silences;
@@ -295,11 +313,43 @@ class Watcher {
     await this.save();
   }
 
-  private async send(entry: OutboxEntry, context: ReleaseContext): Promise<void> {
-    const live = context.live;
-    const { incident } = entry;
-    const event: NotifyEvent = {
-      kind: entry.kind,
+  /**
+   * The API server's outage, kept in memory while nothing can be written: announced once it has
+   * lasted the grace period, resolved once it answers again; the record holds it from the next save.
+   */
+  private async followOutage(troubled: boolean): Promise<void> {
+    const since = troubled
+      ? Math.min(...[...this.informers.values()].map((i) => i.health.troubleSince ?? Infinity))
+      : undefined;
+    const now = this.now();
+    const step = advanceOutage(
+      this.record.outage,
+      since === undefined || !Number.isFinite(since) ? undefined : new Date(since),
+      { now, graceMs: this.options.graceMs ?? DEFAULT_GRACE_MS },
+    );
+    this.setOutage(step.outage);
+    if (step.send === undefined || step.outage === undefined) {
+      this.outageAttempts = 0;
+      return;
+    }
+    if (now.getTime() < this.outageRetryAt) return;
+    const taken = await this.sendOutage(step.send, step.outage);
+    this.outageAttempts = taken ? 0 : this.outageAttempts + 1;
+    this.outageRetryAt = taken
+      ? 0
+      : now.getTime() + Math.min(MAX_OUTAGE_RETRY_MS, OUTAGE_RETRY_MS * 2 ** (this.outageAttempts - 1));
+    this.setOutage(afterOutageAttempt(step.outage, step.send, taken, this.now()));
+  }
+
+  private setOutage(outage: Outage | undefined): void {
+    const { outage: _old, ...rest } = this.record;
+    this.record = outage === undefined ? rest : { ...rest, outage };
+  }
+
+  /** What every message of this environment carries: the live release as last read. */
+  private baseEvent(kind: 'incident' | 'resolved', live: ReleaseContext['live']): NotifyEvent {
+    return {
+      kind,
       app: this.options.app,
       env: this.options.env,
       deployId: live?.deployId ?? '-',
@@ -310,6 +360,40 @@ class Watcher {
       ...(live?.gitCommit ? { commit: live.gitCommit } : {}),
       ...(live?.gitBranch ? { branch: live.gitBranch } : {}),
       ...(this.options.cluster === undefined ? {} : { cluster: this.options.cluster }),
+    };
+  }
+
+  /** Whether any configuration took the outage message (webhooks and Slack answer while the API server does not). */
+  private async sendOutage(kind: 'incident' | 'resolved', outage: Outage): Promise<boolean> {
+    const configs = this.options.notifications.filter((c) => wantsEvent(c, kind));
+    if (configs.length === 0) return true;
+    const event: NotifyEvent = {
+      ...this.baseEvent(kind, this.context?.live),
+      cause: 'API server not answering',
+      ...(kind === 'incident' ? { summary: outageSummary(outage) } : {}),
+    };
+    const outcomes = await notify(configs, event, {
+      env: this.options.envVars,
+      fetch: this.options.fetch,
+      ...(this.context ? { redact: this.context.redactor.text } : {}),
+      onWarning: this.options.onWarning,
+      failureNote: 'it is tried again later',
+      retries: 1,
+    });
+    const delivered = outcomes.filter((o) => o.outcome === 'delivered').length;
+    const what = `${kind} message of the API server's outage since ${outage.since}`;
+    this.options.onEvent(
+      delivered > 0
+        ? { type: 'outage-sent', kind, message: `sent the ${what}` }
+        : { type: 'outage-send-failed', kind, message: `could not send the ${what}: tried again later` },
+    );
+    return delivered > 0;
+  }
+
+  private async send(entry: OutboxEntry, context: ReleaseContext): Promise<void> {
+    const { incident } = entry;
+    const event: NotifyEvent = {
+      ...this.baseEvent(entry.kind, context.live),
       workload: incident.workload,
       cause: CAUSE_TITLES[incident.cause],
       ...(entry.kind === 'incident'

@@ -51,6 +51,23 @@ describe('incident messages', () => {
     assert.match(texts[2], /^What to do: /);
   });
 
+  it('an incident of the environment as a whole (an API outage) names no workload', () => {
+    const { workload: _w, actions: _a, ...rest } = incident;
+    const outage: NotifyEvent = {
+      ...rest,
+      cause: 'API server not answering',
+      summary: 'the API server has not answered since 2026-12-07T20:00:00.000Z',
+    };
+    assert.match(
+      webhookPayload(outage, '2026-12-07T20:02:00Z').text,
+      /^Incident in shop\/production: API server not answering \(live release 7, .*\): the API server has not answered since 2026-12-07T20:00:00\.000Z$/,
+    );
+    assert.match(
+      webhookPayload({ ...outage, kind: 'resolved' }, '2026-12-07T20:03:00Z').text,
+      /^Resolved in shop\/production: API server not answering \(live release 7, /,
+    );
+  });
+
   it('notify returns what became of each configuration', async () => {
     const outcomes = await notify(
       [
