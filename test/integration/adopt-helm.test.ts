@@ -115,8 +115,12 @@ describe(`capstan adopt --from-helm (helm ${HELM_VERSION})`, { skip }, () => {
       assert.equal(history.code, 0, history.stdout + history.stderr);
       const records = JSON.parse(history.stdout);
       assert.deepEqual(
-        records.map((r: any) => [r.release, r.outcome, r.inventory.map((o: any) => `${o.kind}/${o.name}`)]),
-        [[1, 'succeeded', ['Service/podinfo', 'Deployment/podinfo']]],
+        records.map((r: any) => [
+          r.release,
+          r.outcome,
+          r.inventory.map((o: any) => `${o.kind}/${o.name}`).sort(),
+        ]),
+        [[1, 'succeeded', ['Deployment/podinfo', 'Service/podinfo']]],
       );
 
       // A later deploy: the pre-upgrade hook runs before the Deployment, which scales to 3.
