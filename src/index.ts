@@ -86,6 +86,23 @@ export {
 export type { AgeIdentity, DecryptedSops, KeyProvider, SopsReadOptions } from './secrets/index.js';
 export { collectVaultReferences, parseVaultReference, resolveVaultReferences } from './secrets/index.js';
 export type { ResolveVaultOptions, VaultReference, VaultReferenceSite } from './secrets/index.js';
+export {
+  deletePreview,
+  deployPreview,
+  gcPreviews,
+  listPreviews,
+  previewNames,
+  resolvePreview,
+} from './previews/index.js';
+export type {
+  GcResult,
+  PreviewDeployOptions,
+  PreviewDeployResult,
+  PreviewList,
+  PreviewListing,
+  PreviewNames,
+  PreviewSummary,
+} from './previews/index.js';
 export { planScaffold, writeScaffold } from './scaffold/index.js';
 export type {
   ScaffoldOptions,

@@ -14,6 +14,7 @@ import { registerCompletionCommands } from './completion.js';
 import { registerInitCommand } from './init-command.js';
 import { registerAdoptCommand } from './adopt-command.js';
 import { registerWatchCommands } from './watch-commands.js';
+import { registerPreviewCommands } from './preview-commands.js';
 
 export type { CliIo, CommandResult } from './options.js';
 import { reportError } from './report-error.js';
@@ -56,6 +57,7 @@ export function buildProgram(io: CliIo, result: CommandResult): Command {
   registerInitCommand(program, io, result);
   registerAdoptCommand(program, io, result);
   registerWatchCommands(program, io, result);
+  registerPreviewCommands(program, io, result);
   registerCompletionCommands(program, io);
   return program;
 }

@@ -9,6 +9,8 @@ const EXIT_OF_CODE: Readonly<Record<string, number>> = {
   ERR_CAPSTAN_LOCKED: 4,
   ERR_CAPSTAN_LOCK_LOST: 4,
   ERR_CAPSTAN_INTERRUPTED: 130,
+  // A wait past its deadline (e.g. a preview's namespace still held by finalizers).
+  ERR_CAPSTAN_TIMEOUT: 3,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { checkHostPattern } from '../previews/names.js';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { Issue } from '../shared/index.js';
@@ -43,12 +44,14 @@ export function parseConfig(text: string, file: string): ParsedConfig {
   const validate = schemaValidator();
   if (validate(data)) {
     const config = data as CapstanConfig;
-    const issues = [...checkNamespaces(config), ...checkClusters(config)].map(({ path, message }) => ({
-      file,
-      ...position(locate(doc.contents, path).node?.range?.[0]),
-      path: path.join('.'),
-      message,
-    }));
+    const issues = [...checkNamespaces(config), ...checkClusters(config), ...checkPreviews(config)].map(
+      ({ path, message }) => ({
+        file,
+        ...position(locate(doc.contents, path).node?.range?.[0]),
+        path: path.join('.'),
+        message,
+      }),
+    );
     return issues.length > 0 ? { issues } : { config, issues: [] };
   }
 
@@ -107,6 +110,29 @@ function checkNamespaces(config: CapstanConfig): { path: string[]; message: stri
         : [],
     ),
   );
+}
+
+/** What the schema cannot say about previews: the environment they copy, and room for a branch in the names. */
+export function checkPreviews(config: CapstanConfig): { path: string[]; message: string }[] {
+  const previews = config.previews;
+  if (!previews) return [];
+  const issues: { path: string[]; message: string }[] = [];
+  const from = Object.hasOwn(config.environments, previews.from)
+    ? config.environments[previews.from]
+    : undefined;
+  if (!from)
+    issues.push({
+      path: ['previews', 'from'],
+      message: `"${previews.from}" is not an environment (${Object.keys(config.environments).join(', ')})`,
+    });
+  else if (from.clusters)
+    issues.push({
+      path: ['previews', 'from'],
+      message: `"${previews.from}" has several clusters: a preview deploys to one (name a single-cluster environment)`,
+    });
+  const host = checkHostPattern(config.app, previews.host);
+  if (host) issues.push({ path: ['previews', 'host'], message: host });
+  return issues;
 }
 
 /**

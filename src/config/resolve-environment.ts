@@ -66,14 +66,10 @@ export function resolveEnvironment(
   const fleet = envConfig.clusters ? resolveFleet(envConfig, dirname(file)) : undefined;
   const cluster = clusterOf(envConfig, envName, options.cluster, file);
   const resolvedCluster = fleet?.clusters.find((c) => c.name === options.cluster);
-  let values = mergeValues(mergeValues(config.values ?? {}, envConfig.values ?? {}), cluster?.values ?? {});
-  const issues: Issue[] = [];
-  for (const entry of options.set ?? []) {
-    const parsed = parseSetEntry(entry);
-    if (typeof parsed === 'string') issues.push({ file: '--set', message: parsed });
-    else values = setPath(values, parsed.path, parsed.value);
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
+  const values = applySet(
+    mergeValues(mergeValues(config.values ?? {}, envConfig.values ?? {}), cluster?.values ?? {}),
+    options.set,
+  );
 
   const timeout = config.deploy?.timeout ?? DEFAULT_TIMEOUT;
   const image = envConfig.image ?? config.image;
@@ -177,6 +173,22 @@ export function mergeValues(
   return out;
 }
 
+/** `--set` entries over values; an input error naming every entry that is not `key=value`. */
+export function applySet(
+  values: Record<string, unknown>,
+  set: readonly string[] | undefined,
+): Record<string, unknown> {
+  let out = values;
+  const issues: Issue[] = [];
+  for (const entry of set ?? []) {
+    const parsed = parseSetEntry(entry);
+    if (typeof parsed === 'string') issues.push({ file: '--set', message: parsed });
+    else out = setPath(out, parsed.path, parsed.value);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return out;
+}
+
 /** `a.b\.c=value` -> { path: ['a', 'b.c'], value } or an error message. */
 export function parseSetEntry(entry: string): { path: string[]; value: unknown } | string {
   const eq = entry.indexOf('=');
@@ -217,7 +229,7 @@ function setPath(
   return out;
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

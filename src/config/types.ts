@@ -87,6 +87,33 @@ export interface ResolvedVaultConfig {
   readonly auth: Readonly<VaultAuthConfig>;
 }
 
+/** capstan.yaml `previews.protect`: basic auth in front of every Ingress of a preview. */
+export interface PreviewProtectConfig {
+  /** The ingress controller the annotations (or middlewares) are for. */
+  ingress: 'nginx' | 'traefik';
+  /** The basic-auth user name (default `preview`). */
+  user?: string;
+  /** An environment variable holding the password; without it one is generated per preview and printed once. */
+  passwordEnv?: string;
+}
+
+/** capstan.yaml `previews:`: an environment per branch (docs/previews.md). */
+export interface PreviewsConfig {
+  /** The environment whose tree, values and secrets a preview deploys. */
+  from: string;
+  /** The preview's host, e.g. `{slug}.preview.example.test`. */
+  host: string;
+  /** How long a preview lives after its last deploy, e.g. 3d. */
+  ttl: string;
+  /** ResourceQuota hard limits of each preview's namespace. */
+  quota?: Record<string, string | number>;
+  /** The LimitRange's container defaults, so pods without requests still fit in the quota. */
+  limits?: { defaultRequest?: Record<string, string>; default?: Record<string, string> };
+  /** Merged over the `from` environment's values. */
+  values?: Record<string, unknown>;
+  protect?: PreviewProtectConfig;
+}
+
 export interface CapstanConfig {
   app: string;
   image?: string;
@@ -98,6 +125,7 @@ export interface CapstanConfig {
   tasks?: Record<string, TaskConfig>;
   audit?: AuditConfig;
   vault?: VaultConfig;
+  previews?: PreviewsConfig;
 }
 
 export interface LoadedConfig {
@@ -140,6 +168,30 @@ export interface ResolvedEnvironment {
   readonly cluster?: string;
   /** A multi-cluster environment's clusters, waves and pacing; undefined for a single-cluster one. */
   readonly fleet?: FleetConfig;
+  /** The preview this view deploys (`capstan preview deploy`); undefined for an environment. */
+  readonly preview?: ResolvedPreview;
+}
+
+/** What templates see as `preview`. */
+export interface PreviewContext {
+  readonly branch: string;
+  readonly slug: string;
+  readonly host: string;
+  /** ISO 8601: this deploy's time plus the ttl. */
+  readonly expiresAt: string;
+}
+
+/** One branch's preview, resolved from capstan.yaml `previews:`. */
+export interface ResolvedPreview extends PreviewContext {
+  /** The environment it is deployed from. */
+  readonly from: string;
+  readonly ttlMs: number;
+  readonly quota: Readonly<Record<string, string>>;
+  readonly limits: {
+    readonly defaultRequest: Readonly<Record<string, string>>;
+    readonly default: Readonly<Record<string, string>>;
+  };
+  readonly protect?: Readonly<PreviewProtectConfig>;
 }
 
 /** One cluster of a multi-cluster environment, resolved. */

@@ -9,6 +9,7 @@ import {
   type KubeObject,
 } from '../shared/index.js';
 import { collectVaultReferences, writeVaultValues } from '../secrets/index.js';
+import { protectIngress } from '../previews/protect.js';
 import { applyConfigChecksums } from './checksums.js';
 import {
   createTemplateEngine,
@@ -25,6 +26,7 @@ import {
   checkObject,
   completeObject,
   foreignNamespaceHint,
+  isClusterScoped,
   isForeignNamespaceIssue,
   type ObjectSite,
 } from './objects.js';
@@ -178,6 +180,14 @@ function templateContext(options: RenderOptions, engine: TemplateEngine): Templa
     env: env.name,
     namespace: env.namespace,
     cluster: env.cluster,
+    preview: env.preview
+      ? {
+          branch: env.preview.branch,
+          slug: env.preview.slug,
+          host: env.preview.host,
+          expiresAt: env.preview.expiresAt,
+        }
+      : undefined,
     deployId,
     // Deprecated alias of deployId (its name before the release number took the word `release`).
     revision: deployId,
@@ -356,7 +366,20 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
     issues.push(foreign);
     return undefined;
   }
+  const preview = options.env.preview;
+  // A preview owns its namespace and nothing else: a cluster-scoped object would be shared by
+  // every preview and the environment it copies.
+  if (preview && isClusterScoped(object.kind)) {
+    issues.push({
+      file: produced.site.file,
+      ...(produced.site.line === undefined ? {} : { line: produced.site.line }),
+      path: 'kind',
+      message: `${produced.site.label ?? ''}${object.kind} ${object.metadata.name ?? ''} is cluster-scoped: a preview deploys only objects of its own namespace`,
+    });
+    return undefined;
+  }
   completeObject(object, { app: options.env.app, env: options.env.name, namespace: options.env.namespace });
+  if (preview?.protect) protectIngress(object, preview.protect, options.env.namespace);
   return object;
 }
 

@@ -1,5 +1,5 @@
 /** The output of rendering an environment, and what rendering needs. */
-import type { ResolvedEnvironment } from '../config/index.js';
+import type { PreviewContext, ResolvedEnvironment } from '../config/index.js';
 import type { VaultReferenceSite } from '../secrets/index.js';
 import type { KubeObject, SourceLocation } from '../shared/index.js';
 
@@ -63,6 +63,11 @@ export interface TemplateContext<Values extends object = Readonly<Record<string,
   readonly namespace: string;
   /** The cluster of a multi-cluster environment being rendered (capstan.yaml clusters); undefined for a single-cluster one. */
   readonly cluster: string | undefined;
+  /**
+   * The branch preview being rendered (`capstan preview deploy`); undefined for an environment.
+   * `expiresAt` changes on every deploy: keep it out of pod templates, or every deploy rolls them.
+   */
+  readonly preview: PreviewContext | undefined;
   /** Throws a clear error when no image was given, so a template that needs one says so. */
   readonly image: string;
   /** Unique id of this deploy: new on every deploy, so never put it where a change rolls pods. */

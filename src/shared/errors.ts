@@ -62,6 +62,8 @@ const INPUT_ERROR_CODES: ReadonlySet<string> = new Set([
   'ERR_CAPSTAN_INVALID_INPUT',
   'ERR_CAPSTAN_USAGE',
   'ERR_CAPSTAN_KUBECONFIG',
+  // A preview's namespace that is not that preview: refused, nothing changed.
+  'ERR_CAPSTAN_PREVIEW_NAMESPACE',
 ]);
 
 export function isInputError(error: unknown): error is CapstanError {

@@ -268,6 +268,28 @@ export interface PodInput {
 }
 
 /**
+ * The spec as the LimitRanger admission leaves it: every container's resources with the defaults
+ * written in, so that the quota admission after it (QuotaLedger.admit) sees them as the API server
+ * does. Unchanged (the same object) without defaults.
+ */
+function withDefaults(spec: Json, defaults: ContainerDefaults): Json {
+  const any =
+    Object.keys(record(defaults.defaultRequest) ?? {}).length +
+    Object.keys(record(defaults.defaultLimit) ?? {}).length;
+  if (any === 0) return spec;
+  const fill = (containers: unknown) =>
+    list(containers).map((c) => ({
+      ...c,
+      resources: { ...record(c.resources), ...containerResources(c, defaults) },
+    }));
+  return {
+    ...spec,
+    containers: fill(spec.containers),
+    ...(spec.initContainers === undefined ? {} : { initContainers: fill(spec.initContainers) }),
+  };
+}
+
+/**
  * Reads a pod, or a pod template about to become one in `namespace` (LimitRange defaults applied
  * to containers that do not set their resources, as the admission would).
  */
@@ -276,10 +298,10 @@ export function podInfo(
   options: { namespace?: string; name?: string; defaults?: ContainerDefaults; nodeName?: string } = {},
 ): PodInfo {
   const metadata = pod.metadata ?? {};
-  const spec = pod.spec ?? {};
+  const defaults = options.defaults ?? {};
+  const spec = withDefaults(pod.spec ?? {}, defaults);
   const namespace = str(metadata.namespace) ?? options.namespace ?? 'default';
   const labels = labelsOf(metadata.labels);
-  const defaults = options.defaults ?? {};
   const req = (c: Json) => containerResources(c, defaults).requests;
   const lim = (c: Json) => containerResources(c, defaults).limits;
   const affinity = record(spec.affinity) ?? {};

@@ -451,6 +451,46 @@ describe('scheduling preflight: quota and LimitRange', () => {
     assert.match(v.reason!, /1 Insufficient cpu/);
   });
 
+  it('admits pods without requests into a compute quota when a LimitRange gives them defaults', () => {
+    // The LimitRanger writes the defaults into the pod before the quota admission looks at it (a
+    // preview namespace: quota plus LimitRange, containers naming no resources).
+    const limitRanges = [
+      {
+        apiVersion: 'v1',
+        kind: 'LimitRange',
+        metadata: { name: 'lr', namespace: NS },
+        spec: {
+          limits: [
+            {
+              type: 'Container',
+              defaultRequest: { cpu: '50m', memory: '64Mi' },
+              default: { cpu: '500m', memory: '256Mi' },
+            },
+          ],
+        },
+      },
+    ] as unknown as KubeObject[];
+    const hard = { 'requests.cpu': '2', 'limits.memory': '2Gi' };
+    const resourceQuotas = [
+      {
+        apiVersion: 'v1',
+        kind: 'ResourceQuota',
+        metadata: { name: 'preview', namespace: NS },
+        spec: { hard },
+        status: { hard, used: { 'requests.cpu': '0', 'limits.memory': '0' } },
+      },
+    ] as unknown as KubeObject[];
+    const web = deployment('web', { replicas: 2, container: { resources: {} } });
+    const [admitted] = planPreflight([web], snapshot({ nodes: SIX, resourceQuotas, limitRanges }));
+    assert.equal(admitted.unschedulable, 0, admitted.reason);
+    // Without the LimitRange the quota admission refuses them, as the API server would.
+    const [refused] = planPreflight([web], snapshot({ nodes: SIX, resourceQuotas }));
+    assert.equal(
+      refused.reason,
+      'failed quota: preview: must specify limits.memory for: c; requests.cpu for: c',
+    );
+  });
+
   it("refuses pods over the namespace quota in the API server's words", () => {
     const resourceQuotas = [
       {

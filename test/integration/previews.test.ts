@@ -1,0 +1,268 @@
+// capstan preview against the real control plane: two branches (one with slashes, capitals and
+// punctuation, one 140 characters long) deploy to two stable DNS-safe namespaces with a quota, a
+// LimitRange and their hosts; a redeploy reuses the namespace and moves the expiry; list shows
+// both; after the ttl, gc deletes the expired one (namespace gone) and keeps the fresh one and a
+// look-alike namespace it did not create; delete waits until the namespace is gone and names the
+// finalizer that holds it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { previewNames } from '../../src/previews/index.js';
+import { capstan, writeApp } from './cli-helpers.js';
+import { getJson, kubectl } from './helpers.js';
+
+const TTL_S = 40;
+const HOST = '{slug}.preview.example.test';
+const BRANCH_A = 'Feature/JIRA-1234_Add “Checkout” flow!';
+const BRANCH_B = `renovate/${'very-long-dependency-name-'.repeat(6)}`.slice(0, 140);
+
+function tree(app: string): Record<string, string> {
+  return {
+    '.deploy/capstan.yaml': [
+      `app: ${app}`,
+      'image: registry.example.com/shop:1.0.0',
+      'values:',
+      '  replicas: 2',
+      'environments:',
+      '  staging:',
+      `    namespace: ${app}-staging`,
+      'previews:',
+      '  from: staging',
+      `  host: "${HOST}"`,
+      `  ttl: ${TTL_S}s`,
+      '  quota:',
+      '    requests.cpu: "2"',
+      '    limits.memory: 2Gi',
+      '    pods: 10',
+      '  values:',
+      '    replicas: 1',
+      '  protect:',
+      '    ingress: nginx',
+      '',
+    ].join('\n'),
+    '.deploy/staging/10-config/settings.yaml.ejs': [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: settings',
+      'data:',
+      "  branch: <%- JSON.stringify(preview ? preview.branch : 'none') %>",
+      "  host: <%- JSON.stringify(preview ? preview.host : 'shop.example.test') %>",
+      '',
+    ].join('\n'),
+    '.deploy/staging/20-web/web.yaml.ejs': [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  replicas: <%= values.replicas %>',
+      '  selector: { matchLabels: { app: web } }',
+      '  template:',
+      '    metadata: { labels: { app: web } }',
+      '    spec:',
+      '      containers:',
+      '        - name: web',
+      '          image: <%= image %>',
+      '---',
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata: { name: web }',
+      'spec:',
+      '  selector: { app: web }',
+      '  ports: [{ port: 80 }]',
+      '---',
+      'apiVersion: networking.k8s.io/v1',
+      'kind: Ingress',
+      'metadata: { name: web }',
+      'spec:',
+      '  rules:',
+      "    - host: <%= preview ? preview.host : 'shop.example.test' %>",
+      '      http:',
+      '        paths:',
+      '          - path: /',
+      '            pathType: Prefix',
+      '            backend: { service: { name: web, port: { number: 80 } } }',
+      '',
+    ].join('\n'),
+  };
+}
+
+async function namespaceOf(name: string): Promise<Record<string, any> | undefined> {
+  try {
+    return await getJson(['get', 'namespace', name]);
+  } catch {
+    return undefined;
+  }
+}
+
+describe('capstan preview', () => {
+  const app = `pv${randomBytes(2).toString('hex')}`;
+  const files = tree(app);
+  const { dir, cleanup } = writeApp(files);
+  const a = previewNames(app, BRANCH_A, HOST);
+  const b = previewNames(app, BRANCH_B, HOST);
+  const lookAlike = `${app}-look-alike`;
+  const deployed: Record<string, Record<string, any>> = {};
+
+  before(async () => {
+    // Labelled like a preview of this app, expired by its annotation, but not made by capstan preview.
+    await kubectl(['create', 'namespace', lookAlike]);
+    await kubectl([
+      'label',
+      'namespace',
+      lookAlike,
+      `capstan.dev/preview=look-alike`,
+      `capstan.dev/app=${app}`,
+    ]);
+    await kubectl([
+      'annotate',
+      'namespace',
+      lookAlike,
+      'capstan.dev/preview-expires-at=2020-01-01T00:00:00Z',
+    ]);
+  });
+
+  after(async () => {
+    for (const ns of [a.namespace, b.namespace, lookAlike])
+      await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']).catch(() => {});
+    cleanup();
+  });
+
+  const deploy = async (branch: string, extra: string[] = []) => {
+    const run = await capstan(['preview', 'deploy', '--branch', branch, '-o', 'json', ...extra], {
+      cwd: dir,
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const ready = run.events.find((e) => e.type === 'preview-ready');
+    assert.ok(ready, 'a preview-ready event');
+    return { run, ready };
+  };
+
+  it('deploys two branches to stable DNS-safe namespaces with a quota, limits, hosts and protection', async () => {
+    for (const [branch, names] of [
+      [BRANCH_A, a],
+      [BRANCH_B, b],
+    ] as const) {
+      const { run, ready } = await deploy(branch);
+      assert.equal(ready.namespace, names.namespace);
+      assert.equal(ready.url, `https://${names.host}`);
+      assert.ok(names.namespace.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(names.namespace));
+      assert.ok(Buffer.byteLength(names.host) <= 64, names.host);
+      // The generated password is printed once, on the first deploy, and never in the JSON events.
+      assert.match(run.stderr, /preview basic auth: user preview, password [A-Za-z0-9]{24}\n/);
+      const password = /password ([A-Za-z0-9]{24})/.exec(run.stderr)![1];
+      assert.ok(!run.stdout.includes(password));
+
+      const ns = (await namespaceOf(names.namespace))!;
+      assert.equal(ns.metadata.labels['capstan.dev/preview'], names.slug);
+      assert.equal(ns.metadata.labels['capstan.dev/app'], app);
+      assert.equal(ns.metadata.annotations['capstan.dev/preview-branch'], branch);
+      assert.equal(ns.metadata.annotations['capstan.dev/preview-expires-at'], ready.expiresAt);
+      deployed[branch] = ns;
+
+      const quota = await getJson(['get', 'resourcequota', 'capstan-preview', '-n', names.namespace]);
+      assert.equal(quota.spec.hard['requests.cpu'], '2');
+      await getJson(['get', 'limitrange', 'capstan-preview', '-n', names.namespace]);
+      // Pods name no requests: the LimitRange's defaults let them into the quota.
+      const web = await getJson(['get', 'deployment', 'web', '-n', names.namespace]);
+      assert.equal(web.status.readyReplicas, 1);
+      const ingress = await getJson(['get', 'ingress', 'web', '-n', names.namespace]);
+      assert.equal(ingress.spec.rules[0].host, names.host);
+      assert.equal(ingress.metadata.annotations['nginx.ingress.kubernetes.io/auth-type'], 'basic');
+      assert.equal(
+        ingress.metadata.annotations['nginx.ingress.kubernetes.io/auth-secret'],
+        'capstan-preview-auth',
+      );
+      const auth = await getJson(['get', 'secret', 'capstan-preview-auth', '-n', names.namespace]);
+      assert.match(Buffer.from(auth.data.auth, 'base64').toString(), /^preview:\{SHA\}/);
+      const settings = await getJson(['get', 'configmap', 'settings', '-n', names.namespace]);
+      assert.equal(settings.data.branch, branch);
+    }
+    assert.notEqual(a.namespace, b.namespace);
+  });
+
+  it('a redeploy of the same branch reuses its namespace and moves its expiry; list shows both', async () => {
+    // B must expire well before A does: A is deployed again at least 15 s after B.
+    const bDeployed = Date.parse(deployed[BRANCH_B].metadata.annotations['capstan.dev/preview-last-deploy']);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, bDeployed + 15_000 - Date.now())));
+    const before = deployed[BRANCH_A].metadata;
+    const { run, ready } = await deploy(BRANCH_A);
+    assert.equal(ready.namespace, a.namespace);
+    assert.doesNotMatch(run.stderr, /password/, 'the password is shown once only');
+    const ns = (await namespaceOf(a.namespace))!;
+    assert.equal(ns.metadata.uid, before.uid, 'the same namespace');
+    assert.ok(
+      Date.parse(ns.metadata.annotations['capstan.dev/preview-expires-at']) >
+        Date.parse(before.annotations['capstan.dev/preview-expires-at']),
+    );
+    assert.equal(
+      ns.metadata.annotations['capstan.dev/preview-created-at'],
+      before.annotations['capstan.dev/preview-created-at'],
+    );
+    deployed[BRANCH_A] = ns;
+
+    const list = await capstan(['preview', 'list', '-o', 'json'], { cwd: dir });
+    assert.equal(list.code, 0, list.stderr);
+    const listed = JSON.parse(list.stdout) as { previews: Record<string, any>[] };
+    assert.deepEqual(listed.previews.map((p) => p.branch).sort(), [BRANCH_A, BRANCH_B].sort());
+    for (const p of listed.previews) assert.equal(p.status, 'active');
+    const table = await capstan(['preview', 'list'], { cwd: dir });
+    assert.match(table.stdout, new RegExp(`https://${a.host.replace(/\./g, '\\.')}`));
+  });
+
+  it('gc deletes the expired preview only: the fresh one and the look-alike stay', async () => {
+    const bExpires = Date.parse(deployed[BRANCH_B].metadata.annotations['capstan.dev/preview-expires-at']);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, bExpires + 1000 - Date.now())));
+    const aExpires = Date.parse(deployed[BRANCH_A].metadata.annotations['capstan.dev/preview-expires-at']);
+    assert.ok(Date.now() < aExpires - 5000, 'the test needs A fresh while B has expired');
+
+    const dry = await capstan(['preview', 'gc', '--dry-run', '-o', 'json'], { cwd: dir });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(
+      (JSON.parse(dry.stdout) as { deleted: { namespace: string }[] }).deleted.map((p) => p.namespace),
+      [b.namespace],
+    );
+    assert.ok(await namespaceOf(b.namespace), '--dry-run deletes nothing');
+
+    const gc = await capstan(['preview', 'gc'], { cwd: dir });
+    assert.equal(gc.code, 0, gc.stdout + gc.stderr);
+    assert.match(
+      gc.stdout,
+      new RegExp(`deleted the preview of ${BRANCH_B.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+    );
+    assert.equal(await namespaceOf(b.namespace), undefined, 'gc returns once the namespace is gone');
+    assert.ok(await namespaceOf(a.namespace), 'the fresh preview stays');
+    assert.ok(await namespaceOf(lookAlike), 'a namespace capstan preview did not create stays');
+  });
+
+  it('delete waits until the namespace is gone, naming a finalizer that holds it', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'held', namespace: a.namespace, finalizers: ['example.com/hold'] },
+      }),
+    );
+    const held = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '8s'], { cwd: dir });
+    assert.equal(held.code, 3, held.stdout + held.stderr);
+    assert.match(held.stderr, /example\.com\/hold/);
+    await kubectl([
+      'patch',
+      'configmap',
+      'held',
+      '-n',
+      a.namespace,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    ]);
+    const done = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '2m'], { cwd: dir });
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.equal(await namespaceOf(a.namespace), undefined, 'delete returns once the namespace is gone');
+    const again = await capstan(['preview', 'delete', '--branch', BRANCH_A], { cwd: dir });
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /nothing to delete/);
+  });
+});
