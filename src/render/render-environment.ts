@@ -372,7 +372,7 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
   if (preview && isClusterScoped(object.kind)) {
     issues.push({
       file: produced.site.file,
-      ...(produced.site.line === undefined ? {} : { line: produced.site.line }),
+      ...lineOfField(produced.site, ['kind']),
       path: 'kind',
       message: `${produced.site.label ?? ''}${object.kind} ${object.metadata.name ?? ''} is cluster-scoped: a preview deploys only objects of its own namespace`,
     });
@@ -381,6 +381,12 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
   completeObject(object, { app: options.env.app, env: options.env.name, namespace: options.env.namespace });
   if (preview?.protect) protectIngress(object, preview.protect, options.env.namespace);
   return object;
+}
+
+/** The line of a field where the site knows it (YAML files and templates), else the object's. */
+function lineOfField(site: ObjectSite, path: readonly string[]): { line?: number } {
+  const line = site.lineOf?.(path) ?? site.line;
+  return line === undefined ? {} : { line };
 }
 
 function sourceOf(site: ObjectSite): RenderedObject['source'] {
