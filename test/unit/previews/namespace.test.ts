@@ -19,7 +19,6 @@ import {
   protectionObjects,
 } from '../../../src/previews/protect.js';
 import { formatPreviewList, formatSpan } from '../../../src/cli/preview-commands.js';
-import type { KubeObject } from '../../../src/shared/index.js';
 
 const env = {
   app: 'shop',
