@@ -239,6 +239,7 @@ export class ClusterDeploy {
       commit: options.commit,
       branch: options.branch,
       envVars: options.envVars ?? {},
+      warn,
       renderSecrets: async (file, ns) => renderSecrets(file, ns, await connecting),
       configChecksums: !options.takeOver,
       resolveVaultReferences: createVaultResolver(env, {

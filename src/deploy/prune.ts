@@ -153,8 +153,12 @@ export async function findExisting(
     ...options.rendered.map((o) => o.kind),
     ...records.flatMap((r) => r.inventory.map((i) => i.kind)),
   ]);
+  // A preview owns its namespace only: the cluster-scoped objects carrying its labels are those of
+  // the environment it copies (same app and environment labels), never the preview's to prune.
   const types = prunableTypes(
-    (await client.discovery.all()).filter((t) => t.namespaced || t.kind !== 'Namespace'),
+    (await client.discovery.all()).filter(
+      (t) => t.namespaced || (env.preview === undefined && t.kind !== 'Namespace'),
+    ),
   );
   const everyKind = history.readable && records.length === 0;
   const existing = await listLabelled(client, everyKind ? types : types.filter((t) => kinds.has(t.kind)), {

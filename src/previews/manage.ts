@@ -107,7 +107,10 @@ export function whatHolds(namespace: KubeObject): string {
     status?: { conditions?: { type: string; status: string; message?: string }[] };
     metadata: { finalizers?: string[] };
   };
-  const finalizers = [...(spec?.finalizers ?? []), ...(metadata.finalizers ?? [])];
+  // `kubernetes` is the namespace controller's own: it goes once the content is gone.
+  const finalizers = [...(spec?.finalizers ?? []), ...(metadata.finalizers ?? [])].map((f) =>
+    f === 'kubernetes' ? 'kubernetes (the namespace controller, still deleting its content)' : f,
+  );
   const conditions = (status?.conditions ?? [])
     .filter((c) => c.status === 'True' && c.message)
     .map((c) => `${c.type}: ${c.message}`);

@@ -367,15 +367,13 @@ function acceptValue(produced: Produced, options: RenderOptions, issues: Issue[]
     return undefined;
   }
   const preview = options.env.preview;
-  // A preview owns its namespace and nothing else: a cluster-scoped object would be shared by
-  // every preview and the environment it copies.
+  // A preview owns its namespace and nothing else: a cluster-scoped object is the environment's it
+  // copies (shared by every preview), so it is left out, and said so.
   if (preview && isClusterScoped(object.kind)) {
-    issues.push({
-      file: produced.site.file,
-      ...lineOfField(produced.site, ['kind']),
-      path: 'kind',
-      message: `${produced.site.label ?? ''}${object.kind} ${object.metadata.name ?? ''} is cluster-scoped: a preview deploys only objects of its own namespace`,
-    });
+    const at = lineOfField(produced.site, ['kind']).line;
+    options.warn?.(
+      `${produced.site.file}${at === undefined ? '' : `:${at}`}: ${produced.site.label ?? ''}${object.kind} ${object.metadata.name ?? ''} is cluster-scoped: left out of the preview (the ${preview.from} environment's deploy manages it)`,
+    );
     return undefined;
   }
   completeObject(object, { app: options.env.app, env: options.env.name, namespace: options.env.namespace });

@@ -45,6 +45,8 @@ export interface RenderOptions {
    * on its PATH); the library reads no globals, so without it no tool is found.
    */
   envVars?: NodeJS.ProcessEnv;
+  /** Told what rendering leaves out and why (a preview's cluster-scoped objects). */
+  warn?: (message: string) => void;
   /** Annotate pod templates with the checksum of the configuration they read (default true). */
   configChecksums?: boolean;
   /** Turns one secrets file (ejson, or SOPS) into objects; they are appended to the phase. */

@@ -50,6 +50,14 @@ function tree(app: string): Record<string, string> {
       "  host: <%- JSON.stringify(preview ? preview.host : 'shop.example.test') %>",
       '',
     ].join('\n'),
+    // The environment's own cluster-scoped object: a preview leaves it out and never prunes it.
+    '.deploy/staging/05-rbac/reader.yaml': [
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRole',
+      `metadata: { name: ${app}-reader }`,
+      'rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]',
+      '',
+    ].join('\n'),
     '.deploy/staging/20-web/web.yaml.ejs': [
       'apiVersion: apps/v1',
       'kind: Deployment',
@@ -106,6 +114,8 @@ describe('capstan preview', () => {
   const deployed: Record<string, Record<string, any>> = {};
 
   before(async () => {
+    const staging = await capstan(['deploy', 'staging', '-o', 'json'], { cwd: dir });
+    assert.equal(staging.code, 0, staging.stdout + staging.stderr);
     // Labelled like a preview of this app, expired by its annotation, but not made by capstan preview.
     await kubectl(['create', 'namespace', lookAlike]);
     await kubectl([
@@ -123,8 +133,14 @@ describe('capstan preview', () => {
     ]);
   });
 
+  const clusterRoleKept = async () => {
+    const role = await getJson(['get', 'clusterrole', `${app}-reader`]);
+    assert.equal(role.metadata.labels['capstan.dev/env'], 'staging');
+  };
+
   after(async () => {
-    for (const ns of [a.namespace, b.namespace, lookAlike])
+    await kubectl(['delete', 'clusterrole', `${app}-reader`, '--ignore-not-found']).catch(() => {});
+    for (const ns of [a.namespace, b.namespace, lookAlike, `${app}-staging`])
       await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']).catch(() => {});
     cleanup();
   });
@@ -146,6 +162,15 @@ describe('capstan preview', () => {
     ] as const) {
       const { run, ready } = await deploy(branch);
       assert.equal(ready.namespace, names.namespace);
+      assert.ok(
+        run.events.some(
+          (e) =>
+            e.type === 'warning' &&
+            /ClusterRole .*-reader is cluster-scoped: left out of the preview/.test(e.message),
+        ),
+      );
+      // The first deploy of a preview has no history: its prune must still leave staging's ClusterRole.
+      await clusterRoleKept();
       assert.equal(ready.url, `https://${names.host}`);
       assert.ok(names.namespace.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(names.namespace));
       assert.ok(Buffer.byteLength(names.host) <= 64, names.host);
@@ -234,6 +259,7 @@ describe('capstan preview', () => {
     assert.equal(await namespaceOf(b.namespace), undefined, 'gc returns once the namespace is gone');
     assert.ok(await namespaceOf(a.namespace), 'the fresh preview stays');
     assert.ok(await namespaceOf(lookAlike), 'a namespace capstan preview did not create stays');
+    await clusterRoleKept();
   });
 
   it('delete waits until the namespace is gone, naming a finalizer that holds it', async () => {
@@ -245,7 +271,8 @@ describe('capstan preview', () => {
         metadata: { name: 'held', namespace: a.namespace, finalizers: ['example.com/hold'] },
       }),
     );
-    const held = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '8s'], { cwd: dir });
+    // The namespace controller names the finalizer once it has deleted the rest (a few seconds).
+    const held = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '40s'], { cwd: dir });
     assert.equal(held.code, 3, held.stdout + held.stderr);
     assert.match(held.stderr, /example\.com\/hold/);
     await kubectl([

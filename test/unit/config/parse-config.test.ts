@@ -58,7 +58,7 @@ describe('parseConfig', () => {
           column: 1,
           path: 'colour',
           message:
-            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy, tasks, audit, vault)',
+            'unknown field "colour" (known: app, image, values, environments, notifications, releases, deploy, tasks, audit, vault, previews)',
         },
       ],
     },

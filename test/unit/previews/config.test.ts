@@ -6,7 +6,6 @@ import { describe, it } from 'node:test';
 import { loadConfig, parseConfig } from '../../../src/config/index.js';
 import { previewNames, resolvePreview } from '../../../src/previews/index.js';
 import { renderEnvironment } from '../../../src/render/index.js';
-import { ConfigError } from '../../../src/shared/index.js';
 import { lines, writeDeployTree } from '../../fixtures/deploy-tree.js';
 
 const FILE = '/repo/.deploy/capstan.yaml';
@@ -115,7 +114,7 @@ describe('capstan.yaml previews', () => {
     assert.throws(() => resolvePreview(loaded, '  '), /a preview needs a branch/);
   });
 
-  it('gives templates `preview` and refuses cluster-scoped objects in a preview', async () => {
+  it('gives templates `preview` and leaves cluster-scoped objects out of a preview, saying so', async () => {
     const root = await writeDeployTree({
       'capstan.yaml': lines(
         'app: shop',
@@ -163,12 +162,16 @@ describe('capstan.yaml previews', () => {
       ),
     });
     const cs = resolvePreview(await loadConfig({ cwd: clusterScoped }), 'main');
-    await assert.rejects(renderEnvironment({ env: cs, deployId: 'r1' }), (error: ConfigError) => {
-      assert.match(
-        error.message,
-        /role\.yaml:2: kind: ClusterRole reader is cluster-scoped: a preview deploys only objects of its own namespace/,
-      );
-      return true;
-    });
+    const warnings: string[] = [];
+    const phases = await renderEnvironment({ env: cs, deployId: 'r1', warn: (m) => warnings.push(m) });
+    assert.deepEqual(
+      phases.flatMap((p) => p.objects),
+      [],
+    );
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /role\.yaml:2: ClusterRole reader is cluster-scoped: left out of the preview \(the staging environment's deploy manages it\)/,
+    );
   });
 });
