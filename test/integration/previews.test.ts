@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { previewNames } from '../../src/previews/index.js';
 import { capstan, writeApp } from './cli-helpers.js';
-import { getJson, kubectl } from './helpers.js';
+import { getJson, kubectl, waitFor } from './helpers.js';
 
 const TTL_S = 40;
 const HOST = '{slug}.preview.example.test';
@@ -271,10 +271,18 @@ describe('capstan preview', () => {
         metadata: { name: 'held', namespace: a.namespace, finalizers: ['example.com/hold'] },
       }),
     );
-    // The namespace controller names the finalizer once it has deleted the rest (a few seconds).
-    const held = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '40s'], { cwd: dir });
+    // Past its deadline delete exits 3 and says what holds the namespace.
+    const held = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '1s'], { cwd: dir });
     assert.equal(held.code, 3, held.stdout + held.stderr);
-    assert.match(held.stderr, /example\.com\/hold/);
+    assert.match(held.stderr, /is still there after 1 s: held by /);
+    // With time, it names the finalizer as the namespace controller reports it, and returns only
+    // once the namespace is gone (the finalizer is removed while it waits).
+    const deleting = capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '2m'], { cwd: dir });
+    await waitFor('the namespace controller to name the finalizer', 60_000, async () => {
+      const ns = await namespaceOf(a.namespace);
+      return JSON.stringify(ns?.status?.conditions ?? []).includes('example.com/hold');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     await kubectl([
       'patch',
       'configmap',
@@ -285,8 +293,9 @@ describe('capstan preview', () => {
       '-p',
       '{"metadata":{"finalizers":null}}',
     ]);
-    const done = await capstan(['preview', 'delete', '--branch', BRANCH_A, '--timeout', '2m'], { cwd: dir });
+    const done = await deleting;
     assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.match(done.stderr, /waiting for the namespace to go: .*example\.com\/hold/);
     assert.equal(await namespaceOf(a.namespace), undefined, 'delete returns once the namespace is gone');
     const again = await capstan(['preview', 'delete', '--branch', BRANCH_A], { cwd: dir });
     assert.equal(again.code, 0);
