@@ -5,7 +5,7 @@
 // look-alike namespace it did not create; delete waits until the namespace is gone and names the
 // finalizer that holds it.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { previewNames } from '../../src/previews/index.js';
 import { capstan, writeApp } from './cli-helpers.js';
@@ -300,5 +300,80 @@ describe('capstan preview', () => {
     const again = await capstan(['preview', 'delete', '--branch', BRANCH_A], { cwd: dir });
     assert.equal(again.code, 0);
     assert.match(again.stdout, /nothing to delete/);
+  });
+
+  it('protects with Traefik Middlewares when the config names traefik', async () => {
+    // Traefik's CRD as its chart installs it, reduced to what the API server needs to serve it.
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'middlewares.traefik.io' },
+        spec: {
+          group: 'traefik.io',
+          names: {
+            kind: 'Middleware',
+            listKind: 'MiddlewareList',
+            plural: 'middlewares',
+            singular: 'middleware',
+          },
+          scope: 'Namespaced',
+          versions: [
+            {
+              name: 'v1alpha1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            },
+          ],
+        },
+      }),
+    );
+    const traefikApp = `${app}t`;
+    const traefikFiles = tree(traefikApp);
+    traefikFiles['.deploy/capstan.yaml'] = traefikFiles['.deploy/capstan.yaml']
+      .replace('    ingress: nginx', '    ingress: traefik\n    passwordEnv: PREVIEW_PASSWORD')
+      .replace(`${app}-staging`, `${traefikApp}-staging`);
+    const traefik = writeApp(traefikFiles);
+    const names = previewNames(traefikApp, 'main', HOST);
+    try {
+      const missing = await capstan(['preview', 'deploy', '--branch', 'main'], { cwd: traefik.dir });
+      assert.equal(missing.code, 2, 'passwordEnv names a variable that is not set');
+      assert.match(missing.stderr, /PREVIEW_PASSWORD, which is not set/);
+      assert.equal(await namespaceOf(names.namespace), undefined, 'nothing was created');
+
+      const env = { PREVIEW_PASSWORD: 'false' };
+      const run = await capstan(['preview', 'deploy', '--branch', 'main', '-o', 'json'], {
+        cwd: traefik.dir,
+        env,
+      });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.doesNotMatch(run.stderr, /password/, 'a given password is never printed');
+      const middlewares = await getJson(['get', 'middlewares.traefik.io', '-n', names.namespace]);
+      assert.deepEqual(middlewares.items.map((m: any) => m.metadata.name).sort(), [
+        'capstan-preview-auth',
+        'capstan-preview-noindex',
+      ]);
+      const ingress = await getJson(['get', 'ingress', 'web', '-n', names.namespace]);
+      assert.equal(
+        ingress.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares'],
+        `${names.namespace}-capstan-preview-auth@kubernetescrd,${names.namespace}-capstan-preview-noindex@kubernetescrd`,
+      );
+      const auth = await getJson(['get', 'secret', 'capstan-preview-auth', '-n', names.namespace]);
+      const sha = createHash('sha1').update('false').digest('base64');
+      assert.equal(Buffer.from(auth.data.users, 'base64').toString(), `preview:{SHA}${sha}\n`);
+    } finally {
+      await kubectl([
+        'delete',
+        'namespace',
+        names.namespace,
+        `${traefikApp}-staging`,
+        '--wait=false',
+        '--ignore-not-found',
+      ]).catch(() => {});
+      await kubectl(['delete', 'clusterrole', `${traefikApp}-reader`, '--ignore-not-found']).catch(() => {});
+      traefik.cleanup();
+    }
   });
 });
