@@ -217,24 +217,8 @@ export async function validateDeploy(
       : 'the API server refused these objects in a dry run; nothing was applied';
   // Objects unchanged since Capstan applied them are neither dry-run nor applied: telling which
   // needs the history and the list of what exists first.
-  const listing = options.listExisting && !nsMissing;
-  const scope = { namespace: env.namespace, app: env.app, env: env.name, signal };
-  const history = listing && options.readHistory ? readPruneHistory(client, scope) : undefined;
-  history?.catch(() => {}); // awaited below
-  const find = (known: PruneHistory | undefined) =>
-    findExisting(client, env, {
-      rendered: all.map((o) => o.object),
-      selector: options.selector,
-      readHistory: options.readHistory,
-      history: known,
-      signal,
-      warn: options.warn,
-    });
-  const skip =
-    options.skipUnchanged && history
-      ? await findUnchanged(await history, find, sources, !options.keepManagedFields)
-      : undefined;
-  const unchanged = skip?.unchanged ?? new Map<string, KubeObject>();
+  const reading = await readExisting(client, env, { all, sources, nsMissing, options });
+  const { unchanged } = reading;
   const kept = sources.flatMap((o, i) => (unchanged.has(objectKey(o.object)) ? [] : [i]));
   const [results, found] = await Promise.all([
     dryRunAll(
@@ -251,8 +235,7 @@ export async function validateDeploy(
         keepManagedFields: options.keepManagedFields ?? true,
       },
     ),
-    skip?.found ??
-      (listing ? (history ?? Promise.resolve(undefined)).then(find) : { existing: [], toPrune: [] }),
+    reading.found,
   ]);
   const { existing, toPrune } = found;
   // An unchanged object is validated as what it is: the live object is what Capstan applied.
@@ -274,8 +257,46 @@ export async function validateDeploy(
     toPrune,
     hookJobs: hookJobs.plans,
     unchanged,
-    ...(skip ? { newestRelease: skip.newestRelease } : {}),
+    ...(reading.newestRelease === undefined ? {} : { newestRelease: reading.newestRelease }),
   };
+}
+
+type Found = { existing: KubeObject[]; toPrune: KubeObject[] };
+
+/**
+ * What exists now and what would be pruned (`found`, still coming unless the unchanged objects
+ * needed it), and which objects are unchanged since Capstan last applied them.
+ */
+async function readExisting(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  input: {
+    all: readonly RenderedObject[];
+    sources: readonly RenderedObject[];
+    nsMissing: boolean;
+    options: ValidateOptions;
+  },
+): Promise<{ found: Promise<Found>; unchanged: Map<string, KubeObject>; newestRelease?: number }> {
+  const { options } = input;
+  const { signal } = options;
+  const listing = options.listExisting && !input.nsMissing;
+  if (!listing) return { found: Promise.resolve({ existing: [], toPrune: [] }), unchanged: new Map() };
+  const find = (history: PruneHistory | undefined) =>
+    findExisting(client, env, {
+      rendered: input.all.map((o) => o.object),
+      selector: options.selector,
+      readHistory: options.readHistory,
+      history,
+      signal,
+      warn: options.warn,
+    });
+  if (!options.readHistory || !options.skipUnchanged) return { found: find(undefined), unchanged: new Map() };
+  const scope = { namespace: env.namespace, app: env.app, env: env.name, signal };
+  const history = await readPruneHistory(client, scope);
+  const skip = await findUnchanged(history, find, input.sources, !options.keepManagedFields);
+  return skip
+    ? { found: Promise.resolve(skip.found), unchanged: skip.unchanged, newestRelease: skip.newestRelease }
+    : { found: find(history), unchanged: new Map() };
 }
 
 /**
