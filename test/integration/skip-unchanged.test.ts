@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig, resolveEnvironment } from '../../src/config/index.js';
+import { ClusterDeploy, type AnyDeployEvent } from '../../src/deploy/index.js';
 import { capstan, capstanYaml, writeApp, type CliRun } from './cli-helpers.js';
-import { freshNamespace, getJson, kubectl } from './helpers.js';
+import { freshNamespace, getJson, kubectl, testCluster } from './helpers.js';
 
 const DEPLOYMENTS = ['web-0', 'web-1.api', 'web-2'];
 
@@ -246,6 +248,36 @@ describe('a redeploy sends only what changed', () => {
     const run = await deploy();
     assert.deepEqual(refs(run, 'object-applied'), []);
     assert.equal((await getJson(['get', 'deployment', 'web-0', '-n', ns.name])).metadata.labels.extra, '1');
+  });
+
+  it('objects judged unchanged are sent when another deploy recorded a release before this one got the lock', async () => {
+    const events: AnyDeployEvent[] = [];
+    const late = new ClusterDeploy(
+      { cwd: app.dir, env: 'test', image, kubeconfig: testCluster().kubeconfig, envVars: {} },
+      (e) => events.push(e),
+    );
+    try {
+      const env = resolveEnvironment(await loadConfig({ cwd: app.dir }), 'test');
+      assert.equal(await late.prepare(env), undefined);
+      const judged = events.find((e) => e.type === 'validation-finished');
+      assert.equal(judged?.type === 'validation-finished' && judged.unchanged, ALL.length);
+      // Another deploy changes the ConfigMap and records its release meanwhile.
+      const file = '.deploy/test/10-configuration/settings.yaml';
+      app.write(file, FILES[file].replace('MODE: "false"', 'MODE: "other"'));
+      await deploy();
+      app.write(file, FILES[file]);
+      assert.equal(await late.lock(), undefined);
+      const result = await late.execute();
+      assert.equal(result.exitCode, 0, result.message);
+      assert.ok(events.some((e) => e.type === 'warning' && /a release was recorded since/.test(e.message)));
+      const sent = events.flatMap((e) =>
+        e.type === 'object-applied' ? [`${e.object.kind}/${e.object.name}`] : [],
+      );
+      assert.deepEqual(sent.sort(), ALL);
+      assert.equal((await getJson(['get', 'configmap', 'settings', '-n', ns.name])).data.MODE, 'false');
+    } finally {
+      late.close();
+    }
   });
 
   it('--full sends every object', async () => {
