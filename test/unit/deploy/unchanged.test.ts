@@ -7,28 +7,26 @@ import { judgeUnchanged, planUnchanged, unchangedRule } from '../../../src/deplo
 import { appliedDigest, appliedEntry, type ReleaseRecord } from '../../../src/release/index.js';
 import { sortKeys, type KubeObject } from '../../../src/shared/index.js';
 
-const deployment = (image = 'example.com/app:1'): KubeObject =>
-  ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web.api', namespace: 'shop', labels: { tier: 'a-b.c' }, annotations: { x: 'false' } },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: { containers: [{ name: 'app', image, env: [{ name: 'PORT', value: '5432' }] }] },
-      },
+const deployment = (image = 'example.com/app:1'): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web.api', namespace: 'shop', labels: { tier: 'a-b.c' }, annotations: { x: 'false' } },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'app', image, env: [{ name: 'PORT', value: '5432' }] }] },
     },
-  });
+  },
+});
 
-const configMap = (data: Record<string, string> = { MODE: 'false', EMPTY: '' }): KubeObject =>
-  ({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'settings', namespace: 'shop', labels: { tier: 'a' } },
-    data,
-  });
+const configMap = (data: Record<string, string> = { MODE: 'false', EMPTY: '' }): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'settings', namespace: 'shop', labels: { tier: 'a' } },
+  data,
+});
 
 /** The object as the API server answers its apply: with uid, resourceVersion, generation, status. */
 function applied(sent: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
@@ -83,10 +81,7 @@ describe('appliedDigest', () => {
   it('differs on any value change, the type of a value included', () => {
     const base = configMap({ MODE: 'false' });
     assert.notEqual(appliedDigest(configMap({ MODE: 'true' })), appliedDigest(base));
-    assert.notEqual(
-      appliedDigest({ ...base, data: { MODE: false } }),
-      appliedDigest(base),
-    );
+    assert.notEqual(appliedDigest({ ...base, data: { MODE: false } }), appliedDigest(base));
     assert.notEqual(appliedDigest(configMap({ MODE: 'false', '': '' })), appliedDigest(base));
   });
 
@@ -101,11 +96,7 @@ describe('appliedDigest', () => {
 
 describe('judgeUnchanged', () => {
   const cases: Array<[string, KubeObject, (live: KubeObject) => KubeObject]> = [
-    [
-      'a Deployment whose status moved on',
-      deployment(),
-      (l) => ({ ...l, status: { readyReplicas: 2 } }),
-    ],
+    ['a Deployment whose status moved on', deployment(), (l) => ({ ...l, status: { readyReplicas: 2 } })],
     [
       'a Deployment with a label someone else added',
       deployment(),
