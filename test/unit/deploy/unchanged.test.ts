@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { judgeUnchanged, planUnchanged, unchangedRule } from '../../../src/deploy/unchanged.js';
-import { appliedDigest, appliedEntry, type ReleaseRecord } from '../../../src/release/index.js';
+import { appliedDigest, appliedEntry } from '../../../src/release/index.js';
 import { sortKeys, type KubeObject } from '../../../src/shared/index.js';
+import { releaseRecord } from '../../fixtures/release-record.js';
 
 const deployment = (image = 'example.com/app:1'): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -35,29 +36,6 @@ function applied(sent: KubeObject, extra: Partial<KubeObject['metadata']> = {}):
     ...sent,
     metadata: { ...sent.metadata, uid: 'u-1', resourceVersion: '100', ...generation, ...extra },
     ...(sent.kind === 'ConfigMap' ? {} : { status: { observedGeneration: 3 } }),
-  };
-}
-
-function record(
-  release: number,
-  inventory: ReleaseRecord['inventory'],
-  outcome = 'succeeded',
-): ReleaseRecord {
-  return {
-    namespace: 'shop',
-    app: 'shop',
-    env: 'prod',
-    release,
-    deployId: `d${release}`,
-    images: [],
-    user: 'alice',
-    host: 'laptop',
-    startedAt: '2024-05-01T10:00:00.000Z',
-    phases: [],
-    outcome: outcome as ReleaseRecord['outcome'],
-    inventory,
-    manifests: [],
-    hookJobs: [],
   };
 }
 
@@ -274,13 +252,19 @@ describe('planUnchanged', () => {
 
   it('judges each object by the newest record holding it', () => {
     const older = appliedEntry({ ...live, metadata: { ...live.metadata, resourceVersion: '50' } }, sent);
-    const records = [record(2, [entry]), record(1, [older]), record(3, [])];
+    const records = [releaseRecord(2, [entry]), releaseRecord(1, [older]), releaseRecord(3, [])];
     assert.deepEqual([...planUnchanged([sent], [live], records).keys()], ['ConfigMap/shop/settings']);
-    assert.equal(planUnchanged([sent], [live], [record(1, [entry]), record(2, [older])]).size, 0);
+    assert.equal(
+      planUnchanged([sent], [live], [releaseRecord(1, [entry]), releaseRecord(2, [older])]).size,
+      0,
+    );
   });
 
   it('leaves nothing unsent without a record, or while the newest release is running', () => {
     assert.equal(planUnchanged([sent], [live], []).size, 0);
-    assert.equal(planUnchanged([sent], [live], [record(1, [entry]), record(2, [], 'running')]).size, 0);
+    assert.equal(
+      planUnchanged([sent], [live], [releaseRecord(1, [entry]), releaseRecord(2, [], 'running')]).size,
+      0,
+    );
   });
 });
