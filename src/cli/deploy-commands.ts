@@ -25,6 +25,7 @@ export function registerDeployCommands(program: Command, io: CliIo, result: Comm
     .option('--dry-run', 'validate with a server-side dry run and show the plan; change nothing')
     .option('--skip-audit', "do not stop on the audit's certainly-broken findings (capstan audit lists them)")
     .option('--no-prune', 'keep objects that are no longer rendered')
+    .option('--full', 'send every object, also those unchanged since the last deploy')
     .option('--force-conflicts', 'take over fields owned by another field manager')
     .option(
       '--replace-broken-pods',
@@ -142,6 +143,7 @@ async function runDeployCommand(
     dryRun: !!opts.dryRun,
     skipAudit: !!opts.skipAudit,
     prune: opts.prune as boolean,
+    full: !!opts.full,
     forceConflicts: !!opts.forceConflicts,
     replaceBrokenPods: !!opts.replaceBrokenPods,
     replaceRunningJobs: !!opts.replaceRunningJobs,

@@ -3,7 +3,8 @@
 import type { EventObject } from '../deploy/index.js';
 import { kindOrder } from '../render/index.js';
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'replaced';
+/** How an object was applied; `not sent`: unchanged since Capstan last applied it (docs/apply-order.md). */
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'replaced' | 'not sent';
 
 /** `1 ConfigMap`, `2 ConfigMaps`, `2 Ingresses`, `2 NetworkPolicies`, `2 Endpoints`. */
 export function countOf(n: number, kind: string): string {
@@ -33,6 +34,7 @@ const ACTION_WORDS: ReadonlyArray<readonly [ApplyAction, string]> = [
   ['configured', 'changed'],
   ['replaced', 'replaced'],
   ['unchanged', 'unchanged'],
+  ['not sent', 'unchanged, not sent'],
 ];
 
 interface KindProgress {

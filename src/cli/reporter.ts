@@ -387,6 +387,10 @@ export class Reporter {
         slot.phase?.applied(event.object, event.action);
         if (!this.timer) this.redraw();
         return;
+      case 'object-unchanged':
+        slot.phase?.applied(event.object, 'not sent');
+        if (!this.timer) this.redraw();
+        return;
       case 'object-waiting':
         slot.phase?.waitingFor(refOf(event.object), event.message);
         if (!this.timer) this.redraw();
@@ -437,6 +441,9 @@ export class Reporter {
       }
       case 'object-applied':
         this.write(`  applied ${refOf(event.object)} ${event.action}`);
+        return;
+      case 'object-unchanged':
+        this.write(`  unchanged ${refOf(event.object)}: not sent`);
         return;
       case 'object-waiting':
         this.write(`  waiting ${refOf(event.object)}: ${event.message}`);
@@ -690,7 +697,7 @@ export class Reporter {
       case 'validation-finished':
         this.line(
           c.dim(
-            `validated ${countWord(event.objects, 'object')} with a server-side dry run in ${formatSeconds(event.durationMs)}`,
+            `validated ${countWord(event.objects, 'object')} with a server-side dry run in ${formatSeconds(event.durationMs)}${event.unchanged ? `; ${event.unchanged} unchanged since the last apply, not sent` : ''}`,
           ),
         );
         break;

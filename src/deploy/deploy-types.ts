@@ -42,6 +42,11 @@ export interface DeployOptions {
    */
   readonly replaceRunningJobs?: boolean;
   /**
+   * Send every object. By default a redeploy leaves out (neither dry-runs nor applies) the objects
+   * rendered exactly as Capstan last applied them that nobody changed since (docs/apply-order.md).
+   */
+  readonly full?: boolean;
+  /**
    * After a deploy that failed or timed out having changed the cluster, put back the newest release
    * before it that succeeded (Helm's --atomic). The deploy's outcome and exit code stay its own.
    * Default: the environment's `onFailure` in capstan.yaml.
@@ -89,6 +94,8 @@ export interface DeployResult {
   readonly message?: string;
   /** The objects as the API server answered the apply, without managedFields (a third of their size). */
   readonly applied: readonly KubeObject[];
+  /** The objects left unchanged (not sent), as listed before the deploy. */
+  readonly unchanged?: readonly KubeObject[];
   /** With rollbackOnFailure, what the rollback after the failure did. */
   readonly rolledBack?: RollbackAfterFailure;
 }
@@ -99,6 +106,8 @@ export const EXIT = { ok: 0, failed: 1, invalid: 2, timeout: 3, locked: 4, inter
 export interface DeployRun {
   emit: (event: DeployEvent) => void;
   applied: KubeObject[];
+  /** The objects not sent because unchanged, as listed: part of the release (record, prune) all the same. */
+  unchanged: KubeObject[];
   finish: (outcome: DeployOutcome, exitCode: number, message?: string) => Promise<DeployResult>;
   started: number;
   recorder: DeployRecorder | undefined;

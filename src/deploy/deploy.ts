@@ -36,7 +36,7 @@ import {
   type RecordingOptions,
 } from './steps.js';
 import { selectHelmHooks } from './helm-hooks-step.js';
-import type { PreparedPhase } from './validate.js';
+import { dryRunAll, type PreparedPhase } from './validate.js';
 
 export { EXIT };
 export type { DeployOptions, DeployResult };
@@ -81,6 +81,8 @@ interface Prepared {
   readonly createsNamespace: boolean;
   readonly toPrune: readonly KubeObject[];
   readonly existingRv: ReadonlyMap<string, string | undefined>;
+  readonly unchanged: ReadonlyMap<string, KubeObject>;
+  readonly newestRelease?: number;
 }
 
 /**
@@ -96,6 +98,7 @@ export class ClusterDeploy {
   private client: KubeClient | undefined;
   private ctx: StepContext | undefined;
   private prepared: Prepared | undefined;
+  private next: Promise<number> | undefined;
 
   /** `sink` gets the events once redacted (a multi-cluster deploy tags them with the cluster). */
   constructor(
@@ -112,6 +115,7 @@ export class ClusterDeploy {
       emit,
       redactor,
       applied,
+      unchanged: [],
       started: Date.now(),
       recorder: undefined,
       image: options.image,
@@ -129,8 +133,8 @@ export class ClusterDeploy {
   private async finish(outcome: DeployOutcome, exitCode: number, message?: string): Promise<DeployResult> {
     const { run } = this;
     const { deployId } = this.options;
-    const appliedKeys = new Set(run.applied.map(objectKey));
-    await run.recorder?.finish(outcome, run.applied, {
+    const appliedKeys = new Set([...run.applied, ...run.unchanged].map(objectKey));
+    await run.recorder?.finish(outcome, [...run.applied, ...run.unchanged], {
       durationMs: Date.now() - run.started,
       summary: message,
       image: run.image,
@@ -144,11 +148,12 @@ export class ClusterDeploy {
       ...(run.recorder?.releaseNumber === undefined ? {} : { release: run.recorder.releaseNumber }),
       message,
       applied: run.applied.map(eventObject),
+      ...(run.unchanged.length > 0 ? { unchanged: run.unchanged.map(eventObject) } : {}),
       notApplied: run.rendered
         .filter((o) => !appliedKeys.has(objectKey(o.object)))
         .map((o) => eventObject(o.object)),
     });
-    return { outcome, exitCode, deployId, message, applied: run.applied };
+    return { outcome, exitCode, deployId, message, applied: run.applied, unchanged: run.unchanged };
   }
 
   /**
@@ -221,6 +226,8 @@ export class ClusterDeploy {
       createsNamespace: validation.createsNamespace,
       toPrune,
       existingRv: new Map(validation.existing.map((o) => [objectKey(o), o.metadata.resourceVersion])),
+      unchanged: validation.unchanged,
+      ...(validation.newestRelease === undefined ? {} : { newestRelease: validation.newestRelease }),
     };
     return undefined;
   }
@@ -324,7 +331,8 @@ export class ClusterDeploy {
 
   /** The number this environment's next release would get in this cluster (under the lock). */
   nextRelease(): Promise<number> | undefined {
-    return this.run.recorder?.nextRelease();
+    this.next ??= this.run.recorder?.nextRelease();
+    return this.next;
   }
 
   /**
@@ -335,9 +343,11 @@ export class ClusterDeploy {
     const { prepared } = this.ready();
     let { ctx } = this.ready();
     if (options.restartClock) ctx = { ...ctx, deadline: Date.now() + ctx.timeoutMs };
-    await recordStep(ctx, options.release);
+    const next = prepared.unchanged.size > 0 ? await this.nextRelease() : undefined;
+    await recordStep(ctx, options.release ?? next);
+    const inputs = await confirmUnchanged(ctx, prepared, next);
     for (const phase of prepared.phases) {
-      const ended = await runPhase(ctx, phase, prepared);
+      const ended = await runPhase(ctx, phase, inputs);
       if (ended) return ended;
     }
     // Prune what this app and environment no longer renders.
@@ -355,7 +365,9 @@ export class ClusterDeploy {
     const release = run.recorder?.releaseNumber;
     if (!env) return result;
     const rollbackOnFailure = options.rollbackOnFailure ?? env.onFailure === 'rollback';
-    if (!rollbackOnFailure || !wantsRollback(result.outcome, release, result.applied.length)) return result;
+    // Objects left unchanged count as today's no-op applies did: they are part of the failed release.
+    const released = result.applied.length + (result.unchanged?.length ?? 0);
+    if (!rollbackOnFailure || !wantsRollback(result.outcome, release, released)) return result;
     return { ...result, rolledBack: await this.rollBackTo(release) };
   }
 
@@ -387,6 +399,35 @@ export class ClusterDeploy {
     if (!this.ctx || !this.prepared) throw new Error('ClusterDeploy: prepare() first');
     return { ctx: this.ctx, prepared: this.prepared };
   }
+}
+
+/**
+ * Under the lock: objects judged unchanged stay unsent only if no release was recorded since they
+ * were judged (another deploy may have changed them before this one got the lock). Otherwise they
+ * go through the dry run now, before any write, and are sent like the others.
+ */
+async function confirmUnchanged(
+  ctx: StepContext,
+  prepared: Prepared,
+  next: number | undefined,
+): Promise<Prepared> {
+  const { unchanged, newestRelease } = prepared;
+  if (unchanged.size === 0 || (next !== undefined && next === (newestRelease ?? 0) + 1)) return prepared;
+  ctx.run.emit({
+    type: 'warning',
+    message: `a release was recorded since this deploy read the history: the ${unchanged.size} objects found unchanged are sent all the same`,
+  });
+  await dryRunAll(
+    ctx.client,
+    prepared.phases.flatMap((p) => p.objects.filter((o) => unchanged.has(objectKey(o.object)))),
+    {
+      concurrency: ctx.concurrency,
+      force: ctx.options.forceConflicts,
+      signal: ctx.signal,
+      hint: 'the API server refused these objects in a dry run; nothing more was applied',
+    },
+  );
+  return { ...prepared, unchanged: new Map() };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface PhaseInputs {
   readonly deferred: readonly RenderedObject[];
   /** The resourceVersion of each object that existed before the deploy, to tell created from unchanged. */
   readonly existingRv: ReadonlyMap<string, string | undefined>;
+  /** Objects not sent because unchanged since Capstan last applied them, as listed, by key. */
+  readonly unchanged: ReadonlyMap<string, KubeObject>;
 }
 
 /** Runs one phase; returns the deploy's result when the phase ends the deploy, undefined when it succeeded. */
@@ -88,9 +90,16 @@ export async function runPhase(
       )
     : undefined;
   try {
-    const applied = await applyPhase(ctx, phase, { ...inputs, hookJobs, replaced: jobs.replaced, scheduled });
+    const { toSend, unchanged } = leaveUnchanged(ctx, phase, inputs.unchanged);
+    const applied = await applyPhase(ctx, toSend, {
+      ...inputs,
+      hookJobs,
+      replaced: jobs.replaced,
+      scheduled,
+    });
     if (!Array.isArray(applied)) return applied;
-    const ended = await waitForPhase(ctx, phase, applied, { hookJobs, watches });
+    // Unchanged objects are waited for as applied ones: an earlier rollout may not be over.
+    const ended = await waitForPhase(ctx, phase, [...applied, ...unchanged], { hookJobs, watches });
     if (ended) return ended;
     await deleteSucceededHooks(client, phase, signal);
   } finally {
@@ -100,6 +109,26 @@ export async function runPhase(
   run.recorder?.phaseFinished(phase.name, 'succeeded');
   emit({ type: 'phase-finished', phase: phase.name, durationMs: Date.now() - phaseStart });
   return undefined;
+}
+
+/** The phase without its unchanged objects, which are told and kept for the record as listed. */
+function leaveUnchanged(
+  ctx: StepContext,
+  phase: PreparedPhase,
+  unchanged: ReadonlyMap<string, KubeObject>,
+): { toSend: PreparedPhase; unchanged: KubeObject[] } {
+  if (unchanged.size === 0) return { toSend: phase, unchanged: [] };
+  const left: KubeObject[] = [];
+  const toSend = phase.objects.filter((o) => {
+    const live = unchanged.get(objectKey(o.object));
+    if (live) left.push(live);
+    return !live;
+  });
+  for (const live of left) {
+    ctx.run.unchanged.push(live);
+    ctx.run.emit({ type: 'object-unchanged', phase: phase.name, object: eventObject(live) });
+  }
+  return { toSend: { ...phase, objects: toSend }, unchanged: left };
 }
 
 /** Applies a phase's objects; returns them as the API server answered, or the deploy's result when the apply failed. */

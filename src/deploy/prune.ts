@@ -129,6 +129,8 @@ export interface FindExistingOptions {
   readonly selector: string;
   /** Whether release records are read (they narrow what is listed and what may be pruned). */
   readonly readHistory: boolean;
+  /** The history, when already read. */
+  readonly history?: PruneHistory;
   readonly signal: AbortSignal;
   readonly warn: (message: string) => void;
 }
@@ -144,9 +146,9 @@ export async function findExisting(
   options: FindExistingOptions,
 ): Promise<{ existing: KubeObject[]; toPrune: KubeObject[] }> {
   const scope = { namespace: env.namespace, app: env.app, env: env.name, signal: options.signal };
-  const history: PruneHistory = options.readHistory
-    ? await readPruneHistory(client, scope)
-    : { readable: true, records: [] };
+  const history: PruneHistory =
+    options.history ??
+    (options.readHistory ? await readPruneHistory(client, scope) : { readable: true, records: [] });
   if (!history.readable) options.warn(unreadableHistoryWarning(scope, history.reason));
   const records = history.readable ? history.records : [];
   const kinds = new Set([

@@ -3,7 +3,7 @@ import type { KubeClient } from '../kube/index.js';
 import { notify, type NotifyEvent } from '../notify/index.js';
 import {
   acquireLock,
-  inventoryEntry,
+  appliedEntry,
   lockLostReason,
   nextReleaseNumber,
   recordTakeover,
@@ -192,7 +192,10 @@ export class DeployRecorder {
     await writeRelease(this.options.client, this.record, { keep: this.options.env.releasesKeep });
   }
 
-  /** Completes the record, releases the lock, notifies. Never throws: problems become warnings. */
+  /**
+   * Completes the record, releases the lock, notifies. Never throws: problems become warnings.
+   * `applied`: the objects as the API server answered their apply, and those left unchanged as listed.
+   */
   async finish(
     outcome: DeployOutcome,
     applied: readonly KubeObject[],
@@ -205,12 +208,14 @@ export class DeployRecorder {
       if (this.record) {
         for (const p of this.phases)
           if (p.outcome === 'running') Object.assign(p, { outcome, finishedAt: new Date().toISOString() });
+        // Each entry with the digest of what was sent under its name: this deploy's manifest.
+        const sent = new Map(this.options.manifests.map((m) => [objectKey(m), m]));
         const seen = new Set<string>();
         const inventory: InventoryEntry[] = [];
         for (const o of applied) {
           if (seen.has(objectKey(o))) continue;
           seen.add(objectKey(o));
-          inventory.push(inventoryEntry(o));
+          inventory.push(appliedEntry(o, sent.get(objectKey(o))));
         }
         // Without the lock, another deploy may be writing records: ours is completed, none is trimmed.
         const keep = outcome === 'lock-lost' ? Number.MAX_SAFE_INTEGER : env.releasesKeep;

@@ -58,15 +58,18 @@ export async function validateStep(
     signal,
   });
   const validationStart = Date.now();
+  // A preview shows what every object would become; a takeover and --full send everything.
+  const skipUnchanged = !options.full && !options.dryRun && !options.diff && !options.takeOver;
   const validating = validateDeploy(client, env, renderedPhases, {
     deployId: options.deployId,
     selector: ctx.selector,
     concurrency: ctx.concurrency,
     forceConflicts: options.forceConflicts,
     replaceRunningJobs: options.replaceRunningJobs,
-    listExisting: options.prune !== false || !!options.dryRun || !!options.diff,
+    listExisting: options.prune !== false || !!options.dryRun || !!options.diff || skipUnchanged,
     keepManagedFields: !!options.diff,
     readHistory: options.record !== false,
+    skipUnchanged,
     signal,
     warn: (message) => emit({ type: 'warning', message }),
   });
@@ -78,7 +81,8 @@ export async function validateStep(
   const validation = validated.value;
   emit({
     type: 'validation-finished',
-    objects: validation.validated.length,
+    objects: validation.validated.length - validation.unchanged.size,
+    unchanged: validation.unchanged.size,
     durationMs: Date.now() - validationStart,
   });
   await audit;

@@ -7,7 +7,8 @@ import { ConfigError, objectKey, type Issue, type KubeObject } from '../shared/i
 import { HOOK_LABEL } from '../tasks/index.js';
 import { applyAll, issuesFromApplyError } from '../apply/index.js';
 import { planHookJobs, withSpecHash, type HookJobPlan } from './hook-jobs.js';
-import { findExisting } from './prune.js';
+import { findExisting, readPruneHistory, type PruneHistory } from './prune.js';
+import { newestRecord, planUnchanged } from './unchanged.js';
 
 export type PreparedPhase = RenderedPhase & { objects: RenderedObject[] };
 
@@ -24,6 +25,11 @@ export interface ValidateOptions {
   readonly keepManagedFields?: boolean;
   /** Whether release records are read (they narrow what is listed and what may be pruned). */
   readonly readHistory: boolean;
+  /**
+   * Leave out of the dry run (and so of the apply) the objects unchanged since Capstan last
+   * applied them (docs/apply-order.md); needs the listing and the history.
+   */
+  readonly skipUnchanged?: boolean;
   readonly signal: AbortSignal;
   readonly warn: (message: string) => void;
 }
@@ -48,6 +54,10 @@ export interface Validation {
   readonly toPrune: readonly KubeObject[];
   /** What becomes of each rendered Job whose name a live Job already has, by object key. */
   readonly hookJobs: ReadonlyMap<string, HookJobPlan>;
+  /** Objects unchanged since Capstan last applied them, as listed, by key: neither dry-run nor sent. */
+  readonly unchanged: ReadonlyMap<string, KubeObject>;
+  /** With unchanged objects: the newest release recorded when they were judged (checked again under the lock). */
+  readonly newestRelease?: number;
 }
 
 async function namespaceExists(client: KubeClient, name: string, signal: AbortSignal): Promise<boolean> {
@@ -205,32 +215,119 @@ export async function validateDeploy(
     hookJobs.issues.length > 0
       ? 'nothing was applied: a Job of the same name as one this deploy runs is in the way'
       : 'the API server refused these objects in a dry run; nothing was applied';
+  // Objects unchanged since Capstan applied them are neither dry-run nor applied: telling which
+  // needs the history and the list of what exists first.
+  const reading = await readExisting(client, env, { all, sources, nsMissing, options });
+  const { unchanged } = reading;
+  const kept = sources.flatMap((o, i) => (unchanged.has(objectKey(o.object)) ? [] : [i]));
   const [results, found] = await Promise.all([
-    dryRunAll(client, toValidate, {
-      concurrency: options.concurrency,
-      force: options.forceConflicts,
-      signal,
-      hint,
-      asNew: (o) =>
-        ['replace', 'await', 'refuse'].includes(hookJobs.plans.get(objectKey(o.object))?.action ?? ''),
-      issues: hookJobs.issues,
-      keepManagedFields: options.keepManagedFields ?? true,
-    }),
-    !options.listExisting || nsMissing
-      ? { existing: [], toPrune: [] }
-      : findExisting(client, env, {
-          rendered: all.map((o) => o.object),
-          selector: options.selector,
-          readHistory: options.readHistory,
-          signal,
-          warn: options.warn,
-        }),
+    dryRunAll(
+      client,
+      kept.map((i) => toValidate[i]),
+      {
+        concurrency: options.concurrency,
+        force: options.forceConflicts,
+        signal,
+        hint,
+        asNew: (o) =>
+          ['replace', 'await', 'refuse'].includes(hookJobs.plans.get(objectKey(o.object))?.action ?? ''),
+        issues: hookJobs.issues,
+        keepManagedFields: options.keepManagedFields ?? true,
+      },
+    ),
+    reading.found,
   ]);
   const { existing, toPrune } = found;
-  const validated = results.map((live, i) => ({
-    source: sources[i],
-    desired: { ...live, metadata: { ...live.metadata, namespace: sources[i].object.metadata.namespace } },
-  }));
+  // An unchanged object is validated as what it is: the live object is what Capstan applied.
+  const answers = new Map(kept.map((i, j) => [i, results[j]]));
+  const validated = sources.map((source, i) => {
+    const live = answers.get(i) ?? unchanged.get(objectKey(source.object))!;
+    return {
+      source,
+      desired: { ...live, metadata: { ...live.metadata, namespace: source.object.metadata.namespace } },
+    };
+  });
 
-  return { phases, createsNamespace, validated, deferred, existing, toPrune, hookJobs: hookJobs.plans };
+  return {
+    phases,
+    createsNamespace,
+    validated,
+    deferred,
+    existing,
+    toPrune,
+    hookJobs: hookJobs.plans,
+    unchanged,
+    ...(reading.newestRelease === undefined ? {} : { newestRelease: reading.newestRelease }),
+  };
+}
+
+type Found = { existing: KubeObject[]; toPrune: KubeObject[] };
+
+/**
+ * What exists now and what would be pruned (`found`, still coming unless the unchanged objects
+ * needed it), and which objects are unchanged since Capstan last applied them.
+ */
+async function readExisting(
+  client: KubeClient,
+  env: ResolvedEnvironment,
+  input: {
+    all: readonly RenderedObject[];
+    sources: readonly RenderedObject[];
+    nsMissing: boolean;
+    options: ValidateOptions;
+  },
+): Promise<{ found: Promise<Found>; unchanged: Map<string, KubeObject>; newestRelease?: number }> {
+  const { options } = input;
+  const { signal } = options;
+  const listing = options.listExisting && !input.nsMissing;
+  if (!listing) return { found: Promise.resolve({ existing: [], toPrune: [] }), unchanged: new Map() };
+  const find = (history: PruneHistory | undefined) =>
+    findExisting(client, env, {
+      rendered: input.all.map((o) => o.object),
+      selector: options.selector,
+      readHistory: options.readHistory,
+      history,
+      signal,
+      warn: options.warn,
+    });
+  if (!options.readHistory || !options.skipUnchanged) return { found: find(undefined), unchanged: new Map() };
+  const scope = { namespace: env.namespace, app: env.app, env: env.name, signal };
+  const history = await readPruneHistory(client, scope);
+  const skip = await findUnchanged(history, find, input.sources, !options.keepManagedFields);
+  return skip
+    ? { found: Promise.resolve(skip.found), unchanged: skip.unchanged, newestRelease: skip.newestRelease }
+    : { found: find(history), unchanged: new Map() };
+}
+
+/**
+ * The objects a redeploy need not send, and the listing that told it (reused for prune); undefined
+ * when the history cannot tell (unreadable, no record, a deploy running).
+ */
+async function findUnchanged(
+  history: PruneHistory,
+  find: (history: PruneHistory) => Promise<{ existing: KubeObject[]; toPrune: KubeObject[] }>,
+  sources: readonly RenderedObject[],
+  dropManagedFields: boolean,
+): Promise<
+  | {
+      unchanged: Map<string, KubeObject>;
+      found: { existing: KubeObject[]; toPrune: KubeObject[] };
+      newestRelease: number;
+    }
+  | undefined
+> {
+  const newest = history.readable ? newestRecord(history.records) : undefined;
+  if (!history.readable || !newest || newest.outcome === 'running') return undefined;
+  const found = await find(history);
+  const unchanged = planUnchanged(
+    sources.map((o) => o.object),
+    found.existing,
+    history.records,
+  );
+  for (const [key, live] of unchanged) {
+    if (!dropManagedFields) continue;
+    const { managedFields: _mf, ...metadata } = live.metadata;
+    unchanged.set(key, { ...live, metadata });
+  }
+  return { unchanged, found, newestRelease: newest.release };
 }

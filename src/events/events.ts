@@ -26,7 +26,14 @@ export type DeployEvent =
       phases: string[];
       dryRun: boolean;
     }
-  | { type: 'validation-finished'; objects: number; durationMs: number }
+  | {
+      type: 'validation-finished';
+      /** Objects the server-side dry run passed. */
+      objects: number;
+      /** Objects unchanged since Capstan last applied them: neither dry-run nor sent. */
+      unchanged?: number;
+      durationMs: number;
+    }
   | {
       type: 'preflight-finished';
       workloads: number;
@@ -46,6 +53,8 @@ export type DeployEvent =
       object: EventObject;
       action: 'created' | 'configured' | 'unchanged' | 'replaced';
     }
+  /** Not sent: rendered as Capstan last applied it, and not changed since (docs/apply-order.md). */
+  | { type: 'object-unchanged'; phase: string; object: EventObject }
   | { type: 'object-waiting'; phase: string; object: EventObject; message: string }
   | { type: 'object-ready'; phase: string; object: EventObject; message: string }
   | {
@@ -79,6 +88,8 @@ export type DeployEvent =
       release?: number;
       message?: string;
       applied: EventObject[];
+      /** Not sent, unchanged since Capstan last applied them; part of the release all the same. */
+      unchanged?: EventObject[];
       notApplied: EventObject[];
     };
 

@@ -1,6 +1,8 @@
 // Releases: history records in the cluster, the deploy lock, diff against live objects, rollback.
 export {
   APP_LABEL,
+  appliedDigest,
+  appliedEntry,
   checkRecord,
   DamagedReleaseError,
   decodeRelease,

@@ -1,7 +1,7 @@
 // What a release record holds, and its encoding into Secrets: gzip, split, checksummed (pure).
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { CapstanError, type KubeObject } from '../shared/index.js';
+import { CapstanError, sortKeys, type KubeObject } from '../shared/index.js';
 
 export type ReleaseOutcome = 'succeeded' | 'failed' | 'interrupted' | 'rolled-back' | 'running' | 'lock-lost';
 
@@ -10,6 +10,15 @@ export interface InventoryEntry {
   kind: string;
   namespace?: string;
   name: string;
+  /**
+   * What the apply left, for a later deploy to tell that nothing changed since (docs/apply-order.md,
+   * "What a redeploy skips"): the digest of the object sent (never of a Secret), and the object's
+   * uid, resourceVersion and generation as the API server answered.
+   */
+  digest?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
 }
 
 export interface PhaseRecord {
@@ -284,6 +293,30 @@ export function interruptedRecord(record: ReleaseRecord, takeover: Takeover): Re
     ),
     ...(takeover.renewedAt ? { lockRenewedAt: takeover.renewedAt } : {}),
     interruptedBy: takeover.by,
+  };
+}
+
+/**
+ * The digest of an object as Capstan sends it: SHA-256 of its JSON with sorted keys. Undefined for a
+ * Secret: an unsalted digest of its values could be checked against guesses.
+ */
+export function appliedDigest(object: KubeObject): string | undefined {
+  if (object.kind === 'Secret' && !object.apiVersion.includes('/')) return undefined;
+  return createHash('sha256')
+    .update(JSON.stringify(sortKeys(object)))
+    .digest('hex');
+}
+
+/** The inventory entry of an object applied as `sent`, with what tells a later deploy it is unchanged. */
+export function appliedEntry(live: KubeObject, sent: KubeObject | undefined): InventoryEntry {
+  const digest = sent && appliedDigest(sent);
+  const { uid, resourceVersion, generation } = live.metadata;
+  return {
+    ...inventoryEntry(live),
+    ...(digest === undefined ? {} : { digest }),
+    ...(typeof uid === 'string' ? { uid } : {}),
+    ...(typeof resourceVersion === 'string' ? { resourceVersion } : {}),
+    ...(typeof generation === 'number' ? { generation } : {}),
   };
 }
 

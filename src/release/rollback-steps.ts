@@ -6,7 +6,7 @@ import { notify } from '../notify/index.js';
 import { groupByKindOrder, managedLabels, type RenderedObject } from '../render/index.js';
 import { createRedactor, secretValues } from '../secrets/index.js';
 import { objectKey, settleLimit, type KubeObject } from '../shared/index.js';
-import { inventoryEntry, type InventoryEntry, type ReleaseOutcome, type ReleaseRecord } from './record.js';
+import { appliedEntry, type InventoryEntry, type ReleaseOutcome, type ReleaseRecord } from './record.js';
 import type { RollbackEvent, RollbackOptions, RollbackResult } from './rollback.js';
 import { writeRelease } from './store.js';
 
@@ -50,7 +50,7 @@ export async function applyManifests(
     for (const r of results) {
       if (!r.live) continue;
       applied.push(r.live);
-      record.inventory.push(inventoryEntry(r.live));
+      record.inventory.push(appliedEntry(r.live, r.source.object));
       const rv = versions.get(objectKey(r.live));
       emit({
         type: 'object-applied',

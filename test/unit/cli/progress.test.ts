@@ -56,6 +56,18 @@ describe('PhaseProgress', () => {
     assert.equal(one.finished(200), '1 ConfigMap ready in 0.2s');
   });
 
+  it('counts the objects not sent, unchanged, as done with the apply', () => {
+    const p = new PhaseProgress('30-app', 3, 0);
+    p.applied(obj('Deployment', 0), 'configured');
+    p.applied(obj('ConfigMap', 0), 'not sent');
+    p.applied(obj('Deployment', 1), 'not sent');
+    assert.deepEqual(p.appliedLines(), [
+      'applied 1 ConfigMap: 1 unchanged, not sent',
+      'applied 2 Deployments: 1 changed, 1 unchanged, not sent',
+    ]);
+    assert.doesNotMatch(p.summary(0), /applying/);
+  });
+
   it('counts an object ready once, however often it is reported', () => {
     const p = new PhaseProgress('p', 1, 0);
     p.applied(obj('Deployment', 0), 'created');

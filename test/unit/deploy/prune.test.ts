@@ -8,27 +8,13 @@ import {
   type PruneHistory,
 } from '../../../src/deploy/prune.js';
 import { KubeApiError, type KubeClient } from '../../../src/kube/index.js';
-import { encodeRelease, type ReleaseRecord } from '../../../src/release/index.js';
+import { encodeRelease } from '../../../src/release/index.js';
 import type { KubeObject } from '../../../src/shared/index.js';
+import { releaseRecord } from '../../fixtures/release-record.js';
 
 const scope = { namespace: 'shop', app: 'shop', env: 'prod' };
 
-function record(release: number, inventory: ReleaseRecord['inventory']): ReleaseRecord {
-  return {
-    ...scope,
-    release,
-    deployId: `d${release}`,
-    images: [],
-    user: 'alice',
-    host: 'laptop',
-    startedAt: '2024-05-01T10:00:00.000Z',
-    phases: [],
-    outcome: 'succeeded',
-    inventory,
-    manifests: [],
-    hookJobs: [],
-  };
-}
+const record = releaseRecord;
 
 const cm = (name: string, namespace = 'shop'): KubeObject => ({
   apiVersion: 'v1',
