@@ -22,6 +22,11 @@ export interface ApplyAllOptions {
   readonly asNew?: (source: RenderedObject) => boolean;
   /** Drop each answer's managedFields as it arrives (a third of its size; few readers need them). */
   readonly dropManagedFields?: boolean;
+  /**
+   * Told when fields a person changed by kubectl (`kubectl edit`, `set image`, `scale`, ...) were
+   * taken back to the rendered values: the object, the managers and the fields.
+   */
+  readonly onRestored?: (object: KubeObject, managers: readonly string[], fields: readonly string[]) => void;
 }
 
 /** Applies (or dry-runs) objects with bounded concurrency; never throws, reports per object. */
@@ -61,7 +66,7 @@ export function applyOne(
 async function applyWithRetry(
   client: KubeClient,
   object: KubeObject,
-  options: { dryRun?: boolean; force?: boolean; signal?: AbortSignal },
+  options: Pick<ApplyAllOptions, 'dryRun' | 'force' | 'signal' | 'onRestored'>,
 ): Promise<KubeObject> {
   // The API server may be restarting: transient failures are retried with back-off for up to a
   // minute (withRetry's deadline), long enough for an API server that is away for seconds.
@@ -81,6 +86,16 @@ async function applyWithRetry(
     if (error instanceof KubeApiError && error.conflict && !options.force && ownedOnlyByMigrate(error)) {
       // Fields a migration copied into this cluster belong to the app again: take them back.
       return applyWithRetry(client, object, { ...options, force: true });
+    }
+    if (error instanceof KubeApiError && error.conflict && !options.force && ownedOnlyByPeople(error)) {
+      // Capstan renders these fields: a person's kubectl change of one is drift, put back (and said).
+      const live = await applyWithRetry(client, object, { ...options, force: true });
+      options.onRestored?.(
+        object,
+        [...new Set(conflictManagers(error))],
+        error.causes.flatMap((c) => (c.field ? [c.field] : [])),
+      );
+      return live;
     }
     throw error;
   }
@@ -126,6 +141,42 @@ function renamed(value: unknown, from: string, to: string): unknown {
 }
 
 /** A conflict only with fields that `capstan migrate` wrote. */
+/**
+ * The field managers of a person's kubectl commands (client-side apply, edit, set, scale, patch,
+ * label, annotate, replace, create); controllers and other tools (an autoscaler, Helm, Argo CD)
+ * are not among them, and a conflict with one still stops the deploy.
+ */
+const PEOPLE_MANAGERS = new Set([
+  'kubectl',
+  'kubectl-client-side-apply',
+  'kubectl-edit',
+  'kubectl-set',
+  'kubectl-scale',
+  'kubectl-patch',
+  'kubectl-label',
+  'kubectl-annotate',
+  'kubectl-replace',
+  'kubectl-create',
+]);
+
+/** The managers a server-side apply conflict names (`conflict with "kubectl-edit" using apps/v1`). */
+export function conflictManagers(error: KubeApiError): string[] {
+  return error.causes.flatMap((c) => {
+    const found = /conflict with "([^"]+)"/.exec(c.message ?? '');
+    return found ? [found[1]] : [];
+  });
+}
+
+/** Every conflict of the error is with a person's kubectl change. */
+export function ownedOnlyByPeople(error: KubeApiError): boolean {
+  const managers = conflictManagers(error);
+  return (
+    managers.length > 0 &&
+    managers.length === error.causes.length &&
+    managers.every((m) => PEOPLE_MANAGERS.has(m))
+  );
+}
+
 export function ownedOnlyByMigrate(error: KubeApiError): boolean {
   return error.causes.length > 0 && error.causes.every((c) => /"capstan-migrate"/.test(c.message ?? ''));
 }

@@ -165,7 +165,16 @@ async function applyPhase(
   for (const group of scheduled ? [phase.objects] : groupByKindOrder(phase.objects)) {
     const lost = await run.recorder?.lockLost();
     if (lost) return finish('lock-lost', EXIT.locked, lost);
-    const applyOptions = { concurrency: ctx.concurrency, force: options.forceConflicts, signal };
+    const applyOptions = {
+      concurrency: ctx.concurrency,
+      force: options.forceConflicts,
+      signal,
+      onRestored: (object: KubeObject, managers: readonly string[], fields: readonly string[]) =>
+        emit({
+          type: 'warning',
+          message: `${object.kind}/${object.metadata.name ?? ''}: ${fields.join(', ')} changed by ${managers.join(', ')}: put back to the rendered value${fields.length === 1 ? '' : 's'}`,
+        }),
+    };
     const objects = group.map((o) => o.object);
     const dependencies = scheduled ? planApplyOrder(objects, env.namespace) : [];
     const results = scheduled

@@ -223,21 +223,24 @@ describe('a redeploy sends only what changed', () => {
   for (const [what, edit, ref, conflicts] of handEdits) {
     it(`${what} is found: that object alone is sent, and restored`, async () => {
       await kubectl([...edit, '-n', ns.name]);
-      // A hand edit of a field Capstan owns makes its editor the owner: the dry run refuses, as before.
-      if (conflicts) {
-        const refused = await capstan(['deploy', 'test', '--image', image], { cwd: app.dir });
-        assert.equal(refused.code, 2, refused.stdout + refused.stderr);
-        assert.match(
-          refused.stderr,
-          new RegExp(`${ref.replace('.', '\\.')}: fields owned by another manager`),
-        );
-      }
-      const run = await deploy(conflicts ? ['--force-conflicts'] : []);
+      // A person's kubectl change of a field Capstan renders made kubectl its owner: the deploy takes
+      // it back (no --force-conflicts) and says so.
+      const run = await deploy();
       assert.deepEqual(refs(run, 'object-applied'), [ref]);
       assert.deepEqual(
         refs(run, 'object-unchanged'),
         ALL.filter((r) => r !== ref),
       );
+      const restored = run.events.filter(
+        (e) => e.type === 'warning' && /: put back to the rendered value/.test(e.message),
+      );
+      if (conflicts) {
+        assert.equal(restored.length, 1, JSON.stringify(restored));
+        assert.match(
+          restored[0].message,
+          new RegExp(`^${ref.replace('.', '\\.')}: .* changed by kubectl(-[a-z]+)?: put back`),
+        );
+      } else assert.deepEqual(restored, [], 'a removed field is restored without a conflict');
       const again = await deploy();
       assert.deepEqual(refs(again, 'object-applied'), [], 'restored: the next redeploy sends nothing');
     });
