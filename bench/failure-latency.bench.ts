@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeClient } from '../src/kube/index.js';
 import { at, list, type KubeObject } from '../src/shared/index.js';
 import { startCluster, stopCluster, type ClusterInfo } from '../test/cluster/cluster.js';
-import { prepareCapstanCli } from './capstan-cli.js';
+import { prepareCapstanCli, type CapstanCli } from './capstan-cli.js';
 import {
   appName,
   BENCH_ENV,
@@ -90,6 +90,135 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
   });
 }
 
+/** The app, the chart and the manifests with one crashing app, and how each tool deploys them into a namespace. */
+function failureTools(
+  work: string,
+  info: ClusterInfo,
+  kubeconfig: string,
+  cli: CapstanCli,
+  helm4: string | undefined,
+): Record<string, (ns: string, i: number) => Promise<Exit>> {
+  const appDir = join(work, 'app');
+  writeCapstanApp(appDir, APPS);
+  makeCrash(join(appDir, '.deploy', BENCH_ENV, '30-deployment', `${CRASHING}.yaml.ejs`));
+  const chartDir = join(work, 'chart');
+  writeChart(chartDir, APPS, IMAGE);
+  makeCrash(join(chartDir, 'templates', `${CRASHING}.yaml`));
+  const kubectlBin = join(info.binDir, 'kubectl');
+  const helmEnv = {
+    ...process.env,
+    HELM_CACHE_HOME: join(work, 'helm'),
+    HELM_CONFIG_HOME: join(work, 'helm'),
+  };
+
+  return {
+    'capstan deploy': (ns) => {
+      writeCapstanConfig(appDir, ns);
+      return run(
+        process.execPath,
+        [
+          cli.script,
+          '--kubeconfig',
+          kubeconfig,
+          '--cwd',
+          appDir,
+          'deploy',
+          BENCH_ENV,
+          '--image',
+          IMAGE,
+          '-o',
+          'plain',
+        ],
+        cli.env,
+      );
+    },
+    [`helm 4 install --wait --timeout ${PEER_TIMEOUT}`]: (ns) =>
+      run(
+        helm4 ?? 'helm',
+        [
+          'install',
+          'bench',
+          chartDir,
+          '--kubeconfig',
+          kubeconfig,
+          '-n',
+          ns,
+          '--create-namespace',
+          '--wait',
+          '--timeout',
+          PEER_TIMEOUT,
+        ],
+        helmEnv,
+      ),
+    [`kubectl apply + rollout status --timeout ${PEER_TIMEOUT}`]: async (ns, i) => {
+      const dir = join(work, `plain-${i}`);
+      writePlainManifests(dir, APPS, IMAGE, ns);
+      makeCrash(join(dir, `${CRASHING}.yaml`));
+      const applied = await run(kubectlBin, ['--kubeconfig', kubeconfig, 'apply', '-f', dir]);
+      if (applied.code !== 0) return applied;
+      return run(kubectlBin, [
+        '--kubeconfig',
+        kubeconfig,
+        'rollout',
+        'status',
+        `deployment/${CRASHING}`,
+        '-n',
+        ns,
+        `--timeout=${PEER_TIMEOUT}`,
+      ]);
+    },
+  };
+}
+
+/** Every tool RUNS times at one round trip, interleaved; each run in a namespace of its own, deleted after. */
+async function runAll(
+  rtt: number,
+  kube: KubeClient,
+  tools: Record<string, (ns: string, i: number) => Promise<Exit>>,
+  latencies: Record<string, number[]>,
+  said: Record<string, string>,
+): Promise<void> {
+  for (let i = 0; i < RUNS; i++) {
+    for (const [t, [tool, deployWith]] of Object.entries(tools).entries()) {
+      const name = `${tool}, ${rtt} ms`;
+      const ns = `fail-${t}-${rtt}ms-${i}`;
+      const watch = new AbortController();
+      const crash = firstCrashLoop(kube, ns, watch.signal).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const exit = await deployWith(ns, i);
+      // The tool may exit before the bench's watch saw the pod: give it a moment.
+      const crashAt = await Promise.race([
+        crash,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000)),
+      ]);
+      watch.abort();
+      const latency = crashAt === undefined ? NaN : exit.exitAt - crashAt;
+      (latencies[name] ??= []).push(latency);
+      said[name] = `exit ${exit.code}: ${exit.output.trim().split('\n').slice(-8).join('\n    ')}`;
+      console.log(
+        `  run ${i + 1}/${RUNS} ${name}: exit ${exit.code}, ${Number.isNaN(latency) ? 'no CrashLoopBackOff seen' : `${latency} ms after the first CrashLoopBackOff`}`,
+      );
+      // Off the clock: the next tool starts on a quiet cluster.
+      await deleteNamespaceAndWait(kube, ns);
+    }
+  }
+}
+
+function printLatencies(latencies: Record<string, number[]>, said: Record<string, string>): void {
+  console.log(`\nfirst CrashLoopBackOff -> exit (median of ${RUNS}; per run)`);
+  for (const [name, values] of Object.entries(latencies)) {
+    const m = median(values.filter(Number.isFinite));
+    const target = name.startsWith('capstan')
+      ? ` (target <= ${TARGET_MS} ms): ${m <= TARGET_MS ? 'meets target' : 'MISSES target'}`
+      : '';
+    console.log(
+      `  ${name.padEnd(56)} ${m.toFixed(0).padStart(7)} ms  [${values.map((v) => v.toFixed(0)).join(', ')}]${target}`,
+    );
+  }
+  console.log(`\nwhat each printed last (last run)`);
+  for (const [name, text] of Object.entries(said)) console.log(`  ${name}: ${text}`);
+}
+
 async function main(): Promise<void> {
   const cli = prepareCapstanCli(root, log);
   const peers = preparePeers(root, log, ['helm4']);
@@ -110,76 +239,7 @@ async function main(): Promise<void> {
     client = kube;
     latency = await startLatency([info], work);
     const { kubeconfig } = latency.paths[0];
-    const appDir = join(work, 'app');
-    writeCapstanApp(appDir, APPS);
-    makeCrash(join(appDir, '.deploy', BENCH_ENV, '30-deployment', `${CRASHING}.yaml.ejs`));
-    const chartDir = join(work, 'chart');
-    writeChart(chartDir, APPS, IMAGE);
-    makeCrash(join(chartDir, 'templates', `${CRASHING}.yaml`));
-    const kubectlBin = join(info.binDir, 'kubectl');
-    const helmEnv = {
-      ...process.env,
-      HELM_CACHE_HOME: join(work, 'helm'),
-      HELM_CONFIG_HOME: join(work, 'helm'),
-    };
-
-    const tools: Record<string, (ns: string, i: number) => Promise<Exit>> = {
-      'capstan deploy': (ns) => {
-        writeCapstanConfig(appDir, ns);
-        return run(
-          process.execPath,
-          [
-            cli.script,
-            '--kubeconfig',
-            kubeconfig,
-            '--cwd',
-            appDir,
-            'deploy',
-            BENCH_ENV,
-            '--image',
-            IMAGE,
-            '-o',
-            'plain',
-          ],
-          cli.env,
-        );
-      },
-      [`helm 4 install --wait --timeout ${PEER_TIMEOUT}`]: (ns) =>
-        run(
-          peers.helm4 ?? 'helm',
-          [
-            'install',
-            'bench',
-            chartDir,
-            '--kubeconfig',
-            kubeconfig,
-            '-n',
-            ns,
-            '--create-namespace',
-            '--wait',
-            '--timeout',
-            PEER_TIMEOUT,
-          ],
-          helmEnv,
-        ),
-      [`kubectl apply + rollout status --timeout ${PEER_TIMEOUT}`]: async (ns, i) => {
-        const dir = join(work, `plain-${i}`);
-        writePlainManifests(dir, APPS, IMAGE, ns);
-        makeCrash(join(dir, `${CRASHING}.yaml`));
-        const applied = await run(kubectlBin, ['--kubeconfig', kubeconfig, 'apply', '-f', dir]);
-        if (applied.code !== 0) return applied;
-        return run(kubectlBin, [
-          '--kubeconfig',
-          kubeconfig,
-          'rollout',
-          'status',
-          `deployment/${CRASHING}`,
-          '-n',
-          ns,
-          `--timeout=${PEER_TIMEOUT}`,
-        ]);
-      },
-    };
+    const tools = failureTools(work, info, kubeconfig, cli, peers.helm4);
 
     for (const rtt of RTTS) {
       await latency.setRoundTrip(rtt);
@@ -187,46 +247,9 @@ async function main(): Promise<void> {
       console.log(
         `\n=== round trip ${rtt} ms: GET /version ${directMs.toFixed(1)} ms directly, ${proxiedMs.toFixed(1)} ms through the proxy (medians of 15) ===`,
       );
-      await runAll(rtt);
+      await runAll(rtt, kube, tools, latencies, said);
     }
-    async function runAll(rtt: number): Promise<void> {
-      for (let i = 0; i < RUNS; i++) {
-        for (const [t, [tool, deployWith]] of Object.entries(tools).entries()) {
-          const name = `${tool}, ${rtt} ms`;
-          const ns = `fail-${t}-${rtt}ms-${i}`;
-          const watch = new AbortController();
-          const crash = firstCrashLoop(kube, ns, watch.signal).catch(() => undefined);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          const exit = await deployWith(ns, i);
-          // The tool may exit before the bench's watch saw the pod: give it a moment.
-          const crashAt = await Promise.race([
-            crash,
-            new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000)),
-          ]);
-          watch.abort();
-          const latency = crashAt === undefined ? NaN : exit.exitAt - crashAt;
-          (latencies[name] ??= []).push(latency);
-          said[name] = `exit ${exit.code}: ${exit.output.trim().split('\n').slice(-8).join('\n    ')}`;
-          console.log(
-            `  run ${i + 1}/${RUNS} ${name}: exit ${exit.code}, ${Number.isNaN(latency) ? 'no CrashLoopBackOff seen' : `${latency} ms after the first CrashLoopBackOff`}`,
-          );
-          // Off the clock: the next tool starts on a quiet cluster.
-          await deleteNamespaceAndWait(kube, ns);
-        }
-      }
-    }
-    console.log(`\nfirst CrashLoopBackOff -> exit (median of ${RUNS}; per run)`);
-    for (const [name, values] of Object.entries(latencies)) {
-      const m = median(values.filter(Number.isFinite));
-      const target = name.startsWith('capstan')
-        ? ` (target <= ${TARGET_MS} ms): ${m <= TARGET_MS ? 'meets target' : 'MISSES target'}`
-        : '';
-      console.log(
-        `  ${name.padEnd(56)} ${m.toFixed(0).padStart(7)} ms  [${values.map((v) => v.toFixed(0)).join(', ')}]${target}`,
-      );
-    }
-    console.log(`\nwhat each printed last (last run)`);
-    for (const [name, text] of Object.entries(said)) console.log(`  ${name}: ${text}`);
+    printLatencies(latencies, said);
     console.log(`\nload average (1 min) at the end ${loadavg()[0].toFixed(1)}`);
   } finally {
     client?.close();
