@@ -99,8 +99,10 @@ export function prepareCapstanCli(root: string, log: (line: string) => void): Ca
     }
     copyFileSync(join(root, 'bin', 'capstan.js'), join(build, 'bin', 'capstan.js'));
     copyFileSync(join(root, 'package.json'), join(build, 'package.json'));
+    // Pointed at this checkout each time: the folder may have been made from another worktree.
     for (const link of ['schema', 'node_modules']) {
-      if (!existsSync(join(build, link))) symlinkSync(join(root, link), join(build, link));
+      rmSync(join(build, link), { force: true });
+      symlinkSync(join(root, link), join(build, link));
     }
     // The rest of `npm run build`: the prebuilt schema validator, then the bundle bin/capstan.js runs.
     execFileSync(process.execPath, [

@@ -6,15 +6,28 @@ import type { KubeObject } from '../src/shared/index.js';
 interface DeploymentShape {
   metadata: { generation?: number };
   spec?: { replicas?: number };
-  status?: { observedGeneration?: number; availableReplicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
 }
 
-/** Available as the floor counts it: the controller saw the current spec and enough replicas are available. */
+/**
+ * Rolled out as the floor counts it: the controller saw the current spec, every replica runs it and
+ * is available, and no pod of an older template is left (what `kubectl rollout status` and Helm's
+ * --wait ask too, so that a redeploy that changes the image waits for the new pods).
+ */
 export function isAvailable(object: KubeObject): boolean {
   const d = object as unknown as DeploymentShape;
-  const observed = d.status?.observedGeneration ?? 0;
+  const wanted = d.spec?.replicas ?? 1;
+  const status = d.status ?? {};
   return (
-    observed >= (d.metadata.generation ?? 1) && (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1)
+    (status.observedGeneration ?? 0) >= (d.metadata.generation ?? 1) &&
+    (status.updatedReplicas ?? 0) >= wanted &&
+    (status.availableReplicas ?? 0) >= wanted &&
+    (status.replicas ?? 0) <= wanted
   );
 }
 

@@ -189,7 +189,7 @@ export class ClusterDeploy {
       opts.probeTimeoutMs === undefined
         ? connecting
         : connecting.then((client) => probe(client, opts.probeTimeoutMs ?? 0, options.signal));
-    this.connecting.catch(() => {});
+    this.connecting.then((client) => client.discovery.prefetch(DEPLOY_API_VERSIONS)).catch(() => {});
     const rendered = await this.render(env);
     this.client = await this.connecting;
     let phases = await selectHelmHooks(this.client, env, rendered, options.signal);
@@ -429,6 +429,21 @@ async function confirmUnchanged(
   );
   return { ...prepared, unchanged: new Map() };
 }
+
+/**
+ * The group-versions every deploy looks up, learnt while the templates render rather than each on
+ * first use: the objects' usual kinds and the waits' (core, apps, EndpointSlices), the lock's
+ * Lease, the hook Jobs kept or deleted at the end, and the preflight's StorageClasses. At a 50 ms
+ * round trip the lock and the end of a first deploy each waited one round trip for theirs.
+ */
+const DEPLOY_API_VERSIONS = [
+  'v1',
+  'apps/v1',
+  'discovery.k8s.io/v1',
+  'coordination.k8s.io/v1',
+  'batch/v1',
+  'storage.k8s.io/v1',
+];
 
 /**
  * The client once its API server answered /version within `timeoutMs`, else an

@@ -112,14 +112,20 @@ async function writeReleaseSecrets(
 ): Promise<void> {
   const retry = { signal: options.signal, deadlineMs: options.retryDeadlineMs };
   const secrets = encodeRelease(record, { chunkBytes: options.chunkBytes });
+  // Listed while the chunks are written (one round trip instead of two): the writes touch only
+  // this release's chunks below `secrets.length`, so the history after them is the list with
+  // those replaced by what was written (its outcome label included), as a list read after would
+  // show with the lock held. Chunks at or above the length are left from a longer earlier write.
+  const listing = listReleaseSecrets(client, { ...record, signal: options.signal });
+  listing.catch(() => {});
   for (const secret of [...secrets.slice(1), secrets[0]]) {
     await withRetry(
       () => client.apply(secret, { fieldManager: FIELD_MANAGER, force: true, signal: options.signal }),
       retry,
     );
   }
-  const scope = { ...record, signal: options.signal };
-  const all = await listReleaseSecrets(client, scope);
+  const written = (s: KubeObject) => releaseNumberOf(s) === record.release && chunkOf(s) < secrets.length;
+  const all = [...(await listing).filter((s) => !written(s)), ...secrets];
   const stale = all.filter((s) => releaseNumberOf(s) === record.release && chunkOf(s) >= secrets.length);
   const doomed = new Set(releasesBeyondKeep(all, options.keep, record.release));
   for (const secret of [...stale, ...all.filter((s) => doomed.has(releaseNumberOf(s) ?? 0))]) {
