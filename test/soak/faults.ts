@@ -71,7 +71,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startToxics(fault: Fault | undefined, proxy: Proxy): Promise<void> {
   if (!fault) return;
   if (fault.kind === 'latency')
-    await proxy.addToxic({ type: 'latency', attributes: { latency: fault.amount, jitter: fault.amount / 4 } });
+    await proxy.addToxic({ type: 'latency', attributes: { latency: fault.amount, jitter: Math.round(fault.amount / 4) } });
   if (fault.kind === 'bandwidth') await proxy.addToxic({ type: 'bandwidth', attributes: { rate: fault.amount } });
   if (fault.kind === 'reset-peer')
     await proxy.addToxic({ type: 'reset_peer', attributes: { timeout: 200 } }, { toxicity: fault.amount / 100 });
