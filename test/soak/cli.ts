@@ -32,10 +32,14 @@ export function startCapstan(
   // The sources through tsx by default; `built`: dist/ as `npm run build` left it (starts faster).
   const source = options.built ? {} : { CAPSTAN_USE_SOURCE: '1' };
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, '--kubeconfig', options.kubeconfig, '--cwd', options.cwd, ...args], {
-    env: { ...withoutSource(process.env), ...source, CAPSTAN_USER: options.user, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, '--kubeconfig', options.kubeconfig, '--cwd', options.cwd, ...args],
+    {
+      env: { ...withoutSource(process.env), ...source, CAPSTAN_USER: options.user, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   let hung = false;

@@ -71,17 +71,34 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startToxics(fault: Fault | undefined, proxy: Proxy): Promise<void> {
   if (!fault) return;
   if (fault.kind === 'latency')
-    await proxy.addToxic({ type: 'latency', attributes: { latency: fault.amount, jitter: Math.round(fault.amount / 4) } });
-  if (fault.kind === 'bandwidth') await proxy.addToxic({ type: 'bandwidth', attributes: { rate: fault.amount } });
+    await proxy.addToxic({
+      type: 'latency',
+      attributes: { latency: fault.amount, jitter: Math.round(fault.amount / 4) },
+    });
+  if (fault.kind === 'bandwidth')
+    await proxy.addToxic({ type: 'bandwidth', attributes: { rate: fault.amount } });
   if (fault.kind === 'reset-peer')
-    await proxy.addToxic({ type: 'reset_peer', attributes: { timeout: 200 } }, { toxicity: fault.amount / 100 });
+    await proxy.addToxic(
+      { type: 'reset_peer', attributes: { timeout: 200 } },
+      { toxicity: fault.amount / 100 },
+    );
   if (fault.kind === 'timeout')
-    await proxy.addToxic({ type: 'timeout', attributes: { timeout: 3000 } }, { toxicity: fault.amount / 100 });
+    await proxy.addToxic(
+      { type: 'timeout', attributes: { timeout: 3000 } },
+      { toxicity: fault.amount / 100 },
+    );
 }
 
 /** The faults that strike at a moment; resolves once the fault is over (what was down is up). */
-export async function strike(fault: Fault | undefined, target: FaultTarget, over: Promise<unknown>): Promise<void> {
-  if (!fault || !['proxy-down', 'sigkill', 'apiserver-restart', 'etcd-restart', 'pod-delete'].includes(fault.kind))
+export async function strike(
+  fault: Fault | undefined,
+  target: FaultTarget,
+  over: Promise<unknown>,
+): Promise<void> {
+  if (
+    !fault ||
+    !['proxy-down', 'sigkill', 'apiserver-restart', 'etcd-restart', 'pod-delete'].includes(fault.kind)
+  )
     return;
   const ended = await Promise.race([sleep(fault.atMs).then(() => false), over.then(() => true)]);
   if (ended && fault.kind !== 'pod-delete') return;
@@ -98,7 +115,9 @@ export async function strike(fault: Fault | undefined, target: FaultTarget, over
 
 /** As chaoskube would: the app's pods deleted at once (their controllers make new ones). */
 async function deletePods(target: FaultTarget): Promise<void> {
-  const pods = await target.admin.list('v1', 'Pod', { namespace: target.namespace }).catch(() => ({ items: [] }));
+  const pods = await target.admin
+    .list('v1', 'Pod', { namespace: target.namespace })
+    .catch(() => ({ items: [] }));
   for (const pod of pods.items)
     await target.admin
       .delete({ apiVersion: 'v1', kind: 'Pod', namespace: target.namespace, name: pod.metadata.name ?? '' })

@@ -61,7 +61,9 @@ export async function readState(ctx: CheckContext): Promise<ClusterState> {
   const all = new Map<string, KubeObject[]>();
   for (const [apiVersion, kind] of [...KINDS, ['v1', 'Event'] as [string, string]])
     all.set(kind, (await ctx.client.list(apiVersion, kind, { namespace: ctx.namespace })).items);
-  const selector = selectorOf(APP, ENV).split(',').map((pair) => pair.split('='));
+  const selector = selectorOf(APP, ENV)
+    .split(',')
+    .map((pair) => pair.split('='));
   const live = KINDS.flatMap(([, kind]) => all.get(kind) ?? []).filter((o) => {
     const labels = o.metadata.labels ?? {};
     if (!selector.every(([k, v]) => labels[k] === v)) return false;
@@ -120,7 +122,9 @@ export function checkRecorded(state: ClusterState, namespace: string): string[] 
   for (const r of state.records) {
     for (const e of r.inventory) listed.add(entryKey(e));
     for (const m of r.manifests)
-      listed.add(objectKey({ ...m, metadata: { ...m.metadata, namespace: m.metadata.namespace ?? namespace } }));
+      listed.add(
+        objectKey({ ...m, metadata: { ...m.metadata, namespace: m.metadata.namespace ?? namespace } }),
+      );
   }
   return state.live
     .filter((o) => !listed.has(objectKey(o)))
@@ -131,21 +135,23 @@ export function checkRecorded(state: ClusterState, namespace: string): string[] 
 export function checkPrune(state: ClusterState): string[] {
   const out: string[] = [];
   const configMaps = new Set((state.all.get('ConfigMap') ?? []).map((c) => c.metadata.name));
-  for (const decoy of DECOYS) if (!configMaps.has(decoy)) out.push(`ConfigMap ${decoy} (not the app's) was deleted`);
+  for (const decoy of DECOYS)
+    if (!configMaps.has(decoy)) out.push(`ConfigMap ${decoy} (not the app's) was deleted`);
   const newestFirst = [...state.records].sort((a, b) => b.release - a.release);
   const good = newestFirst.findIndex((r) => r.outcome === 'succeeded' || r.outcome === 'rolled-back');
   if (good < 0 || newestFirst.slice(0, good).some((r) => r.outcome !== 'failed')) return out;
-  const live = new Set(
-    KINDS.flatMap(([, kind]) => state.all.get(kind) ?? []).map((o) => objectKey(o)),
-  );
+  const live = new Set(KINDS.flatMap(([, kind]) => state.all.get(kind) ?? []).map((o) => objectKey(o)));
   for (const e of newestFirst[good].inventory)
     if (e.kind !== 'Job' && !live.has(entryKey(e)))
-      out.push(`${e.kind}/${e.name} of release ${newestFirst[good].release} (the newest that succeeded) is gone`);
+      out.push(
+        `${e.kind}/${e.name} of release ${newestFirst[good].release} (the newest that succeeded) is gone`,
+      );
   return out;
 }
 
 const dataOf = (state: ClusterState, name: string) =>
-  (state.all.get('ConfigMap') ?? []).find((c) => c.metadata.name === name)?.data as Record<string, string> | undefined;
+  (state.all.get('ConfigMap') ?? []).find((c) => c.metadata.name === name)?.data as
+    Record<string, string> | undefined;
 const webImage = (objects: readonly KubeObject[]) =>
   (objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'web') as any)?.spec?.template?.spec
     ?.containers?.[0]?.image as string | undefined;
@@ -157,26 +163,36 @@ export function checkExpectation(state: ClusterState, expectation: Expectation):
   const image = webImage(state.all.get('Deployment') ?? []);
   if (expectation.kind === 'deployed') {
     const d = expectation.desired;
-    if (image !== imageOf(d.image)) out.push(`deploy exited 0 but web runs ${image}, not ${imageOf(d.image)}`);
+    if (image !== imageOf(d.image))
+      out.push(`deploy exited 0 but web runs ${image}, not ${imageOf(d.image)}`);
     if (dataOf(state, 'settings')?.VERSION !== String(d.config))
-      out.push(`deploy exited 0 but settings VERSION is ${dataOf(state, 'settings')?.VERSION}, not ${d.config}`);
+      out.push(
+        `deploy exited 0 but settings VERSION is ${dataOf(state, 'settings')?.VERSION}, not ${d.config}`,
+      );
     const inventories = new Set(state.records.flatMap((r) => r.inventory.map(entryKey)));
     for (const c of state.all.get('ConfigMap') ?? []) {
       const match = /^extra-(\d+)$/.exec(c.metadata.name ?? '');
       if (!match) continue;
       if (!d.extras.includes(Number(match[1])) && inventories.has(objectKey(c)))
-        out.push(`deploy exited 0 but ${c.metadata.name}, no longer rendered and in a record's inventory, was not pruned`);
+        out.push(
+          `deploy exited 0 but ${c.metadata.name}, no longer rendered and in a record's inventory, was not pruned`,
+        );
     }
-    for (const i of d.extras) if (!dataOf(state, `extra-${i}`)) out.push(`deploy exited 0 but extra-${i} is missing`);
+    for (const i of d.extras)
+      if (!dataOf(state, `extra-${i}`)) out.push(`deploy exited 0 but extra-${i} is missing`);
     return out;
   }
   const target = state.records.find((r) => r.release === expectation.to);
   if (!target) return [`rollback to ${expectation.to} exited 0 but its record is gone`];
   const want = webImage(target.manifests);
   if (image !== want) out.push(`rollback to ${expectation.to} exited 0 but web runs ${image}, not ${want}`);
-  const settings = target.manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'settings') as any;
+  const settings = target.manifests.find(
+    (m) => m.kind === 'ConfigMap' && m.metadata.name === 'settings',
+  ) as any;
   if (settings && dataOf(state, 'settings')?.VERSION !== settings.data?.VERSION)
-    out.push(`rollback to ${expectation.to} exited 0 but settings VERSION is ${dataOf(state, 'settings')?.VERSION}, not ${settings.data?.VERSION}`);
+    out.push(
+      `rollback to ${expectation.to} exited 0 but settings VERSION is ${dataOf(state, 'settings')?.VERSION}, not ${settings.data?.VERSION}`,
+    );
   return out;
 }
 
@@ -184,15 +200,23 @@ export function checkExpectation(state: ClusterState, expectation: Expectation):
 export function checkSecret(state: ClusterState, ctx: CheckContext): string[] {
   const forms = [ctx.secret, Buffer.from(ctx.secret).toString('base64')];
   const places: [string, string][] = [
-    ...ctx.runs.map((r): [string, string] => [`the output of \`capstan ${r.args.join(' ')}\``, r.stdout + r.stderr]),
-    ...['ConfigMap', 'Event', 'Deployment', 'Job'].map((k): [string, string] => [`a ${k}`, JSON.stringify(state.all.get(k) ?? [])]),
+    ...ctx.runs.map((r): [string, string] => [
+      `the output of \`capstan ${r.args.join(' ')}\``,
+      r.stdout + r.stderr,
+    ]),
+    ...['ConfigMap', 'Event', 'Deployment', 'Job'].map((k): [string, string] => [
+      `a ${k}`,
+      JSON.stringify(state.all.get(k) ?? []),
+    ]),
     ['the Lease', JSON.stringify(state.lease ?? {})],
     ...state.records.map((r): [string, string] => [
       `release record ${r.release} (Secret manifests left out)`,
       JSON.stringify({ ...r, manifests: r.manifests.filter((m) => m.kind !== 'Secret') }),
     ]),
   ];
-  return places.filter(([, text]) => forms.some((f) => text.includes(f))).map(([where]) => `the secret value appears in ${where}`);
+  return places
+    .filter(([, text]) => forms.some((f) => text.includes(f)))
+    .map(([where]) => `the secret value appears in ${where}`);
 }
 
 /** All invariants; a history that cannot be read is itself a violation. */

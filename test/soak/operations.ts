@@ -62,18 +62,45 @@ export async function pickOperation(
       mode: 'ok',
     };
     const commands = kind === 'race' ? [deploy(), deploy()] : [deploy()];
-    return { kind, desired, commands, expectation: { kind: 'deployed', desired }, cleanCodes: new Set(kind === 'race' ? [0, 4] : [0]) };
+    return {
+      kind,
+      desired,
+      commands,
+      expectation: { kind: 'deployed', desired },
+      cleanCodes: new Set(kind === 'race' ? [0, 4] : [0]),
+    };
   }
   if (kind === 'deploy-fail' || kind === 'deploy-invalid') {
-    const desired: Desired = { ...current, image: ++counter.image, extras: extras(prng), mode: kind === 'deploy-fail' ? 'crash' : 'invalid' };
+    const desired: Desired = {
+      ...current,
+      image: ++counter.image,
+      extras: extras(prng),
+      mode: kind === 'deploy-fail' ? 'crash' : 'invalid',
+    };
     const rollback = kind === 'deploy-fail' && prng.chance(0.5) ? ['--rollback-on-failure'] : [];
     const command = ['deploy', ENV, '--timeout', '20s', ...rollback, '-o', 'json'];
-    return { kind, desired, commands: [command], expectation: { kind: 'none' }, cleanCodes: new Set(kind === 'deploy-fail' ? [1, 3] : [2]) };
+    return {
+      kind,
+      desired,
+      commands: [command],
+      expectation: { kind: 'none' },
+      cleanCodes: new Set(kind === 'deploy-fail' ? [1, 3] : [2]),
+    };
   }
   if (kind === 'rollback') return rollbackOperation(prng, admin, namespace);
   if (kind === 'run')
-    return { kind, commands: [['run', ENV, '--timeout', '60s', '--', 'echo', 'soak']], expectation: { kind: 'none' }, cleanCodes: new Set([0, 2]) };
-  return { kind, commands: [['jobs', 'clean', ENV]], expectation: { kind: 'none' }, cleanCodes: new Set([0]) };
+    return {
+      kind,
+      commands: [['run', ENV, '--timeout', '60s', '--', 'echo', 'soak']],
+      expectation: { kind: 'none' },
+      cleanCodes: new Set([0, 2]),
+    };
+  return {
+    kind,
+    commands: [['jobs', 'clean', ENV]],
+    expectation: { kind: 'none' },
+    cleanCodes: new Set([0]),
+  };
 }
 
 /** A rollback to a release that succeeded, named with --to (chosen by the seed among those recorded). */
@@ -83,7 +110,15 @@ async function rollbackOperation(prng: Prng, admin: KubeClient, namespace: strin
   // One draw whatever the history holds, so that the seed's later choices do not depend on it.
   const draw = prng.next();
   const pick = targets.length > 0 ? targets[Math.floor(draw * targets.length)].release : undefined;
-  const command = ['rollback', ENV, '--timeout', DEPLOY_TIMEOUT, ...(pick === undefined ? [] : ['--to', String(pick)]), '-o', 'json'];
+  const command = [
+    'rollback',
+    ENV,
+    '--timeout',
+    DEPLOY_TIMEOUT,
+    ...(pick === undefined ? [] : ['--to', String(pick)]),
+    '-o',
+    'json',
+  ];
   return {
     kind: 'rollback',
     commands: [command],

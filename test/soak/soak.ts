@@ -85,7 +85,8 @@ async function apiReady(admin: KubeClient): Promise<void> {
       await admin.list('v1', 'Namespace', { limit: 1 } as never);
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`the API server did not come back in 180 s: ${(error as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`the API server did not come back in 180 s: ${(error as Error).message}`);
       await sleep(500);
     }
   }
@@ -95,27 +96,64 @@ async function setUp(options: Options): Promise<Soak> {
   let info: ClusterInfo;
   if (process.env.CAPSTAN_TEST_CLUSTER) info = JSON.parse(process.env.CAPSTAN_TEST_CLUSTER) as ClusterInfo;
   else {
-    info = await startCluster({ name: `soak-${process.pid}`, log: (line) => console.error(`[cluster] ${line}`) });
+    info = await startCluster({
+      name: `soak-${process.pid}`,
+      log: (line) => console.error(`[cluster] ${line}`),
+    });
     startedCluster = info.name;
   }
   const admin = await KubeClient.connect({ kubeconfig: info.kubeconfig });
   const toxiproxy = await startToxiproxy();
   const proxy = await toxiproxy.createProxy('apiserver', info.server);
-  const proxied = kubeconfigThrough(info.kubeconfig, proxy.url, join(mkdtempSync(join(tmpdir(), 'soak-kube-')), 'kubeconfig'));
+  const proxied = kubeconfigThrough(
+    info.kubeconfig,
+    proxy.url,
+    join(mkdtempSync(join(tmpdir(), 'soak-kube-')), 'kubeconfig'),
+  );
   const namespace = `soak-${options.seed}-${randomBytes(3).toString('hex')}`;
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-  const labels = { 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/app': 'other', 'capstan.dev/env': ENV };
-  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: DECOYS[0], namespace, labels }, data: { k: 'v' } });
-  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: DECOYS[1], namespace }, data: { k: 'v' } });
+  const labels = {
+    'app.kubernetes.io/managed-by': 'capstan',
+    'capstan.dev/app': 'other',
+    'capstan.dev/env': ENV,
+  };
+  await admin.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: DECOYS[0], namespace, labels },
+    data: { k: 'v' },
+  });
+  await admin.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: DECOYS[1], namespace },
+    data: { k: 'v' },
+  });
   // Distinctive and random: found anywhere outside a Secret, it leaked.
   const secret = `soak-secret-${randomBytes(12).toString('hex')}`;
   const current: Desired = { image: 0, config: 0, extras: [], mode: 'ok' };
   const tree = appTree(namespace, secret);
   tree.write(current);
   return {
-    options, info, admin, toxiproxy, proxy, proxied, namespace, secret, tree,
-    killed: new Set(), log: [], faults: new Map(), violations: [], crashes: [], codes: new Map(),
-    slowestRecoveryMs: 0, slowestRecoveryAt: '-', unrecoveredSince: undefined, current,
+    options,
+    info,
+    admin,
+    toxiproxy,
+    proxy,
+    proxied,
+    namespace,
+    secret,
+    tree,
+    killed: new Set(),
+    log: [],
+    faults: new Map(),
+    violations: [],
+    crashes: [],
+    codes: new Map(),
+    slowestRecoveryMs: 0,
+    slowestRecoveryAt: '-',
+    unrecoveredSince: undefined,
+    current,
     counter: { image: 0, config: 0 },
   };
 }
@@ -127,7 +165,12 @@ let startedCluster: string | undefined;
  * have written it (as test/integration/faults.test.ts does), instead of the default 60 s.
  */
 async function shortenDeadLease(soak: Soak): Promise<void> {
-  const id = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: soak.namespace, name: lockName(APP, ENV) };
+  const id = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    namespace: soak.namespace,
+    name: lockName(APP, ENV),
+  };
   const lease = await soak.admin.get(id);
   const pid = lease ? lockStateOf(lease)?.process?.pid : undefined;
   if (!lease || pid === undefined || !soak.killed.has(pid) || alive(pid)) return;
@@ -136,11 +179,22 @@ async function shortenDeadLease(soak: Soak): Promise<void> {
 }
 
 /** Starts the operation's runs, strikes its fault, and waits for all of it to be over. */
-async function execute(soak: Soak, op: Operation, fault: Fault | undefined, index: number): Promise<CliRun[]> {
+async function execute(
+  soak: Soak,
+  op: Operation,
+  fault: Fault | undefined,
+  index: number,
+): Promise<CliRun[]> {
   if (op.desired) soak.tree.write(op.desired);
   await startToxics(fault, soak.proxy);
   const running = op.commands.map((args, k) =>
-    startCapstan(args, { cwd: soak.tree.dir, kubeconfig: soak.proxied, user: `soak-${index}-${k}`, deadlineMs: 5 * 60_000, built: soak.options.built }),
+    startCapstan(args, {
+      cwd: soak.tree.dir,
+      kubeconfig: soak.proxied,
+      user: `soak-${index}-${k}`,
+      deadlineMs: 5 * 60_000,
+      built: soak.options.built,
+    }),
   );
   const over = Promise.all(running.map((r) => r.done));
   const target = {
@@ -154,7 +208,9 @@ async function execute(soak: Soak, op: Operation, fault: Fault | undefined, inde
     },
   };
   const struck = strike(fault, target, over).catch((error: Error) => {
-    soak.violations.push(`op ${index}: the fault ${fault?.describe()} could not be injected: ${error.message}`);
+    soak.violations.push(
+      `op ${index}: the fault ${fault?.describe()} could not be injected: ${error.message}`,
+    );
   });
   const runs = await over;
   await struck;
@@ -164,9 +220,14 @@ async function execute(soak: Soak, op: Operation, fault: Fault | undefined, inde
 }
 
 /** The exit codes of a clean operation, and what an exit 0 promises. */
-function judgeRuns(op: Operation, runs: readonly CliRun[], fault: Fault | undefined): { problems: string[]; expectation: Expectation } {
+function judgeRuns(
+  op: Operation,
+  runs: readonly CliRun[],
+  fault: Fault | undefined,
+): { problems: string[]; expectation: Expectation } {
   const problems: string[] = [];
-  for (const run of runs) if (run.hung) problems.push(`\`capstan ${run.args.join(' ')}\` did not end within 5 minutes`);
+  for (const run of runs)
+    if (run.hung) problems.push(`\`capstan ${run.args.join(' ')}\` did not end within 5 minutes`);
   const succeeded = runs.some((r) => r.code === 0);
   if (!fault) {
     const odd = runs.filter((r) => r.code === null || !op.cleanCodes.has(r.code));
@@ -188,7 +249,14 @@ async function step(soak: Soak, prng: Prng, index: number): Promise<boolean> {
   const crashes = runs.map(crashOf).filter((c): c is string => c !== undefined);
   const violations = [
     ...judged.problems,
-    ...(await checkAll({ client: soak.admin, namespace: soak.namespace, secret: soak.secret, killed: soak.killed, expectation: judged.expectation, runs })),
+    ...(await checkAll({
+      client: soak.admin,
+      namespace: soak.namespace,
+      secret: soak.secret,
+      killed: soak.killed,
+      expectation: judged.expectation,
+      runs,
+    })),
   ];
   if (index % 10 === 0 || index === soak.options.ops) violations.push(...(await historyReadable(soak)));
   await shortenDeadLease(soak);
@@ -203,13 +271,23 @@ async function step(soak: Soak, prng: Prng, index: number): Promise<boolean> {
     `${index}\t${op.kind}\t${fault?.describe() ?? '-'}\t${runs.map((r) => r.signal ?? r.code).join(',')}\t${Date.now() - started}ms${violations.length + crashes.length ? '\tVIOLATION' : ''}`,
   );
   console.error(soak.log.at(-1));
-  soak.violations.push(...violations.map((v) => `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'}): ${v}`));
-  soak.crashes.push(...crashes.map((c) => `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'}): ${c}`));
+  soak.violations.push(
+    ...violations.map((v) => `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'}): ${v}`),
+  );
+  soak.crashes.push(
+    ...crashes.map((c) => `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'}): ${c}`),
+  );
   return violations.length === 0 && crashes.length === 0;
 }
 
 /** Recovery: from a fault to the end of the next clean operation that succeeded. */
-function trackRecovery(soak: Soak, fault: Fault | undefined, started: number, succeeded: boolean, index: number): void {
+function trackRecovery(
+  soak: Soak,
+  fault: Fault | undefined,
+  started: number,
+  succeeded: boolean,
+  index: number,
+): void {
   if (fault) {
     soak.unrecoveredSince ??= started;
     return;
@@ -248,7 +326,10 @@ function report(soak: Soak, ran: number, startedAt: number): void {
     `# replay: node --import tsx test/soak/soak.ts --seed ${seed} --ops ${ops} --fault-rate ${faultRate}${soak.options.built ? ' --built' : ''}`,
     `operations run: ${ran}`,
     `faults injected: ${[...soak.faults.values()].reduce((a, b) => a + b, 0)} (${FAULT_KINDS.map((k) => `${k} ${soak.faults.get(k) ?? 0}`).join(', ')})`,
-    `exit codes: ${[...soak.codes].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    `exit codes: ${[...soak.codes]
+      .sort()
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
     `violations: ${soak.violations.length}`,
     `crashes: ${soak.crashes.length}`,
     `slowest recovery: ${(soak.slowestRecoveryMs / 1000).toFixed(1)} s (${soak.slowestRecoveryAt})`,

@@ -77,7 +77,9 @@ function recorder(cluster: FakeCluster, deployId: string, warnings: string[]): D
     env,
     deployId,
     actor: { user: deployId, host: 'ci', holder: `${deployId}@ci` },
-    manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { PORT: '5432' } }],
+    manifests: [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { PORT: '5432' } },
+    ],
     envVars: {},
     redact: (text) => text,
     warn: (message) => warnings.push(message),
@@ -97,7 +99,10 @@ describe('a release record that cannot be completed', () => {
     assert.equal(lease.spec.holderIdentity, 'deploy-a@ci', 'the lock was not freed');
     assert.match(warnings.join('\n'), /could not write the release record: .*the lock is left to expire/);
     let records = await readReleases(cluster.client(), { namespace: NS, app: 'shop', env: 'staging' });
-    assert.deepEqual(records.map((r) => [r.release, r.outcome]), [[1, 'running']]);
+    assert.deepEqual(
+      records.map((r) => [r.release, r.outcome]),
+      [[1, 'running']],
+    );
 
     // The lease expires (a duration of 0 s instead of waiting 60): the next deploy takes it over.
     cluster.refuseFinal = false;
@@ -134,7 +139,10 @@ describe('a release record that cannot be completed', () => {
         [1, 'interrupted'],
       ],
     );
-    assert.match(warnings.join('\n'), /release 1 of shop\/staging \(deploy-a@ci\) was still recorded running/);
+    assert.match(
+      warnings.join('\n'),
+      /release 1 of shop\/staging \(deploy-a@ci\) was still recorded running/,
+    );
   });
 
   it('frees the lock when the record is written', async () => {
