@@ -185,7 +185,8 @@ async function execute(
   fault: Fault | undefined,
   index: number,
 ): Promise<CliRun[]> {
-  if (op.desired) soak.tree.write(op.desired);
+  // A task copies the rendered Deployment: the tree says what the cluster should run, not a failed attempt.
+  soak.tree.write(op.desired ?? soak.current);
   await startToxics(fault, soak.proxy);
   const running = op.commands.map((args, k) =>
     startCapstan(args, {
