@@ -352,6 +352,15 @@ async function tearDown(soak: Soak | undefined): Promise<void> {
   if (startedCluster) await stopCluster(startedCluster);
 }
 
+/** Ctrl-C or SIGTERM: stop after the operation under way, report, and clean up (a second one ends at once). */
+let stopRequested = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    console.error(`soak: ${signal}: stopping after the operation under way`);
+  });
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = Date.now();
@@ -360,7 +369,7 @@ async function main(): Promise<number> {
   try {
     soak = await setUp(options);
     const prng = new Prng(options.seed);
-    for (let i = 1; i <= options.ops; i++) {
+    for (let i = 1; i <= options.ops && !stopRequested; i++) {
       const ok = await step(soak, prng, i);
       ran = i;
       if (!ok && !options.keepGoing) break;
