@@ -271,12 +271,16 @@ async function step(soak: Soak, prng: Prng, index: number): Promise<boolean> {
   soak.log.push(
     `${index}\t${op.kind}\t${fault?.describe() ?? '-'}\t${runs.map((r) => r.signal ?? r.code).join(',')}\t${Date.now() - started}ms${violations.length + crashes.length ? '\tVIOLATION' : ''}`,
   );
-  console.error(soak.log.at(-1));
-  soak.violations.push(
-    ...violations.map((v) => `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'}): ${v}`),
-  );
-  soak.crashes.push(
-    ...crashes.map((c) => `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'}): ${c}`),
+  const where = `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'})`;
+  soak.violations.push(...violations.map((v) => `${where}: ${v}`));
+  soak.crashes.push(...crashes.map((c) => `${where}: ${c}`));
+  // As they happen too: a long run stopped early still shows them.
+  console.error(
+    [
+      soak.log.at(-1),
+      ...violations.map((v) => `  violation: ${v}`),
+      ...crashes.map((c) => `  crash: ${c}`),
+    ].join('\n'),
   );
   return violations.length === 0 && crashes.length === 0;
 }
