@@ -89,19 +89,21 @@ export async function startToxics(fault: Fault | undefined, proxy: Proxy): Promi
     );
 }
 
-/** The faults that strike at a moment; resolves once the fault is over (what was down is up). */
+/**
+ * The faults that strike at a moment; resolves once the fault is over (what was down is up), with
+ * whether it struck: one due after the operation ended does not (toxics always do).
+ */
 export async function strike(
   fault: Fault | undefined,
   target: FaultTarget,
   over: Promise<unknown>,
-): Promise<void> {
-  if (
-    !fault ||
-    !['proxy-down', 'sigkill', 'apiserver-restart', 'etcd-restart', 'pod-delete'].includes(fault.kind)
-  )
-    return;
+): Promise<boolean> {
+  if (!fault) return false;
+  if (!['proxy-down', 'sigkill', 'apiserver-restart', 'etcd-restart', 'pod-delete'].includes(fault.kind))
+    return true;
   const ended = await Promise.race([sleep(fault.atMs).then(() => false), over.then(() => true)]);
-  if (ended && fault.kind !== 'pod-delete') return;
+  // Pods are deleted even after the operation: chaoskube strikes between operations too.
+  if (ended && fault.kind !== 'pod-delete') return false;
   if (fault.kind === 'sigkill') target.kill();
   if (fault.kind === 'proxy-down') {
     await target.proxy.disable();
@@ -111,6 +113,7 @@ export async function strike(
   if (fault.kind === 'apiserver-restart') await restartProcess(target.runDir, 'kube-apiserver', fault.amount);
   if (fault.kind === 'etcd-restart') await restartProcess(target.runDir, 'etcd', fault.amount);
   if (fault.kind === 'pod-delete') await deletePods(target);
+  return true;
 }
 
 /** As chaoskube would: the app's pods deleted at once (their controllers make new ones). */

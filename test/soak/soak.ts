@@ -68,6 +68,8 @@ interface Soak {
   readonly violations: string[];
   readonly crashes: string[];
   readonly codes: Map<string, number>;
+  /** Faults picked for a moment after their operation had ended: not injected. */
+  missed: number;
   slowestRecoveryMs: number;
   slowestRecoveryAt: string;
   unrecoveredSince: number | undefined;
@@ -150,6 +152,7 @@ async function setUp(options: Options): Promise<Soak> {
     violations: [],
     crashes: [],
     codes: new Map(),
+    missed: 0,
     slowestRecoveryMs: 0,
     slowestRecoveryAt: '-',
     unrecoveredSince: undefined,
@@ -184,7 +187,7 @@ async function execute(
   op: Operation,
   fault: Fault | undefined,
   index: number,
-): Promise<CliRun[]> {
+): Promise<{ runs: CliRun[]; struck: boolean }> {
   // A task copies the rendered Deployment: the tree says what the cluster should run, not a failed attempt.
   soak.tree.write(op.desired ?? soak.current);
   await startToxics(fault, soak.proxy);
@@ -208,16 +211,17 @@ async function execute(
       running[0].kill();
     },
   };
-  const struck = strike(fault, target, over).catch((error: Error) => {
+  const striking = strike(fault, target, over).catch((error: Error) => {
     soak.violations.push(
       `op ${index}: the fault ${fault?.describe()} could not be injected: ${error.message}`,
     );
+    return false;
   });
   const runs = await over;
-  await struck;
+  const struck = await striking;
   await soak.toxiproxy.reset();
   await apiReady(soak.admin);
-  return runs;
+  return { runs, struck };
 }
 
 /** The exit codes of a clean operation, and what an exit 0 promises. */
@@ -244,8 +248,9 @@ async function step(soak: Soak, prng: Prng, index: number): Promise<boolean> {
   const op = await pickOperation(prng, soak.current, soak.counter, soak.admin, soak.namespace);
   const fault = pickFault(prng, soak.options.faultRate);
   const started = Date.now();
-  const runs = await execute(soak, op, fault, index);
-  if (fault) soak.faults.set(fault.kind, (soak.faults.get(fault.kind) ?? 0) + 1);
+  const { runs, struck } = await execute(soak, op, fault, index);
+  if (fault && struck) soak.faults.set(fault.kind, (soak.faults.get(fault.kind) ?? 0) + 1);
+  if (fault && !struck) soak.missed++;
   const judged = judgeRuns(op, runs, fault);
   const crashes = runs.map(crashOf).filter((c): c is string => c !== undefined);
   const violations = [
@@ -269,7 +274,7 @@ async function step(soak: Soak, prng: Prng, index: number): Promise<boolean> {
   if (succeeded && op.desired?.mode === 'ok') soak.current = op.desired;
   trackRecovery(soak, fault, started, succeeded, index);
   soak.log.push(
-    `${index}\t${op.kind}\t${fault?.describe() ?? '-'}\t${runs.map((r) => r.signal ?? r.code).join(',')}\t${Date.now() - started}ms${violations.length + crashes.length ? '\tVIOLATION' : ''}`,
+    `${index}\t${op.kind}\t${fault ? `${fault.describe()}${struck ? '' : ' (after the end: not injected)'}` : '-'}\t${runs.map((r) => r.signal ?? r.code).join(',')}\t${Date.now() - started}ms${violations.length + crashes.length ? '\tVIOLATION' : ''}`,
   );
   const where = `op ${index} (${op.kind}, ${fault?.describe() ?? 'no fault'})`;
   soak.violations.push(...violations.map((v) => `${where}: ${v}`));
@@ -330,7 +335,7 @@ function report(soak: Soak, ran: number, startedAt: number): void {
     `# soak: seed ${seed}, ${ran} of ${ops} operations, fault rate ${faultRate}, ${((Date.now() - startedAt) / 60_000).toFixed(1)} min`,
     `# replay: node --import tsx test/soak/soak.ts --seed ${seed} --ops ${ops} --fault-rate ${faultRate}${soak.options.built ? ' --built' : ''}`,
     `operations run: ${ran}`,
-    `faults injected: ${[...soak.faults.values()].reduce((a, b) => a + b, 0)} (${FAULT_KINDS.map((k) => `${k} ${soak.faults.get(k) ?? 0}`).join(', ')})`,
+    `faults injected: ${[...soak.faults.values()].reduce((a, b) => a + b, 0)} (${FAULT_KINDS.map((k) => `${k} ${soak.faults.get(k) ?? 0}`).join(', ')}); ${soak.missed} more were due after their operation had ended`,
     `exit codes: ${[...soak.codes]
       .sort()
       .map(([k, n]) => `${k} ${n}`)
