@@ -182,8 +182,14 @@ export function checkExpectation(state: ClusterState, expectation: Expectation):
       if (!dataOf(state, `extra-${i}`)) out.push(`deploy exited 0 but extra-${i} is missing`);
     return out;
   }
-  const target = state.records.find((r) => r.release === expectation.to);
-  if (!target) return [`rollback to ${expectation.to} exited 0 but its record is gone`];
+  // The rollback's own record holds the target's manifests: the target itself may have been trimmed
+  // by that very record's write (it was the oldest of the `keep` records).
+  const target =
+    [...state.records]
+      .sort((a, b) => b.release - a.release)
+      .find((r) => r.outcome === 'rolled-back' && r.rolledBackTo === expectation.to) ??
+    state.records.find((r) => r.release === expectation.to);
+  if (!target) return [`rollback to ${expectation.to} exited 0 but neither it nor its target is recorded`];
   const want = webImage(target.manifests);
   if (image !== want) out.push(`rollback to ${expectation.to} exited 0 but web runs ${image}, not ${want}`);
   const settings = target.manifests.find(

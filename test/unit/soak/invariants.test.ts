@@ -8,6 +8,7 @@ import {
   checkNoOverlap,
   checkOutcomes,
   checkPrune,
+  checkExpectation,
   checkRecorded,
   type ClusterState,
 } from '../../soak/invariants.js';
@@ -82,5 +83,28 @@ describe('soak invariants', () => {
     assert.deepEqual(checkPrune(state([record(2, { outcome: 'interrupted' }), good])), []);
     const noDecoy: ClusterState = { ...state([]), all: new Map([['ConfigMap', [DECOYS[1]]]]) };
     assert.match(checkPrune(noDecoy).join(), /decoy-other-app .* was deleted/);
+  });
+
+  it('a rollback is judged by its own record when it trimmed its target (the oldest kept)', () => {
+    const web = (image: string): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: NS },
+      spec: { template: { spec: { containers: [{ name: 'web', image }] } } },
+    });
+    const rolledBack = record(12, {
+      outcome: 'rolled-back',
+      rolledBackTo: 2,
+      manifests: [web('example.com/soak/web:2')],
+    });
+    const live = (image: string): ClusterState => ({
+      ...state([rolledBack]),
+      all: new Map([['Deployment', [web(image)]]]),
+    });
+    assert.deepEqual(checkExpectation(live('example.com/soak/web:2'), { kind: 'rolled-back', to: 2 }), []);
+    assert.match(
+      checkExpectation(live('example.com/soak/web:11'), { kind: 'rolled-back', to: 2 }).join(),
+      /rollback to 2 exited 0 but web runs example.com\/soak\/web:11/,
+    );
   });
 });
