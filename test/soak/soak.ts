@@ -290,7 +290,11 @@ async function step(soak: Soak, prng: Prng, index: number): Promise<boolean> {
   return violations.length === 0 && crashes.length === 0;
 }
 
-/** Recovery: from a fault to the end of the next clean operation that succeeded. */
+/**
+ * Recovery: once faults stop, how long the first clean operation that succeeds takes (waiting out
+ * a dead deploy's lock, converging pods deleted or left crash-looping). A streak of faulty
+ * operations is not counted: it measures the seed, not Capstan.
+ */
 function trackRecovery(
   soak: Soak,
   fault: Fault | undefined,
@@ -299,11 +303,11 @@ function trackRecovery(
   index: number,
 ): void {
   if (fault) {
-    soak.unrecoveredSince ??= started;
+    soak.unrecoveredSince = started;
     return;
   }
   if (!succeeded || soak.unrecoveredSince === undefined) return;
-  const ms = Date.now() - soak.unrecoveredSince;
+  const ms = Date.now() - started;
   if (ms > soak.slowestRecoveryMs) {
     soak.slowestRecoveryMs = ms;
     soak.slowestRecoveryAt = `op ${index}`;
