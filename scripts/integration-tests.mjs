@@ -21,6 +21,10 @@ export const OWN_CLUSTER = new Map([
   ['test/integration/watch-outage.test.ts', 'stops the API server for 20 s'],
   ['test/integration/deploy-releases.test.ts', 'restarts the API server mid-deploy'],
   [
+    'test/integration/soak-short.test.ts',
+    'the seeded soak restarts the API server and etcd at random moments',
+  ],
+  [
     'test/integration/scheduling-differential.test.ts',
     "adds and deletes nodes of random shapes, where other files' pods would land",
   ],

@@ -219,17 +219,20 @@ export class DeployRecorder {
         }
         // Without the lock, another deploy may be writing records: ours is completed, none is trimmed.
         const keep = outcome === 'lock-lost' ? Number.MAX_SAFE_INTEGER : env.releasesKeep;
-        await Promise.all([
-          writeRelease(
-            client,
-            { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory },
-            { keep },
-          ),
-          this.lock?.release(),
-        ]);
+        await writeRelease(
+          client,
+          { ...this.record, outcome: OUTCOMES[outcome], finishedAt: new Date().toISOString(), inventory },
+          { keep },
+        );
       }
     } catch (error) {
-      this.options.warn(`could not write the release record: ${(error as Error).message}`);
+      // The lock is not freed: the record still says `running`, and only a deploy that takes the
+      // lock over (once it expires) marks it interrupted. Freed, the record would stay `running`.
+      this.lock?.abandon();
+      this.options.warn(
+        `could not write the release record: ${(error as Error).message}; the lock is left to expire (${this.lock?.name ?? 'none'}), and the next deploy marks release ${this.record?.release ?? '?'} interrupted`,
+      );
+      this.lock = undefined;
     }
     await this.lock?.release();
     if (this.record) {

@@ -64,6 +64,12 @@ export interface DeployLock {
   /** Frees the Lease (never throws; a failure is a warning and the Lease then expires by itself). */
   release(): Promise<void>;
   /**
+   * Stops renewing the Lease without freeing it: it expires a lease duration later, and whoever
+   * takes it over then marks this holder's `running` release record interrupted. For a deploy
+   * whose record could not be completed: freeing the lock would leave that record `running` for good.
+   */
+  abandon(): void;
+  /**
    * Renews the Lease now and throws LockLostError when it is no longer ours: taken over, removed,
    * or not renewed for two thirds of its duration. Called before each write to the cluster.
    */
@@ -572,6 +578,11 @@ class LeaseLock implements DeployLock {
         { app: this.options.app, env: this.options.env, name: this.name },
         this.lostReason ?? 'unknown reason',
       );
+  }
+
+  abandon(): void {
+    this.stop();
+    this.released = true;
   }
 
   release(): Promise<void> {

@@ -25,8 +25,10 @@ export async function markInterrupted(
 }
 
 /**
- * After `lock` was taken: when it was taken over from a dead holder that named its deploy, that
- * deploy's record says `interrupted` now. Never throws: problems become warnings.
+ * After `lock` was taken: every record still `running` is of a deploy that no longer holds the lock
+ * (it died, or lost the lock and ends by itself), so it says `interrupted` now; the record of a
+ * dead holder whose lock was taken over also says when that lock was last renewed. Covers a record
+ * left `running` by an earlier takeover that could not write it. Never throws: problems are warnings.
  */
 export async function recordTakeover(
   client: KubeClient,
@@ -36,19 +38,27 @@ export async function recordTakeover(
   now: () => Date = () => new Date(),
 ): Promise<void> {
   const dead = lock.takenOver;
-  if (!dead?.deployId) return;
   try {
-    const release = await markInterrupted(client, scope, {
-      deployId: dead.deployId,
-      renewedAt: dead.renewedAt,
-      by: lock.holder,
-      at: now(),
-    });
-    if (release !== undefined)
+    const records = await readReleases(client, { ...scope, onDamaged: () => {} });
+    for (const record of records.filter((r) => r.outcome === 'running')) {
+      const taken = dead?.deployId !== undefined && dead.deployId === record.deployId;
+      const marked = interruptedRecord(record, {
+        deployId: record.deployId,
+        renewedAt: taken ? dead.renewedAt : undefined,
+        by: lock.holder,
+        at: now(),
+      });
+      if (!marked) continue;
+      await writeRelease(client, marked, { keep: scope.keep, signal: scope.signal });
       warn(
-        `release ${release} of ${scope.app}/${scope.env} (${dead.holder}) is marked interrupted: its lock was last renewed at ${dead.renewedAt ?? 'an unknown time'} (by its clock)`,
+        taken
+          ? `release ${record.release} of ${scope.app}/${scope.env} (${dead.holder}) is marked interrupted: its lock was last renewed at ${dead.renewedAt ?? 'an unknown time'} (by its clock)`
+          : `release ${record.release} of ${scope.app}/${scope.env} (${record.user}@${record.host}) was still recorded running although its deploy no longer holds the lock: marked interrupted`,
       );
+    }
   } catch (error) {
-    warn(`could not mark the release of ${dead.holder} interrupted: ${(error as Error).message}`);
+    warn(
+      `could not mark the release of ${dead?.holder ?? 'a deploy that no longer holds the lock'} interrupted: ${(error as Error).message}`,
+    );
   }
 }
