@@ -167,7 +167,8 @@ describe('capstan rbac', () => {
     const cases: Array<[change: (rules: Rule[]) => Rule[], args: string[], expected: RegExp]> = [
       [
         without('configmaps', 'patch'),
-        DEPLOY,
+        // --full: an unchanged ConfigMap would not be sent (nor dry-run) at all.
+        [...DEPLOY, '--full'],
         refusal(
           'patch',
           'configmaps',
