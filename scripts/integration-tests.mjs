@@ -18,7 +18,7 @@ export const OWN_CLUSTER = new Map([
     'stops the API server and etcd; its FlowSchema throttles the restricted identity everywhere',
   ],
   ['test/integration/deploy-unreachable.test.ts', 'stops the API server for 25 s'],
-  ['test/integration/watch-outage.test.ts', 'stops the API server for 35 s'],
+  ['test/integration/watch-outage.test.ts', 'stops the API server for 20 s'],
   [
     'test/integration/skip-unchanged.test.ts',
     "counts the API server's APPLY requests from /metrics, which other files' deploys would add to",

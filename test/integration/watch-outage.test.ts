@@ -1,4 +1,4 @@
-// capstan watch through an API outage: the API server stopped for 35 s while a Deployment starts
+// capstan watch through an API outage: the API server stopped for 20 s while a Deployment starts
 // crash-looping. The outage is reported once it outlasts the grace period, and resolved once the
 // API server answers again; the crash loop found by the re-list is reported exactly once.
 import assert from 'node:assert/strict';
@@ -48,7 +48,7 @@ describe('capstan watch through an API outage', () => {
     await shop?.ns.remove();
   });
 
-  it('the API server stopped for 35 s as a crash loop starts: one outage message and its resolution, the crash loop reported exactly once', async () => {
+  it('the API server stopped for 20 s as a crash loop starts: one outage message and its resolution, the crash loop reported exactly once', async () => {
     const { ns, app } = shop!;
     const hook = await webhookReceiver([200]);
     const watcher = spawnCapstan(['watch', 'test', '--grace', '3s', '--tick', '300ms'], {
@@ -86,10 +86,8 @@ describe('capstan watch through an API outage', () => {
         ]);
         return pods.trim().split('\n').filter(Boolean).length > 0;
       });
-      // 35 s: on a loaded machine (a cold CI run) the informers took over 20 s to call the API server
-      // troubled; a server back sooner would end the outage before the watcher announces it.
-      restart = restartProcess(testCluster().runDir, 'kube-apiserver', 35_000);
-      await waitFor('the outage message', 35_000, () =>
+      restart = restartProcess(testCluster().runDir, 'kube-apiserver', 20_000);
+      await waitFor('the outage message', 20_000, () =>
         Promise.resolve(hook.bodies.some((m) => m.event === 'incident' && m.workload === undefined)),
       ).catch((error: Error) => assert.fail(error.message + output()));
       await restart;
